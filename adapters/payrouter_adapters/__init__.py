@@ -1,0 +1,1 @@
+"""Concrete provider adapters for payrouter, plugged in through the public Adapter protocol."""

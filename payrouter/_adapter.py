@@ -1,0 +1,259 @@
+"""The seam between the router and a payment provider.
+
+Adapters translate, the router decides: an adapter turns one call into one HTTP exchange and
+one `ProviderReply`; it never retries, sleeps, logs, trips breakers or fails over. Transport
+exceptions (`httpx.ConnectError`, `httpx.ReadTimeout`, ...) may propagate: the router maps them
+to the three outcomes in one table, so every adapter gets the same, conservative treatment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, Self, runtime_checkable
+
+from ._models import BankTransferSource, CardSource, PaymentMethod, WalletSource
+from ._money import Money
+from ._taxonomy import FailureKind, Outcome
+
+__all__ = [
+    "Adapter",
+    "AdapterFactory",
+    "Capabilities",
+    "Charge",
+    "PaymentHandle",
+    "ProviderReply",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a provider can take; the router never sends it a payment outside these.
+
+    `None` means "no restriction" for currencies, countries and wallets.
+    """
+
+    methods: frozenset[PaymentMethod]
+    currencies: frozenset[str] | None = None
+    countries: frozenset[str] | None = None
+    wallets: frozenset[str] | None = None
+    min_minor_units: int = 1
+    max_minor_units: int | None = None
+
+    def accepts(self, method: PaymentMethod, amount: Money, country: str) -> bool:
+        """True when a payment of `method`, `amount` from `country` is within these limits."""
+        return (
+            method in self.methods
+            and (self.currencies is None or amount.currency in self.currencies)
+            and (self.countries is None or country in self.countries)
+            and amount.minor_units >= self.min_minor_units
+            and (self.max_minor_units is None or amount.minor_units <= self.max_minor_units)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One attempt to take a payment, as an adapter receives it.
+
+    `reference` is unique per attempt and is what `Adapter.lookup` finds the payment by;
+    adapters store it where the provider lets them search (metadata, merchant reference).
+    """
+
+    reference: str
+    order_id: str
+    amount: Money
+    source: CardSource | WalletSource | BankTransferSource
+    customer_country: str
+    capture: bool = True
+    customer_id: str | None = None
+    return_url: str | None = None
+    description: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def method(self) -> PaymentMethod:
+        """The payment method family of this charge's source."""
+        return self.source.method
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentHandle:
+    """How to find a payment again at its provider: our reference, and theirs once known."""
+
+    reference: str
+    order_id: str
+    method: PaymentMethod
+    amount: Money
+    provider_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReply:
+    """One provider answer, already translated into the three outcomes.
+
+    Build it with the class methods; a `FAILED` reply must carry its `FailureKind`, and a
+    failure of kind `UNKNOWN_OUTCOME` is normalized to the `UNKNOWN` outcome.
+    """
+
+    outcome: Outcome
+    failure_kind: FailureKind | None = None
+    provider_reference: str | None = None
+    provider_code: str | None = None
+    http_status: int | None = None
+    retry_after: float | None = None
+    action_url: str | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome is Outcome.FAILED and self.failure_kind is None:
+            raise ValueError("a FAILED reply needs a failure_kind")
+        if self.failure_kind is FailureKind.UNKNOWN_OUTCOME and self.outcome is Outcome.FAILED:
+            object.__setattr__(self, "outcome", Outcome.UNKNOWN)
+        if self.outcome is Outcome.UNKNOWN and self.failure_kind is None:
+            object.__setattr__(self, "failure_kind", FailureKind.UNKNOWN_OUTCOME)
+        if self.outcome not in (Outcome.FAILED, Outcome.UNKNOWN) and self.failure_kind:
+            raise ValueError(f"a {self.outcome} reply cannot carry a failure_kind")
+
+    @classmethod
+    def succeeded(
+        cls, provider_reference: str, *, provider_code: str | None = None, http_status: int | None = None
+    ) -> Self:
+        """The provider took the payment (or confirmed the follow-up)."""
+        return cls(
+            Outcome.SUCCEEDED,
+            provider_reference=provider_reference,
+            provider_code=provider_code,
+            http_status=http_status,
+        )
+
+    @classmethod
+    def pending(
+        cls, provider_reference: str, *, provider_code: str | None = None, http_status: int | None = None
+    ) -> Self:
+        """Accepted; it settles later (bank transfers, asynchronous wallets)."""
+        return cls(
+            Outcome.PENDING,
+            provider_reference=provider_reference,
+            provider_code=provider_code,
+            http_status=http_status,
+        )
+
+    @classmethod
+    def requires_action(
+        cls,
+        provider_reference: str,
+        action_url: str | None,
+        *,
+        provider_code: str | None = None,
+        http_status: int | None = None,
+    ) -> Self:
+        """The customer must approve, authenticate or be redirected; no money moved yet."""
+        return cls(
+            Outcome.REQUIRES_ACTION,
+            provider_reference=provider_reference,
+            action_url=action_url,
+            provider_code=provider_code,
+            http_status=http_status,
+        )
+
+    @classmethod
+    def failed(
+        cls,
+        kind: FailureKind,
+        *,
+        provider_code: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        provider_reference: str | None = None,
+        message: str | None = None,
+    ) -> Self:
+        """Definitely failed with `kind` (an `UNKNOWN_OUTCOME` kind becomes `unknown`)."""
+        return cls(
+            Outcome.FAILED,
+            failure_kind=kind,
+            provider_code=provider_code,
+            http_status=http_status,
+            retry_after=retry_after,
+            provider_reference=provider_reference,
+            message=message,
+        )
+
+    @classmethod
+    def unknown(
+        cls,
+        *,
+        provider_code: str | None = None,
+        http_status: int | None = None,
+        provider_reference: str | None = None,
+        message: str | None = None,
+    ) -> Self:
+        """The money may have moved; the router will look the payment up before anything else."""
+        return cls(
+            Outcome.UNKNOWN,
+            provider_code=provider_code,
+            http_status=http_status,
+            provider_reference=provider_reference,
+            message=message,
+        )
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """One payment provider as the router sees it.
+
+    Every money-moving call takes a keyword-only `idempotency_key`, derived by the router per
+    attempt (or per follow-up) and already fitted to `idempotency_key_max_length`; the adapter
+    sends it through the provider's own idempotency mechanism and never invents another one.
+    """
+
+    name: str
+    """Unique within one router; it names breakers, ledger rows and metrics."""
+    capabilities: Capabilities
+    idempotency_key_max_length: int
+
+    async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
+        """Create and confirm a payment."""
+        ...
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        """Find a payment by our reference (or the provider's) and report its outcome.
+
+        A provider with no record under the reference answers `FAILED` with kind `NOT_FOUND`.
+        """
+        ...
+
+    async def capture(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
+    ) -> ProviderReply:
+        """Capture `amount` of an authorized payment."""
+        ...
+
+    async def refund(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
+    ) -> ProviderReply:
+        """Refund `amount` of a captured payment."""
+        ...
+
+    async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
+        """Cancel an authorized, not yet captured payment."""
+        ...
+
+    async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
+        """Cancel a recurring mandate or saved payment source at the provider."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; called once when the router closes."""
+        ...
+
+
+class AdapterFactory(Protocol):
+    """What a `payrouter.adapters` entry point resolves to.
+
+    `options` is the provider's `options` mapping from config; the factory validates it (a
+    pydantic model with `SecretStr` secrets) and raises `ConfigurationError` naming the field.
+    """
+
+    def __call__(
+        self, *, name: str, capabilities: Capabilities | None, options: Mapping[str, object]
+    ) -> Adapter: ...

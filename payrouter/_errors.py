@@ -1,0 +1,120 @@
+"""payrouter's one exception tree; `except PayrouterError` covers the whole library.
+
+    PayrouterError
+      ConfigurationError            router, provider or adapter set up wrongly; raised at startup
+      InvalidPaymentError           input refused before any provider was called (also ValueError)
+      IdempotencyConflictError      the order id was already used with other money fields
+      PaymentInProgressError        another worker is paying this order right now; ask again
+      LedgerUnavailableError        the ledger cannot be written, so no provider is called
+      RouterClosedError             the router was used before opening or after closing
+      PaymentError                  the payment was not completed; `.attempts` lists each try
+        NoEligibleProviderError     no configured provider can take this payment at all
+        AllProvidersUnavailableError  every eligible provider was busy, down or in maintenance
+        ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
+
+A declined payment is not an exception: `pay` returns a `PaymentResult` whose status is
+`declined`, with a customer-safe reason. Messages and reprs never contain secrets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import AttemptSummary, PaymentMethod
+
+__all__ = [
+    "AllProvidersUnavailableError",
+    "ConfigurationError",
+    "IdempotencyConflictError",
+    "InvalidPaymentError",
+    "LedgerUnavailableError",
+    "NoEligibleProviderError",
+    "PaymentError",
+    "PaymentInProgressError",
+    "PayrouterError",
+    "ProviderRejectedRequestError",
+    "RouterClosedError",
+]
+
+
+class PayrouterError(Exception):
+    """Root of the tree, so that one `except` clause can handle every payrouter failure."""
+
+
+class ConfigurationError(PayrouterError):
+    """The router or a provider is configured wrongly; the message names the field and fix."""
+
+
+class InvalidPaymentError(PayrouterError, ValueError):
+    """The payment request was refused at the edge; no provider was called."""
+
+
+class IdempotencyConflictError(PayrouterError):
+    """The order id was paid before with a different amount, currency, customer or source.
+
+    Reusing an order id for another payment would break "one order, one charge": use a new
+    order id for a new payment.
+    """
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(
+            f"order {order_id!r} was already submitted with different amount, currency, "
+            "customer or payment sources: use a new order id for a different payment"
+        )
+        self.order_id = order_id
+
+
+class PaymentInProgressError(PayrouterError):
+    """Another call or worker holds this order and has not finished within our wait.
+
+    Nothing was sent; ask again with `router.lookup(order_id)` or the same `pay` later.
+    """
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id!r} is still being processed by another worker")
+        self.order_id = order_id
+
+
+class LedgerUnavailableError(PayrouterError):
+    """The ledger could not record an attempt, so no provider was called (write before call)."""
+
+
+class RouterClosedError(PayrouterError):
+    """The router is not open: use `async with Router(...)` or call `await router.open()`."""
+
+
+class PaymentError(PayrouterError):
+    """The payment was not completed, and no money moved; `.attempts` says what was tried.
+
+    The ledger keeps the payment as `failed`, so the same order id may be paid again later.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        order_id: str,
+        attempts: tuple[AttemptSummary, ...] = (),
+        healthy_methods: tuple[PaymentMethod, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+        self.attempts = attempts
+        self.healthy_methods = healthy_methods
+        """Methods that can take this payment right now, so the checkout can offer them."""
+
+
+class NoEligibleProviderError(PaymentError):
+    """No configured provider supports any of the request's methods, currency or country."""
+
+
+class AllProvidersUnavailableError(PaymentError):
+    """Every eligible provider was busy, down, throttling or in maintenance; nothing moved."""
+
+
+class ProviderRejectedRequestError(PaymentError):
+    """A provider answered that our request is invalid; retrying elsewhere would not help.
+
+    This is a bug in the integration (ours or the adapter's), not a customer problem.
+    """

@@ -1,0 +1,253 @@
+"""What a merchant hands the router and what it gets back: strict, frozen pydantic models.
+
+Validation happens here, at the edge, so that no provider is ever called with input we could
+have refused ourselves; every message names the field and the fix.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Final, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+)
+
+from ._money import Money
+from ._taxonomy import FailureKind, Outcome
+
+__all__ = [
+    "AttemptSummary",
+    "BankTransferSource",
+    "CardSource",
+    "PaymentMethod",
+    "PaymentRequest",
+    "PaymentResult",
+    "PaymentSource",
+    "PaymentStatus",
+    "WalletSource",
+]
+
+_STRICT_FROZEN: Final = ConfigDict(
+    frozen=True, strict=True, extra="forbid", hide_input_in_errors=True
+)
+
+
+class PaymentMethod(enum.StrEnum):
+    """The three families of payment method the router can fail over between."""
+
+    CARD = "card"
+    WALLET = "wallet"
+    BANK_TRANSFER = "bank_transfer"
+
+
+class PaymentStatus(enum.StrEnum):
+    """Where a payment stands, as the merchant sees it; it only ever moves forward."""
+
+    PROCESSING = "processing"
+    """Claimed by a worker that is calling providers right now."""
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    PENDING = "pending"
+    """Money may have moved or will settle later; reconcile or a webhook resolves it."""
+    REQUIRES_ACTION = "requires_action"
+    FAILED = "failed"
+    """No provider took it and no money moved; the same order id may be paid again."""
+
+    @property
+    def is_final(self) -> bool:
+        """True when no lookup, webhook or customer action can change it any more."""
+        return self in (PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED)
+
+
+OrderId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@#+=-]+$"),
+]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _refuse_card_number(token: SecretStr) -> SecretStr:
+    raw = re.sub(r"[ -]", "", token.get_secret_value())
+    if raw.isdigit() and 12 <= len(raw) <= 19 and _luhn_valid(raw):
+        raise ValueError(
+            "looks like a raw card number: pass the provider's card token or payment method id "
+            "(e.g. 'pm_card_visa'), never the card number itself"
+        )
+    return token
+
+
+def _check_iban(iban: SecretStr) -> SecretStr:
+    compact = iban.get_secret_value().replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
+        raise ValueError("is not an IBAN: expected country code, 2 check digits, then the BBAN")
+    rearranged = compact[4:] + compact[:4]
+    if int("".join(str(int(char, 36)) for char in rearranged)) % 97 != 1:
+        raise ValueError("has wrong IBAN check digits: check the number with the customer")
+    return SecretStr(compact)
+
+
+class CardSource(BaseModel):
+    """A card, as a provider token: the router never sees a card number."""
+
+    model_config = _STRICT_FROZEN
+
+    method: Literal[PaymentMethod.CARD] = PaymentMethod.CARD
+    token: Annotated[SecretStr, AfterValidator(_refuse_card_number)] = Field(
+        description="Provider card token or payment method id, e.g. 'pm_card_visa'."
+    )
+    network: str | None = Field(default=None, description="'visa', 'mastercard', ...")
+
+
+class WalletSource(BaseModel):
+    """A wallet such as PayPal, Alipay or Apple Pay; `account` is the wallet's payer id."""
+
+    model_config = _STRICT_FROZEN
+
+    method: Literal[PaymentMethod.WALLET] = PaymentMethod.WALLET
+    wallet: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="Wallet type, e.g. 'paypal', 'alipay', 'applepay'."
+    )
+    account: SecretStr | None = Field(default=None, description="Wallet account or payer id.")
+
+
+class BankTransferSource(BaseModel):
+    """A bank account to debit or initiate a transfer from, by IBAN (checked with mod 97)."""
+
+    model_config = _STRICT_FROZEN
+
+    method: Literal[PaymentMethod.BANK_TRANSFER] = PaymentMethod.BANK_TRANSFER
+    iban: Annotated[SecretStr, AfterValidator(_check_iban)]
+    holder_name: Annotated[str, StringConstraints(min_length=1, max_length=140)] | None = None
+
+
+PaymentSource = Annotated[
+    CardSource | WalletSource | BankTransferSource, Field(discriminator="method")
+]
+"""One way the customer offered to pay; `PaymentRequest.sources` lists them by preference."""
+
+
+class PaymentRequest(BaseModel):
+    """One order to pay, with the sources the customer accepts in their order of preference.
+
+    `order_id` is the merchant's idempotency key: the router takes at most one charge per
+    order id, across providers and processes.
+    """
+
+    model_config = _STRICT_FROZEN
+
+    order_id: OrderId
+    amount: Money
+    sources: tuple[PaymentSource, ...] = Field(min_length=1, max_length=10)
+    customer_country: CountryCode = Field(description="ISO 3166-1 alpha-2, e.g. 'DE'.")
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    capture: bool = Field(
+        default=True, description="False authorizes only; capture later with a follow-up."
+    )
+    return_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+    @field_validator("metadata")
+    @classmethod
+    def _bounded_metadata(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, item in value.items():
+            if not 0 < len(key) <= 40 or len(item) > 500:
+                raise ValueError(
+                    f"entry {key[:40]!r}: keys need 1-40 characters and values at most 500"
+                )
+        return value
+
+    @property
+    def methods(self) -> tuple[PaymentMethod, ...]:
+        """The customer's acceptable methods, in their order of preference."""
+        return tuple(dict.fromkeys(source.method for source in self.sources))
+
+    def fingerprint(self) -> str:
+        """A hash of every money-relevant field: the same order id with another one conflicts.
+
+        Secrets enter only as part of the hash input, which never leaves the process unhashed.
+        """
+        canonical = {
+            "amount": self.amount.minor_units,
+            "currency": self.amount.currency,
+            "customer_id": self.customer_id,
+            "customer_country": self.customer_country,
+            "capture": self.capture,
+            "sources": [_source_identity(source) for source in self.sources],
+        }
+        encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(encoded).hexdigest()
+
+
+def _source_identity(source: CardSource | WalletSource | BankTransferSource) -> list[str]:
+    match source:
+        case CardSource():
+            return ["card", source.token.get_secret_value()]
+        case WalletSource():
+            account = source.account.get_secret_value() if source.account else ""
+            return ["wallet", source.wallet, account]
+        case BankTransferSource():
+            return ["bank_transfer", source.iban.get_secret_value()]
+
+
+class AttemptSummary(BaseModel):
+    """One provider attempt of a payment, as recorded in the ledger."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int = Field(description="1 for the first attempt of the order, then 2, 3, ...")
+    provider: str
+    method: PaymentMethod
+    outcome: Outcome | None = Field(description="None while the call has not finished.")
+    failure_kind: FailureKind | None = None
+    provider_code: str | None = None
+    provider_reference: str | None = None
+    idempotency_key: str
+    tries: int = Field(default=0, description="Calls sent with this attempt's key.")
+    latency_ms: float | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+
+
+class PaymentResult(BaseModel):
+    """What became of a payment, with every attempt the router made for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    status: PaymentStatus
+    amount: Money
+    provider: str | None = Field(default=None, description="Who took (or holds) the payment.")
+    method: PaymentMethod | None = None
+    provider_reference: str | None = None
+    action_url: str | None = Field(
+        default=None, description="Where to send the customer when status is requires_action."
+    )
+    failure_kind: FailureKind | None = None
+    decline_reason: str | None = Field(
+        default=None, description="Customer-safe text for a declined payment."
+    )
+    attempts: tuple[AttemptSummary, ...] = ()
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,144 @@
+"""What a provider call can end as, and what the router does about each kind of failure.
+
+Three outcomes, never two: a call succeeded (or was accepted), definitely failed, or its
+outcome is unknown. Adapters translate provider codes into a `FailureKind` through their own
+tables; this module's `POLICY` table alone decides what the router does with each kind.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["POLICY", "FailureKind", "FailurePolicy", "Outcome", "policy_for"]
+
+
+class Outcome(enum.StrEnum):
+    """How one provider call ended, as far as the money is concerned."""
+
+    SUCCEEDED = "succeeded"
+    """The provider took the payment (authorized or captured)."""
+    REQUIRES_ACTION = "requires_action"
+    """The customer must act (3-D Secure, wallet approval, bank SCA); no money moved yet."""
+    PENDING = "pending"
+    """The provider accepted the payment and will settle it later (e.g. a bank transfer)."""
+    FAILED = "failed"
+    """Definitely failed: the `FailureKind` says whether the money provably did not move."""
+    UNKNOWN = "unknown"
+    """Money may have moved: timeout after send, reset mid-response, 5xx after submission."""
+
+
+class FailureKind(enum.StrEnum):
+    """The normalized taxonomy every provider code maps to."""
+
+    BUSY = "busy"
+    RATE_LIMITED = "rate_limited"
+    PROVIDER_DOWN = "provider_down"
+    MAINTENANCE = "maintenance"
+    NETWORK_BEFORE_SEND = "network_before_send"
+    UNKNOWN_OUTCOME = "unknown_outcome"
+    CREDENTIALS_REJECTED = "credentials_rejected"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    ACCOUNT_LOCKED = "account_locked"
+    ACCOUNT_FROZEN = "account_frozen"
+    ACCOUNT_CLOSED = "account_closed"
+    REGION_RESTRICTED = "region_restricted"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    SUSPECTED_FRAUD = "suspected_fraud"
+    CARD_DECLINED = "card_declined"
+    INVALID_REQUEST = "invalid_request"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class FailurePolicy:
+    """What the router does after a failure of one kind.
+
+    Attributes:
+        retry_same: try the same provider again (same idempotency key) after a backoff.
+        fail_over: move on to the next candidate; only for kinds where the money provably
+            did not move.
+        counts_against_breaker: the failure says something about the provider's health.
+        is_decline: the customer's payment source was refused; the result is `declined`.
+        alert: an operator must look (our configuration, not the customer, is at fault).
+        customer_message: what a checkout may show the customer; never provider internals.
+    """
+
+    retry_same: bool
+    fail_over: bool
+    counts_against_breaker: bool
+    is_decline: bool = False
+    alert: bool = False
+    customer_message: str = "The payment could not be completed. Please try another method."
+
+
+def _decline(message: str) -> FailurePolicy:
+    return FailurePolicy(
+        retry_same=False,
+        fail_over=False,
+        counts_against_breaker=False,
+        is_decline=True,
+        customer_message=message,
+    )
+
+
+POLICY: Final = MappingProxyType(
+    {
+        FailureKind.BUSY: FailurePolicy(retry_same=True, fail_over=True, counts_against_breaker=True),
+        FailureKind.RATE_LIMITED: FailurePolicy(
+            retry_same=True, fail_over=True, counts_against_breaker=True
+        ),
+        FailureKind.PROVIDER_DOWN: FailurePolicy(
+            retry_same=False, fail_over=True, counts_against_breaker=True
+        ),
+        FailureKind.MAINTENANCE: FailurePolicy(
+            retry_same=False, fail_over=True, counts_against_breaker=False
+        ),
+        FailureKind.NETWORK_BEFORE_SEND: FailurePolicy(
+            retry_same=True, fail_over=True, counts_against_breaker=True
+        ),
+        # Never failed over: money may have moved. The router looks the payment up instead.
+        FailureKind.UNKNOWN_OUTCOME: FailurePolicy(
+            retry_same=False, fail_over=False, counts_against_breaker=True
+        ),
+        FailureKind.CREDENTIALS_REJECTED: FailurePolicy(
+            retry_same=False, fail_over=True, counts_against_breaker=False, alert=True
+        ),
+        FailureKind.INSUFFICIENT_FUNDS: _decline(
+            "The payment was declined for insufficient funds. Please use another method."
+        ),
+        FailureKind.ACCOUNT_LOCKED: _decline(
+            "The account is locked. Please contact your provider or use another method."
+        ),
+        FailureKind.ACCOUNT_FROZEN: _decline(
+            "The account is frozen. Please contact your provider or use another method."
+        ),
+        FailureKind.ACCOUNT_CLOSED: _decline("The account is closed. Please use another method."),
+        FailureKind.REGION_RESTRICTED: _decline(
+            "This method is not available in your region. Please use another method."
+        ),
+        FailureKind.AUTHENTICATION_FAILED: _decline(
+            "We could not verify the payment. Please sign in again or use another method."
+        ),
+        FailureKind.SUSPECTED_FRAUD: _decline("The payment was declined."),
+        FailureKind.CARD_DECLINED: _decline(
+            "The payment was declined. Please use another method."
+        ),
+        # Our request was wrong: neither retrying nor another provider can fix a bug.
+        FailureKind.INVALID_REQUEST: FailurePolicy(
+            retry_same=False, fail_over=False, counts_against_breaker=False, alert=True
+        ),
+        # A lookup found nothing under our reference: the money did not move there.
+        FailureKind.NOT_FOUND: FailurePolicy(
+            retry_same=False, fail_over=True, counts_against_breaker=False
+        ),
+    }
+)
+"""One row per kind; `tests/test_taxonomy.py` pins every row."""
+
+
+def policy_for(kind: FailureKind) -> FailurePolicy:
+    """The policy row for `kind`; every kind has one (a test checks the table is complete)."""
+    return POLICY[kind]
