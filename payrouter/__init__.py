@@ -17,6 +17,18 @@ from ._errors import (
     ProviderRejectedRequestError,
     RouterClosedError,
 )
+from ._hooks import (
+    AttemptFinished,
+    AttemptStarted,
+    BreakerStateChanged,
+    CandidateSkipped,
+    Event,
+    FailedOver,
+    Hook,
+    LoggingHook,
+    PaymentFinished,
+    RetryScheduled,
+)
 from ._models import (
     AttemptSummary,
     BankTransferSource,
@@ -29,6 +41,10 @@ from ._models import (
     WalletSource,
 )
 from ._money import CurrencyCode, Money, currency_exponent
+from ._reconcile import ReconcileChange, ReconcileReport
+from ._router import Router
+from ._settings import BreakerSettings, RetrySettings, RouterSettings
+from ._sync import SyncRouter
 from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
 from ._version import __version__
 
@@ -37,22 +53,32 @@ __all__ = [
     "Adapter",
     "AdapterFactory",
     "AllProvidersUnavailableError",
+    "AttemptFinished",
+    "AttemptStarted",
     "AttemptSummary",
     "BankTransferSource",
+    "BreakerSettings",
+    "BreakerStateChanged",
+    "CandidateSkipped",
     "Capabilities",
     "CardSource",
     "Charge",
     "ConfigurationError",
     "CurrencyCode",
+    "Event",
+    "FailedOver",
     "FailureKind",
     "FailurePolicy",
+    "Hook",
     "IdempotencyConflictError",
     "InvalidPaymentError",
     "LedgerUnavailableError",
+    "LoggingHook",
     "Money",
     "NoEligibleProviderError",
     "Outcome",
     "PaymentError",
+    "PaymentFinished",
     "PaymentHandle",
     "PaymentInProgressError",
     "PaymentMethod",
@@ -63,7 +89,14 @@ __all__ = [
     "PayrouterError",
     "ProviderRejectedRequestError",
     "ProviderReply",
+    "ReconcileChange",
+    "ReconcileReport",
+    "RetryScheduled",
+    "RetrySettings",
+    "Router",
     "RouterClosedError",
+    "RouterSettings",
+    "SyncRouter",
     "WalletSource",
     "__version__",
     "currency_exponent",

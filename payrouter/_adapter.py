@@ -116,7 +116,11 @@ class ProviderReply:
 
     @classmethod
     def succeeded(
-        cls, provider_reference: str, *, provider_code: str | None = None, http_status: int | None = None
+        cls,
+        provider_reference: str,
+        *,
+        provider_code: str | None = None,
+        http_status: int | None = None,
     ) -> Self:
         """The provider took the payment (or confirmed the follow-up)."""
         return cls(
@@ -128,7 +132,11 @@ class ProviderReply:
 
     @classmethod
     def pending(
-        cls, provider_reference: str, *, provider_code: str | None = None, http_status: int | None = None
+        cls,
+        provider_reference: str,
+        *,
+        provider_code: str | None = None,
+        http_status: int | None = None,
     ) -> Self:
         """Accepted; it settles later (bank transfers, asynchronous wallets)."""
         return cls(

@@ -223,6 +223,7 @@ class AttemptSummary(BaseModel):
     failure_kind: FailureKind | None = None
     provider_code: str | None = None
     provider_reference: str | None = None
+    action_url: str | None = None
     idempotency_key: str
     tries: int = Field(default=0, description="Calls sent with this attempt's key.")
     latency_ms: float | None = None

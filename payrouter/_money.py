@@ -81,7 +81,7 @@ class Money(BaseModel):
                 decimal places than the currency allows (e.g. "1.5" JPY, "1.005" EUR).
         """
         if isinstance(amount, float):
-            raise ValueError(  # noqa: TRY004 - a float is a value mistake, not a type one
+            raise ValueError(
                 f"amount {amount!r} is a float: pass a str or Decimal such as '{amount}'"
             )
         try:

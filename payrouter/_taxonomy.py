@@ -86,7 +86,9 @@ def _decline(message: str) -> FailurePolicy:
 
 POLICY: Final = MappingProxyType(
     {
-        FailureKind.BUSY: FailurePolicy(retry_same=True, fail_over=True, counts_against_breaker=True),
+        FailureKind.BUSY: FailurePolicy(
+            retry_same=True, fail_over=True, counts_against_breaker=True
+        ),
         FailureKind.RATE_LIMITED: FailurePolicy(
             retry_same=True, fail_over=True, counts_against_breaker=True
         ),
@@ -123,9 +125,7 @@ POLICY: Final = MappingProxyType(
             "We could not verify the payment. Please sign in again or use another method."
         ),
         FailureKind.SUSPECTED_FRAUD: _decline("The payment was declined."),
-        FailureKind.CARD_DECLINED: _decline(
-            "The payment was declined. Please use another method."
-        ),
+        FailureKind.CARD_DECLINED: _decline("The payment was declined. Please use another method."),
         # Our request was wrong: neither retrying nor another provider can fix a bug.
         FailureKind.INVALID_REQUEST: FailurePolicy(
             retry_same=False, fail_over=False, counts_against_breaker=False, alert=True

@@ -1,5 +1,12 @@
-"""Tools for testing code that uses payrouter: the testing switch and simulated providers."""
+"""Tools for testing code that uses payrouter: the testing switch and simulated providers.
+
+`SimulatedProvider` keeps its own books of money actually taken; assert against those, not
+against the router's ledger, to prove that no order was charged twice.
+"""
 
 from payrouter._testmode import set_testing
 
-__all__ = ["set_testing"]
+from ._adapter import SimulatedAdapter
+from ._simulator import Behavior, BookEntry, SimulatedProvider
+
+__all__ = ["Behavior", "BookEntry", "SimulatedAdapter", "SimulatedProvider", "set_testing"]

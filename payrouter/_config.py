@@ -1,0 +1,163 @@
+"""Router configuration from a YAML or TOML file, validated by pydantic.
+
+Secrets stay out of files: any string option written as `${NAME}` is read from the environment
+variable NAME. Adapters are found by `type` among the `payrouter.adapters` entry points.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from ._adapter import Adapter, AdapterFactory, Capabilities
+from ._errors import ConfigurationError
+from ._models import PaymentMethod
+from ._money import CurrencyCode
+from ._settings import RouterSettings
+
+__all__ = ["PayrouterConfig", "ProviderConfig", "load_config"]
+
+_ENTRY_POINT_GROUP = "payrouter.adapters"
+_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+class ProviderConfig(BaseModel):
+    """One provider: which adapter (`type`), what it may take, and the adapter's options."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_-]{0,99}$")]
+    type: str = Field(description="Adapter entry point name, e.g. 'stripe' or 'simulated'.")
+    methods: list[PaymentMethod] | None = Field(
+        default=None, description="Restrict to these methods; default: what the adapter offers."
+    )
+    currencies: list[CurrencyCode] | None = None
+    countries: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] | None = None
+    wallets: list[str] | None = None
+    min_amount_minor: int = Field(default=1, ge=1)
+    max_amount_minor: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _methods_when_restricting(self) -> Self:
+        restricted = (
+            self.currencies is not None
+            or self.countries is not None
+            or self.wallets is not None
+            or self.min_amount_minor != 1
+            or self.max_amount_minor is not None
+        )
+        if restricted and self.methods is None:
+            raise ValueError("list `methods` too when restricting currencies, countries or amounts")
+        return self
+
+    def capabilities(self) -> Capabilities | None:
+        if self.methods is None:
+            return None
+        return Capabilities(
+            methods=frozenset(self.methods),
+            currencies=frozenset(self.currencies) if self.currencies is not None else None,
+            countries=frozenset(self.countries) if self.countries is not None else None,
+            wallets=frozenset(self.wallets) if self.wallets is not None else None,
+            min_minor_units=self.min_amount_minor,
+            max_minor_units=self.max_amount_minor,
+        )
+
+
+class PayrouterConfig(BaseModel):
+    """The whole file: `ledger`, `router` settings, and `providers` in order of preference."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ledger: str = Field(
+        default="sqlite:///payrouter.db",
+        description="SQLAlchemy URL; a relative SQLite path is relative to the config file.",
+    )
+    router: RouterSettings = RouterSettings()
+    providers: list[ProviderConfig] = Field(min_length=1)
+
+    def ledger_url(self, base: Path) -> str:
+        prefix = "sqlite:///"
+        if self.ledger.startswith(prefix) and not self.ledger.startswith(prefix + "/"):
+            path = self.ledger.removeprefix(prefix)
+            if path and path != ":memory:":
+                return prefix + str((base / path).resolve())
+        return self.ledger
+
+    def build_adapters(self) -> list[Adapter]:
+        """Instantiate every provider's adapter through its entry point."""
+        return [_build(provider) for provider in self.providers]
+
+
+def _build(provider: ProviderConfig) -> Adapter:
+    factory = _factory(provider)
+    options = {key: _expand(provider.name, key, value) for key, value in provider.options.items()}
+    return factory(name=provider.name, capabilities=provider.capabilities(), options=options)
+
+
+def _factory(provider: ProviderConfig) -> AdapterFactory:
+    found = entry_points(group=_ENTRY_POINT_GROUP, name=provider.type)
+    if not found:
+        known = sorted(point.name for point in entry_points(group=_ENTRY_POINT_GROUP))
+        raise ConfigurationError(
+            f"providers[{provider.name}].type: no adapter named {provider.type!r}; "
+            f"installed adapters: {', '.join(known) or 'none'}"
+        )
+    factory: AdapterFactory = next(iter(found)).load()
+    return factory
+
+
+def _expand(provider: str, key: str, value: object) -> object:
+    if isinstance(value, str) and (match := _ENV_REFERENCE.match(value)):
+        variable = match.group(1)
+        if variable not in os.environ:
+            raise ConfigurationError(
+                f"providers[{provider}].options.{key}: environment variable {variable} is not "
+                "set; export it before starting"
+            )
+        return os.environ[variable]
+    return value
+
+
+def load_config(path: str | Path) -> PayrouterConfig:
+    """Read and validate a `.yaml`/`.yml` or `.toml` config file.
+
+    Raises:
+        ConfigurationError: unreadable file or invalid content; each problem names its field.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigurationError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        raw: object = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+        raise ConfigurationError(f"{path} is not valid {path.suffix[1:]}: {error}") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{path}: expected a mapping with a `providers` list at the top")
+    try:
+        return PayrouterConfig.model_validate(raw)
+    except ValidationError as error:
+        problems = "\n".join(
+            f"  {'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
+            for issue in error.errors(include_input=False)
+        )
+        raise ConfigurationError(
+            f"{path} has {error.error_count()} problem(s):\n{problems}"
+        ) from None

@@ -1,0 +1,152 @@
+"""Instrumentation as data: the router emits frozen events; hooks decide what to do with them.
+
+Events carry no secrets by construction (no sources, no tokens, no IBANs), so a hook can log
+or export them as they are. A failing hook is reported once per type and never breaks a payment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Final
+
+from ._models import PaymentMethod, PaymentStatus
+from ._taxonomy import FailureKind, Outcome
+
+__all__ = [
+    "AttemptFinished",
+    "AttemptStarted",
+    "BreakerStateChanged",
+    "CandidateSkipped",
+    "Event",
+    "FailedOver",
+    "Hook",
+    "LoggingHook",
+    "PaymentFinished",
+    "RetryScheduled",
+    "emit",
+]
+
+_LOG: Final = logging.getLogger("payrouter")
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStarted:
+    """An attempt was written to the ledger and its first call is about to be sent."""
+
+    order_id: str
+    attempt: int
+    provider: str
+    method: PaymentMethod
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFinished:
+    """An attempt's outcome was written to the ledger."""
+
+    order_id: str
+    attempt: int
+    provider: str
+    method: PaymentMethod
+    outcome: Outcome
+    failure_kind: FailureKind | None
+    provider_code: str | None
+    tries: int
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    """The same provider will be tried again with the same idempotency key after `wait`."""
+
+    order_id: str
+    attempt: int
+    provider: str
+    try_number: int
+    wait_seconds: float
+    failure_kind: FailureKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedOver:
+    """The router moves on from `from_provider` because the money provably did not move."""
+
+    order_id: str
+    from_provider: str
+    method: PaymentMethod
+    failure_kind: FailureKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateSkipped:
+    """A candidate was not called, e.g. because its breaker is open."""
+
+    order_id: str
+    provider: str
+    method: PaymentMethod
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStateChanged:
+    """A provider's breaker for one method moved between closed, open and half-open."""
+
+    provider: str
+    method: PaymentMethod
+    old_state: str
+    new_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFinished:
+    """A payment reached a status other than `processing`."""
+
+    order_id: str
+    status: PaymentStatus
+    provider: str | None
+    attempts: int
+    failure_kind: FailureKind | None
+    alert: bool = False
+
+
+Event = (
+    AttemptStarted
+    | AttemptFinished
+    | RetryScheduled
+    | FailedOver
+    | CandidateSkipped
+    | BreakerStateChanged
+    | PaymentFinished
+)
+Hook = Callable[[Event], None]
+"""Anything callable with one event; it runs inline, so it must be quick and not block."""
+
+
+class LoggingHook:
+    """The default hook: one stdlib log record per event, fields in `extra`."""
+
+    def __init__(self, logger: logging.Logger = _LOG) -> None:
+        self._logger = logger
+
+    def __call__(self, event: Event) -> None:
+        alerting = isinstance(event, PaymentFinished) and event.alert
+        level = (
+            logging.WARNING if alerting or isinstance(event, BreakerStateChanged) else logging.DEBUG
+        )
+        if self._logger.isEnabledFor(level):
+            self._logger.log(level, type(event).__name__, extra={"event": asdict(event)})
+
+
+_BROKEN_HOOKS: set[type[object]] = set()
+
+
+def emit(hooks: Sequence[Hook], event: Event) -> None:
+    """Deliver `event` to every hook; a hook that raises is logged once and skipped."""
+    for hook in hooks:
+        try:
+            hook(event)
+        except Exception:
+            if type(hook) not in _BROKEN_HOOKS:
+                _BROKEN_HOOKS.add(type(hook))
+                _LOG.exception("payrouter hook %r failed; further failures are not logged", hook)

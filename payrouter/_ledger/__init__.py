@@ -1,0 +1,14 @@
+"""The durable record of every payment and attempt: written before each call, finished after."""
+
+from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, Ledger, PaymentUpdate
+from ._sql import SqlLedger
+
+__all__ = [
+    "AttemptOutcome",
+    "AttemptRow",
+    "Claim",
+    "ClaimKind",
+    "Ledger",
+    "PaymentUpdate",
+    "SqlLedger",
+]

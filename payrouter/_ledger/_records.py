@@ -1,0 +1,109 @@
+"""What the router asks of a ledger, independent of the database behind it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from .._models import PaymentMethod, PaymentResult, PaymentStatus
+from .._money import Money
+from .._taxonomy import FailureKind, Outcome
+
+__all__ = ["AttemptRow", "Claim", "ClaimKind", "Ledger", "PaymentUpdate"]
+
+
+class ClaimKind(enum.Enum):
+    """How a claim on an order id ended."""
+
+    NEW = "new"
+    """We own a fresh payment."""
+    RETAKEN = "retaken"
+    """We own a payment that had failed without moving money; attempts continue numbering."""
+    EXISTING = "existing"
+    """Someone else owns it or it is finished: `payment` says where it stands."""
+    CONFLICT = "conflict"
+    """The order id was used with different money-relevant fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    kind: ClaimKind
+    next_attempt: int = 1
+    payment: PaymentResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    """An attempt as written before its first call."""
+
+    order_id: str
+    number: int
+    provider: str
+    method: PaymentMethod
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """What an attempt ended as, written after its last call."""
+
+    outcome: Outcome
+    failure_kind: FailureKind | None
+    provider_code: str | None
+    provider_reference: str | None
+    action_url: str | None
+    tries: int
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentUpdate:
+    """A payment's new status; the lease is released unless it stays `processing`."""
+
+    status: PaymentStatus
+    provider: str | None = None
+    method: PaymentMethod | None = None
+    provider_reference: str | None = None
+    action_url: str | None = None
+    failure_kind: FailureKind | None = None
+    decline_reason: str | None = None
+
+
+class Ledger(Protocol):
+    """The durable store of payments and attempts; `SqlLedger` is the one implementation."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    async def claim(
+        self, order_id: str, fingerprint: str, amount: Money, owner: str, lease_seconds: float
+    ) -> Claim:
+        """Take an order id for paying, atomically across processes."""
+        ...
+
+    async def record_attempt(self, row: AttemptRow) -> None:
+        """Write an attempt before its first call; raises if it cannot be written."""
+        ...
+
+    async def finish_attempt(
+        self,
+        order_id: str,
+        number: int,
+        outcome: AttemptOutcome,
+        payment: PaymentUpdate | None = None,
+    ) -> None:
+        """Write an attempt's outcome, and the payment's new status in the same transaction."""
+        ...
+
+    async def finish_payment(self, order_id: str, update: PaymentUpdate) -> None: ...
+
+    async def get(self, order_id: str) -> PaymentResult | None: ...
+
+    async def acquire(self, order_id: str, owner: str, lease_seconds: float) -> bool:
+        """Take the lease of a payment nobody holds (or whose holder's lease expired)."""
+        ...
+
+    async def unresolved(self, limit: int) -> list[str]:
+        """Order ids that reconcile should look at: pending, awaiting action, or orphaned."""
+        ...

@@ -1,0 +1,423 @@
+"""The router: claim the order, plan candidates, run attempts, decide, record. One way through.
+
+    PaymentRequest -> claim(order id) -> plan(candidates) -> for each candidate:
+        breaker admits? -> ledger.record_attempt -> run_attempt (breaker, retries, lookups)
+        -> decide: done | next candidate | stop -> ledger.finish_attempt (+ payment)
+    -> PaymentResult
+
+Only a failure whose policy row says `fail_over` moves on, so a payment whose money may have
+moved is never sent anywhere else: it ends `pending` until a lookup or webhook resolves it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from ._adapter import Adapter, Charge, ProviderReply
+from ._attempt import run_attempt
+from ._breaker import BreakerBoard
+from ._errors import (
+    AllProvidersUnavailableError,
+    ConfigurationError,
+    IdempotencyConflictError,
+    NoEligibleProviderError,
+    PaymentInProgressError,
+    ProviderRejectedRequestError,
+    RouterClosedError,
+)
+from ._hooks import (
+    AttemptFinished,
+    AttemptStarted,
+    CandidateSkipped,
+    FailedOver,
+    Hook,
+    LoggingHook,
+    PaymentFinished,
+    emit,
+)
+from ._keys import derive_key
+from ._ledger import AttemptOutcome, AttemptRow, ClaimKind, Ledger, PaymentUpdate, SqlLedger
+from ._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
+from ._reconcile import ReconcileReport, reconcile
+from ._routing import Candidate, healthy_methods, plan
+from ._settings import RouterSettings
+from ._taxonomy import Outcome, policy_for
+
+__all__ = ["Router"]
+
+_SETTLED_BY_OUTCOME = {
+    Outcome.SUCCEEDED: PaymentStatus.SUCCEEDED,
+    Outcome.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
+    Outcome.PENDING: PaymentStatus.PENDING,
+    Outcome.UNKNOWN: PaymentStatus.PENDING,
+}
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Router:
+    """Routes payments across providers; async first (`SyncRouter` wraps it for sync code).
+
+    Use it as `async with Router(adapters, ledger="sqlite:///payments.db") as router:` or build
+    it from a config file with `Router.from_config("payrouter.yaml")`.
+
+    Args:
+        adapters: the providers, in the merchant's order of preference.
+        ledger: a database URL (SQLite file by default, PostgreSQL for many processes) or a
+            ledger object.
+        settings: deadlines, retries, breakers; safe defaults.
+        hooks: receive every event; default: one stdlib log record per event. `()` silences.
+        sleep: replaces `asyncio.sleep` for every wait the router makes (simulations).
+    """
+
+    def __init__(
+        self,
+        adapters: Sequence[Adapter],
+        *,
+        ledger: str | Ledger,
+        settings: RouterSettings | None = None,
+        hooks: Sequence[Hook] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not adapters:
+            raise ConfigurationError("Router needs at least one adapter")
+        names = [adapter.name for adapter in adapters]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ConfigurationError(f"provider names must be unique; repeated: {duplicates}")
+        for adapter in adapters:
+            if not isinstance(adapter, Adapter):
+                raise ConfigurationError(
+                    f"{adapter!r} does not implement payrouter.Adapter (pay, lookup, capture, "
+                    "refund, void, cancel_mandate, aclose, name, capabilities)"
+                )
+        self._adapters = tuple(adapters)
+        self._by_name = {adapter.name: adapter for adapter in adapters}
+        self._ledger: Ledger = SqlLedger(ledger) if isinstance(ledger, str) else ledger
+        self.settings = settings or RouterSettings()
+        self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
+        self._board = BreakerBoard(self.settings.breaker.params(), self._hooks)
+        self._retry = self.settings.retry.policy()
+        self._sleep = sleep
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._state = _State.NEW
+
+    @classmethod
+    def from_config(cls, path: str | Path, *, hooks: Sequence[Hook] | None = None) -> Router:
+        """Build a router from a YAML or TOML file; adapters are found by their `type`.
+
+        Raises:
+            ConfigurationError: the file is missing or invalid; the message names the field.
+        """
+        from ._config import load_config
+
+        config = load_config(path)
+        return cls(
+            config.build_adapters(),
+            ledger=config.ledger_url(Path(path).parent),
+            settings=config.router,
+            hooks=hooks,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the ledger (creating its tables); `async with` does this for you."""
+        if self._state is _State.CLOSED:
+            raise RouterClosedError("a closed router cannot be reopened: create a new one")
+        if self._state is _State.NEW:
+            await self._ledger.open()
+            self._state = _State.OPEN
+
+    async def close(self) -> None:
+        """Close adapters' connections and the ledger; the router cannot be reopened."""
+        if self._state is _State.OPEN:
+            await asyncio.gather(*(adapter.aclose() for adapter in self._adapters))
+            await self._ledger.close()
+        self._state = _State.CLOSED
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _require_open(self) -> None:
+        if self._state is not _State.OPEN:
+            raise RouterClosedError(
+                "the router is not open: use `async with Router(...)` or `await router.open()`"
+            )
+
+    # -- the public operations ---------------------------------------------------------------
+
+    async def pay(self, request: PaymentRequest) -> PaymentResult:
+        """Pay `request` once, whatever happens, across the eligible providers.
+
+        Returns a result whose status is `succeeded`, `declined`, `pending` (money may have
+        moved; reconcile or a webhook resolves it) or `requires_action` (send the customer to
+        `action_url`). A second call with the same order id returns the first one's result.
+
+        Raises:
+            IdempotencyConflictError: the order id was used with other money-relevant fields.
+            PaymentInProgressError: another worker holds the order beyond our wait.
+            NoEligibleProviderError: no provider can take this payment at all.
+            AllProvidersUnavailableError: every eligible provider was busy, down or in
+                maintenance; no money moved. `.healthy_methods` says what can work now.
+            ProviderRejectedRequestError: a provider called the request invalid (a bug).
+            LedgerUnavailableError: the ledger cannot be written; no provider was called
+                after the last successful write, and reconcile finishes what was written.
+        """
+        self._require_open()
+        deadline = time.monotonic() + self.settings.deadline_seconds
+        claim = await self._ledger.claim(
+            request.order_id,
+            request.fingerprint(),
+            request.amount,
+            self._owner,
+            self.settings.lease_seconds,
+        )
+        if claim.kind is ClaimKind.CONFLICT:
+            raise IdempotencyConflictError(request.order_id)
+        if claim.kind is ClaimKind.EXISTING:
+            assert claim.payment is not None
+            return await self._wait_for_other(claim.payment)
+        return await self._pay_owned(request, claim.next_attempt, deadline)
+
+    async def lookup(self, order_id: str) -> PaymentResult | None:
+        """Where the payment for `order_id` stands in the ledger, or None if never paid."""
+        self._require_open()
+        return await self._ledger.get(order_id)
+
+    async def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
+        """Finish every payment left pending, awaiting action, or orphaned by a crash.
+
+        Each open attempt is looked up at its own provider; no new charge is ever sent.
+        """
+        self._require_open()
+        return await reconcile(self._ledger, self._by_name, self.settings, self._owner, limit=limit)
+
+    def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
+        """Methods that could take `request` right now (an eligible provider, breaker closed)."""
+        return healthy_methods(request, self._adapters, self._board.is_open)
+
+    def breaker_states(self) -> dict[tuple[str, PaymentMethod], str]:
+        """The state of every breaker used so far, keyed by (provider, method)."""
+        return self._board.states()
+
+    # -- one payment, owned by us ------------------------------------------------------------
+
+    async def _pay_owned(
+        self, request: PaymentRequest, number: int, deadline: float
+    ) -> PaymentResult:
+        order_id = request.order_id
+        candidates = plan(request, self._adapters)
+        if not candidates:
+            await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), attempts=0)
+            raise NoEligibleProviderError(
+                f"no configured provider takes {request.amount.currency} "
+                f"{'/'.join(request.methods)} payments from {request.customer_country}",
+                order_id=order_id,
+            )
+        declined_sources: set[int] = set()
+        last_decline: tuple[Candidate, ProviderReply] | None = None
+        unavailable = False
+        made = 0
+        for candidate in candidates:
+            if candidate.source_index in declined_sources:
+                continue
+            provider, method = candidate.adapter.name, candidate.method
+            if time.monotonic() >= deadline:
+                emit(self._hooks, CandidateSkipped(order_id, provider, method, "deadline"))
+                unavailable = True
+                break
+            if not self._board.admits(provider, method):
+                emit(self._hooks, CandidateSkipped(order_id, provider, method, "breaker_open"))
+                unavailable = True
+                continue
+            reply, outcome = await self._attempt(request, candidate, number, deadline)
+            number, made = number + 1, made + 1
+            settled = _SETTLED_BY_OUTCOME.get(reply.outcome)
+            if settled is not None:
+                update = PaymentUpdate(
+                    settled,
+                    provider=provider,
+                    method=method,
+                    provider_reference=reply.provider_reference,
+                    action_url=reply.action_url,
+                    failure_kind=reply.failure_kind,
+                )
+                return await self._finish(request, update, made, (number - 1, outcome))
+            assert reply.failure_kind is not None
+            policy = policy_for(reply.failure_kind)
+            if policy.is_decline:
+                last_decline = (candidate, reply)
+                if not self.settings.fallback_on_decline:
+                    update = _declined(candidate, reply)
+                    return await self._finish(request, update, made, (number - 1, outcome))
+                declined_sources.add(candidate.source_index)
+            elif not policy.fail_over:
+                await self._finish(
+                    request,
+                    PaymentUpdate(PaymentStatus.FAILED, failure_kind=reply.failure_kind),
+                    made,
+                    (number - 1, outcome),
+                    alert=True,
+                )
+                raise ProviderRejectedRequestError(
+                    f"{provider} rejected the request as invalid ({reply.provider_code}); "
+                    "this is an integration bug, not a customer problem",
+                    order_id=order_id,
+                    attempts=await self._attempts_of(order_id),
+                )
+            else:
+                unavailable = True
+                emit(self._hooks, FailedOver(order_id, provider, method, reply.failure_kind))
+            await self._ledger.finish_attempt(order_id, number - 1, outcome)
+        if last_decline is not None and not unavailable:
+            return await self._finish(request, _declined(*last_decline), made)
+        await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made)
+        raise AllProvidersUnavailableError(
+            f"no provider could take order {order_id!r} right now; no money moved",
+            order_id=order_id,
+            attempts=await self._attempts_of(order_id),
+            healthy_methods=self.healthy_methods(request),
+        )
+
+    async def _attempt(
+        self, request: PaymentRequest, candidate: Candidate, number: int, deadline: float
+    ) -> tuple[ProviderReply, AttemptOutcome]:
+        """Write the attempt, run it, and return its reply; the caller writes the outcome."""
+        adapter, method = candidate.adapter, candidate.method
+        key = derive_key(
+            self.settings.key_namespace,
+            request.order_id,
+            number,
+            max_length=adapter.idempotency_key_max_length,
+        )
+        row = AttemptRow(request.order_id, number, adapter.name, method, key)
+        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
+        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
+        charge = Charge(
+            reference=key,
+            order_id=request.order_id,
+            amount=request.amount,
+            source=candidate.source,
+            customer_country=request.customer_country,
+            capture=request.capture,
+            customer_id=request.customer_id,
+            return_url=request.return_url,
+            description=request.description,
+            metadata=request.metadata,
+        )
+        run = await run_attempt(
+            adapter=adapter,
+            charge=charge,
+            idempotency_key=key,
+            board=self._board,
+            retry=self._retry,
+            lookup_tries=self.settings.lookup_tries,
+            lookup_wait=self.settings.lookup_wait_seconds,
+            deadline=deadline,
+            hooks=self._hooks,
+            attempt_number=number,
+            sleep=self._sleep,
+        )
+        reply = run.reply
+        emit(
+            self._hooks,
+            AttemptFinished(
+                request.order_id,
+                number,
+                adapter.name,
+                method,
+                reply.outcome,
+                reply.failure_kind,
+                reply.provider_code,
+                run.tries,
+                run.latency_ms,
+            ),
+        )
+        outcome = AttemptOutcome(
+            outcome=reply.outcome,
+            failure_kind=reply.failure_kind,
+            provider_code=reply.provider_code,
+            provider_reference=reply.provider_reference,
+            action_url=reply.action_url,
+            tries=run.tries,
+            latency_ms=run.latency_ms,
+        )
+        return reply, outcome
+
+    async def _finish(
+        self,
+        request: PaymentRequest,
+        update: PaymentUpdate,
+        attempts: int,
+        last_attempt: tuple[int, AttemptOutcome] | None = None,
+        *,
+        alert: bool = False,
+    ) -> PaymentResult:
+        """Write the payment's new status (with its last attempt, in one transaction)."""
+        order_id = request.order_id
+        if last_attempt is None:
+            await self._ledger.finish_payment(order_id, update)
+        else:
+            await self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
+        emit(
+            self._hooks,
+            PaymentFinished(
+                order_id, update.status, update.provider, attempts, update.failure_kind, alert
+            ),
+        )
+        result = await self._ledger.get(order_id)
+        assert result is not None
+        return result
+
+    async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:
+        result = await self._ledger.get(order_id)
+        return result.attempts if result else ()
+
+    async def _wait_for_other(self, payment: PaymentResult) -> PaymentResult:
+        """Another call holds the order: wait (bounded) for its result rather than pay twice."""
+        give_up = time.monotonic() + self.settings.in_progress_wait_seconds
+        pause = 0.005
+        while payment.status is PaymentStatus.PROCESSING:
+            if time.monotonic() >= give_up:
+                raise PaymentInProgressError(payment.order_id)
+            await asyncio.sleep(pause)  # polling another worker's progress: real time
+            pause = min(pause * 2, 0.2)
+            latest = await self._ledger.get(payment.order_id)
+            assert latest is not None
+            payment = latest
+        return payment
+
+
+def _declined(candidate: Candidate, reply: ProviderReply) -> PaymentUpdate:
+    assert reply.failure_kind is not None
+    return PaymentUpdate(
+        PaymentStatus.DECLINED,
+        provider=candidate.adapter.name,
+        method=candidate.method,
+        provider_reference=reply.provider_reference,
+        failure_kind=reply.failure_kind,
+        decline_reason=policy_for(reply.failure_kind).customer_message,
+    )

@@ -1,0 +1,88 @@
+"""The router's tunables, validated like any other input; every field has a safe default."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from ._breaker import BreakerSettings as _BreakerParams
+from ._retry import RetryPolicy
+
+__all__ = ["BreakerSettings", "RetrySettings", "RouterSettings"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class RetrySettings(BaseModel):
+    """Retries of one attempt at one provider, with the same idempotency key."""
+
+    model_config = _FROZEN
+
+    max_tries: int = Field(default=3, ge=1, le=10, description="Calls per attempt, first included.")
+    initial_wait_seconds: float = Field(default=0.05, ge=0)
+    max_wait_seconds: float = Field(default=1.0, ge=0, description="Caps Retry-After too.")
+    jitter_seconds: float = Field(default=0.05, ge=0)
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            self.max_tries, self.initial_wait_seconds, self.max_wait_seconds, self.jitter_seconds
+        )
+
+
+class BreakerSettings(BaseModel):
+    """One breaker per provider and method."""
+
+    model_config = _FROZEN
+
+    fail_max: int = Field(default=5, ge=1, description="Health failures in a row that open it.")
+    reset_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Open time before a trial."
+    )
+
+    def params(self) -> _BreakerParams:
+        return _BreakerParams(self.fail_max, self.reset_timeout_seconds)
+
+
+class RouterSettings(BaseModel):
+    """How the router pays; `Router(..., settings=RouterSettings(deadline_seconds=10))`."""
+
+    model_config = _FROZEN
+
+    deadline_seconds: float = Field(
+        default=20.0, gt=0, description="A payment never takes longer, so checkout never hangs."
+    )
+    lookup_tries: int = Field(
+        default=3, ge=1, le=10, description="Lookups of an unknown outcome before `pending`."
+    )
+    lookup_wait_seconds: float = Field(default=0.25, ge=0)
+    key_namespace: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = Field(
+        default="payrouter",
+        description="Prefix of provider idempotency keys; one per environment sharing an account.",
+    )
+    fallback_on_decline: bool = Field(
+        default=False,
+        description="After a hard decline, try the customer's next payment source.",
+    )
+    in_progress_wait_seconds: float = Field(
+        default=10.0, ge=0, description="How long a duplicate `pay` waits for the first one."
+    )
+    lease_seconds: float = Field(
+        default=120.0, gt=0, description="After this, reconcile may take over a crashed payment."
+    )
+    not_found_after_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="Reconcile trusts a provider's 'no such payment' only for older attempts.",
+    )
+    retry: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
+
+    @model_validator(mode="after")
+    def _lease_outlives_deadline(self) -> Self:
+        if self.lease_seconds <= self.deadline_seconds:
+            raise ValueError(
+                "lease_seconds must exceed deadline_seconds, or reconcile could take over a "
+                "payment that is still running"
+            )
+        return self

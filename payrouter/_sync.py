@@ -1,0 +1,78 @@
+"""`SyncRouter`: the async router driven from synchronous code (Django views, scripts).
+
+It shares the async core, never a copy of it: every call is the same coroutine, run on a
+private event loop in a background thread, so it also works where a loop is already running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from ._models import PaymentMethod, PaymentRequest, PaymentResult
+from ._reconcile import ReconcileReport
+from ._router import Router
+
+__all__ = ["SyncRouter"]
+
+T = TypeVar("T")
+
+
+class SyncRouter:
+    """Blocking twin of `Router`: `with SyncRouter(router) as payments: payments.pay(request)`."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="payrouter-sync", daemon=True
+        )
+        self._thread.start()
+        self._run(router.open())
+
+    @classmethod
+    def from_config(cls, path: str | Path) -> SyncRouter:
+        """Build from a YAML or TOML config file, like `Router.from_config`."""
+        return cls(Router.from_config(path))
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def pay(self, request: PaymentRequest) -> PaymentResult:
+        """See `Router.pay`."""
+        return self._run(self.router.pay(request))
+
+    def lookup(self, order_id: str) -> PaymentResult | None:
+        """See `Router.lookup`."""
+        return self._run(self.router.lookup(order_id))
+
+    def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
+        """See `Router.reconcile`."""
+        return self._run(self.router.reconcile(limit=limit))
+
+    def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
+        """See `Router.healthy_methods`."""
+        return self.router.healthy_methods(request)
+
+    def close(self) -> None:
+        """Close the router and stop the background loop."""
+        if self._loop.is_running():
+            self._run(self.router.close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,352 @@
+"""A simulated payment provider behind an httpx transport, with books of money actually taken.
+
+It speaks a small JSON API over `httpx` (no sockets), so the adapter in front of it is real
+HTTP code and the router sees real httpx exceptions: a refused connection, a read timeout
+after the money was taken, a 500 after processing. The books are a SQLite file when given a
+path, so they outlive a worker process killed in the middle of a payment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .._taxonomy import FailureKind
+
+__all__ = ["Behavior", "BookEntry", "SimulatedProvider"]
+
+
+class _Action(enum.Enum):
+    SUCCEED = "succeed"
+    DECLINE = "decline"
+    RATE_LIMITED = "rate_limited"
+    OVERLOADED = "overloaded"
+    UNAVAILABLE = "unavailable"
+    MAINTENANCE = "maintenance"
+    REFUSE_CONNECTION = "refuse_connection"
+    TIMEOUT_AFTER_CHARGING = "timeout_after_charging"
+    TIMEOUT_BEFORE_CHARGING = "timeout_before_charging"
+    ERROR_AFTER_CHARGING = "error_after_charging"
+    HANG_AFTER_CHARGING = "hang_after_charging"
+    REQUIRES_ACTION = "requires_action"
+    PENDING = "pending"
+    CREDENTIALS_REJECTED = "credentials_rejected"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Behavior:
+    """What the simulated provider does with one payment call. Build with the class methods."""
+
+    action: _Action
+    decline: FailureKind | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+
+    @classmethod
+    def succeed(cls, *, delay: float = 0.0) -> Behavior:
+        return cls(_Action.SUCCEED, delay=delay)
+
+    @classmethod
+    def decline_with(cls, kind: FailureKind) -> Behavior:
+        """A hard decline such as `FailureKind.INSUFFICIENT_FUNDS`."""
+        return cls(_Action.DECLINE, decline=kind)
+
+    @classmethod
+    def rate_limited(cls, retry_after: float = 1.0) -> Behavior:
+        """429 with Retry-After; nothing processed."""
+        return cls(_Action.RATE_LIMITED, retry_after=retry_after)
+
+    @classmethod
+    def overloaded(cls) -> Behavior:
+        """503 "busy" before processing."""
+        return cls(_Action.OVERLOADED)
+
+    @classmethod
+    def unavailable(cls) -> Behavior:
+        """503 "down" before processing."""
+        return cls(_Action.UNAVAILABLE)
+
+    @classmethod
+    def maintenance(cls) -> Behavior:
+        return cls(_Action.MAINTENANCE)
+
+    @classmethod
+    def refuse_connection(cls) -> Behavior:
+        """Nothing listens: `httpx.ConnectError`, nothing sent."""
+        return cls(_Action.REFUSE_CONNECTION)
+
+    @classmethod
+    def timeout_after_charging(cls, *, delay: float = 0.0) -> Behavior:
+        """Money taken, then the response is lost: `httpx.ReadTimeout`."""
+        return cls(_Action.TIMEOUT_AFTER_CHARGING, delay=delay)
+
+    @classmethod
+    def timeout_before_charging(cls) -> Behavior:
+        """The request was lost before processing, but the client cannot know: ReadTimeout."""
+        return cls(_Action.TIMEOUT_BEFORE_CHARGING)
+
+    @classmethod
+    def error_after_charging(cls) -> Behavior:
+        """Money taken, then a 500: an unknown outcome by this provider's table."""
+        return cls(_Action.ERROR_AFTER_CHARGING)
+
+    @classmethod
+    def hang_after_charging(cls, seconds: float = 3600.0) -> Behavior:
+        """Money taken, then no answer for `seconds`: for killing a worker mid-call."""
+        return cls(_Action.HANG_AFTER_CHARGING, delay=seconds)
+
+    @classmethod
+    def requires_action(cls) -> Behavior:
+        return cls(_Action.REQUIRES_ACTION)
+
+    @classmethod
+    def pending(cls) -> Behavior:
+        """Accepted; settles later (`SimulatedProvider.settle`)."""
+        return cls(_Action.PENDING)
+
+    @classmethod
+    def credentials_rejected(cls) -> Behavior:
+        return cls(_Action.CREDENTIALS_REJECTED)
+
+    @classmethod
+    def invalid(cls) -> Behavior:
+        return cls(_Action.INVALID)
+
+
+@dataclass(frozen=True, slots=True)
+class BookEntry:
+    """Money the provider actually took (or is settling)."""
+
+    provider_reference: str
+    reference: str
+    order_id: str
+    amount_minor: int
+    currency: str
+    status: str
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS charges (
+    provider_reference TEXT PRIMARY KEY, reference TEXT UNIQUE NOT NULL, order_id TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS replies (
+    idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
+    body TEXT NOT NULL);
+"""
+
+
+class _Books:
+    """The provider's own records in SQLite: in memory, or a file shared across processes."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            str(path) if path else ":memory:",
+            check_same_thread=False,
+            timeout=30,
+            isolation_level=None,
+        )
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class SimulatedProvider(httpx.AsyncBaseTransport):
+    """A scripted payment provider; give it to `SimulatedAdapter` (or an `httpx.AsyncClient`).
+
+    Behaviour comes from a queue (`script`), then from `behave` (a function of the call), then
+    `default`. Idempotency keys replay the stored reply; a key reused with another body is
+    refused with 422, as real providers do.
+
+    Args:
+        name: used in provider references, e.g. "sim_card_a".
+        books_path: a SQLite file for the books, so they outlive this process.
+    """
+
+    def __init__(self, name: str, *, books_path: str | Path | None = None) -> None:
+        self.name = name
+        self.default = Behavior.succeed()
+        self.behave: Callable[[dict[str, object]], Behavior | None] | None = None
+        self._queue: deque[Behavior] = deque()
+        self._books = _Books(Path(books_path) if books_path else None)
+        self.calls = 0
+        """Payment calls received, replays included; lookups and follow-ups not counted."""
+
+    def script(self, *behaviors: Behavior) -> None:
+        """Queue behaviours for the next payment calls, in order; then `default` applies."""
+        self._queue.extend(behaviors)
+
+    def charges(self, order_id: str | None = None) -> list[BookEntry]:
+        """Money taken (succeeded or settling), optionally for one order only."""
+        sql = "SELECT * FROM charges WHERE status IN ('succeeded', 'pending', 'authorized')"
+        rows = (
+            self._books.query(sql + " AND order_id = ?", order_id)
+            if order_id
+            else self._books.query(sql)
+        )
+        return [BookEntry(*row) for row in rows]  # type: ignore[arg-type]
+
+    def settle(self, provider_reference: str, *, succeeded: bool = True) -> None:
+        """Finish a pending payment, as a bank eventually does."""
+        status = "succeeded" if succeeded else "declined"
+        self._books.query(
+            "UPDATE charges SET status = ? WHERE provider_reference = ?", status, provider_reference
+        )
+
+    async def aclose(self) -> None:
+        self._books.close()
+
+    # -- the wire ------------------------------------------------------------------------------
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path, method = request.url.path, request.method
+        if method == "POST" and path == "/payments":
+            return await self._pay(request)
+        if method == "GET" and path == "/payments":
+            return self._lookup(request.url.params.get("reference", ""))
+        if method == "POST" and path.startswith("/payments/"):
+            return self._follow_up(request, path.split("/"))
+        if method == "POST" and path.startswith("/mandates/"):
+            return _json(200, {"id": path.split("/")[2], "status": "cancelled"})
+        return _json(404, {"error": "no_route"})
+
+    def _next_behavior(self, call: dict[str, object]) -> Behavior:
+        if self._queue:
+            return self._queue.popleft()
+        if self.behave is not None:
+            chosen = self.behave(call)
+            if chosen is not None:
+                return chosen
+        return self.default
+
+    async def _pay(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        key = request.headers.get("Idempotency-Key", "")
+        body = request.content.decode()
+        call: dict[str, object] = json.loads(body)
+        stored = self._books.query(
+            "SELECT fingerprint, status, body FROM replies WHERE idempotency_key = ?", key
+        )
+        if stored:
+            fingerprint, status, reply_body = stored[0]
+            if fingerprint != body:
+                return _json(422, {"error": "idempotency_key_reused"})
+            return httpx.Response(int(status), content=str(reply_body).encode())  # type: ignore[call-overload]
+        behavior = self._next_behavior(call)
+        if behavior.delay and behavior.action is not _Action.HANG_AFTER_CHARGING:
+            await asyncio.sleep(behavior.delay)
+        return self._act(request, behavior, call, key, body)
+
+    def _act(
+        self,
+        request: httpx.Request,
+        behavior: Behavior,
+        call: dict[str, object],
+        key: str,
+        body: str,
+    ) -> httpx.Response:
+        action = behavior.action
+        if action is _Action.REFUSE_CONNECTION:
+            raise httpx.ConnectError("connection refused", request=request)
+        if action is _Action.TIMEOUT_BEFORE_CHARGING:
+            raise httpx.ReadTimeout("timed out", request=request)
+        refusal = _REFUSALS.get(action)
+        if refusal is not None:
+            status, code = refusal
+            if action is _Action.DECLINE:
+                code = str(behavior.decline)
+            headers = {"Retry-After": str(behavior.retry_after)} if behavior.retry_after else {}
+            return _json(status, {"error": code}, headers)  # not stored: nothing processed
+        status_text = _STATUS_BY_ACTION.get(action, "succeeded")
+        if action is _Action.SUCCEED and not call.get("capture", True):
+            status_text = "authorized"
+        reference = f"{self.name}_{uuid.uuid4().hex[:16]}"
+        self._books.query(
+            "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?)",
+            reference,
+            call["reference"],
+            call["order_id"],
+            call["amount"],
+            call["currency"],
+            status_text,
+        )
+        reply = {"id": reference, "status": status_text, "reference": call["reference"]}
+        if action is _Action.REQUIRES_ACTION:
+            reply["action_url"] = f"https://{self.name}.example/authenticate/{reference}"
+        self._books.query(
+            "INSERT INTO replies VALUES (?, ?, ?, ?)", key, body, 200, json.dumps(reply)
+        )
+        if action is _Action.TIMEOUT_AFTER_CHARGING:
+            raise httpx.ReadTimeout("timed out after the charge", request=request)
+        if action is _Action.ERROR_AFTER_CHARGING:
+            return _json(500, {"error": "internal_error"})
+        if action is _Action.HANG_AFTER_CHARGING:
+            time.sleep(behavior.delay)  # blocks the worker on purpose: it is about to be killed
+        return _json(200, reply)
+
+    def _lookup(self, reference: str) -> httpx.Response:
+        rows = self._books.query(
+            "SELECT provider_reference, status FROM charges WHERE reference = ?", reference
+        )
+        if not rows:
+            return _json(404, {"error": "not_found"})
+        provider_reference, status = rows[0]
+        return _json(200, {"id": provider_reference, "status": status, "reference": reference})
+
+    def _follow_up(self, request: httpx.Request, parts: list[str]) -> httpx.Response:
+        provider_reference, operation = parts[2], parts[3] if len(parts) > 3 else ""
+        rows = self._books.query(
+            "SELECT status FROM charges WHERE provider_reference = ?", provider_reference
+        )
+        if not rows:
+            return _json(404, {"error": "not_found"})
+        new_status = {"capture": "succeeded", "void": "voided", "refund": "refunded"}.get(operation)
+        if new_status is None:
+            return _json(400, {"error": "invalid_request"})
+        self._books.query(
+            "UPDATE charges SET status = ? WHERE provider_reference = ?",
+            new_status,
+            provider_reference,
+        )
+        return _json(200, {"id": provider_reference, "status": new_status})
+
+
+_REFUSALS: dict[_Action, tuple[int, str]] = {
+    _Action.DECLINE: (402, ""),
+    _Action.RATE_LIMITED: (429, "rate_limited"),
+    _Action.OVERLOADED: (503, "overloaded"),
+    _Action.UNAVAILABLE: (503, "unavailable"),
+    _Action.MAINTENANCE: (503, "maintenance"),
+    _Action.CREDENTIALS_REJECTED: (401, "invalid_api_key"),
+    _Action.INVALID: (400, "invalid_request"),
+}
+_STATUS_BY_ACTION: dict[_Action, str] = {
+    _Action.REQUIRES_ACTION: "requires_action",
+    _Action.PENDING: "pending",
+}
+
+
+def _json(
+    status: int, body: dict[str, object], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.Response(status, json=body, headers=headers)
