@@ -219,6 +219,11 @@ class Router:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
         return healthy_methods(request, self._adapters, self._board.is_open)
 
+    @property
+    def adapters(self) -> tuple[Adapter, ...]:
+        """The providers, in the merchant's order of preference."""
+        return self._adapters
+
     def breaker_states(self) -> dict[tuple[str, PaymentMethod], str]:
         """The state of every breaker used so far, keyed by (provider, method)."""
         return self._board.states()

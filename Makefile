@@ -1,0 +1,29 @@
+# The two set-up commands README.md gives; each one installs whatever it needs first.
+#   make drill   rehearse a provider outage on the embedded defaults
+#   make test    pass the tests (peers it can install itself: Prism, localstripe)
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+PRISM  := .peers/node_modules/.bin/prism
+
+.PHONY: drill test lint
+
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+$(PRISM):
+	npm install --prefix .peers --save-exact --no-audit --no-fund --loglevel=error @stoplight/prism-cli@5.14.2
+
+drill: $(BIN)/.installed
+	$(BIN)/payrouter drill --report drill-report
+
+test: $(BIN)/.installed $(PRISM)
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
