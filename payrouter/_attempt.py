@@ -98,17 +98,12 @@ async def run_attempt(
         )
         emit(hooks, event)
 
-    reply = _BREAKER_REFUSED
     try:
-        async for loop_try in retrying(retry, deadline, before_sleep, sleep):
-            with loop_try:
-                reply = await one_try()
-                if reply.failure_kind and policy_for(reply.failure_kind).retry_same:
-                    raise RetryableReply(reply)
-    except RetryableReply as exhausted:
-        reply = exhausted.reply
+        reply = await one_try()
     except BreakerOpen:
-        pass  # opened by a concurrent payment between retries: keep the last reply we had
+        reply = _BREAKER_REFUSED  # opened by a concurrent payment since the router checked
+    if _retryable(reply):
+        reply = await _retry_same_key(one_try, reply, retry, deadline, before_sleep, sleep)
 
     if reply.outcome is Outcome.UNKNOWN:
         handle = PaymentHandle(
@@ -122,6 +117,39 @@ async def run_attempt(
             adapter, handle, reply, lookup_tries, lookup_wait, deadline, sleep
         )
     return AttemptRun(reply, tries, (time.perf_counter() - started) * 1000)
+
+
+def _retryable(reply: ProviderReply) -> bool:
+    return reply.failure_kind is not None and policy_for(reply.failure_kind).retry_same
+
+
+async def _retry_same_key(
+    one_try: Callable[[], Awaitable[ProviderReply]],
+    first: ProviderReply,
+    retry: RetryPolicy,
+    deadline: float,
+    before_sleep: Callable[[int, float, ProviderReply], None],
+    sleep: Callable[[float], Awaitable[None]],
+) -> ProviderReply:
+    """Retry after a retryable first reply; tenacity counts the first try as try one.
+
+    The loop is entered only when needed: building it costs more than a happy-path call.
+    """
+    reply, pending_first = first, True
+    try:
+        async for loop_try in retrying(retry, deadline, before_sleep, sleep):
+            with loop_try:
+                if pending_first:
+                    pending_first = False
+                else:
+                    reply = await one_try()
+                if _retryable(reply):
+                    raise RetryableReply(reply)
+    except RetryableReply as exhausted:
+        reply = exhausted.reply
+    except BreakerOpen:
+        pass  # opened by a concurrent payment between retries: keep the last reply we had
+    return reply
 
 
 async def resolve_unknown(

@@ -384,17 +384,17 @@ class Router:
         """Write the payment's new status (with its last attempt, in one transaction)."""
         order_id = request.order_id
         if last_attempt is None:
-            await self._ledger.finish_payment(order_id, update)
+            result = await self._ledger.finish_payment(order_id, update)
         else:
-            await self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
+            finished = await self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
+            assert finished is not None
+            result = finished
         emit(
             self._hooks,
             PaymentFinished(
                 order_id, update.status, update.provider, attempts, update.failure_kind, alert
             ),
         )
-        result = await self._ledger.get(order_id)
-        assert result is not None
         return result
 
     async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:

@@ -92,11 +92,14 @@ class Ledger(Protocol):
         number: int,
         outcome: AttemptOutcome,
         payment: PaymentUpdate | None = None,
-    ) -> None:
-        """Write an attempt's outcome, and the payment's new status in the same transaction."""
+    ) -> PaymentResult | None:
+        """Write an attempt's outcome; with `payment`, also the payment's new status in the
+        same transaction, returning the payment as it now stands."""
         ...
 
-    async def finish_payment(self, order_id: str, update: PaymentUpdate) -> None: ...
+    async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
+        """Write a payment's new status and return the payment as it now stands."""
+        ...
 
     async def get(self, order_id: str) -> PaymentResult | None: ...
 

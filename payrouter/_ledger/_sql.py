@@ -1,19 +1,34 @@
 """The ledger on SQLAlchemy Core: SQLite by default, PostgreSQL by URL, the same code for both.
 
-Calls run on a small private thread pool so the event loop never waits on disk or network;
-SQLite gets one thread (it has one writer anyway), other databases one per pooled connection.
+Where calls run is a measured choice. A SQLite write in WAL mode takes ~50 µs, less than the
+~100 µs a hop to a worker thread costs on two cores, so SQLite runs inline on the caller's
+thread over one long-lived connection. Network databases run on a private thread pool, one
+thread per pooled connection, so the event loop never waits on a round trip. Statements are
+built once at import and executed with parameters (building them per call costs ~75 µs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, create_engine, event, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -30,6 +45,18 @@ __all__ = ["SqlLedger"]
 T = TypeVar("T")
 
 _UNRESOLVED_STATUSES: Final = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
+
+_INSERT_ATTEMPT: Final = attempts.insert()
+_FINISH_ATTEMPT: Final = update(attempts).where(
+    attempts.c.order_id == bindparam("key_order_id"), attempts.c.number == bindparam("key_number")
+)
+_UPDATE_PAYMENT_RETURNING: Final = (
+    update(payments).where(payments.c.order_id == bindparam("key_order_id")).returning(payments)
+)
+_SELECT_PAYMENT: Final = select(payments).where(payments.c.order_id == bindparam("order_id"))
+_SELECT_ATTEMPTS: Final = (
+    select(attempts).where(attempts.c.order_id == bindparam("order_id")).order_by(attempts.c.number)
+)
 
 
 class SqlLedger:
@@ -52,24 +79,36 @@ class SqlLedger:
         self._pool_size = pool_size
         self._engine: Engine | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._inline: Connection | None = None
         self._is_sqlite = url.startswith("sqlite")
+        dialect = sqlite if self._is_sqlite else postgresql
+        self._insert_payment = dialect.insert(payments).on_conflict_do_nothing(
+            index_elements=[payments.c.order_id]
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
         """Connect, set SQLite to WAL, and create the tables if they are missing."""
-        workers = 1 if self._is_sqlite else self._pool_size
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="payrouter-ledger")
         self._engine = self._create_engine()
+        if self._is_sqlite:
+            self._inline = self._engine.connect()
+        else:
+            self._executor = ThreadPoolExecutor(
+                self._pool_size, thread_name_prefix="payrouter-ledger"
+            )
         await self._run(lambda: metadata.create_all(self._require_engine()))
 
     async def close(self) -> None:
-        if self._engine is not None:
-            engine, self._engine = self._engine, None
-            await asyncio.get_running_loop().run_in_executor(self._executor, engine.dispose)
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def _create_engine(self) -> Engine:
         if not self._is_sqlite:
@@ -97,17 +136,25 @@ class SqlLedger:
             raise LedgerUnavailableError("the ledger is not open")
         return self._engine
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction: on the inline connection (SQLite) or a pooled one (the rest)."""
+        if self._inline is not None:
+            with self._inline.begin():
+                yield self._inline
+        else:
+            with self._require_engine().begin() as conn:
+                yield conn
+
     async def _run(self, work: Callable[[], T]) -> T:
-        if self._executor is None:
-            raise LedgerUnavailableError("the ledger is not open")
         try:
+            if self._inline is not None:
+                return work()
+            if self._executor is None:
+                raise LedgerUnavailableError("the ledger is not open")
             return await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except SQLAlchemyError as error:
             raise LedgerUnavailableError(f"ledger write or read failed: {error}") from error
-
-    def _insert(self) -> Any:
-        dialect = postgresql if not self._is_sqlite else sqlite
-        return dialect.insert(payments)
 
     # -- the write path ----------------------------------------------------------------------
 
@@ -122,25 +169,24 @@ class SqlLedger:
         self, order_id: str, fingerprint: str, amount: Money, owner: str, lease_seconds: float
     ) -> Claim:
         now = time.time()
-        with self._require_engine().begin() as conn:
+        with self._transaction() as conn:
             inserted = conn.execute(
-                self._insert()
-                .values(
-                    order_id=order_id,
-                    fingerprint=fingerprint,
-                    status=PaymentStatus.PROCESSING.value,
-                    amount_minor=amount.minor_units,
-                    currency=amount.currency,
-                    owner=owner,
-                    lease_until=now + lease_seconds,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=[payments.c.order_id])
+                self._insert_payment,
+                {
+                    "order_id": order_id,
+                    "fingerprint": fingerprint,
+                    "status": PaymentStatus.PROCESSING.value,
+                    "amount_minor": amount.minor_units,
+                    "currency": amount.currency,
+                    "owner": owner,
+                    "lease_until": now + lease_seconds,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
             if inserted.rowcount == 1:
                 return Claim(ClaimKind.NEW)
-            row = conn.execute(select(payments).where(payments.c.order_id == order_id)).one()
+            row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one()
             if row.fingerprint != fingerprint:
                 return Claim(ClaimKind.CONFLICT)
             if row.status != PaymentStatus.FAILED:
@@ -171,21 +217,22 @@ class SqlLedger:
             return Claim(ClaimKind.RETAKEN, next_attempt=int(last) + 1)
 
     async def record_attempt(self, row: AttemptRow) -> None:
-        await self._run(lambda: self._record_attempt(row))
-
-    def _record_attempt(self, row: AttemptRow) -> None:
-        with self._require_engine().begin() as conn:
-            conn.execute(
-                attempts.insert().values(
-                    order_id=row.order_id,
-                    number=row.number,
-                    provider=row.provider,
-                    method=row.method.value,
-                    idempotency_key=row.idempotency_key,
-                    tries=0,
-                    started_at=time.time(),
+        def work() -> None:
+            with self._transaction() as conn:
+                conn.execute(
+                    _INSERT_ATTEMPT,
+                    {
+                        "order_id": row.order_id,
+                        "number": row.number,
+                        "provider": row.provider,
+                        "method": row.method.value,
+                        "idempotency_key": row.idempotency_key,
+                        "tries": 0,
+                        "started_at": time.time(),
+                    },
                 )
-            )
+
+        await self._run(work)
 
     async def finish_attempt(
         self,
@@ -193,41 +240,47 @@ class SqlLedger:
         number: int,
         outcome: AttemptOutcome,
         payment: PaymentUpdate | None = None,
-    ) -> None:
-        await self._run(lambda: self._finish_attempt(order_id, number, outcome, payment))
+    ) -> PaymentResult | None:
+        """Write the attempt's outcome; with `payment`, also its new status, and return it."""
 
-    def _finish_attempt(
-        self, order_id: str, number: int, outcome: AttemptOutcome, payment: PaymentUpdate | None
-    ) -> None:
-        now = time.time()
-        with self._require_engine().begin() as conn:
-            conn.execute(
-                update(attempts)
-                .where(attempts.c.order_id == order_id, attempts.c.number == number)
-                .values(
-                    outcome=outcome.outcome.value,
-                    failure_kind=_value(outcome.failure_kind),
-                    provider_code=_clip(outcome.provider_code, 100),
-                    provider_reference=outcome.provider_reference,
-                    action_url=_clip(outcome.action_url, 2000),
-                    tries=outcome.tries,
-                    latency_ms=outcome.latency_ms,
-                    finished_at=now,
+        def work() -> PaymentResult | None:
+            now = time.time()
+            with self._transaction() as conn:
+                conn.execute(
+                    _FINISH_ATTEMPT,
+                    {
+                        "key_order_id": order_id,
+                        "key_number": number,
+                        "outcome": outcome.outcome.value,
+                        "failure_kind": _value(outcome.failure_kind),
+                        "provider_code": _clip(outcome.provider_code, 100),
+                        "provider_reference": outcome.provider_reference,
+                        "action_url": _clip(outcome.action_url, 2000),
+                        "tries": outcome.tries,
+                        "latency_ms": outcome.latency_ms,
+                        "finished_at": now,
+                    },
                 )
-            )
-            if payment is not None:
-                self._update_payment(conn, order_id, payment, now)
+                if payment is None:
+                    return None
+                return self._update_payment(conn, order_id, payment, now)
 
-    async def finish_payment(self, order_id: str, update: PaymentUpdate) -> None:
-        def work() -> None:
-            with self._require_engine().begin() as conn:
-                self._update_payment(conn, order_id, update, time.time())
+        return await self._run(work)
 
-        await self._run(work)
+    async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
+        """Write the payment's new status and return the payment as it now stands."""
 
-    @staticmethod
-    def _update_payment(conn: Connection, order_id: str, change: PaymentUpdate, now: float) -> None:
+        def work() -> PaymentResult:
+            with self._transaction() as conn:
+                return self._update_payment(conn, order_id, update, time.time())
+
+        return await self._run(work)
+
+    def _update_payment(
+        self, conn: Connection, order_id: str, change: PaymentUpdate, now: float
+    ) -> PaymentResult:
         values: dict[str, object] = {
+            "key_order_id": order_id,
             "status": change.status.value,
             "provider": change.provider,
             "method": _value(change.method),
@@ -239,16 +292,14 @@ class SqlLedger:
         }
         if change.status is not PaymentStatus.PROCESSING:
             values |= {"owner": None, "lease_until": None}
-        conn.execute(update(payments).where(payments.c.order_id == order_id).values(**values))
+        return self._load(conn, conn.execute(_UPDATE_PAYMENT_RETURNING, values).one())
 
     # -- reading and reconciling -----------------------------------------------------------
 
     async def get(self, order_id: str) -> PaymentResult | None:
         def work() -> PaymentResult | None:
-            with self._require_engine().connect() as conn:
-                row = conn.execute(
-                    select(payments).where(payments.c.order_id == order_id)
-                ).one_or_none()
+            with self._transaction() as conn:
+                row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
                 return None if row is None else self._load(conn, row)
 
         return await self._run(work)
@@ -256,17 +307,13 @@ class SqlLedger:
     async def acquire(self, order_id: str, owner: str, lease_seconds: float) -> bool:
         def work() -> bool:
             now = time.time()
-            with self._require_engine().begin() as conn:
+            claimable = [PaymentStatus.PROCESSING.value, *(s.value for s in _UNRESOLVED_STATUSES)]
+            with self._transaction() as conn:
                 taken = conn.execute(
                     update(payments)
                     .where(
                         payments.c.order_id == order_id,
-                        payments.c.status.in_(
-                            [
-                                PaymentStatus.PROCESSING.value,
-                                *(s.value for s in _UNRESOLVED_STATUSES),
-                            ]
-                        ),
+                        payments.c.status.in_(claimable),
                         or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
                     )
                     .values(owner=owner, lease_until=now + lease_seconds)
@@ -278,7 +325,7 @@ class SqlLedger:
     async def unresolved(self, limit: int) -> list[str]:
         def work() -> list[str]:
             now = time.time()
-            with self._require_engine().connect() as conn:
+            with self._transaction() as conn:
                 rows = conn.execute(
                     select(payments.c.order_id)
                     .where(
@@ -297,9 +344,7 @@ class SqlLedger:
 
     @staticmethod
     def _load(conn: Connection, row: Row[Any]) -> PaymentResult:
-        attempt_rows = conn.execute(
-            select(attempts).where(attempts.c.order_id == row.order_id).order_by(attempts.c.number)
-        ).all()
+        attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": row.order_id}).all()
         return PaymentResult(
             order_id=row.order_id,
             status=PaymentStatus(row.status),
