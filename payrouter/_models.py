@@ -158,7 +158,7 @@ class PaymentRequest(BaseModel):
 
     order_id: OrderId
     amount: Money
-    sources: tuple[PaymentSource, ...] = Field(min_length=1, max_length=10)
+    sources: tuple[PaymentSource, ...] = Field(min_length=1, max_length=10, strict=False)
     customer_country: CountryCode = Field(description="ISO 3166-1 alpha-2, e.g. 'DE'.")
     customer_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     capture: bool = Field(
