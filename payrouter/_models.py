@@ -87,9 +87,19 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Issuer ranges of the card networks (Visa, Mastercard, Amex, Discover, JCB, Diners,
+# UnionPay, Maestro). Only numbers in these ranges are refused: providers' own numeric ids,
+# such as Adyen's 16-digit stored-card ids, live outside them.
+_CARD_NUMBER: Final = re.compile(
+    r"^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:2[2-9]\d|[3-6]\d\d|7[01]\d|720)\d{12}"
+    r"|3[47]\d{13}|6(?:011|5\d\d|4[4-9]\d)\d{12,15}|35(?:2[89]|[3-8]\d)\d{12,15}"
+    r"|3(?:0[0-5]|[689]\d)\d{11,16}|62\d{14,17}|(?:50|5[6-9]|6\d)\d{10,17})$"
+)
+
+
 def _refuse_card_number(token: SecretStr) -> SecretStr:
     raw = re.sub(r"[ -]", "", token.get_secret_value())
-    if raw.isdigit() and 12 <= len(raw) <= 19 and _luhn_valid(raw):
+    if _CARD_NUMBER.match(raw) and _luhn_valid(raw):
         raise ValueError(
             "looks like a raw card number: pass the provider's card token or payment method id "
             "(e.g. 'pm_card_visa'), never the card number itself"
