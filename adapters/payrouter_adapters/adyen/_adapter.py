@@ -1,0 +1,233 @@
+"""The Adyen adapter class and its options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import Field, SecretStr
+
+from payrouter import (
+    Capabilities,
+    Charge,
+    FailureKind,
+    Money,
+    PaymentHandle,
+    PaymentMethod,
+    ProviderReply,
+)
+from payrouter_adapters._common import HttpOptions, build_client, parse_options
+
+from . import _replies
+from ._requests import (
+    WALLETS,
+    RecurringModel,
+    UnsendableError,
+    adyen_amount,
+    fit,
+    payment_body,
+    refund_reason,
+)
+
+__all__ = ["AdyenAdapter", "AdyenOptions"]
+
+DEFAULT_CAPABILITIES: Final = Capabilities(
+    methods=frozenset(PaymentMethod), wallets=frozenset(WALLETS)
+)
+"""Cards (stored tokens), the wallets in `WALLETS`, and SEPA direct debit; Adyen prices in
+every currency it settles, so currencies and countries are left to the merchant account."""
+
+
+class AdyenOptions(HttpOptions):
+    """`providers[<name>].options` for Adyen; `base_url` ends in `/v72`."""
+
+    api_key: SecretStr = Field(description="Web service user's API key, sent as X-API-Key.")
+    merchant_account: str = Field(min_length=1, description="Adyen merchant account code.")
+    return_url: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="Where Adyen sends the shopper back when a charge has no return_url.",
+    )
+    recurring_processing_model: RecurringModel = Field(
+        default="CardOnFile",
+        description="How stored cards are charged: CardOnFile (shopper present) or a "
+        "merchant-initiated model (Subscription, UnscheduledCardOnFile).",
+    )
+
+
+class AdyenAdapter:
+    """Adyen Checkout API v72 as a payrouter `Adapter` (see the package docstring)."""
+
+    idempotency_key_max_length: int = 64
+    """Adyen's limit for the Idempotency-Key header."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        client: httpx.AsyncClient,
+        options: AdyenOptions,
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self.name = name
+        self.capabilities = capabilities or DEFAULT_CAPABILITIES
+        self._client = client
+        self._options = options
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        name: str,
+        capabilities: Capabilities | None,
+        options: Mapping[str, object],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Self:
+        """Build from config; `transport` lets tests put a mock or proxy under the client.
+
+        Raises:
+            ConfigurationError: an option is missing or invalid; the message names the field.
+        """
+        parsed = parse_options(AdyenOptions, name, options)
+        headers = {"X-API-Key": parsed.api_key.get_secret_value(), "Accept": "application/json"}
+        client = build_client(parsed, headers, transport)
+        return cls(name=name, client=client, options=parsed, capabilities=capabilities)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, "
+            f"merchant_account={self._options.merchant_account!r}, "
+            f"base_url={self._options.base_url!r})"
+        )
+
+    async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
+        """`POST /payments`: authorise (and capture unless `charge.capture` is False)."""
+        try:
+            body = payment_body(
+                charge,
+                merchant_account=self._options.merchant_account,
+                default_return_url=self._options.return_url,
+                recurring_model=self._options.recurring_processing_model,
+            )
+        except UnsendableError as error:
+            return _unsendable(error)
+        response = await self._post("/payments", body, idempotency_key)
+        return _replies.payment_reply(self.name, response)
+
+    async def complete(self, details: Mapping[str, str], *, idempotency_key: str) -> ProviderReply:
+        """`POST /payments/details`: finish a redirect or 3-D Secure flow.
+
+        `details` is what Adyen appended to the return URL (e.g. `{"redirectResult": ...}`).
+        Not part of the `Adapter` protocol; webhooks are the other way to learn the result.
+        """
+        response = await self._post(
+            "/payments/details", {"details": dict(details)}, idempotency_key
+        )
+        return _replies.payment_reply(self.name, response)
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        """Always unknown with `lookup_unsupported`: Checkout v72 cannot read a payment back.
+
+        No request is sent. The payment stays pending until Adyen's AUTHORISATION webhook
+        (or an operator) settles it; see the package docstring for why nothing else is safe.
+        """
+        return ProviderReply.unknown(
+            provider_code="lookup_unsupported",
+            provider_reference=handle.provider_reference,
+            message="Adyen Checkout has no payment status endpoint; await the webhook",
+        )
+
+    async def capture(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
+    ) -> ProviderReply:
+        """`POST /payments/{pspReference}/captures`; pending until the CAPTURE webhook."""
+        return await self._modify(handle, "captures", idempotency_key, amount, None)
+
+    async def refund(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
+    ) -> ProviderReply:
+        """`POST /payments/{pspReference}/refunds`; pending until the REFUND webhook."""
+        return await self._modify(handle, "refunds", idempotency_key, amount, reason)
+
+    async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
+        """Cancel an authorisation: by pspReference, or by our reference when we never got one.
+
+        `POST /cancels` with `paymentReference` reaches a payment whose reply was lost, so a
+        timed-out authorisation can still be released.
+        """
+        if handle.provider_reference is not None:
+            return await self._modify(handle, "cancels", idempotency_key, None, None)
+        body = {
+            "merchantAccount": self._options.merchant_account,
+            "paymentReference": fit(handle.reference),
+            "reference": fit(idempotency_key),
+        }
+        response = await self._post("/cancels", body, idempotency_key)
+        return _replies.modification_reply(self.name, response)
+
+    async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
+        """`DELETE /storedPaymentMethods/{id}`; `mandate_id` is `<shopperReference>:<id>`.
+
+        Adyen needs the shopper reference next to the stored method id. DELETE is idempotent
+        at Adyen; the key is sent anyway so every money-related call carries one.
+        """
+        shopper, _, stored_id = mandate_id.rpartition(":")
+        if not shopper or not stored_id:
+            return ProviderReply.failed(
+                FailureKind.INVALID_REQUEST,
+                provider_code="mandate_id_format",
+                message="Adyen mandate ids are '<shopperReference>:<storedPaymentMethodId>'",
+            )
+        response = await self._client.delete(
+            f"/storedPaymentMethods/{quote(stored_id, safe='')}",
+            params={"shopperReference": shopper, "merchantAccount": self._options.merchant_account},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        if response.is_success:
+            return ProviderReply.succeeded(mandate_id, http_status=response.status_code)
+        return _replies.error_reply(self.name, response)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and its connections."""
+        await self._client.aclose()
+
+    async def _modify(
+        self,
+        handle: PaymentHandle,
+        operation: str,
+        idempotency_key: str,
+        money: Money | None,
+        reason: str | None,
+    ) -> ProviderReply:
+        if handle.provider_reference is None:
+            return ProviderReply.failed(
+                FailureKind.NOT_FOUND,
+                provider_code="no_psp_reference",
+                message=f"{operation} needs the payment's pspReference",
+            )
+        body: dict[str, object] = {
+            "merchantAccount": self._options.merchant_account,
+            "reference": fit(idempotency_key),
+        }
+        if money is not None:
+            try:
+                body["amount"] = adyen_amount(money)
+            except UnsendableError as error:
+                return _unsendable(error)
+        merchant_reason = refund_reason(reason)
+        if merchant_reason is not None:
+            body["merchantRefundReason"] = merchant_reason
+        path = f"/payments/{quote(handle.provider_reference, safe='')}/{operation}"
+        response = await self._post(path, body, idempotency_key)
+        return _replies.modification_reply(self.name, response)
+
+    async def _post(self, path: str, body: Mapping[str, object], key: str) -> httpx.Response:
+        return await self._client.post(path, json=body, headers={"Idempotency-Key": key})
+
+
+def _unsendable(error: UnsendableError) -> ProviderReply:
+    return ProviderReply.failed(
+        FailureKind.INVALID_REQUEST, provider_code=error.code, message=str(error)
+    )

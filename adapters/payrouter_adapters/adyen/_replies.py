@@ -1,0 +1,177 @@
+"""Adyen responses → `ProviderReply`, through the tables in `_codes`.
+
+Bodies are parsed leniently (unknown fields ignored); a 2xx body we cannot read on a
+money-moving call is unknown, because Adyen may have acted on the request.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from payrouter import FailureKind, Outcome, ProviderReply
+from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
+
+from ._codes import (
+    ERROR_CODES,
+    HTTP_STATUSES,
+    REFUSAL_CODE_BY_REASON,
+    REFUSALS,
+    RESULT_CODES,
+    ResultRow,
+)
+
+__all__ = ["error_reply", "modification_reply", "payment_reply"]
+
+_LENIENT = ConfigDict(extra="ignore", frozen=True)
+_WAIT_KINDS = (FailureKind.RATE_LIMITED, FailureKind.BUSY)
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
+class _Action(BaseModel):
+    model_config = _LENIENT
+
+    type: str | None = None
+    url: str | None = None
+
+
+class _Payment(BaseModel):
+    model_config = _LENIENT
+
+    result_code: str | None = Field(default=None, alias="resultCode")
+    psp_reference: str | None = Field(default=None, alias="pspReference")
+    refusal_reason: str | None = Field(default=None, alias="refusalReason")
+    refusal_reason_code: str | None = Field(default=None, alias="refusalReasonCode")
+    action: _Action | None = None
+
+
+class _Modification(BaseModel):
+    model_config = _LENIENT
+
+    psp_reference: str | None = Field(default=None, alias="pspReference")
+    status: str | None = None
+
+
+class _ServiceError(BaseModel):
+    model_config = _LENIENT
+
+    error_code: str | None = Field(default=None, alias="errorCode")
+    error_type: str | None = Field(default=None, alias="errorType")
+    message: str | None = None
+    psp_reference: str | None = Field(default=None, alias="pspReference")
+
+
+def _load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError:
+        return None
+
+
+def payment_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a `/payments` or `/payments/details` response."""
+    if not response.is_success:
+        return error_reply(provider, response)
+    status = response.status_code
+    body = _load(_Payment, response)
+    if body is None:
+        return ProviderReply.unknown(
+            provider_code="unreadable_body", http_status=status, message="2xx body is not JSON"
+        )
+    code = body.result_code or ""
+    row = RESULT_CODES.get(code)
+    if row is None:
+        warn_unmapped_once(provider, f"resultCode:{code}")
+        return ProviderReply.unknown(
+            provider_code=code or "no_result_code",
+            http_status=status,
+            provider_reference=body.psp_reference,
+        )
+    psp = body.psp_reference
+    match row.outcome:
+        case Outcome.REQUIRES_ACTION:
+            # A native 3-D Secure action may carry neither URL nor pspReference yet.
+            return ProviderReply(
+                Outcome.REQUIRES_ACTION,
+                provider_reference=psp,
+                action_url=body.action.url if body.action else None,
+                provider_code=code,
+                http_status=status,
+            )
+        case Outcome.FAILED:
+            return _refusal(provider, body, row, status)
+        case Outcome.SUCCEEDED | Outcome.PENDING if psp is not None:
+            if row.outcome is Outcome.SUCCEEDED:
+                return ProviderReply.succeeded(psp, provider_code=code, http_status=status)
+            return ProviderReply.pending(psp, provider_code=code, http_status=status)
+        case _:
+            return ProviderReply.unknown(
+                provider_code=code,
+                http_status=status,
+                provider_reference=psp,
+                message=None if psp else "result without pspReference",
+            )
+
+
+def _refusal(provider: str, body: _Payment, row: ResultRow, status: int) -> ProviderReply:
+    reason = body.refusal_reason
+    code = body.refusal_reason_code or REFUSAL_CODE_BY_REASON.get((reason or "").strip().lower())
+    kind = REFUSALS.get(code) if code is not None else None
+    if kind is None:
+        if code or reason:
+            warn_unmapped_once(provider, f"refusal:{code or reason}")
+        kind = row.default_kind or FailureKind.CARD_DECLINED
+    return ProviderReply.failed(
+        kind,
+        provider_code=code or body.result_code,
+        http_status=status,
+        provider_reference=body.psp_reference,
+        message=reason,
+    )
+
+
+def modification_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a capture, refund or cancel response.
+
+    Adyen answers `201 {"status": "received"}` and reports the result later by webhook
+    (CAPTURE, REFUND, CANCELLATION), so an accepted modification is `pending`, not final.
+    """
+    if not response.is_success:
+        return error_reply(provider, response)
+    body = _load(_Modification, response)
+    if body is None or body.status != "received" or body.psp_reference is None:
+        return ProviderReply.unknown(
+            provider_code="unexpected_body",
+            http_status=response.status_code,
+            message="modification reply without status 'received' and a pspReference",
+        )
+    return ProviderReply.pending(
+        body.psp_reference, provider_code=body.status, http_status=response.status_code
+    )
+
+
+def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a non-2xx response: HTTP status first, then the body's `errorCode`."""
+    status = response.status_code
+    body = _load(_ServiceError, response)
+    code = body.error_code if body else None
+    kind = HTTP_STATUSES.get(status)
+    if kind is None and code is not None:
+        kind = ERROR_CODES.get(code)
+    if kind is None:
+        warn_unmapped_once(provider, code or f"http_{status}")
+        kind = FailureKind.INVALID_REQUEST if 400 <= status < 500 else FailureKind.UNKNOWN_OUTCOME
+    retry_after = None
+    if kind in _WAIT_KINDS:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return ProviderReply.failed(
+        kind,
+        provider_code=code or f"http_{status}",
+        http_status=status,
+        retry_after=retry_after,
+        provider_reference=body.psp_reference if body else None,
+        message=body.message if body else None,
+    )

@@ -1,0 +1,213 @@
+"""Request bodies for Adyen Checkout v72, built from payrouter's models.
+
+Secrets (card tokens, wallet tokens, IBANs) are read with `get_secret_value()` here and only
+here, straight into the body; nothing built in this module is logged or put in a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Literal
+
+from payrouter import (
+    BankTransferSource,
+    CardSource,
+    Charge,
+    Money,
+    WalletSource,
+    currency_exponent,
+)
+
+from ._codes import ADYEN_EXPONENTS, REFUND_REASONS
+
+__all__ = [
+    "REFERENCE_MAX_LENGTH",
+    "WALLETS",
+    "RecurringModel",
+    "UnsendableError",
+    "WalletRow",
+    "adyen_amount",
+    "fit",
+    "payment_body",
+    "refund_reason",
+]
+
+REFERENCE_MAX_LENGTH: Final = 80
+"""`reference` and `paymentReference` take at most 80 characters."""
+_STORED_ID_MAX_LENGTH: Final = 64
+_SHOPPER_REFERENCE_LENGTHS: Final = range(3, 257)
+
+RecurringModel = Literal["CardOnFile", "Subscription", "UnscheduledCardOnFile"]
+
+
+class UnsendableError(ValueError):
+    """The charge cannot be expressed as a valid Adyen request; nothing was sent.
+
+    `code` becomes the reply's `provider_code`; the message names the fix and holds no secret.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class WalletRow:
+    """How one wallet is sent: Adyen's `paymentMethod.type` and where its token goes."""
+
+    type: str
+    account_field: str | None = None
+    extra: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+WALLETS: Final[Mapping[str, WalletRow]] = MappingProxyType(
+    {
+        "alipay": WalletRow("alipay"),
+        "alipay_hk": WalletRow("alipay_hk"),
+        "wechatpay": WalletRow("wechatpayQR"),  # a QR code the shopper scans on desktop
+        "wechatpay_web": WalletRow("wechatpayWeb"),
+        "paypal": WalletRow("paypal", extra=MappingProxyType({"subtype": "redirect"})),
+        "applepay": WalletRow("applepay", account_field="applePayToken"),
+        "googlepay": WalletRow("googlepay", account_field="googlePayToken"),
+        "samsungpay": WalletRow("samsungpay", account_field="samsungPayToken"),
+        "twint": WalletRow("twint"),
+        "mobilepay": WalletRow("mobilepay"),
+        "swish": WalletRow("swish"),
+        "kakaopay": WalletRow("kakaopay"),
+        "gcash": WalletRow("gcash"),
+    }
+)
+"""`WalletSource.wallet` → Adyen payment method. Token wallets (Apple/Google/Samsung Pay) need
+`WalletSource.account` to hold the wallet's payment token; the others redirect the shopper."""
+
+
+def fit(value: str, limit: int = REFERENCE_MAX_LENGTH) -> str:
+    """`value` if it fits in `limit` characters, else a deterministic shortening of it.
+
+    The same input always gives the same output, so a payment and its later `/cancels` by
+    reference agree; the hash suffix keeps two long references apart.
+    """
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    return f"{value[: limit - len(digest) - 1]}-{digest}"
+
+
+def adyen_amount(money: Money) -> dict[str, object]:
+    """Adyen's `Amount` in Adyen's minor units, which differ from ISO 4217 for a few currencies.
+
+    Raises:
+        UnsendableError: the amount has finer precision than Adyen takes in that currency
+            (e.g. 10.50 IDR, which Adyen counts in whole rupiah).
+    """
+    exponent = ADYEN_EXPONENTS.get(money.currency, currency_exponent(money.currency))
+    scaled = money.amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise UnsendableError(
+            "amount_not_representable",
+            f"Adyen takes {money.currency} with {exponent} decimals: round the amount",
+        )
+    return {"value": int(scaled), "currency": money.currency}
+
+
+def refund_reason(reason: str | None) -> str | None:
+    """Adyen's `merchantRefundReason` for our free-text reason; None sends none."""
+    if reason is None:
+        return None
+    return REFUND_REASONS.get(reason.strip().lower(), "OTHER")
+
+
+def _shopper_reference(customer_id: str | None) -> str | None:
+    if customer_id is None or len(customer_id) not in _SHOPPER_REFERENCE_LENGTHS:
+        return None
+    return customer_id
+
+
+def _card(source: CardSource) -> dict[str, object]:
+    token = source.token.get_secret_value()
+    if len(token) > _STORED_ID_MAX_LENGTH:
+        raise UnsendableError(
+            "token_too_long",
+            "an Adyen card token is a storedPaymentMethodId of at most 64 characters",
+        )
+    return {"type": "scheme", "storedPaymentMethodId": token}
+
+
+def _wallet(source: WalletSource) -> dict[str, object]:
+    row = WALLETS.get(source.wallet.lower())
+    if row is None:
+        raise UnsendableError(
+            "wallet_unsupported",
+            f"wallet {source.wallet!r} has no Adyen mapping: use one of {sorted(WALLETS)}",
+        )
+    method: dict[str, object] = {"type": row.type, **row.extra}
+    if row.account_field is not None:
+        if source.account is None:
+            raise UnsendableError(
+                "wallet_token_required",
+                f"{source.wallet} needs the wallet's payment token in WalletSource.account",
+            )
+        method[row.account_field] = source.account.get_secret_value()
+    return method
+
+
+def _bank_transfer(source: BankTransferSource) -> dict[str, object]:
+    if source.holder_name is None:
+        raise UnsendableError(
+            "owner_name_required",
+            "a SEPA direct debit needs the account holder: set BankTransferSource.holder_name",
+        )
+    return {
+        "type": "sepadirectdebit",
+        "iban": source.iban.get_secret_value(),
+        "ownerName": source.holder_name,
+    }
+
+
+def payment_body(
+    charge: Charge,
+    *,
+    merchant_account: str,
+    default_return_url: str,
+    recurring_model: RecurringModel,
+) -> dict[str, object]:
+    """The `POST /payments` body for `charge`.
+
+    Raises:
+        UnsendableError: the charge cannot be sent to Adyen as it stands.
+    """
+    body: dict[str, object] = {
+        "amount": adyen_amount(charge.amount),
+        "merchantAccount": merchant_account,
+        "reference": fit(charge.reference),
+        "merchantOrderReference": charge.order_id,
+        "returnUrl": charge.return_url or default_return_url,
+        "countryCode": charge.customer_country,
+    }
+    shopper = _shopper_reference(charge.customer_id)
+    if shopper is not None:
+        body["shopperReference"] = shopper
+    match charge.source:
+        case CardSource():
+            if shopper is None:
+                raise UnsendableError(
+                    "shopper_reference_required",
+                    "a stored card needs Charge.customer_id (3-256 characters) as shopperReference",
+                )
+            body["paymentMethod"] = _card(charge.source)
+            body["recurringProcessingModel"] = recurring_model
+            body["shopperInteraction"] = (
+                "Ecommerce" if recurring_model == "CardOnFile" else "ContAuth"
+            )
+        case WalletSource():
+            body["paymentMethod"] = _wallet(charge.source)
+        case BankTransferSource():
+            body["paymentMethod"] = _bank_transfer(charge.source)
+    if charge.capture:
+        body["captureDelayHours"] = 0
+    else:
+        body["additionalData"] = {"manualCapture": "true"}
+    return body

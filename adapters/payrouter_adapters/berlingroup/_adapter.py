@@ -1,0 +1,315 @@
+"""The Berlin Group adapter: options, construction and one HTTP exchange per method."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import ssl
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Final, Literal, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import (
+    AfterValidator,
+    FilePath,
+    IPvAnyAddress,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from payrouter import (
+    BankTransferSource,
+    Capabilities,
+    Charge,
+    ConfigurationError,
+    FailureKind,
+    Money,
+    PaymentHandle,
+    PaymentMethod,
+    ProviderReply,
+    currency_exponent,
+)
+from payrouter_adapters._common import HttpOptions, build_client, parse_options
+
+from ._replies import cancellation_reply, error_reply, initiation_reply, status_reply
+
+__all__ = ["DEFAULT_CAPABILITIES", "BerlinGroupAdapter", "BerlinGroupOptions"]
+
+DEFAULT_CAPABILITIES: Final = Capabilities(
+    methods=frozenset({PaymentMethod.BANK_TRANSFER}),
+    currencies=frozenset({"EUR"}),
+    max_minor_units=99_999_999_999,  # the SEPA scheme's 999,999,999.99 EUR ceiling
+)
+"""SEPA credit transfers: euro only, from a bank account given by IBAN."""
+
+_REQUEST_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "payrouter:berlingroup:X-Request-ID")
+_UNSPECIFIED_IP: Final = ipaddress.IPv4Address(0)
+_PSU_IP_METADATA_KEY: Final = "psu_ip_address"
+_END_TO_END_MAX: Final = 35
+_REMITTANCE_MAX: Final = 140
+# SEPA's Latin character set, without a leading/trailing "/" or a "//" (EPC guidelines).
+_SEPA_ID: Final = re.compile(r"(?!/)(?!.*//)[A-Za-z0-9/?:().,'+ -]*(?<!/)")
+
+
+def _valid_iban(value: SecretStr) -> SecretStr:
+    try:
+        return BankTransferSource(iban=value).iban
+    except ValidationError:
+        raise ValueError("is not a valid IBAN (country code, check digits, BBAN)") from None
+
+
+class BerlinGroupOptions(HttpOptions):
+    """Options for one ASPSP speaking NextGenPSD2 1.3.x; secrets are `SecretStr`.
+
+    `base_url` is the ASPSP's PSD2 root without `/v1` (e.g. `https://api.testbank.com/psd2`).
+    The creditor is the merchant's own account: every transfer is initiated to it.
+    """
+
+    creditor_iban: Annotated[SecretStr, AfterValidator(_valid_iban)]
+    creditor_name: Annotated[str, StringConstraints(min_length=1, max_length=70)]
+    payment_product: Literal["sepa-credit-transfers", "instant-sepa-credit-transfers"] = (
+        "sepa-credit-transfers"
+    )
+    psu_ip_address: IPvAnyAddress = _UNSPECIFIED_IP
+    """Used when a charge has no `metadata["psu_ip_address"]`; 0.0.0.0 says "not known"."""
+    redirect_preferred: bool = True
+    access_token: SecretStr | None = None
+    """OAuth2 bearer token, for ASPSPs that require an OAuth pre-step."""
+    client_certificate_file: FilePath | None = None
+    """PEM eIDAS QWAC for mutual TLS; the key may be in the same file."""
+    client_key_file: FilePath | None = None
+    client_key_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _key_needs_certificate(self) -> Self:
+        if self.client_certificate_file is None and (
+            self.client_key_file is not None or self.client_key_password is not None
+        ):
+            raise ValueError("client_key_file/client_key_password need client_certificate_file")
+        return self
+
+
+def _mtls_transport(
+    name: str, options: BerlinGroupOptions, certificate: Path
+) -> httpx.AsyncHTTPTransport:
+    """A transport presenting the TPP's QWAC, with the same pool limits as build_client's."""
+    context = ssl.create_default_context()
+    password = options.client_key_password
+    try:
+        context.load_cert_chain(
+            certificate,
+            options.client_key_file,
+            password.get_secret_value() if password is not None else None,
+        )
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigurationError(
+            f"providers[{name}].options.client_certificate_file: cannot load the certificate "
+            f"and key ({type(error).__name__}); check the PEM files and the key password"
+        ) from None
+    limits = httpx.Limits(
+        max_connections=options.max_connections,
+        max_keepalive_connections=options.max_connections,
+    )
+    return httpx.AsyncHTTPTransport(verify=context, limits=limits)
+
+
+def request_id(idempotency_key: str) -> str:
+    """The `X-Request-ID` for a key: a UUID, the same one every time the key is replayed."""
+    return str(uuid.uuid5(_REQUEST_ID_NAMESPACE, idempotency_key))
+
+
+def end_to_end_id(reference: str) -> str:
+    """Our reference as the 35-character `endToEndIdentification`, hashed when it won't fit."""
+    if len(reference) <= _END_TO_END_MAX and _SEPA_ID.fullmatch(reference):
+        return reference
+    return hashlib.sha256(reference.encode()).hexdigest()[:_END_TO_END_MAX]
+
+
+def _remittance(order_id: str) -> str:
+    if len(order_id) <= _REMITTANCE_MAX:
+        return order_id
+    digest = hashlib.sha256(order_id.encode()).hexdigest()[:16]
+    return f"{order_id[: _REMITTANCE_MAX - 17]}-{digest}"
+
+
+def _amount(money: Money) -> dict[str, str]:
+    return {
+        "currency": money.currency,
+        "amount": f"{money.amount:.{currency_exponent(money.currency)}f}",
+    }
+
+
+class BerlinGroupAdapter:
+    """NextGenPSD2 payment initiation (PIS) for one ASPSP: see the package docstring."""
+
+    idempotency_key_max_length: int = 255
+    """Keys become UUIDv5 `X-Request-ID`s, so any length fits."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        options: BerlinGroupOptions,
+        client: httpx.AsyncClient,
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self.name = name
+        self.capabilities = capabilities or DEFAULT_CAPABILITIES
+        self._options = options
+        self._client = client
+        self._payments = f"/v1/payments/{options.payment_product}"
+        self._standing_orders = f"/v1/periodic-payments/{options.payment_product}"
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        name: str,
+        capabilities: Capabilities | None,
+        options: Mapping[str, object],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Self:
+        """Validate `options` and build the adapter (the `payrouter.adapters` entry point).
+
+        Raises:
+            ConfigurationError: an option is missing or wrong, or the QWAC cannot be loaded.
+        """
+        parsed = parse_options(BerlinGroupOptions, name, options)
+        headers = {"Accept": "application/json"}
+        if parsed.access_token is not None:
+            headers["Authorization"] = f"Bearer {parsed.access_token.get_secret_value()}"
+        if transport is None and parsed.client_certificate_file is not None:
+            transport = _mtls_transport(name, parsed, parsed.client_certificate_file)
+        client = build_client(parsed, headers, transport)
+        return cls(name=name, options=parsed, client=client, capabilities=capabilities)
+
+    def __repr__(self) -> str:
+        return f"BerlinGroupAdapter(name={self.name!r}, base_url={self._options.base_url!r})"
+
+    async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
+        """Initiate a SEPA credit transfer from the customer's IBAN to the merchant's.
+
+        Usually `requires_action` with the ASPSP's `scaRedirect` URL: the customer authorises
+        at their bank, and a later `lookup` tells how the transfer went.
+        """
+        source = charge.source
+        if not isinstance(source, BankTransferSource):
+            return ProviderReply.failed(
+                FailureKind.INVALID_REQUEST,
+                provider_code="source_unsupported",
+                message="Berlin Group PIS initiates transfers from bank accounts (IBAN) only",
+            )
+        psu_ip = charge.metadata.get(_PSU_IP_METADATA_KEY, str(self._options.psu_ip_address))
+        try:
+            ipaddress.ip_address(psu_ip)
+        except ValueError:
+            return ProviderReply.failed(
+                FailureKind.INVALID_REQUEST,
+                provider_code="psu_ip_address_invalid",
+                message=f'metadata["{_PSU_IP_METADATA_KEY}"] must be an IP address',
+            )
+        headers = {
+            "X-Request-ID": request_id(idempotency_key),
+            "PSU-IP-Address": psu_ip,
+            "TPP-Redirect-Preferred": "true" if self._options.redirect_preferred else "false",
+        }
+        if charge.return_url is not None:
+            headers["TPP-Redirect-URI"] = charge.return_url
+        body = {
+            "endToEndIdentification": end_to_end_id(charge.reference),
+            "debtorAccount": {"iban": source.iban.get_secret_value()},
+            "instructedAmount": _amount(charge.amount),
+            "creditorAccount": {"iban": self._options.creditor_iban.get_secret_value()},
+            "creditorName": self._options.creditor_name,
+            "remittanceInformationUnstructured": _remittance(charge.order_id),
+        }
+        response = await self._client.post(self._payments, json=body, headers=headers)
+        if response.is_success:
+            return initiation_reply(self.name, response)
+        return error_reply(self.name, response, creating=True)
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        """The transfer's `transactionStatus`, by the ASPSP's `paymentId`.
+
+        PIS has no search by `endToEndIdentification`: without a `paymentId` (the initiation
+        timed out before answering) nothing can be asked, so the reply is `unknown` with
+        `lookup_unsupported`, never a `NOT_FOUND` we could not prove. `X-Request-ID` of a
+        status request is a fresh UUID: it identifies the request and moves no money.
+        """
+        payment_id = handle.provider_reference
+        if payment_id is None:
+            return ProviderReply.unknown(
+                provider_code="lookup_unsupported",
+                message="no paymentId: NextGenPSD2 cannot search payments by our reference",
+            )
+        response = await self._client.get(
+            f"{self._payments}/{quote(payment_id, safe='')}/status",
+            headers={"X-Request-ID": str(uuid.uuid4())},
+        )
+        if response.is_success:
+            return status_reply(self.name, response, payment_id)
+        return error_reply(self.name, response, creating=False)
+
+    async def capture(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
+    ) -> ProviderReply:
+        """Not a PIS concept: a credit transfer is final once the customer authorises it."""
+        return ProviderReply.failed(
+            FailureKind.INVALID_REQUEST,
+            provider_code="capture_unsupported",
+            provider_reference=handle.provider_reference,
+            message="a SEPA credit transfer cannot be authorized and captured separately",
+        )
+
+    async def refund(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
+    ) -> ProviderReply:
+        """Not in PIS: refunding a credit transfer is a new transfer from the merchant's account."""
+        return ProviderReply.failed(
+            FailureKind.INVALID_REQUEST,
+            provider_code="refund_unsupported",
+            provider_reference=handle.provider_reference,
+            message="refund with a new credit transfer from the merchant's account",
+        )
+
+    async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
+        """Cancel a not yet executed transfer: `DELETE /v1/payments/{product}/{paymentId}`.
+
+        204 is `succeeded`; 202 with a `startAuthorisation*` link is `requires_action`,
+        because the cancellation needs the customer's own SCA.
+        """
+        if handle.provider_reference is None:
+            return ProviderReply.failed(
+                FailureKind.INVALID_REQUEST,
+                provider_code="payment_id_missing",
+                message="no paymentId: the ASPSP cannot address the payment to cancel",
+            )
+        return await self._cancel(self._payments, handle.provider_reference, idempotency_key)
+
+    async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
+        """Cancel a standing order (PIS periodic payment) by its `paymentId`, like `void`."""
+        return await self._cancel(self._standing_orders, mandate_id, idempotency_key)
+
+    async def _cancel(
+        self, collection: str, payment_id: str, idempotency_key: str
+    ) -> ProviderReply:
+        headers = {
+            "X-Request-ID": request_id(idempotency_key),
+            "TPP-Redirect-Preferred": "true" if self._options.redirect_preferred else "false",
+        }
+        response = await self._client.delete(
+            f"{collection}/{quote(payment_id, safe='')}", headers=headers
+        )
+        if response.is_success:
+            return cancellation_reply(response, payment_id)
+        return error_reply(self.name, response, creating=False)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._client.aclose()
