@@ -46,6 +46,7 @@ from ._router import Router
 from ._settings import BreakerSettings, RetrySettings, RouterSettings
 from ._sync import SyncRouter
 from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
+from ._testmode import set_testing
 from ._version import __version__
 
 __all__ = [
@@ -101,4 +102,19 @@ __all__ = [
     "__version__",
     "currency_exponent",
     "policy_for",
+    "set_testing",
 ]
+
+
+def _present_as_public() -> None:
+    """Make reprs and docs say `payrouter.Router`, not `payrouter._router.Router`."""
+    for name in __all__:
+        item = globals()[name]
+        if isinstance(item, type) or callable(item):
+            try:
+                item.__module__ = __name__
+            except (AttributeError, TypeError):
+                continue
+
+
+_present_as_public()

@@ -11,17 +11,21 @@ import hashlib
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     SecretStr,
     StringConstraints,
+    ValidationError,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 from ._money import Money
 from ._taxonomy import FailureKind, Outcome
@@ -41,6 +45,33 @@ __all__ = [
 _STRICT_FROZEN: Final = ConfigDict(
     frozen=True, strict=True, extra="forbid", hide_input_in_errors=True
 )
+
+
+class _EdgeModel(BaseModel):
+    """A model validated at the edge whose errors never carry the input.
+
+    `hide_input_in_errors` only hides it from `str()`; `errors()` and `json()` (what FastAPI
+    returns in a 422) would still carry a card number or IBAN. So every error is rebuilt
+    with the input replaced, keeping the field path and the message that names the fix.
+    """
+
+    model_config = _STRICT_FROZEN
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _redact_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        try:
+            return handler(data)
+        except ValidationError as error:
+            details: list[InitErrorDetails] = []
+            for item in error.errors(include_url=False, include_input=False):
+                detail = InitErrorDetails(type=item["type"], loc=item["loc"], input="[redacted]")
+                if "ctx" in item:
+                    detail["ctx"] = item["ctx"]
+                details.append(detail)
+            raise ValidationError.from_exception_data(
+                error.title, details, hide_input=True
+            ) from None
 
 
 class PaymentMethod(enum.StrEnum):
@@ -117,10 +148,8 @@ def _check_iban(iban: SecretStr) -> SecretStr:
     return SecretStr(compact)
 
 
-class CardSource(BaseModel):
+class CardSource(_EdgeModel):
     """A card, as a provider token: the router never sees a card number."""
-
-    model_config = _STRICT_FROZEN
 
     method: Literal[PaymentMethod.CARD] = PaymentMethod.CARD
     token: Annotated[SecretStr, AfterValidator(_refuse_card_number)] = Field(
@@ -129,10 +158,8 @@ class CardSource(BaseModel):
     network: str | None = Field(default=None, description="'visa', 'mastercard', ...")
 
 
-class WalletSource(BaseModel):
+class WalletSource(_EdgeModel):
     """A wallet such as PayPal, Alipay or Apple Pay; `account` is the wallet's payer id."""
-
-    model_config = _STRICT_FROZEN
 
     method: Literal[PaymentMethod.WALLET] = PaymentMethod.WALLET
     wallet: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
@@ -141,10 +168,8 @@ class WalletSource(BaseModel):
     account: SecretStr | None = Field(default=None, description="Wallet account or payer id.")
 
 
-class BankTransferSource(BaseModel):
+class BankTransferSource(_EdgeModel):
     """A bank account to debit or initiate a transfer from, by IBAN (checked with mod 97)."""
-
-    model_config = _STRICT_FROZEN
 
     method: Literal[PaymentMethod.BANK_TRANSFER] = PaymentMethod.BANK_TRANSFER
     iban: Annotated[SecretStr, AfterValidator(_check_iban)]
@@ -157,14 +182,12 @@ PaymentSource = Annotated[
 """One way the customer offered to pay; `PaymentRequest.sources` lists them by preference."""
 
 
-class PaymentRequest(BaseModel):
+class PaymentRequest(_EdgeModel):
     """One order to pay, with the sources the customer accepts in their order of preference.
 
     `order_id` is the merchant's idempotency key: the router takes at most one charge per
     order id, across providers and processes.
     """
-
-    model_config = _STRICT_FROZEN
 
     order_id: OrderId
     amount: Money

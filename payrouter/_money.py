@@ -84,6 +84,10 @@ class Money(BaseModel):
             raise ValueError(
                 f"amount {amount!r} is a float: pass a str or Decimal such as '{amount}'"
             )
+        if isinstance(amount, bool) or not isinstance(amount, Decimal | str | int):
+            raise ValueError(
+                f"amount {amount!r} is not a number: pass a str or Decimal, e.g. '12.50'"
+            )
         try:
             value = Decimal(amount)
         except InvalidOperation:

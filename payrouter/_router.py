@@ -30,6 +30,7 @@ from ._errors import (
     ConfigurationError,
     IdempotencyConflictError,
     NoEligibleProviderError,
+    PaymentError,
     PaymentInProgressError,
     ProviderRejectedRequestError,
     RouterClosedError,
@@ -50,7 +51,7 @@ from ._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResul
 from ._reconcile import ReconcileReport, reconcile
 from ._routing import Candidate, healthy_methods, plan
 from ._settings import RouterSettings
-from ._taxonomy import Outcome, policy_for
+from ._taxonomy import FailureKind, Outcome, policy_for
 
 __all__ = ["Router"]
 
@@ -245,6 +246,7 @@ class Router:
         declined_sources: set[int] = set()
         last_decline: tuple[Candidate, ProviderReply] | None = None
         unavailable = False
+        alert = False  # an attempt whose kind needs an operator (e.g. credentials rejected)
         made = 0
         for candidate in candidates:
             if candidate.source_index in declined_sources:
@@ -270,14 +272,17 @@ class Router:
                     action_url=reply.action_url,
                     failure_kind=reply.failure_kind,
                 )
-                return await self._finish(request, update, made, (number - 1, outcome))
+                return await self._finish(request, update, made, (number - 1, outcome), alert=alert)
             assert reply.failure_kind is not None
             policy = policy_for(reply.failure_kind)
+            alert = alert or policy.alert
             if policy.is_decline:
                 last_decline = (candidate, reply)
                 if not self.settings.fallback_on_decline:
                     update = _declined(candidate, reply)
-                    return await self._finish(request, update, made, (number - 1, outcome))
+                    return await self._finish(
+                        request, update, made, (number - 1, outcome), alert=alert
+                    )
                 declined_sources.add(candidate.source_index)
             elif not policy.fail_over:
                 await self._finish(
@@ -298,14 +303,9 @@ class Router:
                 emit(self._hooks, FailedOver(order_id, provider, method, reply.failure_kind))
             await self._ledger.finish_attempt(order_id, number - 1, outcome)
         if last_decline is not None and not unavailable:
-            return await self._finish(request, _declined(*last_decline), made)
-        await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made)
-        raise AllProvidersUnavailableError(
-            f"no provider could take order {order_id!r} right now; no money moved",
-            order_id=order_id,
-            attempts=await self._attempts_of(order_id),
-            healthy_methods=self.healthy_methods(request),
-        )
+            return await self._finish(request, _declined(*last_decline), made, alert=alert)
+        failed = await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made, alert=alert)
+        raise _failure(failed, self.healthy_methods(request))
 
     async def _attempt(
         self, request: PaymentRequest, candidate: Candidate, number: int, deadline: float
@@ -413,7 +413,32 @@ class Router:
             latest = await self._ledger.get(payment.order_id)
             assert latest is not None
             payment = latest
+        if payment.status is PaymentStatus.FAILED:
+            raise _failure(payment, ())
         return payment
+
+
+def _failure(payment: PaymentResult, healthy: tuple[PaymentMethod, ...]) -> PaymentError:
+    """The error `pay` raises for a `failed` payment, for its first caller and duplicates."""
+    order_id, attempts = payment.order_id, payment.attempts
+    if payment.failure_kind is FailureKind.INVALID_REQUEST:
+        return ProviderRejectedRequestError(
+            f"a provider rejected order {order_id!r} as invalid: an integration bug",
+            order_id=order_id,
+            attempts=attempts,
+        )
+    if not attempts:
+        return NoEligibleProviderError(
+            f"no provider could be tried for order {order_id!r}",
+            order_id=order_id,
+            healthy_methods=healthy,
+        )
+    return AllProvidersUnavailableError(
+        f"no provider could take order {order_id!r} right now; no money moved",
+        order_id=order_id,
+        attempts=attempts,
+        healthy_methods=healthy,
+    )
 
 
 def _declined(candidate: Candidate, reply: ProviderReply) -> PaymentUpdate:

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from ._errors import RouterClosedError
 from ._models import PaymentMethod, PaymentRequest, PaymentResult
 from ._reconcile import ReconcileReport
 from ._router import Router
@@ -40,6 +41,9 @@ class SyncRouter:
         return cls(Router.from_config(path))
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if self._loop.is_closed():
+            coroutine.close()
+            raise RouterClosedError("this SyncRouter is closed: create a new one")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def pay(self, request: PaymentRequest) -> PaymentResult:

@@ -28,7 +28,10 @@ def is_testing() -> bool:
 
 
 def set_testing(active: bool) -> AbstractContextManager[None]:
-    """Turn backoff waits off (and breaker resets short) for the whole process.
+    """Turn backoff and lookup waits off for the whole process.
+
+    Breaker reset timeouts are settings of their own (`BreakerSettings`), so a test can pin
+    an open breaker's behaviour without this switch changing it.
 
     Usable as a call or as a `with` block; the block restores the previous mode on exit.
     """
