@@ -9,16 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from payrouter_adapters.adyen import AdyenAdapter, AdyenOptions
-from payrouter_adapters.adyen._codes import (
-    ERROR_CODES,
-    HTTP_STATUSES,
-    REFUND_REASONS,
-    REFUSAL_CODE_BY_REASON,
-    REFUSALS,
-    RESULT_CODES,
-)
-from payrouter_adapters.adyen._requests import WALLETS, fit
 from pydantic import SecretStr
 
 from payrouter import (
@@ -36,6 +26,16 @@ from payrouter import (
     ProviderReply,
     WalletSource,
 )
+from payrouter_adapters.adyen import AdyenAdapter, AdyenOptions
+from payrouter_adapters.adyen._codes import (
+    ERROR_CODES,
+    HTTP_STATUSES,
+    REFUND_REASONS,
+    REFUSAL_CODE_BY_REASON,
+    REFUSALS,
+    RESULT_CODES,
+)
+from payrouter_adapters.adyen._requests import WALLETS, fit
 
 API_KEY = "AQE-adyen-api-key-do-not-print"
 CARD_TOKEN = "M5N7TQ4TG5PFWR50"  # a storedPaymentMethodId, not a card number

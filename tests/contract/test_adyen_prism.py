@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from payrouter_adapters.adyen import AdyenAdapter
-from payrouter_adapters.adyen._requests import WALLETS
 from pydantic import SecretStr
 
 from payrouter import (
@@ -29,6 +27,8 @@ from payrouter import (
     ProviderReply,
     WalletSource,
 )
+from payrouter_adapters.adyen import AdyenAdapter
+from payrouter_adapters.adyen._requests import WALLETS
 from tests.peers import prism
 
 pytestmark = [pytest.mark.slow, pytest.mark.peer("prism")]

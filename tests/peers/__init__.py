@@ -46,7 +46,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, secon
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.1)
-    raise RuntimeError(f"peer did not listen on {port} within {seconds}s: {log.read_text()[-2000:]}")
+    raise RuntimeError(
+        f"peer did not listen on {port} within {seconds}s: {log.read_text()[-2000:]}"
+    )
 
 
 @contextlib.contextmanager
@@ -66,13 +68,18 @@ def _running(command: list[str], port: int, log: Path, seconds: float) -> Iterat
 
 
 @contextlib.contextmanager
-def prism(provider: str, workdir: Path) -> Iterator[str]:
-    """Run a validating Prism mock of `provider`'s official spec; yields its root URL."""
-    spec = SPECS_DIR / PRISM_SPECS[provider]
+def prism(provider: str, workdir: Path, *, spec: Path | None = None) -> Iterator[str]:
+    """Run a validating Prism mock of `provider`'s official spec; yields its root URL.
+
+    `spec` overrides the shared cut-down, e.g. with one derived from the full spec.
+    """
+    spec = spec or SPECS_DIR / PRISM_SPECS[provider]
     if not spec.is_file():
         pytest.skip(f"peer prism: spec {spec} absent (set PAYROUTER_SPECS_DIR)")
     if not PRISM.is_file():
-        pytest.skip(f"peer prism: {PRISM} absent (npm install --prefix .peers @stoplight/prism-cli)")
+        pytest.skip(
+            f"peer prism: {PRISM} absent (npm install --prefix .peers @stoplight/prism-cli)"
+        )
     port = free_port()
     command = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
     with _running(command, port, workdir / f"prism-{provider}.log", 60):
@@ -92,7 +99,7 @@ aiohttp.web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 def localstripe(workdir: Path) -> Iterator[str]:
     """Run localstripe (a stateful Stripe stand-in) on 127.0.0.1; yields its root URL."""
     try:
-        import localstripe as _probe  # noqa: F401, PLC0415
+        import localstripe as _probe  # noqa: F401
     except ImportError:
         pytest.skip("peer localstripe: not installed (pip install localstripe)")
     port = free_port()

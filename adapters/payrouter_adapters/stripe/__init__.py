@@ -1,0 +1,55 @@
+"""Stripe PaymentIntents (API 2023-08-16) for cards, as a payrouter adapter.
+
+Register as `stripe = "payrouter_adapters.stripe:StripeAdapter.from_options"`; options are
+`api_key` (sent as `Authorization: Bearer`), `base_url` (default `https://api.stripe.com`),
+`api_version` (sent as `Stripe-Version`, default the spec's 2023-08-16) and an optional
+default `return_url` (see `StripeOptions`).
+
+What is sent (form-encoded, `Idempotency-Key` on every POST; Stripe keeps keys 24 hours and
+takes at most 255 characters, which `idempotency_key_max_length` tells the router):
+- `pay` → `POST /v1/payment_intents` with `confirm=true`, `payment_method=<CardSource.token>`
+  (a PaymentMethod, Card or Source id; raw `tok_` tokens must become a PaymentMethod first),
+  `payment_method_types[0]=card`, `capture_method=manual` when `Charge.capture` is False
+  (else `automatic`), `return_url` (the charge's, else the option's), `description`, and
+  metadata: `payrouter_reference` (our attempt reference, at most 255 characters, well under
+  Stripe's 500), `order_id`, the charge's own metadata, and `customer_id` unless it is a
+  Stripe customer (`cus_...`), which goes in `customer`. Amounts are minor units; ISK and MGA
+  are converted to Stripe's units (`STRIPE_EXPONENTS`), and unrepresentable MGA is refused.
+- `capture` → `/v1/payment_intents/{id}/capture` with `amount_to_capture`; `void` →
+  `/v1/payment_intents/{id}/cancel`; `refund` → `POST /v1/refunds` with `payment_intent`,
+  `amount`, Stripe's `reason` when it is one of its three, and metadata with the follow-up
+  key and order id. All three need the intent id (`PaymentHandle.provider_reference`);
+  without it they answer NOT_FOUND without a call, so the caller looks the payment up first.
+- `cancel_mandate(pm_id)` → `POST /v1/payment_methods/{id}/detach`. This path is not in the
+  cut-down Prism spec; its shape comes from the full spec3.json.
+A charge Stripe cannot take as it stands (not a card, a metadata key with brackets) is
+refused as INVALID_REQUEST without a call.
+
+Outcomes: `payment_intent.status` via `INTENT_STATUSES` (succeeded and requires_capture →
+succeeded, processing → pending, requires_action → requires_action with
+`next_action.redirect_to_url.url`, which Stripe gives only when a return_url was sent,
+requires_payment_method → failed by `last_payment_error`, canceled → failed by
+`cancellation_reason`). Errors: `decline_code` first (`DECLINE_CODES`), then `code`
+(`ERROR_CODES`), then the HTTP status (`HTTP_STATUSES`); a 402 decline carries the intent,
+whose id becomes the reply's reference. Unknown vs not processed: a 5xx is decided by
+`Stripe-Should-Retry` first (`true` → BUSY: Stripe caches the result of every request whose
+endpoint began executing, so "retry" means it never ran; `false` → unknown), then by status:
+500/502/504 unknown (Stripe: "treat a 500 as indeterminate"), 503 BUSY (Stripe's load
+shedders reject with 503 before the API runs). On a 4xx the header is ignored: 409
+(`idempotency_key_in_use`, a request under our key still running) says "retry" yet stays
+unknown, and so does 424; 429 is RATE_LIMITED (`lock_timeout` BUSY) with Retry-After;
+401/403 and key problems are CREDENTIALS_REJECTED. Unmapped codes fall back to the status
+row (402 → CARD_DECLINED), then to INVALID_REQUEST on 4xx and unknown on 5xx, and are logged
+once through `warn_unmapped_once`. Messages are kept with payment source ids redacted.
+
+Lookup: by intent id with `GET /v1/payment_intents/{id}` when known; otherwise by
+`GET /v1/payment_intents/search?query=metadata['payrouter_reference']:'<ref>'`. Search is
+eventually consistent (usually under a minute, up to an hour in incidents) and unavailable
+for accounts in India: an empty result answers NOT_FOUND (`search_no_match`), which the
+router trusts only once `not_found_after_seconds` has passed; for Stripe, keep that setting
+well above a minute. Two or more matches answer unknown (`search_ambiguous`).
+"""
+
+from ._adapter import StripeAdapter, StripeOptions
+
+__all__ = ["StripeAdapter", "StripeOptions"]

@@ -1,0 +1,202 @@
+"""The Stripe adapter class and its options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import Field, SecretStr
+
+from payrouter import (
+    Capabilities,
+    Charge,
+    FailureKind,
+    Money,
+    PaymentHandle,
+    PaymentMethod,
+    ProviderReply,
+)
+from payrouter_adapters._common import HttpOptions, build_client, parse_options
+
+from . import _replies
+from ._requests import UnsendableError, intent_form, refund_form, search_query, stripe_amount
+
+__all__ = ["StripeAdapter", "StripeOptions"]
+
+DEFAULT_CAPABILITIES: Final = Capabilities(methods=frozenset({PaymentMethod.CARD}))
+"""Cards only; Stripe charges in 135+ currencies, so currencies and countries are left to the
+merchant's account (configure `capabilities` to narrow them)."""
+
+API_VERSION: Final = "2023-08-16"
+"""The API version of the spec this adapter was written and contract-tested against."""
+
+
+class StripeOptions(HttpOptions):
+    """`providers[<name>].options` for Stripe."""
+
+    base_url: str = Field(
+        default="https://api.stripe.com", description="Stripe API root, or a local stand-in."
+    )
+    api_key: SecretStr = Field(description="Secret (sk_...) or restricted (rk_...) key.")
+    api_version: str = Field(
+        default=API_VERSION,
+        min_length=1,
+        description="Sent as Stripe-Version, so replies keep the shape this adapter reads.",
+    )
+    return_url: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Where 3-D Secure sends the customer back when a charge has no "
+        "return_url; without either, Stripe answers next_action=use_stripe_sdk (no URL).",
+    )
+
+
+class StripeAdapter:
+    """Stripe PaymentIntents as a payrouter `Adapter` (see the package docstring)."""
+
+    idempotency_key_max_length: int = 255
+    """Stripe's limit for the Idempotency-Key header."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        client: httpx.AsyncClient,
+        options: StripeOptions,
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        self.name = name
+        self.capabilities = capabilities or DEFAULT_CAPABILITIES
+        self._client = client
+        self._options = options
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        name: str,
+        capabilities: Capabilities | None,
+        options: Mapping[str, object],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Self:
+        """Build from config; `transport` lets tests put a mock or proxy under the client.
+
+        Raises:
+            ConfigurationError: an option is missing or invalid; the message names the field.
+        """
+        parsed = parse_options(StripeOptions, name, options)
+        headers = {
+            "Authorization": f"Bearer {parsed.api_key.get_secret_value()}",
+            "Stripe-Version": parsed.api_version,
+            "Accept": "application/json",
+        }
+        client = build_client(parsed, headers, transport)
+        return cls(name=name, client=client, options=parsed, capabilities=capabilities)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, base_url={self._options.base_url!r}, "
+            f"api_version={self._options.api_version!r})"
+        )
+
+    async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
+        """`POST /v1/payment_intents` with `confirm=true`: authorize, and capture unless
+        `charge.capture` is False (then `requires_capture` answers succeeded)."""
+        try:
+            form = intent_form(charge, self._options.return_url)
+        except UnsendableError as error:
+            return _unsendable(error)
+        response = await self._post("/v1/payment_intents", form, idempotency_key)
+        return _replies.intent_reply(self.name, response)
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        """Retrieve the intent by id when known, else search its metadata for our reference.
+
+        Search is eventually consistent (Stripe: usually under a minute, up to an hour during
+        incidents), so an empty result is `NOT_FOUND` only in the sense the router already
+        distrusts until `not_found_after_seconds` has passed since the attempt.
+        """
+        if handle.provider_reference is not None:
+            response = await self._client.get(_intent_path(handle.provider_reference))
+            return _replies.intent_reply(self.name, response)
+        response = await self._client.get(
+            "/v1/payment_intents/search",
+            params={"query": search_query(handle.reference), "limit": "2"},
+        )
+        return _replies.search_reply(self.name, response)
+
+    async def capture(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
+    ) -> ProviderReply:
+        """`POST /v1/payment_intents/{id}/capture` with `amount_to_capture`."""
+        if handle.provider_reference is None:
+            return _no_intent("capture")
+        try:
+            form = {"amount_to_capture": str(stripe_amount(amount))}
+        except UnsendableError as error:
+            return _unsendable(error)
+        path = f"{_intent_path(handle.provider_reference)}/capture"
+        response = await self._post(path, form, idempotency_key)
+        return _replies.capture_reply(self.name, response)
+
+    async def refund(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
+    ) -> ProviderReply:
+        """`POST /v1/refunds` for the intent; the reply's reference is the refund id."""
+        if handle.provider_reference is None:
+            return _no_intent("refund")
+        try:
+            form = refund_form(
+                handle.provider_reference, amount, reason, idempotency_key, handle.order_id
+            )
+        except UnsendableError as error:
+            return _unsendable(error)
+        response = await self._post("/v1/refunds", form, idempotency_key)
+        return _replies.refund_reply(self.name, response)
+
+    async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
+        """`POST /v1/payment_intents/{id}/cancel`: release an uncaptured authorization.
+
+        Needs the intent id: when a `pay` reply was lost, `lookup` finds the id first.
+        """
+        if handle.provider_reference is None:
+            return _no_intent("void")
+        path = f"{_intent_path(handle.provider_reference)}/cancel"
+        response = await self._post(path, {}, idempotency_key)
+        return _replies.void_reply(self.name, response)
+
+    async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
+        """`POST /v1/payment_methods/{id}/detach`: the saved card can no longer be charged.
+
+        `mandate_id` is the PaymentMethod id (`pm_...`) saved to a Stripe customer.
+        """
+        path = f"/v1/payment_methods/{quote(mandate_id, safe='')}/detach"
+        response = await self._post(path, {}, idempotency_key)
+        return _replies.detach_reply(self.name, response)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and its connections."""
+        await self._client.aclose()
+
+    async def _post(self, path: str, form: Mapping[str, str], key: str) -> httpx.Response:
+        return await self._client.post(path, data=dict(form), headers={"Idempotency-Key": key})
+
+
+def _intent_path(intent_id: str) -> str:
+    return f"/v1/payment_intents/{quote(intent_id, safe='')}"
+
+
+def _no_intent(operation: str) -> ProviderReply:
+    return ProviderReply.failed(
+        FailureKind.NOT_FOUND,
+        provider_code="no_payment_intent",
+        message=f"{operation} needs the payment intent id; look the payment up first",
+    )
+
+
+def _unsendable(error: UnsendableError) -> ProviderReply:
+    return ProviderReply.failed(
+        FailureKind.INVALID_REQUEST, provider_code=error.code, message=str(error)
+    )

@@ -1,0 +1,351 @@
+"""Stripe responses → `ProviderReply`, through the tables in `_codes`.
+
+Bodies are parsed leniently (unknown fields ignored); a 2xx body we cannot read on a
+money-moving call is unknown, because Stripe may have acted on the request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Final, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from payrouter import FailureKind, Outcome, ProviderReply
+from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
+
+from ._codes import (
+    CANCELLATION_REASONS,
+    CAPTURE_STATUSES,
+    DECLINE_CODES,
+    ERROR_CODES,
+    HTTP_STATUSES,
+    INTENT_STATUSES,
+    REFUND_FAILURES,
+    REFUND_STATUSES,
+    SHOULD_RETRY,
+    VOID_STATUSES,
+    StatusRow,
+)
+
+__all__ = [
+    "capture_reply",
+    "detach_reply",
+    "error_reply",
+    "intent_reply",
+    "refund_reply",
+    "search_reply",
+    "void_reply",
+]
+
+_LENIENT = ConfigDict(extra="ignore", frozen=True)
+_WAIT_KINDS = (FailureKind.RATE_LIMITED, FailureKind.BUSY)
+_SOURCE_ID: Final = re.compile(r"\b(?:pm|tok|card|src|ba|btok)_[A-Za-z0-9_]+")
+"""Payment source ids, which Stripe quotes in messages ("No such PaymentMethod: 'pm_...'")."""
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
+class _Redirect(BaseModel):
+    model_config = _LENIENT
+
+    url: str | None = None
+
+
+class _NextAction(BaseModel):
+    model_config = _LENIENT
+
+    type: str | None = None
+    redirect_to_url: _Redirect | None = None
+
+
+class _Problem(BaseModel):
+    """Stripe's error object: an API error, or an intent's `last_payment_error`."""
+
+    model_config = _LENIENT
+
+    type: str | None = None
+    code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+    payment_intent: _Object | None = None
+
+
+class _Object(BaseModel):
+    """Any Stripe object we read: payment intent, refund or payment method."""
+
+    model_config = _LENIENT
+
+    id: str | None = None
+    status: str | None = None
+    next_action: _NextAction | None = None
+    last_payment_error: _Problem | None = None
+    cancellation_reason: str | None = None
+    failure_reason: str | None = None
+
+
+_Problem.model_rebuild()
+
+
+class _Envelope(BaseModel):
+    model_config = _LENIENT
+
+    error: _Problem | None = None
+
+
+class _SearchResult(BaseModel):
+    model_config = _LENIENT
+
+    data: list[_Object]
+
+
+def _scrub(message: str | None) -> str | None:
+    """Stripe's text without payment source ids: replies may be logged and stored."""
+    return _SOURCE_ID.sub("<redacted>", message) if message else None
+
+
+def _load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError:
+        return None
+
+
+def _read(response: httpx.Response) -> _Object | None:
+    body = _load(_Object, response)
+    return body if body is not None and body.id else None
+
+
+def _unreadable(response: httpx.Response) -> ProviderReply:
+    return ProviderReply.unknown(
+        provider_code="unreadable_body",
+        http_status=response.status_code,
+        message="2xx body without a readable Stripe object",
+    )
+
+
+def intent_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a payment intent returned by create (with confirm) or retrieve."""
+    if not response.is_success:
+        return error_reply(provider, response)
+    intent = _read(response)
+    if intent is None:
+        return _unreadable(response)
+    return _intent_outcome(provider, intent, response.status_code)
+
+
+def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a `/v1/payment_intents/search` result: none found is `NOT_FOUND`."""
+    if not response.is_success:
+        return error_reply(provider, response)
+    result = _load(_SearchResult, response)
+    if result is None:
+        return _unreadable(response)
+    status = response.status_code
+    match result.data:
+        case []:
+            return ProviderReply.failed(
+                FailureKind.NOT_FOUND, provider_code="search_no_match", http_status=status
+            )
+        case [intent] if intent.id:
+            return _intent_outcome(provider, intent, status)
+        case [_]:
+            return _unreadable(response)
+        case _:
+            return ProviderReply.unknown(
+                provider_code="search_ambiguous",
+                http_status=status,
+                message=f"{len(result.data)} payment intents carry this reference",
+            )
+
+
+def _intent_outcome(provider: str, intent: _Object, status: int) -> ProviderReply:
+    assert intent.id is not None
+    code = intent.status or ""
+    row = INTENT_STATUSES.get(code)
+    if row is None:
+        warn_unmapped_once(provider, f"status:{code}")
+        return ProviderReply.unknown(
+            provider_code=code or "no_status", http_status=status, provider_reference=intent.id
+        )
+    match row.outcome:
+        case Outcome.SUCCEEDED:
+            return ProviderReply.succeeded(intent.id, provider_code=code, http_status=status)
+        case Outcome.PENDING:
+            return ProviderReply.pending(intent.id, provider_code=code, http_status=status)
+        case Outcome.REQUIRES_ACTION:
+            action = intent.next_action
+            redirect = action.redirect_to_url if action else None
+            return ProviderReply.requires_action(
+                intent.id,
+                redirect.url if redirect else None,
+                provider_code=action.type if action and action.type else code,
+                http_status=status,
+            )
+        case Outcome.FAILED if code == "canceled":
+            reason = intent.cancellation_reason
+            kind = _kind_for(provider, "cancellation_reason", CANCELLATION_REASONS, reason, row)
+            return ProviderReply.failed(
+                kind,
+                provider_code=reason or code,
+                http_status=status,
+                provider_reference=intent.id,
+            )
+        case Outcome.FAILED:
+            return _failed_attempt(provider, intent, row, status)
+        case _:
+            return ProviderReply.unknown(
+                provider_code=code, http_status=status, provider_reference=intent.id
+            )
+
+
+def _failed_attempt(provider: str, intent: _Object, row: StatusRow, status: int) -> ProviderReply:
+    problem = intent.last_payment_error or _Problem()
+    kind = _problem_kind(provider, problem) or row.default_kind or FailureKind.CARD_DECLINED
+    return ProviderReply.failed(
+        kind,
+        provider_code=problem.decline_code or problem.code or intent.status,
+        http_status=status,
+        provider_reference=intent.id,
+        message=_scrub(problem.message),
+    )
+
+
+def _kind_for(
+    provider: str, field: str, table: Mapping[str, FailureKind], code: str | None, row: StatusRow
+) -> FailureKind:
+    kind = table.get(code) if code else None
+    if kind is None and code:
+        warn_unmapped_once(provider, f"{field}:{code}")
+    return kind or row.default_kind or FailureKind.CARD_DECLINED
+
+
+def _problem_kind(provider: str, problem: _Problem) -> FailureKind | None:
+    """`decline_code` first, then `code`; every code no row maps is logged once."""
+    kind = None
+    if problem.decline_code:
+        kind = DECLINE_CODES.get(problem.decline_code)
+        if kind is None:
+            warn_unmapped_once(provider, f"decline_code:{problem.decline_code}")
+    if kind is None and problem.code:
+        kind = ERROR_CODES.get(problem.code)
+        if kind is None:
+            warn_unmapped_once(provider, problem.code)
+    return kind
+
+
+def _follow_up(
+    table: Mapping[str, StatusRow],
+) -> Callable[[str, httpx.Response], ProviderReply]:
+    def translate(provider: str, response: httpx.Response) -> ProviderReply:
+        if not response.is_success:
+            return error_reply(provider, response)
+        intent = _read(response)
+        if intent is None:
+            return _unreadable(response)
+        assert intent.id is not None
+        code = intent.status or ""
+        status = response.status_code
+        match table.get(code):
+            case StatusRow(outcome=Outcome.SUCCEEDED):
+                return ProviderReply.succeeded(intent.id, provider_code=code, http_status=status)
+            case StatusRow(outcome=Outcome.PENDING):
+                return ProviderReply.pending(intent.id, provider_code=code, http_status=status)
+            case _:
+                return ProviderReply.unknown(
+                    provider_code=code or "no_status",
+                    http_status=status,
+                    provider_reference=intent.id,
+                    message="unexpected payment intent status after the follow-up",
+                )
+
+    return translate
+
+
+capture_reply = _follow_up(CAPTURE_STATUSES)
+"""Translate `/capture`: succeeded, or pending while an asynchronous capture settles."""
+void_reply = _follow_up(VOID_STATUSES)
+"""Translate `/cancel`: a canceled intent means the authorization was released."""
+
+
+def refund_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate `POST /v1/refunds`; the reply's reference is the refund's id (`re_...`)."""
+    if not response.is_success:
+        return error_reply(provider, response)
+    refund = _read(response)
+    if refund is None:
+        return _unreadable(response)
+    assert refund.id is not None
+    code = refund.status or ""
+    status = response.status_code
+    row = REFUND_STATUSES.get(code)
+    if row is None:
+        warn_unmapped_once(provider, f"refund_status:{code}")
+        return ProviderReply.unknown(
+            provider_code=code or "no_status", http_status=status, provider_reference=refund.id
+        )
+    match row.outcome:
+        case Outcome.SUCCEEDED:
+            return ProviderReply.succeeded(refund.id, provider_code=code, http_status=status)
+        case Outcome.PENDING:
+            return ProviderReply.pending(refund.id, provider_code=code, http_status=status)
+        case Outcome.REQUIRES_ACTION:
+            return ProviderReply.requires_action(
+                refund.id, None, provider_code=code, http_status=status
+            )
+        case _:
+            reason = refund.failure_reason
+            return ProviderReply.failed(
+                _kind_for(provider, "failure_reason", REFUND_FAILURES, reason, row),
+                provider_code=reason or code,
+                http_status=status,
+                provider_reference=refund.id,
+            )
+
+
+def detach_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate `/v1/payment_methods/{id}/detach`: the returned method is detached."""
+    if not response.is_success:
+        return error_reply(provider, response)
+    method = _read(response)
+    if method is None:
+        return _unreadable(response)
+    assert method.id is not None
+    return ProviderReply.succeeded(
+        method.id, provider_code="detached", http_status=response.status_code
+    )
+
+
+def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a non-2xx answer.
+
+    On a 5xx, `Stripe-Should-Retry` decides, then the status (codes are not trusted to prove
+    a rejection there); on a 4xx, `decline_code`, then `code`, then the status. A code no row
+    maps is logged once; a status no row maps is unknown on 5xx and INVALID_REQUEST on 4xx.
+    """
+    status = response.status_code
+    envelope = _load(_Envelope, response)
+    problem = envelope.error if envelope and envelope.error else _Problem()
+    if status >= 500:
+        should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
+        kind = SHOULD_RETRY.get(should_retry) or HTTP_STATUSES.get(status)
+        default = FailureKind.UNKNOWN_OUTCOME
+    else:
+        kind = _problem_kind(provider, problem) or HTTP_STATUSES.get(status)
+        default = FailureKind.INVALID_REQUEST
+    if kind is None:
+        warn_unmapped_once(provider, f"http_{status}")
+        kind = default
+    retry_after = None
+    if kind in _WAIT_KINDS:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return ProviderReply.failed(
+        kind,
+        provider_code=problem.decline_code or problem.code or f"http_{status}",
+        http_status=status,
+        retry_after=retry_after,
+        provider_reference=problem.payment_intent.id if problem.payment_intent else None,
+        message=_scrub(problem.message),
+    )

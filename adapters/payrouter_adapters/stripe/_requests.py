@@ -1,0 +1,135 @@
+"""Form bodies for Stripe's v1 API, built from payrouter's models.
+
+The card token is read with `get_secret_value()` here and only here, straight into the body;
+nothing built in this module is logged or put in a message.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from payrouter import CardSource, Charge, Money, currency_exponent
+
+from ._codes import STRIPE_EXPONENTS
+
+__all__ = [
+    "METADATA_ORDER_ID",
+    "METADATA_REFERENCE",
+    "REFUND_REASONS",
+    "UnsendableError",
+    "intent_form",
+    "refund_form",
+    "search_query",
+    "stripe_amount",
+]
+
+METADATA_REFERENCE: Final = "payrouter_reference"
+"""Metadata key holding our attempt reference; `lookup` searches by it."""
+METADATA_ORDER_ID: Final = "order_id"
+"""Metadata key holding the merchant's order id, for the Dashboard."""
+REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+"""Stripe's refund `reason` enum; any other reason travels as `metadata[reason]`."""
+
+_METADATA_VALUE_MAX_LENGTH: Final = 500
+_STRIPE_CUSTOMER_PREFIX: Final = "cus_"
+
+
+class UnsendableError(ValueError):
+    """The charge cannot be expressed as a valid Stripe request; nothing was sent.
+
+    `code` becomes the reply's `provider_code`; the message names the fix and holds no secret.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def stripe_amount(money: Money) -> int:
+    """`money` in Stripe's minor unit, which differs from ISO 4217 for ISK and MGA.
+
+    Raises:
+        UnsendableError: the amount is not representable at Stripe (e.g. 1.50 MGA).
+    """
+    iso = currency_exponent(money.currency)
+    shift = STRIPE_EXPONENTS.get(money.currency, iso) - iso
+    scale: int = 10 ** abs(shift)
+    if shift >= 0:
+        return money.minor_units * scale
+    whole, rest = divmod(money.minor_units, scale)
+    if rest:
+        raise UnsendableError(
+            "amount_not_representable",
+            f"Stripe takes {money.currency} without fractions; round the amount to whole units",
+        )
+    return whole
+
+
+def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str]:
+    """`POST /v1/payment_intents` body: create and confirm in one call.
+
+    Raises:
+        UnsendableError: not a card, a metadata key Stripe refuses, or an amount Stripe
+            cannot represent.
+    """
+    if not isinstance(charge.source, CardSource):
+        raise UnsendableError(
+            "unsupported_method", f"this adapter takes cards only, not {charge.method}"
+        )
+    form = {
+        "amount": str(stripe_amount(charge.amount)),
+        "currency": charge.amount.currency.lower(),
+        "confirm": "true",
+        "payment_method": charge.source.token.get_secret_value(),
+        "payment_method_types[0]": "card",
+        "capture_method": "automatic" if charge.capture else "manual",
+    }
+    metadata = dict(charge.metadata)
+    customer = charge.customer_id
+    if customer is not None and customer.startswith(_STRIPE_CUSTOMER_PREFIX):
+        form["customer"] = customer
+    elif customer is not None:
+        metadata["customer_id"] = customer
+    metadata[METADATA_REFERENCE] = charge.reference
+    metadata[METADATA_ORDER_ID] = charge.order_id
+    form.update(_metadata(metadata))
+    return_url = charge.return_url or default_return_url
+    if return_url is not None:
+        form["return_url"] = return_url
+    if charge.description:
+        form["description"] = charge.description
+    return form
+
+
+def refund_form(
+    payment_intent: str, money: Money, reason: str | None, key: str, order_id: str
+) -> dict[str, str]:
+    """`POST /v1/refunds` body for a refund of `money` of `payment_intent`.
+
+    Raises:
+        UnsendableError: the amount is not representable at Stripe.
+    """
+    form = {"payment_intent": payment_intent, "amount": str(stripe_amount(money))}
+    metadata = {METADATA_REFERENCE: key, METADATA_ORDER_ID: order_id}
+    if reason in REFUND_REASONS:
+        form["reason"] = reason
+    elif reason:
+        metadata["reason"] = reason[:_METADATA_VALUE_MAX_LENGTH]
+    form.update(_metadata(metadata))
+    return form
+
+
+def search_query(reference: str) -> str:
+    """Stripe search query for the intent carrying `reference` in its metadata."""
+    quoted = reference.replace("\\", "\\\\").replace("'", "\\'")
+    return f"metadata['{METADATA_REFERENCE}']:'{quoted}'"
+
+
+def _metadata(entries: dict[str, str]) -> dict[str, str]:
+    for key in entries:
+        if "[" in key or "]" in key:
+            raise UnsendableError(
+                "metadata_key_invalid",
+                f"Stripe metadata keys cannot contain square brackets: rename {key[:40]!r}",
+            )
+    return {f"metadata[{key}]": value for key, value in entries.items()}
