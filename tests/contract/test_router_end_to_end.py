@@ -38,7 +38,7 @@ def mocks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     with contextlib.ExitStack() as stack:
         yield {
             provider: stack.enter_context(prism(provider, folder))
-            for provider in ("adyen", "berlingroup")
+            for provider in ("stripe", "adyen", "berlingroup")
         }
 
 
@@ -64,6 +64,15 @@ def _adyen(url: str, methods: list[str]) -> dict[str, object]:
             "merchant_account": "PayrouterECOM",
             "return_url": "https://shop.example/return",
         },
+    }
+
+
+def _stripe(url: str) -> dict[str, object]:
+    return {
+        "name": "stripe_card",
+        "type": "stripe",
+        "methods": ["card"],
+        "options": {"base_url": url, "api_key": "${STRIPE_API_KEY}"},
     }
 
 
@@ -97,6 +106,7 @@ def _request(
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADYEN_API_KEY", "AQE-test-key")
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_test_payrouter")
     monkeypatch.setenv("BANK_TOKEN", "bank-token")
 
 
@@ -107,6 +117,20 @@ async def _pay(config: Path, request: PaymentRequest) -> tuple[PaymentStatus, st
     assert again is not None
     assert again.status is result.status, "the ledger holds what pay returned"
     return result.status, result.provider, len(result.attempts)
+
+
+async def test_card_payment_through_router_reaches_stripe(
+    mocks: dict[str, str], tmp_path: Path
+) -> None:
+    """A card payment goes config → stripe adapter → Prism's Stripe, and settles."""
+    config = _write_config(tmp_path, [_stripe(mocks["stripe"])])
+    status, provider, attempts = await _pay(
+        config, _request("e2e-stripe-1", CardSource(token="pm_card_visa"))
+    )
+    # Prism answers with the spec's static example, an intent in `requires_payment_method`:
+    # a decline, read as one (the stateful localstripe tests cover success and 3-D Secure).
+    assert status in {*_SETTLED, PaymentStatus.DECLINED}
+    assert (provider, attempts) == ("stripe_card", 1)
 
 
 async def test_card_payment_through_router_reaches_adyen(
