@@ -1,0 +1,439 @@
+"""PayPal Orders v2, Payments v2 and Vault v3 as a stateful stand-in.
+
+Base URL for the adapter: the listener's root (`http://127.0.0.1:PORT`). `POST
+/v1/oauth2/token` needs Basic auth (any client id and secret) and hands out a bearer token;
+every other call needs `Authorization: Bearer <any>`. `PayPal-Request-Id` replays.
+
+An order paid with a vaulted PayPal wallet (`payment_source.paypal.vault_id`) completes at once
+(intent CAPTURE: a capture; AUTHORIZE: an authorization). Any other order answers
+`PAYER_ACTION_REQUIRED` with a `payer-action` link; a GET of that link approves it, after which
+`/capture` or `/authorize` completes it. Payers are the vault id, else the payer's email,
+else "paypal". Payments v2 and Vault v3 bodies follow PayPal's documentation; the shared
+specs hold only Orders v2, so only Orders responses are schema-checked.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+
+from starlette.datastructures import Headers
+
+from ._books import EntryKind, EntryStatus
+from ._exchange import (
+    Call,
+    Operation,
+    Reply,
+    Standin,
+    decimal_to_minor,
+    json_reply,
+    minor_to_decimal,
+)
+from ._faults import FaultKind
+from ._paypal_wire import (
+    NOT_APPROVED,
+    body_payer,
+    currency_of,
+    error,
+    new_id,
+    not_found,
+    now,
+    order_key,
+    public,
+    text,
+    unit_of,
+    unprocessable,
+    value_of,
+)
+
+__all__ = ["PayPalStandin"]
+
+ISSUES = {
+    FaultKind.INSUFFICIENT_FUNDS: "INSTRUMENT_DECLINED",
+    FaultKind.ACCOUNT_LOCKED: "PAYER_ACCOUNT_LOCKED_OR_CLOSED",
+    FaultKind.ACCOUNT_FROZEN: "PAYER_ACCOUNT_RESTRICTED",
+    FaultKind.ACCOUNT_CLOSED: "PAYER_ACCOUNT_LOCKED_OR_CLOSED",
+    FaultKind.REGION_RESTRICTED: "COUNTRY_NOT_SUPPORTED_BY_PAYMENT_SOURCE",
+    FaultKind.DECLINED: "TRANSACTION_REFUSED",
+}
+"""Outcome fault → the Orders v2 `details[].issue` PayPal answers with (422)."""
+
+
+class PayPalStandin(Standin):
+    """PayPal's OAuth token, Orders v2, authorization capture/void, refunds, vault tokens."""
+
+    name = "paypal"
+    idempotency_header = "PayPal-Request-Id"
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self._orders: dict[str, dict[str, object]] = {}
+        self._payments: dict[str, dict[str, object]] = {}
+        self._payment_order: dict[str, str] = {}
+        self._settle_at: dict[str, float] = {}
+        self._deleted: set[str] = set()
+
+    def reset(self) -> None:
+        """Forget orders, payments and vault deletions as well."""
+        super().reset()
+        for table in (self._orders, self._payments, self._payment_order, self._settle_at):
+            table.clear()
+        self._deleted.clear()
+
+    def operations(self) -> Sequence[Operation]:
+        """PayPal's routes."""
+        order = "/v2/checkout/orders/{order}"
+        auth = "/v2/payments/authorizations/{payment}"
+        return (
+            Operation("token", "POST", "/v1/oauth2/token", self._token, public=True),
+            Operation("pay", "POST", "/v2/checkout/orders", self._create, body_payer),
+            Operation("lookup", "GET", order, self._get_order, self._order_payer),
+            Operation("pay", "POST", f"{order}/capture", self._complete, self._order_payer),
+            Operation("pay", "POST", f"{order}/authorize", self._complete, self._order_payer),
+            Operation("lookup", "GET", auth, self._get_payment, self._payment_payer),
+            Operation("capture", "POST", f"{auth}/capture", self._capture, self._payment_payer),
+            Operation("void", "POST", f"{auth}/void", self._void, self._payment_payer),
+            Operation("lookup", "GET", "/v2/payments/captures/{payment}", self._get_payment),
+            Operation(
+                "refund",
+                "POST",
+                "/v2/payments/captures/{payment}/refund",
+                self._refund,
+                self._payment_payer,
+            ),
+            Operation(
+                "cancel_mandate",
+                "DELETE",
+                "/v3/vault/payment-tokens/{token}",
+                self._delete_token,
+                lambda call: call.path_params["token"],
+            ),
+            Operation("authenticate", "GET", "/checkoutnow", self._approve, public=True),
+        )
+
+    def authenticated(self, headers: Headers) -> bool:
+        """`Authorization: Bearer <token>`."""
+        return headers.get("authorization", "").startswith("Bearer ")
+
+    def unauthorized(self) -> Reply:
+        """PayPal's 401 AUTHENTICATION_FAILURE."""
+        return error(
+            401,
+            "AUTHENTICATION_FAILURE",
+            "Authentication failed due to missing authorization header, or invalid "
+            "authentication credentials.",
+        )
+
+    def busy(self, status: int, retry_after: int) -> Reply:
+        """429 RATE_LIMIT_REACHED or 503 SERVICE_UNAVAILABLE, with Retry-After."""
+        if status == 429:
+            reply = error(
+                429, "RATE_LIMIT_REACHED", "Too many requests. Blocked due to rate limiting."
+            )
+        else:
+            reply = error(503, "SERVICE_UNAVAILABLE", "Service Unavailable.")
+        return Reply(status, reply.body, {"Retry-After": str(retry_after)})
+
+    def maintenance(self, retry_after: int) -> Reply:
+        """PayPal's 503 during scheduled maintenance."""
+        reply = error(503, "SERVICE_UNAVAILABLE", "Service Unavailable: scheduled maintenance.")
+        return Reply(503, reply.body, {"Retry-After": str(retry_after)})
+
+    def server_error(self) -> Reply:
+        """PayPal's 500 INTERNAL_SERVER_ERROR."""
+        return error(500, "INTERNAL_SERVER_ERROR", "An internal server error has occurred.")
+
+    def idempotency_conflict(self) -> Reply:
+        """Same PayPal-Request-Id, other body: 422 PAYPAL_REQUEST_ID_PREVIOUSLY_USED."""
+        return unprocessable("PAYPAL_REQUEST_ID_PREVIOUSLY_USED")
+
+    def in_progress(self) -> Reply:
+        """Same PayPal-Request-Id while the first request runs: 409."""
+        return error(
+            409,
+            "RESOURCE_CONFLICT",
+            "The server has detected a conflict while processing this request.",
+            "PREVIOUS_REQUEST_IN_PROGRESS",
+        )
+
+    def _order_payer(self, call: Call) -> str | None:
+        order = self._orders.get(call.path_params.get("order", ""))
+        payer = order.get("_payer") if order else None
+        return payer if isinstance(payer, str) else None
+
+    def _payment_payer(self, call: Call) -> str | None:
+        order_id = self._payment_order.get(call.path_params.get("payment", ""), "")
+        payer = self._orders[order_id].get("_payer") if order_id in self._orders else None
+        return payer if isinstance(payer, str) else None
+
+    async def _token(self, call: Call) -> Reply:
+        if not call.headers.get("authorization", "").startswith("Basic "):
+            return json_reply(
+                401,
+                {"error": "invalid_client", "error_description": "Client Authentication failed"},
+            )
+        return json_reply(
+            200,
+            {
+                "scope": "https://uri.paypal.com/services/payments/payment",
+                "access_token": f"A21AA{secrets.token_urlsafe(40)}",
+                "token_type": "Bearer",
+                "app_id": "APP-80W284485P519543T",
+                "expires_in": 32400,
+                "nonce": f"{now()}{secrets.token_hex(8)}",
+            },
+        )
+
+    async def _create(self, call: Call) -> Reply:
+        body = call.json()
+        units = body.get("purchase_units")
+        intent = body.get("intent")
+        unit = units[0] if isinstance(units, list) and units else None
+        amount = unit.get("amount") if isinstance(unit, dict) else None
+        if intent not in ("CAPTURE", "AUTHORIZE") or not isinstance(amount, dict):
+            return error(
+                400,
+                "INVALID_REQUEST",
+                "Request is not well-formed, syntactically incorrect, or violates schema.",
+                "MISSING_REQUIRED_PARAMETER",
+            )
+        assert isinstance(unit, dict)
+        order_id = new_id()
+        source = body.get("payment_source")
+        wallet = source.get("paypal") if isinstance(source, dict) else None
+        links: list[dict[str, str]] = [
+            {
+                "href": f"{call.base_url}/v2/checkout/orders/{order_id}",
+                "rel": "self",
+                "method": "GET",
+            }
+        ]
+        order: dict[str, object] = {
+            "id": order_id,
+            "intent": intent,
+            "status": "CREATED",
+            "purchase_units": [{**unit, "reference_id": unit.get("reference_id", "default")}],
+            "create_time": now(),
+            "links": links,
+            "_payer": body_payer(call),
+        }
+        self._orders[order_id] = order
+        if isinstance(wallet, dict) and isinstance(wallet.get("vault_id"), str):
+            order["payment_source"] = {"paypal": {"vault_id": wallet["vault_id"]}}
+            order["status"] = "APPROVED"
+            return self._settle_order(call, order, 201)
+        order["status"] = "PAYER_ACTION_REQUIRED" if wallet is not None else "CREATED"
+        rel = "payer-action" if wallet is not None else "approve"
+        links.append(
+            {"href": f"{call.base_url}/checkoutnow?token={order_id}", "rel": rel, "method": "GET"}
+        )
+        return json_reply(201, public(order))
+
+    async def _approve(self, call: Call) -> Reply:
+        """The PayPal approval page: the payer approves the order."""
+        order = self._orders.get(call.query.get("token", ""))
+        if order is None or order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            return Reply(404, b"<html>Unknown order</html>", media_type="text/html")
+        order["status"] = "APPROVED"
+        return Reply(200, b"<html>Approved</html>", media_type="text/html")
+
+    async def _complete(self, call: Call) -> Reply:
+        order = self._orders.get(call.path_params["order"])
+        if order is None:
+            return not_found()
+        capture = order["intent"] == "CAPTURE"
+        if order["status"] == "COMPLETED":
+            return unprocessable(
+                "ORDER_ALREADY_CAPTURED" if capture else "ORDER_ALREADY_AUTHORIZED"
+            )
+        if order["status"] != "APPROVED":
+            suffix = " or provide a valid `payment_source` in the request." if capture else "."
+            return unprocessable("ORDER_NOT_APPROVED", NOT_APPROVED + suffix)
+        return self._settle_order(call, order, 201)
+
+    def _settle_order(self, call: Call, order: dict[str, object], status: int) -> Reply:
+        """Take (or hold) the order's money, or decline it with PayPal's issue."""
+        kind = call.faulted(*ISSUES)
+        if kind is not None:
+            return unprocessable(ISSUES[kind])
+        unit = unit_of(order)
+        amount = unit["amount"]
+        assert isinstance(amount, dict)
+        currency, value = str(amount["currency_code"]), str(amount["value"])
+        capture = order["intent"] == "CAPTURE"
+        pending = call.faulted(FaultKind.PENDING) is not None and call.fault is not None
+        payment_id = new_id()
+        payment: dict[str, object] = {
+            "id": payment_id,
+            "status": ("PENDING" if pending else "COMPLETED") if capture else "CREATED",
+            "amount": {"currency_code": currency, "value": value},
+            "create_time": now(),
+            "custom_id": unit.get("custom_id"),
+            "invoice_id": unit.get("invoice_id"),
+        }
+        if pending and call.fault is not None:
+            payment["status_details"] = {"reason": "PENDING_REVIEW"}
+            self._settle_at[payment_id] = time.time() + call.fault.spec.settle_after_seconds
+        payment = {k: v for k, v in payment.items() if v is not None}
+        payment["_captured"] = 0
+        payment["_refunded"] = 0
+        self._payments[payment_id] = payment
+        self._payment_order[payment_id] = str(order["id"])
+        unit["payments"] = {"captures" if capture else "authorizations": [public(payment)]}
+        order["status"] = "COMPLETED"
+        order["update_time"] = now()
+        minor = decimal_to_minor(value, currency)
+        if capture:
+            payment["_captured"] = minor
+        self.books.record(
+            EntryKind.CHARGE if capture else EntryKind.AUTHORIZATION,
+            payment_id,
+            order_id=order_key(unit),
+            reference=str(order["id"]),
+            minor_units=minor,
+            currency=currency,
+            status=EntryStatus.PENDING if pending else EntryStatus.SUCCEEDED,
+            payer=text(order.get("_payer")),
+        )
+        return json_reply(status, public(order))
+
+    def _settle(self, payment_id: str) -> None:
+        due = self._settle_at.get(payment_id)
+        if due is not None and time.time() >= due:
+            del self._settle_at[payment_id]
+            self._payments[payment_id]["status"] = "COMPLETED"
+            self._payments[payment_id].pop("status_details", None)
+            self.books.settle(payment_id, EntryStatus.SUCCEEDED)
+            order = self._orders[self._payment_order[payment_id]]
+            unit_of(order)["payments"] = {"captures": [public(self._payments[payment_id])]}
+
+    async def _get_order(self, call: Call) -> Reply:
+        order = self._orders.get(call.path_params["order"])
+        if order is None:
+            return not_found()
+        for payment_id, order_id in list(self._payment_order.items()):
+            if order_id == order["id"]:
+                self._settle(payment_id)
+        return json_reply(200, public(order))
+
+    async def _get_payment(self, call: Call) -> Reply:
+        payment_id = call.path_params["payment"]
+        if payment_id not in self._payments:
+            return not_found()
+        self._settle(payment_id)
+        return json_reply(200, public(self._payments[payment_id]))
+
+    def _requested(self, call: Call, payment: dict[str, object], left: int) -> int:
+        amount = call.json().get("amount")
+        if isinstance(amount, dict) and isinstance(amount.get("value"), str):
+            return decimal_to_minor(str(amount["value"]), currency_of(payment))
+        return left
+
+    async def _capture(self, call: Call) -> Reply:
+        payment_id = call.path_params["payment"]
+        auth = self._payments.get(payment_id)
+        if auth is None or "_voided" in auth:
+            return not_found() if auth is None else unprocessable("AUTHORIZATION_VOIDED")
+        currency = currency_of(auth)
+        left = decimal_to_minor(value_of(auth), currency) - int(str(auth["_captured"]))
+        wanted = self._requested(call, auth, left)
+        if left <= 0:
+            return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
+        if wanted > left:
+            return unprocessable("MAX_CAPTURE_AMOUNT_EXCEEDED")
+        auth["_captured"] = int(str(auth["_captured"])) + wanted
+        auth["status"] = "CAPTURED" if wanted == left else "PARTIALLY_CAPTURED"
+        capture_id = new_id()
+        capture: dict[str, object] = {
+            "id": capture_id,
+            "status": "COMPLETED",
+            "amount": {"currency_code": currency, "value": minor_to_decimal(wanted, currency)},
+            "final_capture": wanted == left,
+            "create_time": now(),
+            "_captured": wanted,
+            "_refunded": 0,
+        }
+        self._payments[capture_id] = capture
+        self._payment_order[capture_id] = self._payment_order[payment_id]
+        order = self._orders[self._payment_order[payment_id]]
+        self.books.record(
+            EntryKind.CAPTURE,
+            payment_id,
+            order_id=order_key(unit_of(order)),
+            reference=capture_id,
+            minor_units=wanted,
+            currency=currency,
+            payer=text(order.get("_payer")),
+        )
+        return json_reply(201, public(capture))
+
+    async def _void(self, call: Call) -> Reply:
+        payment_id = call.path_params["payment"]
+        auth = self._payments.get(payment_id)
+        if auth is None:
+            return not_found()
+        if int(str(auth["_captured"])) > 0:
+            return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
+        if call.faulted(FaultKind.CANCEL_FAILS):
+            return unprocessable("CANNOT_BE_VOIDED")
+        if "_voided" not in auth:
+            auth["_voided"] = True
+            auth["status"] = "VOIDED"
+            order = self._orders[self._payment_order[payment_id]]
+            self.books.record(
+                EntryKind.RELEASE,
+                payment_id,
+                order_id=order_key(unit_of(order)),
+                reference=payment_id,
+                minor_units=decimal_to_minor(value_of(auth), currency_of(auth)),
+                currency=currency_of(auth),
+                payer=text(order.get("_payer")),
+            )
+        return Reply(204, b"")
+
+    async def _refund(self, call: Call) -> Reply:
+        payment_id = call.path_params["payment"]
+        capture = self._payments.get(payment_id)
+        if capture is None or "_captured" not in capture:
+            return not_found()
+        self._settle(payment_id)
+        currency = currency_of(capture)
+        left = int(str(capture["_captured"])) - int(str(capture["_refunded"]))
+        if left <= 0:
+            return unprocessable("CAPTURE_FULLY_REFUNDED")
+        wanted = self._requested(call, capture, left)
+        if wanted > left:
+            return unprocessable("REFUND_AMOUNT_EXCEEDED")
+        capture["_refunded"] = int(str(capture["_refunded"])) + wanted
+        pending = call.faulted(FaultKind.PENDING) is not None
+        refund_id = new_id()
+        order = self._orders[self._payment_order[payment_id]]
+        self.books.record(
+            EntryKind.REFUND,
+            payment_id,
+            order_id=order_key(unit_of(order)),
+            reference=refund_id,
+            minor_units=wanted,
+            currency=currency,
+            status=EntryStatus.PENDING if pending else EntryStatus.SUCCEEDED,
+            payer=text(order.get("_payer")),
+        )
+        return json_reply(
+            201,
+            {
+                "id": refund_id,
+                "status": "PENDING" if pending else "COMPLETED",
+                "amount": {"currency_code": currency, "value": minor_to_decimal(wanted, currency)},
+                "create_time": now(),
+            },
+        )
+
+    async def _delete_token(self, call: Call) -> Reply:
+        token = call.path_params["token"]
+        if token in self._deleted:
+            return not_found()
+        if call.faulted(FaultKind.CANCEL_FAILS):
+            return self.server_error()
+        self._deleted.add(token)
+        return Reply(204, b"")

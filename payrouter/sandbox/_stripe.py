@@ -1,0 +1,442 @@
+"""Stripe PaymentIntents (API 2023-08-16) as a stateful stand-in.
+
+Base URL for the adapter: the listener's root (`http://127.0.0.1:PORT`). Form bodies in,
+Stripe-shaped JSON out; `Authorization` must be present (any key works); `Idempotency-Key`
+replays the stored answer for 24 hours of sandbox life (until reset).
+
+Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
+`pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (a GET of
+`next_action.redirect_to_url.url` authenticates), `pm_card_visa_chargeDeclined` and
+`pm_card_visa_chargeDeclinedInsufficientFunds` decline; any other id is a good card.
+Search by metadata is strongly consistent here (Stripe's is eventually consistent).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Sequence
+
+from starlette.datastructures import Headers
+
+from ._books import EntryKind, EntryStatus
+from ._exchange import Call, Operation, Reply, Standin, json_reply
+from ._faults import FaultKind
+from ._stripe_wire import (
+    error,
+    form_payer,
+    meta,
+    missing,
+    new_id,
+    payment_method,
+    public,
+    unexpected_state,
+)
+
+__all__ = ["StripeStandin"]
+
+_THREE_DS = frozenset({"pm_card_authenticationRequired", "pm_card_threeDSecure2Required"})
+_TEST_DECLINES = {
+    "pm_card_visa_chargeDeclined": "generic_decline",
+    "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
+}
+DECLINE_CODES = {
+    FaultKind.INSUFFICIENT_FUNDS: "insufficient_funds",
+    FaultKind.ACCOUNT_LOCKED: "pickup_card",
+    FaultKind.ACCOUNT_FROZEN: "restricted_card",
+    FaultKind.ACCOUNT_CLOSED: "new_account_information_available",
+    # Stripe has no "not in this region" decline; the issuer answers "not permitted".
+    FaultKind.REGION_RESTRICTED: "not_permitted",
+    FaultKind.DECLINED: "generic_decline",
+}
+"""Outcome fault → the `decline_code` Stripe returns for it (docs.stripe.com/declines/codes)."""
+_DECLINES = tuple(DECLINE_CODES)
+_SEARCH = re.compile(r"metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'")
+_CANCELABLE = frozenset(
+    {"requires_payment_method", "requires_capture", "requires_confirmation", "requires_action"}
+)
+
+
+class StripeStandin(Standin):
+    """Stripe's PaymentIntents, Refunds and PaymentMethod detach."""
+
+    name = "stripe"
+    idempotency_header = "Idempotency-Key"
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self._intents: dict[str, dict[str, object]] = {}
+        self._settle_at: dict[str, float] = {}
+        self._refunds: dict[str, dict[str, object]] = {}
+        self._detached: set[str] = set()
+
+    def reset(self) -> None:
+        """Forget intents, refunds and detachments as well."""
+        super().reset()
+        self._intents.clear()
+        self._settle_at.clear()
+        self._refunds.clear()
+        self._detached.clear()
+
+    def operations(self) -> Sequence[Operation]:
+        """Stripe's routes; search precedes retrieve so `/search` is not taken for an id."""
+        intent = "/v1/payment_intents/{intent}"
+        return (
+            Operation("pay", "POST", "/v1/payment_intents", self._create, form_payer),
+            Operation("lookup", "GET", "/v1/payment_intents/search", self._search),
+            Operation("lookup", "GET", intent, self._retrieve, self._payer),
+            Operation("pay", "POST", f"{intent}/confirm", self._confirm_route, self._payer),
+            Operation("capture", "POST", f"{intent}/capture", self._capture, self._payer),
+            Operation("void", "POST", f"{intent}/cancel", self._cancel, self._payer),
+            Operation("refund", "POST", "/v1/refunds", self._refund, self._refund_payer),
+            Operation("lookup", "GET", "/v1/refunds/{refund}", self._retrieve_refund),
+            Operation(
+                "cancel_mandate", "POST", "/v1/payment_methods/{method}/detach", self._detach
+            ),
+            Operation(
+                "authenticate", "GET", "/sandbox/3ds/{intent}", self._authenticate, public=True
+            ),
+        )
+
+    def authenticated(self, headers: Headers) -> bool:
+        """`Authorization: Bearer <key>` (the 3-D Secure page is the customer's, not ours)."""
+        return headers.get("authorization", "").startswith("Bearer ")
+
+    def unauthorized(self) -> Reply:
+        """Stripe's 401: an invalid_request_error without a code."""
+        return error(
+            401,
+            "invalid_request_error",
+            "You did not provide an API key. You need to provide your API key in the "
+            "Authorization header, using Bearer auth.",
+        )
+
+    def busy(self, status: int, retry_after: int) -> Reply:
+        """429 `rate_limit`, or 503 with `Stripe-Should-Retry: true` (load shedding)."""
+        headers = {"Retry-After": str(retry_after)}
+        if status == 429:
+            message = "Too many requests hit the API too quickly."
+            body = error(429, "invalid_request_error", message, code="rate_limit").body
+            return Reply(429, body, headers)
+        body = error(503, "api_error", "Stripe is temporarily unavailable.").body
+        return Reply(503, body, {**headers, "Stripe-Should-Retry": "true"})
+
+    def maintenance(self, retry_after: int) -> Reply:
+        """Stripe announces maintenance on its status page; the API answers 503."""
+        body = error(503, "api_error", "Stripe is down for scheduled maintenance.").body
+        return Reply(503, body, {"Retry-After": str(retry_after), "Stripe-Should-Retry": "true"})
+
+    def server_error(self) -> Reply:
+        """An indeterminate 500: no `Stripe-Should-Retry`, so the outcome is unknown."""
+        return error(500, "api_error", "An unknown error occurred")
+
+    def idempotency_conflict(self) -> Reply:
+        """Stripe's 400 `idempotency_error`."""
+        return error(
+            400,
+            "idempotency_error",
+            "Keys for idempotent requests can only be used with the same parameters they "
+            "were first used with.",
+        )
+
+    def in_progress(self) -> Reply:
+        """Stripe's 409 `idempotency_key_in_use`."""
+        return error(
+            409,
+            "invalid_request_error",
+            "There is currently another in-progress request using this Idempotent Key.",
+            code="idempotency_key_in_use",
+        )
+
+    def _payer(self, call: Call) -> str | None:
+        intent = self._intents.get(call.path_params.get("intent", ""))
+        method = intent.get("_payer") if intent else None
+        return method if isinstance(method, str) else None
+
+    def _refund_payer(self, call: Call) -> str | None:
+        intent = self._intents.get(call.form().get("payment_intent", ""))
+        method = intent.get("_payer") if intent else None
+        return method if isinstance(method, str) else None
+
+    def _intent(self, call: Call) -> dict[str, object] | None:
+        intent = self._intents.get(call.path_params["intent"])
+        if intent is not None:
+            self._settle(intent)
+        return intent
+
+    def _settle(self, intent: dict[str, object]) -> None:
+        """A `processing` payment settles once its time has come (read lazily)."""
+        intent_id = str(intent["id"])
+        due = self._settle_at.get(intent_id)
+        if due is None or time.time() < due:
+            return
+        del self._settle_at[intent_id]
+        manual = intent["capture_method"] == "manual"
+        intent["status"] = "requires_capture" if manual else "succeeded"
+        intent["amount_received" if not manual else "amount_capturable"] = intent["amount"]
+        self.books.settle(intent_id, EntryStatus.SUCCEEDED)
+
+    async def _create(self, call: Call) -> Reply:
+        form = call.form()
+        amount, currency = form.get("amount", ""), form.get("currency", "")
+        if not amount.isdigit() or not currency:
+            missing = "amount" if not amount.isdigit() else "currency"
+            return error(
+                400,
+                "invalid_request_error",
+                f"Missing required param: {missing}.",
+                code="parameter_missing",
+                param=missing,
+            )
+        intent_id = new_id("pi")
+        metadata = {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")}
+        intent: dict[str, object] = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": int(amount),
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "capture_method": form.get("capture_method", "automatic"),
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+            "confirmation_method": "automatic",
+            "created": int(time.time()),
+            "currency": currency.lower(),
+            "customer": form.get("customer"),
+            "description": form.get("description"),
+            "last_payment_error": None,
+            "latest_charge": None,
+            "livemode": False,
+            "metadata": metadata,
+            "next_action": None,
+            "payment_method": form.get("payment_method"),
+            "payment_method_types": [
+                v for k, v in form.items() if k.startswith("payment_method_types[")
+            ]
+            or ["card"],
+            "status": "requires_payment_method",
+            "cancellation_reason": None,
+            "_payer": form.get("payment_method"),
+            "_return_url": form.get("return_url"),
+            "_refunded": 0,
+        }
+        self._intents[intent_id] = intent
+        if form.get("confirm") == "true" and intent["payment_method"]:
+            return self._confirm(call, intent, call.base_url)
+        intent["status"] = "requires_confirmation" if intent["payment_method"] else intent["status"]
+        return json_reply(200, public(intent))
+
+    async def _confirm_route(self, call: Call) -> Reply:
+        intent = self._intent(call)
+        if intent is None:
+            return missing("payment_intent", call.path_params["intent"])
+        method = call.form().get("payment_method")
+        if method:
+            intent["payment_method"] = intent["_payer"] = method
+        return self._confirm(call, intent, call.base_url)
+
+    def _confirm(self, call: Call, intent: dict[str, object], base_url: str) -> Reply:
+        method = str(intent["payment_method"])
+        decline = _TEST_DECLINES.get(method)
+        kind = call.faulted(*_DECLINES)
+        if kind is not None:
+            decline = DECLINE_CODES[kind]
+        intent_id = str(intent["id"])
+        if decline is not None:
+            problem = {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": decline,
+                "message": "Your card was declined.",
+                "charge": new_id("ch"),
+                "payment_method": payment_method(method),
+            }
+            intent.update(status="requires_payment_method", last_payment_error=problem)
+            intent.update(payment_method=None, latest_charge=problem["charge"])
+            return json_reply(402, {"error": {**problem, "payment_intent": public(intent)}})
+        if method in _THREE_DS and not intent.get("_authenticated"):
+            return_url = intent["_return_url"]
+            action: dict[str, object] = {"type": "use_stripe_sdk", "use_stripe_sdk": {}}
+            if isinstance(return_url, str):
+                action = {
+                    "type": "redirect_to_url",
+                    "redirect_to_url": {
+                        "url": f"{base_url}/sandbox/3ds/{intent_id}",
+                        "return_url": return_url,
+                    },
+                }
+            intent.update(status="requires_action", next_action=action)
+            return json_reply(200, public(intent))
+        manual = intent["capture_method"] == "manual"
+        pending = call.faulted(FaultKind.PENDING) is not None
+        intent.update(next_action=None, latest_charge=new_id("ch"), last_payment_error=None)
+        self.books.record(
+            EntryKind.AUTHORIZATION if manual else EntryKind.CHARGE,
+            intent_id,
+            order_id=meta(intent, "order_id"),
+            reference=meta(intent, "payrouter_reference"),
+            minor_units=int(str(intent["amount"])),
+            currency=str(intent["currency"]),
+            status=EntryStatus.PENDING if pending else EntryStatus.SUCCEEDED,
+            payer=method,
+        )
+        if pending and call.fault is not None:
+            intent["status"] = "processing"
+            self._settle_at[intent_id] = time.time() + call.fault.spec.settle_after_seconds
+        elif manual:
+            intent.update(status="requires_capture", amount_capturable=intent["amount"])
+        else:
+            intent.update(status="succeeded", amount_received=intent["amount"])
+        return json_reply(200, public(intent))
+
+    async def _authenticate(self, call: Call) -> Reply:
+        """The 3-D Secure page: the customer passes, and the payment goes through."""
+        intent = self._intent(call)
+        if intent is None or intent["status"] != "requires_action":
+            return Reply(404, b"<html>No such authentication</html>", media_type="text/html")
+        intent["_authenticated"] = True
+        self._confirm(call, intent, call.base_url)
+        return Reply(200, b"<html>Authenticated</html>", media_type="text/html")
+
+    async def _retrieve(self, call: Call) -> Reply:
+        intent = self._intent(call)
+        if intent is None:
+            return missing("payment_intent", call.path_params["intent"])
+        return json_reply(200, public(intent))
+
+    async def _search(self, call: Call) -> Reply:
+        match = _SEARCH.fullmatch(call.query.get("query", "").strip())
+        if match is None:
+            return error(
+                400, "invalid_request_error", "Unsupported search query.", code="parameter_invalid"
+            )
+        key, value = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
+        found = [i for i in self._intents.values() if meta(i, key) == value]
+        for intent in found:
+            self._settle(intent)
+        return json_reply(
+            200,
+            {
+                "object": "search_result",
+                "data": [public(i) for i in found],
+                "has_more": False,
+                "next_page": None,
+                "url": "/v1/payment_intents/search",
+            },
+        )
+
+    async def _capture(self, call: Call) -> Reply:
+        intent = self._intent(call)
+        if intent is None:
+            return missing("payment_intent", call.path_params["intent"])
+        if intent["status"] != "requires_capture":
+            return unexpected_state(intent, "capture")
+        capturable = int(str(intent["amount_capturable"]))
+        wanted = int(call.form().get("amount_to_capture", capturable))
+        if wanted > capturable:
+            return error(
+                400,
+                "invalid_request_error",
+                "The amount to capture exceeds the amount capturable.",
+                code="amount_too_large",
+            )
+        intent.update(status="succeeded", amount_received=wanted, amount_capturable=0)
+        self.books.record(
+            EntryKind.CAPTURE,
+            str(intent["id"]),
+            order_id=meta(intent, "order_id"),
+            reference=meta(intent, "payrouter_reference"),
+            minor_units=wanted,
+            currency=str(intent["currency"]),
+            payer=self._payer(call),
+        )
+        return json_reply(200, public(intent))
+
+    async def _cancel(self, call: Call) -> Reply:
+        intent = self._intent(call)
+        if intent is None:
+            return missing("payment_intent", call.path_params["intent"])
+        if intent["status"] not in _CANCELABLE or call.faulted(FaultKind.CANCEL_FAILS):
+            return unexpected_state(intent, "cancel")
+        if intent["status"] == "requires_capture":
+            self.books.record(
+                EntryKind.RELEASE,
+                str(intent["id"]),
+                order_id=meta(intent, "order_id"),
+                reference=meta(intent, "payrouter_reference"),
+                minor_units=int(str(intent["amount_capturable"])),
+                currency=str(intent["currency"]),
+                payer=self._payer(call),
+            )
+        reason = call.form().get("cancellation_reason")
+        intent.update(status="canceled", amount_capturable=0, cancellation_reason=reason)
+        intent["canceled_at"] = int(time.time())
+        return json_reply(200, public(intent))
+
+    async def _refund(self, call: Call) -> Reply:
+        form = call.form()
+        intent = self._intents.get(form.get("payment_intent", ""))
+        if intent is None:
+            return missing("payment_intent", form.get("payment_intent", ""))
+        self._settle(intent)
+        refundable = int(str(intent["amount_received"])) - int(str(intent["_refunded"]))
+        if refundable <= 0:
+            return error(
+                400,
+                "invalid_request_error",
+                "Charge has already been refunded.",
+                code="charge_already_refunded",
+            )
+        amount = int(form.get("amount", refundable))
+        if amount > refundable:
+            return error(
+                400,
+                "invalid_request_error",
+                f"Refund amount ({amount}) is greater than unrefunded amount ({refundable}).",
+                code="amount_too_large",
+            )
+        intent["_refunded"] = int(str(intent["_refunded"])) + amount
+        pending = call.faulted(FaultKind.PENDING) is not None
+        refund: dict[str, object] = {
+            "id": new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "charge": intent["latest_charge"],
+            "created": int(time.time()),
+            "currency": intent["currency"],
+            "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            "payment_intent": intent["id"],
+            "reason": form.get("reason"),
+            "status": "pending" if pending else "succeeded",
+        }
+        self._refunds[str(refund["id"])] = refund
+        self.books.record(
+            EntryKind.REFUND,
+            str(intent["id"]),
+            order_id=meta(intent, "order_id"),
+            reference=str(refund["id"]),
+            minor_units=amount,
+            currency=str(intent["currency"]),
+            status=EntryStatus.PENDING if pending else EntryStatus.SUCCEEDED,
+            payer=self._refund_payer(call),
+        )
+        return json_reply(200, refund)
+
+    async def _retrieve_refund(self, call: Call) -> Reply:
+        refund = self._refunds.get(call.path_params["refund"])
+        if refund is None:
+            return missing("refund", call.path_params["refund"])
+        return json_reply(200, refund)
+
+    async def _detach(self, call: Call) -> Reply:
+        method = call.path_params["method"]
+        if method in self._detached or call.faulted(FaultKind.CANCEL_FAILS):
+            return error(
+                400,
+                "invalid_request_error",
+                "The payment method you provided is not attached to a customer so detachment "
+                "is impossible.",
+                code="payment_method_unexpected_state",
+            )
+        self._detached.add(method)
+        return json_reply(200, payment_method(method))

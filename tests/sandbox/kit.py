@@ -1,0 +1,118 @@
+"""Helpers for the sandbox tests: the real adapters pointed at a sandbox, charges, admin calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from payrouter import (
+    BankTransferSource,
+    CardSource,
+    Charge,
+    Money,
+    PaymentHandle,
+    PaymentMethod,
+    ProviderReply,
+)
+from payrouter.sandbox import Sandbox
+from payrouter_adapters.adyen import AdyenAdapter
+from payrouter_adapters.berlingroup import BerlinGroupAdapter
+from payrouter_adapters.stripe import StripeAdapter
+
+CLIENT_TIMEOUT = 0.4
+"""Seconds the adapters wait for a response; timeout faults sleep beyond it."""
+BEYOND_TIMEOUT = 0.8
+
+
+async def add_fault(admin: httpx.AsyncClient, provider: str, **spec: object) -> None:
+    response = await admin.post(f"/{provider}/faults", json=spec)
+    assert response.status_code == 201, response.text
+
+
+async def books(admin: httpx.AsyncClient, provider: str) -> dict[str, object]:
+    response = await admin.get(f"/{provider}/books")
+    assert response.status_code == 200
+    data: dict[str, object] = response.json()
+    return data
+
+
+def options(sandbox: Sandbox, provider: str, **extra: object) -> dict[str, object]:
+    return {
+        "base_url": sandbox.urls[provider],
+        "read_timeout_seconds": CLIENT_TIMEOUT,
+        "connect_timeout_seconds": CLIENT_TIMEOUT,
+        **extra,
+    }
+
+
+def stripe_adapter(sandbox: Sandbox, **extra: object) -> StripeAdapter:
+    return StripeAdapter.from_options(
+        name="stripe",
+        capabilities=None,
+        options=options(sandbox, "stripe", api_key="sk_x", **extra),
+    )
+
+
+def adyen_adapter(sandbox: Sandbox) -> AdyenAdapter:
+    return AdyenAdapter.from_options(
+        name="adyen",
+        capabilities=None,
+        options=options(
+            sandbox,
+            "adyen",
+            api_key="key",
+            merchant_account="ShopECOM",
+            return_url="https://shop.example/return",
+        ),
+    )
+
+
+def berlingroup_adapter(sandbox: Sandbox) -> BerlinGroupAdapter:
+    return BerlinGroupAdapter.from_options(
+        name="berlingroup",
+        capabilities=None,
+        options=options(
+            sandbox,
+            "berlingroup",
+            access_token="token",
+            creditor_iban="DE02100100109307118603",
+            creditor_name="Example Shop GmbH",
+        ),
+    )
+
+
+IBAN = "DE89370400440532013000"
+
+
+def charge(provider: str, order_id: str = "order-1", **extra: object) -> Charge:
+    """A charge each adapter can send: a card, an Adyen stored card, a SEPA transfer."""
+    source: CardSource | BankTransferSource
+    match provider:
+        case "stripe":
+            source = CardSource(token=str(extra.pop("token", "pm_card_visa")))
+        case "adyen":
+            source = CardSource(token=str(extra.pop("token", "stored_card_1")))
+        case _:
+            source = BankTransferSource(iban=IBAN, holder_name="Erika Mustermann")
+    fields: dict[str, Any] = {
+        "reference": f"ref-{order_id}",
+        "order_id": order_id,
+        "amount": Money(minor_units=1050, currency="EUR"),
+        "source": source,
+        "customer_country": "DE",
+        "customer_id": "shopper-1",
+        **extra,
+    }
+    return Charge(**fields)
+
+
+def handle(reply: ProviderReply | None, order_id: str = "order-1") -> PaymentHandle:
+    """The handle of a charge made by `charge(order_id=...)`; None: the reply was lost."""
+    return PaymentHandle(
+        reference=f"ref-{order_id}",
+        order_id=order_id,
+        method=PaymentMethod.CARD,
+        amount=Money(minor_units=1050, currency="EUR"),
+        provider_reference=reply.provider_reference if reply else None,
+    )
