@@ -6,6 +6,7 @@ Only translation helpers live here; deciding what to do with a reply is the rout
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -75,6 +76,13 @@ def build_client(
         max_connections=options.max_connections,
         max_keepalive_connections=options.max_connections,
     )
+    if transport is None:
+        # Without TCP_NODELAY a request written as headers then body waits for the peer's
+        # delayed ACK (~40 ms on Linux) before the body leaves: measured 44 ms per call to a
+        # local stand-in, 1-2 ms with it. Every latency-sensitive HTTP client sets it.
+        transport = httpx.AsyncHTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
     return httpx.AsyncClient(
         base_url=options.base_url,
         headers=dict(headers),

@@ -84,10 +84,11 @@ TRANSACTION_STATUS: Final[Mapping[str, Outcome]] = MappingProxyType(
         "ACWC": Outcome.PENDING,
         "ACWP": Outcome.PENDING,
         "ACFC": Outcome.PENDING,
-        "RCVD": Outcome.PENDING,
         "PDNG": Outcome.PENDING,
         "PATC": Outcome.PENDING,
         "PART": Outcome.PENDING,
+        # Received, waiting for the customer's SCA: nothing authorised, no money in flight.
+        "RCVD": Outcome.REQUIRES_ACTION,
         # Rejected by the ASPSP, or cancelled before execution: no money moved.
         "RJCT": Outcome.FAILED,
         "CANC": Outcome.FAILED,

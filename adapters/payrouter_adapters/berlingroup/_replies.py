@@ -106,6 +106,10 @@ def status_reply(provider: str, response: httpx.Response, payment_id: str) -> Pr
         return ProviderReply.requires_action(
             payment_id, href, provider_code=name, http_status=http_status
         )
+    if outcome is Outcome.REQUIRES_ACTION:  # a status lookup carries no links
+        return ProviderReply.requires_action(
+            payment_id, None, provider_code=status, http_status=http_status
+        )
     return ProviderReply.pending(payment_id, provider_code=status, http_status=http_status)
 
 
