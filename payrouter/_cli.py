@@ -7,21 +7,21 @@ library so that every command is also an API call.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.live import Live
 from rich.table import Table
 
-from ._drill import DrillResult, StrategyFigures, run_drill
 from ._errors import ConfigurationError
+from ._models import PaymentStatus
+from ._report import write_report
 from ._router import Router
 from ._version import __version__
+from .drill import PaymentRecord
 
 app = typer.Typer(
     name="payrouter",
@@ -54,95 +54,153 @@ def _root(
 
 @app.command()
 def drill(
-    payments: Annotated[int, typer.Option(min=10, max=200_000, help="Payments to send.")] = 3000,
-    seed: Annotated[int, typer.Option(help="Same seed, same customers, same faults.")] = 7,
-    concurrency: Annotated[int, typer.Option(min=1, max=1024)] = 32,
-    report: Annotated[Path | None, typer.Option(help="Folder to write report.json into.")] = None,
+    scenario: Annotated[
+        str, typer.Argument(help="A built-in scenario's name or a scenario YAML file.")
+    ] = "promotion-day",
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    report: Annotated[
+        Path, typer.Option(help="Folder for report.json, report.html and the router config.")
+    ] = Path("drill-report"),
+    list_scenarios: Annotated[
+        bool, typer.Option("--list", help="List the built-in scenarios and exit.")
+    ] = False,
 ) -> None:
-    """Rehearse a promotion-day outage on simulated providers, router vs a naive chain."""
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("drill", total=payments * 2)
-        result = asyncio.run(
-            run_drill(
-                payments=payments,
-                seed=seed,
-                concurrency=concurrency,
-                progress=lambda: bar.advance(task),
-            )
+    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults."""
+    from .drill import builtin_scenarios, load_scenario, run_drill
+
+    if list_scenarios:
+        for name, known in sorted(builtin_scenarios().items()):
+            _console.print(f"[bold]{name}[/bold]: {known.description}")
+        return
+    try:
+        chosen = load_scenario(scenario)
+    except ConfigurationError as error:
+        _console.print(f"[red]scenario error:[/red] {error}")
+        raise typer.Exit(2) from None
+    if seed is not None:
+        chosen = chosen.model_copy(update={"seed": seed})
+    live = _LiveDrill()
+    with Live(live.render(), console=_console, refresh_per_second=4, transient=True) as screen:
+        live.screen = screen
+        outcome = asyncio.run(
+            run_drill(chosen, report, on_start=live.start, on_payment=live.record)
         )
-    _print_drill(result)
-    if report is not None:
-        report.mkdir(parents=True, exist_ok=True)
-        target = report / "report.json"
-        target.write_text(json.dumps(_drill_json(result), indent=2))
-        _console.print(f"report written to {target}")
+    json_path, html_path = write_report(outcome.report, report)
+    _print_report(outcome.report)
+    _console.print(f"report: {html_path} and {json_path}")
 
 
-def _print_drill(result: DrillResult) -> None:
+class _LiveDrill:
+    """The live table: one row per strategy, updated as payments finish."""
+
+    def __init__(self) -> None:
+        self.screen: Live | None = None
+        self.rows: dict[str, dict[str, int]] = {}
+        self.current = ""
+
+    def start(self, name: str, total: int) -> None:
+        self.current = name
+        self.rows[name] = {"total": total, "done": 0, "succeeded": 0, "attempts": 0, "skips": 0}
+
+    def record(self, record: PaymentRecord) -> None:
+        row = self.rows[self.current]
+        row["done"] += 1
+        row["succeeded"] += record.status in _SUCCESSFUL
+        row["attempts"] += len(record.attempts)
+        row["skips"] += record.breaker_skips
+        if self.screen is not None and row["done"] % 20 == 0:
+            self.screen.update(self.render())
+
+    def render(self) -> Table:
+        table = Table(title="drill in progress")
+        for column in ("strategy", "payments", "success", "attempts/payment", "breaker skips"):
+            table.add_column(column, justify="right")
+        for name, row in self.rows.items():
+            done = max(row["done"], 1)
+            table.add_row(
+                name,
+                f"{row['done']}/{row['total']}",
+                f"{row['succeeded'] / done:.1%}",
+                f"{row['attempts'] / done:.2f}",
+                str(row["skips"]),
+            )
+        return table
+
+
+_SUCCESSFUL = (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING)
+
+
+def _print_report(document: dict[str, Any]) -> None:
+    scenario = document["scenario"]
     _console.print(
-        f"[bold]promotion-day drill[/bold], seed {result.seed}, {result.payments} payments"
+        f"[bold]{scenario['name']}[/bold]: {scenario['payments']} payments at "
+        f"{scenario['rate_per_second']}/s for {scenario['duration_seconds']} s, "
+        f"seed {scenario['seed']} ({scenario['wall_seconds']} s)"
     )
-    for phase in result.phases:
-        _console.print(f"  - {phase}")
-    table = Table(title=f"outcome per strategy ({result.seconds:.1f} s)")
+    strategies = document["strategies"]
+    table = Table(title="strategies side by side (double charges and lost records from the books)")
     table.add_column("figure")
-    for figures in result.strategies:
-        table.add_column(figures.name, justify="right")
-    rows: list[tuple[str, list[str]]] = [
-        ("payments", [str(f.payments) for f in result.strategies]),
-        ("succeeded", [f"{f.succeeded} ({f.success_rate:.1%})" for f in result.strategies]),
-        ("declined", [str(f.declined) for f in result.strategies]),
-        ("pending", [str(f.pending) for f in result.strategies]),
-        ("pending after reconcile", [_maybe(f.pending_after_reconcile) for f in result.strategies]),
-        ("failed (no money moved)", [str(f.failed) for f in result.strategies]),
-        ("double charges (books)", [_alarm(f.double_charges) for f in result.strategies]),
-        ("records lost (books vs ledger)", [_alarm(f.records_lost) for f in result.strategies]),
-        ("attempts per payment", [f"{f.attempts_per_payment:.2f}" for f in result.strategies]),
-        ("latency p50 / p99 ms", [_latency(f) for f in result.strategies]),
-    ]
-    for name, values in rows:
-        table.add_row(name, *values)
+    for strategy in strategies:
+        table.add_column(strategy["name"], justify="right")
+    for label, key in _FIGURES:
+        table.add_row(label, *(_cell(key, strategy.get(key)) for strategy in strategies))
     _console.print(table)
+    targets = Table(title="targets (payrouter)")
+    for column in ("target", "wanted", "measured", "met"):
+        targets.add_column(column)
+    for target in document["targets"]:
+        met = "[green]yes[/green]" if target["met"] else "[bold red]NO[/bold red]"
+        targets.add_row(target["name"], target["target"], target["value"], met)
+    _console.print(targets)
 
 
-def _maybe(value: int | None) -> str:
-    return "n/a" if value is None else str(value)
+_FIGURES = (
+    ("payments", "payments"),
+    ("succeeded", "succeeded"),
+    ("declined", "declined"),
+    ("requires action (sent to approve)", "requires_action"),
+    ("pending (money may have moved)", "pending"),
+    ("pending after reconcile", "pending_after_reconcile"),
+    ("failed (no money moved, as far as it knows)", "failed"),
+    ("double charges", "double_charges"),
+    ("records lost", "records_lost"),
+    ("success (succeeded + requires action)", "success_rate"),
+    ("success of possible", "success_of_possible"),
+    ("attempts per payment", "attempts_per_payment"),
+    ("attempts per payment at peak", "attempts_per_payment_at_peak"),
+    ("latency p50 / p99 ms", "latency_ms"),
+    ("failover added latency p99 ms", "failover_added_latency_ms"),
+)
 
 
-def _alarm(value: int) -> str:
-    return f"[bold red]{value}[/bold red]" if value else "[green]0[/green]"
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if key in ("double_charges", "records_lost"):
+        return f"[bold red]{value}[/bold red]" if value else "[green]0[/green]"
+    if key == "latency_ms":
+        return f"{_ms(value['p50'])} / {_ms(value['p99'])}"
+    if key == "failover_added_latency_ms":
+        return _ms(value["p99"])
+    if key in ("success_of_possible", "success_rate"):
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
 
 
-def _latency(figures: StrategyFigures) -> str:
-    return f"{figures.percentile_ms(0.5):.2f} / {figures.percentile_ms(0.99):.2f}"
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
 
 
-def _drill_json(result: DrillResult) -> dict[str, object]:
-    strategies = []
-    for figures in result.strategies:
-        entry = asdict(figures)
-        del entry["latencies_ms"]
-        entry |= {
-            "success_rate": figures.success_rate,
-            "attempts_per_payment": figures.attempts_per_payment,
-            "latency_p50_ms": figures.percentile_ms(0.5),
-            "latency_p99_ms": figures.percentile_ms(0.99),
-        }
-        strategies.append(entry)
-    return {
-        "seed": result.seed,
-        "payments": result.payments,
-        "seconds": result.seconds,
-        "phases": list(result.phases),
-        "strategies": strategies,
-    }
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="Admin port; the providers take the next four.")] = 8700,
+) -> None:
+    """Serve stateful stand-ins of Stripe, Adyen, PayPal and Berlin Group on 127.0.0.1."""
+    from .sandbox import run_sandbox
+
+    run_sandbox("127.0.0.1", port)
 
 
 @app.command()

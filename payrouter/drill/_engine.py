@@ -1,0 +1,209 @@
+"""Running a drill: sandbox up, then each strategy on the same traffic and the same faults.
+
+Between strategies the sandbox is reset and the faults are posted again, so each strategy
+meets the same fault timeline from its own start. The stand-ins' books, read after each run,
+are the ground truth for double charges and lost records.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .._config import load_config
+from ._figures import PaymentRecord, StrategyRun, strategy_figures
+from ._scenario import Scenario
+from ._strategies import router_config, serve_with_chain, serve_with_router, serve_with_single
+from ._traffic import Arrival, arrivals
+
+__all__ = ["BLOCKING_FAULTS", "DrillOutcome", "run_drill"]
+
+BLOCKING_FAULTS = frozenset({"down", "maintenance", "credentials", "busy"})
+"""Fault kinds that, at probability 1 and for everyone, leave a provider unable to take money."""
+_TAKES_MONEY = frozenset({"charge", "authorization"})
+
+
+@dataclass(frozen=True, slots=True)
+class DrillOutcome:
+    """The drill's report (the `report.json` document) and where its files are."""
+
+    report: dict[str, object]
+    folder: Path
+
+
+StrategyStarted = Callable[[str, int], None]
+
+
+async def run_drill(
+    scenario: Scenario,
+    folder: Path | None = None,
+    *,
+    on_start: StrategyStarted = lambda name, total: None,
+    on_payment: Callable[[PaymentRecord], None] = lambda record: None,
+) -> DrillOutcome:
+    """Run every strategy over the scenario against a fresh in-process sandbox."""
+    from payrouter.sandbox import serve
+
+    folder = folder or Path(tempfile.mkdtemp(prefix="payrouter-drill-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    traffic = arrivals(scenario)
+    runs: list[StrategyRun] = []
+    started = time.perf_counter()
+    async with (
+        serve(seed=scenario.seed) as sandbox,
+        httpx.AsyncClient(base_url=sandbox.admin_url) as admin,
+    ):
+        urls = dict(sandbox.urls)
+        config = router_config(scenario, urls, folder)
+        type_of = {provider.name: provider.type for provider in scenario.providers}
+
+        async def arm() -> None:
+            (await admin.post("/_admin/reset")).raise_for_status()
+            for fault in scenario.faults:
+                posted = await admin.post(
+                    f"/_admin/{type_of[fault.provider]}/faults", json=fault.spec()
+                )
+                posted.raise_for_status()
+
+        async def books() -> Counter[str]:
+            charges: Counter[str] = Counter()
+            for provider_type in set(type_of.values()):
+                document = (await admin.get(f"/_admin/{provider_type}/books")).json()
+                for entry in document["entries"]:
+                    if entry["kind"] in _TAKES_MONEY and entry["status"] != "failed":
+                        charges[entry["order_id"] or entry["provider_reference"]] += 1
+            return charges
+
+        on_start("payrouter", len(traffic))
+        await arm()
+        records, events, settled = await serve_with_router(scenario, traffic, config, on_payment)
+        runs.append(StrategyRun("payrouter", records, await books(), settled, events))
+
+        for name, serve_with in (
+            ("single provider + tenacity", serve_with_single),
+            ("try/except chain", serve_with_chain),
+        ):
+            on_start(name, len(traffic))
+            await arm()
+            adapters = {adapter.name: adapter for adapter in load_config(config).build_adapters()}
+            try:
+                records = await serve_with(scenario.providers, adapters, traffic, on_payment)
+            finally:
+                for adapter in adapters.values():
+                    await adapter.aclose()
+            runs.append(StrategyRun(name, records, await books()))
+
+    for run in runs:
+        _mark_possible(run.records, traffic, scenario)
+    report = _report(scenario, runs, time.perf_counter() - started)
+    return DrillOutcome(report, folder)
+
+
+def _blocked(scenario: Scenario, provider: str, at: float) -> bool:
+    for fault in scenario.faults:
+        spec = fault.spec()
+        everyone = spec.get("probability", 1.0) >= 1.0 and "payer_prefix" not in spec
+        in_window = fault.start <= at and (fault.end is None or at < fault.end)
+        if fault.provider == provider and fault.kind in BLOCKING_FAULTS and everyone and in_window:
+            return True
+    return False
+
+
+def _mark_possible(
+    records: list[PaymentRecord], traffic: Sequence[Arrival], scenario: Scenario
+) -> None:
+    """A payment was possible if an offered method had a provider not blocked at send time."""
+    by_order = {arrival.request.order_id: arrival for arrival in traffic}
+    for record in records:
+        arrival = by_order[record.order_id]
+        record.possible = any(
+            not _blocked(scenario, provider.name, arrival.at)
+            for source in arrival.request.sources
+            for provider in scenario.providers
+            if source.method in provider.methods
+        )
+
+
+def _peak(scenario: Scenario) -> tuple[float, float] | None:
+    windows = [
+        (fault.start, fault.end or scenario.duration_seconds)
+        for fault in scenario.faults
+        if fault.kind in ("busy", "down")
+    ]
+    return (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
+
+
+def _report(scenario: Scenario, runs: list[StrategyRun], seconds: float) -> dict[str, object]:
+    peak = _peak(scenario)
+    strategies = [strategy_figures(run, scenario.bucket_seconds, peak) for run in runs]
+    return {
+        "scenario": {
+            "name": scenario.name,
+            "description": scenario.description,
+            "seed": scenario.seed,
+            "duration_seconds": scenario.duration_seconds,
+            "rate_per_second": scenario.rate_per_second,
+            "payments": len(runs[0].records),
+            "wall_seconds": round(seconds, 2),
+        },
+        "phases": [
+            {
+                "start": fault.start,
+                "end": fault.end if fault.end is not None else scenario.duration_seconds,
+                "provider": fault.provider,
+                "fault": fault.kind,
+                "label": fault.title,
+            }
+            for fault in scenario.faults
+        ],
+        "targets": _targets(strategies[0]),
+        "strategies": strategies,
+    }
+
+
+def _targets(router: dict[str, object]) -> list[dict[str, object]]:
+    """The issue's targets for the router, measured."""
+
+    def row(name: str, target: str, value: object, met: bool) -> dict[str, object]:
+        return {"name": name, "target": target, "value": _text(value), "met": met}
+
+    peak = router["attempts_per_payment_at_peak"]
+    after = router["after_breaker_open_added_latency_ms"]
+    after_p99 = after.get("p99") if isinstance(after, dict) else None
+    success = router["success_of_possible"]
+    pending = router["pending_after_reconcile"]
+    return [
+        row("double charges", "0", router["double_charges"], router["double_charges"] == 0),
+        row("records lost", "0", router["records_lost"], router["records_lost"] == 0),
+        row("pending after reconcile", "0", pending, pending == 0),
+        row(
+            "success of possible",
+            ">= 99 %",
+            success,
+            isinstance(success, float) and success >= 0.99,
+        ),
+        row(
+            "attempts / payment at peak",
+            "<= 1.2",
+            peak,
+            peak is None or (isinstance(peak, float) and peak <= 1.2),
+        ),
+        row(
+            "p99 added latency after a breaker opens",
+            "<= 5 ms",
+            after_p99,
+            after_p99 is None or (isinstance(after_p99, float) and after_p99 <= 5.0),
+        ),
+    ]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "n/a" if value is None else str(value)

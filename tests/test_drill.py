@@ -1,0 +1,124 @@
+"""The drill: every built-in scenario runs (short), and its figures come from the books."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from payrouter import ConfigurationError
+from payrouter._cli import app
+from payrouter.drill import builtin_scenarios, load_scenario, run_drill
+
+pytestmark = pytest.mark.slow
+
+_CAUSES = {
+    "promotion-day",
+    "provider-down",
+    "busy-at-peak",
+    "maintenance",
+    "network-instability",
+    "gateway-fault",
+    "frozen-accounts",
+    "region-restricted",
+    "insufficient-funds",
+    "login-failure",
+    "paid-not-arrived",
+}
+
+
+def test_every_cause_the_field_knows_has_a_built_in_scenario() -> None:
+    """Outages, throttling, maintenance, flaky networks, declines, login and settlement."""
+    assert set(builtin_scenarios()) == _CAUSES
+
+
+@pytest.mark.parametrize("name", sorted(_CAUSES))
+async def test_built_in_scenario_runs_short_with_no_double_charge_and_no_lost_record(
+    name: str, tmp_path: Path
+) -> None:
+    """Each scenario, shortened, runs all three strategies; payrouter never double-charges."""
+    full = builtin_scenarios()[name]
+    scale = 1.5 / full.duration_seconds
+    short = full.model_copy(
+        update={
+            "duration_seconds": 1.5,
+            "rate_per_second": 30.0,
+            "faults": [
+                fault.model_copy(
+                    update={
+                        "start": fault.start * scale,
+                        "end": fault.end * scale if fault.end is not None else None,
+                    }
+                )
+                for fault in full.faults
+            ],
+        }
+    )
+    outcome = await run_drill(short, tmp_path)
+    strategies = outcome.report["strategies"]
+    assert isinstance(strategies, list)
+    names = [strategy["name"] for strategy in strategies]
+    assert names == ["payrouter", "single provider + tenacity", "try/except chain"]
+    router = strategies[0]
+    assert router["payments"] > 0
+    assert router["double_charges"] == 0, router
+    assert router["records_lost"] == 0, router
+    for strategy in strategies:
+        assert strategy["payments"] == router["payments"], "same traffic for every strategy"
+
+
+async def test_same_seed_gives_the_same_customers_and_fault_timeline(tmp_path: Path) -> None:
+    """Determinism: the traffic and the phases depend on the seed alone."""
+    from payrouter.drill._traffic import arrivals
+
+    scenario = load_scenario("promotion-day")
+    first, second = arrivals(scenario), arrivals(scenario)
+    assert [(a.at, a.request) for a in first] == [(a.at, a.request) for a in second]
+    other = arrivals(scenario.model_copy(update={"seed": scenario.seed + 1}))
+    assert [a.request.amount for a in other] != [a.request.amount for a in first]
+
+
+def test_scenario_file_errors_name_the_field(tmp_path: Path) -> None:
+    """A bad scenario says which field is wrong and why."""
+    bad = yaml.safe_load(
+        Path(__file__)
+        .parent.parent.joinpath("payrouter/drill/scenarios/provider-down.yaml")
+        .read_text()
+    )
+    bad["faults"][0]["provider"] = "nobody"
+    bad["rate_per_second"] = -1
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ConfigurationError) as caught:
+        load_scenario(path)
+    assert "rate_per_second" in str(caught.value)
+
+
+def test_unknown_scenario_name_lists_the_built_in_ones() -> None:
+    """A typo in a scenario name lists what exists."""
+    with pytest.raises(ConfigurationError, match="promotion-day"):
+        load_scenario("promotion-dya")
+
+
+def test_cli_drill_writes_json_and_html_report(tmp_path: Path) -> None:
+    """`payrouter drill FILE --report DIR` prints the tables and writes both report files."""
+    scenario = yaml.safe_load(
+        Path(__file__)
+        .parent.parent.joinpath("payrouter/drill/scenarios/provider-down.yaml")
+        .read_text()
+    )
+    scenario |= {"duration_seconds": 1.0, "rate_per_second": 20}
+    scenario["faults"] = [{"provider": "card_a", "kind": "down", "start": 0.2, "end": 0.8}]
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    report = tmp_path / "report"
+    result = CliRunner().invoke(app, ["drill", str(path), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "double charges" in result.output
+    document = json.loads((report / "report.json").read_text())
+    assert document["scenario"]["name"] == "provider-down"
+    assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert (report / "payrouter.yaml").is_file(), "the router ran from a merchant-style config"
