@@ -7,6 +7,7 @@ are the ground truth for double charges and lost records.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections import Counter
@@ -55,26 +56,31 @@ async def run_drill(
     traffic = arrivals(scenario)
     runs: list[StrategyRun] = []
     started = time.perf_counter()
-    async with (
-        serve(seed=scenario.seed) as sandbox,
-        httpx.AsyncClient(base_url=sandbox.admin_url) as admin,
-    ):
-        urls = dict(sandbox.urls)
+    providers = scenario.providers
+    async with contextlib.AsyncExitStack() as stack:
+        # One sandbox per provider name: two providers of one type never share faults/books.
+        admins: dict[str, httpx.AsyncClient] = {}
+        urls: dict[str, str] = {}
+        for index, provider in enumerate(providers):
+            sandbox = await stack.enter_async_context(serve(seed=scenario.seed + index))
+            urls[provider.name] = sandbox.urls[provider.type]
+            admins[provider.name] = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=sandbox.admin_url)
+            )
         config = router_config(scenario, urls, folder)
-        type_of = {provider.name: provider.type for provider in scenario.providers}
+        type_of = {provider.name: provider.type for provider in providers}
 
         async def arm() -> None:
-            (await admin.post("/_admin/reset")).raise_for_status()
+            for admin in admins.values():
+                (await admin.post("/_admin/reset")).raise_for_status()
             for fault in scenario.faults:
-                posted = await admin.post(
-                    f"/_admin/{type_of[fault.provider]}/faults", json=fault.spec()
-                )
-                posted.raise_for_status()
+                path = f"/_admin/{type_of[fault.provider]}/faults"
+                (await admins[fault.provider].post(path, json=fault.spec())).raise_for_status()
 
         async def books() -> Counter[str]:
             charges: Counter[str] = Counter()
-            for provider_type in set(type_of.values()):
-                document = (await admin.get(f"/_admin/{provider_type}/books")).json()
+            for name, admin in admins.items():
+                document = (await admin.get(f"/_admin/{type_of[name]}/books")).json()
                 for entry in document["entries"]:
                     if entry["kind"] in _TAKES_MONEY and entry["status"] != "failed":
                         charges[entry["order_id"] or entry["provider_reference"]] += 1
@@ -93,7 +99,7 @@ async def run_drill(
             await arm()
             adapters = {adapter.name: adapter for adapter in load_config(config).build_adapters()}
             try:
-                records = await serve_with(scenario.providers, adapters, traffic, on_payment)
+                records = await serve_with(providers, adapters, traffic, on_payment)
             finally:
                 for adapter in adapters.values():
                     await adapter.aclose()

@@ -62,14 +62,17 @@ _READ_TIMEOUT_SECONDS = 2.0
 
 
 def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Path:
-    """Write the merchant-style config the router under test is built from."""
+    """Write the merchant-style config the router under test is built from.
+
+    `urls` maps each provider's name to the base URL of the stand-in serving it.
+    """
     providers = [
         {
             "name": provider.name,
             "type": provider.type,
             "methods": [method.value for method in provider.methods],
             "options": {
-                "base_url": urls[provider.type],
+                "base_url": urls[provider.name],
                 "read_timeout_seconds": _READ_TIMEOUT_SECONDS,
                 **_SANDBOX_OPTIONS[provider.type],
                 **provider.options,
