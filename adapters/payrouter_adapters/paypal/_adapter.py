@@ -1,0 +1,326 @@
+"""The PayPal adapter class and its options."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+
+from payrouter import (
+    Capabilities,
+    Charge,
+    FailureKind,
+    Money,
+    PaymentHandle,
+    PaymentMethod,
+    ProviderReply,
+)
+from payrouter_adapters._common import HttpOptions, build_client, parse_options
+
+from . import _replies
+from ._auth import StaticToken, TokenCache, TokenSource
+from ._requests import (
+    PaymentKind,
+    Reference,
+    UnsendableError,
+    capture_body,
+    order_body,
+    refund_body,
+)
+
+__all__ = ["PayPalAdapter", "PayPalOptions"]
+
+PAYPAL_CURRENCIES: Final = frozenset(
+    "AUD BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF ILS JPY MXN MYR NOK NZD PHP PLN SEK SGD THB "
+    "TWD USD".split()
+)
+"""Currencies PayPal accepts for payments (developer.paypal.com/api/rest/reference/
+currency-codes); some are domestic-only (BRL, MYR), which PayPal refuses per account."""
+
+DEFAULT_CAPABILITIES: Final = Capabilities(
+    methods=frozenset({PaymentMethod.WALLET}),
+    currencies=PAYPAL_CURRENCIES,
+    wallets=frozenset({"paypal"}),
+)
+
+_REPRESENTATION: Final = {"Prefer": "return=representation"}
+"""Orders answer with id, status and links only unless asked; completion needs the payments."""
+
+
+class PayPalOptions(HttpOptions):
+    """`providers[<name>].options` for PayPal."""
+
+    base_url: str = Field(
+        default="https://api-m.sandbox.paypal.com",
+        description="PayPal REST root: the sandbox by default; live is https://api-m.paypal.com.",
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token to send as is, never refreshed: for mocks and stand-ins "
+        "without /v1/oauth2/token, or a token minted elsewhere.",
+    )
+    client_id: SecretStr | None = Field(default=None, description="REST app client id.")
+    client_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="REST app secret; with client_id, tokens come from POST /v1/oauth2/token.",
+    )
+    return_url: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Where PayPal sends the payer after approving, when a charge has none.",
+    )
+    cancel_url: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Where PayPal sends a payer who cancels; defaults to the return URL.",
+    )
+
+    @field_validator("client_secret")
+    @classmethod
+    def _credentials_given(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("access_token") is None and (
+            value is None or info.data.get("client_id") is None
+        ):
+            raise ValueError("client_id and client_secret are required unless access_token is set")
+        return value
+
+
+class PayPalAdapter:
+    """PayPal Orders v2 (plus Payments v2 and Vault v3) as a payrouter `Adapter`.
+
+    See the package docstring for what is sent and how answers are read.
+    """
+
+    idempotency_key_max_length: int = 108
+    """PayPal's limit for the PayPal-Request-Id header."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        client: httpx.AsyncClient,
+        options: PayPalOptions,
+        capabilities: Capabilities | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.capabilities = capabilities or DEFAULT_CAPABILITIES
+        self._client = client
+        self._options = options
+        self._tokens: TokenSource
+        if options.access_token is not None:
+            self._tokens = StaticToken(options.access_token)
+        else:
+            assert options.client_id is not None
+            assert options.client_secret is not None
+            self._tokens = TokenCache(client, name, options.client_id, options.client_secret, clock)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        name: str,
+        capabilities: Capabilities | None,
+        options: Mapping[str, object],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Self:
+        """Build from config; `transport` lets tests put a mock or proxy under the client.
+
+        Raises:
+            ConfigurationError: an option is missing or invalid; the message names the field.
+        """
+        parsed = parse_options(PayPalOptions, name, options)
+        client = build_client(parsed, {"Accept": "application/json"}, transport)
+        return cls(name=name, client=client, options=parsed, capabilities=capabilities)
+
+    def __repr__(self) -> str:
+        auth = "access_token" if isinstance(self._tokens, StaticToken) else "client_credentials"
+        return (
+            f"{type(self).__name__}(name={self.name!r}, base_url={self._options.base_url!r}, "
+            f"auth={auth!r})"
+        )
+
+    async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
+        """`POST /v2/checkout/orders`: requires_action with the approval link, or, for a
+        vaulted wallet, the completed order's capture or authorization."""
+        try:
+            body, vaulted = order_body(charge, self._options.return_url, self._options.cancel_url)
+        except UnsendableError as error:
+            return _unsendable(error)
+        response = await self._send(
+            "POST", "/v2/checkout/orders", body, idempotency_key, _REPRESENTATION
+        )
+        if isinstance(response, ProviderReply):
+            return response
+        return _replies.order_reply(self.name, response, could_move_money=vaulted)
+
+    async def complete(
+        self, handle: PaymentHandle, *, idempotency_key: str, capture: bool = True
+    ) -> ProviderReply:
+        """After the payer approved: `POST /v2/checkout/orders/{id}/capture` (or `/authorize`
+        when the charge was authorize-only, `capture=False`), which moves the money.
+
+        Call it from the return_url handler with the pay reply's reference and a key of its
+        own (not the pay key). Not approved yet answers requires_action (ORDER_NOT_APPROVED).
+        """
+        reference = _reference(handle)
+        if reference is None:
+            return _no_payment("complete", "order")
+        action = "capture" if capture else "authorize"
+        path = f"{_order_path(reference.order_id)}/{action}"
+        response = await self._send("POST", path, {}, idempotency_key, _REPRESENTATION)
+        if isinstance(response, ProviderReply):
+            return response
+        if not response.is_success:
+            return _replies.error_reply(self.name, response, reference=reference.order_id)
+        return _replies.order_reply(self.name, response, could_move_money=True)
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        """`GET /v2/checkout/orders/{id}` by the order id in `handle.provider_reference`.
+
+        Orders v2 cannot search by our reference (invoice_id) and PayPal's transaction search
+        lags by hours, so without an order id the answer is unknown (`lookup_needs_order_id`),
+        never a NOT_FOUND we could not prove.
+        """
+        reference = _reference(handle)
+        if reference is None:
+            return ProviderReply.unknown(
+                provider_code="lookup_needs_order_id",
+                message="PayPal orders can only be found by their id; none was recorded",
+            )
+        response = await self._send("GET", _order_path(reference.order_id))
+        if isinstance(response, ProviderReply):
+            return response
+        return _replies.order_reply(self.name, response, could_move_money=True)
+
+    async def capture(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
+    ) -> ProviderReply:
+        """`POST /v2/payments/authorizations/{id}/capture` (Payments v2, not in the Orders
+        spec: written from PayPal's Payments v2 reference and tested with respx only)."""
+        reference = _reference(handle, "authorization")
+        if reference is None or reference.payment_id is None:
+            return _no_payment("capture", "authorization")
+        try:
+            body = capture_body(amount, handle.amount)
+        except UnsendableError as error:
+            return _unsendable(error)
+        path = f"/v2/payments/authorizations/{quote(reference.payment_id, safe='')}/capture"
+        response = await self._send("POST", path, body, idempotency_key)
+        if isinstance(response, ProviderReply):
+            return response
+        return _replies.payment_reply(self.name, response, "capture", reference)
+
+    async def refund(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
+    ) -> ProviderReply:
+        """`POST /v2/payments/captures/{id}/refund` (Payments v2, respx-tested only)."""
+        reference = _reference(handle, "capture")
+        if reference is None or reference.payment_id is None:
+            return _no_payment("refund", "capture")
+        try:
+            body = refund_body(amount, handle.order_id, reason)
+        except UnsendableError as error:
+            return _unsendable(error)
+        path = f"/v2/payments/captures/{quote(reference.payment_id, safe='')}/refund"
+        response = await self._send("POST", path, body, idempotency_key)
+        if isinstance(response, ProviderReply):
+            return response
+        return _replies.payment_reply(self.name, response, "refund", reference)
+
+    async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
+        """`POST /v2/payments/authorizations/{id}/void` (Payments v2, respx-tested only).
+
+        PayPal documents no PayPal-Request-Id here; it is sent anyway, and a repeated void
+        answering PREVIOUSLY_VOIDED is the success it reports.
+        """
+        reference = _reference(handle, "authorization")
+        if reference is None or reference.payment_id is None:
+            return _no_payment("void", "authorization")
+        path = f"/v2/payments/authorizations/{quote(reference.payment_id, safe='')}/void"
+        response = await self._send("POST", path, None, idempotency_key)
+        if isinstance(response, ProviderReply):
+            return response
+        return _replies.void_reply(self.name, response, str(reference))
+
+    async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
+        """`DELETE /v3/vault/payment-tokens/{id}` (Vault v3, respx-tested only): the saved
+        wallet can no longer be charged. Legacy billing agreements (B-...) are not covered."""
+        path = f"/v3/vault/payment-tokens/{quote(mandate_id, safe='')}"
+        response = await self._send("DELETE", path, None, idempotency_key)
+        if isinstance(response, ProviderReply):
+            return response
+        return _replies.delete_reply(self.name, response, mandate_id)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and its connections."""
+        await self._client.aclose()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, object] | None = None,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response | ProviderReply:
+        """One exchange with a bearer token; after a 401 to a cached token, one more with a
+        fresh token (PayPal refused it before processing, and the key is the same)."""
+        extra = dict(headers or {})
+        if key is not None:
+            extra["PayPal-Request-Id"] = key
+
+        def request(token: str) -> Awaitable[httpx.Response]:
+            built = self._client.build_request(
+                method,
+                path,
+                json=body,
+                headers={**extra, "Authorization": f"Bearer {token}"},
+            )
+            return self._client.send(built)
+
+        token = await self._tokens.bearer()
+        if isinstance(token, ProviderReply):
+            return token
+        response = await request(token)
+        if response.status_code != httpx.codes.UNAUTHORIZED or not self._tokens.refreshable:
+            return response
+        self._tokens.forget(token)
+        token = await self._tokens.bearer()
+        if isinstance(token, ProviderReply):
+            return token
+        return await request(token)
+
+
+def _reference(handle: PaymentHandle, kind: PaymentKind | None = None) -> Reference | None:
+    """The handle's PayPal reference; with `kind`, only when it names that kind of payment."""
+    if handle.provider_reference is None:
+        return None
+    reference = Reference.parse(handle.provider_reference)
+    if reference is None or (kind is not None and reference.kind != kind):
+        return None
+    return reference
+
+
+def _order_path(order_id: str) -> str:
+    return f"/v2/checkout/orders/{quote(order_id, safe='')}"
+
+
+def _no_payment(operation: str, needed: str) -> ProviderReply:
+    return ProviderReply.failed(
+        FailureKind.NOT_FOUND,
+        provider_code=f"no_{needed}",
+        message=f"{operation} needs the PayPal {needed} in the handle's provider_reference; "
+        "look the payment up first",
+    )
+
+
+def _unsendable(error: UnsendableError) -> ProviderReply:
+    return ProviderReply.failed(
+        FailureKind.INVALID_REQUEST, provider_code=error.code, message=str(error)
+    )

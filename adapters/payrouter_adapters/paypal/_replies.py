@@ -1,0 +1,378 @@
+"""PayPal responses → `ProviderReply`, through the tables in `_codes`.
+
+Bodies are parsed leniently (unknown fields ignored). A 2xx body we cannot read is unknown
+when the call could have moved money, and BUSY when it could not (an order awaiting the
+payer's approval): nothing moved, and a retry under the same PayPal-Request-Id gets PayPal's
+answer again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from payrouter import FailureKind, Outcome, ProviderReply
+from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
+
+from ._codes import (
+    ACTION_ISSUES,
+    AUTHORIZATION_STATUSES,
+    CAPTURE_STATUSES,
+    CODES,
+    HTTP_STATUSES,
+    OAUTH_ERRORS,
+    ORDER_STATUSES,
+    REFUND_STATUSES,
+    StatusRow,
+)
+from ._requests import PaymentKind, Reference
+
+__all__ = [
+    "delete_reply",
+    "error_reply",
+    "order_reply",
+    "payment_reply",
+    "token_error_reply",
+    "void_reply",
+]
+
+_LENIENT = ConfigDict(extra="ignore", frozen=True)
+_WAIT_KINDS: Final = (FailureKind.RATE_LIMITED, FailureKind.BUSY)
+_ACTION_RELS: Final = ("payer-action", "approve", "redirect")
+"""HATEOAS link relations that send the payer somewhere, most specific first."""
+_ALREADY_VOIDED: Final = "PREVIOUSLY_VOIDED"
+"""A void's issue when the authorization is voided already: the void's goal is met."""
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+
+
+class _Link(BaseModel):
+    model_config = _LENIENT
+
+    href: str | None = None
+    rel: str | None = None
+
+
+class _StatusDetails(BaseModel):
+    model_config = _LENIENT
+
+    reason: str | None = None
+
+
+class _Payment(BaseModel):
+    """A capture, authorization or refund (Payments v2, or inside an order)."""
+
+    model_config = _LENIENT
+
+    id: str | None = None
+    status: str | None = None
+    status_details: _StatusDetails | None = None
+
+
+class _Payments(BaseModel):
+    model_config = _LENIENT
+
+    captures: list[_Payment] = []
+    authorizations: list[_Payment] = []
+
+
+class _Unit(BaseModel):
+    model_config = _LENIENT
+
+    payments: _Payments | None = None
+
+
+class _Order(BaseModel):
+    model_config = _LENIENT
+
+    id: str | None = None
+    status: str | None = None
+    purchase_units: list[_Unit] = []
+    links: list[_Link] = []
+
+
+class _Detail(BaseModel):
+    model_config = _LENIENT
+
+    issue: str | None = None
+    description: str | None = None
+
+
+class _Error(BaseModel):
+    model_config = _LENIENT
+
+    name: str | None = None
+    message: str | None = None
+    details: list[_Detail] = []
+    links: list[_Link] = []
+
+
+class _OAuthError(BaseModel):
+    model_config = _LENIENT
+
+    error: str | None = None
+    error_description: str | None = None
+
+
+def _load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError:
+        return None
+
+
+def _action_url(links: list[_Link]) -> str | None:
+    by_rel = {link.rel: link.href for link in links if link.href}
+    return next((by_rel[rel] for rel in _ACTION_RELS if rel in by_rel), None)
+
+
+def _unreadable(response: httpx.Response, *, could_move_money: bool) -> ProviderReply:
+    message = "2xx body without a readable PayPal resource"
+    if could_move_money:
+        return ProviderReply.unknown(
+            provider_code="unreadable_body", http_status=response.status_code, message=message
+        )
+    return ProviderReply.failed(
+        FailureKind.BUSY,
+        provider_code="unreadable_body",
+        http_status=response.status_code,
+        message=message,
+    )
+
+
+def order_reply(
+    provider: str, response: httpx.Response, *, could_move_money: bool
+) -> ProviderReply:
+    """Translate an order from create, lookup, or completion (capture/authorize).
+
+    `could_move_money` is False only for a create that awaits the payer's approval.
+    """
+    if not response.is_success:
+        return error_reply(provider, response, could_move_money=could_move_money)
+    order = _load(_Order, response)
+    if order is None or not order.id:
+        return _unreadable(response, could_move_money=could_move_money)
+    status = response.status_code
+    code = order.status or ""
+    row = ORDER_STATUSES.get(code)
+    if row is None:
+        warn_unmapped_once(provider, f"order_status:{code}")
+        return ProviderReply.unknown(
+            provider_code=code or "no_status", http_status=status, provider_reference=order.id
+        )
+    match row.outcome:
+        case Outcome.SUCCEEDED:
+            return _completed(provider, order.id, order, status)
+        case Outcome.REQUIRES_ACTION:
+            return ProviderReply.requires_action(
+                order.id, _action_url(order.links), provider_code=code, http_status=status
+            )
+        case _:
+            return _row_reply(row, code, order.id, status)
+
+
+def _completed(provider: str, order_id: str, order: _Order, status: int) -> ProviderReply:
+    """A completed order: its latest capture, else its latest authorization, says the rest."""
+    payments = [unit.payments for unit in order.purchase_units if unit.payments]
+    captures = [capture for found in payments for capture in found.captures if capture.id]
+    authorizations = [auth for found in payments for auth in found.authorizations if auth.id]
+    if captures:
+        return _payment_outcome(provider, "capture", order_id, captures[-1], status)
+    if authorizations:
+        return _payment_outcome(provider, "authorization", order_id, authorizations[-1], status)
+    return ProviderReply.unknown(
+        provider_code="COMPLETED",
+        http_status=status,
+        provider_reference=order_id,
+        message="completed order without a capture or authorization",
+    )
+
+
+_TABLES: Final[Mapping[PaymentKind, Mapping[str, StatusRow]]] = MappingProxyType(
+    {
+        "capture": CAPTURE_STATUSES,
+        "authorization": AUTHORIZATION_STATUSES,
+        "refund": REFUND_STATUSES,
+    }
+)
+
+
+def _payment_outcome(
+    provider: str, kind: PaymentKind, order_id: str, payment: _Payment, status: int
+) -> ProviderReply:
+    assert payment.id is not None
+    reference = str(Reference(order_id, kind, payment.id))
+    code = payment.status or ""
+    row = _TABLES[kind].get(code)
+    if row is None:
+        warn_unmapped_once(provider, f"{kind}_status:{code}")
+        return ProviderReply.unknown(
+            provider_code=code or "no_status", http_status=status, provider_reference=reference
+        )
+    reason = payment.status_details.reason if payment.status_details else None
+    detail = reason if reason and row.outcome is not Outcome.SUCCEEDED else code
+    return _row_reply(row, detail, reference, status)
+
+
+def _row_reply(row: StatusRow, code: str, reference: str, status: int) -> ProviderReply:
+    match row.outcome:
+        case Outcome.SUCCEEDED:
+            return ProviderReply.succeeded(reference, provider_code=code, http_status=status)
+        case Outcome.PENDING:
+            return ProviderReply.pending(reference, provider_code=code, http_status=status)
+        case Outcome.FAILED:
+            kind = row.kind or FailureKind.CARD_DECLINED
+            return ProviderReply.failed(
+                kind, provider_code=code, http_status=status, provider_reference=reference
+            )
+        case _:
+            return ProviderReply.unknown(
+                provider_code=code, http_status=status, provider_reference=reference
+            )
+
+
+def payment_reply(
+    provider: str, response: httpx.Response, kind: PaymentKind, source: Reference
+) -> ProviderReply:
+    """Translate a Payments v2 capture (of an authorization) or refund (of a capture) made
+    from the payment `source`; the reply references the new payment in the same order."""
+    if not response.is_success:
+        return error_reply(provider, response, reference=str(source))
+    payment = _load(_Payment, response)
+    if payment is None or not payment.id:
+        return _unreadable(response, could_move_money=True)
+    return _payment_outcome(provider, kind, source.order_id, payment, response.status_code)
+
+
+def void_reply(provider: str, response: httpx.Response, reference: str) -> ProviderReply:
+    """Translate a void: 204 (or 200 with a VOIDED authorization) means released."""
+    status = response.status_code
+    if status == httpx.codes.NO_CONTENT:
+        return ProviderReply.succeeded(reference, provider_code="VOIDED", http_status=status)
+    if not response.is_success:
+        error = _load(_Error, response)
+        if error and any(detail.issue == _ALREADY_VOIDED for detail in error.details):
+            return ProviderReply.succeeded(
+                reference, provider_code=_ALREADY_VOIDED, http_status=status
+            )
+        return error_reply(provider, response, reference=reference)
+    payment = _load(_Payment, response)
+    if payment is not None and payment.status == "VOIDED":
+        return ProviderReply.succeeded(reference, provider_code="VOIDED", http_status=status)
+    return ProviderReply.unknown(
+        provider_code=payment.status if payment and payment.status else "unreadable_body",
+        http_status=status,
+        provider_reference=reference,
+        message="unexpected authorization status after the void",
+    )
+
+
+def delete_reply(provider: str, response: httpx.Response, token_id: str) -> ProviderReply:
+    """Translate `DELETE /v3/vault/payment-tokens/{id}`: 204 means the token is gone."""
+    if not response.is_success:
+        return error_reply(provider, response)
+    return ProviderReply.succeeded(
+        token_id, provider_code="deleted", http_status=response.status_code
+    )
+
+
+def error_reply(
+    provider: str,
+    response: httpx.Response,
+    *,
+    reference: str | None = None,
+    could_move_money: bool = True,
+) -> ProviderReply:
+    """Translate a non-2xx answer: the first `details[].issue`, then `name`, then the status
+    (429 and 5xx by their status alone).
+
+    An issue asking the payer to act is `requires_action` on a known order. A code no row
+    maps is logged once and the next, coarser, code decides; a status no row maps is unknown
+    on a 5xx and INVALID_REQUEST on a 4xx. When the call could not have moved money (an order
+    awaiting approval), an unknown 5xx or 409 becomes BUSY: nothing moved, and a retry under
+    the same PayPal-Request-Id returns the order PayPal made, if it made one.
+    """
+    status = response.status_code
+    error = _load(_Error, response) or _Error()
+    issue = next((detail.issue for detail in error.details if detail.issue), None)
+    description = next((d.description for d in error.details if d.description), None)
+    by_status = (
+        status >= httpx.codes.INTERNAL_SERVER_ERROR or status == httpx.codes.TOO_MANY_REQUESTS
+    )
+    if issue in ACTION_ISSUES and reference is not None and not by_status:
+        order_id = Reference.parse(reference)
+        return ProviderReply.requires_action(
+            order_id.order_id if order_id else reference,
+            _action_url(error.links),
+            provider_code=issue,
+            http_status=status,
+        )
+    kind = None
+    if not by_status:
+        kind = _lookup(provider, issue, "") or _lookup(provider, error.name, "name:")
+    if kind is None:
+        kind = HTTP_STATUSES.get(status)
+    if kind is None:
+        warn_unmapped_once(provider, f"http_{status}")
+        kind = FailureKind.UNKNOWN_OUTCOME if status >= 500 else FailureKind.INVALID_REQUEST
+    if kind is FailureKind.UNKNOWN_OUTCOME and not could_move_money and _in_doubt(status):
+        kind = FailureKind.BUSY
+    return ProviderReply.failed(
+        kind,
+        provider_code=issue or error.name or f"http_{status}",
+        http_status=status,
+        retry_after=_retry_after(kind, response),
+        provider_reference=reference,
+        message=description or error.message,
+    )
+
+
+def _lookup(provider: str, code: str | None, label: str) -> FailureKind | None:
+    if not code:
+        return None
+    kind = CODES.get(code)
+    if kind is None:
+        warn_unmapped_once(provider, f"{label}{code}")
+    return kind
+
+
+def _in_doubt(status: int) -> bool:
+    return status >= 500 or status == httpx.codes.CONFLICT
+
+
+def _retry_after(kind: FailureKind, response: httpx.Response) -> float | None:
+    if kind in _WAIT_KINDS:
+        return parse_retry_after(response.headers.get("Retry-After"))
+    return None
+
+
+def token_error_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a failed `POST /v1/oauth2/token`: the payment itself was never sent."""
+    status = response.status_code
+    error = _load(_OAuthError, response) or _OAuthError()
+    kind = _oauth_kind(provider, error.error) or HTTP_STATUSES.get(status)
+    if kind is None:
+        warn_unmapped_once(provider, f"oauth_token:http_{status}")
+        kind = FailureKind.PROVIDER_DOWN if status >= 500 else FailureKind.INVALID_REQUEST
+    if kind is FailureKind.UNKNOWN_OUTCOME:
+        kind = FailureKind.PROVIDER_DOWN
+    return ProviderReply.failed(
+        kind,
+        provider_code=f"oauth_token:{error.error or f'http_{status}'}",
+        http_status=status,
+        retry_after=_retry_after(kind, response),
+        message=error.error_description,
+    )
+
+
+def _oauth_kind(provider: str, code: str | None) -> FailureKind | None:
+    if not code:
+        return None
+    kind = OAUTH_ERRORS.get(code)
+    if kind is None:
+        warn_unmapped_once(provider, f"oauth_token:{code}")
+    return kind
