@@ -107,8 +107,12 @@ def unit_of(order: dict[str, object]) -> dict[str, object]:
 
 
 def order_key(unit: dict[str, object]) -> str | None:
-    """Our order id: invoice_id, else custom_id, else the purchase unit's reference_id."""
-    for field in ("invoice_id", "custom_id", "reference_id"):
+    """The merchant's order id: custom_id, else invoice_id, else the unit's reference_id.
+
+    payrouter's PayPal adapter puts the order id in `custom_id` and the attempt reference in
+    `invoice_id`; the books must group by order, or two charges of one order look unrelated.
+    """
+    for field in ("custom_id", "invoice_id", "reference_id"):
         value = unit.get(field)
         if isinstance(value, str):
             return value
