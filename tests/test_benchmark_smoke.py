@@ -1,0 +1,49 @@
+"""The overhead benchmark runs end to end and reports its figures as one JSON object.
+
+Only the shape is checked: timings belong to the machine, so they live in `benchmarks/`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "overhead.py"
+NUMERIC_KEYS = (
+    "overhead_ratio",
+    "added_latency_p50_ms",
+    "added_latency_p99_ms",
+    "payments_per_s",
+    "payments_per_s_sequential",
+    "direct_p50_ms",
+    "direct_p99_ms",
+    "router_p50_ms",
+    "router_p99_ms",
+)
+
+
+@pytest.mark.slow
+def test_overhead_benchmark_prints_one_json_object_with_numeric_figures() -> None:
+    """`overhead.py --payments 50 --json` prints one object whose figures are finite numbers."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--payments", "50", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert isinstance(figures, dict)
+    for key in NUMERIC_KEYS:
+        value = figures[key]
+        assert type(value) in (int, float), key
+        assert math.isfinite(value), key
+    assert figures["payments"] == 50
+    assert figures["sqlite_synchronous"] == "NORMAL"
+    assert figures["journal_mode"] == "WAL"
