@@ -38,7 +38,7 @@ def mocks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     with contextlib.ExitStack() as stack:
         yield {
             provider: stack.enter_context(prism(provider, folder))
-            for provider in ("stripe", "adyen", "berlingroup")
+            for provider in ("stripe", "adyen", "paypal", "berlingroup")
         }
 
 
@@ -76,6 +76,16 @@ def _stripe(url: str) -> dict[str, object]:
     }
 
 
+def _paypal(url: str) -> dict[str, object]:
+    # Prism serves no OAuth token endpoint, so the mock run uses a static access token.
+    return {
+        "name": "paypal_wallet",
+        "type": "paypal",
+        "methods": ["wallet"],
+        "options": {"base_url": url, "access_token": "${PAYPAL_ACCESS_TOKEN}"},
+    }
+
+
 def _berlingroup(url: str) -> dict[str, object]:
     return {
         "name": "bank",
@@ -107,6 +117,7 @@ def _request(
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADYEN_API_KEY", "AQE-test-key")
     monkeypatch.setenv("STRIPE_API_KEY", "sk_test_payrouter")
+    monkeypatch.setenv("PAYPAL_ACCESS_TOKEN", "A21AA-test-token")
     monkeypatch.setenv("BANK_TOKEN", "bank-token")
 
 
@@ -155,6 +166,18 @@ async def test_wallet_payment_through_router_reaches_adyen(
     )
     assert status in _SETTLED
     assert provider == "adyen_wallet"
+
+
+async def test_wallet_payment_through_router_reaches_paypal(
+    mocks: dict[str, str], tmp_path: Path
+) -> None:
+    """A PayPal wallet payment goes through the router to PayPal's Orders mock."""
+    config = _write_config(tmp_path, [_paypal(mocks["paypal"])])
+    status, provider, attempts = await _pay(
+        config, _request("e2e-paypal-1", WalletSource(wallet="paypal"))
+    )
+    assert status in _SETTLED
+    assert (provider, attempts) == ("paypal_wallet", 1)
 
 
 async def test_bank_transfer_through_router_reaches_berlin_group(
