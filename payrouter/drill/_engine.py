@@ -88,7 +88,7 @@ async def run_drill(
 
         on_start("payrouter", len(traffic))
         await arm()
-        records, events, settled = await serve_with_router(scenario, traffic, config, on_payment)
+        records, events, settled = await serve_with_router(traffic, config, on_payment)
         runs.append(StrategyRun("payrouter", records, await books(), settled, events))
 
         for name, serve_with in (

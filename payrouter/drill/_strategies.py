@@ -92,7 +92,7 @@ def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Pat
 
 async def _open_loop(
     arrivals: Sequence[Arrival],
-    pay: Callable[[Arrival, float], Coroutine[Any, Any, PaymentRecord]],
+    pay: Callable[[Arrival], Coroutine[Any, Any, PaymentRecord]],
     progress: Progress,
 ) -> list[PaymentRecord]:
     """Send each payment at its arrival time, whatever the earlier ones are doing."""
@@ -102,13 +102,13 @@ async def _open_loop(
         delay = started + arrival.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(pay(arrival, started)))
+        tasks.append(asyncio.create_task(pay(arrival)))
         tasks[-1].add_done_callback(lambda task: progress(task.result()))
     return list(await asyncio.gather(*tasks))
 
 
 async def serve_with_router(
-    scenario: Scenario, arrivals: Sequence[Arrival], config: Path, progress: Progress
+    arrivals: Sequence[Arrival], config: Path, progress: Progress
 ) -> tuple[list[PaymentRecord], list[dict[str, object]], dict[str, PaymentStatus]]:
     """Pay through payrouter; then reconcile until nothing is left to learn."""
     attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -134,7 +134,7 @@ async def serve_with_router(
 
     async with Router.from_config(config, hooks=[collect]) as router:
 
-        async def pay(arrival: Arrival, started: float) -> PaymentRecord:
+        async def pay(arrival: Arrival) -> PaymentRecord:
             sent = time.perf_counter()
             try:
                 result = await router.pay(arrival.request)
@@ -209,7 +209,7 @@ async def serve_with_single(
 ) -> list[PaymentRecord]:
     """One provider per method (the first configured), tenacity retries, no failover."""
 
-    async def pay(arrival: Arrival, started: float) -> PaymentRecord:
+    async def pay(arrival: Arrival) -> PaymentRecord:
         request, sent = arrival.request, time.perf_counter()
         method = request.sources[0].method
         provider = next((p.name for p in providers if method in p.methods), None)
@@ -260,7 +260,7 @@ async def serve_with_chain(
 ) -> list[PaymentRecord]:
     """Every provider of every offered method in turn; any exception means "next"."""
 
-    async def pay(arrival: Arrival, started: float) -> PaymentRecord:
+    async def pay(arrival: Arrival) -> PaymentRecord:
         request, sent = arrival.request, time.perf_counter()
         record = PaymentRecord(
             request.order_id,
