@@ -30,7 +30,7 @@ from ._models import PaymentMethod
 from ._money import CurrencyCode
 from ._settings import RouterSettings
 
-__all__ = ["PayrouterConfig", "ProviderConfig", "load_config"]
+__all__ = ["PayrouterConfig", "ProviderConfig", "describe_problems", "load_config"]
 
 _ENTRY_POINT_GROUP = "payrouter.adapters"
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -154,10 +154,14 @@ def load_config(path: str | Path) -> PayrouterConfig:
     try:
         return PayrouterConfig.model_validate(raw)
     except ValidationError as error:
-        problems = "\n".join(
-            f"  {'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
-            for issue in error.errors(include_input=False)
-        )
         raise ConfigurationError(
-            f"{path} has {error.error_count()} problem(s):\n{problems}"
+            f"{path} has {error.error_count()} problem(s):\n{describe_problems(error)}"
         ) from None
+
+
+def describe_problems(error: ValidationError) -> str:
+    """One indented line per problem, `field.path: message`, never the input value itself."""
+    return "\n".join(
+        f"  {'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
+        for issue in error.errors(include_input=False)
+    )

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from .._config import describe_problems
 from .._errors import ConfigurationError
 from .._models import PaymentMethod
 from .._settings import RouterSettings
@@ -157,10 +158,7 @@ def _validate(raw: object, origin: str) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as error:
-        problems = "\n".join(
-            f"  {'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
-            for issue in error.errors(include_input=False)
-        )
+        problems = describe_problems(error)
         raise ConfigurationError(f"scenario {origin} has problems:\n{problems}") from None
 
 
