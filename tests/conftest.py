@@ -8,6 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from payrouter.testing import set_testing
+from tests.peers.servers import postgres_url, redis_prefix, redis_url
+
+__all__ = ["postgres_url", "redis_prefix", "redis_url"]  # fixtures for every suite
 
 
 @pytest.fixture(autouse=True)
