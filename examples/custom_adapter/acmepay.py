@@ -1,0 +1,196 @@
+"""An adapter for AcmePay, a small card provider, written only against payrouter's public API.
+
+AcmePay's API (see `acmepay.openapi.yaml`): `POST /v1/charges` with an `Idempotency-Key`
+header, `GET /v1/charges?reference=...`, and follow-ups under `/v1/charges/{id}/...`. The
+adapter translates; the router decides. It never retries, sleeps, logs or fails over, and it
+lets transport exceptions propagate: the router maps them to the three outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from payrouter import (
+    Capabilities,
+    CardSource,
+    Charge,
+    ConfigurationError,
+    FailureKind,
+    Money,
+    PaymentHandle,
+    PaymentMethod,
+    ProviderReply,
+)
+
+# AcmePay's decline codes -> the taxonomy. A table, not ifs: adding a code is adding a row.
+DECLINE_CODES: Mapping[str, FailureKind] = {
+    "insufficient_funds": FailureKind.INSUFFICIENT_FUNDS,
+    "card_blocked": FailureKind.ACCOUNT_LOCKED,
+    "card_declined": FailureKind.CARD_DECLINED,
+    "country_not_supported": FailureKind.REGION_RESTRICTED,
+    "fraud_suspected": FailureKind.SUSPECTED_FRAUD,
+}
+# HTTP statuses that say, by AcmePay's documentation, that nothing was processed.
+NOT_PROCESSED: Mapping[int, FailureKind] = {
+    401: FailureKind.CREDENTIALS_REJECTED,
+    400: FailureKind.INVALID_REQUEST,
+    404: FailureKind.NOT_FOUND,
+    429: FailureKind.RATE_LIMITED,
+    503: FailureKind.BUSY,
+}
+
+
+class AcmePayOptions(BaseModel):
+    """What `options:` may hold for `type: acmepay` in payrouter.yaml."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    api_key: SecretStr
+    base_url: str = "https://api.acmepay.example"
+    timeout_seconds: float = 10.0
+
+
+class AcmePayAdapter:
+    """AcmePay cards as a payrouter `Adapter`."""
+
+    idempotency_key_max_length = 64
+
+    def __init__(self, name: str, options: AcmePayOptions, capabilities: Capabilities) -> None:
+        self.name = name
+        self.capabilities = capabilities
+        self._client = httpx.AsyncClient(
+            base_url=options.base_url,
+            headers={"Authorization": f"Bearer {options.api_key.get_secret_value()}"},
+            timeout=options.timeout_seconds,
+        )
+
+    @classmethod
+    def from_options(
+        cls, *, name: str, capabilities: Capabilities | None, options: Mapping[str, object]
+    ) -> AcmePayAdapter:
+        """The `payrouter.adapters` entry point: validate options, naming the bad field."""
+        try:
+            parsed = AcmePayOptions.model_validate(dict(options))
+        except ValidationError as error:
+            where = ".".join(str(part) for part in error.errors()[0]["loc"])
+            raise ConfigurationError(
+                f"providers[{name}].options.{where}: {error.errors()[0]['msg']}"
+            ) from None
+        default = Capabilities(methods=frozenset({PaymentMethod.CARD}))
+        return cls(name, parsed, capabilities or default)
+
+    async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
+        if not isinstance(charge.source, CardSource):
+            return ProviderReply.failed(FailureKind.INVALID_REQUEST, message="cards only")
+        body = {
+            "amount": charge.amount.minor_units,
+            "currency": charge.amount.currency,
+            "card_token": charge.source.token.get_secret_value(),
+            "reference": charge.reference,
+            "order_id": charge.order_id,
+            "capture": charge.capture,
+        }
+        response = await self._client.post(
+            "/v1/charges", json=body, headers={"Idempotency-Key": idempotency_key}
+        )
+        return _reply(response)
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        response = await self._client.get("/v1/charges", params={"reference": handle.reference})
+        if response.status_code != 200:
+            return _reply(response)
+        charges = response.json()["data"]
+        if not charges:
+            return ProviderReply.failed(FailureKind.NOT_FOUND, http_status=200)
+        return _charge_reply(charges[0], 200)
+
+    async def capture(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
+    ) -> ProviderReply:
+        return await self._follow_up(handle, "capture", idempotency_key, amount=amount)
+
+    async def refund(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
+    ) -> ProviderReply:
+        return await self._follow_up(
+            handle, "refunds", idempotency_key, amount=amount, reason=reason
+        )
+
+    async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
+        return await self._follow_up(handle, "void", idempotency_key)
+
+    async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
+        response = await self._client.delete(
+            f"/v1/mandates/{mandate_id}", headers={"Idempotency-Key": idempotency_key}
+        )
+        if response.status_code == 200:
+            return ProviderReply.succeeded(mandate_id, http_status=200)
+        return _reply(response)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _follow_up(
+        self,
+        handle: PaymentHandle,
+        action: str,
+        idempotency_key: str,
+        *,
+        amount: Money | None = None,
+        reason: str | None = None,
+    ) -> ProviderReply:
+        if handle.provider_reference is None:
+            return ProviderReply.failed(FailureKind.NOT_FOUND, message="no AcmePay charge id")
+        body: dict[str, Any] = {}
+        if amount is not None:
+            body["amount"] = amount.minor_units
+        if reason is not None:
+            body["reason"] = reason
+        response = await self._client.post(
+            f"/v1/charges/{handle.provider_reference}/{action}",
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return _reply(response)
+
+
+def _reply(response: httpx.Response) -> ProviderReply:
+    """One AcmePay answer in the three outcomes; anything not provably unprocessed is unknown."""
+    status = response.status_code
+    if status in (200, 201):
+        return _charge_reply(response.json(), status)
+    if status == 402:
+        code = response.json()["error"]["code"]
+        kind = DECLINE_CODES.get(code, FailureKind.CARD_DECLINED)
+        return ProviderReply.failed(kind, provider_code=code, http_status=status)
+    if status in NOT_PROCESSED:
+        retry_after = response.headers.get("Retry-After")
+        return ProviderReply.failed(
+            NOT_PROCESSED[status],
+            provider_code=str(status),
+            http_status=status,
+            retry_after=float(retry_after) if retry_after else None,
+        )
+    # 409 (same key still in flight), 500, 502, 504: the charge may exist. Never "failed".
+    return ProviderReply.unknown(provider_code=str(status), http_status=status)
+
+
+def _charge_reply(charge: Mapping[str, Any], status: int) -> ProviderReply:
+    reference, state = charge["id"], charge["status"]
+    if state in ("succeeded", "refunded", "voided", "authorized"):
+        return ProviderReply.succeeded(reference, provider_code=state, http_status=status)
+    if state == "requires_action":
+        return ProviderReply.requires_action(
+            reference, charge.get("redirect_url"), provider_code=state, http_status=status
+        )
+    if state == "pending":
+        return ProviderReply.pending(reference, provider_code=state, http_status=status)
+    code = charge.get("decline_code") or "card_declined"
+    kind = DECLINE_CODES.get(code, FailureKind.CARD_DECLINED)
+    return ProviderReply.failed(
+        kind, provider_code=code, http_status=status, provider_reference=reference
+    )

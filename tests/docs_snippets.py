@@ -1,0 +1,109 @@
+"""Run a documentation page's code blocks in order, the way a reader would.
+
+Conventions in `docs/*.md` (all invisible in the rendered page):
+- a fenced block with `title="FILE"` is written to FILE in the page's working folder;
+  a titled `python` block is only written (a later `<!-- output: python FILE -->` runs it);
+- an untitled `python` block runs as a script there;
+- `<!-- output -->` before a `text` block: it must equal what the last python block printed;
+- `<!-- output: COMMAND -->` before a `text` block: run COMMAND (`python` means this
+  interpreter) and compare what it printed;
+- `<!-- no-run -->` before a `python` block: shown, never run (it needs something a test
+  cannot have, such as a live account);
+- `<!-- docs-test: sandbox PORT -->` anywhere: the page needs `payrouter sandbox --port PORT`;
+- a block that only includes a file (`--8<-- "path"`) is not run here: the included file is
+  real code with its own tests.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+_BLOCK = re.compile(
+    r"(?:<!--\s*(?P<directive>[^>]*?)\s*-->\s*\n)?"
+    r"^```(?P<lang>[\w-]*)(?P<info>[^\n]*)\n(?P<body>.*?)^```\s*$",
+    re.MULTILINE | re.DOTALL,
+)
+_TITLE = re.compile(r'title="([^"]+)"')
+_SANDBOX = re.compile(r"<!--\s*docs-test:\s*sandbox\s+(\d+)\s*-->")
+
+
+@dataclass(frozen=True)
+class Block:
+    lang: str
+    title: str | None
+    directive: str
+    body: str
+    line: int
+
+    @property
+    def runnable(self) -> bool:
+        """True for blocks this runner executes, writes or checks."""
+        if self.body.lstrip().startswith("--8<--") or self.directive == "no-run":
+            return False
+        return self.lang == "python" or self.title is not None or bool(self.directive)
+
+
+def blocks(markdown: str) -> list[Block]:
+    """The page's fenced blocks, in order, with the directive comment just above each."""
+    found = []
+    for match in _BLOCK.finditer(markdown):
+        title = _TITLE.search(match.group("info"))
+        found.append(
+            Block(
+                lang=match.group("lang"),
+                title=title.group(1) if title else None,
+                directive=(match.group("directive") or "").strip(),
+                body=match.group("body"),
+                line=markdown.count("\n", 0, match.start()) + 1,
+            )
+        )
+    return found
+
+
+def sandbox_port(markdown: str) -> int | None:
+    match = _SANDBOX.search(markdown)
+    return int(match.group(1)) if match else None
+
+
+def run_page(page: Path, workdir: Path, timeout: float = 60) -> int:
+    """Run every block of `page` in `workdir`; raise AssertionError on the first mismatch.
+
+    Returns how many blocks were run or checked, so a test can tell a page was exercised.
+    """
+    exercised = 0
+    last_output: str | None = None
+    for block in blocks(page.read_text()):
+        where = f"{page.name}:{block.line}"
+        if not block.runnable:
+            continue
+        if block.title is not None:
+            (workdir / block.title).write_text(block.body)
+            exercised += 1
+            continue
+        if block.lang == "python":
+            last_output = _run([sys.executable, "-c", block.body], workdir, where, timeout)
+            exercised += 1
+        elif block.lang == "text" and block.directive.startswith("output"):
+            command = block.directive.removeprefix("output").lstrip(":").strip()
+            if command:
+                argv = [
+                    sys.executable if word == "python" else word for word in shlex.split(command)
+                ]
+                last_output = _run(argv, workdir, where, timeout)
+            assert last_output is not None, f"{where}: an output block with nothing run before it"
+            assert last_output.rstrip() == block.body.rstrip(), (
+                f"{where}: the page shows\n{block.body}\nbut the code printed\n{last_output}"
+            )
+            exercised += 1
+    return exercised
+
+
+def _run(argv: list[str], workdir: Path, where: str, timeout: float) -> str:
+    done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{where}: exited {done.returncode}\n{done.stderr[-3000:]}"
+    return done.stdout

@@ -1,0 +1,91 @@
+"""The documentation cannot rot: its code runs, its outputs are real, and it builds strictly."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from payrouter.sandbox import serve
+from tests.docs_snippets import blocks, run_page, sandbox_port
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES_WITH_CODE = sorted(
+    page
+    for page in DOCS.rglob("*.md")
+    if any(block.runnable for block in blocks(page.read_text()))
+)
+
+
+@contextmanager
+def _sandbox(port: int) -> Iterator[None]:
+    """`payrouter sandbox --port PORT`, in a thread of this process for the page's run."""
+    ready = threading.Event()
+    failure: list[BaseException] = []
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        async with serve(port=port):
+            ready.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(main())
+        except BaseException as error:  # surfaced to the test below
+            failure.append(error)
+            ready.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(30)
+    if failure:
+        raise failure[0]
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        loop.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=lambda page: page.name)
+def test_every_code_block_of_the_page_runs_and_prints_what_the_page_shows(
+    page: Path, tmp_path: Path
+) -> None:
+    port = sandbox_port(page.read_text())
+    if port is None:
+        assert run_page(page, tmp_path) > 0
+        return
+    with _sandbox(port):
+        assert run_page(page, tmp_path) > 0
+
+
+def test_the_quickstart_is_among_the_pages_whose_code_runs() -> None:
+    assert DOCS / "quickstart.md" in PAGES_WITH_CODE
+
+
+@pytest.mark.slow
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
+    assert mkdocs is not None, "mkdocs is part of the dev extra"
+    done = subprocess.run(
+        [mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    taxonomy = (tmp_path / "site" / "concepts" / "index.html").read_text()
+    assert "insufficient_funds" in taxonomy  # the table generated from POLICY is in the page
