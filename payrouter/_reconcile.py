@@ -18,7 +18,7 @@ from ._models import AttemptSummary, PaymentResult, PaymentStatus
 from ._settings import RouterSettings
 from ._taxonomy import FailureKind, Outcome, policy_for
 
-__all__ = ["ReconcileChange", "ReconcileReport", "reconcile"]
+__all__ = ["ReconcileChange", "ReconcileReport", "reconcile", "reconcile_payment"]
 
 _OPEN_OUTCOMES = (None, Outcome.UNKNOWN, Outcome.PENDING, Outcome.REQUIRES_ACTION)
 _LOOKUP_SECONDS = 30.0
@@ -56,24 +56,40 @@ async def reconcile(
     still_open: list[str] = []
     order_ids = await ledger.unresolved(limit)
     for order_id in order_ids:
-        if not await ledger.acquire(order_id, owner, settings.lease_seconds):
+        change = await reconcile_payment(ledger, adapters, settings, owner, order_id)
+        if change is None:
             continue  # another reconciler or a live worker holds it
-        payment = await ledger.get(order_id)
-        assert payment is not None
-        for attempt in payment.attempts:
-            if attempt.outcome in _OPEN_OUTCOMES:
-                await _resolve_attempt(ledger, adapters, settings, payment, attempt)
-        latest = await ledger.get(order_id)
-        assert latest is not None
-        update = settle(latest.attempts)
-        await ledger.finish_payment(order_id, update)
-        if update.status is not payment.status:
-            changes.append(
-                ReconcileChange(order_id, payment.status, update.status, update.provider)
-            )
-        if update.status in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
+        if change.after is not change.before:
+            changes.append(change)
+        if change.after in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
             still_open.append(order_id)
     return ReconcileReport(len(order_ids), tuple(changes), tuple(still_open))
+
+
+async def reconcile_payment(
+    ledger: Ledger,
+    adapters: Mapping[str, Adapter],
+    settings: RouterSettings,
+    owner: str,
+    order_id: str,
+) -> ReconcileChange | None:
+    """Look up one payment's open attempts and settle it; None if another worker holds it.
+
+    This is also what a checkout calls when the customer comes back from a redirect: the
+    provider knows whether they approved before any webhook arrives.
+    """
+    if not await ledger.acquire(order_id, owner, settings.lease_seconds):
+        return None
+    payment = await ledger.get(order_id)
+    assert payment is not None
+    for attempt in payment.attempts:
+        if attempt.outcome in _OPEN_OUTCOMES:
+            await _resolve_attempt(ledger, adapters, settings, payment, attempt)
+    latest = await ledger.get(order_id)
+    assert latest is not None
+    update = settle(latest.attempts)
+    await ledger.finish_payment(order_id, update)
+    return ReconcileChange(order_id, payment.status, update.status, update.provider)
 
 
 async def _resolve_attempt(

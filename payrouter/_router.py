@@ -48,7 +48,7 @@ from ._hooks import (
 from ._keys import derive_key
 from ._ledger import AttemptOutcome, AttemptRow, ClaimKind, Ledger, PaymentUpdate, SqlLedger
 from ._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
-from ._reconcile import ReconcileReport, reconcile
+from ._reconcile import ReconcileReport, reconcile, reconcile_payment
 from ._routing import Candidate, healthy_methods, plan
 from ._settings import RouterSettings
 from ._taxonomy import FailureKind, Outcome, policy_for
@@ -215,6 +215,23 @@ class Router:
         """
         self._require_open()
         return await reconcile(self._ledger, self._by_name, self.settings, self._owner, limit=limit)
+
+    async def refresh(self, order_id: str) -> PaymentResult | None:
+        """Ask the provider where a `pending` or `requires_action` payment stands now.
+
+        Call it when the customer returns from a redirect (3-D Secure, wallet approval, bank
+        SCA): the provider knows before any webhook arrives. Finished payments are returned
+        as they are; a payment another worker is still paying is returned as it stands.
+        """
+        self._require_open()
+        payment = await self._ledger.get(order_id)
+        if payment is None or payment.status not in (
+            PaymentStatus.PENDING,
+            PaymentStatus.REQUIRES_ACTION,
+        ):
+            return payment
+        await reconcile_payment(self._ledger, self._by_name, self.settings, self._owner, order_id)
+        return await self._ledger.get(order_id)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""

@@ -54,6 +54,10 @@ class SyncRouter:
         """See `Router.lookup`."""
         return self._run(self.router.lookup(order_id))
 
+    def refresh(self, order_id: str) -> PaymentResult | None:
+        """See `Router.refresh`."""
+        return self._run(self.router.refresh(order_id))
+
     def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
         """See `Router.reconcile`."""
         return self._run(self.router.reconcile(limit=limit))

@@ -1,0 +1,91 @@
+"""`router.refresh(order_id)`: the checkout's return page asks the provider, not the ledger.
+
+When the customer comes back from 3-D Secure, a wallet approval or a bank's SCA page, the
+provider already knows the answer; a webhook may come later or never. Refresh looks up that
+one payment's open attempts at their own provider, never sends a new charge.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from payrouter import (
+    BankTransferSource,
+    CardSource,
+    Money,
+    PaymentRequest,
+    PaymentStatus,
+    Router,
+    SyncRouter,
+)
+from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+
+
+def request(order_id: str, *, bank: bool = False) -> PaymentRequest:
+    source = (
+        BankTransferSource(iban=SecretStr("DE89370400440532013000"))
+        if bank
+        else CardSource(token=SecretStr("pm_card_visa"))
+    )
+    return PaymentRequest(
+        order_id=order_id,
+        amount=Money.of("10.00", "EUR"),
+        sources=[source],
+        customer_country="DE",
+    )
+
+
+async def test_a_payment_the_customer_approved_is_succeeded_when_they_return() -> None:
+    card = SimulatedProvider("card")
+    card.script(Behavior.requires_action())
+    async with Router([SimulatedAdapter(card)], ledger="sqlite://", hooks=()) as router:
+        first = await router.pay(request("order-1"))
+        assert first.status is PaymentStatus.REQUIRES_ACTION
+        assert first.provider_reference is not None
+        card.settle(first.provider_reference)  # the customer approved at the provider
+
+        returned = await router.refresh("order-1")
+        assert len(card.charges("order-1")) == 1  # looked up, never charged again
+
+    assert returned is not None
+    assert returned.status is PaymentStatus.SUCCEEDED
+
+
+async def test_a_bank_transfer_still_settling_stays_pending_until_the_bank_says_so() -> None:
+    bank = SimulatedProvider("bank")
+    bank.script(Behavior.pending())
+    async with Router([SimulatedAdapter(bank)], ledger="sqlite://", hooks=()) as router:
+        paid = await router.pay(request("order-2", bank=True))
+        assert paid.provider_reference is not None
+        still = await router.refresh("order-2")
+        bank.settle(paid.provider_reference, succeeded=False)
+        refused = await router.refresh("order-2")
+
+    assert still is not None
+    assert still.status is PaymentStatus.PENDING
+    assert refused is not None
+    assert refused.status is PaymentStatus.DECLINED
+
+
+async def test_a_finished_payment_is_returned_as_it_is_without_asking_anyone() -> None:
+    card = SimulatedProvider("card")
+    async with Router([SimulatedAdapter(card)], ledger="sqlite://", hooks=()) as router:
+        paid = await router.pay(request("order-3"))
+        card.default = Behavior.refuse_connection()  # any call now would fail loudly
+        again = await router.refresh("order-3")
+        unknown = await router.refresh("order-never-paid")
+
+    assert again == paid
+    assert unknown is None
+
+
+def test_the_sync_facade_refreshes_too() -> None:
+    card = SimulatedProvider("card")
+    card.script(Behavior.requires_action())
+    with SyncRouter(Router([SimulatedAdapter(card)], ledger="sqlite://", hooks=())) as router:
+        first = router.pay(request("order-4"))
+        assert first.provider_reference is not None
+        card.settle(first.provider_reference)
+        returned = router.refresh("order-4")
+    assert returned is not None
+    assert returned.status is PaymentStatus.SUCCEEDED
