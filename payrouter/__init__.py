@@ -3,7 +3,15 @@
 Everything public is re-exported here; modules starting with `_` are private.
 """
 
-from ._adapter import Adapter, AdapterFactory, Capabilities, Charge, PaymentHandle, ProviderReply
+from ._adapter import (
+    Adapter,
+    AdapterFactory,
+    Capabilities,
+    Charge,
+    CompletesApproval,
+    PaymentHandle,
+    ProviderReply,
+)
 from ._errors import (
     AllProvidersUnavailableError,
     ConfigurationError,
@@ -64,6 +72,7 @@ __all__ = [
     "Capabilities",
     "CardSource",
     "Charge",
+    "CompletesApproval",
     "ConfigurationError",
     "CurrencyCode",
     "Event",

@@ -21,6 +21,7 @@ __all__ = [
     "AdapterFactory",
     "Capabilities",
     "Charge",
+    "CompletesApproval",
     "PaymentHandle",
     "ProviderReply",
 ]
@@ -252,6 +253,23 @@ class Adapter(Protocol):
 
     async def aclose(self) -> None:
         """Release connections; called once when the router closes."""
+        ...
+
+
+@runtime_checkable
+class CompletesApproval(Protocol):
+    """An adapter whose provider waits for the merchant after the customer approved.
+
+    Some flows move no money when the customer approves (PayPal Orders: the order is
+    `APPROVED` until the merchant captures it). The router calls `complete` for an attempt
+    still awaiting action when the customer returns (`Router.refresh`) and on reconcile;
+    before the customer approved, it must answer `requires_action` again and move nothing.
+    """
+
+    async def complete(
+        self, handle: PaymentHandle, *, idempotency_key: str, capture: bool | None = None
+    ) -> ProviderReply:
+        """Move the approved money; `capture=None` keeps the intent the payment was made with."""
         ...
 
 

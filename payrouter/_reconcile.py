@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ._adapter import Adapter, PaymentHandle, ProviderReply
+from ._adapter import Adapter, CompletesApproval, PaymentHandle, ProviderReply
 from ._attempt import call_safely, is_conclusive_lookup
+from ._keys import derive_key
 from ._ledger import AttemptOutcome, Ledger, PaymentUpdate
 from ._models import AttemptSummary, PaymentResult, PaymentStatus
 from ._settings import RouterSettings
@@ -111,6 +112,22 @@ async def _resolve_attempt(
     )
     started = time.perf_counter()
     reply = await call_safely(adapter.lookup(handle), time.monotonic() + _LOOKUP_SECONDS)
+    if reply.outcome is Outcome.REQUIRES_ACTION and isinstance(adapter, CompletesApproval):
+        # The customer may have approved a payment only the merchant can finish. Its key is
+        # derived like the attempt's, so a retry after a crash replays the same completion.
+        key = derive_key(
+            settings.key_namespace,
+            payment.order_id,
+            attempt.number,
+            "complete",
+            max_length=adapter.idempotency_key_max_length,
+        )
+        handle = replace(
+            handle, provider_reference=reply.provider_reference or handle.provider_reference
+        )
+        reply = await call_safely(
+            adapter.complete(handle, idempotency_key=key), time.monotonic() + _LOOKUP_SECONDS
+        )
     if not is_conclusive_lookup(reply) and not _provably_absent(reply, attempt, settings):
         return
     outcome = AttemptOutcome(

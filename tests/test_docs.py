@@ -2,60 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from payrouter.sandbox import serve
 from tests.docs_snippets import blocks, run_page, sandbox_port
+from tests.peers.sandbox_thread import sandbox_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES_WITH_CODE = sorted(
-    page
-    for page in DOCS.rglob("*.md")
-    if any(block.runnable for block in blocks(page.read_text()))
+    page for page in DOCS.rglob("*.md") if any(block.runnable for block in blocks(page.read_text()))
 )
-
-
-@contextmanager
-def _sandbox(port: int) -> Iterator[None]:
-    """`payrouter sandbox --port PORT`, in a thread of this process for the page's run."""
-    ready = threading.Event()
-    failure: list[BaseException] = []
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        async with serve(port=port):
-            ready.set()
-            await stop.wait()
-
-    def run() -> None:
-        try:
-            loop.run_until_complete(main())
-        except BaseException as error:  # surfaced to the test below
-            failure.append(error)
-            ready.set()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(30)
-    if failure:
-        raise failure[0]
-    try:
-        yield
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
-        loop.close()
 
 
 @pytest.mark.slow
@@ -67,7 +28,7 @@ def test_every_code_block_of_the_page_runs_and_prints_what_the_page_shows(
     if port is None:
         assert run_page(page, tmp_path) > 0
         return
-    with _sandbox(port):
+    with sandbox_in_thread(port):
         assert run_page(page, tmp_path) > 0
 
 

@@ -60,7 +60,7 @@ def test_every_private_module_export_is_reexported_publicly() -> None:
         "_attempt": {"AttemptRun", "call_safely", "is_conclusive_lookup", "run_attempt"},
         "_breaker": {"BreakerBoard", "BreakerOpen", "BreakerSettings", "ProviderFault"},
         "_hooks": {"emit"},
-        "_reconcile": {"reconcile"},
+        "_reconcile": {"reconcile", "reconcile_payment"},
         "_retry": {"RetryPolicy", "RetryableReply", "pause_seconds", "retrying", "wait_seconds"},
         "_routing": {"Candidate", "eligible", "healthy_methods", "plan"},
         "_transport": {"reply_for_exception"},

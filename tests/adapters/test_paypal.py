@@ -202,7 +202,7 @@ def warned(caplog: pytest.LogCaptureFixture, code: str) -> int:
 Call = Callable[[PayPalAdapter, str], Awaitable[ProviderReply]]
 MONEY_MOVING: dict[str, Call] = {
     "pay": lambda a, k: a.pay(charge(VAULTED), idempotency_key=k),
-    "complete": lambda a, k: a.complete(APPROVAL, idempotency_key=k),
+    "complete": lambda a, k: a.complete(APPROVAL, idempotency_key=k, capture=True),
     "capture": lambda a, k: a.capture(AUTHORIZED, EUR, idempotency_key=k),
     "refund": lambda a, k: a.refund(CAPTURED, EUR, idempotency_key=k, reason=None),
     "void": lambda a, k: a.void(AUTHORIZED, idempotency_key=k),
@@ -1255,3 +1255,17 @@ async def test_transport_errors_of_the_payment_call_propagate(
     peer.responses.append(exception)
     with pytest.raises(type(exception)):
         await EVERY_CALL[name](adapter, KEY)
+
+
+@pytest.mark.parametrize(("intent", "action"), [("CAPTURE", "capture"), ("AUTHORIZE", "authorize")])
+async def test_completing_without_an_intent_keeps_the_one_the_order_was_made_with(
+    adapter: PayPalAdapter, peer: Peer, intent: str, action: str
+) -> None:
+    """The router completes approved orders on refresh and reconcile without knowing the
+    request's capture flag: an authorize-only order must never be captured."""
+    peer.answer(200, order("APPROVED", intent=intent))
+    peer.answer(201, completed(captures=[payment()]))
+    await adapter.complete(APPROVAL, idempotency_key=KEY)
+    assert [request.method for request in peer.requests] == ["GET", "POST"]
+    assert peer.last.url.path == f"/v2/checkout/orders/{ORDER}/{action}"
+    assert peer.last.headers["PayPal-Request-Id"] == KEY

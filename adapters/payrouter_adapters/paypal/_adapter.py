@@ -160,17 +160,26 @@ class PayPalAdapter:
         return _replies.order_reply(self.name, response, could_move_money=vaulted)
 
     async def complete(
-        self, handle: PaymentHandle, *, idempotency_key: str, capture: bool = True
+        self, handle: PaymentHandle, *, idempotency_key: str, capture: bool | None = None
     ) -> ProviderReply:
         """After the payer approved: `POST /v2/checkout/orders/{id}/capture` (or `/authorize`
-        when the charge was authorize-only, `capture=False`), which moves the money.
+        when the charge was authorize-only), which moves the money.
 
-        Call it from the return_url handler with the pay reply's reference and a key of its
-        own (not the pay key). Not approved yet answers requires_action (ORDER_NOT_APPROVED).
+        The router calls it on `refresh` and reconcile with a key of its own (not the pay
+        key). `capture=None` reads the order's intent first (one more GET), so an
+        authorize-only order is never captured. Not approved yet answers requires_action
+        (ORDER_NOT_APPROVED) and moves nothing.
         """
         reference = _reference(handle)
         if reference is None:
             return _no_payment("complete", "order")
+        if capture is None:
+            order = await self._send("GET", _order_path(reference.order_id))
+            if isinstance(order, ProviderReply):
+                return order
+            if not order.is_success:
+                return _replies.error_reply(self.name, order, reference=reference.order_id)
+            capture = order.json().get("intent") != "AUTHORIZE"
         action = "capture" if capture else "authorize"
         path = f"{_order_path(reference.order_id)}/{action}"
         response = await self._send("POST", path, {}, idempotency_key, _REPRESENTATION)

@@ -1,0 +1,151 @@
+"""An async checkout on FastAPI with payrouter underneath.
+
+    POST /payments                  pay an order (card, wallet or bank transfer, in the
+                                    customer's order of preference)
+    GET  /payments/{order_id}       where a payment stands
+    GET  /return?order_id=...       where providers send the customer back after approving:
+                                    asks the provider (router.refresh), then shows the status
+
+Run it next to `payrouter sandbox --port 8700`:
+
+    STRIPE_SECRET_KEY=sk_test_x ADYEN_API_KEY=x PAYPAL_CLIENT_ID=x PAYPAL_CLIENT_SECRET=x \
+    MERCHANT_IBAN=DE89370400440532013000 BANK_ACCESS_TOKEN=x \
+    uvicorn --factory examples.fastapi_checkout.app:create_app
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, SecretStr
+
+from payrouter import (
+    AllProvidersUnavailableError,
+    BankTransferSource,
+    CardSource,
+    IdempotencyConflictError,
+    Money,
+    NoEligibleProviderError,
+    PaymentInProgressError,
+    PaymentRequest,
+    PaymentResult,
+    PaymentStatus,
+    Router,
+    WalletSource,
+)
+
+CONFIG = Path(__file__).with_name("payrouter.yaml")
+
+
+class Checkout(BaseModel):
+    """What the shop's front end posts: the cart's total and how the customer wants to pay."""
+
+    order_id: str = Field(min_length=1, max_length=200)
+    amount: str = Field(description="Decimal string in the currency's major unit, e.g. '24.90'.")
+    currency: str = Field(min_length=3, max_length=3)
+    country: str = Field(min_length=2, max_length=2)
+    customer_id: str | None = None
+    card_token: str | None = None
+    wallet: str | None = None
+    iban: str | None = None
+    prefer: list[Literal["card", "wallet", "bank_transfer"]] = ["card", "wallet", "bank_transfer"]
+
+
+class PaymentView(BaseModel):
+    """What the front end needs to know, and nothing more (no provider internals)."""
+
+    order_id: str
+    status: PaymentStatus
+    provider: str | None
+    redirect_url: str | None = None
+    decline_reason: str | None = None
+
+
+def create_app(config: str | Path = CONFIG) -> FastAPI:
+    """The checkout app; one router for the app's lifetime (it pools provider connections)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with Router.from_config(config) as router:
+            app.state.router = router
+            yield
+
+    app = FastAPI(title="payrouter checkout example", lifespan=lifespan)
+
+    @app.post("/payments", response_model=PaymentView)
+    async def pay(checkout: Checkout, request: Request) -> PaymentView | JSONResponse:
+        router: Router = request.app.state.router
+        try:
+            payment_request = _payment_request(checkout)
+        except ValueError as error:  # pydantic's ValidationError too; inputs are redacted
+            raise HTTPException(422, str(error)) from None
+        try:
+            result = await router.pay(payment_request)
+        except IdempotencyConflictError:
+            raise HTTPException(409, "this order id was paid with other details") from None
+        except PaymentInProgressError:
+            raise HTTPException(409, "this order is being paid right now; ask again") from None
+        except (AllProvidersUnavailableError, NoEligibleProviderError) as error:
+            methods = [method.value for method in error.healthy_methods]
+            return JSONResponse(
+                {
+                    "detail": "no provider can take this payment right now; nothing was charged",
+                    "methods_available_now": methods,
+                },
+                status_code=503,
+            )
+        return _view(result)
+
+    @app.get("/payments/{order_id}", response_model=PaymentView)
+    async def payment(order_id: str, request: Request) -> PaymentView:
+        router: Router = request.app.state.router
+        result = await router.lookup(order_id)
+        if result is None:
+            raise HTTPException(404, f"no payment for order {order_id!r}")
+        return _view(result)
+
+    @app.get("/return", response_model=PaymentView)
+    async def returned(order_id: Annotated[str, Query()], request: Request) -> PaymentView:
+        router: Router = request.app.state.router
+        result = await router.refresh(order_id)
+        if result is None:
+            raise HTTPException(404, f"no payment for order {order_id!r}")
+        return _view(result)
+
+    return app
+
+
+def _payment_request(checkout: Checkout) -> PaymentRequest:
+    offered = {
+        "card": CardSource(token=SecretStr(checkout.card_token)) if checkout.card_token else None,
+        "wallet": WalletSource(wallet=checkout.wallet) if checkout.wallet else None,
+        "bank_transfer": BankTransferSource(iban=SecretStr(checkout.iban))
+        if checkout.iban
+        else None,
+    }
+    sources = [offered[method] for method in checkout.prefer if offered[method] is not None]
+    return PaymentRequest(
+        order_id=checkout.order_id,
+        amount=Money.of(checkout.amount, checkout.currency),
+        customer_country=checkout.country,
+        customer_id=checkout.customer_id,
+        sources=sources,
+        return_url=f"{os.environ.get('CHECKOUT_URL', 'http://127.0.0.1:8000')}/return"
+        f"?order_id={checkout.order_id}",
+    )
+
+
+def _view(result: PaymentResult) -> PaymentView:
+    return PaymentView(
+        order_id=result.order_id,
+        status=result.status,
+        provider=result.provider,
+        redirect_url=result.action_url if result.status is PaymentStatus.REQUIRES_ACTION else None,
+        decline_reason=result.decline_reason,
+    )

@@ -1,0 +1,138 @@
+"""The FastAPI checkout against the sandbox stand-ins, through FastAPI's test client.
+
+Each test starts the stand-ins on free ports, points the example's own `payrouter.yaml` at
+them, and drives the app the way a shop's front end would.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.peers.sandbox_thread import sandbox_in_thread
+
+from .app import CONFIG, create_app
+
+SECRETS = {
+    "STRIPE_SECRET_KEY": "sk_test_example",
+    "ADYEN_API_KEY": "example",
+    "PAYPAL_CLIENT_ID": "example",
+    "PAYPAL_CLIENT_SECRET": "example-secret",
+    "MERCHANT_IBAN": "DE89370400440532013000",
+    "BANK_ACCESS_TOKEN": "example",
+}
+STAND_IN_PORTS = {"8701": "stripe", "8702": "adyen", "8703": "paypal", "8704": "berlingroup"}
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, str]]:
+    """The app on a copy of its config whose URLs point at freshly started stand-ins."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    with sandbox_in_thread() as sandbox:
+        text = CONFIG.read_text().replace("checkout-payments.db", str(tmp_path / "ledger.db"))
+        for port, provider in STAND_IN_PORTS.items():
+            root = sandbox.urls[provider].removesuffix("/v72")
+            text = re.sub(rf"http://127\.0\.0\.1:{port}", root, text)
+        config = tmp_path / "payrouter.yaml"
+        config.write_text(text)
+        with TestClient(create_app(config)) as client:
+            yield client, sandbox.admin_url
+
+
+def fault(admin_url: str, provider: str, **spec: object) -> None:
+    httpx.post(f"{admin_url}/_admin/{provider}/faults", json=spec).raise_for_status()
+
+
+def orders_at(admin_url: str, provider: str) -> dict[str, dict[str, int]]:
+    books: dict[str, dict[str, int]] = httpx.get(f"{admin_url}/_admin/{provider}/books").json()[
+        "orders"
+    ]
+    return books
+
+
+CARD = {
+    "amount": "24.90",
+    "currency": "EUR",
+    "country": "DE",
+    "card_token": "pm_card_visa",
+    "customer_id": "shopper-1",
+}
+
+
+@pytest.mark.slow
+def test_a_card_payment_succeeds_and_can_be_read_back(shop: tuple[TestClient, str]) -> None:
+    client, _ = shop
+    paid = client.post("/payments", json={"order_id": "A-1", **CARD})
+    assert paid.status_code == 200
+    assert paid.json() | {} == {
+        "order_id": "A-1",
+        "status": "succeeded",
+        "provider": "stripe",
+        "redirect_url": None,
+        "decline_reason": None,
+    }
+    assert client.get("/payments/A-1").json()["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_stripe_down_fails_over_to_adyen_and_charges_once(shop: tuple[TestClient, str]) -> None:
+    client, admin = shop
+    fault(admin, "stripe", kind="down")
+    first = client.post("/payments", json={"order_id": "A-2", **CARD})
+    again = client.post("/payments", json={"order_id": "A-2", **CARD})  # a double click
+    assert first.json()["provider"] == again.json()["provider"] == "adyen"
+    assert orders_at(admin, "adyen") == {"A-2": {"taken": 2490, "refunded": 0}}
+    assert orders_at(admin, "stripe") == {}
+
+
+@pytest.mark.slow
+def test_a_wallet_payment_redirects_and_the_return_page_asks_paypal(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, _ = shop
+    body = {
+        "order_id": "A-3",
+        "amount": "15.00",
+        "currency": "EUR",
+        "country": "DE",
+        "wallet": "paypal",
+        "prefer": ["wallet"],
+    }
+    started = client.post("/payments", json=body).json()
+    assert started["status"] == "requires_action"
+    assert started["redirect_url"]
+    # The customer approves on PayPal's page (the stand-in's), then comes back to /return.
+    assert httpx.get(started["redirect_url"]).text == "<html>Approved</html>"
+    returned = client.get("/return", params={"order_id": "A-3"}).json()
+    assert returned["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_no_provider_for_the_currency_is_a_clear_503_and_no_charge(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, admin = shop
+    fault(admin, "stripe", kind="down")
+    fault(admin, "adyen", kind="down")
+    answer = client.post("/payments", json={"order_id": "A-4", **CARD})
+    assert answer.status_code == 503
+    assert "nothing was charged" in answer.json()["detail"]
+
+
+@pytest.mark.slow
+def test_bad_input_names_the_field_and_never_echoes_the_card(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, _ = shop
+    answer = client.post(
+        "/payments",
+        json={"order_id": "A-5", **CARD, "amount": "24.901", "card_token": "4242424242424242"},
+    )
+    assert answer.status_code == 422
+    assert "4242424242424242" not in answer.text

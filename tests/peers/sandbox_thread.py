@@ -1,0 +1,50 @@
+"""`payrouter sandbox` on a thread of the test process, for tests whose client is synchronous.
+
+FastAPI's and Django's test clients block, so the stand-ins cannot share their event loop;
+they get their own loop on a daemon thread, started and stopped with the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from payrouter.sandbox import Sandbox, serve
+
+
+@contextmanager
+def sandbox_in_thread(port: int = 0) -> Iterator[Sandbox]:
+    """Serve the stand-ins (admin on `port`, 0 = free ports) until the block ends."""
+    ready = threading.Event()
+    started: list[Sandbox] = []
+    failure: list[BaseException] = []
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        async with serve(port=port) as sandbox:
+            started.append(sandbox)
+            ready.set()
+            await stop.wait()
+
+    def run() -> None:
+        try:
+            loop.run_until_complete(main())
+        except BaseException as error:  # surfaced to the caller below
+            failure.append(error)
+            ready.set()
+
+    thread = threading.Thread(target=run, name="payrouter-sandbox", daemon=True)
+    thread.start()
+    if not ready.wait(30):
+        raise RuntimeError("the sandbox did not start within 30 s")
+    if failure:
+        raise failure[0]
+    try:
+        yield started[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        loop.close()
