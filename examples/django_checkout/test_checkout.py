@@ -1,0 +1,117 @@
+"""The Django checkout against the sandbox stand-ins, through Django's test client.
+
+Django is configured from the example's own settings module; each test starts the
+stand-ins on free ports and points a copy of the example's `payrouter.yaml` at them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import django
+import httpx
+import pytest
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "examples.django_checkout.settings")
+django.setup()
+
+from django.test import Client, override_settings  # noqa: E402 - needs django.setup()
+
+from tests.peers.sandbox_thread import sandbox_in_thread  # noqa: E402
+
+from . import views  # noqa: E402
+
+CONFIG = Path(__file__).with_name("payrouter.yaml")
+SECRETS = {
+    "STRIPE_SECRET_KEY": "sk_test_example",
+    "ADYEN_API_KEY": "example",
+    "PAYPAL_CLIENT_ID": "example",
+    "PAYPAL_CLIENT_SECRET": "example-secret",
+    "MERCHANT_IBAN": "DE89370400440532013000",
+    "BANK_ACCESS_TOKEN": "example",
+}
+STAND_IN_PORTS = {"8701": "stripe", "8702": "adyen", "8703": "paypal", "8704": "berlingroup"}
+CARD = {
+    "amount": "24.90",
+    "currency": "EUR",
+    "country": "DE",
+    "card_token": "pm_card_visa",
+    "customer_id": "shopper-1",
+}
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Client, str]]:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    with sandbox_in_thread() as sandbox:
+        text = CONFIG.read_text().replace("django-payments.db", str(tmp_path / "ledger.db"))
+        for port, provider in STAND_IN_PORTS.items():
+            text = text.replace(
+                f"http://127.0.0.1:{port}", sandbox.urls[provider].removesuffix("/v72")
+            )
+        config = tmp_path / "payrouter.yaml"
+        config.write_text(text)
+        with override_settings(PAYROUTER_CONFIG=config):
+            try:
+                yield Client(), sandbox.admin_url
+            finally:
+                views.close_router()
+
+
+def post(client: Client, body: dict[str, object]) -> dict[str, object]:
+    response = client.post("/payments", body, content_type="application/json")
+    answer: dict[str, object] = response.json() | {"http_status": response.status_code}
+    return answer
+
+
+@pytest.mark.slow
+def test_stripe_down_fails_over_to_adyen_once_even_on_a_double_click(
+    shop: tuple[Client, str],
+) -> None:
+    client, admin = shop
+    httpx.post(f"{admin}/_admin/stripe/faults", json={"kind": "down"}).raise_for_status()
+    first = post(client, {"order_id": "D-1", **CARD})
+    again = post(client, {"order_id": "D-1", **CARD})
+    assert first == again
+    assert (first["status"], first["provider"]) == ("succeeded", "adyen")
+    books = httpx.get(f"{admin}/_admin/adyen/books").json()["orders"]
+    assert books == {"D-1": {"taken": 2490, "refunded": 0}}
+    assert client.get("/payments/D-1").json()["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_a_paypal_payment_redirects_and_completes_when_the_customer_returns(
+    shop: tuple[Client, str],
+) -> None:
+    client, _ = shop
+    started = post(
+        client,
+        {
+            "order_id": "D-2",
+            "amount": "15.00",
+            "currency": "EUR",
+            "country": "DE",
+            "wallet": "paypal",
+            "prefer": ["wallet"],
+        },
+    )
+    assert started["status"] == "requires_action"
+    assert isinstance(started["redirect_url"], str)
+    httpx.get(started["redirect_url"]).raise_for_status()  # the customer approves
+    returned = client.get("/return", {"order_id": "D-2"}).json()
+    assert returned["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_bad_input_is_a_422_naming_the_problem_without_echoing_the_card(
+    shop: tuple[Client, str],
+) -> None:
+    client, _ = shop
+    answer = post(client, {"order_id": "D-3", **CARD, "card_token": "4242 4242 4242 4242"})
+    assert answer["http_status"] == 422
+    assert "4242" not in str(answer["detail"])
+    assert re.search(r"card|token", str(answer["detail"]))

@@ -1,0 +1,13 @@
+"""URLs of the Django checkout example."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("payments", views.pay),
+    path("payments/<str:order_id>", views.payment),
+    path("return", views.returned),
+]

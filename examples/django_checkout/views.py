@@ -1,0 +1,127 @@
+"""Django views for a checkout, on payrouter's blocking facade (`SyncRouter`).
+
+    POST /payments               pay an order: JSON {order_id, amount, currency, country,
+                                 card_token | wallet | iban, prefer}
+    GET  /payments/<order_id>    where a payment stands
+    GET  /return?order_id=...    where providers send the customer back: asks the provider
+
+One `SyncRouter` per process, built on first use: it owns the provider connection pools and a
+private event loop thread, so views stay plain synchronous functions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from pydantic import SecretStr
+
+from payrouter import (
+    AllProvidersUnavailableError,
+    BankTransferSource,
+    CardSource,
+    IdempotencyConflictError,
+    Money,
+    NoEligibleProviderError,
+    PaymentInProgressError,
+    PaymentRequest,
+    PaymentResult,
+    PaymentStatus,
+    SyncRouter,
+    WalletSource,
+)
+
+_router: SyncRouter | None = None
+_router_lock = threading.Lock()
+
+
+def router() -> SyncRouter:
+    """The process's router, built from `settings.PAYROUTER_CONFIG` on first use."""
+    global _router  # one router per process, like a database connection pool
+    with _router_lock:
+        if _router is None:
+            _router = SyncRouter.from_config(settings.PAYROUTER_CONFIG)
+        return _router
+
+
+def close_router() -> None:
+    """Close the process's router (tests, and a clean shutdown)."""
+    global _router
+    with _router_lock:
+        if _router is not None:
+            _router.close()
+            _router = None
+
+
+@csrf_exempt  # a JSON API called by the shop's own front end; add your CSRF policy here
+@require_POST
+def pay(request: HttpRequest) -> HttpResponse:
+    try:
+        body: dict[str, Any] = json.loads(request.body)
+        payment_request = _payment_request(body, request)
+    except (ValueError, KeyError) as error:  # pydantic's errors redact the input
+        return JsonResponse({"detail": str(error)}, status=422)
+    try:
+        result = router().pay(payment_request)
+    except (IdempotencyConflictError, PaymentInProgressError) as error:
+        return JsonResponse({"detail": str(error)}, status=409)
+    except (AllProvidersUnavailableError, NoEligibleProviderError) as error:
+        return JsonResponse(
+            {
+                "detail": "no provider can take this payment right now; nothing was charged",
+                "methods_available_now": [method.value for method in error.healthy_methods],
+            },
+            status=503,
+        )
+    return JsonResponse(_view(result))
+
+
+@require_GET
+def payment(request: HttpRequest, order_id: str) -> HttpResponse:
+    result = router().lookup(order_id)
+    if result is None:
+        return JsonResponse({"detail": f"no payment for order {order_id!r}"}, status=404)
+    return JsonResponse(_view(result))
+
+
+@require_GET
+def returned(request: HttpRequest) -> HttpResponse:
+    result = router().refresh(request.GET.get("order_id", ""))
+    if result is None:
+        return JsonResponse({"detail": "no payment for this order"}, status=404)
+    return JsonResponse(_view(result))
+
+
+def _payment_request(body: dict[str, Any], request: HttpRequest) -> PaymentRequest:
+    offered = {
+        "card": CardSource(token=SecretStr(body["card_token"])) if body.get("card_token") else None,
+        "wallet": WalletSource(wallet=body["wallet"]) if body.get("wallet") else None,
+        "bank_transfer": BankTransferSource(iban=SecretStr(body["iban"]))
+        if body.get("iban")
+        else None,
+    }
+    prefer = body.get("prefer", ["card", "wallet", "bank_transfer"])
+    return PaymentRequest(
+        order_id=body["order_id"],
+        amount=Money.of(str(body["amount"]), body["currency"]),
+        customer_country=body["country"],
+        customer_id=body.get("customer_id"),
+        sources=[offered[method] for method in prefer if offered.get(method) is not None],
+        return_url=request.build_absolute_uri(f"/return?order_id={body['order_id']}"),
+    )
+
+
+def _view(result: PaymentResult) -> dict[str, Any]:
+    awaiting = result.status is PaymentStatus.REQUIRES_ACTION
+    return {
+        "order_id": result.order_id,
+        "status": result.status.value,
+        "provider": result.provider,
+        "redirect_url": result.action_url if awaiting else None,
+        "decline_reason": result.decline_reason,
+    }
