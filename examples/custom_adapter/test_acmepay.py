@@ -23,6 +23,7 @@ from payrouter import (
     PaymentHandle,
     PaymentMethod,
     PaymentRequest,
+    PaymentResult,
     Router,
 )
 from tests import peers
@@ -53,6 +54,23 @@ def adapter(name: str, base_url: str) -> AcmePayAdapter:
     )
 
 
+async def pay_eu_then_us(folder: Path, order_id: str) -> PaymentResult:
+    """One card payment through a router with two AcmePay accounts, EU first."""
+    adapters = [
+        adapter("acme_eu", "https://eu.acmepay.example"),
+        adapter("acme_us", "https://us.acmepay.example"),
+    ]
+    async with Router(adapters, ledger=f"sqlite:///{folder / 'ledger.db'}", hooks=()) as router:
+        return await router.pay(
+            PaymentRequest(
+                order_id=order_id,
+                amount=EUR,
+                customer_country="DE",
+                sources=(CardSource(token="tok_visa"),),
+            )
+        )
+
+
 @pytest.mark.slow
 @pytest.mark.peer("prism")
 async def test_every_call_is_valid_against_acmepays_spec(prism_url: str) -> None:
@@ -81,19 +99,7 @@ async def test_a_busy_acmepay_fails_over_to_the_second_account(tmp_path: Path) -
     respx.post("https://us.acmepay.example/v1/charges").respond(
         201, json={"id": "ch_2002", "status": "succeeded"}
     )
-    adapters = [
-        adapter("acme_eu", "https://eu.acmepay.example"),
-        adapter("acme_us", "https://us.acmepay.example"),
-    ]
-    async with Router(adapters, ledger=f"sqlite:///{tmp_path / 'ledger.db'}", hooks=()) as router:
-        result = await router.pay(
-            PaymentRequest(
-                order_id="order-7",
-                amount=EUR,
-                customer_country="DE",
-                sources=(CardSource(token="tok_visa"),),
-            )
-        )
+    result = await pay_eu_then_us(tmp_path, "order-7")
     assert (result.status, result.provider, result.provider_reference) == (
         "succeeded",
         "acme_us",
@@ -111,19 +117,7 @@ async def test_a_gateway_timeout_is_unknown_so_the_router_asks_acmepay_instead_o
         200, json={"data": [{"id": "ch_3003", "status": "succeeded"}]}
     )
     second = respx.post("https://us.acmepay.example/v1/charges")
-    adapters = [
-        adapter("acme_eu", "https://eu.acmepay.example"),
-        adapter("acme_us", "https://us.acmepay.example"),
-    ]
-    async with Router(adapters, ledger=f"sqlite:///{tmp_path / 'ledger.db'}", hooks=()) as router:
-        result = await router.pay(
-            PaymentRequest(
-                order_id="order-8",
-                amount=EUR,
-                customer_country="DE",
-                sources=(CardSource(token="tok_visa"),),
-            )
-        )
+    result = await pay_eu_then_us(tmp_path, "order-8")
     assert (result.status, result.provider_reference) == ("succeeded", "ch_3003")
     assert not second.called  # the money may have moved at acme_eu: never charge elsewhere
 

@@ -20,20 +20,15 @@ django.setup()
 
 from django.test import Client, override_settings  # noqa: E402 - needs django.setup()
 
-from tests.peers.sandbox_thread import sandbox_in_thread  # noqa: E402
+from tests.peers.sandbox_thread import (  # noqa: E402
+    SANDBOX_SECRETS,
+    point_config_at,
+    sandbox_in_thread,
+)
 
 from . import views  # noqa: E402
 
 CONFIG = Path(__file__).with_name("payrouter.yaml")
-SECRETS = {
-    "STRIPE_SECRET_KEY": "sk_test_example",
-    "ADYEN_API_KEY": "example",
-    "PAYPAL_CLIENT_ID": "example",
-    "PAYPAL_CLIENT_SECRET": "example-secret",
-    "MERCHANT_IBAN": "DE89370400440532013000",
-    "BANK_ACCESS_TOKEN": "example",
-}
-STAND_IN_PORTS = {"8701": "stripe", "8702": "adyen", "8703": "paypal", "8704": "berlingroup"}
 CARD = {
     "amount": "24.90",
     "currency": "EUR",
@@ -45,16 +40,10 @@ CARD = {
 
 @pytest.fixture
 def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Client, str]]:
-    for name, value in SECRETS.items():
+    for name, value in SANDBOX_SECRETS.items():
         monkeypatch.setenv(name, value)
     with sandbox_in_thread() as sandbox:
-        text = CONFIG.read_text().replace("django-payments.db", str(tmp_path / "ledger.db"))
-        for port, provider in STAND_IN_PORTS.items():
-            text = text.replace(
-                f"http://127.0.0.1:{port}", sandbox.urls[provider].removesuffix("/v72")
-            )
-        config = tmp_path / "payrouter.yaml"
-        config.write_text(text)
+        config = point_config_at(sandbox, CONFIG, tmp_path, "django-payments.db")
         with override_settings(PAYROUTER_CONFIG=config):
             try:
                 yield Client(), sandbox.admin_url

@@ -6,7 +6,6 @@ them, and drives the app the way a shop's front end would.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,33 +13,18 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.peers.sandbox_thread import sandbox_in_thread
+from tests.peers.sandbox_thread import SANDBOX_SECRETS, point_config_at, sandbox_in_thread
 
 from .app import CONFIG, create_app
-
-SECRETS = {
-    "STRIPE_SECRET_KEY": "sk_test_example",
-    "ADYEN_API_KEY": "example",
-    "PAYPAL_CLIENT_ID": "example",
-    "PAYPAL_CLIENT_SECRET": "example-secret",
-    "MERCHANT_IBAN": "DE89370400440532013000",
-    "BANK_ACCESS_TOKEN": "example",
-}
-STAND_IN_PORTS = {"8701": "stripe", "8702": "adyen", "8703": "paypal", "8704": "berlingroup"}
 
 
 @pytest.fixture
 def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, str]]:
     """The app on a copy of its config whose URLs point at freshly started stand-ins."""
-    for name, value in SECRETS.items():
+    for name, value in SANDBOX_SECRETS.items():
         monkeypatch.setenv(name, value)
     with sandbox_in_thread() as sandbox:
-        text = CONFIG.read_text().replace("checkout-payments.db", str(tmp_path / "ledger.db"))
-        for port, provider in STAND_IN_PORTS.items():
-            root = sandbox.urls[provider].removesuffix("/v72")
-            text = re.sub(rf"http://127\.0\.0\.1:{port}", root, text)
-        config = tmp_path / "payrouter.yaml"
-        config.write_text(text)
+        config = point_config_at(sandbox, CONFIG, tmp_path, "checkout-payments.db")
         with TestClient(create_app(config)) as client:
             yield client, sandbox.admin_url
 

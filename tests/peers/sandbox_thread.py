@@ -10,6 +10,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from payrouter.sandbox import Sandbox, serve
 
@@ -48,3 +49,28 @@ def sandbox_in_thread(port: int = 0) -> Iterator[Sandbox]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(30)
         loop.close()
+
+
+# What the example checkouts' configs ask the environment for; the stand-ins accept anything.
+SANDBOX_SECRETS = {
+    "STRIPE_SECRET_KEY": "sk_test_example",
+    "ADYEN_API_KEY": "example",
+    "PAYPAL_CLIENT_ID": "example",
+    "PAYPAL_CLIENT_SECRET": "example-secret",
+    "MERCHANT_IBAN": "DE89370400440532013000",
+    "BANK_ACCESS_TOKEN": "example",
+}
+_DEFAULT_PORTS = {"8701": "stripe", "8702": "adyen", "8703": "paypal", "8704": "berlingroup"}
+
+
+def point_config_at(sandbox: Sandbox, template: Path, folder: Path, ledger_file: str) -> Path:
+    """A copy of a config written for `payrouter sandbox --port 8700`, aimed at `sandbox`.
+
+    The copy's ledger is a fresh file in `folder`, so tests never share payments.
+    """
+    text = template.read_text().replace(ledger_file, str(folder / "ledger.db"))
+    for port, provider in _DEFAULT_PORTS.items():
+        text = text.replace(f"http://127.0.0.1:{port}", sandbox.urls[provider].removesuffix("/v72"))
+    config = folder / "payrouter.yaml"
+    config.write_text(text)
+    return config
