@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 
 from ._adapter import Adapter, Charge, PaymentHandle, ProviderReply
@@ -69,11 +70,13 @@ async def run_attempt(
     hooks: Sequence[Hook],
     attempt_number: int,
     sleep: Callable[[float], Awaitable[None]],
+    past_breaker: bool = False,
 ) -> AttemptRun:
     """Call `adapter.pay` under its breaker, retrying retryable kinds with the same key.
 
     An unknown outcome is never retried with a new charge: it is looked up at the same
     provider up to `lookup_tries` times, and stays unknown if none of them is conclusive.
+    `past_breaker` calls without asking the (open) breaker: the router's last resort.
     """
     started = time.perf_counter()
     tries = 0
@@ -81,7 +84,8 @@ async def run_attempt(
     async def one_try() -> ProviderReply:
         nonlocal tries
         try:
-            with board.guard(adapter.name, charge.method):
+            guard = nullcontext() if past_breaker else board.guard(adapter.name, charge.method)
+            with guard:
                 tries += 1
                 reply = await call_safely(
                     adapter.pay(charge, idempotency_key=idempotency_key), deadline
@@ -98,12 +102,24 @@ async def run_attempt(
         )
         emit(hooks, event)
 
+    async def wait_unless_opened(seconds: float) -> None:
+        """Back off, but stop waiting the moment other payments open this breaker: the next
+        try would be refused anyway, and the customer's payment should fail over now."""
+        if sleep is not asyncio.sleep or past_breaker:
+            await sleep(seconds)  # a simulation's clock, or a call past an open breaker
+            return
+        opened = board.open_signal(adapter.name, charge.method)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(opened.wait(), seconds)
+
     try:
         reply = await one_try()
     except BreakerOpen:
         reply = _BREAKER_REFUSED  # opened by a concurrent payment since the router checked
     if _retryable(reply):
-        reply = await _retry_same_key(one_try, reply, retry, deadline, before_sleep, sleep)
+        reply = await _retry_same_key(
+            one_try, reply, retry, deadline, before_sleep, wait_unless_opened
+        )
 
     if reply.outcome is Outcome.UNKNOWN:
         handle = PaymentHandle(

@@ -7,6 +7,7 @@ Customer declines say nothing about a provider's health, so only failures whose 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -52,8 +53,12 @@ class _Listener(pybreaker.CircuitBreakerListener):
         new_state: pybreaker.CircuitBreakerState,
     ) -> None:
         old = old_state.name if old_state is not None else "none"
+        key = (self._provider, self._method)
         if new_state.name == pybreaker.STATE_OPEN:
-            self._board.opened_at[(self._provider, self._method)] = time.monotonic()
+            self._board.opened_at[key] = time.monotonic()
+            self._board.open_signal(*key).set()
+        else:
+            self._board.open_signal(*key).clear()
         event = BreakerStateChanged(self._provider, self._method, old, new_state.name)
         emit(self._board.hooks, event)
 
@@ -69,6 +74,7 @@ class BreakerBoard:
         self._settings = settings
         self.hooks = hooks
         self.opened_at: dict[tuple[str, PaymentMethod], float] = {}
+        self._open_signals: dict[tuple[str, PaymentMethod], asyncio.Event] = {}
         self._breakers: dict[tuple[str, PaymentMethod], pybreaker.CircuitBreaker] = {}
 
     def _breaker(self, provider: str, method: PaymentMethod) -> pybreaker.CircuitBreaker:
@@ -99,6 +105,15 @@ class BreakerBoard:
         except pybreaker.CircuitBreakerError:
             # Only entering `calling()` raises it (throw_new_error_on_trip is off): not sent.
             raise BreakerOpen(f"{provider}/{method}") from None
+
+    def open_signal(self, provider: str, method: PaymentMethod) -> asyncio.Event:
+        """Set while the breaker is open: a retry waiting on this provider wakes up at once
+        when other payments open the breaker, and fails over instead of sleeping on."""
+        key = (provider, method)
+        signal = self._open_signals.get(key)
+        if signal is None:
+            signal = self._open_signals[key] = asyncio.Event()
+        return signal
 
     def state(self, provider: str, method: PaymentMethod) -> str:
         """ "closed", "open" or "half-open"."""

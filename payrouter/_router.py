@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -265,7 +265,17 @@ class Router:
         unavailable = False
         alert = False  # an attempt whose kind needs an operator (e.g. credentials rejected)
         made = 0
-        for candidate in candidates:
+        refused: list[Candidate] = []
+
+        def passes() -> Iterator[tuple[Candidate, bool]]:
+            yield from ((candidate, False) for candidate in candidates)
+            if made == 0 and self.settings.last_resort_when_all_open:
+                # Every eligible provider's breaker was open, so nothing was tried. Rather than
+                # fail the customer untried, give each one call past its breaker, in order (as
+                # Envoy's panic threshold routes to all hosts when too few look healthy).
+                yield from ((candidate, True) for candidate in refused)
+
+        for candidate, past_breaker in passes():
             if candidate.source_index in declined_sources:
                 continue
             provider, method = candidate.adapter.name, candidate.method
@@ -273,11 +283,14 @@ class Router:
                 emit(self._hooks, CandidateSkipped(order_id, provider, method, "deadline"))
                 unavailable = True
                 break
-            if not self._board.admits(provider, method):
+            if not past_breaker and not self._board.admits(provider, method):
                 emit(self._hooks, CandidateSkipped(order_id, provider, method, "breaker_open"))
+                refused.append(candidate)
                 unavailable = True
                 continue
-            reply, outcome = await self._attempt(request, candidate, number, deadline)
+            reply, outcome = await self._attempt(
+                request, candidate, number, deadline, past_breaker=past_breaker
+            )
             number, made = number + 1, made + 1
             settled = _SETTLED_BY_OUTCOME.get(reply.outcome)
             if settled is not None:
@@ -322,10 +335,22 @@ class Router:
         if last_decline is not None and not unavailable:
             return await self._finish(request, _declined(*last_decline), made, alert=alert)
         failed = await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made, alert=alert)
+        if unavailable and not failed.attempts:  # eligible providers existed; none admitted us
+            raise AllProvidersUnavailableError(
+                f"no provider could take order {order_id!r} right now; none was called",
+                order_id=order_id,
+                healthy_methods=self.healthy_methods(request),
+            )
         raise _failure(failed, self.healthy_methods(request))
 
     async def _attempt(
-        self, request: PaymentRequest, candidate: Candidate, number: int, deadline: float
+        self,
+        request: PaymentRequest,
+        candidate: Candidate,
+        number: int,
+        deadline: float,
+        *,
+        past_breaker: bool = False,
     ) -> tuple[ProviderReply, AttemptOutcome]:
         """Write the attempt, run it, and return its reply; the caller writes the outcome."""
         adapter, method = candidate.adapter, candidate.method
@@ -362,6 +387,7 @@ class Router:
             hooks=self._hooks,
             attempt_number=number,
             sleep=self._sleep,
+            past_breaker=past_breaker,
         )
         reply = run.reply
         emit(

@@ -75,6 +75,11 @@ class RouterSettings(BaseModel):
         ge=0,
         description="Reconcile trusts a provider's 'no such payment' only for older attempts.",
     )
+    last_resort_when_all_open: bool = Field(
+        default=True,
+        description="When every eligible provider's breaker is open, try each once anyway "
+        "rather than fail the payment untried.",
+    )
     retry: RetrySettings = RetrySettings()
     breaker: BreakerSettings = BreakerSettings()
 

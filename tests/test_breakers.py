@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from payrouter import (
+    AllProvidersUnavailableError,
     BreakerSettings,
     BreakerStateChanged,
     CandidateSkipped,
@@ -219,3 +220,51 @@ async def test_failed_trial_reopens_the_breaker() -> None:
         ("card_a", CARD, "open", "half-open"),
         ("card_a", CARD, "half-open", "open"),
     ]
+
+
+async def test_when_every_breaker_is_open_each_provider_still_gets_one_call() -> None:
+    """A payment is not failed untried: with all breakers open, the router calls each
+    eligible provider once past its breaker, in order (a panic threshold, as Envoy has)."""
+    only = provider("card_a")
+    only.provider.default = Behavior.overloaded()
+    events: list[Event] = []
+    async with router([only], events, fail_max=2) as payments:
+        for number in range(2):
+            with pytest.raises(AllProvidersUnavailableError):
+                await payments.pay(request(f"order-{number}"))
+        assert payments.breaker_states()[("card_a", CARD)] == "open"
+        only.provider.default = Behavior.succeed()  # it recovered while its breaker is open
+        result = await payments.pay(request("order-after"))
+    assert (result.status, result.provider) == (PaymentStatus.SUCCEEDED, "card_a")
+    assert only.provider.calls == 3
+    skipped = [(e.order_id, e.reason) for e in events if isinstance(e, CandidateSkipped)]
+    assert skipped == [("order-after", "breaker_open")]
+
+
+async def test_the_last_resort_is_not_used_while_another_provider_can_be_tried() -> None:
+    first, second = provider("card_a"), provider("card_b")
+    first.provider.default = Behavior.unavailable()
+    events: list[Event] = []
+    async with router([first, second], events, fail_max=1) as payments:
+        await payments.pay(request("order-1"))
+        second.provider.default = Behavior.decline_with(FailureKind.INSUFFICIENT_FUNDS)
+        result = await payments.pay(request("order-2"))
+    assert result.status is PaymentStatus.DECLINED
+    assert first.provider.calls == 1  # its breaker was open and card_b could be tried
+
+
+async def test_the_last_resort_can_be_switched_off() -> None:
+    only = provider("card_a")
+    only.provider.default = Behavior.overloaded()
+    settings = RouterSettings(
+        retry=RetrySettings(max_tries=1),
+        breaker=BreakerSettings(fail_max=1, reset_timeout_seconds=30),
+        last_resort_when_all_open=False,
+    )
+    async with Router([only], ledger="sqlite://", hooks=(), settings=settings) as payments:
+        with pytest.raises(AllProvidersUnavailableError):
+            await payments.pay(request("order-1"))
+        with pytest.raises(AllProvidersUnavailableError) as refused:
+            await payments.pay(request("order-2"))
+    assert only.provider.calls == 1
+    assert refused.value.attempts == ()

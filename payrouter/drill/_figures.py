@@ -30,6 +30,11 @@ class PaymentRecord:
     """(provider, outcome) per provider call in order; outcome is an `Outcome` value."""
     method: str | None = None
     breaker_skips: int = 0
+    retried: bool = False
+    """Some try of this payment waited to retry (backoff or Retry-After)."""
+    before_call_ms: float | None = None
+    """From `pay` until the call that ended the payment started (claim, plan, breakers,
+    the attempt's ledger write): the router's own time, without the provider's."""
     possible: bool = True
     """Some offered source had a provider not hit by a blocking fault at `sent_at`."""
 
@@ -92,10 +97,19 @@ def strategy_figures(
         for record in records
         if len(record.attempts) > 1 or record.breaker_skips
     ]
+    # What an open breaker costs the payments it diverts: the time from `pay` until the call
+    # that paid them started, beyond a healthy payment's. The provider's own speed, and waits
+    # for another provider's Retry-After, are not the open breaker's doing; they are in
+    # `failover_added_latency_ms` above.
+    healthy_before = percentiles(
+        r.before_call_ms
+        for r in records
+        if r.before_call_ms is not None and len(r.attempts) == 1 and not r.breaker_skips
+    )["p50"]
     after_breaker = [
-        record.latency_ms - healthy_p50
+        record.before_call_ms - (healthy_before or 0.0)
         for record in records
-        if record.breaker_skips and len(record.attempts) == 1
+        if record.breaker_skips and len(record.attempts) == 1 and record.before_call_ms is not None
     ]
     pending_after = (
         None

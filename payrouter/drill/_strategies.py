@@ -25,7 +25,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from .._adapter import Adapter, Charge, ProviderReply
 from .._errors import PaymentError
-from .._hooks import AttemptFinished, BreakerStateChanged, CandidateSkipped, Event
+from .._hooks import (
+    AttemptFinished,
+    AttemptStarted,
+    BreakerStateChanged,
+    CandidateSkipped,
+    Event,
+    RetryScheduled,
+)
 from .._models import PaymentRequest, PaymentStatus
 from .._router import Router
 from .._taxonomy import Outcome, policy_for
@@ -85,6 +92,10 @@ def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Pat
         "router": scenario.router.model_dump(mode="json"),
         "providers": providers,
     }
+    # Each drill starts from an empty ledger: a ledger left by an earlier run in this folder
+    # would answer every order id from its records, and the drill would measure nothing.
+    for stale in folder.glob("drill-ledger.db*"):
+        stale.unlink()
     path = folder / "payrouter.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -113,12 +124,18 @@ async def serve_with_router(
     """Pay through payrouter; then reconcile until nothing is left to learn."""
     attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     skips: dict[str, int] = defaultdict(int)
+    retried: set[str] = set()
+    call_started: dict[str, float] = {}
     breaker_events: list[dict[str, object]] = []
     clock_zero = time.monotonic()
 
     def collect(event: Event) -> None:
         if isinstance(event, AttemptFinished):
             attempts[event.order_id].append((event.provider, event.outcome.value))
+        elif isinstance(event, AttemptStarted):
+            call_started[event.order_id] = time.perf_counter()  # the last attempt's wins
+        elif isinstance(event, RetryScheduled):
+            retried.add(event.order_id)
         elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
             skips[event.order_id] += 1
         elif isinstance(event, BreakerStateChanged):
@@ -150,6 +167,10 @@ async def serve_with_router(
                 attempts=attempts[order_id],
                 method=method.value if method else arrival.request.sources[0].method.value,
                 breaker_skips=skips[order_id],
+                retried=order_id in retried,
+                before_call_ms=(call_started[order_id] - sent) * 1000
+                if order_id in call_started
+                else None,
             )
 
         clock_zero = time.monotonic()
