@@ -37,6 +37,7 @@ from ._hooks import (
     PaymentFinished,
     RetryScheduled,
 )
+from ._ledger import ProviderHealth
 from ._models import (
     AttemptSummary,
     BankTransferSource,
@@ -97,6 +98,7 @@ __all__ = [
     "PaymentSource",
     "PaymentStatus",
     "PayrouterError",
+    "ProviderHealth",
     "ProviderRejectedRequestError",
     "ProviderReply",
     "ReconcileChange",

@@ -7,13 +7,22 @@ library so that every command is also an API call.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from ._errors import ConfigurationError
@@ -83,7 +92,13 @@ def drill(
     with Live(live.render(), console=_console, refresh_per_second=4, transient=True) as screen:
         live.screen = screen
         outcome = asyncio.run(
-            run_drill(chosen, report, on_start=live.start, on_payment=live.record)
+            run_drill(
+                chosen,
+                report,
+                on_start=live.start,
+                on_payment=live.record,
+                on_breaker=live.breaker,
+            )
         )
     json_path, html_path = write_report(outcome.report, report)
     _print_report(outcome.report)
@@ -91,16 +106,25 @@ def drill(
 
 
 class _LiveDrill:
-    """The live table: one row per strategy, updated as payments finish."""
+    """A progress bar per strategy and a live table, updated as payments finish."""
 
     def __init__(self) -> None:
         self.screen: Live | None = None
         self.rows: dict[str, dict[str, int]] = {}
         self.current = ""
+        self.breakers: dict[str, str] = {}
+        self.progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        self.tasks: dict[str, TaskID] = {}
 
     def start(self, name: str, total: int) -> None:
         self.current = name
         self.rows[name] = {"total": total, "done": 0, "succeeded": 0, "attempts": 0, "skips": 0}
+        self.tasks[name] = self.progress.add_task(name, total=total)
 
     def record(self, record: PaymentRecord) -> None:
         row = self.rows[self.current]
@@ -108,23 +132,29 @@ class _LiveDrill:
         row["succeeded"] += record.status in _SUCCESSFUL
         row["attempts"] += len(record.attempts)
         row["skips"] += record.breaker_skips
+        self.progress.advance(self.tasks[self.current])
         if self.screen is not None and row["done"] % 20 == 0:
             self.screen.update(self.render())
 
-    def render(self) -> Table:
+    def breaker(self, change: dict[str, object]) -> None:
+        self.breakers[f"{change['provider']}/{change['method']}"] = str(change["to"])
+        if self.screen is not None:
+            self.screen.update(self.render())
+
+    def render(self) -> Group:
         table = Table(title="drill in progress")
-        for column in ("strategy", "payments", "success", "attempts/payment", "breaker skips"):
+        for column in ("strategy", "success", "attempts/payment", "breaker skips"):
             table.add_column(column, justify="right")
         for name, row in self.rows.items():
             done = max(row["done"], 1)
             table.add_row(
                 name,
-                f"{row['done']}/{row['total']}",
                 f"{row['succeeded'] / done:.1%}",
                 f"{row['attempts'] / done:.2f}",
                 str(row["skips"]),
             )
-        return table
+        states = ", ".join(f"{key} {state}" for key, state in sorted(self.breakers.items()))
+        return Group(self.progress, table, f"payrouter's breakers: {states or 'all closed'}")
 
 
 _SUCCESSFUL = (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING)
@@ -222,20 +252,60 @@ def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
 
 
 @app.command()
-def status(config: ConfigOption = Path("payrouter.yaml")) -> None:
-    """Show each configured provider, its methods and its breaker state in this process."""
+def status(
+    config: ConfigOption = Path("payrouter.yaml"),
+    minutes: Annotated[
+        float, typer.Option(help="How far back the success rates look, in minutes.")
+    ] = 15.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show each provider and method: recent attempts and success rate (from the ledger, so
+    every process's), and breaker state."""
 
     async def run() -> None:
-        async with Router.from_config(config) as router:
-            table = Table(title="providers")
-            for column in ("provider", "methods", "breaker"):
-                table.add_column(column)
+        async with Router.from_config(config, hooks=()) as router:
+            health = {
+                (row.provider, row.method): row
+                for row in await router.provider_health(minutes=minutes)
+            }
             states = router.breaker_states()
+            rows: list[dict[str, Any]] = []
             for adapter in router.adapters:
-                methods = sorted(adapter.capabilities.methods)
-                breakers = {states.get((adapter.name, m), "closed") for m in methods}
-                table.add_row(adapter.name, ", ".join(methods), ", ".join(sorted(breakers)))
-            _console.print(table)
+                for method in sorted(adapter.capabilities.methods):
+                    seen = health.get((adapter.name, method))
+                    rate = seen.success_rate if seen else None
+                    rows.append(
+                        {
+                            "provider": adapter.name,
+                            "method": method.value,
+                            "attempts": seen.attempts if seen else 0,
+                            "success_rate": rate,
+                            "unknown": seen.unknown if seen else 0,
+                            "in_flight": seen.in_flight if seen else 0,
+                            "breaker": states.get((adapter.name, method), "closed"),
+                        }
+                    )
+        if as_json:
+            print(json.dumps({"minutes": minutes, "providers": rows}, indent=2))
+            return
+        table = Table(title=f"providers, last {minutes:g} minutes")
+        table.add_column("provider")
+        table.add_column("method")
+        for column in ("attempts", "success", "unknown", "in flight"):
+            table.add_column(column, justify="right")
+        table.add_column("breaker (this process)")
+        for row in rows:
+            share = row["success_rate"]
+            table.add_row(
+                str(row["provider"]),
+                str(row["method"]),
+                str(row["attempts"]),
+                "-" if share is None else f"{share:.1%}",
+                str(row["unknown"]),
+                str(row["in_flight"]),
+                str(row["breaker"]),
+            )
+        _console.print(table)
 
     _guarded(run)
 

@@ -1,12 +1,7 @@
-"""The router: claim the order, plan candidates, run attempts, decide, record. One way through.
+"""The router: the public face of payrouter — lifecycle, paying, reading, reconciling.
 
-    PaymentRequest -> claim(order id) -> plan(candidates) -> for each candidate:
-        breaker admits? -> ledger.record_attempt -> run_attempt (breaker, retries, lookups)
-        -> decide: done | next candidate | stop -> ledger.finish_attempt (+ payment)
-    -> PaymentResult
-
-Only a failure whose policy row says `fail_over` moves on, so a payment whose money may have
-moved is never sent anywhere else: it ends `pending` until a lookup or webhook resolves it.
+The decisions of one payment live in `_payment.py`; this class wires the adapters, ledger,
+breakers and hooks together once, and keeps every public operation one short method.
 """
 
 from __future__ import annotations
@@ -17,50 +12,32 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from ._adapter import Adapter, Charge, ProviderReply
-from ._attempt import run_attempt
+from ._adapter import Adapter
 from ._breaker import BreakerBoard
 from ._errors import (
-    AllProvidersUnavailableError,
     ConfigurationError,
-    IdempotencyConflictError,
-    NoEligibleProviderError,
-    PaymentError,
-    PaymentInProgressError,
-    ProviderRejectedRequestError,
     RouterClosedError,
 )
 from ._hooks import (
-    AttemptFinished,
-    AttemptStarted,
-    CandidateSkipped,
-    FailedOver,
     Hook,
     LoggingHook,
-    PaymentFinished,
-    emit,
 )
-from ._keys import derive_key
-from ._ledger import AttemptOutcome, AttemptRow, ClaimKind, Ledger, PaymentUpdate, SqlLedger
-from ._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
+from ._ledger import (
+    Ledger,
+    ProviderHealth,
+    SqlLedger,
+)
+from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
+from ._payment import Payer
 from ._reconcile import ReconcileReport, reconcile, reconcile_payment
-from ._routing import Candidate, healthy_methods, plan
 from ._settings import RouterSettings
-from ._taxonomy import FailureKind, Outcome, policy_for
 
 __all__ = ["Router"]
-
-_SETTLED_BY_OUTCOME = {
-    Outcome.SUCCEEDED: PaymentStatus.SUCCEEDED,
-    Outcome.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
-    Outcome.PENDING: PaymentStatus.PENDING,
-    Outcome.UNKNOWN: PaymentStatus.PENDING,
-}
 
 
 class _State(enum.Enum):
@@ -111,9 +88,16 @@ class Router:
         self.settings = settings or RouterSettings()
         self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
         self._board = BreakerBoard(self.settings.breaker.params(), self._hooks)
-        self._retry = self.settings.retry.policy()
-        self._sleep = sleep
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._payer = Payer(
+            adapters=self._adapters,
+            ledger=self._ledger,
+            settings=self.settings,
+            hooks=self._hooks,
+            board=self._board,
+            sleep=sleep,
+            owner=self._owner,
+        )
         self._state = _State.NEW
 
     @classmethod
@@ -188,20 +172,7 @@ class Router:
                 after the last successful write, and reconcile finishes what was written.
         """
         self._require_open()
-        deadline = time.monotonic() + self.settings.deadline_seconds
-        claim = await self._ledger.claim(
-            request.order_id,
-            request.fingerprint(),
-            request.amount,
-            self._owner,
-            self.settings.lease_seconds,
-        )
-        if claim.kind is ClaimKind.CONFLICT:
-            raise IdempotencyConflictError(request.order_id)
-        if claim.kind is ClaimKind.EXISTING:
-            assert claim.payment is not None
-            return await self._wait_for_other(claim.payment)
-        return await self._pay_owned(request, claim.next_attempt, deadline)
+        return await self._payer.pay(request)
 
     async def lookup(self, order_id: str) -> PaymentResult | None:
         """Where the payment for `order_id` stands in the ledger, or None if never paid."""
@@ -235,7 +206,13 @@ class Router:
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
-        return healthy_methods(request, self._adapters, self._board.is_open)
+        return self._payer.healthy_methods(request)
+
+    async def provider_health(self, *, minutes: float = 15.0) -> list[ProviderHealth]:
+        """Attempts and success rate per (provider, method) over the last `minutes`, from
+        the ledger: every process's attempts, not only this one's."""
+        self._require_open()
+        return await self._ledger.provider_health(time.time() - minutes * 60)
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:
@@ -245,252 +222,3 @@ class Router:
     def breaker_states(self) -> dict[tuple[str, PaymentMethod], str]:
         """The state of every breaker used so far, keyed by (provider, method)."""
         return self._board.states()
-
-    # -- one payment, owned by us ------------------------------------------------------------
-
-    async def _pay_owned(
-        self, request: PaymentRequest, number: int, deadline: float
-    ) -> PaymentResult:
-        order_id = request.order_id
-        candidates = plan(request, self._adapters)
-        if not candidates:
-            await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), attempts=0)
-            raise NoEligibleProviderError(
-                f"no configured provider takes {request.amount.currency} "
-                f"{'/'.join(request.methods)} payments from {request.customer_country}",
-                order_id=order_id,
-            )
-        declined_sources: set[int] = set()
-        last_decline: tuple[Candidate, ProviderReply] | None = None
-        unavailable = False
-        alert = False  # an attempt whose kind needs an operator (e.g. credentials rejected)
-        made = 0
-        refused: list[Candidate] = []
-
-        def passes() -> Iterator[tuple[Candidate, bool]]:
-            yield from ((candidate, False) for candidate in candidates)
-            if made == 0 and self.settings.last_resort_when_all_open:
-                # Every eligible provider's breaker was open, so nothing was tried. Rather than
-                # fail the customer untried, give each one call past its breaker, in order (as
-                # Envoy's panic threshold routes to all hosts when too few look healthy).
-                yield from ((candidate, True) for candidate in refused)
-
-        for candidate, past_breaker in passes():
-            if candidate.source_index in declined_sources:
-                continue
-            provider, method = candidate.adapter.name, candidate.method
-            if time.monotonic() >= deadline:
-                emit(self._hooks, CandidateSkipped(order_id, provider, method, "deadline"))
-                unavailable = True
-                break
-            if not past_breaker and not self._board.admits(provider, method):
-                emit(self._hooks, CandidateSkipped(order_id, provider, method, "breaker_open"))
-                refused.append(candidate)
-                unavailable = True
-                continue
-            reply, outcome = await self._attempt(
-                request, candidate, number, deadline, past_breaker=past_breaker
-            )
-            number, made = number + 1, made + 1
-            settled = _SETTLED_BY_OUTCOME.get(reply.outcome)
-            if settled is not None:
-                update = PaymentUpdate(
-                    settled,
-                    provider=provider,
-                    method=method,
-                    provider_reference=reply.provider_reference,
-                    action_url=reply.action_url,
-                    failure_kind=reply.failure_kind,
-                )
-                return await self._finish(request, update, made, (number - 1, outcome), alert=alert)
-            assert reply.failure_kind is not None
-            policy = policy_for(reply.failure_kind)
-            alert = alert or policy.alert
-            if policy.is_decline:
-                last_decline = (candidate, reply)
-                if not self.settings.fallback_on_decline:
-                    update = _declined(candidate, reply)
-                    return await self._finish(
-                        request, update, made, (number - 1, outcome), alert=alert
-                    )
-                declined_sources.add(candidate.source_index)
-            elif not policy.fail_over:
-                await self._finish(
-                    request,
-                    PaymentUpdate(PaymentStatus.FAILED, failure_kind=reply.failure_kind),
-                    made,
-                    (number - 1, outcome),
-                    alert=True,
-                )
-                raise ProviderRejectedRequestError(
-                    f"{provider} rejected the request as invalid ({reply.provider_code}); "
-                    "this is an integration bug, not a customer problem",
-                    order_id=order_id,
-                    attempts=await self._attempts_of(order_id),
-                )
-            else:
-                unavailable = True
-                emit(self._hooks, FailedOver(order_id, provider, method, reply.failure_kind))
-            await self._ledger.finish_attempt(order_id, number - 1, outcome)
-        if last_decline is not None and not unavailable:
-            return await self._finish(request, _declined(*last_decline), made, alert=alert)
-        failed = await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made, alert=alert)
-        if unavailable and not failed.attempts:  # eligible providers existed; none admitted us
-            raise AllProvidersUnavailableError(
-                f"no provider could take order {order_id!r} right now; none was called",
-                order_id=order_id,
-                healthy_methods=self.healthy_methods(request),
-            )
-        raise _failure(failed, self.healthy_methods(request))
-
-    async def _attempt(
-        self,
-        request: PaymentRequest,
-        candidate: Candidate,
-        number: int,
-        deadline: float,
-        *,
-        past_breaker: bool = False,
-    ) -> tuple[ProviderReply, AttemptOutcome]:
-        """Write the attempt, run it, and return its reply; the caller writes the outcome."""
-        adapter, method = candidate.adapter, candidate.method
-        key = derive_key(
-            self.settings.key_namespace,
-            request.order_id,
-            number,
-            max_length=adapter.idempotency_key_max_length,
-        )
-        row = AttemptRow(request.order_id, number, adapter.name, method, key)
-        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
-        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
-        charge = Charge(
-            reference=key,
-            order_id=request.order_id,
-            amount=request.amount,
-            source=candidate.source,
-            customer_country=request.customer_country,
-            capture=request.capture,
-            customer_id=request.customer_id,
-            return_url=request.return_url,
-            description=request.description,
-            metadata=request.metadata,
-        )
-        run = await run_attempt(
-            adapter=adapter,
-            charge=charge,
-            idempotency_key=key,
-            board=self._board,
-            retry=self._retry,
-            lookup_tries=self.settings.lookup_tries,
-            lookup_wait=self.settings.lookup_wait_seconds,
-            deadline=deadline,
-            hooks=self._hooks,
-            attempt_number=number,
-            sleep=self._sleep,
-            past_breaker=past_breaker,
-        )
-        reply = run.reply
-        emit(
-            self._hooks,
-            AttemptFinished(
-                request.order_id,
-                number,
-                adapter.name,
-                method,
-                reply.outcome,
-                reply.failure_kind,
-                reply.provider_code,
-                run.tries,
-                run.latency_ms,
-            ),
-        )
-        outcome = AttemptOutcome(
-            outcome=reply.outcome,
-            failure_kind=reply.failure_kind,
-            provider_code=reply.provider_code,
-            provider_reference=reply.provider_reference,
-            action_url=reply.action_url,
-            tries=run.tries,
-            latency_ms=run.latency_ms,
-        )
-        return reply, outcome
-
-    async def _finish(
-        self,
-        request: PaymentRequest,
-        update: PaymentUpdate,
-        attempts: int,
-        last_attempt: tuple[int, AttemptOutcome] | None = None,
-        *,
-        alert: bool = False,
-    ) -> PaymentResult:
-        """Write the payment's new status (with its last attempt, in one transaction)."""
-        order_id = request.order_id
-        if last_attempt is None:
-            result = await self._ledger.finish_payment(order_id, update)
-        else:
-            finished = await self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
-            assert finished is not None
-            result = finished
-        emit(
-            self._hooks,
-            PaymentFinished(
-                order_id, update.status, update.provider, attempts, update.failure_kind, alert
-            ),
-        )
-        return result
-
-    async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:
-        result = await self._ledger.get(order_id)
-        return result.attempts if result else ()
-
-    async def _wait_for_other(self, payment: PaymentResult) -> PaymentResult:
-        """Another call holds the order: wait (bounded) for its result rather than pay twice."""
-        give_up = time.monotonic() + self.settings.in_progress_wait_seconds
-        pause = 0.005
-        while payment.status is PaymentStatus.PROCESSING:
-            if time.monotonic() >= give_up:
-                raise PaymentInProgressError(payment.order_id)
-            await asyncio.sleep(pause)  # polling another worker's progress: real time
-            pause = min(pause * 2, 0.2)
-            latest = await self._ledger.get(payment.order_id)
-            assert latest is not None
-            payment = latest
-        if payment.status is PaymentStatus.FAILED:
-            raise _failure(payment, ())
-        return payment
-
-
-def _failure(payment: PaymentResult, healthy: tuple[PaymentMethod, ...]) -> PaymentError:
-    """The error `pay` raises for a `failed` payment, for its first caller and duplicates."""
-    order_id, attempts = payment.order_id, payment.attempts
-    if payment.failure_kind is FailureKind.INVALID_REQUEST:
-        return ProviderRejectedRequestError(
-            f"a provider rejected order {order_id!r} as invalid: an integration bug",
-            order_id=order_id,
-            attempts=attempts,
-        )
-    if not attempts:
-        return NoEligibleProviderError(
-            f"no provider could be tried for order {order_id!r}",
-            order_id=order_id,
-            healthy_methods=healthy,
-        )
-    return AllProvidersUnavailableError(
-        f"no provider could take order {order_id!r} right now; no money moved",
-        order_id=order_id,
-        attempts=attempts,
-        healthy_methods=healthy,
-    )
-
-
-def _declined(candidate: Candidate, reply: ProviderReply) -> PaymentUpdate:
-    assert reply.failure_kind is not None
-    return PaymentUpdate(
-        PaymentStatus.DECLINED,
-        provider=candidate.adapter.name,
-        method=candidate.method,
-        provider_reference=reply.provider_reference,
-        failure_kind=reply.failure_kind,
-        decline_reason=policy_for(reply.failure_kind).customer_message,
-    )

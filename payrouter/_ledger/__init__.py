@@ -2,6 +2,7 @@
 
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, Ledger, PaymentUpdate
 from ._sql import SqlLedger
+from ._stats import ProviderHealth
 
 __all__ = [
     "AttemptOutcome",
@@ -10,5 +11,6 @@ __all__ = [
     "ClaimKind",
     "Ledger",
     "PaymentUpdate",
+    "ProviderHealth",
     "SqlLedger",
 ]

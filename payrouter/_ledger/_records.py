@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import FailureKind, Outcome
+
+if TYPE_CHECKING:
+    from ._stats import ProviderHealth
 
 __all__ = ["AttemptRow", "Claim", "ClaimKind", "Ledger", "PaymentUpdate"]
 
@@ -109,4 +112,8 @@ class Ledger(Protocol):
 
     async def unresolved(self, limit: int) -> list[str]:
         """Order ids that reconcile should look at: pending, awaiting action, or orphaned."""
+        ...
+
+    async def provider_health(self, since: float) -> list[ProviderHealth]:
+        """Attempts per (provider, method) started since `since` (epoch seconds), by outcome."""
         ...

@@ -39,6 +39,7 @@ from .._money import Money
 from .._taxonomy import FailureKind, Outcome
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._schema import attempts, metadata, payments
+from ._stats import ProviderHealth, provider_health
 
 __all__ = ["SqlLedger"]
 
@@ -339,6 +340,13 @@ class SqlLedger:
                     .limit(limit)
                 )
                 return [row.order_id for row in rows]
+
+        return await self._run(work)
+
+    async def provider_health(self, since: float) -> list[ProviderHealth]:
+        def work() -> list[ProviderHealth]:
+            with self._transaction() as conn:
+                return provider_health(conn, since)
 
         return await self._run(work)
 

@@ -47,8 +47,13 @@ async def run_drill(
     *,
     on_start: StrategyStarted = lambda name, total: None,
     on_payment: Callable[[PaymentRecord], None] = lambda record: None,
+    on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
 ) -> DrillOutcome:
-    """Run every strategy over the scenario against a fresh in-process sandbox."""
+    """Run every strategy over the scenario against a fresh in-process sandbox.
+
+    `on_start`, `on_payment` and `on_breaker` feed a live display: a strategy starting, each
+    payment finishing, and each breaker state change of payrouter's run.
+    """
     from payrouter.sandbox import serve
 
     folder = folder or Path(tempfile.mkdtemp(prefix="payrouter-drill-"))
@@ -88,7 +93,7 @@ async def run_drill(
 
         on_start("payrouter", len(traffic))
         await arm()
-        records, events, settled = await serve_with_router(traffic, config, on_payment)
+        records, events, settled = await serve_with_router(traffic, config, on_payment, on_breaker)
         runs.append(StrategyRun("payrouter", records, await books(), settled, events))
 
         for name, serve_with in (

@@ -119,7 +119,10 @@ async def _open_loop(
 
 
 async def serve_with_router(
-    arrivals: Sequence[Arrival], config: Path, progress: Progress
+    arrivals: Sequence[Arrival],
+    config: Path,
+    progress: Progress,
+    on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
 ) -> tuple[list[PaymentRecord], list[dict[str, object]], dict[str, PaymentStatus]]:
     """Pay through payrouter; then reconcile until nothing is left to learn."""
     attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -139,15 +142,15 @@ async def serve_with_router(
         elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
             skips[event.order_id] += 1
         elif isinstance(event, BreakerStateChanged):
-            breaker_events.append(
-                {
-                    "t": round(time.monotonic() - clock_zero, 3),
-                    "provider": event.provider,
-                    "method": event.method.value,
-                    "from": event.old_state,
-                    "to": event.new_state,
-                }
-            )
+            change: dict[str, object] = {
+                "t": round(time.monotonic() - clock_zero, 3),
+                "provider": event.provider,
+                "method": event.method.value,
+                "from": event.old_state,
+                "to": event.new_state,
+            }
+            breaker_events.append(change)
+            on_breaker(change)
 
     async with Router.from_config(config, hooks=[collect]) as router:
 
