@@ -200,6 +200,7 @@ _FIGURES = (
     ("attempts per payment at peak", "attempts_per_payment_at_peak"),
     ("latency p50 / p99 ms", "latency_ms"),
     ("failover added latency p99 ms", "failover_added_latency_ms"),
+    ("customers approved / abandoned / then paid", "customers"),
 )
 
 
@@ -212,6 +213,8 @@ def _cell(key: str, value: Any) -> str:
         return f"{_ms(value['p50'])} / {_ms(value['p99'])}"
     if key == "failover_added_latency_ms":
         return _ms(value["p99"])
+    if key == "customers":
+        return f"{value['approved']} / {value['abandoned']} / {value['approved_and_paid']}"
     if key in ("success_of_possible", "success_rate"):
         return f"{value:.1%}"
     if isinstance(value, float):

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from payrouter import ConfigurationError
 from payrouter._cli import app
 from payrouter.drill import Scenario, builtin_scenarios, load_scenario, run_drill
+from payrouter.drill._customers import Approvals
 
 pytestmark = pytest.mark.slow
 
@@ -136,3 +137,20 @@ def test_cli_drill_writes_json_and_html_report(tmp_path: Path) -> None:
     assert document["scenario"]["name"] == "provider-down"
     assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert (report / "payrouter.yaml").is_file(), "the router ran from a merchant-style config"
+
+
+async def test_customers_sent_to_approve_act_and_the_return_page_settles_their_payment(
+    tmp_path: Path,
+) -> None:
+    """Played customers approve or abandon; an approving one's payment is asked for again
+    (router.refresh) and ends paid where the provider can say so (the bank's SCA)."""
+    scenario = shortened("promotion-day").model_copy(
+        update={"approvals": Approvals(approve_share=0.8, think_seconds=0.05)}
+    )
+    outcome = await run_drill(scenario, tmp_path)
+    router, *baselines = outcome.report["strategies"]  # type: ignore[misc]
+    customers = router["customers"]
+    assert customers["approved"] + customers["abandoned"] > 0
+    assert customers["approved"] > customers["abandoned"]
+    assert 0 < customers["approved_and_paid"] <= customers["approved"]
+    assert all(baseline["customers"] is None for baseline in baselines)

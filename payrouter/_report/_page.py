@@ -294,6 +294,9 @@ _ROWS: Final[tuple[_Row, ...]] = (
     _Row("failover added latency p50", ("failover_added_latency_ms", "p50"), _ms),
     _Row("failover added latency p99", ("failover_added_latency_ms", "p99"), _ms),
     _Row("fees", ("fees_minor",), _fees),
+    _Row("customers who approved", ("customers", "approved"), _count_or_na),
+    _Row("customers who abandoned", ("customers", "abandoned"), _count_or_na),
+    _Row("approved, then paid", ("customers", "approved_and_paid"), _count_or_na),
 )
 
 

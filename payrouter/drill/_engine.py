@@ -93,7 +93,9 @@ async def run_drill(
 
         on_start("payrouter", len(traffic))
         await arm()
-        records, events, settled = await serve_with_router(traffic, config, on_payment, on_breaker)
+        records, events, settled = await serve_with_router(
+            traffic, config, on_payment, on_breaker, scenario.approvals, scenario.seed
+        )
         runs.append(StrategyRun("payrouter", records, await books(), settled, events))
 
         for name, serve_with in (

@@ -32,6 +32,8 @@ class PaymentRecord:
     breaker_skips: int = 0
     retried: bool = False
     """Some try of this payment waited to retry (backoff or Retry-After)."""
+    customer: str | None = None
+    """For a payment sent to approve: "approved" or "abandoned" (when customers are played)."""
     before_call_ms: float | None = None
     """From `pay` until the call that ended the payment started (claim, plan, breakers,
     the attempt's ledger write): the router's own time, without the provider's."""
@@ -138,6 +140,24 @@ def strategy_figures(
         "after_breaker_open_added_latency_ms": _two(percentiles(after_breaker)),
         "timeline": _timeline(records, bucket_seconds),
         "breaker_events": run.breaker_events,
+        "customers": _customers(records, final),
+    }
+
+
+def _customers(
+    records: Sequence[PaymentRecord], final: Mapping[str, PaymentStatus]
+) -> dict[str, int] | None:
+    """Customers sent to approve: how many approved, abandoned, and were paid in the end."""
+    decided = [record for record in records if record.customer is not None]
+    if not decided:
+        return None
+    approved = [record for record in decided if record.customer == "approved"]
+    return {
+        "approved": len(approved),
+        "abandoned": len(decided) - len(approved),
+        "approved_and_paid": sum(
+            1 for record in approved if final.get(record.order_id) is PaymentStatus.SUCCEEDED
+        ),
     }
 
 

@@ -26,6 +26,7 @@ from .._config import describe_problems
 from .._errors import ConfigurationError
 from .._models import PaymentMethod
 from .._settings import RouterSettings
+from ._customers import Approvals
 
 __all__ = [
     "CustomerMix",
@@ -109,6 +110,10 @@ class Scenario(BaseModel):
     providers: list[DrillProvider] = Field(min_length=1)
     faults: list[DrillFault] = []
     router: RouterSettings = RouterSettings(deadline_seconds=5.0, lease_seconds=30.0)
+    approvals: Approvals | None = Field(
+        default=None,
+        description="Play customers sent to approve (approve or abandon after a think time).",
+    )
     baseline_provider: str | None = Field(
         default=None, description="The single-provider baseline's provider; default: first."
     )

@@ -36,6 +36,7 @@ from .._hooks import (
 from .._models import PaymentRequest, PaymentStatus
 from .._router import Router
 from .._taxonomy import Outcome, policy_for
+from ._customers import Approvals, Customers
 from ._figures import PaymentRecord
 from ._scenario import DrillProvider, Scenario
 from ._traffic import Arrival
@@ -123,8 +124,11 @@ async def serve_with_router(
     config: Path,
     progress: Progress,
     on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
+    approvals: Approvals | None = None,
+    seed: int = 0,
 ) -> tuple[list[PaymentRecord], list[dict[str, object]], dict[str, PaymentStatus]]:
-    """Pay through payrouter; then reconcile until nothing is left to learn."""
+    """Pay through payrouter, let customers approve what needs them (when `approvals` is
+    set); then reconcile until nothing is left to learn."""
     attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     skips: dict[str, int] = defaultdict(int)
     retried: set[str] = set()
@@ -153,12 +157,15 @@ async def serve_with_router(
             on_breaker(change)
 
     async with Router.from_config(config, hooks=[collect]) as router:
+        customers = Customers(approvals, seed, router) if approvals else None
 
         async def pay(arrival: Arrival) -> PaymentRecord:
             sent = time.perf_counter()
             try:
                 result = await router.pay(arrival.request)
                 status, method = result.status, result.method
+                if customers is not None:
+                    customers.sent_to_approve(result)
             except PaymentError:
                 status, method = PaymentStatus.FAILED, None
             order_id = arrival.request.order_id
@@ -178,7 +185,13 @@ async def serve_with_router(
 
         clock_zero = time.monotonic()
         records = await _open_loop(arrivals, pay, progress)
+        if customers is not None:
+            await customers.settle()
+            for record in records:
+                record.customer = customers.decisions.get(record.order_id)
         settled = await _reconcile_until_quiet(router)
+        if customers is not None:  # what the return page saw, unless reconcile learnt more
+            settled = {**customers.after_return, **settled}
     return records, breaker_events, settled
 
 
