@@ -1,6 +1,6 @@
 """A worker process that pays one order and stops at a chosen instant, to be killed there.
 
-Run as `python tests/crash_worker.py <instant> <ledger.db> <books.db>`; the crash test starts
+Run as `python tests/crash_worker.py <instant> <ledger URL> <books.db>`; the crash test starts
 it, waits until the instant is reached and sends SIGKILL. The worker never exits by itself
 once the instant is reached: it blocks, so whatever the parent finds afterwards is what a
 crash at that instant leaves behind.
@@ -92,10 +92,10 @@ def _adapter(instant: str, books: Path) -> SimulatedAdapter:
     return SimulatedAdapter(provider)
 
 
-async def _main(instant: str, ledger: Path, books: Path) -> None:
+async def _main(instant: str, ledger: str, books: Path) -> None:
     settings = RouterSettings(deadline_seconds=DEADLINE_SECONDS, lease_seconds=LEASE_SECONDS)
     adapter = _adapter(instant, books)
-    async with Router([adapter], ledger=f"sqlite:///{ledger}", settings=settings, hooks=()) as r:
+    async with Router([adapter], ledger=ledger, settings=settings, hooks=()) as r:
         started = time.monotonic()
         result = await r.pay(payment_request())
     # Reaching this line means the instant was never reached, or the kill came too late.
@@ -105,5 +105,5 @@ async def _main(instant: str, ledger: Path, books: Path) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 4:
-        raise SystemExit("usage: crash_worker.py <instant> <ledger.db> <books.db>")
-    asyncio.run(_main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])))
+        raise SystemExit("usage: crash_worker.py <instant> <ledger URL> <books.db>")
+    asyncio.run(_main(sys.argv[1], sys.argv[2], Path(sys.argv[3])))

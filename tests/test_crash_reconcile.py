@@ -94,7 +94,7 @@ async def _instant_reached(
 
 async def _kill_at(
     crash: Crash,
-    ledger: Path,
+    ledger: str,
     books_path: Path,
     books: SimulatedProvider,
     stderr: IO[str],
@@ -137,18 +137,25 @@ async def _reconcile_once_lease_expired(router: Router) -> ReconcileReport:
         await asyncio.sleep(0.05)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.peer("postgres"))])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same crashes against the embedded ledger and against real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.mark.parametrize("crash", CRASHES, ids=[crash.instant for crash in CRASHES])
 async def test_reconcile_finishes_a_payment_whose_worker_was_sigkilled(
-    crash: Crash, tmp_path: Path
+    crash: Crash, ledger_url: str, tmp_path: Path
 ) -> None:
     """The attempt row outlives SIGKILL; reconcile settles it as the books say, charging once."""
-    ledger, books_path = tmp_path / "ledger.db", tmp_path / "books.db"
+    ledger, books_path = ledger_url, tmp_path / "books.db"
     stderr_path = tmp_path / "worker.stderr"
     provider = SimulatedProvider(PROVIDER, books_path=books_path)
     settings = RouterSettings(not_found_after_seconds=0)
-    router = Router(
-        [SimulatedAdapter(provider)], ledger=f"sqlite:///{ledger}", settings=settings, hooks=()
-    )
+    router = Router([SimulatedAdapter(provider)], ledger=ledger, settings=settings, hooks=())
     with _showing_worker_stderr(stderr_path), stderr_path.open("w") as stderr:
         async with router:  # creates the tables before the worker starts
             await _kill_at(crash, ledger, books_path, provider, stderr, router)

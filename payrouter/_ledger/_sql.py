@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import (
@@ -34,11 +33,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from .._errors import LedgerUnavailableError
-from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatus
+from .._models import PaymentResult, PaymentStatus
 from .._money import Money
-from .._taxonomy import FailureKind, Outcome
+from ._migrate import upgrade
+from ._pg import finish_attempt_and_payment
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
-from ._schema import attempts, metadata, payments
+from ._rows import clip, payment_result, value_of
+from ._schema import attempts, payments
 from ._stats import ProviderHealth, provider_health
 
 __all__ = ["SqlLedger"]
@@ -83,8 +84,12 @@ class SqlLedger:
         self._inline: Connection | None = None
         self._is_sqlite = url.startswith("sqlite")
         dialect = sqlite if self._is_sqlite else postgresql
-        self._insert_payment = dialect.insert(payments).on_conflict_do_nothing(
-            index_elements=[payments.c.order_id]
+        # RETURNING tells whether the row went in: psycopg reports no rowcount for an
+        # INSERT ... ON CONFLICT DO NOTHING, and RETURNING works on SQLite >= 3.35 too.
+        self._insert_payment = (
+            dialect.insert(payments)
+            .on_conflict_do_nothing(index_elements=[payments.c.order_id])
+            .returning(payments.c.order_id)
         )
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -98,7 +103,11 @@ class SqlLedger:
             self._executor = ThreadPoolExecutor(
                 self._pool_size, thread_name_prefix="payrouter-ledger"
             )
-        await self._run(lambda: metadata.create_all(self._require_engine()))
+        await self._run(self._migrate)
+
+    def _migrate(self) -> None:
+        with self._require_engine().begin() as conn:
+            upgrade(conn)
 
     async def close(self) -> None:
         if self._inline is not None:
@@ -113,7 +122,10 @@ class SqlLedger:
 
     def _create_engine(self) -> Engine:
         if not self._is_sqlite:
-            return create_engine(self.url, pool_size=self._pool_size, pool_pre_ping=True)
+            # No pre-ping: it would add a round trip to every statement. A connection the server
+            # dropped fails its statement with LedgerUnavailableError before any provider is
+            # called (write before call), and is replaced; recycling retires idle ones.
+            return create_engine(self.url, pool_size=self._pool_size, pool_recycle=300)
         in_memory = self.url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             self.url,
@@ -147,6 +159,17 @@ class SqlLedger:
             with self._require_engine().begin() as conn:
                 yield conn
 
+    @contextmanager
+    def _statement(self) -> Iterator[Connection]:
+        """For work that is one statement: SQLite's inline transaction, or on a network
+        database an autocommit connection, which spares the BEGIN and COMMIT round trips."""
+        if self._inline is not None:
+            with self._inline.begin():
+                yield self._inline
+        else:
+            with self._require_engine().connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     async def _run(self, work: Callable[[], T]) -> T:
         try:
             if self._inline is not None:
@@ -170,7 +193,7 @@ class SqlLedger:
         self, order_id: str, fingerprint: str, amount: Money, owner: str, lease_seconds: float
     ) -> Claim:
         now = time.time()
-        with self._transaction() as conn:
+        with self._statement() as conn:  # one statement on the happy path
             inserted = conn.execute(
                 self._insert_payment,
                 {
@@ -185,7 +208,7 @@ class SqlLedger:
                     "updated_at": now,
                 },
             )
-            if inserted.rowcount == 1:
+            if inserted.first() is not None:
                 return Claim(ClaimKind.NEW)
             row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one()
             if row.fingerprint != fingerprint:
@@ -207,8 +230,9 @@ class SqlLedger:
                     failure_kind=None,
                     decline_reason=None,
                 )
+                .returning(payments.c.order_id)
             )
-            if retaken.rowcount != 1:  # another worker retook it between our two statements
+            if retaken.first() is None:  # another worker retook it between our two statements
                 return Claim(ClaimKind.EXISTING, payment=self._load(conn, row))
             last = conn.execute(
                 select(func.coalesce(func.max(attempts.c.number), 0)).where(
@@ -219,7 +243,7 @@ class SqlLedger:
 
     async def record_attempt(self, row: AttemptRow) -> None:
         def work() -> None:
-            with self._transaction() as conn:
+            with self._statement() as conn:
                 conn.execute(
                     _INSERT_ATTEMPT,
                     {
@@ -246,21 +270,24 @@ class SqlLedger:
 
         def work() -> PaymentResult | None:
             now = time.time()
-            with self._transaction() as conn:
+            attempt: dict[str, object] = {
+                "outcome": outcome.outcome.value,
+                "failure_kind": value_of(outcome.failure_kind),
+                "provider_code": clip(outcome.provider_code, 100),
+                "provider_reference": outcome.provider_reference,
+                "action_url": clip(outcome.action_url, 2000),
+                "tries": outcome.tries,
+                "latency_ms": outcome.latency_ms,
+            }
+            if payment is not None and not self._is_sqlite:
+                with self._statement() as conn:
+                    return finish_attempt_and_payment(
+                        conn, _one_statement_values(order_id, number, attempt, payment, now)
+                    )
+            with self._transaction() if payment else self._statement() as conn:
                 conn.execute(
                     _FINISH_ATTEMPT,
-                    {
-                        "key_order_id": order_id,
-                        "key_number": number,
-                        "outcome": outcome.outcome.value,
-                        "failure_kind": _value(outcome.failure_kind),
-                        "provider_code": _clip(outcome.provider_code, 100),
-                        "provider_reference": outcome.provider_reference,
-                        "action_url": _clip(outcome.action_url, 2000),
-                        "tries": outcome.tries,
-                        "latency_ms": outcome.latency_ms,
-                        "finished_at": now,
-                    },
+                    {"key_order_id": order_id, "key_number": number, "finished_at": now} | attempt,
                 )
                 if payment is None:
                     return None
@@ -284,10 +311,10 @@ class SqlLedger:
             "key_order_id": order_id,
             "status": change.status.value,
             "provider": change.provider,
-            "method": _value(change.method),
+            "method": value_of(change.method),
             "provider_reference": change.provider_reference,
-            "action_url": _clip(change.action_url, 2000),
-            "failure_kind": _value(change.failure_kind),
+            "action_url": clip(change.action_url, 2000),
+            "failure_kind": value_of(change.failure_kind),
             "decline_reason": change.decline_reason,
             "updated_at": now,
         }
@@ -318,8 +345,9 @@ class SqlLedger:
                         or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
                     )
                     .values(owner=owner, lease_until=now + lease_seconds)
+                    .returning(payments.c.order_id)
                 )
-                return taken.rowcount == 1
+                return taken.first() is not None
 
         return await self._run(work)
 
@@ -353,47 +381,23 @@ class SqlLedger:
     @staticmethod
     def _load(conn: Connection, row: Row[Any]) -> PaymentResult:
         attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": row.order_id}).all()
-        return PaymentResult(
-            order_id=row.order_id,
-            status=PaymentStatus(row.status),
-            amount=Money(minor_units=row.amount_minor, currency=row.currency),
-            provider=row.provider,
-            method=PaymentMethod(row.method) if row.method else None,
-            provider_reference=row.provider_reference,
-            action_url=row.action_url,
-            failure_kind=FailureKind(row.failure_kind) if row.failure_kind else None,
-            decline_reason=row.decline_reason,
-            attempts=tuple(_summary(attempt) for attempt in attempt_rows),
-            created_at=_when(row.created_at),
-            updated_at=_when(row.updated_at),
-        )
+        return payment_result(row._mapping, [attempt._mapping for attempt in attempt_rows])
 
 
-def _summary(row: Row[Any]) -> AttemptSummary:
-    return AttemptSummary(
-        number=row.number,
-        provider=row.provider,
-        method=PaymentMethod(row.method),
-        outcome=Outcome(row.outcome) if row.outcome else None,
-        failure_kind=FailureKind(row.failure_kind) if row.failure_kind else None,
-        provider_code=row.provider_code,
-        provider_reference=row.provider_reference,
-        action_url=row.action_url,
-        idempotency_key=row.idempotency_key,
-        tries=row.tries,
-        latency_ms=row.latency_ms,
-        started_at=_when(row.started_at),
-        finished_at=_when(row.finished_at) if row.finished_at is not None else None,
-    )
-
-
-def _when(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
-
-
-def _value(member: FailureKind | PaymentMethod | None) -> str | None:
-    return None if member is None else member.value
-
-
-def _clip(text: str | None, length: int) -> str | None:
-    return None if text is None else text[:length]
+def _one_statement_values(
+    order_id: str, number: int, attempt: dict[str, object], change: PaymentUpdate, now: float
+) -> dict[str, Any]:
+    """Parameters of PostgreSQL's one-statement finish (`_pg.finish_attempt_and_payment`)."""
+    return {**attempt} | {
+        "order_id": order_id,
+        "number": number,
+        "now": now,
+        "status": change.status.value,
+        "p_provider": change.provider,
+        "p_method": value_of(change.method),
+        "p_provider_reference": change.provider_reference,
+        "p_action_url": clip(change.action_url, 2000),
+        "p_failure_kind": value_of(change.failure_kind),
+        "p_decline_reason": change.decline_reason,
+        "keep_lease": change.status is PaymentStatus.PROCESSING,
+    }

@@ -1,0 +1,60 @@
+"""PostgreSQL's happy path in three round trips: claim, write the attempt, finish both.
+
+Each step is one statement in autocommit mode (no BEGIN or COMMIT of its own), and the last
+one writes the attempt's outcome and the payment's status together, in one statement whose
+data-modifying CTEs commit or fail as one, and returns the payment with all its attempts as
+JSON, so no second read is needed. SQLite keeps its own path: a statement there costs
+microseconds, not a network round trip.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Connection, text
+
+from .._models import PaymentResult
+from ._rows import payment_result
+
+__all__ = ["finish_attempt_and_payment"]
+
+# Other parts of a statement do not see a CTE's updates, so the attempts come back as the
+# updated row from `a` plus the other attempts read from the table.
+_FINISH: Final = text(
+    """
+    WITH a AS (
+        UPDATE payrouter_attempts SET
+            outcome = :outcome, failure_kind = :failure_kind, provider_code = :provider_code,
+            provider_reference = :provider_reference, action_url = :action_url,
+            tries = :tries, latency_ms = :latency_ms, finished_at = :now
+        WHERE order_id = :order_id AND number = :number
+        RETURNING *
+    ), p AS (
+        UPDATE payrouter_payments SET
+            status = :status, provider = :p_provider, method = :p_method,
+            provider_reference = :p_provider_reference, action_url = :p_action_url,
+            failure_kind = :p_failure_kind, decline_reason = :p_decline_reason,
+            updated_at = :now,
+            owner = CASE WHEN :keep_lease THEN owner END,
+            lease_until = CASE WHEN :keep_lease THEN lease_until END
+        WHERE order_id = :order_id
+        RETURNING *
+    )
+    SELECT
+        (SELECT row_to_json(p) FROM p) AS payment,
+        (SELECT coalesce(json_agg(x ORDER BY x.number), '[]'::json) FROM (
+            SELECT * FROM a
+            UNION ALL
+            SELECT * FROM payrouter_attempts
+            WHERE order_id = :order_id AND number <> :number
+        ) x) AS attempts
+    """
+)
+
+
+def finish_attempt_and_payment(conn: Connection, values: dict[str, Any]) -> PaymentResult:
+    """Run the one-statement finish; `values` holds the attempt's and the payment's fields."""
+    payment, attempts = conn.execute(_FINISH, values).one()
+    if payment is None:
+        raise LookupError(f"no payment {values['order_id']!r} to finish")
+    return payment_result(payment, attempts)

@@ -1,0 +1,65 @@
+"""Ledger rows to the public models: one conversion for every database and query shape.
+
+Rows arrive as mappings (SQLAlchemy rows, or JSON objects from PostgreSQL's one-statement
+finish), so the same two functions build every `PaymentResult` the ledger returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatus
+from .._money import Money
+from .._taxonomy import FailureKind, Outcome
+
+__all__ = ["attempt_summary", "clip", "payment_result", "value_of"]
+
+
+def payment_result(row: Mapping[Any, Any], attempts: Iterable[Mapping[Any, Any]]) -> PaymentResult:
+    """A payment row and its attempt rows (in number order) as the public result."""
+    return PaymentResult(
+        order_id=row["order_id"],
+        status=PaymentStatus(row["status"]),
+        amount=Money(minor_units=row["amount_minor"], currency=row["currency"]),
+        provider=row["provider"],
+        method=PaymentMethod(row["method"]) if row["method"] else None,
+        provider_reference=row["provider_reference"],
+        action_url=row["action_url"],
+        failure_kind=FailureKind(row["failure_kind"]) if row["failure_kind"] else None,
+        decline_reason=row["decline_reason"],
+        attempts=tuple(attempt_summary(attempt) for attempt in attempts),
+        created_at=_when(row["created_at"]),
+        updated_at=_when(row["updated_at"]),
+    )
+
+
+def attempt_summary(row: Mapping[Any, Any]) -> AttemptSummary:
+    return AttemptSummary(
+        number=row["number"],
+        provider=row["provider"],
+        method=PaymentMethod(row["method"]),
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        failure_kind=FailureKind(row["failure_kind"]) if row["failure_kind"] else None,
+        provider_code=row["provider_code"],
+        provider_reference=row["provider_reference"],
+        action_url=row["action_url"],
+        idempotency_key=row["idempotency_key"],
+        tries=row["tries"],
+        latency_ms=row["latency_ms"],
+        started_at=_when(row["started_at"]),
+        finished_at=_when(row["finished_at"]) if row["finished_at"] is not None else None,
+    )
+
+
+def _when(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def value_of(member: FailureKind | PaymentMethod | None) -> str | None:
+    return None if member is None else member.value
+
+
+def clip(text: str | None, length: int) -> str | None:
+    return None if text is None else text[:length]
