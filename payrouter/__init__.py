@@ -36,6 +36,7 @@ from ._hooks import (
     LoggingHook,
     PaymentFinished,
     RetryScheduled,
+    SharedStateChanged,
 )
 from ._ledger import ProviderHealth
 from ._models import (
@@ -108,6 +109,7 @@ __all__ = [
     "Router",
     "RouterClosedError",
     "RouterSettings",
+    "SharedStateChanged",
     "SyncRouter",
     "WalletSource",
     "__version__",

@@ -12,12 +12,16 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pybreaker
 
 from ._adapter import ProviderReply
 from ._hooks import BreakerStateChanged, Hook, emit
 from ._models import PaymentMethod
+
+if TYPE_CHECKING:
+    from ._shared import SharedBreakers
 
 __all__ = ["BreakerBoard", "BreakerOpen", "BreakerSettings", "ProviderFault"]
 
@@ -57,6 +61,8 @@ class _Listener(pybreaker.CircuitBreakerListener):
         if new_state.name == pybreaker.STATE_OPEN:
             self._board.opened_at[key] = time.monotonic()
             self._board.open_signal(*key).set()
+            if self._board.shared is not None:
+                self._board.shared.opened(key, self._board.reset_timeout)
         else:
             self._board.open_signal(*key).clear()
         event = BreakerStateChanged(self._provider, self._method, old, new_state.name)
@@ -70,9 +76,18 @@ def _not_a_provider_fault(error: BaseException) -> bool:
 class BreakerBoard:
     """The breakers of one router, created on first use."""
 
-    def __init__(self, settings: BreakerSettings, hooks: Sequence[Hook]) -> None:
+    def __init__(
+        self,
+        settings: BreakerSettings,
+        hooks: Sequence[Hook],
+        shared: SharedBreakers | None = None,
+    ) -> None:
         self._settings = settings
         self.hooks = hooks
+        self.shared = shared
+        """Other workers' breakers (Redis); None when this process is on its own."""
+        if shared is not None:
+            shared.on_opened = lambda key: self.open_signal(*key).set()
         self.opened_at: dict[tuple[str, PaymentMethod], float] = {}
         self._open_signals: dict[tuple[str, PaymentMethod], asyncio.Event] = {}
         self._breakers: dict[tuple[str, PaymentMethod], pybreaker.CircuitBreaker] = {}
@@ -123,12 +138,22 @@ class BreakerBoard:
     def admits(self, provider: str, method: PaymentMethod) -> bool:
         """True unless the breaker is open and its reset timeout has not yet passed.
 
-        Checked before an attempt is written, so a refused call costs no ledger row.
+        Checked before an attempt is written, so a refused call costs no ledger row. With
+        shared state, a breaker another worker opened refuses here too.
         """
+        if self.shared is not None:
+            self.shared.watch((provider, method))
+            if self.shared.is_open((provider, method)):
+                return False
         if self.state(provider, method) != pybreaker.STATE_OPEN:
             return True
         opened = self.opened_at.get((provider, method), 0.0)
         return time.monotonic() >= opened + self._settings.reset_timeout
+
+    @property
+    def reset_timeout(self) -> float:
+        """Seconds an opened breaker refuses calls before it lets a trial through."""
+        return self._settings.reset_timeout
 
     def is_open(self, provider: str, method: PaymentMethod) -> bool:
         """True while the breaker refuses calls."""

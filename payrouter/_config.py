@@ -80,13 +80,19 @@ class ProviderConfig(BaseModel):
 
 
 class PayrouterConfig(BaseModel):
-    """The whole file: `ledger`, `router` settings, and `providers` in order of preference."""
+    """The whole file: `ledger`, `state`, `router` settings, and `providers` in order of
+    preference. Embedded to shared is two URLs: `ledger` to PostgreSQL, `state` to Redis."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     ledger: str = Field(
         default="sqlite:///payrouter.db",
         description="SQLAlchemy URL; a relative SQLite path is relative to the config file.",
+    )
+    state: str | None = Field(
+        default=None,
+        description="Redis URL shared by every worker process (breaker state); "
+        "default: each process keeps its own.",
     )
     router: RouterSettings = RouterSettings()
     providers: list[ProviderConfig] = Field(min_length=1)
@@ -123,12 +129,17 @@ def _factory(provider: ProviderConfig) -> AdapterFactory:
 
 
 def _expand(provider: str, key: str, value: object) -> object:
+    return _from_environment(f"providers[{provider}].options.{key}", value)
+
+
+def _from_environment(field: str, value: object) -> object:
+    """`"${NAME}"` is read from the environment, so secrets (keys, database passwords in
+    URLs) never sit in the file."""
     if isinstance(value, str) and (match := _ENV_REFERENCE.match(value)):
         variable = match.group(1)
         if variable not in os.environ:
             raise ConfigurationError(
-                f"providers[{provider}].options.{key}: environment variable {variable} is not "
-                "set; export it before starting"
+                f"{field}: environment variable {variable} is not set; export it before starting"
             )
         return os.environ[variable]
     return value
@@ -151,6 +162,10 @@ def load_config(path: str | Path) -> PayrouterConfig:
         raise ConfigurationError(f"{path} is not valid {path.suffix[1:]}: {error}") from None
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{path}: expected a mapping with a `providers` list at the top")
+    raw = {
+        key: _from_environment(key, value) if key in ("ledger", "state") else value
+        for key, value in raw.items()
+    }
     try:
         return PayrouterConfig.model_validate(raw)
     except ValidationError as error:

@@ -25,6 +25,7 @@ __all__ = [
     "LoggingHook",
     "PaymentFinished",
     "RetryScheduled",
+    "SharedStateChanged",
     "emit",
 ]
 
@@ -110,6 +111,15 @@ class PaymentFinished:
     alert: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class SharedStateChanged:
+    """Shared state (Redis) became unreachable, so this process runs on its own state, or
+    became reachable again. Payments go on either way; the ledger is never affected."""
+
+    available: bool
+    reason: str
+
+
 Event = (
     AttemptStarted
     | AttemptFinished
@@ -118,6 +128,7 @@ Event = (
     | CandidateSkipped
     | BreakerStateChanged
     | PaymentFinished
+    | SharedStateChanged
 )
 Hook = Callable[[Event], None]
 """Anything callable with one event; it runs inline, so it must be quick and not block."""
@@ -131,9 +142,8 @@ class LoggingHook:
 
     def __call__(self, event: Event) -> None:
         alerting = isinstance(event, PaymentFinished) and event.alert
-        level = (
-            logging.WARNING if alerting or isinstance(event, BreakerStateChanged) else logging.DEBUG
-        )
+        noteworthy = alerting or isinstance(event, BreakerStateChanged | SharedStateChanged)
+        level = logging.WARNING if noteworthy else logging.DEBUG
         if self._logger.isEnabledFor(level):
             self._logger.log(level, type(event).__name__, extra={"event": asdict(event)})
 

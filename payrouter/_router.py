@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from ._adapter import Adapter
 from ._breaker import BreakerBoard
@@ -34,6 +34,9 @@ from ._ledger import (
 )
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._payment import Payer
+
+if TYPE_CHECKING:
+    from ._shared import SharedBreakers
 from ._reconcile import ReconcileReport, reconcile, reconcile_payment
 from ._settings import RouterSettings
 
@@ -59,6 +62,9 @@ class Router:
         settings: deadlines, retries, breakers; safe defaults.
         hooks: receive every event; default: one stdlib log record per event. `()` silences.
         sleep: replaces `asyncio.sleep` for every wait the router makes (simulations).
+        state: a Redis URL (`redis://host:6379/0`) to share breaker state with every worker
+            process; None keeps it in this process. If Redis becomes unreachable the router
+            goes on with its own state and says so once.
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class Router:
         settings: RouterSettings | None = None,
         hooks: Sequence[Hook] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        state: str | None = None,
     ) -> None:
         if not adapters:
             raise ConfigurationError("Router needs at least one adapter")
@@ -87,7 +94,8 @@ class Router:
         self._ledger: Ledger = SqlLedger(ledger) if isinstance(ledger, str) else ledger
         self.settings = settings or RouterSettings()
         self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
-        self._board = BreakerBoard(self.settings.breaker.params(), self._hooks)
+        self._shared = None if state is None else _shared_breakers(state, self._hooks)
+        self._board = BreakerBoard(self.settings.breaker.params(), self._hooks, self._shared)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._payer = Payer(
             adapters=self._adapters,
@@ -115,6 +123,7 @@ class Router:
             ledger=config.ledger_url(Path(path).parent),
             settings=config.router,
             hooks=hooks,
+            state=config.state,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -125,12 +134,16 @@ class Router:
             raise RouterClosedError("a closed router cannot be reopened: create a new one")
         if self._state is _State.NEW:
             await self._ledger.open()
+            if self._shared is not None:
+                await self._shared.start()
             self._state = _State.OPEN
 
     async def close(self) -> None:
         """Close adapters' connections and the ledger; the router cannot be reopened."""
         if self._state is _State.OPEN:
             await asyncio.gather(*(adapter.aclose() for adapter in self._adapters))
+            if self._shared is not None:
+                await self._shared.close()
             await self._ledger.close()
         self._state = _State.CLOSED
 
@@ -222,3 +235,17 @@ class Router:
     def breaker_states(self) -> dict[tuple[str, PaymentMethod], str]:
         """The state of every breaker used so far, keyed by (provider, method)."""
         return self._board.states()
+
+
+def _shared_breakers(url: str, hooks: Sequence[Hook]) -> SharedBreakers:
+    """Shared breakers on Redis; needs the `redis` extra, and says so when it is missing."""
+    try:
+        from ._shared import SharedBreakers
+    except ImportError as error:
+        raise ConfigurationError(
+            f"state={url!r} needs Redis support: pip install 'payrouter[redis]' ({error})"
+        ) from None
+    try:
+        return SharedBreakers(url, hooks=hooks)
+    except ValueError as error:
+        raise ConfigurationError(f"state: not a Redis URL ({error})") from None

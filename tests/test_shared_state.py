@@ -1,0 +1,107 @@
+"""Shared breaker state in Redis: a provider one worker finds down is avoided by all, and a
+Redis outage never stops payments (each process goes on with its own state, and says so)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from payrouter import (
+    BreakerSettings,
+    CardSource,
+    Event,
+    Money,
+    PaymentRequest,
+    PaymentStatus,
+    RetrySettings,
+    Router,
+    RouterSettings,
+)
+from payrouter._hooks import SharedStateChanged
+from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+from tests.peers import free_port
+
+SETTINGS = RouterSettings(
+    retry=RetrySettings(max_tries=1),
+    breaker=BreakerSettings(fail_max=2, reset_timeout_seconds=30),
+    last_resort_when_all_open=False,
+)
+
+
+def request(order_id: str) -> PaymentRequest:
+    return PaymentRequest(
+        order_id=order_id,
+        amount=Money.of("10.00", "EUR"),
+        sources=[CardSource(token=SecretStr("pm_card_visa"))],
+        customer_country="DE",
+    )
+
+
+def worker(state: str, events: list[Event] | None = None) -> tuple[Router, SimulatedProvider]:
+    """One worker process's router: its own breakers, its own view of card_a."""
+    card_a, card_b = SimulatedProvider("card_a"), SimulatedProvider("card_b")
+    card_a.default = Behavior.unavailable()
+    adapters = [SimulatedAdapter(card_a), SimulatedAdapter(card_b)]
+    hooks = [] if events is None else [events.append]
+    router = Router(adapters, ledger="sqlite://", settings=SETTINGS, hooks=hooks, state=state)
+    return router, card_a
+
+
+@pytest.mark.peer("redis")
+async def test_a_provider_one_worker_finds_down_is_avoided_by_the_others(
+    redis_url: str, redis_prefix: str
+) -> None:
+    state = f"{redis_url}?prefix={redis_prefix}"
+    first, _ = worker(state)
+    second, second_card_a = worker(state)
+    async with first, second:
+        await second.pay(request("warm-up"))  # second has used card_a: one call
+        assert second_card_a.calls == 1
+        for number in range(2):  # first sees card_a fail twice: its breaker opens
+            await first.pay(request(f"first-{number}"))
+        assert first.breaker_states()[("card_a", "card")] == "open"
+        await asyncio.sleep(0.3)  # a few sync intervals (0.1 s)
+        result = await second.pay(request("second-1"))
+    assert (result.status, result.provider) == (PaymentStatus.SUCCEEDED, "card_b")
+    assert second_card_a.calls == 1  # card_a was never called again by the second worker
+    assert [attempt.provider for attempt in result.attempts] == ["card_b"]
+
+
+async def test_redis_unreachable_payments_go_on_and_it_is_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events: list[Event] = []
+    router, _ = worker(f"redis://127.0.0.1:{free_port()}/0", events)
+    with caplog.at_level(logging.WARNING, logger="payrouter"):
+        async with router:
+            results = [await router.pay(request(f"order-{n}")) for n in range(4)]
+            await asyncio.sleep(0.35)  # background syncs keep failing
+    assert {result.status for result in results} == {PaymentStatus.SUCCEEDED}
+    changes = [event for event in events if isinstance(event, SharedStateChanged)]
+    assert [change.available for change in changes] == [False]
+    assert len([r for r in caplog.records if "shared state unavailable" in r.message]) == 1
+    assert router.breaker_states()[("card_a", "card")] == "open"  # its own breakers still work
+
+
+@pytest.mark.peer("redis")
+def test_shared_mode_is_two_urls_in_config(
+    redis_url: str, redis_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "payrouter.yaml"
+    config.write_text(
+        "ledger: sqlite:///ledger.db\n"
+        "state: ${SHARED_STATE_URL}\n"
+        "providers:\n  - {name: card, type: simulated, methods: [card]}\n"
+    )
+    monkeypatch.setenv("SHARED_STATE_URL", f"{redis_url}?prefix={redis_prefix}")
+    router = Router.from_config(config, hooks=())
+
+    async def pay() -> PaymentStatus:
+        async with router:
+            return (await router.pay(request("order-1"))).status
+
+    assert asyncio.run(pay()) is PaymentStatus.SUCCEEDED
