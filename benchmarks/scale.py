@@ -1,0 +1,318 @@
+"""Payments per second for 1, 2 and 4 worker processes: SQLite vs PostgreSQL, Redis state on/off.
+
+Each worker is a separate process with its own `Router` over an in-memory provider (an adapter
+that answers at once, no HTTP), so what is measured is payrouter and its shared stores: the
+ledger (claim, write before call, finish) and, with `--redis`, the shared breaker state. The
+workers wait on one barrier, then each pays `--payments` unique orders with `--concurrency`
+payments in flight; throughput is all payments over the wall time from the barrier to the last
+worker's end. Round trips per payment are counted on one happy-path payment, on the wire:
+statements, plus BEGIN/COMMIT when the connection is not in autocommit mode.
+
+    python benchmarks/scale.py --postgres postgresql+psycopg://u:p@127.0.0.1:5432/db \\
+        --redis redis://127.0.0.1:6379/0 [--payments 1500] [--processes 1,2,4] [--quick] [--json]
+
+PostgreSQL runs in a fresh database created per configuration (the URL's role needs
+CREATEDB). The server's durability settings are printed with the figures, because they change
+them. Targets are printed next to the figures, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import SecretStr
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from payrouter import (
+    Capabilities,
+    CardSource,
+    Charge,
+    Money,
+    PaymentHandle,
+    PaymentMethod,
+    PaymentRequest,
+    ProviderReply,
+    Router,
+)
+from payrouter._ledger import SqlLedger
+
+TARGET_TWO_PROCESS_SPEEDUP: Final = 1.8
+TARGET_ROUND_TRIPS: Final = 3
+TARGET_REDIS_COST: Final = 0.10
+_AMOUNT: Final = Money(minor_units=1999, currency="EUR")
+
+
+class InstantAdapter:
+    """A provider that takes every payment at once, in memory: the benchmark's constant."""
+
+    name = "instant"
+    capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
+    idempotency_key_max_length = 255
+
+    async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
+        return ProviderReply.succeeded(f"ch_{idempotency_key}")
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        return ProviderReply.succeeded(f"ch_{handle.reference}")
+
+    async def capture(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
+    ) -> ProviderReply:
+        return ProviderReply.succeeded(f"cap_{idempotency_key}")
+
+    async def refund(
+        self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
+    ) -> ProviderReply:
+        return ProviderReply.succeeded(f"re_{idempotency_key}")
+
+    async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
+        return ProviderReply.succeeded(f"vo_{idempotency_key}")
+
+    async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
+        return ProviderReply.succeeded(mandate_id)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _request(order_id: str) -> PaymentRequest:
+    return PaymentRequest(
+        order_id=order_id,
+        amount=_AMOUNT,
+        sources=[CardSource(token=SecretStr("pm_card_visa"))],
+        customer_country="DE",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    label: str
+    ledger: str
+    state: str | None
+
+
+async def _pay_many(
+    setup: Setup, worker: int, payments: int, concurrency: int, barrier: Any
+) -> float:
+    router = Router([InstantAdapter()], ledger=setup.ledger, hooks=(), state=setup.state)
+    async with router:
+        await router.pay(_request(f"warm-{worker}-{uuid.uuid4().hex}"))
+        barrier.wait()  # every worker connected and warm: start together
+        gate = asyncio.Semaphore(concurrency)
+        run = uuid.uuid4().hex[:8]
+
+        async def one(number: int) -> None:
+            async with gate:
+                await router.pay(_request(f"w{worker}-{run}-{number}"))
+
+        await asyncio.gather(*(one(number) for number in range(payments)))
+        return time.time()
+
+
+def _worker(
+    setup: Setup, worker: int, payments: int, concurrency: int, barrier: Any, out: Any
+) -> None:
+    out.put(asyncio.run(_pay_many(setup, worker, payments, concurrency, barrier)))
+
+
+def throughput(setup: Setup, processes: int, payments: int, concurrency: int) -> float:
+    """Payments per second of `processes` workers paying `payments` orders each, together."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes + 1)
+    out = context.Queue()
+    workers = [
+        context.Process(target=_worker, args=(setup, n, payments, concurrency, barrier, out))
+        for n in range(processes)
+    ]
+    for process in workers:
+        process.start()
+    barrier.wait(timeout=120)
+    started = time.time()
+    ends = [out.get(timeout=600) for _ in workers]
+    for process in workers:
+        process.join(timeout=60)
+        if process.exitcode != 0:
+            raise RuntimeError(f"a worker exited with {process.exitcode}")
+    return processes * payments / (max(ends) - started)
+
+
+def round_trips(ledger_url: str) -> int:
+    """Wire round trips the ledger makes for one happy-path payment (after a warm-up)."""
+
+    async def measure() -> int:
+        ledger = SqlLedger(ledger_url)
+        async with Router([InstantAdapter()], ledger=ledger, hooks=()) as router:
+            await router.pay(_request(f"rt-warm-{uuid.uuid4().hex}"))
+            count = 0
+
+            def statement(*_: object) -> None:
+                nonlocal count
+                count += 1
+
+            def transaction(conn: Any) -> None:
+                nonlocal count
+                driver = conn.connection.driver_connection
+                if not getattr(driver, "autocommit", False) and ledger_url.startswith("postgres"):
+                    count += 1
+
+            engine = ledger._engine
+            assert engine is not None
+            event.listen(engine, "before_cursor_execute", statement)
+            event.listen(engine, "begin", transaction)
+            event.listen(engine, "commit", transaction)
+            await router.pay(_request(f"rt-{uuid.uuid4().hex}"))
+            return count
+
+    return asyncio.run(measure())
+
+
+@contextmanager
+def fresh_postgres(url: str) -> Iterator[str]:
+    """A new database on the server of `url`, dropped afterwards."""
+    server = make_url(url)
+    name = f"payrouter_scale_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_settings(url: str) -> dict[str, str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                name: str(conn.execute(text(f"SHOW {name}")).scalar_one())
+                for name in ("fsync", "synchronous_commit", "max_connections")
+            }
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", default=os.environ.get("PAYROUTER_TEST_POSTGRES_URL"))
+    parser.add_argument("--redis", default=os.environ.get("PAYROUTER_TEST_REDIS_URL"))
+    parser.add_argument("--payments", type=int, default=1500, help="per worker process")
+    parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--concurrency", type=int, default=16, help="in flight per process")
+    parser.add_argument("--quick", action="store_true", help="tiny run, for the smoke test")
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args(argv)
+    payments = 40 if options.quick else options.payments
+    counts = [1, 2] if options.quick else [int(n) for n in options.processes.split(",")]
+    rows: list[dict[str, Any]] = []
+    trips: dict[str, int] = {}
+    settings: Mapping[str, str] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        setups = [Setup("SQLite", f"sqlite:///{Path(folder) / 'ledger.db'}", None)]
+        trips["SQLite"] = round_trips(f"sqlite:///{Path(folder) / 'rt.db'}")
+        for processes in counts:
+            rows.append(_row(setups[0], processes, payments, options.concurrency))
+        if options.postgres:
+            settings = postgres_settings(options.postgres)
+            with fresh_postgres(options.postgres) as url:
+                trips["PostgreSQL"] = round_trips(url)
+            states: list[tuple[str, str | None]] = [("PostgreSQL", None)]
+            if options.redis:
+                prefix = f"scale-{uuid.uuid4().hex[:8]}:"
+                states.append(("PostgreSQL + Redis", f"{options.redis}?prefix={prefix}"))
+            for label, state in states:
+                for processes in counts:
+                    with fresh_postgres(options.postgres) as url:
+                        rows.append(
+                            _row(Setup(label, url, state), processes, payments, options.concurrency)
+                        )
+    report = {
+        "payments_per_process": payments,
+        "concurrency": options.concurrency,
+        "postgres_settings": dict(settings),
+        "round_trips": trips,
+        "rows": rows,
+        **_verdicts(rows, trips),
+    }
+    if options.json:
+        print(json.dumps(report))
+    else:
+        _print(report)
+
+
+def _row(setup: Setup, processes: int, payments: int, concurrency: int) -> dict[str, Any]:
+    rate = throughput(setup, processes, payments, concurrency)
+    return {"setup": setup.label, "processes": processes, "payments_per_s": round(rate, 1)}
+
+
+def _rate(rows: list[dict[str, Any]], setup: str, processes: int) -> float | None:
+    for row in rows:
+        if row["setup"] == setup and row["processes"] == processes:
+            return float(row["payments_per_s"])
+    return None
+
+
+def _verdicts(rows: list[dict[str, Any]], trips: Mapping[str, int]) -> dict[str, Any]:
+    one, two = _rate(rows, "PostgreSQL + Redis", 1), _rate(rows, "PostgreSQL + Redis", 2)
+    plain = _rate(rows, "PostgreSQL", 1)
+    return {
+        "speedup_2_processes_pg_redis": None if not (one and two) else round(two / one, 2),
+        "redis_cost": None if not (one and plain) else round(plain / one - 1, 3),
+        "round_trips_pg": trips.get("PostgreSQL"),
+    }
+
+
+def _print(report: Mapping[str, Any]) -> None:
+    print(
+        f"payments per worker {report['payments_per_process']}, "
+        f"{report['concurrency']} in flight per worker, in-memory provider"
+    )
+    if report["postgres_settings"]:
+        print(f"PostgreSQL settings: {report['postgres_settings']}")
+    print(f"{'setup':<22}{'processes':>10}{'payments/s':>14}")
+    for row in report["rows"]:
+        print(f"{row['setup']:<22}{row['processes']:>10}{row['payments_per_s']:>14,.1f}")
+    print(f"round trips per payment (happy path): {dict(report['round_trips'])}")
+    _target(
+        "PostgreSQL round trips",
+        report["round_trips_pg"],
+        f"<= {TARGET_ROUND_TRIPS}",
+        lambda v: v <= TARGET_ROUND_TRIPS,
+    )
+    _target(
+        "PostgreSQL + Redis, 2 processes / 1",
+        report["speedup_2_processes_pg_redis"],
+        f">= {TARGET_TWO_PROCESS_SPEEDUP}x",
+        lambda v: v >= TARGET_TWO_PROCESS_SPEEDUP,
+    )
+    _target(
+        "Redis state's cost per payment (1 process)",
+        report["redis_cost"],
+        f"<= {TARGET_REDIS_COST:.0%}",
+        lambda v: v <= TARGET_REDIS_COST,
+    )
+
+
+def _target(name: str, value: float | None, wanted: str, met: Any) -> None:
+    verdict = "n/a (no server given)" if value is None else ("met" if met(value) else "MISSED")
+    print(f"  {name}: {value} (target {wanted}): {verdict}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
