@@ -111,7 +111,6 @@ class _LiveDrill:
     def __init__(self) -> None:
         self.screen: Live | None = None
         self.rows: dict[str, dict[str, int]] = {}
-        self.current = ""
         self.breakers: dict[str, str] = {}
         self.progress = Progress(
             TextColumn("{task.description:<28}"),
@@ -122,17 +121,16 @@ class _LiveDrill:
         self.tasks: dict[str, TaskID] = {}
 
     def start(self, name: str, total: int) -> None:
-        self.current = name
         self.rows[name] = {"total": total, "done": 0, "succeeded": 0, "attempts": 0, "skips": 0}
         self.tasks[name] = self.progress.add_task(name, total=total)
 
-    def record(self, record: PaymentRecord) -> None:
-        row = self.rows[self.current]
+    def record(self, strategy: str, record: PaymentRecord) -> None:
+        row = self.rows[strategy]
         row["done"] += 1
         row["succeeded"] += record.status in _SUCCESSFUL
         row["attempts"] += len(record.attempts)
         row["skips"] += record.breaker_skips
-        self.progress.advance(self.tasks[self.current])
+        self.progress.advance(self.tasks[strategy])
         if self.screen is not None and row["done"] % 20 == 0:
             self.screen.update(self.render())
 

@@ -1,26 +1,37 @@
-"""Running a drill: sandbox up, then each strategy on the same traffic and the same faults.
+"""Running a drill: stand-ins up, then each strategy on the same traffic and the same faults.
 
-Between strategies the sandbox is reset and the faults are posted again, so each strategy
-meets the same fault timeline from its own start. The stand-ins' books, read after each run,
-are the ground truth for double charges and lost records.
+payrouter runs first and alone; then the two baselines run side by side, each against its
+own set of stand-ins, so a drill takes two traffic windows, not three. Before each run the
+stand-ins are reset and the faults posted again, so every strategy meets the same fault
+timeline from its own start. The stand-ins' books, read after each run, are the ground truth
+for double charges and lost records.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from .._config import load_config
+from .._adapter import Adapter
+from .._config import PayrouterConfig
 from ._figures import PaymentRecord, StrategyRun, strategy_figures
-from ._scenario import Scenario
-from ._strategies import router_config, serve_with_chain, serve_with_router, serve_with_single
+from ._scenario import DrillProvider, Scenario
+from ._strategies import (
+    Progress,
+    adapter_options,
+    router_config,
+    serve_with_chain,
+    serve_with_router,
+    serve_with_single,
+)
 from ._traffic import Arrival, arrivals
 
 __all__ = ["BLOCKING_FAULTS", "DrillOutcome", "run_drill"]
@@ -46,76 +57,142 @@ async def run_drill(
     folder: Path | None = None,
     *,
     on_start: StrategyStarted = lambda name, total: None,
-    on_payment: Callable[[PaymentRecord], None] = lambda record: None,
+    on_payment: Callable[[str, PaymentRecord], None] = lambda strategy, record: None,
     on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
 ) -> DrillOutcome:
     """Run every strategy over the scenario against a fresh in-process sandbox.
 
     `on_start`, `on_payment` and `on_breaker` feed a live display: a strategy starting, each
-    payment finishing, and each breaker state change of payrouter's run.
+    payment finishing (with its strategy's name: the baselines run side by side), and each
+    breaker state change of payrouter's run.
     """
-    from payrouter.sandbox import serve
-
     folder = folder or Path(tempfile.mkdtemp(prefix="payrouter-drill-"))
     folder.mkdir(parents=True, exist_ok=True)
     traffic = arrivals(scenario)
     runs: list[StrategyRun] = []
     started = time.perf_counter()
-    providers = scenario.providers
     async with contextlib.AsyncExitStack() as stack:
-        # One sandbox per provider name: two providers of one type never share faults/books.
-        admins: dict[str, httpx.AsyncClient] = {}
-        urls: dict[str, str] = {}
-        for index, provider in enumerate(providers):
-            sandbox = await stack.enter_async_context(serve(seed=scenario.seed + index))
-            urls[provider.name] = sandbox.urls[provider.type]
-            admins[provider.name] = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=sandbox.admin_url)
-            )
-        config = router_config(scenario, urls, folder)
-        type_of = {provider.name: provider.type for provider in providers}
+        first = await _Sandboxes.start(stack, scenario, seed_offset=0)
+        config = router_config(scenario, first.urls, folder)
 
-        async def arm() -> None:
-            for admin in admins.values():
-                (await admin.post("/_admin/reset")).raise_for_status()
-            for fault in scenario.faults:
-                path = f"/_admin/{type_of[fault.provider]}/faults"
-                (await admins[fault.provider].post(path, json=fault.spec())).raise_for_status()
-
-        async def books() -> Counter[str]:
-            charges: Counter[str] = Counter()
-            for name, admin in admins.items():
-                document = (await admin.get(f"/_admin/{type_of[name]}/books")).json()
-                for entry in document["entries"]:
-                    if entry["kind"] in _TAKES_MONEY and entry["status"] != "failed":
-                        charges[entry["order_id"] or entry["provider_reference"]] += 1
-            return charges
-
+        # payrouter runs alone: its after-breaker latency is the router's own time, and the
+        # baselines' load on the shared event loop would show up in it.
         on_start("payrouter", len(traffic))
-        await arm()
+        await first.arm()
         records, events, settled = await serve_with_router(
-            traffic, config, on_payment, on_breaker, scenario.approvals, scenario.seed
+            traffic,
+            config,
+            lambda record: on_payment("payrouter", record),
+            on_breaker,
+            scenario.approvals,
+            scenario.seed,
         )
-        runs.append(StrategyRun("payrouter", records, await books(), settled, events))
+        runs.append(StrategyRun("payrouter", records, await first.books(), settled, events))
 
-        for name, serve_with in (
-            ("single provider + tenacity", serve_with_single),
-            ("try/except chain", serve_with_chain),
-        ):
+        # The two baselines run side by side, each against its own stand-ins (faults and
+        # books are per stand-in), so the drill takes two traffic windows instead of three.
+        second = await _Sandboxes.start(stack, scenario, seed_offset=len(scenario.providers))
+        baselines = (
+            ("single provider + tenacity", serve_with_single, first),
+            ("try/except chain", serve_with_chain, second),
+        )
+        for name, _, sandboxes in baselines:
             on_start(name, len(traffic))
-            await arm()
-            adapters = {adapter.name: adapter for adapter in load_config(config).build_adapters()}
-            try:
-                records = await serve_with(providers, adapters, traffic, on_payment)
-            finally:
-                for adapter in adapters.values():
-                    await adapter.aclose()
-            runs.append(StrategyRun(name, records, await books()))
+            await sandboxes.arm()
+        baseline_runs = await asyncio.gather(
+            *(
+                _baseline(name, serve_with, sandboxes, scenario, traffic, on_payment)
+                for name, serve_with, sandboxes in baselines
+            )
+        )
+        runs.extend(baseline_runs)
 
     for run in runs:
         _mark_possible(run.records, traffic, scenario)
     report = _report(scenario, runs, time.perf_counter() - started)
     return DrillOutcome(report, folder)
+
+
+class _Sandboxes:
+    """One stand-in per provider name (two providers of one type never share faults or
+    books), with its admin client: arm the faults, read the books."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self._type_of = {provider.name: provider.type for provider in scenario.providers}
+        self.urls: dict[str, str] = {}
+        self.admins: dict[str, httpx.AsyncClient] = {}
+
+    @classmethod
+    async def start(
+        cls, stack: contextlib.AsyncExitStack, scenario: Scenario, seed_offset: int
+    ) -> _Sandboxes:
+        from payrouter.sandbox import serve
+
+        sandboxes = cls(scenario)
+        for index, provider in enumerate(scenario.providers):
+            sandbox = await stack.enter_async_context(
+                serve(seed=scenario.seed + seed_offset + index)
+            )
+            sandboxes.urls[provider.name] = sandbox.urls[provider.type]
+            sandboxes.admins[provider.name] = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=sandbox.admin_url)
+            )
+        return sandboxes
+
+    async def arm(self) -> None:
+        """Empty the books and post the faults: the fault timeline starts now."""
+        for admin in self.admins.values():
+            (await admin.post("/_admin/reset")).raise_for_status()
+        for fault in self._scenario.faults:
+            path = f"/_admin/{self._type_of[fault.provider]}/faults"
+            (await self.admins[fault.provider].post(path, json=fault.spec())).raise_for_status()
+
+    async def books(self) -> Counter[str]:
+        """Money-taking entries per order id across every provider's books."""
+        charges: Counter[str] = Counter()
+        for name, admin in self.admins.items():
+            document = (await admin.get(f"/_admin/{self._type_of[name]}/books")).json()
+            for entry in document["entries"]:
+                if entry["kind"] in _TAKES_MONEY and entry["status"] != "failed":
+                    charges[entry["order_id"] or entry["provider_reference"]] += 1
+        return charges
+
+
+async def _baseline(
+    name: str,
+    serve_with: Callable[
+        [Sequence[DrillProvider], dict[str, Adapter], Sequence[Arrival], Progress],
+        Awaitable[list[PaymentRecord]],
+    ],
+    sandboxes: _Sandboxes,
+    scenario: Scenario,
+    traffic: Sequence[Arrival],
+    on_payment: Callable[[str, PaymentRecord], None],
+) -> StrategyRun:
+    """One naive strategy over the traffic with the real adapters, pointed at `sandboxes`."""
+    config = {
+        "providers": [
+            {
+                "name": provider.name,
+                "type": provider.type,
+                "methods": [method.value for method in provider.methods],
+                "options": adapter_options(provider, sandboxes.urls[provider.name]),
+            }
+            for provider in scenario.providers
+        ]
+    }
+    adapters = {
+        adapter.name: adapter for adapter in PayrouterConfig.model_validate(config).build_adapters()
+    }
+    try:
+        records = await serve_with(
+            scenario.providers, adapters, traffic, lambda record: on_payment(name, record)
+        )
+    finally:
+        for adapter in adapters.values():
+            await adapter.aclose()
+    return StrategyRun(name, records, await sandboxes.books())
 
 
 def _blocked(scenario: Scenario, provider: str, at: float) -> bool:

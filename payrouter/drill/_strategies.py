@@ -43,6 +43,7 @@ from ._traffic import Arrival
 
 __all__ = [
     "Progress",
+    "adapter_options",
     "router_config",
     "serve_with_chain",
     "serve_with_router",
@@ -69,6 +70,16 @@ _SANDBOX_OPTIONS: dict[str, dict[str, object]] = {
 _READ_TIMEOUT_SECONDS = 2.0
 
 
+def adapter_options(provider: DrillProvider, url: str) -> dict[str, object]:
+    """A provider's adapter options pointed at the stand-in at `url`."""
+    return {
+        "base_url": url,
+        "read_timeout_seconds": _READ_TIMEOUT_SECONDS,
+        **_SANDBOX_OPTIONS[provider.type],
+        **provider.options,
+    }
+
+
 def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Path:
     """Write the merchant-style config the router under test is built from.
 
@@ -79,12 +90,7 @@ def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Pat
             "name": provider.name,
             "type": provider.type,
             "methods": [method.value for method in provider.methods],
-            "options": {
-                "base_url": urls[provider.name],
-                "read_timeout_seconds": _READ_TIMEOUT_SECONDS,
-                **_SANDBOX_OPTIONS[provider.type],
-                **provider.options,
-            },
+            "options": adapter_options(provider, urls[provider.name]),
         }
         for provider in scenario.providers
     ]
