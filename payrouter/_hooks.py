@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Final
 
 from ._models import PaymentMethod, PaymentStatus
+from ._observe._logs import RedactingFilter
+from ._observe._redact import redact
 from ._taxonomy import FailureKind, Outcome
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
 ]
 
 _LOG: Final = logging.getLogger("payrouter")
+# Every record payrouter logs (hook failures' tracebacks included) is masked on the way out.
+_LOG.addFilter(RedactingFilter())
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,7 @@ class LoggingHook:
         noteworthy = alerting or isinstance(event, BreakerStateChanged | SharedStateChanged)
         level = logging.WARNING if noteworthy else logging.DEBUG
         if self._logger.isEnabledFor(level):
-            self._logger.log(level, type(event).__name__, extra={"event": asdict(event)})
+            self._logger.log(level, type(event).__name__, extra={"event": redact(asdict(event))})
 
 
 _BROKEN_HOOKS: set[type[object]] = set()

@@ -1,0 +1,161 @@
+"""Structured logs: one JSON line per router decision, redacted before it leaves the process.
+
+Built on structlog (a core dependency) so merchants can plug the same processors into their
+own structlog setup; the stdlib side gets `RedactingFilter`, so both log paths share one
+redaction pass (`_redact.redact`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import asdict, is_dataclass
+from typing import Any, Final, TextIO
+
+import structlog
+
+from ._redact import redact, redact_text
+
+__all__ = ["RedactingFilter", "StructlogHook", "describe", "json_logger", "redact_processor"]
+
+_NOTEWORTHY: Final = frozenset(
+    {"BreakerStateChanged", "SharedStateChanged", "FailedOver", "OutboxBacklog"}
+)
+
+
+def _get(event: object, name: str, default: object = None) -> Any:
+    return getattr(event, name, default)
+
+
+def _value(item: object) -> object:
+    return getattr(item, "value", item)
+
+
+# Why-sentences per event type: a table, so a new event needs one line here, and events not
+# listed still log with their fields (see `describe`).
+_WHY: Final[dict[str, Callable[[object], str]]] = {
+    "AttemptStarted": lambda e: (
+        f"trying {_get(e, 'provider')} for {_value(_get(e, 'method'))}: attempt "
+        f"{_get(e, 'attempt')} is recorded, the call goes out now"
+    ),
+    "AttemptFinished": lambda e: (
+        f"{_get(e, 'provider')} answered {_value(_get(e, 'outcome'))}"
+        + (f" ({_value(_get(e, 'failure_kind'))})" if _get(e, "failure_kind") else "")
+        + f" after {_get(e, 'tries')} tries"
+    ),
+    "RetryScheduled": lambda e: (
+        f"retrying {_get(e, 'provider')} with the same idempotency key in "
+        f"{_get(e, 'wait_seconds')}s"
+        + (f": {_value(_get(e, 'failure_kind'))} may pass" if _get(e, "failure_kind") else "")
+    ),
+    "FailedOver": lambda e: (
+        f"failing over from {_get(e, 'from_provider')}: "
+        + (f"{_value(_get(e, 'failure_kind'))} proves" if _get(e, "failure_kind") else "it proved")
+        + " no money moved"
+    ),
+    "CandidateSkipped": lambda e: (
+        f"not calling {_get(e, 'provider')} for {_value(_get(e, 'method'))}: {_get(e, 'reason')}"
+    ),
+    "BreakerStateChanged": lambda e: (
+        f"breaker {_get(e, 'provider')}/{_value(_get(e, 'method'))} "
+        f"{_get(e, 'old_state')} -> {_get(e, 'new_state')}"
+    ),
+    "PaymentFinished": lambda e: (
+        f"payment {_value(_get(e, 'status'))}"
+        + (f" at {_get(e, 'provider')}" if _get(e, "provider") else "")
+        + f" after {_get(e, 'attempts')} attempts"
+    ),
+    "SharedStateChanged": lambda e: (
+        "shared state restored"
+        if _get(e, "available")
+        else f"shared state unreachable, running on local state: {_get(e, 'reason')}"
+    ),
+}
+
+
+def describe(event: object) -> str:
+    """One sentence saying what the router decided and why; the event type for unknown events."""
+    name = type(event).__name__
+    why = _WHY.get(name)
+    return redact_text(why(event)) if why else name
+
+
+def _fields(event: object) -> dict[str, object]:
+    raw: object = asdict(event) if is_dataclass(event) and not isinstance(event, type) else {}
+    safe = redact(raw)
+    return dict(safe) if isinstance(safe, Mapping) else {}
+
+
+def redact_processor(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: put it last before the renderer (after `format_exc_info`), so
+    rendered tracebacks and every field are masked, whoever logged them."""
+    safe = redact(dict(event_dict))
+    assert isinstance(safe, dict)
+    return safe
+
+
+def json_logger(stream: TextIO | None = None) -> Any:
+    """A structlog logger printing one redacted JSON object per line to `stream` (stdout).
+
+    Independent of the global structlog configuration, so payrouter's lines stay JSON even
+    when the merchant's own logs are configured differently.
+    """
+    return structlog.wrap_logger(
+        structlog.PrintLogger(stream or sys.stdout),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_processor,
+            structlog.processors.JSONRenderer(sort_keys=False),
+        ],
+        context_class=dict,
+    )
+
+
+class StructlogHook:
+    """One structured log event per router event: `event` is the type, `why` the decision,
+    the event's fields (redacted) follow. Breaker, failover, shared-state and alerting payment
+    events log at warning, the rest at info."""
+
+    def __init__(self, logger: Any = None) -> None:
+        self._logger = logger if logger is not None else structlog.get_logger("payrouter")
+
+    def __call__(self, event: object) -> None:
+        name = type(event).__name__
+        noteworthy = name in _NOTEWORTHY or bool(_get(event, "alert", False))
+        log = self._logger.warning if noteworthy else self._logger.info
+        log(name, why=describe(event), **_fields(event))
+
+
+class RedactingFilter(logging.Filter):
+    """stdlib filter that masks a record's message, arguments, traceback and extra fields.
+
+    payrouter installs it on the `payrouter` logger; add it to a handler to cover other
+    loggers too. The traceback is rendered and masked here (and `exc_info` dropped), because
+    an exception's message may quote a provider reply.
+    """
+
+    _STANDARD: Final = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_payrouter_redacted", False):
+            return True
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        for key, value in list(vars(record).items()):
+            if key not in self._STANDARD:
+                masked = redact({key: value})
+                setattr(record, key, masked[key] if isinstance(masked, dict) else None)
+        record._payrouter_redacted = True
+        return True
