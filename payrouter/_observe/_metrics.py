@@ -9,6 +9,7 @@ bounded: provider, method, outcome, failure kind, status, reason; never an order
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -62,12 +63,18 @@ def _prometheus() -> Any:
     return prometheus_client
 
 
+@functools.lru_cache(maxsize=4096)
+def _redacted_label(text: str) -> str:
+    """Cached: label values are few (bounded by design), and events are on the payment path."""
+    return redact_text(text)
+
+
 def _label(value: object) -> str:
     """Enum members by value, None as empty, text redacted: a label is exported as it is, so
     a provider name or reason carrying a secret must be masked here like any log field."""
     if value is None:
         return ""
-    return redact_text(str(getattr(value, "value", value)))
+    return _redacted_label(str(getattr(value, "value", value)))
 
 
 _CAMEL: Final = re.compile(r"(?<!^)(?=[A-Z])")
