@@ -33,7 +33,9 @@ __all__ = [
 
 _LOG: Final = logging.getLogger("payrouter")
 # Every record payrouter logs (hook failures' tracebacks included) is masked on the way out.
-_LOG.addFilter(RedactingFilter())
+# Logger filters do not apply to child loggers' records, so the adapters' logger gets its own.
+for _name in ("payrouter", "payrouter.adapters"):
+    logging.getLogger(_name).addFilter(RedactingFilter())
 
 
 @dataclass(frozen=True, slots=True)

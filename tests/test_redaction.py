@@ -293,3 +293,25 @@ async def test_a_real_payment_with_secrets_in_the_request_leaks_nothing(
     captured = stdlib_output.getvalue() + json_lines.getvalue() + capsys.readouterr().out
     assert "order-secret-1" in json_lines.getvalue()
     assert_no_secret(captured + generate_latest(registry).decode())
+
+
+def test_the_adapters_logger_is_masked_too() -> None:
+    """Adapters log unmapped provider codes with the provider's words in `extra`."""
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logger = logging.getLogger("payrouter.adapters")
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        logger.warning(
+            "unmapped provider code %s", PAN, extra={"provider": "adyen", "provider_code": IBAN}
+        )
+    finally:
+        logger.removeHandler(handler)
+    (record,) = seen
+    assert record.getMessage() == "unmapped provider code [PAN]"
+    assert (record.provider, record.provider_code) == ("adyen", "[IBAN]")  # type: ignore[attr-defined]
