@@ -87,3 +87,21 @@ def test_payments_that_never_finish_are_ended_when_the_bound_is_reached(
     (abandoned,) = [s for s in exporter.get_finished_spans() if s.name == "payrouter.payment"]
     assert abandoned.attributes["payrouter.order_id"] == "order-0"  # type: ignore[index]
     assert abandoned.attributes["payrouter.abandoned"] is True  # type: ignore[index]
+
+
+def test_an_event_outside_a_payment_gets_a_span_of_its_own(
+    exporter_and_provider: tuple[InMemorySpanExporter, TracerProvider],
+) -> None:
+    """Events added later that carry an order id (webhooks, follow-ups) leave no open span."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class RefundQueued:
+        order_id: str
+        provider: str
+
+    exporter, provider = exporter_and_provider
+    OpenTelemetryHook(provider)(RefundQueued("order-5", "card_a"))
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "payrouter.RefundQueued"
+    assert span.attributes == {"payrouter.order_id": "order-5", "payrouter.provider": "card_a"}

@@ -11,11 +11,23 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Final
 
 from ._redact import redact
 
 __all__ = ["OpenTelemetryHook"]
+
+# Events emitted inside `router.pay`: they open (or continue) the payment's span.
+_PAYMENT_PATH: Final = frozenset(
+    {
+        "AttemptStarted",
+        "AttemptFinished",
+        "RetryScheduled",
+        "FailedOver",
+        "CandidateSkipped",
+        "PaymentFinished",
+    }
+)
 
 
 def _attribute(value: object) -> str | int | float | bool:
@@ -50,6 +62,13 @@ class OpenTelemetryHook:
             return  # breaker and shared-state events belong to no payment
         name = type(event).__name__
         with self._lock:
+            if name not in _PAYMENT_PATH and order_id not in self._payments:
+                # An event outside `router.pay` (a webhook, a follow-up, a late refresh):
+                # a span of its own instead of a payment span nothing would end.
+                self._tracer.start_span(
+                    f"payrouter.{name}", attributes=_attributes(event, skip="")
+                ).end()
+                return
             payment = self._payment_span(order_id)
             if name == "AttemptStarted":
                 self._start_attempt(payment, event)
