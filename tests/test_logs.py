@@ -137,3 +137,16 @@ def test_breaker_changes_log_at_warning(new_state: str, level: str) -> None:
     record = json.loads(lines.getvalue())
     assert record["level"] == level
     assert record["why"] == f"breaker card_a/card half-open -> {new_state}"
+
+
+def test_without_a_logger_the_hook_logs_through_the_merchants_structlog_setup() -> None:
+    """`StructlogHook()` goes to `structlog.get_logger("payrouter")`, already redacted."""
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        StructlogHook()(FailedOver("order-1", "card 4111111111111111", PaymentMethod.CARD, None))
+    (entry,) = logs
+    assert entry["event"] == "FailedOver"
+    assert entry["log_level"] == "warning"
+    assert entry["from_provider"] == "card [PAN]"
+    assert entry["why"] == "failing over from card [PAN]: it proved no money moved"
