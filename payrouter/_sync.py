@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -16,6 +17,7 @@ from typing import Any, Self, TypeVar
 from ._errors import RouterClosedError
 from ._models import PaymentMethod, PaymentRequest, PaymentResult
 from ._reconcile import ReconcileReport
+from ._records_reconcile import RecordsReport
 from ._router import Router
 
 __all__ = ["SyncRouter"]
@@ -61,6 +63,10 @@ class SyncRouter:
     def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
         """See `Router.reconcile`."""
         return self._run(self.router.reconcile(limit=limit))
+
+    def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
+        """See `Router.compare_records`."""
+        return self._run(self.router.compare_records(since, until))
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """See `Router.healthy_methods`."""

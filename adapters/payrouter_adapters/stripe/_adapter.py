@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Final, Self
 from urllib.parse import quote
 
@@ -16,6 +18,7 @@ from payrouter import (
     Money,
     PaymentHandle,
     PaymentMethod,
+    ProviderRecord,
     ProviderReply,
 )
 from payrouter_adapters._common import HttpOptions, build_client, parse_options
@@ -126,6 +129,26 @@ class StripeAdapter:
             params={"query": search_query(handle.reference), "limit": "2"},
         )
         return _replies.search_reply(self.name, response)
+
+    async def list_payments(
+        self, since: datetime, until: datetime
+    ) -> AsyncIterator[ProviderRecord]:
+        """`GET /v1/payment_intents` filtered by `created[gte|lte]`, 100 a page, following
+        `starting_after` while `has_more` (records reconciliation; `RecordsSource`)."""
+        params = {
+            "created[gte]": str(math.floor(since.timestamp())),
+            "created[lte]": str(math.ceil(until.timestamp())),
+            "limit": "100",
+        }
+        after: str | None = None
+        while True:
+            page = params | ({"starting_after": after} if after else {})
+            response = await self._client.get("/v1/payment_intents", params=page)
+            records, after = _replies.list_page(self.name, response)
+            for record in records:
+                yield record
+            if after is None:
+                return
 
     async def capture(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str

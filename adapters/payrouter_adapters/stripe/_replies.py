@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Final, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from payrouter import FailureKind, Outcome, ProviderReply
+from payrouter import FailureKind, Outcome, ProviderRecord, ProviderReply
 from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
 
 from ._codes import (
@@ -29,12 +30,14 @@ from ._codes import (
     VOID_STATUSES,
     StatusRow,
 )
+from ._requests import METADATA_ORDER_ID, METADATA_REFERENCE, money_from_stripe
 
 __all__ = [
     "capture_reply",
     "detach_reply",
     "error_reply",
     "intent_reply",
+    "list_page",
     "refund_reply",
     "search_reply",
     "void_reply",
@@ -159,6 +162,47 @@ def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
                 http_status=status,
                 message=f"{len(result.data)} payment intents carry this reference",
             )
+
+
+class _ListedIntent(_Object):
+    amount: int
+    currency: str
+    created: int
+    metadata: dict[str, str] = {}
+
+
+class _IntentList(BaseModel):
+    model_config = _LENIENT
+
+    data: list[_ListedIntent]
+    has_more: bool = False
+
+
+def list_page(provider: str, response: httpx.Response) -> tuple[list[ProviderRecord], str | None]:
+    """One page of `GET /v1/payment_intents` as records, and the id to continue after.
+
+    Raises:
+        httpx.HTTPStatusError: Stripe refused the list; a report cannot be half a period.
+        ValueError: the body is not a payment intent list.
+    """
+    response.raise_for_status()
+    page = _load(_IntentList, response)
+    if page is None:
+        raise ValueError(f"{provider}: unreadable payment intent list")
+    records = [
+        ProviderRecord(
+            provider_reference=intent.id or "",
+            amount=money_from_stripe(intent.amount, intent.currency.upper()),
+            outcome=_intent_outcome(provider, intent, response.status_code).outcome,
+            created_at=datetime.fromtimestamp(intent.created, UTC),
+            reference=intent.metadata.get(METADATA_REFERENCE),
+            order_id=intent.metadata.get(METADATA_ORDER_ID),
+        )
+        for intent in page.data
+        if intent.id
+    ]
+    after = page.data[-1].id if page.has_more and page.data else None
+    return records, after
 
 
 def _intent_outcome(provider: str, intent: _Object, status: int) -> ProviderReply:

@@ -18,6 +18,7 @@ __all__ = [
     "REFUND_REASONS",
     "UnsendableError",
     "intent_form",
+    "money_from_stripe",
     "refund_form",
     "search_query",
     "stripe_amount",
@@ -63,6 +64,15 @@ def stripe_amount(money: Money) -> int:
             f"Stripe takes {money.currency} without fractions; round the amount to whole units",
         )
     return whole
+
+
+def money_from_stripe(amount: int, currency: str) -> Money:
+    """The inverse of `stripe_amount`: Stripe's minor units back into ISO 4217 ones."""
+    iso = currency_exponent(currency)
+    shift = STRIPE_EXPONENTS.get(currency, iso) - iso
+    scale: int = 10 ** abs(shift)
+    minor = amount // scale if shift >= 0 else amount * scale
+    return Money(minor_units=minor, currency=currency)
 
 
 def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str]:
