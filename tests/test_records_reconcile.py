@@ -267,3 +267,17 @@ def test_the_records_command_prints_a_table_writes_json_and_exits_1_on_mismatch(
     assert quiet.exit_code == 0, quiet.output
     assert wrong.exit_code == 2
     assert "--since" in wrong.output
+
+
+async def test_the_period_is_read_the_same_way_from_postgresql(postgres_url: str) -> None:
+    since, until = today()
+    card = SimulatedProvider("card")
+    async with Router([SimulatedAdapter(card)], ledger=postgres_url, hooks=()) as router:
+        await router.pay(request("order-1"))
+        await router.pay(request("order-2", "3.00"))
+        report = await router.compare_records(since, until)
+        earlier = await router.compare_records(since - timedelta(days=2), since - timedelta(days=1))
+
+    assert report.ok
+    assert report.compared == 2
+    assert earlier.compared == 0
