@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,8 +12,10 @@ from typer.testing import CliRunner
 
 from payrouter import ConfigurationError
 from payrouter._cli import app
+from payrouter._models import PaymentStatus
 from payrouter.drill import Scenario, builtin_scenarios, load_scenario, run_drill
 from payrouter.drill._customers import Approvals
+from payrouter.drill._figures import PaymentRecord, StrategyRun, strategy_figures
 
 pytestmark = pytest.mark.slow
 
@@ -148,9 +151,26 @@ async def test_customers_sent_to_approve_act_and_the_return_page_settles_their_p
         update={"approvals": Approvals(approve_share=0.8, think_seconds=0.05)}
     )
     outcome = await run_drill(scenario, tmp_path)
-    router, *baselines = outcome.report["strategies"]  # type: ignore[misc]
+    strategies: list[dict[str, Any]] = outcome.report["strategies"]  # type: ignore[assignment]
+    router, *baselines = strategies
     customers = router["customers"]
     assert customers["approved"] + customers["abandoned"] > 0
     assert customers["approved"] > customers["abandoned"]
     assert 0 < customers["approved_and_paid"] <= customers["approved"]
     assert all(baseline["customers"] is None for baseline in baselines)
+
+
+def test_success_of_possible_counts_only_possible_payments_above_the_line() -> None:
+    # One possible payment failed; one sent while every provider was blocked was served
+    # later. The served impossible one must not make up for the failed possible one.
+    def record(order: str, status: PaymentStatus, possible: bool) -> PaymentRecord:
+        return PaymentRecord(order, 0.0, 1.0, status, [("card_a", "succeeded")], possible=possible)
+
+    records = [
+        record("paid", PaymentStatus.SUCCEEDED, possible=True),
+        record("lost-chance", PaymentStatus.FAILED, possible=True),
+        record("waited-out-the-outage", PaymentStatus.SUCCEEDED, possible=False),
+    ]
+    figures = strategy_figures(StrategyRun("payrouter", records, {}), 1.0, None)
+
+    assert figures["success_of_possible"] == 0.5
