@@ -323,6 +323,9 @@ def status(
                 for row in await router.provider_health(minutes=minutes)
             }
             states = router.breaker_states()
+            # Seam: the next maintenance windows (from the routing config) and the outbox's
+            # size and oldest age (`router.outbox_stats()`) join this view once the router
+            # offers them; neither exists yet, and status shows nothing it cannot measure.
             rows: list[dict[str, Any]] = []
             for adapter in router.adapters:
                 for method in sorted(adapter.capabilities.methods):
