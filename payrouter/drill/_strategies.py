@@ -202,16 +202,29 @@ async def serve_with_router(
 
 
 async def _reconcile_until_quiet(router: Router) -> dict[str, PaymentStatus]:
-    """Reconcile repeatedly while payments still settle (bank transfers arrive late)."""
+    """Reconcile repeatedly while payments still settle (bank transfers arrive late).
+
+    Payments still waiting for a customer do not keep it going: by now every played customer
+    has acted, and one who abandoned (or was never played) leaves the payment awaiting
+    approval however often the provider is asked.
+    """
     settled: dict[str, PaymentStatus] = {}
     for _ in range(6):
         report = await router.reconcile(limit=100_000)
         for change in report.changes:
             settled[change.order_id] = change.after
-        if not report.still_open:
+        if not await _may_still_settle(router, report.still_open):
             break
         await asyncio.sleep(0.5)
     return settled
+
+
+async def _may_still_settle(router: Router, still_open: Sequence[str]) -> bool:
+    for order_id in still_open:
+        payment = await router.lookup(order_id)
+        if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
+            return True
+    return False
 
 
 def _classify(reply: ProviderReply) -> PaymentStatus | None:
