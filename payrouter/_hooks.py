@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Final
 
 from ._models import PaymentMethod, PaymentStatus
-from ._observe._logs import RedactingFilter
+from ._observe._logs import RedactingFilter, describe
 from ._observe._redact import redact
 from ._taxonomy import FailureKind, Outcome
 
@@ -141,7 +141,8 @@ Hook = Callable[[Event], None]
 
 
 class LoggingHook:
-    """The default hook: one stdlib log record per event, fields in `extra`."""
+    """The default hook: one stdlib log record per event, `Type: why` as the message (see
+    `describe`), the redacted fields in `extra["event"]`."""
 
     def __init__(self, logger: logging.Logger = _LOG) -> None:
         self._logger = logger
@@ -151,7 +152,13 @@ class LoggingHook:
         noteworthy = alerting or isinstance(event, BreakerStateChanged | SharedStateChanged)
         level = logging.WARNING if noteworthy else logging.DEBUG
         if self._logger.isEnabledFor(level):
-            self._logger.log(level, type(event).__name__, extra={"event": redact(asdict(event))})
+            self._logger.log(
+                level,
+                "%s: %s",
+                type(event).__name__,
+                describe(event),
+                extra={"event": redact(asdict(event))},
+            )
 
 
 _BROKEN_HOOKS: set[type[object]] = set()

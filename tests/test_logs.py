@@ -83,7 +83,7 @@ def test_events_the_hook_does_not_know_still_log_with_their_fields() -> None:
 
 
 def test_the_default_logging_hook_logs_redacted_fields() -> None:
-    """LoggingHook's `extra` goes through the same redaction as every other path."""
+    """LoggingHook says why in its message; `extra` goes through the same redaction."""
     records: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
@@ -97,6 +97,9 @@ def test_the_default_logging_hook_logs_redacted_fields() -> None:
     leaky = FailedOver("order-1", "card 4111 1111 1111 1111", PaymentMethod.CARD, None)
     LoggingHook(logger)(event)
     LoggingHook(logger)(leaky)
+    assert (
+        records[0].getMessage() == "FailedOver: failing over from card_a: it proved no money moved"
+    )
     assert records[0].event["from_provider"] == "card_a"  # type: ignore[attr-defined]
     assert records[1].event["from_provider"] == "card [PAN]"  # type: ignore[attr-defined]
 
