@@ -136,6 +136,13 @@ class RouterWithOutbox:
         return {"card_a": 4.0, "card_b": 9.5}
 
 
+class RouterWithOutboxStats:
+    """The outbox's own summary, as `router.outbox_stats()` will offer it."""
+
+    def outbox_stats(self) -> dict[str, float]:
+        return {"depth": 5, "oldest_age_seconds": 61.0}
+
+
 class BrokenRouter:
     def breaker_states(self) -> dict[tuple[str, PaymentMethod], str]:
         raise RuntimeError("state store down")
@@ -150,6 +157,13 @@ def test_state_gauges_are_read_from_the_router_when_scraped() -> None:
     assert sample(registry, "payrouter_outbox_oldest_age_seconds") == 42.5
     assert sample(registry, "payrouter_retry_budget_remaining") == 17
     assert sample(registry, "payrouter_rate_limit_tokens", provider="card_b") == 9.5
+
+
+def test_outbox_stats_feed_depth_and_oldest_age() -> None:
+    registry = CollectorRegistry()
+    PrometheusHook(registry).watch(RouterWithOutboxStats())
+    assert sample(registry, "payrouter_outbox_depth") == 5
+    assert sample(registry, "payrouter_outbox_oldest_age_seconds") == 61
 
 
 def test_a_failing_state_read_leaves_its_series_out_instead_of_failing_the_scrape() -> None:

@@ -10,6 +10,7 @@ bounded: provider, method, outcome, failure kind, status, reason; never an order
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -198,7 +199,8 @@ class RouterCollector:
     - `breaker_states() -> {(provider, method): "closed" | "half-open" | "open"}`
     - `retry_budget_remaining()` or `retry_budget_left() -> float` (or `{provider: float}`)
     - `rate_limit_tokens() -> {provider: float}`
-    - `outbox_depth() -> int` and `outbox_oldest_age_seconds() -> float`
+    - `outbox_stats()` (synchronous) giving `depth` and `oldest_age_seconds` as keys or
+      attributes, or `outbox_depth() -> int` and `outbox_oldest_age_seconds() -> float`
 
     A seam the router lacks is left out of the scrape; one that raises is skipped, because
     a scrape must never break (the failure shows as the missing series).
@@ -248,12 +250,19 @@ class RouterCollector:
             yield self._per_provider(
                 core, "payrouter_rate_limit_tokens", "Rate-limit tokens left per provider.", tokens
             )
+        stats = self._read("outbox_stats")
+        if inspect.isawaitable(stats):  # an async reader cannot run inside a scrape
+            getattr(stats, "close", lambda: None)()
+            stats = None
         depth = self._read("outbox_depth")
+        age = self._read("outbox_oldest_age_seconds")
+        if stats is not None:
+            depth = _field(stats, "depth", "pending", "size", "queued")
+            age = _field(stats, "oldest_age_seconds", "oldest_seconds", "oldest_age")
         if depth is not None:
             yield core.GaugeMetricFamily(
                 "payrouter_outbox_depth", "Follow-ups queued durably, waiting to be sent.", depth
             )
-        age = self._read("outbox_oldest_age_seconds")
         if age is not None:
             yield core.GaugeMetricFamily(
                 "payrouter_outbox_oldest_age_seconds",
@@ -269,6 +278,15 @@ class RouterCollector:
                 family.add_metric([_label(provider)], float(amount))
             return family  # type: ignore[no-any-return]
         return core.GaugeMetricFamily(name, documentation, float(value))  # type: ignore[no-any-return,arg-type]
+
+
+def _field(stats: object, *names: str) -> float | None:
+    """The first of `names` present in `stats` (a mapping or an object), as a float."""
+    for name in names:
+        value = stats.get(name) if isinstance(stats, Mapping) else getattr(stats, name, None)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def metrics_app(registry: CollectorRegistry | None = None) -> Any:
