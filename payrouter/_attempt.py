@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ._adapter import Adapter, Charge, PaymentHandle, ProviderReply
 from ._breaker import BreakerBoard, BreakerOpen, ProviderFault
 from ._hooks import Hook, RetryScheduled, emit
+from ._protection import Protection
 from ._retry import RetryableReply, RetryPolicy, pause_seconds, retrying
 from ._taxonomy import FailureKind, Outcome, policy_for
 from ._transport import reply_for_exception
@@ -71,12 +72,14 @@ async def run_attempt(
     attempt_number: int,
     sleep: Callable[[float], Awaitable[None]],
     past_breaker: bool = False,
+    budget: Protection | None = None,
 ) -> AttemptRun:
     """Call `adapter.pay` under its breaker, retrying retryable kinds with the same key.
 
     An unknown outcome is never retried with a new charge: it is looked up at the same
     provider up to `lookup_tries` times, and stays unknown if none of them is conclusive.
     `past_breaker` calls without asking the (open) breaker: the router's last resort.
+    `budget` counts this attempt and must grant each retry (the global retry budget).
     """
     started = time.perf_counter()
     tries = 0
@@ -112,13 +115,16 @@ async def run_attempt(
         with suppress(TimeoutError):
             await asyncio.wait_for(opened.wait(), seconds)
 
+    if budget is not None:
+        budget.first_attempt()
     try:
         reply = await one_try()
     except BreakerOpen:
         reply = _BREAKER_REFUSED  # opened by a concurrent payment since the router checked
     if _retryable(reply):
+        keep_going = budget.allow_retry if budget is not None else lambda: True
         reply = await _retry_same_key(
-            one_try, reply, retry, deadline, before_sleep, wait_unless_opened
+            one_try, reply, retry, deadline, before_sleep, wait_unless_opened, keep_going
         )
 
     if reply.outcome is Outcome.UNKNOWN:
@@ -146,6 +152,7 @@ async def _retry_same_key(
     deadline: float,
     before_sleep: Callable[[int, float, ProviderReply], None],
     sleep: Callable[[float], Awaitable[None]],
+    keep_going: Callable[[], bool],
 ) -> ProviderReply:
     """Retry after a retryable first reply; tenacity counts the first try as try one.
 
@@ -153,7 +160,7 @@ async def _retry_same_key(
     """
     reply, pending_first = first, True
     try:
-        async for loop_try in retrying(retry, deadline, before_sleep, sleep):
+        async for loop_try in retrying(retry, deadline, before_sleep, sleep, keep_going):
             with loop_try:
                 if pending_first:
                     pending_first = False

@@ -21,7 +21,7 @@ from ._hooks import BreakerStateChanged, Hook, emit
 from ._models import PaymentMethod
 
 if TYPE_CHECKING:
-    from ._shared import SharedBreakers
+    from ._shared import SharedState
 
 __all__ = ["BreakerBoard", "BreakerOpen", "BreakerSettings", "ProviderFault"]
 
@@ -80,7 +80,7 @@ class BreakerBoard:
         self,
         settings: BreakerSettings,
         hooks: Sequence[Hook],
-        shared: SharedBreakers | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self._settings = settings
         self.hooks = hooks

@@ -28,6 +28,7 @@ from ._adapter import Adapter, AdapterFactory, Capabilities
 from ._errors import ConfigurationError
 from ._models import PaymentMethod
 from ._money import CurrencyCode
+from ._protection import ProviderLimits
 from ._settings import RouterSettings
 
 __all__ = ["PayrouterConfig", "ProviderConfig", "describe_problems", "load_config"]
@@ -51,6 +52,13 @@ class ProviderConfig(BaseModel):
     wallets: list[str] | None = None
     min_amount_minor: int = Field(default=1, ge=1)
     max_amount_minor: int | None = Field(default=None, ge=1)
+    rate_limit_per_second: float | None = Field(
+        default=None, gt=0, description="The provider's published quota; halved on a 429."
+    )
+    burst: int | None = Field(default=None, ge=1, description="Tokens saved up at most.")
+    max_concurrent: int | None = Field(
+        default=None, ge=1, description="Calls in flight to this provider at once (bulkhead)."
+    )
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -104,6 +112,16 @@ class PayrouterConfig(BaseModel):
             if path and path != ":memory:":
                 return prefix + str((base / path).resolve())
         return self.ledger
+
+    def limits(self) -> dict[str, ProviderLimits]:
+        """Each provider's rate limit and bulkhead, for those that have one."""
+        return {
+            provider.name: ProviderLimits(
+                provider.rate_limit_per_second, provider.burst, provider.max_concurrent
+            )
+            for provider in self.providers
+            if provider.rate_limit_per_second is not None or provider.max_concurrent is not None
+        }
 
     def build_adapters(self) -> list[Adapter]:
         """Instantiate every provider's adapter through its entry point."""

@@ -10,6 +10,7 @@
       PaymentError                  the payment was not completed; `.attempts` lists each try
         NoEligibleProviderError     no configured provider can take this payment at all
         AllProvidersUnavailableError  every eligible provider was busy, down or in maintenance
+          CapacityExhaustedError    every eligible one was at its rate limit or concurrency cap
         ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
 
 A declined payment is not an exception: `pay` returns a `PaymentResult` whose status is
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AllProvidersUnavailableError",
+    "CapacityExhaustedError",
     "ConfigurationError",
     "IdempotencyConflictError",
     "InvalidPaymentError",
@@ -111,6 +113,13 @@ class NoEligibleProviderError(PaymentError):
 
 class AllProvidersUnavailableError(PaymentError):
     """Every eligible provider was busy, down, throttling or in maintenance; nothing moved."""
+
+
+class CapacityExhaustedError(AllProvidersUnavailableError):
+    """Every eligible provider was at its rate limit or concurrency cap, so none was called.
+
+    The router fails fast rather than queue: retry shortly, or offer another method.
+    """
 
 
 class ProviderRejectedRequestError(PaymentError):

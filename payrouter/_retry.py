@@ -61,6 +61,7 @@ def retrying(
     deadline: float,
     before_sleep: Callable[[int, float, ProviderReply], None],
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> AsyncRetrying:
     """A tenacity loop for one attempt: bounded tries, jittered backoff, absolute deadline.
 
@@ -68,6 +69,8 @@ def retrying(
         deadline: `time.monotonic()` value after which no further try starts.
         before_sleep: told (try number, wait, reply) before each wait, for hooks.
         sleep: replaces `asyncio.sleep` (tests and simulations).
+        keep_going: asked last, only when a retry would otherwise happen (the retry budget,
+            which spends one retry when it answers True).
     """
 
     def wait(state: RetryCallState) -> float:
@@ -75,7 +78,9 @@ def retrying(
 
     def stop(state: RetryCallState) -> bool:
         upcoming = state.upcoming_sleep or 0.0
-        return state.attempt_number >= policy.max_tries or time.monotonic() + upcoming >= deadline
+        if state.attempt_number >= policy.max_tries or time.monotonic() + upcoming >= deadline:
+            return True
+        return not keep_going()
 
     def announce(state: RetryCallState) -> None:
         before_sleep(state.attempt_number, state.upcoming_sleep or 0.0, _reply_of(state))

@@ -7,9 +7,10 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ._breaker import BreakerSettings as _BreakerParams
+from ._protection import RetryBudgetParams
 from ._retry import RetryPolicy
 
-__all__ = ["BreakerSettings", "RetrySettings", "RouterSettings"]
+__all__ = ["BreakerSettings", "RetryBudgetSettings", "RetrySettings", "RouterSettings"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -42,6 +43,21 @@ class BreakerSettings(BaseModel):
 
     def params(self) -> _BreakerParams:
         return _BreakerParams(self.fail_max, self.reset_timeout_seconds)
+
+
+class RetryBudgetSettings(BaseModel):
+    """Retries may be at most `ratio` of first attempts over the window, plus a small floor,
+    across every worker when shared state is on: a provider's bad minute never becomes a
+    retry storm."""
+
+    model_config = _FROZEN
+
+    ratio: float = Field(default=0.2, ge=0, le=10, description="Retries per first attempt.")
+    min_per_second: float = Field(default=5.0, ge=0, description="Retries always allowed.")
+    window_seconds: float = Field(default=10.0, gt=0, le=600)
+
+    def params(self) -> RetryBudgetParams:
+        return RetryBudgetParams(self.ratio, self.min_per_second, self.window_seconds)
 
 
 class RouterSettings(BaseModel):
@@ -81,6 +97,7 @@ class RouterSettings(BaseModel):
         "rather than fail the payment untried.",
     )
     retry: RetrySettings = RetrySettings()
+    retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     breaker: BreakerSettings = BreakerSettings()
 
     @model_validator(mode="after")

@@ -19,8 +19,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Final
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from redis.asyncio import Redis
@@ -29,14 +29,34 @@ from redis.exceptions import RedisError
 from ._hooks import Hook, SharedStateChanged, emit
 from ._models import PaymentMethod
 
-__all__ = ["SharedBreakers"]
+__all__ = ["SharedBreakers", "SharedState"]
 
 _LOG: Final = logging.getLogger("payrouter")
 BreakerKey = tuple[str, PaymentMethod]
 
+# A token bucket in one atomic step: refill by the current rate since the last take, recover
+# the rate by a tenth of the quota per quiet second (it was halved on a 429), take one token.
+_BUCKET_SCRIPT: Final = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated', 'current')
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+local current = tonumber(state[3]) or rate
+local quiet = math.max(0, now - updated)
+current = math.min(rate, current + rate * 0.1 * quiet)
+tokens = math.min(burst, tokens + quiet * current)
+local taken = 0
+if tokens >= 1 then tokens = tokens - 1; taken = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'updated', now, 'current', current)
+redis.call('EXPIRE', KEYS[1], 3600)
+return taken
+"""
 
-class SharedBreakers:
-    """The shared "open until" of every breaker, cached in memory and synced with Redis."""
+
+class SharedState:
+    """What every worker shares through Redis: breakers' "open until", token buckets, the
+    retry budget's and the success windows' counts. Reads are cached and synced in the
+    background; only a token is taken from Redis on the hot path (it must be exact)."""
 
     def __init__(
         self,
@@ -55,6 +75,11 @@ class SharedBreakers:
         self._prefix = prefix
         self._sync_seconds = sync_seconds
         self._open_until: dict[BreakerKey, float] = {}
+        self._take = self._redis.register_script(_BUCKET_SCRIPT)
+        self._budget_window = 10
+        self._budget: tuple[float, float] | None = None
+        self._health: dict[BreakerKey, tuple[float, float]] = {}
+        self._health_window = 60
         self._known: set[BreakerKey] = set()
         self._writes: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
@@ -109,23 +134,115 @@ class SharedBreakers:
 
     async def _sync(self) -> None:
         keys = sorted(self._known, key=lambda key: (key[0], key[1].value))
-        if not keys:
-            return
+        now = int(time.time())
+        budget_keys = [
+            self._count_key(kind, second)
+            for second in range(now - self._budget_window + 1, now + 1)
+            for kind in ("attempts", "retries")
+        ]
+        windows = range(now // 10 - self._health_window // 10 + 1, now // 10 + 1)
+        health_keys = [
+            self._health_key(key, kind, window)
+            for key in keys
+            for window in windows
+            for kind in ("total", "healthy")
+        ]
         try:
-            values = await self._redis.mget([self._key(key) for key in keys])
+            values = await self._redis.mget(
+                [self._key(key) for key in keys] + budget_keys + health_keys
+            )
         except (RedisError, OSError) as error:
-            self._mark(available=False, reason=f"cannot read shared breakers: {error}")
+            self._mark(available=False, reason=f"cannot read shared state: {error}")
             return
         self._mark(available=True, reason="read succeeded")
-        now = time.time()
+        counts = [float(value or 0) for value in values[len(keys) :]]
+        budget, health = counts[: len(budget_keys)], counts[len(budget_keys) :]
+        self._budget = (sum(budget[0::2]), sum(budget[1::2]))
+        per_key = 2 * len(windows)
+        for index, key in enumerate(keys):
+            mine = health[index * per_key : (index + 1) * per_key]
+            self._health[key] = (sum(mine[0::2]), sum(mine[1::2]))
+        values = values[: len(keys)]
+        moment = time.time()
         for key, value in zip(keys, values, strict=True):
             if value is None:
                 continue
             until = float(value)
             if until > self._open_until.get(key, 0.0):
                 self._open_until[key] = until
-                if until > now:
+                if until > moment:
                     self.on_opened(key)
+
+    # -- rate limits, retry budget, success windows ------------------------------------------
+
+    async def take_token(self, provider: str, rate: float, burst: float) -> bool | None:
+        """Take one token from the provider's bucket shared by every worker; None when Redis
+        cannot answer (the caller then uses its own bucket)."""
+        try:
+            taken = await self._take(
+                keys=[f"{self._prefix}bucket:{provider}"], args=[rate, burst, time.time()]
+            )
+        except (RedisError, OSError) as error:
+            self._mark(available=False, reason=f"cannot take a shared token: {error}")
+            return None
+        self._mark(available=True, reason="token taken")
+        return bool(taken)
+
+    def throttled(self, provider: str, floor: float) -> None:
+        """Halve the shared bucket's rate (never below `floor`)."""
+        self._background(self._halve(provider, floor))
+
+    async def _halve(self, provider: str, floor: float) -> None:
+        key = f"{self._prefix}bucket:{provider}"
+        current = await self._redis.hget(key, "current")
+        if current is not None:
+            await self._redis.hset(key, mapping={"current": max(floor, float(current) / 2)})
+
+    def count(self, kind: str) -> None:
+        """One more first attempt or retry, for every worker's budget."""
+        key = self._count_key(kind, int(time.time()))
+        self._background(self._increment(key, self._budget_window + 5))
+
+    def budget_totals(self) -> tuple[float, float] | None:
+        """(first attempts, retries) of every worker over the budget window, as last synced."""
+        return self._budget if self._available else None
+
+    def record_health(self, provider: str, method: PaymentMethod, healthy: bool) -> None:
+        window = int(time.time()) // 10
+        key = (provider, method)
+        self.watch(key)
+        kinds = ("total", "healthy") if healthy else ("total",)
+        for kind in kinds:
+            self._background(
+                self._increment(self._health_key(key, kind, window), self._health_window + 20)
+            )
+
+    def health_totals(self, provider: str, method: PaymentMethod) -> tuple[float, float] | None:
+        """(attempts, healthy attempts) of every worker over the window, as last synced."""
+        return self._health.get((provider, method)) if self._available else None
+
+    def _count_key(self, kind: str, second: int) -> str:
+        return f"{self._prefix}budget:{kind}:{second}"
+
+    def _health_key(self, key: BreakerKey, kind: str, window: int) -> str:
+        return f"{self._prefix}health:{key[0]}:{key[1].value}:{kind}:{window}"
+
+    async def _increment(self, key: str, ttl: int) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+            await pipe.execute()
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except (RedisError, OSError) as error:
+                self._mark(available=False, reason=f"cannot write shared state: {error}")
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     def _mark(self, *, available: bool, reason: str) -> None:
         """Say once when sharing stops, and once when it resumes."""
@@ -145,3 +262,8 @@ def _prefix_from(url: str, default: str) -> tuple[str, str]:
     prefixes = [value for name, value in query if name == "prefix"]
     rest = urlencode([(name, value) for name, value in query if name != "prefix"])
     return urlunsplit(parts._replace(query=rest)), (prefixes[-1] if prefixes else default)
+
+
+# The name this class had before it shared more than breakers; kept so modules still
+# importing it keep type-checking until they move to SharedState.
+SharedBreakers = SharedState

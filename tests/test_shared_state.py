@@ -15,13 +15,15 @@ from payrouter import (
     CardSource,
     Event,
     Money,
+    PaymentMethod,
     PaymentRequest,
     PaymentStatus,
+    ProviderLimits,
     RetrySettings,
     Router,
     RouterSettings,
+    SharedStateChanged,
 )
-from payrouter._hooks import SharedStateChanged
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 from tests.peers import free_port
 
@@ -105,3 +107,35 @@ def test_shared_mode_is_two_urls_in_config(
             return (await router.pay(request("order-1"))).status
 
     assert asyncio.run(pay()) is PaymentStatus.SUCCEEDED
+
+
+@pytest.mark.peer("redis")
+async def test_a_providers_rate_limit_is_shared_by_every_worker(
+    redis_url: str, redis_prefix: str
+) -> None:
+    state = f"{redis_url}?prefix={redis_prefix}"
+    limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=3)}
+    routers, card_as = [], []
+    for _ in range(2):
+        card_a, card_b = SimulatedProvider("card_a"), SimulatedProvider("card_b")
+        adapters = [SimulatedAdapter(card_a), SimulatedAdapter(card_b)]
+        routers.append(Router(adapters, ledger="sqlite://", hooks=(), state=state, limits=limits))
+        card_as.append(card_a)
+    async with routers[0], routers[1]:
+        for number in range(4):
+            for index, router in enumerate(routers):
+                await router.pay(request(f"order-{index}-{number}"))
+    assert sum(card_a.calls for card_a in card_as) == 3  # one bucket for both workers
+
+
+@pytest.mark.peer("redis")
+async def test_success_rates_are_every_workers(redis_url: str, redis_prefix: str) -> None:
+    state = f"{redis_url}?prefix={redis_prefix}"
+    first, _ = worker(state)
+    second, _ = worker(state)
+    async with first, second:
+        for number in range(25):  # card_a fails, card_b succeeds: the first worker only
+            await first.pay(request(f"order-{number}"))
+        await asyncio.sleep(0.3)
+        seen_by_second = second.success_rate("card_b", PaymentMethod.CARD)
+    assert seen_by_second == 1.0

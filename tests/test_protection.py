@@ -1,0 +1,145 @@
+"""Protection at peak: rate limits, bulkheads and the retry budget keep a throttling provider's
+bad minute from becoming a retry storm, and fail fast when nothing has capacity."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from pydantic import SecretStr
+
+from payrouter import (
+    AllProvidersUnavailableError,
+    BreakerSettings,
+    CandidateSkipped,
+    CapacityExhaustedError,
+    CardSource,
+    Event,
+    Money,
+    PaymentRequest,
+    PaymentStatus,
+    ProviderLimits,
+    RetryBudgetSettings,
+    RetrySettings,
+    Router,
+    RouterSettings,
+)
+from payrouter._protection import _Bucket
+from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+
+
+def request(order_id: str) -> PaymentRequest:
+    return PaymentRequest(
+        order_id=order_id,
+        amount=Money.of("10.00", "EUR"),
+        sources=[CardSource(token=SecretStr("pm_card_visa"))],
+        customer_country="DE",
+    )
+
+
+def pair() -> tuple[SimulatedProvider, SimulatedProvider]:
+    return SimulatedProvider("card_a"), SimulatedProvider("card_b")
+
+
+async def test_a_provider_at_its_rate_limit_is_skipped_not_called() -> None:
+    card_a, card_b = pair()
+    events: list[Event] = []
+    limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=2)}
+    adapters = [SimulatedAdapter(card_a), SimulatedAdapter(card_b)]
+    async with Router(adapters, ledger="sqlite://", hooks=[events.append], limits=limits) as r:
+        results = [await r.pay(request(f"order-{n}")) for n in range(3)]
+    assert [result.provider for result in results] == ["card_a", "card_a", "card_b"]
+    assert card_a.calls == 2
+    skips = [e for e in events if isinstance(e, CandidateSkipped)]
+    assert [(e.order_id, e.reason) for e in skips] == [("order-2", "rate_limited")]
+
+
+async def test_when_every_provider_is_at_capacity_pay_fails_fast_with_a_typed_error() -> None:
+    card_a, _ = pair()
+    limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=1)}
+    async with Router([SimulatedAdapter(card_a)], ledger="sqlite://", hooks=(), limits=limits) as r:
+        await r.pay(request("order-1"))
+        started = time.monotonic()
+        with pytest.raises(CapacityExhaustedError) as refused:
+            await r.pay(request("order-2"))
+        waited = time.monotonic() - started
+    assert refused.value.attempts == ()
+    assert card_a.calls == 1
+    assert waited < 0.5  # no queueing
+
+
+async def test_the_bulkhead_caps_calls_in_flight_per_provider() -> None:
+    card_a, card_b = pair()
+    card_a.default = Behavior.succeed(delay=0.2)
+    limits = {"card_a": ProviderLimits(max_concurrent=2)}
+    adapters = [SimulatedAdapter(card_a), SimulatedAdapter(card_b)]
+    async with Router(adapters, ledger="sqlite://", hooks=(), limits=limits) as r:
+        results = await asyncio.gather(*(r.pay(request(f"order-{n}")) for n in range(5)))
+    assert sorted(result.provider or "" for result in results) == ["card_a"] * 2 + ["card_b"] * 3
+
+
+def test_a_429_halves_the_rate_and_quiet_seconds_give_it_back() -> None:
+    bucket = _Bucket(rate=10.0, burst=10.0, tokens=0.0, current=10.0, updated=0.0)
+    bucket.throttled(now=0.0)
+    assert bucket.current == 5.0
+    bucket.throttled(now=0.0)
+    assert bucket.current == 2.5
+    assert not bucket.take(now=0.1)  # 0.25 tokens after 0.1 s at 2.5/s
+    bucket.take(now=5.0)  # five quiet seconds: +10 % of the quota per second
+    assert bucket.current == pytest.approx(7.5, abs=0.6)
+    bucket.take(now=60.0)
+    assert bucket.current == 10.0  # never above the published quota
+
+
+async def test_an_exhausted_retry_budget_stops_retries_and_the_payment_fails_over() -> None:
+    card_a, card_b = pair()
+    card_a.default = Behavior.overloaded()
+    settings = RouterSettings(
+        retry=RetrySettings(max_tries=3),
+        retry_budget=RetryBudgetSettings(ratio=0.0, min_per_second=0.0),
+    )
+    adapters = [SimulatedAdapter(card_a), SimulatedAdapter(card_b)]
+    async with Router(adapters, ledger="sqlite://", hooks=(), settings=settings) as r:
+        result = await r.pay(request("order-1"))
+    assert result.provider == "card_b"
+    assert result.attempts[0].tries == 1  # no budget: the busy provider was not asked again
+    assert card_a.calls == 1
+
+
+async def test_ten_times_the_load_on_a_throttling_provider_stays_bounded() -> None:
+    """200 payments at once; card_a throttles everything, card_b can take 50 right now.
+    Attempts per payment stay bounded, nothing waits long, and success equals what the
+    healthy provider can take."""
+    card_a, card_b = pair()
+    card_a.default = Behavior.rate_limited(retry_after=0.0)
+    limits = {
+        "card_a": ProviderLimits(rate_per_second=20, burst=20),
+        "card_b": ProviderLimits(rate_per_second=0.001, burst=50),
+    }
+    settings = RouterSettings(
+        retry=RetrySettings(max_tries=3),
+        breaker=BreakerSettings(fail_max=1000),  # the limits, not the breaker, are on trial
+        last_resort_when_all_open=False,
+    )
+    adapters = [SimulatedAdapter(card_a), SimulatedAdapter(card_b)]
+    async with Router(
+        adapters, ledger="sqlite://", hooks=(), settings=settings, limits=limits
+    ) as r:
+
+        async def pay(number: int) -> tuple[PaymentStatus | None, float]:
+            started = time.monotonic()
+            try:
+                result = await r.pay(request(f"order-{number}"))
+            except AllProvidersUnavailableError:  # at capacity or throttled: nothing moved
+                return None, time.monotonic() - started
+            return result.status, time.monotonic() - started
+
+        outcomes = await asyncio.gather(*(pay(number) for number in range(200)))
+        paid = [await r.lookup(f"order-{number}") for number in range(200)]
+    succeeded = [status for status, _ in outcomes if status is PaymentStatus.SUCCEEDED]
+    assert len(succeeded) == 50  # all card_b could take; the rest failed fast
+    assert max(seconds for _, seconds in outcomes) < 2.0
+    attempts = [len(payment.attempts) for payment in paid if payment is not None]
+    assert max(attempts) <= 2
+    assert card_a.calls <= 20 + 10 * 5  # its burst, plus the retry budget's floor at most
