@@ -23,7 +23,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from ._hooks import Hook, SharedStateChanged, emit
@@ -68,9 +68,17 @@ class SharedState:
         timeout_seconds: float = 0.25,
     ) -> None:
         url, prefix = _prefix_from(url, prefix)
-        self._redis = Redis.from_url(
-            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+        # A blocking pool: at peak the background count writes wait briefly for one of its
+        # connections instead of failing with "Too many connections" (redis-py's default pool
+        # refuses past 100), which would wrongly mark Redis unreachable.
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=64,
+            timeout=timeout_seconds,
+            socket_timeout=timeout_seconds,
+            socket_connect_timeout=timeout_seconds,
         )
+        self._redis = Redis.from_pool(pool)
         self._hooks = hooks
         self._prefix = prefix
         self._sync_seconds = sync_seconds
