@@ -1,0 +1,10 @@
+"""Why a notification was refused; each maps to one HTTP status the provider sees."""
+
+
+class ForgedNotificationError(Exception):
+    """The signature is missing or does not match: answered 401, nothing is applied."""
+
+
+class StaleNotificationError(Exception):
+    """The signed timestamp lies outside the tolerance window: a captured request replayed
+    later. Answered 401 like a forgery, because the signature no longer vouches for it."""
