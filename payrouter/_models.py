@@ -34,6 +34,7 @@ __all__ = [
     "AttemptSummary",
     "BankTransferSource",
     "CardSource",
+    "Mandate",
     "PaymentMethod",
     "PaymentRequest",
     "PaymentResult",
@@ -285,3 +286,22 @@ class PaymentResult(BaseModel):
     attempts: tuple[AttemptSummary, ...] = ()
     created_at: datetime
     updated_at: datetime
+
+
+class Mandate(BaseModel):
+    """A customer's standing permission at one provider to charge them again.
+
+    Charges against it and its cancellation must go to the provider that holds it, never
+    another one, so the provider travels with the id. Frozen and strict: a mandate is a
+    reference the merchant stores and passes back, not something the SDK edits.
+    """
+
+    model_config = _STRICT_FROZEN
+
+    provider: str = Field(
+        min_length=1, description="Name of the configured provider that holds the mandate."
+    )
+    mandate_id: str = Field(
+        min_length=1, description="The provider's own id for the mandate (e.g. a Stripe pm_...)."
+    )
+    method: PaymentMethod = Field(description="How the customer pays under this mandate.")
