@@ -8,3 +8,7 @@ class ForgedNotificationError(Exception):
 class StaleNotificationError(Exception):
     """The signed timestamp lies outside the tolerance window: a captured request replayed
     later. Answered 401 like a forgery, because the signature no longer vouches for it."""
+
+
+class MalformedNotificationError(Exception):
+    """The body is not the JSON shape the provider documents: answered 400."""

@@ -1,0 +1,40 @@
+"""Stripe events become one normalized WebhookEvent; malformed bodies are refused."""
+
+import json
+
+import pytest
+
+from payrouter._models import PaymentStatus
+from payrouter.webhooks import MalformedNotificationError, parse_stripe
+
+
+def stripe_event(kind: str) -> bytes:
+    obj = {
+        "id": "pi_1",
+        "amount": 1130,
+        "currency": "eur",
+        "metadata": {"payrouter_reference": "o-1"},
+    }
+    return json.dumps(
+        {"id": "evt_1", "type": kind, "created": 1000, "data": {"object": obj}}
+    ).encode()
+
+
+def test_succeeded_event_is_normalized() -> None:
+    event = parse_stripe(stripe_event("payment_intent.succeeded"))
+    assert (event.event_id, event.provider_reference, event.our_reference) == (
+        "evt_1",
+        "pi_1",
+        "o-1",
+    )
+    assert (event.amount_minor, event.status) == (1130, PaymentStatus.SUCCEEDED)
+
+
+def test_unknown_type_moves_no_status() -> None:
+    assert parse_stripe(stripe_event("customer.created")).status is None
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{}", b'{"id":"e","type":"t","created":1}'])
+def test_malformed_body_rejected(body: bytes) -> None:
+    with pytest.raises(MalformedNotificationError):
+        parse_stripe(body)
