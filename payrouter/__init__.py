@@ -14,6 +14,7 @@ from ._adapter import (
 )
 from ._errors import (
     AllProvidersUnavailableError,
+    CapacityExhaustedError,
     ConfigurationError,
     IdempotencyConflictError,
     InvalidPaymentError,
@@ -43,6 +44,7 @@ from ._models import (
     AttemptSummary,
     BankTransferSource,
     CardSource,
+    Mandate,
     PaymentMethod,
     PaymentRequest,
     PaymentResult,
@@ -51,9 +53,22 @@ from ._models import (
     WalletSource,
 )
 from ._money import CurrencyCode, Money, currency_exponent
+from ._observe._listeners import listen, on_breaker_change, on_failover
+from ._observe._logs import RedactingFilter, StructlogHook, json_logger, redact_processor
+from ._observe._metrics import PrometheusHook, RouterCollector, metrics_app
+from ._observe._otel import OpenTelemetryHook
+from ._observe._redact import redact, redact_text
+from ._protection import ProviderLimits
 from ._reconcile import ReconcileChange, ReconcileReport
+from ._records_reconcile import (
+    Mismatch,
+    MismatchKind,
+    ProviderRecord,
+    RecordsReport,
+    RecordsSource,
+)
 from ._router import Router
-from ._settings import BreakerSettings, RetrySettings, RouterSettings
+from ._settings import BreakerSettings, RetryBudgetSettings, RetrySettings, RouterSettings
 from ._sync import SyncRouter
 from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
 from ._testmode import set_testing
@@ -72,6 +87,7 @@ __all__ = [
     "BreakerStateChanged",
     "CandidateSkipped",
     "Capabilities",
+    "CapacityExhaustedError",
     "CardSource",
     "Charge",
     "CompletesApproval",
@@ -86,8 +102,12 @@ __all__ = [
     "InvalidPaymentError",
     "LedgerUnavailableError",
     "LoggingHook",
+    "Mandate",
+    "Mismatch",
+    "MismatchKind",
     "Money",
     "NoEligibleProviderError",
+    "OpenTelemetryHook",
     "Outcome",
     "PaymentError",
     "PaymentFinished",
@@ -99,22 +119,39 @@ __all__ = [
     "PaymentSource",
     "PaymentStatus",
     "PayrouterError",
+    "PrometheusHook",
     "ProviderHealth",
+    "ProviderLimits",
+    "ProviderRecord",
     "ProviderRejectedRequestError",
     "ProviderReply",
     "ReconcileChange",
     "ReconcileReport",
+    "RecordsReport",
+    "RecordsSource",
+    "RedactingFilter",
+    "RetryBudgetSettings",
     "RetryScheduled",
     "RetrySettings",
     "Router",
     "RouterClosedError",
+    "RouterCollector",
     "RouterSettings",
     "SharedStateChanged",
+    "StructlogHook",
     "SyncRouter",
     "WalletSource",
     "__version__",
     "currency_exponent",
+    "json_logger",
+    "listen",
+    "metrics_app",
+    "on_breaker_change",
+    "on_failover",
     "policy_for",
+    "redact",
+    "redact_processor",
+    "redact_text",
     "set_testing",
 ]
 

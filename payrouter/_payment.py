@@ -21,6 +21,7 @@ from ._attempt import run_attempt
 from ._breaker import BreakerBoard
 from ._errors import (
     AllProvidersUnavailableError,
+    CapacityExhaustedError,
     IdempotencyConflictError,
     NoEligibleProviderError,
     PaymentError,
@@ -45,6 +46,7 @@ from ._ledger import (
     PaymentUpdate,
 )
 from ._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
+from ._protection import Protection
 from ._routing import Candidate, healthy_methods, plan
 from ._settings import RouterSettings
 from ._taxonomy import FailureKind, Outcome, policy_for
@@ -70,6 +72,7 @@ class Payer:
         settings: RouterSettings,
         hooks: tuple[Hook, ...],
         board: BreakerBoard,
+        protection: Protection,
         sleep: Callable[[float], Awaitable[None]],
         owner: str,
     ) -> None:
@@ -78,6 +81,7 @@ class Payer:
         self.settings = settings
         self._hooks = hooks
         self._board = board
+        self._protection = protection
         self._retry = settings.retry.policy()
         self._sleep = sleep
         self._owner = owner
@@ -135,6 +139,7 @@ class Payer:
         unavailable = False
         alert = False  # an attempt whose kind needs an operator (e.g. credentials rejected)
         made = 0
+        at_capacity = False
         refused: list[Candidate] = []
 
         def passes() -> Iterator[tuple[Candidate, bool]]:
@@ -158,9 +163,18 @@ class Payer:
                 refused.append(candidate)
                 unavailable = True
                 continue
-            reply, outcome = await self._attempt(
-                request, candidate, number, deadline, past_breaker=past_breaker
-            )
+            slot = await self._protection.enter(provider)
+            if isinstance(slot, str):  # at its rate limit or bulkhead: not called, no row
+                emit(self._hooks, CandidateSkipped(order_id, provider, method, slot))
+                unavailable, at_capacity = True, True
+                continue
+            try:
+                reply, outcome = await self._attempt(
+                    request, candidate, number, deadline, past_breaker=past_breaker
+                )
+            finally:
+                self._protection.leave(slot)
+            self._learn(provider, method, reply)
             number, made = number + 1, made + 1
             settled = _SETTLED_BY_OUTCOME.get(reply.outcome)
             if settled is not None:
@@ -205,6 +219,13 @@ class Payer:
         if last_decline is not None and not unavailable:
             return await self._finish(request, _declined(*last_decline), made, alert=alert)
         failed = await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made, alert=alert)
+        if at_capacity and not failed.attempts:
+            raise CapacityExhaustedError(
+                f"every provider for order {order_id!r} is at its rate limit or concurrency "
+                "cap; none was called: retry shortly or offer another method",
+                order_id=order_id,
+                healthy_methods=self.healthy_methods(request),
+            )
         if unavailable and not failed.attempts:  # eligible providers existed; none admitted us
             raise AllProvidersUnavailableError(
                 f"no provider could take order {order_id!r} right now; none was called",
@@ -212,6 +233,14 @@ class Payer:
                 healthy_methods=self.healthy_methods(request),
             )
         raise _failure(failed, self.healthy_methods(request))
+
+    def _learn(self, provider: str, method: PaymentMethod, reply: ProviderReply) -> None:
+        """Feed the rate limit (a 429 slows us down) and the success window."""
+        kind = reply.failure_kind
+        if kind is FailureKind.RATE_LIMITED:
+            self._protection.throttled(provider)
+        healthy = kind is None or not policy_for(kind).counts_against_breaker
+        self._protection.record(provider, method, healthy)
 
     async def _attempt(
         self,
@@ -258,6 +287,7 @@ class Payer:
             attempt_number=number,
             sleep=self._sleep,
             past_breaker=past_breaker,
+            budget=self._protection,
         )
         reply = run.reply
         emit(

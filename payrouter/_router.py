@@ -12,7 +12,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -34,10 +35,12 @@ from ._ledger import (
 )
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._payment import Payer
+from ._protection import Protection, ProviderLimits
 
 if TYPE_CHECKING:
-    from ._shared import SharedBreakers
+    from ._shared import SharedState
 from ._reconcile import ReconcileReport, reconcile, reconcile_payment
+from ._records_reconcile import RecordsReport, compare_records
 from ._settings import RouterSettings
 
 __all__ = ["Router"]
@@ -65,6 +68,7 @@ class Router:
         state: a Redis URL (`redis://host:6379/0`) to share breaker state with every worker
             process; None keeps it in this process. If Redis becomes unreachable the router
             goes on with its own state and says so once.
+        limits: per provider name, its rate limit (token bucket) and bulkhead.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class Router:
         hooks: Sequence[Hook] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         state: str | None = None,
+        limits: Mapping[str, ProviderLimits] | None = None,
     ) -> None:
         if not adapters:
             raise ConfigurationError("Router needs at least one adapter")
@@ -96,6 +101,9 @@ class Router:
         self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
         self._shared = None if state is None else _shared_breakers(state, self._hooks)
         self._board = BreakerBoard(self.settings.breaker.params(), self._hooks, self._shared)
+        self._protection = Protection(
+            limits or {}, self.settings.retry_budget.params(), shared=self._shared
+        )
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._payer = Payer(
             adapters=self._adapters,
@@ -103,6 +111,7 @@ class Router:
             settings=self.settings,
             hooks=self._hooks,
             board=self._board,
+            protection=self._protection,
             sleep=sleep,
             owner=self._owner,
         )
@@ -124,6 +133,7 @@ class Router:
             settings=config.router,
             hooks=hooks,
             state=config.state,
+            limits=config.limits(),
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -135,6 +145,9 @@ class Router:
         if self._state is _State.NEW:
             await self._ledger.open()
             if self._shared is not None:
+                for adapter in self._adapters:  # share every breaker and window it may use
+                    for method in adapter.capabilities.methods:
+                        self._shared.watch((adapter.name, method))
                 await self._shared.start()
             self._state = _State.OPEN
 
@@ -217,6 +230,15 @@ class Router:
         await reconcile_payment(self._ledger, self._by_name, self.settings, self._owner, order_id)
         return await self._ledger.get(order_id)
 
+    async def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
+        """Compare the ledger's attempts in `[since, until]` with the providers' own records.
+
+        Reports payments missing at a provider or in the ledger, and differing amounts or
+        statuses; it changes nothing (see `payrouter._records_reconcile`).
+        """
+        self._require_open()
+        return await compare_records(self._ledger, self._by_name, since, until)
+
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
         return self._payer.healthy_methods(request)
@@ -226,6 +248,15 @@ class Router:
         the ledger: every process's attempts, not only this one's."""
         self._require_open()
         return await self._ledger.provider_health(time.time() - minutes * 60)
+
+    def success_rate(self, provider: str, method: PaymentMethod) -> float | None:
+        """Healthy share of recent attempts at `provider` for `method` (every worker's, with
+        shared state); None until there are enough of them to say."""
+        return self._protection.success_rate(provider, method)
+
+    def retry_budget_left(self) -> float:
+        """Retries this process may still spend in the current window."""
+        return self._protection.retry_budget_left()
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:
@@ -237,15 +268,15 @@ class Router:
         return self._board.states()
 
 
-def _shared_breakers(url: str, hooks: Sequence[Hook]) -> SharedBreakers:
+def _shared_breakers(url: str, hooks: Sequence[Hook]) -> SharedState:
     """Shared breakers on Redis; needs the `redis` extra, and says so when it is missing."""
     try:
-        from ._shared import SharedBreakers
+        from ._shared import SharedState
     except ImportError as error:
         raise ConfigurationError(
             f"state={url!r} needs Redis support: pip install 'payrouter[redis]' ({error})"
         ) from None
     try:
-        return SharedBreakers(url, hooks=hooks)
+        return SharedState(url, hooks=hooks)
     except ValueError as error:
         raise ConfigurationError(f"state: not a Redis URL ({error})") from None

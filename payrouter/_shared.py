@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -90,6 +91,8 @@ class SharedState:
         self._health_window = 60
         self._known: set[BreakerKey] = set()
         self._writes: set[asyncio.Task[None]] = set()
+        self._unsent: Counter[str] = Counter()
+        self._ttls: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._available = True
         self.on_opened: Callable[[BreakerKey], None] = lambda key: None
@@ -155,12 +158,17 @@ class SharedState:
             for window in windows
             for kind in ("total", "healthy")
         ]
+        unsent, self._unsent = self._unsent, Counter()
         try:
-            values = await self._redis.mget(
-                [self._key(key) for key in keys] + budget_keys + health_keys
-            )
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for counted, amount in unsent.items():  # this worker's counts since last sync
+                    pipe.incrby(counted, amount)
+                    pipe.expire(counted, self._ttls.get(counted, 120))
+                pipe.mget([self._key(key) for key in keys] + budget_keys + health_keys)
+                values = (await pipe.execute())[-1]
         except (RedisError, OSError) as error:
-            self._mark(available=False, reason=f"cannot read shared state: {error}")
+            self._unsent.update(unsent)  # keep them for the next sync
+            self._mark(available=False, reason=f"cannot sync shared state: {error}")
             return
         self._mark(available=True, reason="read succeeded")
         counts = [float(value or 0) for value in values[len(keys) :]]
@@ -207,9 +215,11 @@ class SharedState:
             await self._redis.hset(key, mapping={"current": max(floor, float(current) / 2)})
 
     def count(self, kind: str) -> None:
-        """One more first attempt or retry, for every worker's budget."""
+        """One more first attempt or retry, for every worker's budget (sent with the next
+        sync, added up: one pipelined write per sync, however many payments)."""
         key = self._count_key(kind, int(time.time()))
-        self._background(self._increment(key, self._budget_window + 5))
+        self._unsent[key] += 1
+        self._ttls[key] = self._budget_window + 5
 
     def budget_totals(self) -> tuple[float, float] | None:
         """(first attempts, retries) of every worker over the budget window, as last synced."""
@@ -219,11 +229,10 @@ class SharedState:
         window = int(time.time()) // 10
         key = (provider, method)
         self.watch(key)
-        kinds = ("total", "healthy") if healthy else ("total",)
-        for kind in kinds:
-            self._background(
-                self._increment(self._health_key(key, kind, window), self._health_window + 20)
-            )
+        for kind in ("total", "healthy") if healthy else ("total",):
+            counted = self._health_key(key, kind, window)
+            self._unsent[counted] += 1
+            self._ttls[counted] = self._health_window + 20
 
     def health_totals(self, provider: str, method: PaymentMethod) -> tuple[float, float] | None:
         """(attempts, healthy attempts) of every worker over the window, as last synced."""
@@ -234,12 +243,6 @@ class SharedState:
 
     def _health_key(self, key: BreakerKey, kind: str, window: int) -> str:
         return f"{self._prefix}health:{key[0]}:{key[1].value}:{kind}:{window}"
-
-    async def _increment(self, key: str, ttl: int) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, ttl)
-            await pipe.execute()
 
     def _background(self, work: Coroutine[Any, Any, None]) -> None:
         async def guarded() -> None:

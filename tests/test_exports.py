@@ -65,6 +65,9 @@ def test_every_private_module_export_is_reexported_publicly() -> None:
         "_routing": {"Candidate", "eligible", "healthy_methods", "plan"},
         "_transport": {"reply_for_exception"},
         "_keys": {"derive_key"},
+        "_observe._metrics": {"BREAKER_STATE_VALUES", "METRIC_NAMES"},
+        "_observe._logs": {"describe"},
+        "_observe._redact": {"MASK", "is_sensitive_key", "luhn_valid"},
     }
     public = set(payrouter.__all__)
     for module_name in (
@@ -78,6 +81,11 @@ def test_every_private_module_export_is_reexported_publicly() -> None:
         "_settings",
         "_sync",
         "_taxonomy",
+        "_observe._listeners",
+        "_observe._logs",
+        "_observe._metrics",
+        "_observe._otel",
+        "_observe._redact",
     ):
         module = importlib.import_module(f"payrouter.{module_name}")
         missing = set(module.__all__) - public - internal.get(module_name, set())
