@@ -827,9 +827,11 @@ async def test_malformed_mandate_id_is_refused_before_sending(
 
 
 async def test_complete_submits_redirect_details(adapter: AdyenAdapter, peer: Peer) -> None:
-    """complete() posts the redirect result to /payments/details and maps the outcome."""
+    """submit_details() posts the redirect result to /payments/details and maps the outcome."""
     peer.answer(200, authorised("V4HZ4RBFJGXXGN82"))
-    reply = await adapter.complete({"redirectResult": "X6XtfGC3!Y..."}, idempotency_key="det-1")
+    reply = await adapter.submit_details(
+        {"redirectResult": "X6XtfGC3!Y..."}, idempotency_key="det-1"
+    )
     assert peer.last.url == f"{BASE}/payments/details"
     assert peer.last.headers["Idempotency-Key"] == "det-1"
     assert peer.last_json == {"details": {"redirectResult": "X6XtfGC3!Y..."}}
@@ -858,7 +860,7 @@ async def test_lookup_is_unknown_because_adyen_cannot_read_a_payment(
 Call = Callable[[AdyenAdapter, str], Any]
 MONEY_MOVING: dict[str, Call] = {
     "pay": lambda a, k: a.pay(charge(), idempotency_key=k),
-    "complete": lambda a, k: a.complete({"redirectResult": "r"}, idempotency_key=k),
+    "submit_details": lambda a, k: a.submit_details({"redirectResult": "r"}, idempotency_key=k),
     "capture": lambda a, k: a.capture(HANDLE, HANDLE.amount, idempotency_key=k),
     "refund": lambda a, k: a.refund(HANDLE, HANDLE.amount, idempotency_key=k, reason=None),
     "void": lambda a, k: a.void(HANDLE, idempotency_key=k),
@@ -912,3 +914,9 @@ async def test_transport_errors_propagate_for_the_router_to_map(
     peer.fail(error)
     with pytest.raises(type(error)):
         await MONEY_MOVING[operation](adapter, KEY)
+
+
+def test_adyen_does_not_pretend_to_complete_approved_payments_from_a_handle() -> None:
+    """The router calls `complete(handle)` on CompletesApproval adapters after a customer
+    returns; Adyen needs the return URL's details instead, so it must not match."""
+    assert not hasattr(AdyenAdapter, "complete")

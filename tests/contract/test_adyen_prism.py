@@ -186,7 +186,7 @@ async def test_sepa_direct_debit_payment_is_valid(build: Build) -> None:
 async def test_complete_is_valid_and_reads_authorised(build: Build) -> None:
     """POST /payments/details with a redirectResult; the example is Authorised."""
     adapter, transport = await build()
-    reply = await adapter.complete({"redirectResult": "X6XtfGC3!Y"}, idempotency_key="k-det")
+    reply = await adapter.submit_details({"redirectResult": "X6XtfGC3!Y"}, idempotency_key="k-det")
     assert_accepted(transport)
     assert reply.outcome is Outcome.SUCCEEDED
     assert reply.provider_reference == "V4HZ4RBFJGXXGN82"

@@ -50,7 +50,7 @@ async def test_wallet_redirect_then_details_authorises(sandbox: Sandbox) -> None
     assert reply.action_url
     async with httpx.AsyncClient() as browser:
         page = await browser.get(reply.action_url)
-    done = await client.complete(
+    done = await client.submit_details(
         {"redirectResult": str(reply.provider_reference)}, idempotency_key="k2"
     )
     await client.aclose()

@@ -168,7 +168,9 @@ async def adyen_flow(sandbox: Sandbox, admin: httpx.AsyncClient, recorder: Recor
     wallet = await client.pay(
         charge("adyen", "o3", source=WalletSource(wallet="alipay")), idempotency_key="k3"
     )
-    await client.complete({"redirectResult": str(wallet.provider_reference)}, idempotency_key="k4")
+    await client.submit_details(
+        {"redirectResult": str(wallet.provider_reference)}, idempotency_key="k4"
+    )
     await client.cancel_mandate("shopper-1:stored_card_1", idempotency_key="m1")
     await add_fault(admin, "adyen", kind="region_restricted", count=1)
     await client.pay(charge("adyen", "o5"), idempotency_key="k5")

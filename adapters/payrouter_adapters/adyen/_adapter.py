@@ -116,11 +116,15 @@ class AdyenAdapter:
         response = await self._post("/payments", body, idempotency_key)
         return _replies.payment_reply(self.name, response)
 
-    async def complete(self, details: Mapping[str, str], *, idempotency_key: str) -> ProviderReply:
+    async def submit_details(
+        self, details: Mapping[str, str], *, idempotency_key: str
+    ) -> ProviderReply:
         """`POST /payments/details`: finish a redirect or 3-D Secure flow.
 
         `details` is what Adyen appended to the return URL (e.g. `{"redirectResult": ...}`).
-        Not part of the `Adapter` protocol; webhooks are the other way to learn the result.
+        Not part of the `Adapter` protocol, and deliberately not named `complete`: the router
+        calls `complete(handle)` on adapters that implement `CompletesApproval`, and Adyen
+        cannot complete from a handle alone. Webhooks are the other way to learn the result.
         """
         response = await self._post(
             "/payments/details", {"details": dict(details)}, idempotency_key
