@@ -178,6 +178,10 @@ class Protection:
             if self._shared is not None:
                 self._shared.throttled(provider, bucket.rate * _FLOOR)
 
+    def all_tokens(self) -> dict[str, float]:
+        """Tokens left per rate-limited provider, in this process (for metrics)."""
+        return {name: bucket.tokens for name, bucket in self._buckets.items()}
+
     def tokens(self, provider: str) -> float | None:
         """Tokens left in the provider's bucket in this process (for metrics)."""
         bucket = self._buckets.get(provider)

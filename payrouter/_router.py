@@ -254,6 +254,10 @@ class Router:
         shared state); None until there are enough of them to say."""
         return self._protection.success_rate(provider, method)
 
+    def rate_limit_tokens(self) -> dict[str, float]:
+        """Tokens left in each rate-limited provider's bucket in this process (metrics)."""
+        return self._protection.all_tokens()
+
     def retry_budget_left(self) -> float:
         """Retries this process may still spend in the current window."""
         return self._protection.retry_budget_left()

@@ -143,3 +143,12 @@ async def test_ten_times_the_load_on_a_throttling_provider_stays_bounded() -> No
     attempts = [len(payment.attempts) for payment in paid if payment is not None]
     assert max(attempts) <= 2
     assert card_a.calls <= 20 + 10 * 5  # its burst, plus the retry budget's floor at most
+
+
+async def test_tokens_left_are_readable_for_metrics() -> None:
+    card_a, _ = pair()
+    limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=3)}
+    async with Router([SimulatedAdapter(card_a)], ledger="sqlite://", hooks=(), limits=limits) as r:
+        await r.pay(request("order-1"))
+        left = r.rate_limit_tokens()
+    assert left == {"card_a": pytest.approx(2.0, abs=0.01)}
