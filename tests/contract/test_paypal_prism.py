@@ -350,7 +350,7 @@ CALLS: dict[str, Call] = {
     "approval": lambda a: a.pay(charge(), idempotency_key="k-pay"),
     "vaulted": lambda a: a.pay(charge(source=VAULTED), idempotency_key="k-pay"),
     "lookup": lambda a: a.lookup(APPROVAL),
-    "complete": lambda a: a.complete(APPROVAL, idempotency_key="k-complete"),
+    "complete": lambda a: a.complete(APPROVAL, idempotency_key="k-complete", capture=True),
 }
 
 
