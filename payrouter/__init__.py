@@ -40,6 +40,7 @@ from ._hooks import (
     SharedStateChanged,
 )
 from ._ledger import ProviderHealth
+from ._maintenance import MaintenanceWindow
 from ._models import (
     AttemptSummary,
     BankTransferSource,
@@ -102,6 +103,7 @@ __all__ = [
     "InvalidPaymentError",
     "LedgerUnavailableError",
     "LoggingHook",
+    "MaintenanceWindow",
     "Mandate",
     "Mismatch",
     "MismatchKind",

@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ._errors import ConfigurationError
+from ._maintenance import MaintenanceWindow
 from ._models import PaymentStatus
 from ._report import write_report
 from ._router import Router
@@ -314,7 +315,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show each provider and method: recent attempts and success rate (from the ledger, so
-    every process's), and breaker state."""
+    every process's), breaker state, and the next announced maintenance window."""
 
     async def run() -> None:
         async with Router.from_config(config, hooks=()) as router:
@@ -323,9 +324,8 @@ def status(
                 for row in await router.provider_health(minutes=minutes)
             }
             states = router.breaker_states()
-            # Seam: the next maintenance windows (from the routing config) and the outbox's
-            # size and oldest age (`router.outbox_stats()`) join this view once the router
-            # offers them; neither exists yet, and status shows nothing it cannot measure.
+            # The outbox's size and oldest age join this view once follow-ups are queued
+            # durably (`router.outbox_stats()`); status shows nothing it cannot measure.
             rows: list[dict[str, Any]] = []
             for adapter in router.adapters:
                 for method in sorted(adapter.capabilities.methods):
@@ -340,6 +340,7 @@ def status(
                             "unknown": seen.unknown if seen else 0,
                             "in_flight": seen.in_flight if seen else 0,
                             "breaker": states.get((adapter.name, method), "closed"),
+                            "next_maintenance": _window(router.next_maintenance(adapter.name)),
                         }
                     )
         if as_json:
@@ -351,6 +352,7 @@ def status(
         for column in ("attempts", "success", "unknown", "in flight"):
             table.add_column(column, justify="right")
         table.add_column("breaker (this process)")
+        table.add_column("next maintenance (UTC)")
         for row in rows:
             share = row["success_rate"]
             table.add_row(
@@ -361,10 +363,18 @@ def status(
                 str(row["unknown"]),
                 str(row["in_flight"]),
                 str(row["breaker"]),
+                row["next_maintenance"] or "-",
             )
         _console.print(table)
 
     _guarded(run)
+
+
+def _window(window: MaintenanceWindow | None) -> str | None:
+    if window is None:
+        return None
+    start, end = (m.astimezone(UTC).strftime("%Y-%m-%d %H:%M") for m in (window.start, window.end))
+    return f"{start} to {end}"
 
 
 def _guarded(run: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -26,6 +26,7 @@ from pydantic import (
 
 from ._adapter import Adapter, AdapterFactory, Capabilities
 from ._errors import ConfigurationError
+from ._maintenance import MaintenanceWindow
 from ._models import PaymentMethod
 from ._money import CurrencyCode
 from ._protection import ProviderLimits
@@ -58,6 +59,9 @@ class ProviderConfig(BaseModel):
     burst: int | None = Field(default=None, ge=1, description="Tokens saved up at most.")
     max_concurrent: int | None = Field(
         default=None, ge=1, description="Calls in flight to this provider at once (bulkhead)."
+    )
+    maintenance: list[MaintenanceWindow] = Field(
+        default_factory=list, description="Announced windows: traffic drains before each."
     )
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -45,6 +45,7 @@ from ._ledger import (
     Ledger,
     PaymentUpdate,
 )
+from ._maintenance import MaintenanceSchedule
 from ._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._protection import Protection
 from ._routing import Candidate, healthy_methods, plan
@@ -73,6 +74,7 @@ class Payer:
         hooks: tuple[Hook, ...],
         board: BreakerBoard,
         protection: Protection,
+        maintenance: MaintenanceSchedule,
         sleep: Callable[[float], Awaitable[None]],
         owner: str,
     ) -> None:
@@ -82,6 +84,7 @@ class Payer:
         self._hooks = hooks
         self._board = board
         self._protection = protection
+        self._maintenance = maintenance
         self._retry = settings.retry.policy()
         self._sleep = sleep
         self._owner = owner
@@ -120,7 +123,11 @@ class Payer:
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
-        return healthy_methods(request, self._adapters, self._board.is_open)
+
+        def unavailable(provider: str, method: PaymentMethod) -> bool:
+            return self._maintenance.draining(provider) or self._board.is_open(provider, method)
+
+        return healthy_methods(request, self._adapters, unavailable)
 
     async def _pay_owned(
         self, request: PaymentRequest, number: int, deadline: float
@@ -158,6 +165,10 @@ class Payer:
                 emit(self._hooks, CandidateSkipped(order_id, provider, method, "deadline"))
                 unavailable = True
                 break
+            if self._maintenance.draining(provider):  # announced: not its health, no row
+                emit(self._hooks, CandidateSkipped(order_id, provider, method, "maintenance"))
+                unavailable = True
+                continue
             if not past_breaker and not self._board.admits(provider, method):
                 emit(self._hooks, CandidateSkipped(order_id, provider, method, "breaker_open"))
                 refused.append(candidate)

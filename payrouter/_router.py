@@ -33,6 +33,7 @@ from ._ledger import (
     ProviderHealth,
     SqlLedger,
 )
+from ._maintenance import MaintenanceSchedule, MaintenanceWindow
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._payment import Payer
 from ._protection import Protection, ProviderLimits
@@ -69,6 +70,8 @@ class Router:
             process; None keeps it in this process. If Redis becomes unreachable the router
             goes on with its own state and says so once.
         limits: per provider name, its rate limit (token bucket) and bulkhead.
+        maintenance: per provider name, its announced windows; traffic drains
+            `settings.maintenance_drain_seconds` before each opens.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class Router:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         state: str | None = None,
         limits: Mapping[str, ProviderLimits] | None = None,
+        maintenance: Mapping[str, Sequence[MaintenanceWindow]] | None = None,
     ) -> None:
         if not adapters:
             raise ConfigurationError("Router needs at least one adapter")
@@ -101,6 +105,9 @@ class Router:
         self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
         self._shared = None if state is None else _shared_breakers(state, self._hooks)
         self._board = BreakerBoard(self.settings.breaker.params(), self._hooks, self._shared)
+        self._maintenance = MaintenanceSchedule(
+            maintenance or {}, self.settings.maintenance_drain_seconds
+        )
         self._protection = Protection(
             limits or {}, self.settings.retry_budget.params(), shared=self._shared
         )
@@ -112,6 +119,7 @@ class Router:
             hooks=self._hooks,
             board=self._board,
             protection=self._protection,
+            maintenance=self._maintenance,
             sleep=sleep,
             owner=self._owner,
         )
@@ -134,6 +142,7 @@ class Router:
             hooks=hooks,
             state=config.state,
             limits=config.limits(),
+            maintenance={p.name: p.maintenance for p in config.providers if p.maintenance},
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -253,6 +262,14 @@ class Router:
         """Healthy share of recent attempts at `provider` for `method` (every worker's, with
         shared state); None until there are enough of them to say."""
         return self._protection.success_rate(provider, method)
+
+    def announce_maintenance(self, provider: str, start: datetime, end: datetime) -> None:
+        """A provider announced a window at run time: drain before it, return after."""
+        self._maintenance.announce(provider, MaintenanceWindow(start=start, end=end))
+
+    def next_maintenance(self, provider: str) -> MaintenanceWindow | None:
+        """The provider's current or next announced window, if any."""
+        return self._maintenance.next_window(provider)
 
     def rate_limit_tokens(self) -> dict[str, float]:
         """Tokens left in each rate-limited provider's bucket in this process (metrics)."""

@@ -96,6 +96,11 @@ class RouterSettings(BaseModel):
         description="When every eligible provider's breaker is open, try each once anyway "
         "rather than fail the payment untried.",
     )
+    maintenance_drain_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Stop sending to a provider this long before its announced window opens.",
+    )
     retry: RetrySettings = RetrySettings()
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     breaker: BreakerSettings = BreakerSettings()
