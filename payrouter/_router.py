@@ -35,6 +35,7 @@ from ._ledger import (
 )
 from ._maintenance import MaintenanceSchedule, MaintenanceWindow
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
+from ._money import Money
 from ._payment import Payer
 from ._protection import Protection, ProviderLimits
 
@@ -251,6 +252,26 @@ class Router:
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
         return self._payer.healthy_methods(request)
+
+    def available_methods(
+        self, country: str, currency: str, amount: Money
+    ) -> tuple[PaymentMethod, ...]:
+        """The methods a checkout page should offer right now: at least one provider can
+        legally and technically take them and is neither in maintenance nor behind an open
+        breaker. Hide a wallet that is down before the customer picks it."""
+        if amount.currency != currency:
+            raise ValueError(f"amount is in {amount.currency}, not {currency}: pass one currency")
+        methods: dict[PaymentMethod, None] = {}
+        for adapter in self._adapters:
+            for method in sorted(adapter.capabilities.methods):
+                if not adapter.capabilities.accepts(method, amount, country):
+                    continue
+                if self._maintenance.draining(adapter.name) or self._board.is_open(
+                    adapter.name, method
+                ):
+                    continue
+                methods[method] = None
+        return tuple(methods)
 
     async def provider_health(self, *, minutes: float = 15.0) -> list[ProviderHealth]:
         """Attempts and success rate per (provider, method) over the last `minutes`, from

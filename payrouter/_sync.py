@@ -16,6 +16,7 @@ from typing import Any, Self, TypeVar
 
 from ._errors import RouterClosedError
 from ._models import PaymentMethod, PaymentRequest, PaymentResult
+from ._money import Money
 from ._reconcile import ReconcileReport
 from ._records_reconcile import RecordsReport
 from ._router import Router
@@ -67,6 +68,12 @@ class SyncRouter:
     def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
         """See `Router.compare_records`."""
         return self._run(self.router.compare_records(since, until))
+
+    def available_methods(
+        self, country: str, currency: str, amount: Money
+    ) -> tuple[PaymentMethod, ...]:
+        """See `Router.available_methods`."""
+        return self.router.available_methods(country, currency, amount)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """See `Router.healthy_methods`."""

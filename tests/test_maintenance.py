@@ -117,3 +117,22 @@ def test_a_window_without_a_zone_in_config_names_the_field(tmp_path: Path) -> No
     )
     with pytest.raises(ConfigurationError, match=r"providers\.0\.maintenance\.0\.start"):
         Router.from_config(path)
+
+
+async def test_available_methods_hide_a_wallet_that_is_down_or_closed() -> None:
+    """What the checkout renders: methods some provider can take now, for this customer."""
+    wallet_only = Capabilities(methods=frozenset({PaymentMethod.WALLET}))
+    eur_cards = Capabilities(methods=frozenset({PaymentMethod.CARD}), currencies=frozenset({"EUR"}))
+    wallet = SimulatedAdapter(SimulatedProvider("wallet"), capabilities=wallet_only)
+    card = SimulatedAdapter(SimulatedProvider("card"), capabilities=eur_cards)
+    async with Router([wallet, card], ledger="sqlite://", hooks=()) as r:
+        ten_euros = Money.of("10.00", "EUR")
+        assert r.available_methods("DE", "EUR", ten_euros) == (
+            PaymentMethod.WALLET,
+            PaymentMethod.CARD,
+        )
+        assert r.available_methods("US", "USD", Money.of("10.00", "USD")) == (PaymentMethod.WALLET,)
+        r.announce_maintenance("wallet", NOW - timedelta(minutes=1), NOW + timedelta(hours=1))
+        assert r.available_methods("DE", "EUR", ten_euros) == (PaymentMethod.CARD,)
+        with pytest.raises(ValueError, match="one currency"):
+            r.available_methods("DE", "USD", ten_euros)
