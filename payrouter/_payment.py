@@ -90,22 +90,7 @@ class Payer:
         self._owner = owner
 
     async def pay(self, request: PaymentRequest) -> PaymentResult:
-        """Pay `request` once, whatever happens, across the eligible providers.
-
-        Returns a result whose status is `succeeded`, `declined`, `pending` (money may have
-        moved; reconcile or a webhook resolves it) or `requires_action` (send the customer to
-        `action_url`). A second call with the same order id returns the first one's result.
-
-        Raises:
-            IdempotencyConflictError: the order id was used with other money-relevant fields.
-            PaymentInProgressError: another worker holds the order beyond our wait.
-            NoEligibleProviderError: no provider can take this payment at all.
-            AllProvidersUnavailableError: every eligible provider was busy, down or in
-                maintenance; no money moved. `.healthy_methods` says what can work now.
-            ProviderRejectedRequestError: a provider called the request invalid (a bug).
-            LedgerUnavailableError: the ledger cannot be written; no provider was called
-                after the last successful write, and reconcile finishes what was written.
-        """
+        """The pay path behind `Router.pay`, whose docstring lists its results and errors."""
         deadline = time.monotonic() + self.settings.deadline_seconds
         claim = await self._ledger.claim(
             request.order_id,

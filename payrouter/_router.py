@@ -203,6 +203,8 @@ class Router:
             NoEligibleProviderError: no provider can take this payment at all.
             AllProvidersUnavailableError: every eligible provider was busy, down or in
                 maintenance; no money moved. `.healthy_methods` says what can work now.
+                `CapacityExhaustedError`, a subclass: all were at their rate limit or
+                concurrency cap, and none was called.
             ProviderRejectedRequestError: a provider called the request invalid (a bug).
             LedgerUnavailableError: the ledger cannot be written; no provider was called
                 after the last successful write, and reconcile finishes what was written.
