@@ -98,6 +98,7 @@ class Payer:
             request.amount,
             self._owner,
             self.settings.lease_seconds,
+            authorize_only=not request.capture,
         )
         if claim.kind is ClaimKind.CONFLICT:
             raise IdempotencyConflictError(request.order_id)

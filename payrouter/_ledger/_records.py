@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import FailureKind, Outcome
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from ._stats import ProviderHealth
+
+T = TypeVar("T")
 
 __all__ = ["AttemptRow", "Claim", "ClaimKind", "Ledger", "PaymentUpdate"]
 
@@ -80,9 +85,17 @@ class Ledger(Protocol):
     async def close(self) -> None: ...
 
     async def claim(
-        self, order_id: str, fingerprint: str, amount: Money, owner: str, lease_seconds: float
+        self,
+        order_id: str,
+        fingerprint: str,
+        amount: Money,
+        owner: str,
+        lease_seconds: float,
+        *,
+        authorize_only: bool = False,
     ) -> Claim:
-        """Take an order id for paying, atomically across processes."""
+        """Take an order id for paying, atomically across processes; `authorize_only` is
+        remembered so follow-ups know a capture or void must come."""
         ...
 
     async def record_attempt(self, row: AttemptRow) -> None:
@@ -116,4 +129,8 @@ class Ledger(Protocol):
 
     async def provider_health(self, since: float) -> list[ProviderHealth]:
         """Attempts per (provider, method) started since `since` (epoch seconds), by outcome."""
+        ...
+
+    async def transact(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction (the outbox and webhook stores build on this)."""
         ...

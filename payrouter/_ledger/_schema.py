@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Double,
     ForeignKey,
@@ -32,6 +33,8 @@ payments = Table(
     Column("action_url", String(2000)),
     Column("failure_kind", String(40)),
     Column("decline_reason", String(300)),
+    # Authorized only (`PaymentRequest.capture=False`): a capture or a void must follow.
+    Column("authorize_only", Boolean, nullable=False, server_default="0"),
     # Who is working on it, and until when; NULL once the payment is no longer processing.
     Column("owner", String(100)),
     Column("lease_until", Double),
@@ -59,4 +62,39 @@ attempts = Table(
     Column("started_at", Double, nullable=False),
     Column("finished_at", Double),
     UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_attempt_key"),
+)
+
+followups = Table(
+    "payrouter_followups",
+    metadata,
+    # "<order id>/<kind>/<n>" or "<provider>/<mandate id>/cancel_mandate/<n>": readable in logs.
+    Column("followup_id", String(500), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("provider", String(100), nullable=False),
+    Column("order_id", String(200), ForeignKey(payments.c.order_id)),
+    Column("mandate_id", String(255)),
+    Column("method", String(20), nullable=False),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    Column("reason", String(100)),
+    # The merchant's own key for this follow-up: the same key returns the same follow-up.
+    Column("merchant_key", String(200)),
+    Column("idempotency_key", String(255), nullable=False),
+    # queued -> sending -> succeeded | pending (accepted, confirmed later) | refused
+    Column("status", String(20), nullable=False),
+    Column("failure_kind", String(40)),
+    Column("provider_code", String(100)),
+    Column("provider_reference", String(255)),
+    Column("message", String(500)),
+    Column("tries", Integer, nullable=False),
+    Column("next_try_at", Double),
+    Column("owner", String(100)),
+    Column("lease_until", Double),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("finished_at", Double),
+    UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_followup_key"),
+    UniqueConstraint("order_id", "merchant_key", name="uq_payrouter_followup_merchant_key"),
+    Index("ix_payrouter_followups_due", "status", "next_try_at"),
+    Index("ix_payrouter_followups_order", "order_id"),
 )

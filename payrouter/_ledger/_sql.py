@@ -180,17 +180,43 @@ class SqlLedger:
         except SQLAlchemyError as error:
             raise LedgerUnavailableError(f"ledger write or read failed: {error}") from error
 
+    async def transact(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction, where the ledger runs its own statements.
+
+        The extension point for the ledger's other tables (the follow-up outbox, webhook
+        events): their statements live beside their own logic, not in this class.
+        """
+
+        def run() -> T:
+            with self._transaction() as conn:
+                return work(conn)
+
+        return await self._run(run)
+
     # -- the write path ----------------------------------------------------------------------
 
     async def claim(
-        self, order_id: str, fingerprint: str, amount: Money, owner: str, lease_seconds: float
+        self,
+        order_id: str,
+        fingerprint: str,
+        amount: Money,
+        owner: str,
+        lease_seconds: float,
+        *,
+        authorize_only: bool = False,
     ) -> Claim:
         return await self._run(
-            lambda: self._claim(order_id, fingerprint, amount, owner, lease_seconds)
+            lambda: self._claim(order_id, fingerprint, amount, owner, lease_seconds, authorize_only)
         )
 
     def _claim(
-        self, order_id: str, fingerprint: str, amount: Money, owner: str, lease_seconds: float
+        self,
+        order_id: str,
+        fingerprint: str,
+        amount: Money,
+        owner: str,
+        lease_seconds: float,
+        authorize_only: bool,
     ) -> Claim:
         now = time.time()
         with self._statement() as conn:  # one statement on the happy path
@@ -202,6 +228,7 @@ class SqlLedger:
                     "status": PaymentStatus.PROCESSING.value,
                     "amount_minor": amount.minor_units,
                     "currency": amount.currency,
+                    "authorize_only": authorize_only,
                     "owner": owner,
                     "lease_until": now + lease_seconds,
                     "created_at": now,
