@@ -16,6 +16,8 @@ from ._errors import (
     AllProvidersUnavailableError,
     CapacityExhaustedError,
     ConfigurationError,
+    FollowUpNotAllowedError,
+    FollowUpRefusedError,
     IdempotencyConflictError,
     InvalidPaymentError,
     LedgerUnavailableError,
@@ -26,6 +28,7 @@ from ._errors import (
     ProviderRejectedRequestError,
     RouterClosedError,
 )
+from ._followups import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
 from ._hooks import (
     AttemptFinished,
     AttemptStarted,
@@ -33,6 +36,7 @@ from ._hooks import (
     CandidateSkipped,
     Event,
     FailedOver,
+    FollowUpFinished,
     Hook,
     LoggingHook,
     PaymentFinished,
@@ -69,7 +73,13 @@ from ._records_reconcile import (
     RecordsSource,
 )
 from ._router import Router
-from ._settings import BreakerSettings, RetryBudgetSettings, RetrySettings, RouterSettings
+from ._settings import (
+    BreakerSettings,
+    OutboxSettings,
+    RetryBudgetSettings,
+    RetrySettings,
+    RouterSettings,
+)
 from ._sync import SyncRouter
 from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
 from ._testmode import set_testing
@@ -98,6 +108,12 @@ __all__ = [
     "FailedOver",
     "FailureKind",
     "FailurePolicy",
+    "FollowUp",
+    "FollowUpFinished",
+    "FollowUpKind",
+    "FollowUpNotAllowedError",
+    "FollowUpRefusedError",
+    "FollowUpStatus",
     "Hook",
     "IdempotencyConflictError",
     "InvalidPaymentError",
@@ -110,6 +126,8 @@ __all__ = [
     "Money",
     "NoEligibleProviderError",
     "OpenTelemetryHook",
+    "OutboxSettings",
+    "OutboxStats",
     "Outcome",
     "PaymentError",
     "PaymentFinished",

@@ -86,6 +86,9 @@ class PaymentHandle:
     method: PaymentMethod
     amount: Money
     provider_reference: str | None = None
+    captured_reference: str | None = None
+    """For a refund of a payment authorized first and captured later: the reference the
+    capture's reply carried (PayPal refunds a capture, not the authorization)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from ._retry import RetryableReply, RetryPolicy, pause_seconds, retrying
 from ._taxonomy import FailureKind, Outcome, policy_for
 from ._transport import reply_for_exception
 
-__all__ = ["AttemptRun", "call_safely", "is_conclusive_lookup", "run_attempt"]
+__all__ = ["AttemptRun", "call_safely", "is_conclusive_lookup", "retry_same_key", "run_attempt"]
 
 _BREAKER_REFUSED = ProviderReply.failed(FailureKind.PROVIDER_DOWN, provider_code="breaker_open")
 
@@ -123,7 +123,7 @@ async def run_attempt(
         reply = _BREAKER_REFUSED  # opened by a concurrent payment since the router checked
     if _retryable(reply):
         keep_going = budget.allow_retry if budget is not None else lambda: True
-        reply = await _retry_same_key(
+        reply = await retry_same_key(
             one_try, reply, retry, deadline, before_sleep, wait_unless_opened, keep_going
         )
 
@@ -145,7 +145,7 @@ def _retryable(reply: ProviderReply) -> bool:
     return reply.failure_kind is not None and policy_for(reply.failure_kind).retry_same
 
 
-async def _retry_same_key(
+async def retry_same_key(
     one_try: Callable[[], Awaitable[ProviderReply]],
     first: ProviderReply,
     retry: RetryPolicy,

@@ -12,6 +12,8 @@
         AllProvidersUnavailableError  every eligible provider was busy, down or in maintenance
           CapacityExhaustedError    every eligible one was at its rate limit or concurrency cap
         ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
+      FollowUpNotAllowedError       a capture/refund/void broke a money rule (also ValueError)
+      FollowUpRefusedError          the provider definitely refused a follow-up; see `.followup`
 
 A declined payment is not an exception: `pay` returns a `PaymentResult` whose status is
 `declined`, with a customer-safe reason. Messages and reprs never contain secrets.
@@ -22,12 +24,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ._followups import FollowUp
     from ._models import AttemptSummary, PaymentMethod
 
 __all__ = [
     "AllProvidersUnavailableError",
     "CapacityExhaustedError",
     "ConfigurationError",
+    "FollowUpNotAllowedError",
+    "FollowUpRefusedError",
     "IdempotencyConflictError",
     "InvalidPaymentError",
     "LedgerUnavailableError",
@@ -127,3 +132,32 @@ class ProviderRejectedRequestError(PaymentError):
 
     This is a bug in the integration (ours or the adapter's), not a customer problem.
     """
+
+
+class FollowUpNotAllowedError(PayrouterError, ValueError):
+    """A capture, refund or void broke a money rule, so it was neither recorded nor sent.
+
+    The message names the payment, the rule and what to do instead (refund a captured
+    payment, void an authorized one, wait for a pending one to resolve).
+    """
+
+    def __init__(self, message: str, *, order_id: str | None = None) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+
+
+class FollowUpRefusedError(PayrouterError):
+    """The provider definitely refused a follow-up; it stays in the ledger as `refused`.
+
+    Never retried on its own: `.followup` carries the provider's code and message, for a
+    person to act on (a refund of a disputed charge, a card closed since, ...).
+    """
+
+    def __init__(self, followup: FollowUp) -> None:
+        what = followup.order_id or followup.mandate_id
+        why = f"{followup.failure_kind} ({followup.provider_code}) {followup.message or ''}"
+        super().__init__(
+            f"{followup.provider} refused {followup.kind.value} {followup.followup_id} of "
+            f"{what!r}: {why.rstrip()}"
+        )
+        self.followup = followup

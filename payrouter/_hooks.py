@@ -23,6 +23,7 @@ __all__ = [
     "CandidateSkipped",
     "Event",
     "FailedOver",
+    "FollowUpFinished",
     "Hook",
     "LoggingHook",
     "PaymentFinished",
@@ -118,6 +119,22 @@ class PaymentFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpFinished:
+    """A capture, refund, void or mandate cancellation got its provider's answer this time:
+    `status` is `succeeded`, `pending` (confirmed later), `refused` (`alert`: a person must
+    look) or `queued` again (the provider is busy or down; the outbox sends it later)."""
+
+    followup_id: str
+    kind: str
+    provider: str
+    order_id: str | None
+    status: str
+    failure_kind: FailureKind | None
+    tries: int
+    alert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SharedStateChanged:
     """Shared state (Redis) became unreachable, so this process runs on its own state, or
     became reachable again. Payments go on either way; the ledger is never affected."""
@@ -134,6 +151,7 @@ Event = (
     | CandidateSkipped
     | BreakerStateChanged
     | PaymentFinished
+    | FollowUpFinished
     | SharedStateChanged
 )
 Hook = Callable[[Event], None]
@@ -148,7 +166,7 @@ class LoggingHook:
         self._logger = logger
 
     def __call__(self, event: Event) -> None:
-        alerting = isinstance(event, PaymentFinished) and event.alert
+        alerting = bool(getattr(event, "alert", False))
         noteworthy = alerting or isinstance(event, BreakerStateChanged | SharedStateChanged)
         level = logging.WARNING if noteworthy else logging.DEBUG
         if self._logger.isEnabledFor(level):

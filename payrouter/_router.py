@@ -24,6 +24,7 @@ from ._errors import (
     ConfigurationError,
     RouterClosedError,
 )
+from ._followups import FollowUps
 from ._hooks import (
     Hook,
     LoggingHook,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from ._shared import SharedState
 from ._reconcile import ReconcileReport, reconcile, reconcile_payment
 from ._records_reconcile import RecordsReport, compare_records
+from ._router_followups import FollowUpMethods
 from ._settings import RouterSettings
 
 __all__ = ["Router"]
@@ -54,7 +56,7 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-class Router:
+class Router(FollowUpMethods):
     """Routes payments across providers; async first (`SyncRouter` wraps it for sync code).
 
     Use it as `async with Router(adapters, ledger="sqlite:///payments.db") as router:` or build
@@ -121,6 +123,16 @@ class Router:
             board=self._board,
             protection=self._protection,
             maintenance=self._maintenance,
+            sleep=sleep,
+            owner=self._owner,
+        )
+        self._followups = FollowUps(
+            ledger=self._ledger,
+            adapters=self._by_name,
+            board=self._board,
+            maintenance=self._maintenance,
+            settings=self.settings,
+            hooks=self._hooks,
             sleep=sleep,
             owner=self._owner,
         )

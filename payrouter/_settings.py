@@ -10,7 +10,13 @@ from ._breaker import BreakerSettings as _BreakerParams
 from ._protection import RetryBudgetParams
 from ._retry import RetryPolicy
 
-__all__ = ["BreakerSettings", "RetryBudgetSettings", "RetrySettings", "RouterSettings"]
+__all__ = [
+    "BreakerSettings",
+    "OutboxSettings",
+    "RetryBudgetSettings",
+    "RetrySettings",
+    "RouterSettings",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -60,6 +66,29 @@ class RetryBudgetSettings(BaseModel):
         return RetryBudgetParams(self.ratio, self.min_per_second, self.window_seconds)
 
 
+class OutboxSettings(BaseModel):
+    """Follow-ups (captures, refunds, voids, mandate cancellations) waiting for their provider.
+
+    A queued follow-up is sent again by `router.process_outbox()` (which `payrouter reconcile`
+    and `payrouter worker` run) once its backoff has passed; it is never given up on its own.
+    """
+
+    model_config = _FROZEN
+
+    initial_backoff_seconds: float = Field(
+        default=5.0, ge=0, description="Wait after the first answer that keeps it queued."
+    )
+    max_backoff_seconds: float = Field(
+        default=300.0, ge=0, description="The backoff doubles per try up to this."
+    )
+    batch_size: int = Field(default=100, ge=1, le=10_000, description="Follow-ups per round.")
+    lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A sender that crashed mid-call gives its follow-up up after this.",
+    )
+
+
 class RouterSettings(BaseModel):
     """How the router pays; `Router(..., settings=RouterSettings(deadline_seconds=10))`."""
 
@@ -104,6 +133,7 @@ class RouterSettings(BaseModel):
     retry: RetrySettings = RetrySettings()
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     breaker: BreakerSettings = BreakerSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
     @model_validator(mode="after")
     def _lease_outlives_deadline(self) -> Self:
@@ -111,5 +141,10 @@ class RouterSettings(BaseModel):
             raise ValueError(
                 "lease_seconds must exceed deadline_seconds, or reconcile could take over a "
                 "payment that is still running"
+            )
+        if self.outbox.lease_seconds <= self.deadline_seconds:
+            raise ValueError(
+                "outbox.lease_seconds must exceed deadline_seconds, or a second worker could "
+                "send a follow-up whose first sender is still waiting for the provider"
             )
         return self

@@ -66,6 +66,12 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         + (f" at {_get(e, 'provider')}" if _get(e, "provider") else "")
         + f" after {_get(e, 'attempts')} attempts"
     ),
+    "FollowUpFinished": lambda e: (
+        f"{_value(_get(e, 'kind'))} {_get(e, 'followup_id')} at {_get(e, 'provider')} is "
+        f"{_value(_get(e, 'status'))}"
+        + (f" ({_value(_get(e, 'failure_kind'))})" if _get(e, "failure_kind") else "")
+        + f" after {_get(e, 'tries')} tries"
+    ),
     "SharedStateChanged": lambda e: (
         "shared state restored"
         if _get(e, "available")

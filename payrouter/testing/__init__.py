@@ -7,6 +7,13 @@ against the router's ledger, to prove that no order was charged twice.
 from payrouter._testmode import set_testing
 
 from ._adapter import SimulatedAdapter
-from ._simulator import Behavior, BookEntry, SimulatedProvider
+from ._simulator import Behavior, BookEntry, FollowUpEntry, SimulatedProvider
 
-__all__ = ["Behavior", "BookEntry", "SimulatedAdapter", "SimulatedProvider", "set_testing"]
+__all__ = [
+    "Behavior",
+    "BookEntry",
+    "FollowUpEntry",
+    "SimulatedAdapter",
+    "SimulatedProvider",
+    "set_testing",
+]

@@ -24,7 +24,7 @@ import httpx
 
 from .._taxonomy import FailureKind
 
-__all__ = ["Behavior", "BookEntry", "SimulatedProvider"]
+__all__ = ["Behavior", "BookEntry", "FollowUpEntry", "SimulatedProvider"]
 
 
 class _Action(enum.Enum):
@@ -126,6 +126,18 @@ class Behavior:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpEntry:
+    """A capture, refund, void or mandate cancellation the provider carried out."""
+
+    idempotency_key: str
+    subject: str
+    """The payment's provider reference, or the mandate id."""
+    operation: str
+    amount_minor: int | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class BookEntry:
     """Money the provider actually took (or is settling)."""
 
@@ -141,6 +153,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (
     provider_reference TEXT PRIMARY KEY, reference TEXT UNIQUE NOT NULL, order_id TEXT NOT NULL,
     amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS followups (
+    idempotency_key TEXT PRIMARY KEY, subject TEXT NOT NULL, operation TEXT NOT NULL,
+    amount_minor INTEGER, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS replies (
     idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
     body TEXT NOT NULL);
@@ -188,6 +203,11 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         self.default = Behavior.succeed()
         self.behave: Callable[[dict[str, object]], Behavior | None] | None = None
         self._queue: deque[Behavior] = deque()
+        self._followup_queue: deque[Behavior] = deque()
+        self.followup_default = Behavior.succeed()
+        """What follow-ups get when none is scripted (e.g. `Behavior.unavailable()`)."""
+        self.followup_calls = 0
+        """Follow-up calls received (captures, refunds, voids, cancellations), replays included."""
         self._books = _Books(Path(books_path) if books_path else None)
         self.calls = 0
         """Payment calls received, replays included; lookups and follow-ups not counted."""
@@ -195,6 +215,20 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
     def script(self, *behaviors: Behavior) -> None:
         """Queue behaviours for the next payment calls, in order; then `default` applies."""
         self._queue.extend(behaviors)
+
+    def script_followups(self, *behaviors: Behavior) -> None:
+        """Queue behaviours for the next follow-up calls; then `followup_default` applies."""
+        self._followup_queue.extend(behaviors)
+
+    def followups(self, subject: str | None = None) -> list[FollowUpEntry]:
+        """Follow-ups carried out, optionally for one payment (provider reference) or mandate."""
+        sql = "SELECT * FROM followups"
+        rows = (
+            self._books.query(sql + " WHERE subject = ?", subject)
+            if subject
+            else (self._books.query(sql))
+        )
+        return [FollowUpEntry(*row) for row in rows]  # type: ignore[arg-type]
 
     def charges(self, order_id: str | None = None) -> list[BookEntry]:
         """Money taken (succeeded or settling), optionally for one order only."""
@@ -224,10 +258,9 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
             return await self._pay(request)
         if method == "GET" and path == "/payments":
             return self._lookup(request.url.params.get("reference", ""))
-        if method == "POST" and path.startswith("/payments/"):
-            return self._follow_up(request, path.split("/"))
-        if method == "POST" and path.startswith("/mandates/"):
-            return _json(200, {"id": path.split("/")[2], "status": "cancelled"})
+        if method == "POST" and path.startswith(("/payments/", "/mandates/")):
+            parts = path.split("/")
+            return self._follow_up(request, parts[1], parts[2], parts[3] if len(parts) > 3 else "")
         return _json(404, {"error": "no_route"})
 
     def _next_behavior(self, call: dict[str, object]) -> Behavior:
@@ -313,22 +346,104 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         provider_reference, status = rows[0]
         return _json(200, {"id": provider_reference, "status": status, "reference": reference})
 
-    def _follow_up(self, request: httpx.Request, parts: list[str]) -> httpx.Response:
-        provider_reference, operation = parts[2], parts[3] if len(parts) > 3 else ""
+    def _follow_up(
+        self, request: httpx.Request, collection: str, subject: str, operation: str
+    ) -> httpx.Response:
+        """A follow-up with the same idempotency rules, faults and books as a payment.
+
+        The books refuse what a real provider refuses: capturing or voiding anything but an
+        authorization, capturing more than it, refunding more than was captured.
+        """
+        self.followup_calls += 1
+        key = request.headers.get("Idempotency-Key", "")
+        body = request.content.decode()
+        stored = self._books.query(
+            "SELECT fingerprint, status, body FROM replies WHERE idempotency_key = ?", key
+        )
+        if stored:
+            fingerprint, status, reply_body = stored[0]
+            if fingerprint != body:
+                return _json(422, {"error": "idempotency_key_reused"})
+            return httpx.Response(int(status), content=str(reply_body).encode())  # type: ignore[call-overload]
+        behavior = self._followup_queue.popleft() if self._followup_queue else self.followup_default
+        if behavior.action is _Action.REFUSE_CONNECTION:
+            raise httpx.ConnectError("connection refused", request=request)
+        if behavior.action is _Action.TIMEOUT_BEFORE_CHARGING:
+            raise httpx.ReadTimeout("timed out", request=request)
+        refusal = _REFUSALS.get(behavior.action)
+        if refusal is not None:
+            status, code = refusal
+            code = str(behavior.decline) if behavior.action is _Action.DECLINE else code
+            headers = {"Retry-After": str(behavior.retry_after)} if behavior.retry_after else {}
+            return _json(status, {"error": code}, headers)
+        amount = json.loads(body or "{}").get("amount") if collection == "payments" else None
+        problem = self._check_follow_up(collection, subject, operation, amount)
+        if problem is not None:
+            return problem
+        status_text = "pending" if behavior.action is _Action.PENDING else "succeeded"
+        self._books.query(
+            "INSERT INTO followups VALUES (?, ?, ?, ?, ?)",
+            key,
+            subject,
+            operation,
+            amount,
+            status_text,
+        )
+        if operation == "capture":
+            self._books.query(
+                "UPDATE charges SET status = 'succeeded', amount_minor = ? "
+                "WHERE provider_reference = ?",
+                amount,
+                subject,
+            )
+        elif operation == "void":
+            self._books.query(
+                "UPDATE charges SET status = 'voided' WHERE provider_reference = ?", subject
+            )
+        reply_id = (
+            subject
+            if operation in ("capture", "void", "cancel")
+            else (f"{operation}_{uuid.uuid4().hex[:12]}")
+        )
+        reply: dict[str, object] = {"id": reply_id, "status": status_text}
+        self._books.query(
+            "INSERT INTO replies VALUES (?, ?, ?, ?)", key, body, 200, json.dumps(reply)
+        )
+        if behavior.action is _Action.TIMEOUT_AFTER_CHARGING:
+            raise httpx.ReadTimeout("timed out after the follow-up", request=request)
+        if behavior.action is _Action.ERROR_AFTER_CHARGING:
+            return _json(500, {"error": "internal_error"})
+        return _json(200, reply)
+
+    def _check_follow_up(
+        self, collection: str, subject: str, operation: str, amount: object
+    ) -> httpx.Response | None:
+        if collection == "mandates":
+            return None if operation == "cancel" else _json(400, {"error": "invalid_request"})
         rows = self._books.query(
-            "SELECT status FROM charges WHERE provider_reference = ?", provider_reference
+            "SELECT status, amount_minor FROM charges WHERE provider_reference = ?", subject
         )
         if not rows:
             return _json(404, {"error": "not_found"})
-        new_status = {"capture": "succeeded", "void": "voided", "refund": "refunded"}.get(operation)
-        if new_status is None:
+        status, taken = rows[0]
+        assert isinstance(taken, int)
+        if operation in ("capture", "void"):
+            if status != "authorized":
+                return _json(400, {"error": "invalid_request"})
+            if operation == "capture" and not (isinstance(amount, int) and 0 < amount <= taken):
+                return _json(400, {"error": "invalid_request"})
+            return None
+        if operation != "refund" or status != "succeeded" or not isinstance(amount, int):
             return _json(400, {"error": "invalid_request"})
-        self._books.query(
-            "UPDATE charges SET status = ? WHERE provider_reference = ?",
-            new_status,
-            provider_reference,
-        )
-        return _json(200, {"id": provider_reference, "status": new_status})
+        refunded = self._books.query(
+            "SELECT coalesce(sum(amount_minor), 0) FROM followups "
+            "WHERE subject = ? AND operation = 'refund'",
+            subject,
+        )[0][0]
+        assert isinstance(refunded, int)
+        if refunded + amount > taken:
+            return _json(400, {"error": "invalid_request"})
+        return None
 
 
 _REFUSALS: dict[_Action, tuple[int, str]] = {

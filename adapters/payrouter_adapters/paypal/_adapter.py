@@ -228,8 +228,12 @@ class PayPalAdapter:
     async def refund(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
     ) -> ProviderReply:
-        """`POST /v2/payments/captures/{id}/refund` (Payments v2, respx-tested only)."""
-        reference = _reference(handle, "capture")
+        """`POST /v2/payments/captures/{id}/refund` (Payments v2, respx-tested only).
+
+        The capture is the handle's own reference when the order was captured at once, or
+        `captured_reference` when an authorization was captured later.
+        """
+        reference = _reference(handle, "capture") or _captured(handle)
         if reference is None or reference.payment_id is None:
             return _no_payment("refund", "capture")
         try:
@@ -314,6 +318,13 @@ def _reference(handle: PaymentHandle, kind: PaymentKind | None = None) -> Refere
     if reference is None or (kind is not None and reference.kind != kind):
         return None
     return reference
+
+
+def _captured(handle: PaymentHandle) -> Reference | None:
+    if handle.captured_reference is None:
+        return None
+    reference = Reference.parse(handle.captured_reference)
+    return reference if reference is not None and reference.kind == "capture" else None
 
 
 def _order_path(order_id: str) -> str:
