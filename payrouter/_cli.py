@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 from rich.progress import (
     BarColumn,
@@ -26,8 +25,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ._cli_common import ConfigOption, console, guarded
+from ._cli_ops import reconcile, status, worker
 from ._errors import ConfigurationError
-from ._maintenance import MaintenanceWindow
 from ._models import PaymentStatus
 from ._report import write_report
 from ._router import Router
@@ -41,16 +41,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-_console = Console()
-
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="YAML or TOML router config.", exists=False)
-]
+app.command()(reconcile)
+app.command()(worker)
+app.command()(status)
 
 
 def _version(show: bool) -> None:
     if show:
-        _console.print(f"payrouter {__version__}")
+        console.print(f"payrouter {__version__}")
         raise typer.Exit
 
 
@@ -81,17 +79,17 @@ def drill(
 
     if list_scenarios:
         for name, known in sorted(builtin_scenarios().items()):
-            _console.print(f"[bold]{name}[/bold]: {known.description}")
+            console.print(f"[bold]{name}[/bold]: {known.description}")
         return
     try:
         chosen = load_scenario(scenario)
     except ConfigurationError as error:
-        _console.print(f"[red]scenario error:[/red] {error}")
+        console.print(f"[red]scenario error:[/red] {error}")
         raise typer.Exit(2) from None
     if seed is not None:
         chosen = chosen.model_copy(update={"seed": seed})
     live = _LiveDrill()
-    with Live(live.render(), console=_console, refresh_per_second=4, transient=True) as screen:
+    with Live(live.render(), console=console, refresh_per_second=4, transient=True) as screen:
         live.screen = screen
         outcome = asyncio.run(
             run_drill(
@@ -104,7 +102,7 @@ def drill(
         )
     json_path, html_path = write_report(outcome.report, report)
     _print_report(outcome.report)
-    _console.print(f"report: {html_path} and {json_path}")
+    console.print(f"report: {html_path} and {json_path}")
 
 
 class _LiveDrill:
@@ -162,7 +160,7 @@ _SUCCESSFUL = (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_ACTION, PaymentSt
 
 def _print_report(document: dict[str, Any]) -> None:
     scenario = document["scenario"]
-    _console.print(
+    console.print(
         f"[bold]{scenario['name']}[/bold]: {scenario['payments']} payments at "
         f"{scenario['rate_per_second']}/s for {scenario['duration_seconds']} s, "
         f"seed {scenario['seed']} ({scenario['wall_seconds']} s)"
@@ -174,14 +172,14 @@ def _print_report(document: dict[str, Any]) -> None:
         table.add_column(strategy["name"], justify="right")
     for label, key in _FIGURES:
         table.add_row(label, *(_cell(key, strategy.get(key)) for strategy in strategies))
-    _console.print(table)
+    console.print(table)
     targets = Table(title="targets (payrouter)")
     for column in ("target", "wanted", "measured", "met"):
         targets.add_column(column)
     for target in document["targets"]:
         met = "[green]yes[/green]" if target["met"] else "[bold red]NO[/bold red]"
         targets.add_row(target["name"], target["target"], target["value"], met)
-    _console.print(targets)
+    console.print(targets)
 
 
 _FIGURES = (
@@ -237,24 +235,6 @@ def sandbox(
 
 
 @app.command()
-def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
-    """Resolve pending, awaiting-action and crashed payments by asking their providers."""
-
-    async def run() -> None:
-        async with Router.from_config(config) as router:
-            report = await router.reconcile()
-        table = Table(title=f"reconcile: {report.examined} payment(s) examined")
-        for column in ("order id", "before", "after", "provider"):
-            table.add_column(column)
-        for change in report.changes:
-            table.add_row(change.order_id, change.before, change.after, change.provider or "-")
-        _console.print(table)
-        _console.print(f"still open: {len(report.still_open)}")
-
-    _guarded(run)
-
-
-@app.command()
 def records(
     since: Annotated[
         str, typer.Option(help="Period start, ISO 8601 (e.g. 2026-11-01); UTC unless it says.")
@@ -287,13 +267,13 @@ def records(
                 m.ledger or "-",
                 m.provider_side or "-",
             )
-        _console.print(table)
+        console.print(table)
         for name in report.unlisted_providers:
-            _console.print(f"{name}: no list API, checked by lookup (missing-in-ledger not seen)")
+            console.print(f"{name}: no list API, checked by lookup (missing-in-ledger not seen)")
         if not report.ok:
             raise typer.Exit(1)
 
-    _guarded(run)
+    guarded(run)
 
 
 def _utc(text: str, option: str) -> datetime:
@@ -304,85 +284,6 @@ def _utc(text: str, option: str) -> datetime:
             f"{text!r} is not ISO 8601, e.g. 2026-11-01T00:00", param_hint=option
         ) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-@app.command()
-def status(
-    config: ConfigOption = Path("payrouter.yaml"),
-    minutes: Annotated[
-        float, typer.Option(help="How far back the success rates look, in minutes.")
-    ] = 15.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
-    """Show each provider and method: recent attempts and success rate (from the ledger, so
-    every process's), breaker state, and the next announced maintenance window."""
-
-    async def run() -> None:
-        async with Router.from_config(config, hooks=()) as router:
-            health = {
-                (row.provider, row.method): row
-                for row in await router.provider_health(minutes=minutes)
-            }
-            states = router.breaker_states()
-            # The outbox's size and oldest age join this view once follow-ups are queued
-            # durably (`router.outbox_stats()`); status shows nothing it cannot measure.
-            rows: list[dict[str, Any]] = []
-            for adapter in router.adapters:
-                for method in sorted(adapter.capabilities.methods):
-                    seen = health.get((adapter.name, method))
-                    rate = seen.success_rate if seen else None
-                    rows.append(
-                        {
-                            "provider": adapter.name,
-                            "method": method.value,
-                            "attempts": seen.attempts if seen else 0,
-                            "success_rate": rate,
-                            "unknown": seen.unknown if seen else 0,
-                            "in_flight": seen.in_flight if seen else 0,
-                            "breaker": states.get((adapter.name, method), "closed"),
-                            "next_maintenance": _window(router.next_maintenance(adapter.name)),
-                        }
-                    )
-        if as_json:
-            print(json.dumps({"minutes": minutes, "providers": rows}, indent=2))
-            return
-        table = Table(title=f"providers, last {minutes:g} minutes")
-        table.add_column("provider")
-        table.add_column("method")
-        for column in ("attempts", "success", "unknown", "in flight"):
-            table.add_column(column, justify="right")
-        table.add_column("breaker (this process)")
-        table.add_column("next maintenance (UTC)")
-        for row in rows:
-            share = row["success_rate"]
-            table.add_row(
-                str(row["provider"]),
-                str(row["method"]),
-                str(row["attempts"]),
-                "-" if share is None else f"{share:.1%}",
-                str(row["unknown"]),
-                str(row["in_flight"]),
-                str(row["breaker"]),
-                row["next_maintenance"] or "-",
-            )
-        _console.print(table)
-
-    _guarded(run)
-
-
-def _window(window: MaintenanceWindow | None) -> str | None:
-    if window is None:
-        return None
-    start, end = (m.astimezone(UTC).strftime("%Y-%m-%d %H:%M") for m in (window.start, window.end))
-    return f"{start} to {end}"
-
-
-def _guarded(run: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    try:
-        asyncio.run(run())
-    except ConfigurationError as error:
-        _console.print(f"[red]configuration error:[/red] {error}")
-        raise typer.Exit(2) from None
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from ._errors import RouterClosedError
-from ._models import PaymentMethod, PaymentRequest, PaymentResult
+from ._followups import FollowUp, OutboxStats
+from ._models import Mandate, PaymentMethod, PaymentRequest, PaymentResult
 from ._money import Money
 from ._reconcile import ReconcileReport
 from ._records_reconcile import RecordsReport
@@ -64,6 +65,43 @@ class SyncRouter:
     def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
         """See `Router.reconcile`."""
         return self._run(self.router.reconcile(limit=limit))
+
+    def capture(
+        self, payment: PaymentResult | str, amount: Money | None = None, *, key: str | None = None
+    ) -> FollowUp:
+        """See `Router.capture`."""
+        return self._run(self.router.capture(payment, amount, key=key))
+
+    def refund(
+        self,
+        payment: PaymentResult | str,
+        amount: Money | None = None,
+        *,
+        reason: str | None = None,
+        key: str | None = None,
+    ) -> FollowUp:
+        """See `Router.refund`."""
+        return self._run(self.router.refund(payment, amount, reason=reason, key=key))
+
+    def void(self, payment: PaymentResult | str, *, key: str | None = None) -> FollowUp:
+        """See `Router.void`."""
+        return self._run(self.router.void(payment, key=key))
+
+    def cancel_mandate(self, mandate: Mandate, *, key: str | None = None) -> FollowUp:
+        """See `Router.cancel_mandate`."""
+        return self._run(self.router.cancel_mandate(mandate, key=key))
+
+    def followups(self, payment: PaymentResult | str) -> list[FollowUp]:
+        """See `Router.followups`."""
+        return self._run(self.router.followups(payment))
+
+    def process_outbox(self, *, limit: int | None = None) -> list[FollowUp]:
+        """See `Router.process_outbox`."""
+        return self._run(self.router.process_outbox(limit=limit))
+
+    def read_outbox_stats(self) -> OutboxStats:
+        """See `Router.read_outbox_stats`."""
+        return self._run(self.router.read_outbox_stats())
 
     def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
         """See `Router.compare_records`."""

@@ -50,6 +50,7 @@ METRIC_NAMES: Final = (
     "payrouter_rate_limit_tokens",
     "payrouter_outbox_depth",
     "payrouter_outbox_oldest_age_seconds",
+    "payrouter_followups_total",
 )
 """Every metric family payrouter defines (without the `_bucket`/`_count`/`_sum` suffixes)."""
 
@@ -140,6 +141,11 @@ class PrometheusHook:
             "1 while shared state (Redis) is unreachable and this process runs on local state.",
             registry=reg,
         )
+        self._followups = prom.Counter(
+            "payrouter_followups_total",
+            "Follow-up sends by kind and the status they left it in (queued: provider owes).",
+            ["provider", "kind", "status", "failure_kind"], registry=reg,
+        )  # fmt: skip
         self._handlers: dict[str, Callable[[Any], None]] = {
             "AttemptFinished": self._attempt_finished,
             "PaymentFinished": self._payment_finished,
@@ -156,6 +162,9 @@ class PrometheusHook:
                 _label(e.provider), _label(e.method), _label(e.new_state)
             ).inc(),
             "SharedStateChanged": lambda e: self._degraded.set(0 if e.available else 1),
+            "FollowUpFinished": lambda e: self._followups.labels(
+                _label(e.provider), _label(e.kind), _label(e.status), _label(e.failure_kind)
+            ).inc(),
         }
 
     def __call__(self, event: object) -> None:
