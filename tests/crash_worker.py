@@ -9,6 +9,7 @@ Instants:
     hang_after_charging   the provider took the money and never answers
     block_before_send     the attempt is written; the adapter blocks before any request leaves
     slow_before_charging  the provider received the request and is slow; nothing taken yet
+    hang_after_refunding  the payment succeeded; the provider refunded it and never answers
 
 The worker prints a marker line to stdout right before it blocks; the parent uses it only to
 know when to kill, never to know what happened (it reads the ledger and the books for that).
@@ -28,6 +29,7 @@ from payrouter import (
     CardSource,
     Charge,
     Money,
+    OutboxSettings,
     PaymentRequest,
     ProviderReply,
     Router,
@@ -44,7 +46,13 @@ LEASE_SECONDS = 1.5
 
 ADAPTER_BLOCKED = "adapter-blocked-before-send"
 PROVIDER_RECEIVED = "provider-received"
-INSTANTS = ("hang_after_charging", "block_before_send", "slow_before_charging")
+FOLLOW_UP_RECEIVED = "follow-up-received"
+INSTANTS = (
+    "hang_after_charging",
+    "block_before_send",
+    "slow_before_charging",
+    "hang_after_refunding",
+)
 
 
 def payment_request() -> PaymentRequest:
@@ -67,6 +75,8 @@ class _MarkingProvider(SimulatedProvider):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST" and request.url.path == "/payments":
             _mark(PROVIDER_RECEIVED)
+        elif request.method == "POST" and request.url.path.startswith("/payments/"):
+            _mark(FOLLOW_UP_RECEIVED)
         return await super().handle_async_request(request)
 
 
@@ -87,17 +97,25 @@ def _adapter(instant: str, books: Path) -> SimulatedAdapter:
         provider.script(Behavior.succeed(delay=3600))
     elif instant == "block_before_send":
         return _BlockingAdapter(provider)
+    elif instant == "hang_after_refunding":
+        provider.script_followups(Behavior.hang_after_charging())
     else:
         raise SystemExit(f"unknown instant {instant!r}; choose one of {INSTANTS}")
     return SimulatedAdapter(provider)
 
 
 async def _main(instant: str, ledger: str, books: Path) -> None:
-    settings = RouterSettings(deadline_seconds=DEADLINE_SECONDS, lease_seconds=LEASE_SECONDS)
+    settings = RouterSettings(
+        deadline_seconds=DEADLINE_SECONDS,
+        lease_seconds=LEASE_SECONDS,
+        outbox=OutboxSettings(lease_seconds=LEASE_SECONDS, initial_backoff_seconds=0),
+    )
     adapter = _adapter(instant, books)
     async with Router([adapter], ledger=ledger, settings=settings, hooks=()) as r:
         started = time.monotonic()
-        result = await r.pay(payment_request())
+        result: object = await r.pay(payment_request())
+        if instant == "hang_after_refunding":
+            result = await r.refund(ORDER_ID)
     # Reaching this line means the instant was never reached, or the kill came too late.
     elapsed = time.monotonic() - started
     print(f"worker finished unkilled after {elapsed:.3f}s: {result!r}", file=sys.stderr)

@@ -22,6 +22,8 @@ import pytest
 
 from payrouter import (
     FailureKind,
+    FollowUpStatus,
+    OutboxSettings,
     Outcome,
     PaymentStatus,
     ReconcileReport,
@@ -31,6 +33,7 @@ from payrouter import (
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 from tests.crash_worker import (
     ADAPTER_BLOCKED,
+    FOLLOW_UP_RECEIVED,
     LEASE_SECONDS,
     ORDER_ID,
     PROVIDER,
@@ -55,6 +58,8 @@ class Crash:
     charged: bool
     """Whether the provider took the money before the kill."""
     final: PaymentStatus
+    refunded: bool = False
+    """Whether the provider carried out a refund of the payment before the kill."""
 
 
 CRASHES = [
@@ -88,6 +93,8 @@ async def _instant_reached(
         return False
     payment = await router.lookup(ORDER_ID)
     if payment is None or not payment.attempts:
+        return False
+    if crash.refunded and not books.followups():
         return False
     return not crash.charged or bool(books.charges(ORDER_ID))
 
@@ -199,3 +206,43 @@ async def test_reconcile_finishes_a_payment_whose_worker_was_sigkilled(
             (charge,) = provider.charges(ORDER_ID)
             assert again.provider_reference == charge.provider_reference
             assert provider.calls == 1
+
+
+REFUND_CRASH = Crash(
+    "hang_after_refunding",
+    FOLLOW_UP_RECEIVED,
+    charged=True,
+    final=PaymentStatus.SUCCEEDED,
+    refunded=True,
+)
+
+
+async def test_a_refund_whose_sender_was_sigkilled_is_finished_by_the_outbox_once(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    """The refund row outlives SIGKILL as `sending`; once its lease runs out the outbox sends
+    it again with the same key, and the provider's books show one refund."""
+    ledger, books_path = ledger_url, tmp_path / "books.db"
+    stderr_path = tmp_path / "worker.stderr"
+    provider = SimulatedProvider(PROVIDER, books_path=books_path)
+    settings = RouterSettings(outbox=OutboxSettings(initial_backoff_seconds=0))
+    router = Router([SimulatedAdapter(provider)], ledger=ledger, settings=settings, hooks=())
+    with _showing_worker_stderr(stderr_path), stderr_path.open("w") as stderr:
+        async with router:
+            await _kill_at(REFUND_CRASH, ledger, books_path, provider, stderr, router)
+
+            (orphan,) = await router.followups(ORDER_ID)
+            assert orphan.status is FollowUpStatus.SENDING  # written before the call
+            assert len(provider.followups()) == 1  # the provider refunded before the kill
+
+            give_up = time.monotonic() + LEASE_SECONDS + 10
+            while not (sent := await router.process_outbox()):
+                assert time.monotonic() < give_up, "the outbox never took the refund over"
+                await asyncio.sleep(0.05)
+
+            (done,) = sent
+            assert done.followup_id == orphan.followup_id
+            assert done.status is FollowUpStatus.SUCCEEDED
+            (refund,) = provider.followups()  # replayed under the same key: refunded once
+            assert refund.idempotency_key == orphan.idempotency_key
+            assert refund.amount_minor == 1000

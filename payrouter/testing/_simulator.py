@@ -411,6 +411,8 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         )
         if behavior.action is _Action.TIMEOUT_AFTER_CHARGING:
             raise httpx.ReadTimeout("timed out after the follow-up", request=request)
+        if behavior.action is _Action.HANG_AFTER_CHARGING:
+            time.sleep(behavior.delay)  # blocks the worker on purpose: it is about to be killed
         if behavior.action is _Action.ERROR_AFTER_CHARGING:
             return _json(500, {"error": "internal_error"})
         return _json(200, reply)
