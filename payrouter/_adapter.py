@@ -67,6 +67,9 @@ class Charge:
     customer_country: str
     capture: bool = True
     customer_id: str | None = None
+    off_session: bool = False
+    """A charge against a saved mandate without the customer present (a recurring payment):
+    providers must treat it as merchant-initiated (Stripe `off_session`, Adyen `ContAuth`)."""
     return_url: str | None = None
     description: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)

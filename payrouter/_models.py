@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -183,6 +184,47 @@ PaymentSource = Annotated[
 """One way the customer offered to pay; `PaymentRequest.sources` lists them by preference."""
 
 
+class Mandate(BaseModel):
+    """A customer's standing permission at one provider to charge them again.
+
+    Charges against it and its cancellation must go to the provider that holds it, never
+    another one, so the provider travels with the id. Frozen and strict: a mandate is a
+    reference the merchant stores and passes back, not something the SDK edits.
+    """
+
+    model_config = _STRICT_FROZEN
+
+    provider: str = Field(
+        min_length=1, description="Name of the configured provider that holds the mandate."
+    )
+    mandate_id: str = Field(
+        min_length=1, description="The provider's own id for the mandate (e.g. a Stripe pm_...)."
+    )
+    method: PaymentMethod = Field(description="How the customer pays under this mandate.")
+    wallet: str | None = Field(
+        default=None, description="For a wallet mandate, the wallet type ('paypal' if omitted)."
+    )
+
+    def as_source(self) -> CardSource | WalletSource:
+        """The payment source a charge against this mandate sends to its provider.
+
+        Raises:
+            ValueError: a bank-transfer mandate: recurring bank payments are standing orders
+                the bank executes itself; payrouter can cancel them, not charge them.
+        """
+        secret = SecretStr(self.mandate_id)
+        match self.method:
+            case PaymentMethod.CARD:
+                return CardSource(token=secret)
+            case PaymentMethod.WALLET:
+                return WalletSource(wallet=self.wallet or "paypal", account=secret)
+            case _:
+                raise ValueError(
+                    "a bank-transfer mandate is a standing order the bank executes itself: "
+                    "cancel it with router.cancel_mandate, it cannot be charged"
+                )
+
+
 class PaymentRequest(_EdgeModel):
     """One order to pay, with the sources the customer accepts in their order of preference.
 
@@ -192,7 +234,14 @@ class PaymentRequest(_EdgeModel):
 
     order_id: OrderId
     amount: Money
-    sources: tuple[PaymentSource, ...] = Field(min_length=1, max_length=10, strict=False)
+    mandate: Mandate | None = Field(
+        default=None,
+        description="Charge this saved mandate off-session (a recurring payment) instead of "
+        "`sources`: only the mandate's provider is tried, since no other holds it.",
+    )
+    sources: tuple[PaymentSource, ...] = Field(
+        default=(), max_length=10, strict=False, validate_default=True
+    )
     customer_country: CountryCode = Field(description="ISO 3166-1 alpha-2, e.g. 'DE'.")
     customer_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     capture: bool = Field(
@@ -201,6 +250,21 @@ class PaymentRequest(_EdgeModel):
     return_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
     metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_or_mandate(
+        cls, value: tuple[PaymentSource, ...], info: ValidationInfo
+    ) -> tuple[PaymentSource, ...]:
+        mandate = info.data.get("mandate")
+        if mandate is None and not value:
+            raise ValueError("give at least one payment source, or a mandate to charge")
+        if mandate is not None and value:
+            raise ValueError(
+                "give either sources or a mandate, not both: a mandate is charged at its own "
+                "provider only"
+            )
+        return (mandate.as_source(),) if mandate is not None else value
 
     @field_validator("metadata")
     @classmethod
@@ -230,6 +294,8 @@ class PaymentRequest(_EdgeModel):
             "capture": self.capture,
             "sources": [_source_identity(source) for source in self.sources],
         }
+        if self.mandate is not None:  # only then, so earlier fingerprints stay as they were
+            canonical["mandate_provider"] = self.mandate.provider
         encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()
 
@@ -286,22 +352,3 @@ class PaymentResult(BaseModel):
     attempts: tuple[AttemptSummary, ...] = ()
     created_at: datetime
     updated_at: datetime
-
-
-class Mandate(BaseModel):
-    """A customer's standing permission at one provider to charge them again.
-
-    Charges against it and its cancellation must go to the provider that holds it, never
-    another one, so the provider travels with the id. Frozen and strict: a mandate is a
-    reference the merchant stores and passes back, not something the SDK edits.
-    """
-
-    model_config = _STRICT_FROZEN
-
-    provider: str = Field(
-        min_length=1, description="Name of the configured provider that holds the mandate."
-    )
-    mandate_id: str = Field(
-        min_length=1, description="The provider's own id for the mandate (e.g. a Stripe pm_...)."
-    )
-    method: PaymentMethod = Field(description="How the customer pays under this mandate.")

@@ -120,10 +120,18 @@ class Payer:
     ) -> PaymentResult:
         order_id = request.order_id
         candidates = plan(request, self._adapters)
+        if request.mandate is not None:  # only the provider holding the mandate can charge it
+            candidates = [c for c in candidates if c.adapter.name == request.mandate.provider]
         if not candidates:
             await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), attempts=0)
+            whom = (
+                f"the mandate's provider {request.mandate.provider!r} is not configured or "
+                "does not take"
+                if request.mandate is not None
+                else "no configured provider takes"
+            )
             raise NoEligibleProviderError(
-                f"no configured provider takes {request.amount.currency} "
+                f"{whom} {request.amount.currency} "
                 f"{'/'.join(request.methods)} payments from {request.customer_country}",
                 order_id=order_id,
             )
@@ -267,6 +275,7 @@ class Payer:
             customer_country=request.customer_country,
             capture=request.capture,
             customer_id=request.customer_id,
+            off_session=request.mandate is not None,
             return_url=request.return_url,
             description=request.description,
             metadata=request.metadata,

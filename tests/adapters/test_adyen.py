@@ -35,7 +35,7 @@ from payrouter_adapters.adyen._codes import (
     REFUSALS,
     RESULT_CODES,
 )
-from payrouter_adapters.adyen._requests import WALLETS, fit
+from payrouter_adapters.adyen._requests import WALLETS, fit, payment_body
 
 API_KEY = "AQE-adyen-api-key-do-not-print"
 CARD_TOKEN = "M5N7TQ4TG5PFWR50"  # a storedPaymentMethodId, not a card number
@@ -920,3 +920,26 @@ def test_adyen_does_not_pretend_to_complete_approved_payments_from_a_handle() ->
     """The router calls `complete(handle)` on CompletesApproval adapters after a customer
     returns; Adyen needs the return URL's details instead, so it must not match."""
     assert not hasattr(AdyenAdapter, "complete")
+
+
+def test_an_off_session_charge_is_merchant_initiated() -> None:
+    """A charge against a saved card without the shopper: ContAuth, never CardOnFile."""
+    charge = Charge(
+        reference="r-1",
+        order_id="sub-1",
+        amount=Money(minor_units=999, currency="EUR"),
+        source=CardSource(token=SecretStr("stored_card_1")),
+        customer_country="DE",
+        customer_id="shopper-1",
+        off_session=True,
+    )
+    body = payment_body(
+        charge,
+        merchant_account="ShopECOM",
+        default_return_url="https://shop.example/return",
+        recurring_model="CardOnFile",
+    )
+    assert (body["shopperInteraction"], body["recurringProcessingModel"]) == (
+        "ContAuth",
+        "UnscheduledCardOnFile",
+    )

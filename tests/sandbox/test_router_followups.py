@@ -165,3 +165,28 @@ async def test_a_saved_stripe_card_is_detached_once(router: Router) -> None:
 
     assert cancelled.status is FollowUpStatus.SUCCEEDED
     assert again.followup_id == cancelled.followup_id
+
+
+async def test_recurring_charges_against_adyen_and_paypal_mandates(sandbox: Sandbox) -> None:
+    """A subscription renewal: each mandate is charged at its own provider, off-session."""
+    adyen, paypal = adyen_adapter(sandbox), paypal_adapter(sandbox)
+    card = Mandate(provider="adyen", mandate_id="stored_card_1", method=PaymentMethod.CARD)
+    wallet = Mandate(provider="paypal", mandate_id="vault-1", method=PaymentMethod.WALLET)
+    async with Router([adyen, paypal], ledger="sqlite://", hooks=(), settings=SETTINGS) as router:
+        results = [
+            await router.pay(
+                PaymentRequest(
+                    order_id=f"renewal-{mandate.provider}",
+                    amount=eur("9.99"),
+                    mandate=mandate,
+                    customer_country="DE",
+                    customer_id="shopper-1",
+                )
+            )
+            for mandate in (card, wallet)
+        ]
+
+    assert [(r.provider, r.status) for r in results] == [
+        ("adyen", PaymentStatus.SUCCEEDED),
+        ("paypal", PaymentStatus.SUCCEEDED),
+    ]

@@ -198,6 +198,8 @@ def payment_body(
                     "a stored card needs Charge.customer_id (3-256 characters) as shopperReference",
                 )
             body["paymentMethod"] = _card(charge.source)
+            if charge.off_session and recurring_model == "CardOnFile":
+                recurring_model = "UnscheduledCardOnFile"  # the shopper is not there to act
             body["recurringProcessingModel"] = recurring_model
             body["shopperInteraction"] = (
                 "Ecommerce" if recurring_model == "CardOnFile" else "ContAuth"

@@ -136,6 +136,11 @@ def order_body(
             "WalletSource.account must be a PayPal vault payment token id or the payer's e-mail",
         )
     vaulted = "vault_id" in wallet
+    if charge.off_session and not vaulted:
+        raise UnsendableError(
+            "vault_id_required",
+            "a recurring PayPal charge needs the vault payment token id in Mandate.mandate_id",
+        )
     return_url = charge.return_url or return_url
     if return_url is None and not vaulted:
         raise UnsendableError(

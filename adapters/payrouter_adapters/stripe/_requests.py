@@ -98,8 +98,16 @@ def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str
     customer = charge.customer_id
     if customer is not None and customer.startswith(_STRIPE_CUSTOMER_PREFIX):
         form["customer"] = customer
+    elif charge.off_session:
+        raise UnsendableError(
+            "customer_required",
+            "a saved card is charged for its Stripe customer: set customer_id to the cus_... "
+            "the PaymentMethod is attached to",
+        )
     elif customer is not None:
         metadata["customer_id"] = customer
+    if charge.off_session:
+        form["off_session"] = "true"  # merchant-initiated: Stripe applies the stored mandate
     metadata[METADATA_REFERENCE] = charge.reference
     metadata[METADATA_ORDER_ID] = charge.order_id
     form.update(_metadata(metadata))
