@@ -104,3 +104,33 @@ def test_bad_input_is_a_422_naming_the_problem_without_echoing_the_card(
     assert answer["http_status"] == 422
     assert "4242" not in str(answer["detail"])
     assert re.search(r"card|token", str(answer["detail"]))
+
+
+@pytest.mark.slow
+def test_a_refund_goes_to_the_provider_that_took_the_payment_and_queues_while_it_is_down(
+    shop: tuple[Client, str],
+) -> None:
+    client, admin = shop
+    httpx.post(f"{admin}/_admin/stripe/faults", json={"kind": "down"}).raise_for_status()
+    assert post(client, {"order_id": "D-4", **CARD})["provider"] == "adyen"
+
+    def refund(body: dict[str, object]) -> dict[str, object]:
+        response = client.post("/payments/D-4/refunds", body, content_type="application/json")
+        answer: dict[str, object] = response.json() | {"http_status": response.status_code}
+        return answer
+
+    part = refund({"amount": "4.90", "request_id": "rt-9"})
+    httpx.post(
+        f"{admin}/_admin/adyen/faults",
+        json={"kind": "busy", "status": 503, "operations": ["refund"]},
+    ).raise_for_status()
+    rest = refund({})
+
+    assert part == {
+        "refund_id": "D-4/refund/1",
+        "status": "pending",  # Adyen accepts, then confirms by webhook
+        "amount": "4.90",
+        "provider": "adyen",
+        "http_status": 200,
+    }
+    assert (rest["status"], rest["amount"], rest["http_status"]) == ("queued", "20.00", 202)

@@ -9,5 +9,6 @@ from . import views
 urlpatterns = [
     path("payments", views.pay),
     path("payments/<str:order_id>", views.payment),
+    path("payments/<str:order_id>/refunds", views.refund),
     path("return", views.returned),
 ]

@@ -4,6 +4,8 @@
                                  card_token | wallet | iban, prefer}
     GET  /payments/<order_id>    where a payment stands
     GET  /return?order_id=...    where providers send the customer back: asks the provider
+    POST /payments/<order_id>/refunds   refund: JSON {amount?, reason?, request_id?}; 202
+                                 while the provider is down (`payrouter worker` sends it)
 
 One `SyncRouter` per process, built on first use: it owns the provider connection pools and a
 private event loop thread, so views stay plain synchronous functions.
@@ -25,6 +27,8 @@ from payrouter import (
     AllProvidersUnavailableError,
     BankTransferSource,
     CardSource,
+    FollowUpRefusedError,
+    FollowUpStatus,
     IdempotencyConflictError,
     Money,
     NoEligibleProviderError,
@@ -95,6 +99,33 @@ def returned(request: HttpRequest) -> HttpResponse:
     if result is None:
         return JsonResponse({"detail": "no payment for this order"}, status=404)
     return JsonResponse(_view(result))
+
+
+@csrf_exempt  # the shop's back office calls it; put it behind your staff authentication
+@require_POST
+def refund(request: HttpRequest, order_id: str) -> HttpResponse:
+    payments = router()
+    payment = payments.lookup(order_id)
+    if payment is None:
+        return JsonResponse({"detail": f"no payment for order {order_id!r}"}, status=404)
+    try:
+        body: dict[str, Any] = json.loads(request.body or b"{}")
+        asked = body.get("amount")
+        amount = Money.of(str(asked), payment.amount.currency) if asked else None
+        done = payments.refund(
+            payment, amount, reason=body.get("reason"), key=body.get("request_id")
+        )
+    except ValueError as error:  # FollowUpNotAllowedError too: its message says why
+        return JsonResponse({"detail": str(error)}, status=422)
+    except FollowUpRefusedError as refused:
+        return JsonResponse({"detail": str(refused)}, status=502)
+    view = {
+        "refund_id": done.followup_id,
+        "status": done.status.value,
+        "amount": str(done.amount.amount) if done.amount else None,
+        "provider": done.provider,
+    }
+    return JsonResponse(view, status=202 if done.status is FollowUpStatus.QUEUED else 200)
 
 
 def _payment_request(body: dict[str, Any], request: HttpRequest) -> PaymentRequest:

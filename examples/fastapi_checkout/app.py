@@ -5,6 +5,8 @@
     GET  /payments/{order_id}       where a payment stands
     GET  /return?order_id=...       where providers send the customer back after approving:
                                     asks the provider (router.refresh), then shows the status
+    POST /payments/{order_id}/refunds   refund all or part of a payment, at the provider that
+                                    took it; queued (202) while that provider is down
 
 Run it next to `payrouter sandbox --port 8700`:
 
@@ -29,6 +31,9 @@ from payrouter import (
     AllProvidersUnavailableError,
     BankTransferSource,
     CardSource,
+    FollowUp,
+    FollowUpRefusedError,
+    FollowUpStatus,
     IdempotencyConflictError,
     Money,
     NoEligibleProviderError,
@@ -65,6 +70,25 @@ class PaymentView(BaseModel):
     provider: str | None
     redirect_url: str | None = None
     decline_reason: str | None = None
+
+
+class RefundAsk(BaseModel):
+    """A refund from the shop's back office: the amount (all that is left if omitted)."""
+
+    amount: str | None = Field(default=None, description="Decimal string, e.g. '5.00'.")
+    reason: str | None = Field(default=None, max_length=100)
+    request_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The back office's id for this refund: sending it again refunds once.",
+    )
+
+
+class RefundView(BaseModel):
+    refund_id: str
+    status: FollowUpStatus
+    amount: str | None
+    provider: str
 
 
 def create_app(config: str | Path = CONFIG) -> FastAPI:
@@ -118,7 +142,36 @@ def create_app(config: str | Path = CONFIG) -> FastAPI:
             raise HTTPException(404, f"no payment for order {order_id!r}")
         return _view(result)
 
+    @app.post("/payments/{order_id}/refunds", response_model=RefundView)
+    async def refund(order_id: str, ask: RefundAsk, request: Request) -> RefundView | JSONResponse:
+        router: Router = request.app.state.router
+        payment = await router.lookup(order_id)
+        if payment is None:
+            raise HTTPException(404, f"no payment for order {order_id!r}")
+        try:
+            amount = Money.of(ask.amount, payment.amount.currency) if ask.amount else None
+            done = await router.refund(payment, amount, reason=ask.reason, key=ask.request_id)
+        except ValueError as error:  # FollowUpNotAllowedError too: its message says why
+            raise HTTPException(422, str(error)) from None
+        except FollowUpRefusedError as refused:
+            raise HTTPException(
+                502, f"{refused.followup.provider} refused the refund: {refused.followup.message}"
+            ) from None
+        view = _refund_view(done)
+        if done.status is FollowUpStatus.QUEUED:  # kept; `payrouter worker` sends it later
+            return JSONResponse(view.model_dump(mode="json"), status_code=202)
+        return view
+
     return app
+
+
+def _refund_view(refund: FollowUp) -> RefundView:
+    return RefundView(
+        refund_id=refund.followup_id,
+        status=refund.status,
+        amount=str(refund.amount.amount) if refund.amount else None,
+        provider=refund.provider,
+    )
 
 
 def _payment_request(checkout: Checkout) -> PaymentRequest:

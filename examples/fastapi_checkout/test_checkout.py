@@ -120,3 +120,35 @@ def test_bad_input_names_the_field_and_never_echoes_the_card(
     )
     assert answer.status_code == 422
     assert "4242424242424242" not in answer.text
+
+
+@pytest.mark.slow
+def test_refunds_stop_at_the_payment_and_wait_out_an_outage(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, admin_url = shop
+    assert client.post("/payments", json={"order_id": "R-1", **CARD}).status_code == 200
+
+    part = client.post("/payments/R-1/refunds", json={"amount": "10.00", "request_id": "rt-1"})
+    again = client.post("/payments/R-1/refunds", json={"amount": "10.00", "request_id": "rt-1"})
+    too_much = client.post("/payments/R-1/refunds", json={"amount": "15.00"})
+    fault(admin_url, "stripe", kind="busy", status=503, operations=["refund"])
+    queued = client.post("/payments/R-1/refunds", json={})
+
+    assert part.status_code == again.status_code == 200
+    assert (
+        part.json()
+        == again.json()
+        == {
+            "refund_id": "R-1/refund/1",
+            "status": "succeeded",
+            "amount": "10.00",
+            "provider": "stripe",
+        }
+    )
+    assert too_much.status_code == 422
+    assert "14.90 EUR of the 24.90 EUR captured is left" in too_much.json()["detail"]
+    assert queued.status_code == 202
+    assert queued.json()["status"] == "queued"
+    assert queued.json()["amount"] == "14.90"
+    assert orders_at(admin_url, "stripe")["R-1"] == {"taken": 2490, "refunded": 1000}
