@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import json
-import sqlite3
-import threading
 import time
 import uuid
 from collections import deque
@@ -23,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from .._taxonomy import FailureKind
+from ._books import BookEntry, Books, FollowUpEntry
 
 __all__ = ["Behavior", "BookEntry", "FollowUpEntry", "SimulatedProvider"]
 
@@ -125,67 +124,6 @@ class Behavior:
         return cls(_Action.INVALID)
 
 
-@dataclass(frozen=True, slots=True)
-class FollowUpEntry:
-    """A capture, refund, void or mandate cancellation the provider carried out."""
-
-    idempotency_key: str
-    subject: str
-    """The payment's provider reference, or the mandate id."""
-    operation: str
-    amount_minor: int | None
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
-class BookEntry:
-    """Money the provider actually took (or is settling)."""
-
-    provider_reference: str
-    reference: str
-    order_id: str
-    amount_minor: int
-    currency: str
-    status: str
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS charges (
-    provider_reference TEXT PRIMARY KEY, reference TEXT UNIQUE NOT NULL, order_id TEXT NOT NULL,
-    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS followups (
-    idempotency_key TEXT PRIMARY KEY, subject TEXT NOT NULL, operation TEXT NOT NULL,
-    amount_minor INTEGER, status TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS replies (
-    idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
-    body TEXT NOT NULL);
-"""
-
-
-class _Books:
-    """The provider's own records in SQLite: in memory, or a file shared across processes."""
-
-    def __init__(self, path: Path | None) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path) if path else ":memory:",
-            check_same_thread=False,
-            timeout=30,
-            isolation_level=None,
-        )
-        if path:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-
-    def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
 class SimulatedProvider(httpx.AsyncBaseTransport):
     """A scripted payment provider; give it to `SimulatedAdapter` (or an `httpx.AsyncClient`).
 
@@ -208,7 +146,7 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         """What follow-ups get when none is scripted (e.g. `Behavior.unavailable()`)."""
         self.followup_calls = 0
         """Follow-up calls received (captures, refunds, voids, cancellations), replays included."""
-        self._books = _Books(Path(books_path) if books_path else None)
+        self._books = Books(Path(books_path) if books_path else None)
         self.calls = 0
         """Payment calls received, replays included; lookups and follow-ups not counted."""
 
@@ -277,18 +215,25 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         key = request.headers.get("Idempotency-Key", "")
         body = request.content.decode()
         call: dict[str, object] = json.loads(body)
-        stored = self._books.query(
-            "SELECT fingerprint, status, body FROM replies WHERE idempotency_key = ?", key
-        )
-        if stored:
-            fingerprint, status, reply_body = stored[0]
-            if fingerprint != body:
-                return _json(422, {"error": "idempotency_key_reused"})
-            return httpx.Response(int(status), content=str(reply_body).encode())  # type: ignore[call-overload]
+        replayed = self._replay(key, body)
+        if replayed is not None:
+            return replayed
         behavior = self._next_behavior(call)
         if behavior.delay and behavior.action is not _Action.HANG_AFTER_CHARGING:
             await asyncio.sleep(behavior.delay)
         return self._act(request, behavior, call, key, body)
+
+    def _replay(self, key: str, body: str) -> httpx.Response | None:
+        """The stored reply to an idempotency key, or a 422 when it comes with another body."""
+        stored = self._books.query(
+            "SELECT fingerprint, status, body FROM replies WHERE idempotency_key = ?", key
+        )
+        if not stored:
+            return None
+        fingerprint, status, reply_body = stored[0]
+        if fingerprint != body:
+            return _json(422, {"error": "idempotency_key_reused"})
+        return httpx.Response(int(status), content=str(reply_body).encode())  # type: ignore[call-overload]
 
     def _act(
         self,
@@ -299,17 +244,9 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         body: str,
     ) -> httpx.Response:
         action = behavior.action
-        if action is _Action.REFUSE_CONNECTION:
-            raise httpx.ConnectError("connection refused", request=request)
-        if action is _Action.TIMEOUT_BEFORE_CHARGING:
-            raise httpx.ReadTimeout("timed out", request=request)
-        refusal = _REFUSALS.get(action)
-        if refusal is not None:
-            status, code = refusal
-            if action is _Action.DECLINE:
-                code = str(behavior.decline)
-            headers = {"Retry-After": str(behavior.retry_after)} if behavior.retry_after else {}
-            return _json(status, {"error": code}, headers)  # not stored: nothing processed
+        refused = _refusal(request, behavior)
+        if refused is not None:
+            return refused
         status_text = _STATUS_BY_ACTION.get(action, "succeeded")
         if action is _Action.SUCCEED and not call.get("capture", True):
             status_text = "authorized"
@@ -357,25 +294,13 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         self.followup_calls += 1
         key = request.headers.get("Idempotency-Key", "")
         body = request.content.decode()
-        stored = self._books.query(
-            "SELECT fingerprint, status, body FROM replies WHERE idempotency_key = ?", key
-        )
-        if stored:
-            fingerprint, status, reply_body = stored[0]
-            if fingerprint != body:
-                return _json(422, {"error": "idempotency_key_reused"})
-            return httpx.Response(int(status), content=str(reply_body).encode())  # type: ignore[call-overload]
+        replayed = self._replay(key, body)
+        if replayed is not None:
+            return replayed
         behavior = self._followup_queue.popleft() if self._followup_queue else self.followup_default
-        if behavior.action is _Action.REFUSE_CONNECTION:
-            raise httpx.ConnectError("connection refused", request=request)
-        if behavior.action is _Action.TIMEOUT_BEFORE_CHARGING:
-            raise httpx.ReadTimeout("timed out", request=request)
-        refusal = _REFUSALS.get(behavior.action)
-        if refusal is not None:
-            status, code = refusal
-            code = str(behavior.decline) if behavior.action is _Action.DECLINE else code
-            headers = {"Retry-After": str(behavior.retry_after)} if behavior.retry_after else {}
-            return _json(status, {"error": code}, headers)
+        refused = _refusal(request, behavior)
+        if refused is not None:
+            return refused
         amount = json.loads(body or "{}").get("amount") if collection == "payments" else None
         problem = self._check_follow_up(collection, subject, operation, amount)
         if problem is not None:
@@ -446,6 +371,23 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         if refunded + amount > taken:
             return _json(400, {"error": "invalid_request"})
         return None
+
+
+def _refusal(request: httpx.Request, behavior: Behavior) -> httpx.Response | None:
+    """What a provider does before processing anything (never stored: nothing happened)."""
+    action = behavior.action
+    if action is _Action.REFUSE_CONNECTION:
+        raise httpx.ConnectError("connection refused", request=request)
+    if action is _Action.TIMEOUT_BEFORE_CHARGING:
+        raise httpx.ReadTimeout("timed out", request=request)
+    refusal = _REFUSALS.get(action)
+    if refusal is None:
+        return None
+    status, code = refusal
+    if action is _Action.DECLINE:
+        code = str(behavior.decline)
+    headers = {"Retry-After": str(behavior.retry_after)} if behavior.retry_after else {}
+    return _json(status, {"error": code}, headers)
 
 
 _REFUSALS: dict[_Action, tuple[int, str]] = {

@@ -1,0 +1,75 @@
+"""The simulated provider's own records: what it took, carried out, and answered.
+
+SQLite in memory, or a file shared across processes, so the books outlive a worker that a
+crash test kills in the middle of a payment or a refund.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BookEntry", "Books", "FollowUpEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpEntry:
+    """A capture, refund, void or mandate cancellation the provider carried out."""
+
+    idempotency_key: str
+    subject: str
+    """The payment's provider reference, or the mandate id."""
+    operation: str
+    amount_minor: int | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookEntry:
+    """Money the provider actually took (or is settling)."""
+
+    provider_reference: str
+    reference: str
+    order_id: str
+    amount_minor: int
+    currency: str
+    status: str
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS charges (
+    provider_reference TEXT PRIMARY KEY, reference TEXT UNIQUE NOT NULL, order_id TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS followups (
+    idempotency_key TEXT PRIMARY KEY, subject TEXT NOT NULL, operation TEXT NOT NULL,
+    amount_minor INTEGER, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS replies (
+    idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
+    body TEXT NOT NULL);
+"""
+
+
+class Books:
+    """The provider's own records in SQLite: in memory, or a file shared across processes."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            str(path) if path else ":memory:",
+            check_same_thread=False,
+            timeout=30,
+            isolation_level=None,
+        )
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
