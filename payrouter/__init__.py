@@ -42,6 +42,7 @@ from ._hooks import (
     PaymentFinished,
     RetryScheduled,
     SharedStateChanged,
+    WebhookReceived,
 )
 from ._ledger import ProviderHealth
 from ._maintenance import MaintenanceWindow
@@ -161,6 +162,7 @@ __all__ = [
     "StructlogHook",
     "SyncRouter",
     "WalletSource",
+    "WebhookReceived",
     "__version__",
     "currency_exponent",
     "json_logger",

@@ -29,6 +29,7 @@ __all__ = [
     "PaymentFinished",
     "RetryScheduled",
     "SharedStateChanged",
+    "WebhookReceived",
     "emit",
 ]
 
@@ -135,6 +136,18 @@ class FollowUpFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookReceived:
+    """A verified notification was applied, recognised as a replay, or ignored: `result`
+    says which (applied, replayed, out_of_order, no_match, dispute, unknown_type)."""
+
+    provider: str
+    event_id: str
+    type: str
+    result: str
+    order_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SharedStateChanged:
     """Shared state (Redis) became unreachable, so this process runs on its own state, or
     became reachable again. Payments go on either way; the ledger is never affected."""
@@ -152,6 +165,7 @@ Event = (
     | BreakerStateChanged
     | PaymentFinished
     | FollowUpFinished
+    | WebhookReceived
     | SharedStateChanged
 )
 Hook = Callable[[Event], None]

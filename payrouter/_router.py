@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ._adapter import Adapter
 from ._breaker import BreakerBoard
@@ -48,6 +48,10 @@ from ._router_followups import FollowUpMethods
 from ._settings import RouterSettings
 
 __all__ = ["Router"]
+
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class _State(enum.Enum):
@@ -193,6 +197,11 @@ class Router(FollowUpMethods):
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+    async def _apply_webhook(self, apply: Callable[[Any, T], R], event: T) -> R:
+        """Apply a verified notification in one ledger transaction (payrouter.webhooks)."""
+        self._require_open()
+        return await self._ledger.transact(lambda conn: apply(conn, event))
 
     def _require_open(self) -> None:
         if self._state is not _State.OPEN:

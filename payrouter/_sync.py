@@ -50,6 +50,11 @@ class SyncRouter:
             raise RouterClosedError("this SyncRouter is closed: create a new one")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
+    def run_coroutine(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one of the router's coroutines on this facade's loop and wait for it (what
+        payrouter's own synchronous entry points, such as the Django webhook view, use)."""
+        return self._run(coroutine)
+
     def pay(self, request: PaymentRequest) -> PaymentResult:
         """See `Router.pay`."""
         return self._run(self.router.pay(request))

@@ -98,3 +98,22 @@ followups = Table(
     Index("ix_payrouter_followups_due", "status", "next_try_at"),
     Index("ix_payrouter_followups_order", "order_id"),
 )
+
+webhook_events = Table(
+    "payrouter_webhook_events",
+    metadata,
+    # The provider's event id (Adyen has none: event code, pspReference and success).
+    Column("provider", String(100), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("type", String(100), nullable=False),
+    Column("provider_reference", String(255)),
+    Column("order_id", String(200)),
+    Column("followup_id", String(500)),
+    Column("amount_minor", BigInteger),
+    Column("currency", String(3)),
+    # applied, replayed, out_of_order, unknown_type, no_match, dispute
+    Column("result", String(40), nullable=False),
+    Column("occurred_at", Double, nullable=False),
+    Column("received_at", Double, nullable=False),
+    Index("ix_payrouter_webhook_events_order", "order_id"),
+)

@@ -72,6 +72,10 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         + (f" ({_value(_get(e, 'failure_kind'))})" if _get(e, "failure_kind") else "")
         + f" after {_get(e, 'tries')} tries"
     ),
+    "WebhookReceived": lambda e: (
+        f"{_get(e, 'provider')} notification {_get(e, 'type')} {_get(e, 'event_id')}: "
+        f"{_get(e, 'result')}"
+    ),
     "SharedStateChanged": lambda e: (
         "shared state restored"
         if _get(e, "available")

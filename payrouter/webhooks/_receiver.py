@@ -1,0 +1,119 @@
+"""Receiving a provider's notification: verify, parse, apply, and say what to answer.
+
+One place decides the HTTP answer for every outcome, so the ASGI app and the Django view
+cannot disagree: forged or stale 401, malformed 400, everything verified 200 (replays and
+unknown types included: the provider must stop retrying them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from payrouter._hooks import WebhookReceived, emit
+
+from ._errors import ForgedNotificationError, MalformedNotificationError, StaleNotificationError
+from ._event import WebhookEvent, parse_adyen, parse_stripe
+from ._signatures import AdyenVerifier, StripeVerifier
+from ._store import Receipt, apply_event
+
+if TYPE_CHECKING:
+    from payrouter._router import Router
+    from payrouter._sync import SyncRouter
+
+__all__ = ["Answer", "WebhookReceiver"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The HTTP answer to a notification, and what each of its events did."""
+
+    status: int
+    body: str
+    receipts: tuple[Receipt, ...] = ()
+
+
+class WebhookReceiver:
+    """Verifies and applies notifications to the router's ledger.
+
+    Args:
+        router: the app's `Router` (or `SyncRouter`, for Django views).
+        stripe: the verifier built with the endpoint's signing secret (`whsec_...`).
+        adyen: the verifier built with the webhook's HMAC key.
+        max_age_seconds: Adyen notifications carry no signed timestamp; one whose eventDate
+            is older than this is refused as stale (a captured request replayed), while the
+            event-id memory stops replays of recent ones.
+    """
+
+    def __init__(
+        self,
+        router: Router | SyncRouter,
+        *,
+        stripe: StripeVerifier | None = None,
+        adyen: AdyenVerifier | None = None,
+        max_age_seconds: float = 31 * 24 * 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from payrouter._sync import SyncRouter
+
+        self._sync = router if isinstance(router, SyncRouter) else None
+        self._router: Router = router.router if isinstance(router, SyncRouter) else router
+        self._stripe = stripe
+        self._adyen = adyen
+        self._max_age = max_age_seconds
+        self._clock = clock
+        self.providers = tuple(
+            name for name, verifier in (("stripe", stripe), ("adyen", adyen)) if verifier
+        )
+
+    async def receive(self, provider: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Verify and apply one notification; never raises for what the provider sent."""
+        try:
+            events = self._verified(provider, body, headers)
+        except (ForgedNotificationError, StaleNotificationError) as refused:
+            return Answer(401, f"refused: {refused}")
+        except MalformedNotificationError as malformed:
+            return Answer(400, f"malformed: {malformed}")
+        receipts = []
+        for event in events:
+            receipt = await self._router._apply_webhook(apply_event, event)
+            emit(
+                self._router._hooks,
+                WebhookReceived(
+                    event.provider, event.event_id, event.type, receipt.result.value,
+                    receipt.order_id,
+                ),
+            )  # fmt: skip
+            receipts.append(receipt)
+        body_text = "[accepted]" if provider == "adyen" else "ok"  # Adyen expects "[accepted]"
+        return Answer(200, body_text, tuple(receipts))
+
+    def receive_sync(self, provider: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """`receive` from synchronous code, on the `SyncRouter`'s loop."""
+        if self._sync is None:
+            raise TypeError("receive_sync needs a receiver built with a SyncRouter")
+        return self._sync.run_coroutine(self.receive(provider, body, headers))
+
+    def _verified(
+        self, provider: str, body: bytes, headers: Mapping[str, str]
+    ) -> list[WebhookEvent]:
+        lowered = {key.lower(): value for key, value in headers.items()}
+        if provider == "stripe" and self._stripe is not None:
+            self._stripe.verify(lowered.get("stripe-signature", ""), body)
+            return [parse_stripe(body)]
+        if provider == "adyen" and self._adyen is not None:
+            verified = []
+            for item, event in parse_adyen(body):
+                self._adyen.verify(item)
+                self._check_age(event.occurred_at)
+                verified.append(event)
+            return verified
+        raise ForgedNotificationError(f"no verifier configured for {provider!r}")
+
+    def _check_age(self, occurred: datetime) -> None:
+        age = self._clock() - occurred.timestamp()
+        if age > self._max_age:
+            raise StaleNotificationError(f"event from {occurred.isoformat()} is {age:.0f}s old")
