@@ -6,8 +6,12 @@ stand-ins on free ports and points a copy of the example's `payrouter.yaml` at t
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +138,38 @@ def test_a_refund_goes_to_the_provider_that_took_the_payment_and_queues_while_it
         "http_status": 200,
     }
     assert (rest["status"], rest["amount"], rest["http_status"]) == ("queued", "20.00", 202)
+
+
+@pytest.mark.slow
+def test_a_forged_webhook_is_refused_and_a_signed_one_settles_the_payment(
+    shop: tuple[Client, str],
+) -> None:
+    client, admin = shop
+    httpx.post(
+        f"{admin}/_admin/stripe/faults", json={"kind": "pending", "settle_after_seconds": 3600}
+    ).raise_for_status()
+    assert post(client, {"order_id": "D-5", **CARD})["status"] == "pending"
+    pending = views.router().lookup("D-5")
+    assert pending is not None
+    body = json.dumps(
+        {
+            "id": "evt_d5",
+            "type": "payment_intent.succeeded",
+            "created": int(time.time()),
+            "data": {"object": {"id": pending.provider_reference}},
+        }
+    ).encode()
+
+    def deliver(secret: str) -> int:
+        stamp = int(time.time())
+        mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+        signature = f"t={stamp},v1={mac.hexdigest()}"
+        answer = client.post(
+            "/webhooks/stripe", body, "application/json", HTTP_STRIPE_SIGNATURE=signature
+        )
+        return int(answer.status_code)
+
+    assert deliver("whsec_guess") == 401
+    assert client.get("/payments/D-5").json()["status"] == "pending"
+    assert deliver(SANDBOX_SECRETS["STRIPE_WEBHOOK_SECRET"]) == 200
+    assert client.get("/payments/D-5").json()["status"] == "succeeded"

@@ -10,5 +10,6 @@ urlpatterns = [
     path("payments", views.pay),
     path("payments/<str:order_id>", views.payment),
     path("payments/<str:order_id>/refunds", views.refund),
+    path("webhooks/<str:provider>", views.webhook),
     path("return", views.returned),
 ]

@@ -6,6 +6,7 @@
     GET  /return?order_id=...    where providers send the customer back: asks the provider
     POST /payments/<order_id>/refunds   refund: JSON {amount?, reason?, request_id?}; 202
                                  while the provider is down (`payrouter worker` sends it)
+    POST /webhooks/<provider>    Stripe's and Adyen's notifications, verified, applied once
 
 One `SyncRouter` per process, built on first use: it owns the provider connection pools and a
 private event loop thread, so views stay plain synchronous functions.
@@ -14,6 +15,7 @@ private event loop thread, so views stay plain synchronous functions.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Any
 
@@ -38,9 +40,11 @@ from payrouter import (
     PaymentStatus,
     SyncRouter,
     WalletSource,
+    webhooks,
 )
 
 _router: SyncRouter | None = None
+_receiver: webhooks.WebhookReceiver | None = None
 _router_lock = threading.Lock()
 
 
@@ -53,13 +57,28 @@ def router() -> SyncRouter:
         return _router
 
 
+def receiver() -> webhooks.WebhookReceiver:
+    """The process's webhook receiver, on the same router; secrets from the environment."""
+    global _receiver
+    payments = router()
+    with _router_lock:
+        if _receiver is None:
+            _receiver = webhooks.WebhookReceiver(
+                payments,
+                stripe=webhooks.StripeVerifier(os.environ["STRIPE_WEBHOOK_SECRET"]),
+                adyen=webhooks.AdyenVerifier(os.environ["ADYEN_HMAC_KEY"]),
+            )
+        return _receiver
+
+
 def close_router() -> None:
     """Close the process's router (tests, and a clean shutdown)."""
-    global _router
+    global _router, _receiver
     with _router_lock:
         if _router is not None:
             _router.close()
             _router = None
+            _receiver = None
 
 
 @csrf_exempt  # a JSON API called by the shop's own front end; add your CSRF policy here
@@ -126,6 +145,15 @@ def refund(request: HttpRequest, order_id: str) -> HttpResponse:
         "provider": done.provider,
     }
     return JsonResponse(view, status=202 if done.status is FollowUpStatus.QUEUED else 200)
+
+
+@csrf_exempt  # providers cannot send a CSRF token: the signature is the proof instead
+@require_POST
+def webhook(request: HttpRequest, provider: str) -> HttpResponse:
+    from payrouter.webhooks.django import handle
+
+    response: HttpResponse = handle(request, receiver(), provider)
+    return response
 
 
 def _payment_request(body: dict[str, Any], request: HttpRequest) -> PaymentRequest:

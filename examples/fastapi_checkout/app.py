@@ -7,11 +7,14 @@
                                     asks the provider (router.refresh), then shows the status
     POST /payments/{order_id}/refunds   refund all or part of a payment, at the provider that
                                     took it; queued (202) while that provider is down
+    POST /webhooks/stripe, /webhooks/adyen   the providers' notifications, verified, applied
+                                    once (payrouter.webhooks mounted as an ASGI app)
 
 Run it next to `payrouter sandbox --port 8700`:
 
     STRIPE_SECRET_KEY=sk_test_x ADYEN_API_KEY=x PAYPAL_CLIENT_ID=x PAYPAL_CLIENT_SECRET=x \
     MERCHANT_IBAN=DE89370400440532013000 BANK_ACCESS_TOKEN=x \
+    STRIPE_WEBHOOK_SECRET=whsec_x ADYEN_HMAC_KEY=00112233445566778899AABBCCDDEEFF \
     uvicorn --factory examples.fastapi_checkout.app:create_app
 """
 
@@ -43,6 +46,7 @@ from payrouter import (
     PaymentStatus,
     Router,
     WalletSource,
+    webhooks,
 )
 
 CONFIG = Path(__file__).with_name("payrouter.yaml")
@@ -94,13 +98,22 @@ class RefundView(BaseModel):
 def create_app(config: str | Path = CONFIG) -> FastAPI:
     """The checkout app; one router for the app's lifetime (it pools provider connections)."""
 
+    router = Router.from_config(config)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with Router.from_config(config) as router:
+        async with router:
             app.state.router = router
             yield
 
     app = FastAPI(title="payrouter checkout example", lifespan=lifespan)
+    # Signing secrets come from the environment, like the API keys; never from the code.
+    receiver = webhooks.WebhookReceiver(
+        router,
+        stripe=webhooks.StripeVerifier(_secret("STRIPE_WEBHOOK_SECRET", "whsec_...")),
+        adyen=webhooks.AdyenVerifier(_secret("ADYEN_HMAC_KEY", "the webhook's hex HMAC key")),
+    )
+    app.mount("/webhooks", webhooks.app(receiver))
 
     @app.post("/payments", response_model=PaymentView)
     async def pay(checkout: Checkout, request: Request) -> PaymentView | JSONResponse:
@@ -163,6 +176,13 @@ def create_app(config: str | Path = CONFIG) -> FastAPI:
         return view
 
     return app
+
+
+def _secret(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"set {name} ({what}) in the environment")
+    return value
 
 
 def _refund_view(refund: FollowUp) -> RefundView:

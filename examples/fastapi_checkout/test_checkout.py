@@ -6,6 +6,10 @@ them, and drives the app the way a shop's front end would.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,3 +156,37 @@ def test_refunds_stop_at_the_payment_and_wait_out_an_outage(
     assert queued.json()["status"] == "queued"
     assert queued.json()["amount"] == "14.90"
     assert orders_at(admin_url, "stripe")["R-1"] == {"taken": 2490, "refunded": 1000}
+
+
+@pytest.mark.slow
+def test_a_signed_stripe_notification_is_applied_and_a_forged_one_refused(
+    shop: tuple[TestClient, str],
+) -> None:
+    client, admin_url = shop
+    fault(admin_url, "stripe", kind="pending", settle_after_seconds=3600)
+    assert client.post("/payments", json={"order_id": "W-1", **CARD}).json()["status"] == "pending"
+    assert client.portal is not None
+    pending = client.portal.call(client.app.state.router.lookup, "W-1")  # type: ignore[attr-defined]
+    body = json.dumps(
+        {
+            "id": "evt_w1",
+            "type": "payment_intent.succeeded",
+            "created": int(time.time()),
+            "data": {"object": {"id": pending.provider_reference, "object": "payment_intent"}},
+        }
+    ).encode()
+
+    def signed(secret: str) -> dict[str, str]:
+        stamp = int(time.time())
+        mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+        return {"Stripe-Signature": f"t={stamp},v1={mac.hexdigest()}"}
+
+    forged = client.post("/webhooks/stripe", content=body, headers=signed("whsec_guess"))
+    assert forged.status_code == 401
+    assert client.get("/payments/W-1").json()["status"] == "pending"
+
+    genuine = client.post(
+        "/webhooks/stripe", content=body, headers=signed(SANDBOX_SECRETS["STRIPE_WEBHOOK_SECRET"])
+    )
+    assert genuine.status_code == 200
+    assert client.get("/payments/W-1").json()["status"] == "succeeded"
