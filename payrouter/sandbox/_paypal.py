@@ -31,6 +31,7 @@ from ._exchange import (
     minor_to_decimal,
 )
 from ._faults import FaultKind
+from ._paypal_webhooks import verify_webhook_signature
 from ._paypal_wire import (
     NOT_APPROVED,
     body_payer,
@@ -110,6 +111,12 @@ class PayPalStandin(Standin):
                 lambda call: call.path_params["token"],
             ),
             Operation("authenticate", "GET", "/checkoutnow", self._approve, public=True),
+            Operation(
+                "verify_webhook",
+                "POST",
+                "/v1/notifications/verify-webhook-signature",
+                verify_webhook_signature,
+            ),
         )
 
     def authenticated(self, headers: Headers) -> bool:

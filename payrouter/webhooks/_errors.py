@@ -12,3 +12,8 @@ class StaleNotificationError(Exception):
 
 class MalformedNotificationError(Exception):
     """The body is not the JSON shape the provider documents: answered 400."""
+
+
+class VerificationUnavailableError(Exception):
+    """The provider's verification service could not be asked (PayPal verifies by API):
+    answered 503, so the provider delivers the notification again later."""

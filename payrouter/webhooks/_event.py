@@ -19,7 +19,7 @@ from payrouter._models import PaymentStatus
 
 from ._errors import MalformedNotificationError
 
-__all__ = ["Effect", "WebhookEvent", "parse_adyen", "parse_stripe"]
+__all__ = ["Effect", "WebhookEvent", "parse_adyen", "parse_paypal", "parse_stripe"]
 
 
 class Effect(enum.Enum):
@@ -168,3 +168,58 @@ def parse_adyen(body: bytes) -> list[tuple[Mapping[str, Any], WebhookEvent]]:
         )
         parsed.append((item, event))
     return parsed
+
+
+# event_type -> what it does; the resource is a capture, a refund or a dispute.
+_PAYPAL: Final[Mapping[str, tuple[Effect, PaymentStatus | FollowUpStatus | None]]] = {
+    "PAYMENT.CAPTURE.COMPLETED": (Effect.PAYMENT, PaymentStatus.SUCCEEDED),
+    "PAYMENT.CAPTURE.DENIED": (Effect.PAYMENT, PaymentStatus.DECLINED),
+    "PAYMENT.CAPTURE.DECLINED": (Effect.PAYMENT, PaymentStatus.DECLINED),
+    "PAYMENT.CAPTURE.REFUNDED": (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
+    "CUSTOMER.DISPUTE.CREATED": (Effect.DISPUTE, None),
+}
+
+
+def parse_paypal(body: bytes) -> WebhookEvent:
+    """Read a PayPal webhook event (v1 notification with a `resource`)."""
+    try:
+        event = json.loads(body)
+        event_id, kind = str(event["id"]), str(event["event_type"])
+        occurred = datetime.fromisoformat(str(event["create_time"]).replace("Z", "+00:00"))
+        resource = event["resource"]
+        assert isinstance(resource, dict)
+    except (ValueError, KeyError, TypeError, AssertionError) as exc:
+        raise MalformedNotificationError(
+            f"PayPal event lacks id/event_type/create_time/resource: {exc}"
+        ) from exc
+    effect, target = _PAYPAL.get(kind, (Effect.NONE, None))
+    reference = resource.get("id")
+    if effect is Effect.DISPUTE:
+        disputed = resource.get("disputed_transactions") or [{}]
+        reference = disputed[0].get("seller_transaction_id")
+    amount = resource.get("amount") or {}
+    value, currency = amount.get("value"), amount.get("currency_code")
+    return WebhookEvent(
+        provider="paypal",
+        event_id=event_id,
+        type=kind,
+        provider_reference=str(reference) if reference else None,
+        our_reference=resource.get("invoice_id"),  # the adapter's attempt reference
+        amount_minor=None if value is None or currency is None else _paypal_minor(value, currency),
+        currency=currency,
+        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
+        status=target if isinstance(target, PaymentStatus) else None,
+        effect=effect,
+        followup_status=target if isinstance(target, FollowUpStatus) else None,
+    )
+
+
+def _paypal_minor(value: object, currency: str) -> int | None:
+    from decimal import Decimal, InvalidOperation
+
+    from payrouter._money import currency_exponent
+
+    try:
+        return int(Decimal(str(value)).scaleb(currency_exponent(currency)))
+    except (InvalidOperation, ValueError):
+        return None

@@ -11,12 +11,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from payrouter._hooks import WebhookReceived, emit
 
-from ._errors import ForgedNotificationError, MalformedNotificationError, StaleNotificationError
-from ._event import WebhookEvent, parse_adyen, parse_stripe
+from ._errors import (
+    ForgedNotificationError,
+    MalformedNotificationError,
+    StaleNotificationError,
+    VerificationUnavailableError,
+)
+from ._event import WebhookEvent, parse_adyen, parse_paypal, parse_stripe
 from ._signatures import AdyenVerifier, StripeVerifier
 from ._store import Receipt, apply_event
 
@@ -24,7 +29,15 @@ if TYPE_CHECKING:
     from payrouter._router import Router
     from payrouter._sync import SyncRouter
 
-__all__ = ["Answer", "WebhookReceiver"]
+__all__ = ["Answer", "AsyncVerifier", "WebhookReceiver"]
+
+
+class AsyncVerifier(Protocol):
+    """A verifier that asks its provider (PayPal's `PayPalWebhookVerifier`)."""
+
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Raise ForgedNotificationError (or Malformed, or VerificationUnavailable)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +56,7 @@ class WebhookReceiver:
         router: the app's `Router` (or `SyncRouter`, for Django views).
         stripe: the verifier built with the endpoint's signing secret (`whsec_...`).
         adyen: the verifier built with the webhook's HMAC key.
+        paypal: `payrouter_adapters.paypal.PayPalWebhookVerifier(adapter, webhook_id)`.
         max_age_seconds: Adyen notifications carry no signed timestamp; one whose eventDate
             is older than this is refused as stale (a captured request replayed), while the
             event-id memory stops replays of recent ones.
@@ -54,6 +68,7 @@ class WebhookReceiver:
         *,
         stripe: StripeVerifier | None = None,
         adyen: AdyenVerifier | None = None,
+        paypal: AsyncVerifier | None = None,
         max_age_seconds: float = 31 * 24 * 3600,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -63,18 +78,23 @@ class WebhookReceiver:
         self._router: Router = router.router if isinstance(router, SyncRouter) else router
         self._stripe = stripe
         self._adyen = adyen
+        self._paypal = paypal
         self._max_age = max_age_seconds
         self._clock = clock
         self.providers = tuple(
-            name for name, verifier in (("stripe", stripe), ("adyen", adyen)) if verifier
+            name
+            for name, verifier in (("stripe", stripe), ("adyen", adyen), ("paypal", paypal))
+            if verifier
         )
 
     async def receive(self, provider: str, body: bytes, headers: Mapping[str, str]) -> Answer:
         """Verify and apply one notification; never raises for what the provider sent."""
         try:
-            events = self._verified(provider, body, headers)
+            events = await self._verified(provider, body, headers)
         except (ForgedNotificationError, StaleNotificationError) as refused:
             return Answer(401, f"refused: {refused}")
+        except VerificationUnavailableError as unavailable:
+            return Answer(503, f"try again later: {unavailable}")
         except MalformedNotificationError as malformed:
             return Answer(400, f"malformed: {malformed}")
         receipts = []
@@ -97,7 +117,7 @@ class WebhookReceiver:
             raise TypeError("receive_sync needs a receiver built with a SyncRouter")
         return self._sync.run_coroutine(self.receive(provider, body, headers))
 
-    def _verified(
+    async def _verified(
         self, provider: str, body: bytes, headers: Mapping[str, str]
     ) -> list[WebhookEvent]:
         lowered = {key.lower(): value for key, value in headers.items()}
@@ -111,6 +131,11 @@ class WebhookReceiver:
                 self._check_age(event.occurred_at)
                 verified.append(event)
             return verified
+        if provider == "paypal" and self._paypal is not None:
+            await self._paypal.verify(headers, body)
+            event = parse_paypal(body)
+            self._check_age(event.occurred_at)
+            return [event]
         raise ForgedNotificationError(f"no verifier configured for {provider!r}")
 
     def _check_age(self, occurred: datetime) -> None:

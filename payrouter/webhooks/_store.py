@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -130,7 +130,7 @@ def _finish_follow_up(conn: Connection, event: WebhookEvent) -> Receipt:
     found = conn.execute(
         select(followups.c.followup_id, followups.c.order_id, followups.c.status).where(
             followups.c.provider == event.provider,
-            followups.c.provider_reference == event.provider_reference,
+            _names(followups.c.provider_reference, event.provider_reference or ""),
         )
     ).first()
     if found is None:
@@ -161,14 +161,14 @@ def _order_of(conn: Connection, event: WebhookEvent) -> str | None:
         order_id = conn.execute(
             select(payments.c.order_id).where(
                 payments.c.provider == event.provider,
-                payments.c.provider_reference == event.provider_reference,
+                _names(payments.c.provider_reference, event.provider_reference),
             )
         ).scalar()
         if order_id is not None:
             return str(order_id)
     conditions = []
     if event.provider_reference:
-        conditions.append(attempts.c.provider_reference == event.provider_reference)
+        conditions.append(_names(attempts.c.provider_reference, event.provider_reference))
     if event.our_reference:
         conditions.append(attempts.c.idempotency_key == event.our_reference)
     if not conditions:
@@ -179,3 +179,8 @@ def _order_of(conn: Connection, event: WebhookEvent) -> str | None:
         .limit(1)
     ).scalar()
     return None if found is None else str(found)
+
+
+def _names(column: Any, reference: str) -> Any:
+    """The column holds `reference`, alone or after context (PayPal's `ORDER:capture:ID`)."""
+    return or_(column == reference, column.endswith(f":{reference}", autoescape=True))

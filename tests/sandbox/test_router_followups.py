@@ -4,7 +4,9 @@ show the money moved once, and a refund queued while its provider is down comple
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -27,7 +29,9 @@ from payrouter import (
     WalletSource,
 )
 from payrouter.sandbox import Sandbox
-from payrouter_adapters.paypal import PayPalAdapter
+from payrouter.sandbox._paypal_webhooks import signed_headers
+from payrouter.webhooks import WebhookReceiver, WebhookResult
+from payrouter_adapters.paypal import PayPalAdapter, PayPalWebhookVerifier
 from tests.sandbox.kit import add_fault, adyen_adapter, books, options, stripe_adapter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -190,3 +194,68 @@ async def test_recurring_charges_against_adyen_and_paypal_mandates(sandbox: Sand
         ("adyen", PaymentStatus.SUCCEEDED),
         ("paypal", PaymentStatus.SUCCEEDED),
     ]
+
+
+async def test_paypal_notifications_are_verified_by_asking_paypal(
+    sandbox: Sandbox,
+) -> None:
+    """PayPal's verify-webhook-signature decides; a refund PayPal reports confirms ours."""
+    paypal = paypal_adapter(sandbox)
+    async with Router([paypal], ledger="sqlite://", hooks=(), settings=SETTINGS) as router:
+        vaulted = WalletSource(wallet="paypal", account=SecretStr("vault-1"))
+        paid = await pay(router, "order-pp-hook", vaulted)
+        refund = await router.refund(paid, eur("1.00"))
+        refund_id = (refund.provider_reference or "").rsplit(":", 1)[-1]
+        event = {
+            "id": "WH-1",
+            "event_type": "PAYMENT.CAPTURE.REFUNDED",
+            "create_time": datetime.now(UTC).isoformat(),
+            "resource": {"id": refund_id, "amount": {"value": "1.00", "currency_code": "EUR"}},
+        }
+        body = json.dumps(event).encode()
+        inbox = WebhookReceiver(router, paypal=PayPalWebhookVerifier(paypal, "WH-ID-1"))
+
+        forged = await inbox.receive("paypal", body, signed_headers("WH-ID-OTHER", event))
+        unsigned = await inbox.receive("paypal", body, {})
+        genuine = await inbox.receive("paypal", body, signed_headers("WH-ID-1", event))
+        replayed = await inbox.receive("paypal", body, signed_headers("WH-ID-1", event))
+
+    assert [a.status for a in (forged, unsigned, genuine, replayed)] == [401, 401, 200, 200]
+    assert [r.result for r in genuine.receipts + replayed.receipts] == [
+        WebhookResult.OUT_OF_ORDER,  # the refund was already confirmed by PayPal's reply
+        WebhookResult.REPLAYED,
+    ]
+    assert genuine.receipts[0].followup_id == refund.followup_id
+
+
+async def test_a_paypal_capture_completed_settles_a_pending_payment(
+    sandbox: Sandbox, admin: httpx.AsyncClient
+) -> None:
+    await add_fault(admin, "paypal", kind="pending", settle_after_seconds=3600)
+    paypal = paypal_adapter(sandbox)
+    async with Router([paypal], ledger="sqlite://", hooks=(), settings=SETTINGS) as router:
+        pending = await router.pay(
+            PaymentRequest(
+                order_id="order-pp-pending",
+                amount=eur("10.50"),
+                sources=[WalletSource(wallet="paypal", account=SecretStr("vault-1"))],
+                customer_country="DE",
+            )
+        )
+        capture_id = (pending.provider_reference or "").rsplit(":", 1)[-1]
+        event = {
+            "id": "WH-2",
+            "event_type": "PAYMENT.CAPTURE.COMPLETED",
+            "create_time": datetime.now(UTC).isoformat(),
+            "resource": {"id": capture_id, "amount": {"value": "10.50", "currency_code": "EUR"}},
+        }
+        inbox = WebhookReceiver(router, paypal=PayPalWebhookVerifier(paypal, "WH-ID-1"))
+        answer = await inbox.receive(
+            "paypal", json.dumps(event).encode(), signed_headers("WH-ID-1", event)
+        )
+        settled = await router.lookup("order-pp-pending")
+
+    assert pending.status is PaymentStatus.PENDING
+    assert answer.receipts[0].result is WebhookResult.APPLIED
+    assert settled is not None
+    assert settled.status is PaymentStatus.SUCCEEDED

@@ -81,5 +81,6 @@ pending until a webhook or an operator resolves it.
 """
 
 from ._adapter import PayPalAdapter, PayPalOptions
+from ._webhooks import PayPalWebhookVerifier
 
-__all__ = ["PayPalAdapter", "PayPalOptions"]
+__all__ = ["PayPalAdapter", "PayPalOptions", "PayPalWebhookVerifier"]

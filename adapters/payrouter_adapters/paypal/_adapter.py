@@ -270,6 +270,13 @@ class PayPalAdapter:
             return response
         return _replies.delete_reply(self.name, response, mandate_id)
 
+    async def verify_webhook_signature(
+        self, verification: Mapping[str, object]
+    ) -> httpx.Response | ProviderReply:
+        """`POST /v1/notifications/verify-webhook-signature` with this adapter's credentials:
+        PayPal itself says whether a notification is genuine (see `PayPalWebhookVerifier`)."""
+        return await self._send("POST", "/v1/notifications/verify-webhook-signature", verification)
+
     async def aclose(self) -> None:
         """Close the HTTP client and its connections."""
         await self._client.aclose()
