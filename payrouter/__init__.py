@@ -28,6 +28,7 @@ from ._errors import (
     ProviderRejectedRequestError,
     RouterClosedError,
 )
+from ._fees import FeeRule, fee_minor
 from ._followups import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
 from ._hooks import (
     AttemptFinished,
@@ -41,6 +42,7 @@ from ._hooks import (
     LoggingHook,
     PaymentFinished,
     RetryScheduled,
+    RoutePlanned,
     SharedStateChanged,
     WebhookReceived,
 )
@@ -74,6 +76,13 @@ from ._records_reconcile import (
     RecordsSource,
 )
 from ._router import Router
+from ._routing_policy import (
+    Exclusion,
+    ProviderRouting,
+    RoutingPolicy,
+    Strategy,
+    StrategyName,
+)
 from ._settings import (
     BreakerSettings,
     OutboxSettings,
@@ -106,9 +115,11 @@ __all__ = [
     "ConfigurationError",
     "CurrencyCode",
     "Event",
+    "Exclusion",
     "FailedOver",
     "FailureKind",
     "FailurePolicy",
+    "FeeRule",
     "FollowUp",
     "FollowUpFinished",
     "FollowUpKind",
@@ -146,6 +157,7 @@ __all__ = [
     "ProviderRecord",
     "ProviderRejectedRequestError",
     "ProviderReply",
+    "ProviderRouting",
     "ReconcileChange",
     "ReconcileReport",
     "RecordsReport",
@@ -154,17 +166,22 @@ __all__ = [
     "RetryBudgetSettings",
     "RetryScheduled",
     "RetrySettings",
+    "RoutePlanned",
     "Router",
     "RouterClosedError",
     "RouterCollector",
     "RouterSettings",
+    "RoutingPolicy",
     "SharedStateChanged",
+    "Strategy",
+    "StrategyName",
     "StructlogHook",
     "SyncRouter",
     "WalletSource",
     "WebhookReceived",
     "__version__",
     "currency_exponent",
+    "fee_minor",
     "json_logger",
     "listen",
     "metrics_app",

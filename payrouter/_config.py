@@ -26,10 +26,12 @@ from pydantic import (
 
 from ._adapter import Adapter, AdapterFactory, Capabilities
 from ._errors import ConfigurationError
+from ._fees import FeeRule
 from ._maintenance import MaintenanceWindow
 from ._models import PaymentMethod
 from ._money import CurrencyCode
 from ._protection import ProviderLimits
+from ._routing_policy import ProviderRouting, RoutingPolicy, Strategy
 from ._settings import RouterSettings
 
 __all__ = ["PayrouterConfig", "ProviderConfig", "describe_problems", "load_config"]
@@ -63,6 +65,19 @@ class ProviderConfig(BaseModel):
     maintenance: list[MaintenanceWindow] = Field(
         default_factory=list, description="Announced windows: traffic drains before each."
     )
+    networks: list[str] | None = Field(
+        default=None, description="Card networks it should take ('visa', 'mastercard'); any."
+    )
+    requires_tags: list[str] = Field(
+        default_factory=list, description="Only payments carrying all these tags."
+    )
+    excludes_tags: list[str] = Field(
+        default_factory=list, description="Never payments carrying any of these tags."
+    )
+    fees: list[FeeRule] = Field(
+        default_factory=list,
+        description="What it charges: the first rule matching method and currency wins.",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -77,6 +92,15 @@ class ProviderConfig(BaseModel):
         if restricted and self.methods is None:
             raise ValueError("list `methods` too when restricting currencies, countries or amounts")
         return self
+
+    def routing(self) -> ProviderRouting:
+        """The merchant's rules for this provider, as the router applies them."""
+        return ProviderRouting(
+            networks=frozenset(n.lower() for n in self.networks) if self.networks else None,
+            requires_tags=frozenset(self.requires_tags),
+            excludes_tags=frozenset(self.excludes_tags),
+            fees=tuple(self.fees),
+        )
 
     def capabilities(self) -> Capabilities | None:
         if self.methods is None:
@@ -107,6 +131,11 @@ class PayrouterConfig(BaseModel):
         "default: each process keeps its own.",
     )
     router: RouterSettings = RouterSettings()
+    routing: dict[PaymentMethod, Strategy] = Field(
+        default_factory=dict,
+        description="Per method, how its providers are ordered; default: `priority`, the "
+        "providers' order in this file.",
+    )
     providers: list[ProviderConfig] = Field(min_length=1)
 
     def ledger_url(self, base: Path) -> str:
@@ -126,6 +155,13 @@ class PayrouterConfig(BaseModel):
             for provider in self.providers
             if provider.rate_limit_per_second is not None or provider.max_concurrent is not None
         }
+
+    def routing_policy(self) -> RoutingPolicy:
+        """Every provider's rules and every method's strategy."""
+        return RoutingPolicy(
+            providers={provider.name: provider.routing() for provider in self.providers},
+            strategies=dict(self.routing),
+        )
 
     def build_adapters(self) -> list[Adapter]:
         """Instantiate every provider's adapter through its entry point."""

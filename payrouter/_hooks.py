@@ -28,6 +28,7 @@ __all__ = [
     "LoggingHook",
     "PaymentFinished",
     "RetryScheduled",
+    "RoutePlanned",
     "SharedStateChanged",
     "WebhookReceived",
     "emit",
@@ -85,6 +86,20 @@ class FailedOver:
     from_provider: str
     method: PaymentMethod
     failure_kind: FailureKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlanned:
+    """The providers a payment will try, in order, and the ones a routing rule excluded.
+
+    `route` holds `provider/method` entries with the expected fee in minor units when the
+    provider has a fee rule (`stripe/card fee=39`); `excluded` holds `provider: why`.
+    """
+
+    order_id: str
+    strategies: tuple[str, ...]
+    route: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +177,7 @@ Event = (
     | RetryScheduled
     | FailedOver
     | CandidateSkipped
+    | RoutePlanned
     | BreakerStateChanged
     | PaymentFinished
     | FollowUpFinished

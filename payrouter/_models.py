@@ -250,6 +250,12 @@ class PaymentRequest(_EdgeModel):
     return_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
     metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
+    tags: frozenset[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]] = Field(
+        default=frozenset(),
+        max_length=20,
+        strict=False,
+        description="Merchant labels routing rules match ('b2b', 'subscription', ...).",
+    )
 
     @field_validator("sources")
     @classmethod

@@ -49,6 +49,7 @@ from ._maintenance import MaintenanceSchedule
 from ._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._protection import Protection
 from ._routing import Candidate, healthy_methods, plan
+from ._routing_policy import RoutingPolicy
 from ._settings import RouterSettings
 from ._taxonomy import FailureKind, Outcome, policy_for
 
@@ -77,6 +78,7 @@ class Payer:
         maintenance: MaintenanceSchedule,
         sleep: Callable[[float], Awaitable[None]],
         owner: str,
+        routing: RoutingPolicy | None = None,
     ) -> None:
         self._adapters = adapters
         self._ledger = ledger
@@ -88,6 +90,7 @@ class Payer:
         self._retry = settings.retry.policy()
         self._sleep = sleep
         self._owner = owner
+        self._routing = routing or RoutingPolicy()
 
     async def pay(self, request: PaymentRequest) -> PaymentResult:
         """The pay path behind `Router.pay`, whose docstring lists its results and errors."""
@@ -122,6 +125,9 @@ class Payer:
         candidates = plan(request, self._adapters)
         if request.mandate is not None:  # only the provider holding the mandate can charge it
             candidates = [c for c in candidates if c.adapter.name == request.mandate.provider]
+        candidates = self._routing.decide(
+            candidates, request, self._protection.success_rate, self._hooks
+        )
         if not candidates:
             await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), attempts=0)
             whom = (

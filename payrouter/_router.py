@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 from ._reconcile import ReconcileReport, reconcile, reconcile_payment
 from ._records_reconcile import RecordsReport, compare_records
 from ._router_followups import FollowUpMethods
+from ._routing_policy import RoutingPolicy
 from ._settings import RouterSettings
 
 __all__ = ["Router"]
@@ -79,6 +80,8 @@ class Router(FollowUpMethods):
         limits: per provider name, its rate limit (token bucket) and bulkhead.
         maintenance: per provider name, its announced windows; traffic drains
             `settings.maintenance_drain_seconds` before each opens.
+        routing: per provider its rules (card networks, tags, fees) and per method its
+            ordering strategy (priority, lowest_cost, success_rate, weighted).
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class Router(FollowUpMethods):
         state: str | None = None,
         limits: Mapping[str, ProviderLimits] | None = None,
         maintenance: Mapping[str, Sequence[MaintenanceWindow]] | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> None:
         if not adapters:
             raise ConfigurationError("Router needs at least one adapter")
@@ -129,6 +133,7 @@ class Router(FollowUpMethods):
             maintenance=self._maintenance,
             sleep=sleep,
             owner=self._owner,
+            routing=routing,
         )
         self._followups = FollowUps(
             ledger=self._ledger,
@@ -160,6 +165,7 @@ class Router(FollowUpMethods):
             state=config.state,
             limits=config.limits(),
             maintenance={p.name: p.maintenance for p in config.providers if p.maintenance},
+            routing=config.routing_policy(),
         )
 
     # -- lifecycle ---------------------------------------------------------------------------

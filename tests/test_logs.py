@@ -47,6 +47,7 @@ async def test_a_failover_logs_each_decision_as_one_json_line_with_its_reason() 
         await router.pay(card_request("order-7"))
     records = [json.loads(line) for line in lines.getvalue().splitlines()]
     assert [(r["event"], r.get("provider") or r.get("from_provider")) for r in records] == [
+        ("RoutePlanned", None),
         ("AttemptStarted", "card_a"),
         ("AttemptFinished", "card_a"),
         ("FailedOver", "card_a"),
@@ -54,11 +55,12 @@ async def test_a_failover_logs_each_decision_as_one_json_line_with_its_reason() 
         ("AttemptFinished", "card_b"),
         ("PaymentFinished", "card_b"),
     ]
-    failover = records[2]
+    planned, failover = records[0], records[3]
+    assert planned["why"] == "route card_a/card > card_b/card"
     assert failover["level"] == "warning"
     assert failover["why"] == "failing over from card_a: provider_down proves no money moved"
     assert failover["order_id"] == "order-7"
-    assert records[1]["failure_kind"] == "provider_down"
+    assert records[2]["failure_kind"] == "provider_down"
     assert all(record["timestamp"].endswith("Z") for record in records)
 
 

@@ -54,6 +54,12 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         + (f"{_value(_get(e, 'failure_kind'))} proves" if _get(e, "failure_kind") else "it proved")
         + " no money moved"
     ),
+    "RoutePlanned": lambda e: (
+        "route "
+        + " > ".join(_get(e, "route") or ())
+        + (f" by {', '.join(_get(e, 'strategies'))}" if _get(e, "strategies") else "")
+        + (f"; excluded {'; '.join(_get(e, 'excluded'))}" if _get(e, "excluded") else "")
+    ),
     "CandidateSkipped": lambda e: (
         f"not calling {_get(e, 'provider')} for {_value(_get(e, 'method'))}: {_get(e, 'reason')}"
     ),
