@@ -29,6 +29,7 @@ from ._cli_common import ConfigOption, console, guarded
 from ._cli_ops import reconcile, status, worker
 from ._errors import ConfigurationError
 from ._models import PaymentStatus
+from ._money import currency_exponent
 from ._report import write_report
 from ._router import Router
 from ._version import __version__
@@ -180,6 +181,30 @@ def _print_report(document: dict[str, Any]) -> None:
         met = "[green]yes[/green]" if target["met"] else "[bold red]NO[/bold red]"
         targets.add_row(target["name"], target["target"], target["value"], met)
     console.print(targets)
+    _print_routing(document)
+
+
+def _print_routing(document: dict[str, Any]) -> None:
+    """Where each strategy sent payments first, who took them, and the fees they cost."""
+    chosen = document["scenario"].get("routing") or {}
+    title = "routing: " + (", ".join(f"{m} by {s}" for m, s in chosen.items()) or "priority")
+    table = Table(title=f"{title} (fees from each provider's rules, on what it took)")
+    table.add_column("strategy")
+    for column in ("first called", "took it", "fees paid"):
+        table.add_column(column)
+    for strategy in document["strategies"]:
+        routing = strategy.get("routing") or {}
+        exponent = currency_exponent(routing.get("fees_currency", "EUR"))
+        fees = routing.get("fees_minor", {})
+        table.add_row(
+            strategy["name"],
+            ", ".join(f"{p} {n}" for p, n in routing.get("first_choice", {}).items()),
+            ", ".join(f"{p} {n}" for p, n in routing.get("taken", {}).items()),
+            ", ".join(f"{p} {v / 10**exponent:.2f}" for p, v in fees.items())
+            + f" = {routing.get('fees_total_minor', 0) / 10**exponent:.2f} "
+            f"{routing.get('fees_currency', '')}",
+        )
+    console.print(table)
 
 
 _FIGURES = (

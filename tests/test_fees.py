@@ -43,3 +43,28 @@ def test_a_fee_is_never_negative_and_never_falls_as_the_amount_grows(
     assert smaller is not None
     assert larger is not None
     assert 7 <= smaller <= larger
+
+
+def test_the_drill_adds_up_fees_on_what_each_provider_took() -> None:
+    from payrouter import PaymentStatus
+    from payrouter.drill import PaymentRecord
+    from payrouter.drill._figures import routing_figures
+
+    def record(order: str, attempts: list[tuple[str, str]], status: PaymentStatus) -> PaymentRecord:
+        return PaymentRecord(order, 0.0, 1.0, status, attempts, "card", amount_minor=10_000)
+
+    records = [
+        record("o-1", [("card_a", "succeeded")], PaymentStatus.SUCCEEDED),
+        record("o-2", [("card_a", "failed"), ("card_b", "succeeded")], PaymentStatus.SUCCEEDED),
+        record("o-3", [("card_a", "failed")], PaymentStatus.DECLINED),
+        record("o-4", [("card_c", "succeeded")], PaymentStatus.SUCCEEDED),
+    ]
+    fees = {"card_a": [EU_CARDS], "card_b": [ANY]}
+
+    figures = routing_figures(records, fees, "EUR")
+
+    assert figures["first_choice"] == {"card_a": 3, "card_c": 1}
+    assert figures["taken"] == {"card_a": 1, "card_b": 1, "card_c": 1}
+    assert figures["fees_minor"] == {"card_a": 140 + 25, "card_b": 290 + 30}
+    assert figures["fees_total_minor"] == 165 + 320
+    assert figures["unpriced_providers"] == ["card_c"]

@@ -22,7 +22,7 @@ import httpx
 
 from .._adapter import Adapter
 from .._config import PayrouterConfig
-from ._figures import PaymentRecord, StrategyRun, strategy_figures
+from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figures
 from ._scenario import DrillProvider, Scenario
 from ._strategies import (
     Progress,
@@ -232,6 +232,9 @@ def _peak(scenario: Scenario) -> tuple[float, float] | None:
 def _report(scenario: Scenario, runs: list[StrategyRun], seconds: float) -> dict[str, object]:
     peak = _peak(scenario)
     strategies = [strategy_figures(run, scenario.bucket_seconds, peak) for run in runs]
+    fees = {provider.name: provider.fees for provider in scenario.providers}
+    for figures, run in zip(strategies, runs, strict=True):
+        figures["routing"] = routing_figures(run.records, fees, scenario.currency)
     return {
         "scenario": {
             "name": scenario.name,
@@ -241,6 +244,10 @@ def _report(scenario: Scenario, runs: list[StrategyRun], seconds: float) -> dict
             "rate_per_second": scenario.rate_per_second,
             "payments": len(runs[0].records),
             "wall_seconds": round(seconds, 2),
+            "routing": {
+                method.value: strategy.strategy.value
+                for method, strategy in scenario.routing.items()
+            },
         },
         "phases": [
             {

@@ -11,7 +11,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .._models import PaymentStatus
+from .._fees import FeeRule, fee_minor
+from .._models import PaymentMethod, PaymentStatus
+from .._money import Money
 
 __all__ = ["PaymentRecord", "StrategyRun", "percentiles", "strategy_figures"]
 
@@ -40,6 +42,7 @@ class PaymentRecord:
     the attempt's ledger write): the router's own time, without the provider's."""
     possible: bool = True
     """Some offered source had a provider not hit by a blocking fault at `sent_at`."""
+    amount_minor: int = 0
 
 
 @dataclass(slots=True)
@@ -63,6 +66,44 @@ def percentiles(values: Iterable[float]) -> dict[str, float | None]:
         return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
     return {"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99)}
+
+
+def routing_figures(
+    records: Sequence[PaymentRecord], fees: Mapping[str, Sequence[FeeRule]], currency: str
+) -> dict[str, object]:
+    """Where payments were sent first, who took them, and the fees paid for them.
+
+    Fees are each provider's first matching rule applied to the payments it took
+    (`succeeded`); a provider without a matching rule adds nothing and is named.
+    """
+    # The provider each payment's first call went to: the route's head after rules,
+    # strategies, open breakers and maintenance windows had their say.
+    first_choice = Counter(record.attempts[0][0] for record in records if record.attempts)
+    taken: Counter[str] = Counter()
+    paid: Counter[str] = Counter()
+    unpriced: set[str] = set()
+    for record in records:
+        if record.status is not PaymentStatus.SUCCEEDED or not record.method:
+            continue
+        winners = [provider for provider, outcome in record.attempts if outcome == "succeeded"]
+        if not winners or record.amount_minor <= 0:
+            continue
+        provider = winners[-1]
+        taken[provider] += 1
+        amount = Money(minor_units=record.amount_minor, currency=currency)
+        fee = fee_minor(fees.get(provider, ()), PaymentMethod(record.method), amount)
+        if fee is None:
+            unpriced.add(provider)
+        else:
+            paid[provider] += fee
+    return {
+        "first_choice": dict(sorted(first_choice.items())),
+        "taken": dict(sorted(taken.items())),
+        "fees_minor": dict(sorted(paid.items())),
+        "fees_total_minor": sum(paid.values()),
+        "fees_currency": currency,
+        "unpriced_providers": sorted(unpriced),
+    }
 
 
 def strategy_figures(

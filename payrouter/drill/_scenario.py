@@ -24,7 +24,9 @@ from pydantic import (
 
 from .._config import describe_problems
 from .._errors import ConfigurationError
+from .._fees import FeeRule
 from .._models import PaymentMethod
+from .._routing_policy import Strategy
 from .._settings import RouterSettings
 from ._customers import Approvals
 
@@ -51,6 +53,9 @@ class DrillProvider(BaseModel):
     methods: list[PaymentMethod] = Field(min_length=1)
     options: dict[str, Any] = Field(
         default_factory=dict, description="Adapter options beyond the sandbox defaults."
+    )
+    fees: list[FeeRule] = Field(
+        default_factory=list, description="What it charges; the report adds up fees paid."
     )
 
 
@@ -110,6 +115,9 @@ class Scenario(BaseModel):
     providers: list[DrillProvider] = Field(min_length=1)
     faults: list[DrillFault] = []
     router: RouterSettings = RouterSettings(deadline_seconds=5.0, lease_seconds=30.0)
+    routing: dict[PaymentMethod, Strategy] = Field(
+        default_factory=dict, description="Per method, how the router under test orders them."
+    )
     approvals: Approvals | None = Field(
         default=None,
         description="Play customers sent to approve (approve or abandon after a think time).",

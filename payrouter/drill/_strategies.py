@@ -90,6 +90,7 @@ def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Pat
             "name": provider.name,
             "type": provider.type,
             "methods": [method.value for method in provider.methods],
+            "fees": [rule.model_dump(mode="json", exclude_none=True) for rule in provider.fees],
             "options": adapter_options(provider, urls[provider.name]),
         }
         for provider in scenario.providers
@@ -97,6 +98,10 @@ def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Pat
     config = {
         "ledger": "sqlite:///drill-ledger.db",
         "router": scenario.router.model_dump(mode="json"),
+        "routing": {
+            method.value: strategy.model_dump(mode="json")
+            for method, strategy in scenario.routing.items()
+        },
         "providers": providers,
     }
     # Each drill starts from an empty ledger: a ledger left by an earlier run in this folder
@@ -187,6 +192,7 @@ async def serve_with_router(
                 before_call_ms=(call_started[order_id] - sent) * 1000
                 if order_id in call_started
                 else None,
+                amount_minor=arrival.request.amount.minor_units,
             )
 
         clock_zero = time.monotonic()
@@ -270,7 +276,12 @@ async def serve_with_single(
         method = request.sources[0].method
         provider = next((p.name for p in providers if method in p.methods), None)
         record = PaymentRecord(
-            request.order_id, arrival.at, 0.0, PaymentStatus.FAILED, method=method.value
+            request.order_id,
+            arrival.at,
+            0.0,
+            PaymentStatus.FAILED,
+            method=method.value,
+            amount_minor=request.amount.minor_units,
         )
         if provider is not None:
             adapter = adapters[provider]
@@ -324,6 +335,7 @@ async def serve_with_chain(
             0.0,
             PaymentStatus.FAILED,
             method=request.sources[0].method.value,
+            amount_minor=request.amount.minor_units,
         )
         done = False
         for index, source in enumerate(request.sources):
