@@ -133,7 +133,14 @@ def _strategy(
         "failover_added_latency_ms": {"p50": 0.4, "p99": 1.9}
         if resilient
         else {"p50": 5.5, "p99": 30.2},
-        "fees_minor": {"EUR": 12345, "JPY": 900} if resilient else {"EUR": 13020},
+        "routing": {
+            "first_choice": {"card_a": 3000, "wallet_main": 1000},
+            "taken": {"card_a": 2900, "wallet_main": 900},
+            "fees_minor": {"card_a": 12000, "wallet_main": 345} if resilient else {"card_a": 13020},
+            "fees_total_minor": 12345 if resilient else 13020,
+            "fees_currency": "EUR",
+            "unpriced_providers": [],
+        },
         "timeline": timeline,
         "breaker_events": _breaker_events() if resilient else [],
     }
@@ -347,7 +354,11 @@ def degenerate_reports() -> dict[str, dict[str, object]]:
                     "attempts_histogram": {"1": "many", "two": 3},
                     "outcomes": {"succeeded": -4, "odd": 2},
                     "breaker_events": [{"t": 1.0, "provider": "a", "method": "b", "to": "OPEN"}],
-                    "fees_minor": {"EUR": 12.5, "ZZZ": 7},
+                    "routing": {
+                        "fees_minor": {"a": 12.5},
+                        "fees_total_minor": "lots",
+                        "fees_currency": "ZZZ",
+                    },
                 },
                 "not a strategy",
             ],
@@ -435,9 +446,16 @@ def test_targets_say_met_or_not_in_words_and_colour() -> None:
 
 def test_fees_read_in_major_units_of_their_currency() -> None:
     """Minor units are divided by the currency's own exponent: JPY 0, EUR 2, KWD 3."""
-    report = {"strategies": [{"name": "p", "fees_minor": {"EUR": 12345, "JPY": 900, "KWD": 1500}}]}
-    assert Dom(render_html(report)).row("strategies", "fees") == [
-        ("123.45 EUR, 900 JPY, 1.500 KWD", "")
+
+    def fees(currency: str, total: int) -> dict[str, object]:
+        routing = {"fees_minor": {"a": total}, "fees_total_minor": total, "fees_currency": currency}
+        return {"name": currency, "routing": routing}
+
+    report = {"strategies": [fees("EUR", 12345), fees("JPY", 900), fees("KWD", 1500)]}
+    assert Dom(render_html(report)).row("strategies", "fees paid") == [
+        ("123.45 EUR (a 123.45 EUR)", ""),
+        ("900 JPY (a 900 JPY)", ""),
+        ("1.500 KWD (a 1.500 KWD)", ""),
     ]
 
 
@@ -508,7 +526,14 @@ def test_realistic_report_draws_every_chart_in_chromium(tmp_path: Path) -> None:
     assert dom.row("strategies", "payments") == [("4,000", "")] * 3
     assert dom.row("strategies", "double charges")[2] == ("3", "bad")
     assert dom.row("strategies", "latency p99")[0] == ("6.10 ms", "")
-    assert dom.row("strategies", "fees")[0] == ("123.45 EUR, 900 JPY", "")
+    assert dom.row("strategies", "fees paid")[0] == (
+        "123.45 EUR (card_a 120.00 EUR, wallet_main 3.45 EUR)",
+        "",
+    )
+    assert dom.row("strategies", "first provider called")[0] == (
+        "card_a 3,000, wallet_main 1,000",
+        "",
+    )
 
 
 @pytest.mark.slow

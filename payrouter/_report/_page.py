@@ -185,8 +185,20 @@ def _seconds(value: object) -> str:
 
 
 def _fees(value: object) -> str:
-    fees = _mapping(value)
-    return ", ".join(_money(currency, fees[currency]) for currency in sorted(fees)) or _DASH
+    """The `routing` object's fees: the total, then each provider's share."""
+    routing = _mapping(value)
+    currency = _text(routing.get("fees_currency"))
+    if not currency or "fees_total_minor" not in routing:
+        return _DASH
+    each = _mapping(routing.get("fees_minor"))
+    shares = ", ".join(f"{name} {_money(currency, each[name])}" for name in sorted(each))
+    total = _money(currency, routing["fees_total_minor"])
+    return f"{total} ({shares})" if shares else total
+
+
+def _tally(value: object) -> str:
+    counts = _mapping(value)
+    return ", ".join(f"{name} {_count(counts[name])}" for name in sorted(counts)) or _DASH
 
 
 def _money(currency: str, minor: object) -> str:
@@ -293,7 +305,9 @@ _ROWS: Final[tuple[_Row, ...]] = (
     _Row("latency p99", ("latency_ms", "p99"), _ms),
     _Row("failover added latency p50", ("failover_added_latency_ms", "p50"), _ms),
     _Row("failover added latency p99", ("failover_added_latency_ms", "p99"), _ms),
-    _Row("fees", ("fees_minor",), _fees),
+    _Row("first provider called", ("routing", "first_choice"), _tally),
+    _Row("took the payment", ("routing", "taken"), _tally),
+    _Row("fees paid", ("routing",), _fees),
     _Row("customers who approved", ("customers", "approved"), _count_or_na),
     _Row("customers who abandoned", ("customers", "abandoned"), _count_or_na),
     _Row("approved, then paid", ("customers", "approved_and_paid"), _count_or_na),
