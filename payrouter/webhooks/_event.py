@@ -109,7 +109,7 @@ def parse_stripe(body: bytes) -> WebhookEvent:
 
 
 # (eventCode, success) -> what it does; a code missing here is acknowledged and ignored.
-_ADYEN: Final[Mapping[tuple[str, bool], tuple[Effect, PaymentStatus | FollowUpStatus]]] = {
+_ADYEN: Final[Mapping[tuple[str, bool], tuple[Effect, PaymentStatus | FollowUpStatus | None]]] = {
     ("AUTHORISATION", True): (Effect.PAYMENT, PaymentStatus.SUCCEEDED),
     ("AUTHORISATION", False): (Effect.PAYMENT, PaymentStatus.DECLINED),
     ("CAPTURE", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
@@ -122,8 +122,8 @@ _ADYEN: Final[Mapping[tuple[str, bool], tuple[Effect, PaymentStatus | FollowUpSt
     ("CANCELLATION", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
     ("CANCEL_OR_REFUND", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
     ("CANCEL_OR_REFUND", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
-    ("CHARGEBACK", True): (Effect.DISPUTE, PaymentStatus.SUCCEEDED),
-    ("NOTIFICATION_OF_CHARGEBACK", True): (Effect.DISPUTE, PaymentStatus.SUCCEEDED),
+    ("CHARGEBACK", True): (Effect.DISPUTE, None),
+    ("NOTIFICATION_OF_CHARGEBACK", True): (Effect.DISPUTE, None),
 }
 
 

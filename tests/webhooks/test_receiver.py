@@ -155,3 +155,14 @@ async def test_a_refund_adyen_reports_unsuccessful_is_surfaced_as_refused() -> N
     assert answer.receipts[0].result is WebhookResult.APPLIED
     assert done.status is FollowUpStatus.REFUSED
     assert "REFUND unsuccessful" in (done.message or "")
+
+
+async def test_an_adyen_chargeback_is_recorded_against_the_payment_it_names() -> None:
+    adyen = simulated("adyen")
+    async with router(adyen) as payments:
+        paid = await pending_payment(payments)
+        body = adyen_body("CHARGEBACK", "CB-1", original=paid.provider_reference or "")
+        answer = await receiver(payments).receive("adyen", body, {})
+
+    assert answer.receipts[0].result is WebhookResult.DISPUTE
+    assert answer.receipts[0].order_id == "order-1"
