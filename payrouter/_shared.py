@@ -94,6 +94,7 @@ class SharedState:
         self._unsent: Counter[str] = Counter()
         self._ttls: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._available = True
         self.on_opened: Callable[[BreakerKey], None] = lambda key: None
         """Told when another worker's breaker opened, so waiting retries can give up."""
@@ -107,6 +108,7 @@ class SharedState:
         self._task = asyncio.create_task(self._sync_forever(), name="payrouter-shared-breakers")
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -139,9 +141,14 @@ class SharedState:
             self._mark(available=False, reason=f"cannot share a breaker opening: {error}")
 
     async def _sync_forever(self) -> None:
-        while True:
+        # A flag as well as the cancellation: on Python 3.11, a cancel that lands while a
+        # Redis call's own timeout fires can be turned into that TimeoutError (which `_sync`
+        # handles as "Redis unreachable"), and a loop relying on the cancel alone would run on
+        # and hang `close()`. Seen in the tests; the flag ends it at the next turn.
+        while not self._closing:
             await asyncio.sleep(self._sync_seconds)
-            await self._sync()
+            if not self._closing:
+                await self._sync()
 
     async def _sync(self) -> None:
         keys = sorted(self._known, key=lambda key: (key[0], key[1].value))

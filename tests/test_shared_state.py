@@ -139,3 +139,30 @@ async def test_success_rates_are_every_workers(redis_url: str, redis_prefix: str
         await asyncio.sleep(0.3)
         seen_by_second = second.success_rate("card_b", PaymentMethod.CARD)
     assert seen_by_second == 1.0
+
+
+async def test_closing_ends_the_sync_loop_even_when_a_sync_swallows_the_cancel() -> None:
+    """On Python 3.11 a cancel landing as a Redis timeout fires can come out as that timeout,
+    which a sync handles; closing must still end the loop instead of waiting forever."""
+    from payrouter._shared import SharedState
+
+    shared = SharedState(f"redis://127.0.0.1:{free_port()}/0", hooks=(), sync_seconds=0.001)
+    syncs = 0
+
+    async def swallowing_sync() -> None:
+        nonlocal syncs
+        syncs += 1
+        try:
+            await asyncio.sleep(0.2)  # the loop spends its time here, so the cancel lands here
+        except asyncio.CancelledError:
+            pass  # what a cancel turned into a handled TimeoutError looks like to the loop
+
+    shared._sync = swallowing_sync  # type: ignore[method-assign]
+    await shared.start()
+    await asyncio.sleep(0.5)  # a few rounds
+
+    closing = asyncio.create_task(shared.close())
+    done, _ = await asyncio.wait({closing}, timeout=2)
+
+    assert closing in done, "close() is still waiting for the sync loop"
+    assert syncs >= 2
