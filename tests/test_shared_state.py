@@ -4,6 +4,7 @@ Redis outage never stops payments (each process goes on with its own state, and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -152,10 +153,10 @@ async def test_closing_ends_the_sync_loop_even_when_a_sync_swallows_the_cancel()
     async def swallowing_sync() -> None:
         nonlocal syncs
         syncs += 1
-        try:
-            await asyncio.sleep(0.2)  # the loop spends its time here, so the cancel lands here
-        except asyncio.CancelledError:
-            pass  # what a cancel turned into a handled TimeoutError looks like to the loop
+        # The loop spends its time here, so the cancel lands here, and is swallowed: what a
+        # cancel turned into a handled TimeoutError looks like to the loop.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.2)
 
     shared._sync = swallowing_sync  # type: ignore[method-assign]
     await shared.start()
