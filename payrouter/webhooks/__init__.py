@@ -11,6 +11,7 @@ from ._asgi import app
 from ._errors import (
     ForgedNotificationError,
     MalformedNotificationError,
+    NotificationDeferredError,
     StaleNotificationError,
     VerificationUnavailableError,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Effect",
     "ForgedNotificationError",
     "MalformedNotificationError",
+    "NotificationDeferredError",
     "Receipt",
     "StaleNotificationError",
     "StripeVerifier",

@@ -14,6 +14,12 @@ class MalformedNotificationError(Exception):
     """The body is not the JSON shape the provider documents: answered 400."""
 
 
+class NotificationDeferredError(Exception):
+    """The payment is being paid right now (a live worker holds its lease): answered 503 and
+    nothing is stored, so the provider delivers again once the worker has written its own
+    outcome; applied now, that outcome would overwrite it."""
+
+
 class VerificationUnavailableError(Exception):
     """The provider's verification service could not be asked (PayPal verifies by API):
     answered 503, so the provider delivers the notification again later."""

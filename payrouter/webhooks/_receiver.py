@@ -2,7 +2,8 @@
 
 One place decides the HTTP answer for every outcome, so the ASGI app and the Django view
 cannot disagree: forged or stale 401, malformed 400, everything verified 200 (replays and
-unknown types included: the provider must stop retrying them).
+unknown types included: the provider must stop retrying them), except 503 while the payment
+is being paid right now or PayPal cannot be asked: the provider delivers again later.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from payrouter._hooks import WebhookReceived, emit
 from ._errors import (
     ForgedNotificationError,
     MalformedNotificationError,
+    NotificationDeferredError,
     StaleNotificationError,
     VerificationUnavailableError,
 )
@@ -97,9 +99,13 @@ class WebhookReceiver:
             return Answer(503, f"try again later: {unavailable}")
         except MalformedNotificationError as malformed:
             return Answer(400, f"malformed: {malformed}")
-        receipts = []
+        receipts: list[Receipt] = []
         for event in events:
-            receipt = await self._router._apply_webhook(apply_event, event)
+            try:
+                receipt = await self._router._apply_webhook(apply_event, event)
+            except NotificationDeferredError as busy:
+                # Items applied before this one are remembered: the redelivery replays them.
+                return Answer(503, f"try again later: {busy}", tuple(receipts))
             emit(
                 self._router._hooks,
                 WebhookReceived(

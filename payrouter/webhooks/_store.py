@@ -21,6 +21,7 @@ from payrouter._followups import FollowUpStatus
 from payrouter._ledger._schema import attempts, followups, payments, webhook_events
 from payrouter._models import PaymentStatus
 
+from ._errors import NotificationDeferredError
 from ._event import Effect, WebhookEvent
 from ._transitions import LEGAL
 
@@ -110,7 +111,14 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
     order_id = _order_of(conn, event)
     if order_id is None:
         return Receipt(event.event_id, WebhookResult.NO_MATCH)
-    values: dict[str, object] = {"status": event.status.value, "updated_at": time.time()}
+    now = time.time()
+    held = conn.execute(
+        select(payments.c.status, payments.c.lease_until).where(payments.c.order_id == order_id)
+    ).one()
+    if held.status == PaymentStatus.PROCESSING.value and (held.lease_until or 0.0) > now:
+        # Raised inside the transaction, so the event's id is not remembered either.
+        raise NotificationDeferredError(f"payment {order_id!r} is being paid right now")
+    values: dict[str, object] = {"status": event.status.value, "updated_at": now}
     if event.status is PaymentStatus.DECLINED:
         values["decline_reason"] = "declined by the provider"
     if event.status.is_final:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from payrouter import FollowUpStatus, PaymentStatus, Router
+from payrouter._ledger._schema import payments as payments_table
 from payrouter._ledger._schema import webhook_events
 from payrouter.testing import Behavior
 from payrouter.webhooks import WebhookResult
@@ -166,3 +167,37 @@ async def test_an_adyen_chargeback_is_recorded_against_the_payment_it_names() ->
 
     assert answer.receipts[0].result is WebhookResult.DISPUTE
     assert answer.receipts[0].order_id == "order-1"
+
+
+async def test_an_event_for_a_payment_being_paid_is_put_off_and_nothing_is_remembered() -> None:
+    """A worker holding the lease will write its own outcome: applying the event now would be
+    overwritten, so the provider is told to come back (503) and the event id is not stored."""
+    async with router(simulated("stripe")) as payments:
+        pending = await pending_payment(payments)
+        ledger = payments._ledger
+        await ledger.acquire("order-1", "a-live-worker", 60)  # someone is paying it again
+        await ledger.transact(
+            lambda c: c.execute(
+                payments_table.update()
+                .where(payments_table.c.order_id == "order-1")
+                .values(status=PaymentStatus.PROCESSING.value)
+            )
+        )
+        body = stripe_body("payment_intent.succeeded", {"id": pending.provider_reference})
+        inbox = receiver(payments)
+
+        busy = await inbox.receive("stripe", body, stripe_headers(body))
+        remembered = await ledger.transact(lambda c: c.execute(select(webhook_events)).all())
+        await ledger.transact(
+            lambda c: c.execute(
+                payments_table.update()
+                .where(payments_table.c.order_id == "order-1")
+                .values(lease_until=0.0)  # the worker's lease ran out
+            )
+        )
+        later = await inbox.receive("stripe", body, stripe_headers(body))
+
+        assert (busy.status, busy.receipts) == (503, ())
+        assert remembered == []
+        assert (later.status, later.receipts[0].result) == (200, WebhookResult.APPLIED)
+        assert await _status(payments) is PaymentStatus.SUCCEEDED
