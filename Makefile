@@ -9,10 +9,10 @@ PRISM  := .peers/node_modules/.bin/prism
 
 .PHONY: drill test lint
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml lab/pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev]" -e ./lab
 	touch $@
 
 $(PRISM):
@@ -28,3 +28,4 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports

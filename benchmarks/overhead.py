@@ -39,8 +39,9 @@ from typing import Final
 from pydantic import SecretStr
 
 import payrouter
-from payrouter import CardSource, Charge, Money, PaymentRequest, PaymentStatus, Router
+from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router
 from payrouter._ledger import SqlLedger
+from payrouter.provider import Charge
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 
 TARGET_ADDED_P99_MS: Final = 2.0

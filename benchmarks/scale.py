@@ -37,18 +37,9 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from payrouter import (
-    Capabilities,
-    CardSource,
-    Charge,
-    Money,
-    PaymentHandle,
-    PaymentMethod,
-    PaymentRequest,
-    ProviderReply,
-    Router,
-)
+from payrouter import CardSource, Money, PaymentMethod, PaymentRequest, Router
 from payrouter._ledger import SqlLedger
+from payrouter.provider import Capabilities, Charge, PaymentHandle, ProviderReply
 
 TARGET_TWO_PROCESS_SPEEDUP: Final = 1.8
 TARGET_ROUND_TRIPS: Final = 3

@@ -37,7 +37,7 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
 
 def taxonomy_table() -> str:
     """The policy table, row by row from `payrouter.POLICY`."""
-    from payrouter import POLICY
+    from payrouter.provider import POLICY
 
     rows = [
         "| failure kind | retry same provider | fail over | counts against breaker "
@@ -64,7 +64,7 @@ def config_reference() -> str:
 
 def cli_reference() -> str:
     """Every command of `payrouter`, its usage and its options, from the typer app itself."""
-    from payrouter._cli import app
+    from payrouter._cli._app import app
 
     # typer ships its own copy of click, so the objects are used by their interface only.
     root: Any = typer.main.get_command(app)

@@ -22,21 +22,23 @@ from pydantic import SecretStr
 
 from payrouter import (
     BreakerSettings,
-    BreakerStateChanged,
-    Capabilities,
     CardSource,
-    Hook,
     Money,
     PaymentMethod,
     PaymentRequest,
-    PrometheusHook,
     RetrySettings,
     Router,
     RouterSettings,
+)
+from payrouter.instrumentation import (
+    BreakerStateChanged,
+    Hook,
+    PrometheusHook,
     StructlogHook,
     json_logger,
     on_breaker_change,
 )
+from payrouter.provider import Capabilities
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 _NOISE = ("_created", "_bucket", "_sum")

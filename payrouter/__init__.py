@@ -1,17 +1,11 @@
 """payrouter: route payments across providers with breakers, retries and safe failover.
 
-Everything public is re-exported here; modules starting with `_` are private.
+What a checkout needs is here: the router, its settings, the payment models, money, results and
+the one exception tree. Three public subpackages hold the rest: `payrouter.provider` for adapter
+authors, `payrouter.instrumentation` for events, hooks and exporters, `payrouter.webhooks` for
+provider notifications, and `payrouter.testing` for tests. Modules starting with `_` are private.
 """
 
-from ._adapter import (
-    Adapter,
-    AdapterFactory,
-    Capabilities,
-    Charge,
-    CompletesApproval,
-    PaymentHandle,
-    ProviderReply,
-)
 from ._errors import (
     AllProvidersUnavailableError,
     CapacityExhaustedError,
@@ -28,26 +22,10 @@ from ._errors import (
     ProviderRejectedRequestError,
     RouterClosedError,
 )
-from ._fees import FeeRule, fee_minor
 from ._followups import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
-from ._hooks import (
-    AttemptFinished,
-    AttemptStarted,
-    BreakerStateChanged,
-    CandidateSkipped,
-    Event,
-    FailedOver,
-    FollowUpFinished,
-    Hook,
-    LoggingHook,
-    PaymentFinished,
-    RetryScheduled,
-    RoutePlanned,
-    SharedStateChanged,
-    WebhookReceived,
-)
+from ._health._maintenance import MaintenanceWindow
+from ._health._protection import ProviderLimits
 from ._ledger import ProviderHealth
-from ._maintenance import MaintenanceWindow
 from ._models import (
     AttemptSummary,
     BankTransferSource,
@@ -61,28 +39,12 @@ from ._models import (
     WalletSource,
 )
 from ._money import CurrencyCode, Money, currency_exponent
-from ._observe._listeners import listen, on_breaker_change, on_failover
-from ._observe._logs import RedactingFilter, StructlogHook, json_logger, redact_processor
-from ._observe._metrics import PrometheusHook, RouterCollector, metrics_app
-from ._observe._otel import OpenTelemetryHook
-from ._observe._redact import redact, redact_text
-from ._protection import ProviderLimits
-from ._reconcile import ReconcileChange, ReconcileReport
-from ._records_reconcile import (
-    Mismatch,
-    MismatchKind,
-    ProviderRecord,
-    RecordsReport,
-    RecordsSource,
-)
+from ._paying._fees import FeeRule, fee_minor
+from ._paying._routing import ProviderRouting, RoutingPolicy, Strategy, StrategyName
+from ._public import present_as_public
+from ._reconcile._payments import ReconcileChange, ReconcileReport
+from ._reconcile._records import Mismatch, MismatchKind, RecordsReport
 from ._router import Router
-from ._routing_policy import (
-    Exclusion,
-    ProviderRouting,
-    RoutingPolicy,
-    Strategy,
-    StrategyName,
-)
 from ._settings import (
     BreakerSettings,
     OutboxSettings,
@@ -91,59 +53,36 @@ from ._settings import (
     RouterSettings,
 )
 from ._sync import SyncRouter
-from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
 from ._testmode import set_testing
 from ._version import __version__
 
 __all__ = [
-    "POLICY",
-    "Adapter",
-    "AdapterFactory",
     "AllProvidersUnavailableError",
-    "AttemptFinished",
-    "AttemptStarted",
     "AttemptSummary",
     "BankTransferSource",
     "BreakerSettings",
-    "BreakerStateChanged",
-    "CandidateSkipped",
-    "Capabilities",
     "CapacityExhaustedError",
     "CardSource",
-    "Charge",
-    "CompletesApproval",
     "ConfigurationError",
     "CurrencyCode",
-    "Event",
-    "Exclusion",
-    "FailedOver",
-    "FailureKind",
-    "FailurePolicy",
     "FeeRule",
     "FollowUp",
-    "FollowUpFinished",
     "FollowUpKind",
     "FollowUpNotAllowedError",
     "FollowUpRefusedError",
     "FollowUpStatus",
-    "Hook",
     "IdempotencyConflictError",
     "InvalidPaymentError",
     "LedgerUnavailableError",
-    "LoggingHook",
     "MaintenanceWindow",
     "Mandate",
     "Mismatch",
     "MismatchKind",
     "Money",
     "NoEligibleProviderError",
-    "OpenTelemetryHook",
     "OutboxSettings",
     "OutboxStats",
-    "Outcome",
     "PaymentError",
-    "PaymentFinished",
-    "PaymentHandle",
     "PaymentInProgressError",
     "PaymentMethod",
     "PaymentRequest",
@@ -151,59 +90,27 @@ __all__ = [
     "PaymentSource",
     "PaymentStatus",
     "PayrouterError",
-    "PrometheusHook",
     "ProviderHealth",
     "ProviderLimits",
-    "ProviderRecord",
     "ProviderRejectedRequestError",
-    "ProviderReply",
     "ProviderRouting",
     "ReconcileChange",
     "ReconcileReport",
     "RecordsReport",
-    "RecordsSource",
-    "RedactingFilter",
     "RetryBudgetSettings",
-    "RetryScheduled",
     "RetrySettings",
-    "RoutePlanned",
     "Router",
     "RouterClosedError",
-    "RouterCollector",
     "RouterSettings",
     "RoutingPolicy",
-    "SharedStateChanged",
     "Strategy",
     "StrategyName",
-    "StructlogHook",
     "SyncRouter",
     "WalletSource",
-    "WebhookReceived",
     "__version__",
     "currency_exponent",
     "fee_minor",
-    "json_logger",
-    "listen",
-    "metrics_app",
-    "on_breaker_change",
-    "on_failover",
-    "policy_for",
-    "redact",
-    "redact_processor",
-    "redact_text",
     "set_testing",
 ]
 
-
-def _present_as_public() -> None:
-    """Make reprs and docs say `payrouter.Router`, not `payrouter._router.Router`."""
-    for name in __all__:
-        item = globals()[name]
-        if isinstance(item, type) or callable(item):
-            try:
-                item.__module__ = __name__
-            except (AttributeError, TypeError):
-                continue
-
-
-_present_as_public()
+present_as_public(__name__, [name for name in __all__ if name != "__version__"], globals())

@@ -26,15 +26,15 @@ from pydantic import (
 
 from ._adapter import Adapter, AdapterFactory, Capabilities
 from ._errors import ConfigurationError
-from ._fees import FeeRule
-from ._maintenance import MaintenanceWindow
+from ._health._maintenance import MaintenanceWindow
+from ._health._protection import ProviderLimits
 from ._models import PaymentMethod
 from ._money import CurrencyCode
-from ._protection import ProviderLimits
-from ._routing_policy import ProviderRouting, RoutingPolicy, Strategy
+from ._paying._fees import FeeRule
+from ._paying._routing import ProviderRouting, RoutingPolicy, Strategy
 from ._settings import RouterSettings
 
-__all__ = ["PayrouterConfig", "ProviderConfig", "describe_problems", "load_config"]
+__all__ = ["PayrouterConfig", "ProviderConfig", "adapters_from_config", "load_config"]
 
 _ENTRY_POINT_GROUP = "payrouter.adapters"
 _ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -227,14 +227,13 @@ def load_config(path: str | Path) -> PayrouterConfig:
     try:
         return PayrouterConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigurationError(
-            f"{path} has {error.error_count()} problem(s):\n{describe_problems(error)}"
-        ) from None
+        raise ConfigurationError.from_validation(error, str(path)) from None
 
 
-def describe_problems(error: ValidationError) -> str:
-    """One indented line per problem, `field.path: message`, never the input value itself."""
-    return "\n".join(
-        f"  {'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
-        for issue in error.errors(include_input=False)
-    )
+def adapters_from_config(config: Mapping[str, Any]) -> list[Adapter]:
+    """Build every provider's adapter from a config mapping (the `providers` list and the rest,
+    as in the YAML file), through the `payrouter.adapters` entry points."""
+    try:
+        return PayrouterConfig.model_validate(config).build_adapters()
+    except ValidationError as error:
+        raise ConfigurationError.from_validation(error, "the config") from None

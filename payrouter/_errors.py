@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 if TYPE_CHECKING:
     from ._followups import FollowUp
     from ._models import AttemptSummary, PaymentMethod
@@ -51,6 +53,16 @@ class PayrouterError(Exception):
 
 class ConfigurationError(PayrouterError):
     """The router or a provider is configured wrongly; the message names the field and fix."""
+
+    @classmethod
+    def from_validation(cls, error: ValidationError, origin: str) -> ConfigurationError:
+        """One line per problem, `field.path: message`, never the input value itself (it may be
+        a secret): the form every config, scenario and option error takes."""
+        problems = "\n".join(
+            f"  {'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
+            for issue in error.errors(include_input=False)
+        )
+        return cls(f"{origin} has {error.error_count()} problem(s):\n{problems}")
 
 
 class InvalidPaymentError(PayrouterError, ValueError):

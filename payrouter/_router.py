@@ -19,33 +19,33 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ._adapter import Adapter
-from ._breaker import BreakerBoard
 from ._errors import (
     ConfigurationError,
     RouterClosedError,
 )
 from ._followups import FollowUps
-from ._hooks import (
-    Hook,
-    LoggingHook,
-)
+from ._health._breakers import BreakerBoard
+from ._health._maintenance import MaintenanceSchedule, MaintenanceWindow
+from ._health._protection import Protection, ProviderLimits
 from ._ledger import (
     Ledger,
     ProviderHealth,
     SqlLedger,
 )
-from ._maintenance import MaintenanceSchedule, MaintenanceWindow
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._money import Money
-from ._payment import Payer
-from ._protection import Protection, ProviderLimits
+from ._paying._payer import Payer
+from .instrumentation._events import (
+    Hook,
+    LoggingHook,
+)
 
 if TYPE_CHECKING:
-    from ._shared import SharedState
-from ._reconcile import ReconcileReport, reconcile, reconcile_payment
-from ._records_reconcile import RecordsReport, compare_records
-from ._router_followups import FollowUpMethods
-from ._routing_policy import RoutingPolicy
+    from ._health._shared import SharedState
+from ._followups._surface import FollowUpMethods
+from ._paying._routing import RoutingPolicy
+from ._reconcile._payments import ReconcileReport, reconcile, reconcile_payment
+from ._reconcile._records import RecordsReport, compare_records
 from ._settings import RouterSettings
 
 __all__ = ["Router"]
@@ -273,7 +273,7 @@ class Router(FollowUpMethods):
         """Compare the ledger's attempts in `[since, until]` with the providers' own records.
 
         Reports payments missing at a provider or in the ledger, and differing amounts or
-        statuses; it changes nothing (see `payrouter._records_reconcile`).
+        statuses; it changes nothing (see `payrouter._reconcile._records`).
         """
         self._require_open()
         return await compare_records(self._ledger, self._by_name, since, until)
@@ -342,7 +342,7 @@ class Router(FollowUpMethods):
 def _shared_breakers(url: str, hooks: Sequence[Hook]) -> SharedState:
     """Shared breakers on Redis; needs the `redis` extra, and says so when it is missing."""
     try:
-        from ._shared import SharedState
+        from ._health._shared import SharedState
     except ImportError as error:
         raise ConfigurationError(
             f"state={url!r} needs Redis support: pip install 'payrouter[redis]' ({error})"

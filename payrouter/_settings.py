@@ -6,9 +6,9 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ._breaker import BreakerSettings as _BreakerParams
-from ._protection import RetryBudgetParams
-from ._retry import RetryPolicy
+from ._health._breakers import BreakerSettings as _BreakerParams
+from ._health._protection import RetryBudgetParams
+from ._paying._retry import RetryPolicy
 
 __all__ = [
     "BreakerSettings",

@@ -18,8 +18,8 @@ from ._errors import RouterClosedError
 from ._followups import FollowUp, OutboxStats
 from ._models import Mandate, PaymentMethod, PaymentRequest, PaymentResult
 from ._money import Money
-from ._reconcile import ReconcileReport
-from ._records_reconcile import RecordsReport
+from ._reconcile._payments import ReconcileReport
+from ._reconcile._records import RecordsReport
 from ._router import Router
 
 __all__ = ["SyncRouter"]

@@ -25,16 +25,8 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from payrouter import (
-    CardSource,
-    Charge,
-    Money,
-    OutboxSettings,
-    PaymentRequest,
-    ProviderReply,
-    Router,
-    RouterSettings,
-)
+from payrouter import CardSource, Money, OutboxSettings, PaymentRequest, Router, RouterSettings
+from payrouter.provider import Charge, ProviderReply
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 ORDER_ID = "order-crash-1"

@@ -11,11 +11,7 @@ from pydantic import SecretStr
 from payrouter import (
     AllProvidersUnavailableError,
     BreakerSettings,
-    BreakerStateChanged,
-    CandidateSkipped,
     CardSource,
-    Event,
-    FailureKind,
     Money,
     PaymentMethod,
     PaymentRequest,
@@ -26,6 +22,8 @@ from payrouter import (
     RouterSettings,
     WalletSource,
 )
+from payrouter.instrumentation import BreakerStateChanged, CandidateSkipped, Event
+from payrouter.provider import FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = PaymentMethod.CARD

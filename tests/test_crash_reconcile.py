@@ -21,15 +21,14 @@ from typing import IO
 import pytest
 
 from payrouter import (
-    FailureKind,
     FollowUpStatus,
     OutboxSettings,
-    Outcome,
     PaymentStatus,
     ReconcileReport,
     Router,
     RouterSettings,
 )
+from payrouter.provider import FailureKind, Outcome
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 from tests.crash_worker import (
     ADAPTER_BLOCKED,

@@ -10,12 +10,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from payrouter import ConfigurationError
-from payrouter._cli import app
-from payrouter._models import PaymentStatus
-from payrouter.drill import Scenario, builtin_scenarios, load_scenario, run_drill
-from payrouter.drill._customers import Approvals
-from payrouter.drill._figures import PaymentRecord, StrategyRun, strategy_figures
+from payrouter import ConfigurationError, PaymentStatus
+from payrouter._cli._app import app
+from payrouter_lab.drill import Scenario, builtin_scenarios, load_scenario, run_drill
+from payrouter_lab.drill._customers import Approvals
+from payrouter_lab.drill._figures import PaymentRecord, StrategyRun, strategy_figures
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +89,7 @@ async def test_built_in_scenario_runs_short_with_no_double_charge_and_no_lost_re
 
 async def test_same_seed_gives_the_same_customers_and_fault_timeline(tmp_path: Path) -> None:
     """Determinism: the traffic and the phases depend on the seed alone."""
-    from payrouter.drill._traffic import arrivals
+    from payrouter_lab.drill._traffic import arrivals
 
     scenario = load_scenario("promotion-day")
     first, second = arrivals(scenario), arrivals(scenario)
@@ -103,7 +102,7 @@ def test_scenario_file_errors_name_the_field(tmp_path: Path) -> None:
     """A bad scenario says which field is wrong and why."""
     bad = yaml.safe_load(
         Path(__file__)
-        .parent.parent.joinpath("payrouter/drill/scenarios/provider-down.yaml")
+        .parent.parent.joinpath("lab/payrouter_lab/drill/scenarios/provider-down.yaml")
         .read_text()
     )
     bad["faults"][0]["provider"] = "nobody"
@@ -125,7 +124,7 @@ def test_cli_drill_writes_json_and_html_report(tmp_path: Path) -> None:
     """`payrouter drill FILE --report DIR` prints the tables and writes both report files."""
     scenario = yaml.safe_load(
         Path(__file__)
-        .parent.parent.joinpath("payrouter/drill/scenarios/provider-down.yaml")
+        .parent.parent.joinpath("lab/payrouter_lab/drill/scenarios/provider-down.yaml")
         .read_text()
     )
     scenario |= {"duration_seconds": 1.0, "rate_per_second": 20}

@@ -47,8 +47,8 @@ def test_a_fee_is_never_negative_and_never_falls_as_the_amount_grows(
 
 def test_the_drill_adds_up_fees_on_what_each_provider_took() -> None:
     from payrouter import PaymentStatus
-    from payrouter.drill import PaymentRecord
-    from payrouter.drill._figures import routing_figures
+    from payrouter_lab.drill import PaymentRecord
+    from payrouter_lab.drill._figures import routing_figures
 
     def record(order: str, attempts: list[tuple[str, str]], status: PaymentStatus) -> PaymentRecord:
         return PaymentRecord(order, 0.0, 1.0, status, attempts, "card", amount_minor=10_000)

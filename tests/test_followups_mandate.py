@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from payrouter._models import Mandate, PaymentMethod
+from payrouter import Mandate, PaymentMethod
 
 
 def test_a_mandate_carries_its_provider_id_and_method() -> None:

@@ -9,19 +9,15 @@ import logging
 import pytest
 from pydantic import SecretStr
 
-from payrouter import (
-    Capabilities,
-    CardSource,
+from payrouter import CardSource, Money, PaymentMethod, PaymentRequest, Router
+from payrouter.instrumentation import (
     FailedOver,
     LoggingHook,
-    Money,
-    PaymentMethod,
-    PaymentRequest,
     RedactingFilter,
-    Router,
     StructlogHook,
     json_logger,
 )
+from payrouter.provider import Capabilities
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = Capabilities(methods=frozenset({PaymentMethod.CARD}))
@@ -134,7 +130,7 @@ def test_redacting_filter_masks_message_arguments_traceback_and_extras() -> None
 @pytest.mark.parametrize(("new_state", "level"), [("open", "warning"), ("closed", "warning")])
 def test_breaker_changes_log_at_warning(new_state: str, level: str) -> None:
     """A breaker moving is worth a look whichever way it moves."""
-    from payrouter import BreakerStateChanged
+    from payrouter.instrumentation import BreakerStateChanged
 
     lines = io.StringIO()
     event = BreakerStateChanged("card_a", PaymentMethod.CARD, "half-open", new_state)

@@ -12,19 +12,18 @@ from pydantic import SecretStr, ValidationError
 from typer.testing import CliRunner
 
 from payrouter import (
-    CandidateSkipped,
-    Capabilities,
     CardSource,
     ConfigurationError,
-    Event,
+    MaintenanceWindow,
     Money,
     PaymentMethod,
     PaymentRequest,
     PaymentStatus,
     Router,
 )
-from payrouter._cli import app
-from payrouter._maintenance import MaintenanceWindow
+from payrouter._cli._app import app
+from payrouter.instrumentation import CandidateSkipped, Event
+from payrouter.provider import Capabilities
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 NOW = datetime.now(UTC)

@@ -9,18 +9,16 @@ from pydantic import SecretStr
 
 from payrouter import (
     BreakerSettings,
-    Capabilities,
     CardSource,
     Money,
     PaymentMethod,
     PaymentRequest,
-    PrometheusHook,
     RetrySettings,
     Router,
     RouterSettings,
-    SharedStateChanged,
-    metrics_app,
 )
+from payrouter.instrumentation import PrometheusHook, SharedStateChanged, metrics_app
+from payrouter.provider import Capabilities
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = Capabilities(methods=frozenset({PaymentMethod.CARD}))

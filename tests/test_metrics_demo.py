@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from payrouter._observe._metrics import METRIC_NAMES
+from payrouter.instrumentation._metrics import METRIC_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = (ROOT / "docs" / "observability.md").read_text()

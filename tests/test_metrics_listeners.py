@@ -6,21 +6,23 @@ from pydantic import SecretStr
 
 from payrouter import (
     BreakerSettings,
-    BreakerStateChanged,
-    Capabilities,
     CardSource,
-    FailedOver,
     Money,
-    PaymentFinished,
     PaymentMethod,
     PaymentRequest,
     PaymentStatus,
     Router,
     RouterSettings,
+)
+from payrouter.instrumentation import (
+    BreakerStateChanged,
+    FailedOver,
+    PaymentFinished,
     listen,
     on_breaker_change,
     on_failover,
 )
+from payrouter.provider import Capabilities
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = Capabilities(methods=frozenset({PaymentMethod.CARD}))

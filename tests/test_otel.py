@@ -9,16 +9,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from pydantic import SecretStr
 
-from payrouter import (
-    AttemptStarted,
-    Capabilities,
-    CardSource,
-    Money,
-    OpenTelemetryHook,
-    PaymentMethod,
-    PaymentRequest,
-    Router,
-)
+from payrouter import CardSource, Money, PaymentMethod, PaymentRequest, Router
+from payrouter.instrumentation import AttemptStarted, OpenTelemetryHook
+from payrouter.provider import Capabilities
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = Capabilities(methods=frozenset({PaymentMethod.CARD}))

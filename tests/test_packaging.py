@@ -1,7 +1,8 @@
 """The wheel and sdist build cleanly, pass `twine check`, and carry what the library needs.
 
 The core install stays small: database drivers, Redis, metrics, OTel, web frameworks and
-the drill's server are extras. The version is written once (`payrouter/_version.py`).
+the command line are extras, and the lab (stand-ins, drills, report) is its own distribution,
+`payrouter-lab`, built from `lab/`. The version is written once (`payrouter/_version.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("lab-dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT / "lab")],
         check=True,
         capture_output=True,
         timeout=300,
@@ -59,8 +72,23 @@ def test_the_wheel_carries_the_code_its_data_and_its_type_marker(dist: Path) -> 
     sources = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "payrouter").rglob("*.py"))
     missing = [path for path in sources if path not in names and "__pycache__" not in path]
     assert missing == []
-    assert "payrouter/drill/scenarios/promotion-day.yaml" in names
     assert "payrouter_adapters/stripe/_adapter.py" in names
+    assert not [name for name in names if name.startswith("payrouter_lab/")]
+
+
+@pytest.mark.slow
+def test_the_lab_wheel_carries_its_scenarios_report_assets_and_cli_plugin(lab_dist: Path) -> None:
+    wheel = zipfile.ZipFile(_wheel(lab_dist))
+    names = set(wheel.namelist())
+    for path in (
+        "payrouter_lab/py.typed",
+        "payrouter_lab/drill/scenarios/promotion-day.yaml",
+        "payrouter_lab/report/report.js",
+        "payrouter_lab/report/report.css",
+    ):
+        assert path in names
+    (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+    assert "[payrouter.cli]" in wheel.read(entry_points).decode()
 
 
 @pytest.mark.slow
@@ -72,7 +100,7 @@ def test_the_version_comes_from_one_place_and_the_core_stays_small(dist: Path) -
     core = [req for req in metadata.get_all("Requires-Dist") or [] if "extra ==" not in req]
     assert not [req for req in core if req.lower().startswith(OPTIONAL)]
     extras = set(metadata.get_all("Provides-Extra") or [])
-    assert {"postgres", "redis", "metrics", "drill"} <= extras
+    assert {"cli", "postgres", "redis", "metrics"} <= extras
 
 
 @pytest.mark.slow

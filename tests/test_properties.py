@@ -12,11 +12,8 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from payrouter import (
-    Capabilities,
     CardSource,
-    FailureKind,
     Money,
-    Outcome,
     PaymentMethod,
     PaymentRequest,
     PaymentResult,
@@ -26,6 +23,7 @@ from payrouter import (
     RouterSettings,
     WalletSource,
 )
+from payrouter.provider import Capabilities, FailureKind, Outcome
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 _PROFILE = settings(

@@ -12,10 +12,8 @@ from pydantic import SecretStr
 from payrouter import (
     AllProvidersUnavailableError,
     BreakerSettings,
-    CandidateSkipped,
     CapacityExhaustedError,
     CardSource,
-    Event,
     Money,
     PaymentRequest,
     PaymentStatus,
@@ -25,7 +23,8 @@ from payrouter import (
     Router,
     RouterSettings,
 )
-from payrouter._protection import _Bucket
+from payrouter._health._protection import _Bucket
+from payrouter.instrumentation import CandidateSkipped, Event
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 

@@ -15,9 +15,10 @@ import pytest
 import pytest_asyncio
 from pydantic import SecretStr
 
-from payrouter import CardSource, Charge, Money, Outcome
-from payrouter.sandbox import Sandbox, serve
+from payrouter import CardSource, Money
+from payrouter.provider import Charge, Outcome
 from payrouter_adapters.stripe import StripeAdapter
+from payrouter_lab.sandbox import Sandbox, serve
 from tests.peers import SPECS_DIR
 from tests.sandbox.test_schemas import Recorder, validate
 

@@ -22,20 +22,19 @@ from typer.testing import CliRunner
 
 from payrouter import (
     CardSource,
-    Charge,
     Mismatch,
     MismatchKind,
     Money,
     PaymentRequest,
     PaymentStatus,
-    RecordsSource,
     Router,
     SyncRouter,
 )
-from payrouter._cli import app
-from payrouter.sandbox import Sandbox, serve
+from payrouter._cli._app import app
+from payrouter.provider import Charge, RecordsSource
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 from payrouter_adapters.stripe import StripeAdapter
+from payrouter_lab.sandbox import Sandbox, serve
 
 
 @pytest_asyncio.fixture

@@ -25,23 +25,20 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry, generate_latest
 from pydantic import SecretStr
 
-from payrouter import (
-    BankTransferSource,
+from payrouter import BankTransferSource, Money, PaymentRequest, Router
+from payrouter.instrumentation import (
     Event,
     LoggingHook,
-    Money,
     OpenTelemetryHook,
-    PaymentRequest,
     PrometheusHook,
-    Router,
     StructlogHook,
     json_logger,
     redact,
     redact_processor,
     redact_text,
 )
-from payrouter._hooks import emit
-from payrouter._observe._redact import luhn_valid
+from payrouter.instrumentation._events import emit
+from payrouter.instrumentation._redact import luhn_valid
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 
 PAN = "4111111111111111"

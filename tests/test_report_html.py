@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from payrouter._report import render_html, write_report
+from payrouter_lab.report import render_html, write_report
 
 CHROMIUM = Path(os.environ.get("PAYROUTER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = (

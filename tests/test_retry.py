@@ -9,20 +9,11 @@ from collections.abc import Sequence
 import pytest
 from pydantic import SecretStr
 
-import payrouter._retry
-from payrouter import (
-    CardSource,
-    Event,
-    FailureKind,
-    Money,
-    PaymentRequest,
-    ProviderReply,
-    RetryScheduled,
-    RetrySettings,
-    Router,
-    RouterSettings,
-)
-from payrouter._retry import RetryableReply, RetryPolicy, retrying, wait_seconds
+import payrouter._paying._retry
+from payrouter import CardSource, Money, PaymentRequest, RetrySettings, Router, RouterSettings
+from payrouter._paying._retry import RetryableReply, RetryPolicy, retrying, wait_seconds
+from payrouter.instrumentation import Event, RetryScheduled
+from payrouter.provider import FailureKind, ProviderReply
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider, set_testing
 
 _NO_JITTER = RetryPolicy(max_tries=10, initial_wait=0.1, max_wait=1.0, jitter=0.0)
@@ -133,7 +124,9 @@ async def _run_loop(policy: RetryPolicy, clock: FakeClock, deadline: float) -> l
 async def test_retry_loop_never_exceeds_max_tries(monkeypatch: pytest.MonkeyPatch) -> None:
     """A provider busy forever is tried max_tries times, no more."""
     clock = FakeClock()
-    monkeypatch.setattr(payrouter._retry, "time", types.SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(
+        payrouter._paying._retry, "time", types.SimpleNamespace(monotonic=clock.monotonic)
+    )
     policy = RetryPolicy(max_tries=4, initial_wait=0.1, max_wait=1.0, jitter=0.0)
     starts = await _run_loop(policy, clock, deadline=clock.now + 3600)
     assert len(starts) == 4
@@ -144,7 +137,9 @@ async def test_retry_loop_never_starts_a_try_past_the_deadline(
 ) -> None:
     """A wait that would end past the deadline is not taken: the loop stops instead."""
     clock = FakeClock()
-    monkeypatch.setattr(payrouter._retry, "time", types.SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(
+        payrouter._paying._retry, "time", types.SimpleNamespace(monotonic=clock.monotonic)
+    )
     policy = RetryPolicy(max_tries=10, initial_wait=0.4, max_wait=10.0, jitter=0.0)
     deadline = clock.now + 1.0
     with set_testing(False):

@@ -14,7 +14,6 @@ from pydantic import SecretStr
 from payrouter import (
     AllProvidersUnavailableError,
     CardSource,
-    FailureKind,
     IdempotencyConflictError,
     Money,
     PaymentInProgressError,
@@ -25,8 +24,9 @@ from payrouter import (
     RouterSettings,
     WalletSource,
 )
-from payrouter._keys import derive_key
 from payrouter._ledger import PaymentUpdate, SqlLedger
+from payrouter._paying._keys import derive_key
+from payrouter.provider import FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = PaymentMethod.CARD

@@ -14,20 +14,17 @@ from pydantic import SecretStr
 from payrouter import (
     BankTransferSource,
     CardSource,
-    Charge,
-    FailureKind,
     LedgerUnavailableError,
     Money,
-    Outcome,
     PaymentMethod,
     PaymentRequest,
     PaymentResult,
     PaymentStatus,
-    ProviderReply,
     Router,
     RouterSettings,
 )
 from payrouter._ledger import AttemptRow, SqlLedger
+from payrouter.provider import Charge, FailureKind, Outcome, ProviderReply
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = PaymentMethod.CARD

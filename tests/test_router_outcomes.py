@@ -14,31 +14,30 @@ from pydantic import SecretStr
 
 from payrouter import (
     AllProvidersUnavailableError,
-    AttemptFinished,
     BankTransferSource,
     BreakerSettings,
-    BreakerStateChanged,
-    Capabilities,
     CardSource,
-    Event,
-    FailedOver,
-    FailureKind,
     Money,
     NoEligibleProviderError,
-    Outcome,
-    PaymentFinished,
     PaymentMethod,
     PaymentRequest,
     PaymentSource,
     PaymentStatus,
     ProviderRejectedRequestError,
-    RetryScheduled,
     RetrySettings,
     Router,
     RouterSettings,
     WalletSource,
-    policy_for,
 )
+from payrouter.instrumentation import (
+    AttemptFinished,
+    BreakerStateChanged,
+    Event,
+    FailedOver,
+    PaymentFinished,
+    RetryScheduled,
+)
+from payrouter.provider import Capabilities, FailureKind, Outcome, policy_for
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = PaymentMethod.CARD

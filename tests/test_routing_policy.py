@@ -13,20 +13,19 @@ from pydantic import SecretStr
 
 from payrouter import (
     CardSource,
-    Event,
     FeeRule,
     Money,
     NoEligibleProviderError,
     PaymentMethod,
     PaymentRequest,
     ProviderRouting,
-    RoutePlanned,
     Router,
     RoutingPolicy,
     Strategy,
     StrategyName,
     WalletSource,
 )
+from payrouter.instrumentation import Event, RoutePlanned
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = PaymentMethod.CARD

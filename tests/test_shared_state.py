@@ -14,7 +14,6 @@ from pydantic import SecretStr
 from payrouter import (
     BreakerSettings,
     CardSource,
-    Event,
     Money,
     PaymentMethod,
     PaymentRequest,
@@ -23,8 +22,8 @@ from payrouter import (
     RetrySettings,
     Router,
     RouterSettings,
-    SharedStateChanged,
 )
+from payrouter.instrumentation import Event, SharedStateChanged
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 from tests.peers import free_port
 
@@ -145,7 +144,7 @@ async def test_success_rates_are_every_workers(redis_url: str, redis_prefix: str
 async def test_closing_ends_the_sync_loop_even_when_a_sync_swallows_the_cancel() -> None:
     """On Python 3.11 a cancel landing as a Redis timeout fires can come out as that timeout,
     which a sync handles; closing must still end the loop instead of waiting forever."""
-    from payrouter._shared import SharedState
+    from payrouter._health._shared import SharedState
 
     shared = SharedState(f"redis://127.0.0.1:{free_port()}/0", hooks=(), sync_seconds=0.001)
     syncs = 0

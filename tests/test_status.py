@@ -10,14 +10,8 @@ from pathlib import Path
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from payrouter import (
-    CardSource,
-    Money,
-    PaymentMethod,
-    PaymentRequest,
-    Router,
-)
-from payrouter._cli import app
+from payrouter import CardSource, Money, PaymentMethod, PaymentRequest, Router
+from payrouter._cli._app import app
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 

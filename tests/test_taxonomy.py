@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from payrouter import POLICY, FailureKind, Outcome, ProviderReply, policy_for
-from payrouter._transport import reply_for_exception
+from payrouter._paying._transport import reply_for_exception
+from payrouter.provider import POLICY, FailureKind, Outcome, ProviderReply, policy_for
 
 _HARD_DECLINES = (
     FailureKind.INSUFFICIENT_FUNDS,

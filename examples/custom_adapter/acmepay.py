@@ -14,17 +14,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from payrouter import (
-    Capabilities,
-    CardSource,
-    Charge,
-    ConfigurationError,
-    FailureKind,
-    Money,
-    PaymentHandle,
-    PaymentMethod,
-    ProviderReply,
-)
+from payrouter import CardSource, ConfigurationError, Money, PaymentMethod
+from payrouter.provider import Capabilities, Charge, FailureKind, PaymentHandle, ProviderReply
 
 # AcmePay's decline codes -> the taxonomy. A table, not ifs: adding a code is adding a row.
 DECLINE_CODES: Mapping[str, FailureKind] = {

@@ -14,18 +14,8 @@ from pathlib import Path
 import pytest
 import respx
 
-from payrouter import (
-    CardSource,
-    Charge,
-    FailureKind,
-    Money,
-    Outcome,
-    PaymentHandle,
-    PaymentMethod,
-    PaymentRequest,
-    PaymentResult,
-    Router,
-)
+from payrouter import CardSource, Money, PaymentMethod, PaymentRequest, PaymentResult, Router
+from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle
 from tests import peers
 
 from .acmepay import AcmePayAdapter

@@ -16,11 +16,11 @@ from types import MappingProxyType
 from typing import Final
 
 from .._adapter import Adapter, PaymentHandle, ProviderReply
-from .._attempt import call_safely, retry_same_key
-from .._breaker import BreakerBoard, BreakerOpen, ProviderFault
-from .._hooks import Hook, RetryScheduled, emit
-from .._retry import RetryPolicy
+from .._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
+from .._paying._attempt import call_safely, retry_same_key
+from .._paying._retry import RetryPolicy
 from .._taxonomy import FailureKind, Outcome, policy_for
+from ..instrumentation._events import Hook, RetryScheduled, emit
 from ._model import FollowUp, FollowUpKind, FollowUpStatus
 
 __all__ = ["Backoff", "SendResult", "send", "status_for"]

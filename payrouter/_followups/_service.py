@@ -14,16 +14,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 
 from .._adapter import Adapter, PaymentHandle
-from .._breaker import BreakerBoard
 from .._errors import FollowUpNotAllowedError, FollowUpRefusedError
-from .._hooks import FollowUpFinished, Hook, emit
-from .._keys import derive_key
+from .._health._breakers import BreakerBoard
+from .._health._maintenance import MaintenanceSchedule
 from .._ledger import Ledger
-from .._maintenance import MaintenanceSchedule
 from .._models import Mandate
 from .._money import Money
+from .._paying._keys import derive_key
 from .._settings import RouterSettings
 from .._taxonomy import policy_for
+from ..instrumentation._events import FollowUpFinished, Hook, emit
 from . import _store
 from ._model import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
 from ._sender import Backoff, send, status_for

@@ -4,8 +4,7 @@
 against the router's ledger, to prove that no order was charged twice.
 """
 
-from payrouter._testmode import set_testing
-
+from .._testmode import set_testing
 from ._adapter import SimulatedAdapter
 from ._simulator import Behavior, BookEntry, FollowUpEntry, SimulatedProvider
 

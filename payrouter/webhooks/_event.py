@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from payrouter._followups import FollowUpStatus
-from payrouter._models import PaymentStatus
-
+from .._followups import FollowUpStatus
+from .._models import PaymentStatus
 from ._errors import MalformedNotificationError
 
 __all__ = ["Effect", "WebhookEvent", "parse_adyen", "parse_paypal", "parse_stripe"]
@@ -217,7 +216,7 @@ def parse_paypal(body: bytes) -> WebhookEvent:
 def _paypal_minor(value: object, currency: str) -> int | None:
     from decimal import Decimal, InvalidOperation
 
-    from payrouter._money import currency_exponent
+    from .._money import currency_exponent
 
     try:
         return int(Decimal(str(value)).scaleb(currency_exponent(currency)))

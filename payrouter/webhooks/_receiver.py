@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from payrouter._hooks import WebhookReceived, emit
-
+from ..instrumentation._events import WebhookReceived, emit
 from ._errors import (
     ForgedNotificationError,
     MalformedNotificationError,
@@ -28,8 +27,8 @@ from ._signatures import AdyenVerifier, StripeVerifier
 from ._store import Receipt, apply_event
 
 if TYPE_CHECKING:
-    from payrouter._router import Router
-    from payrouter._sync import SyncRouter
+    from .._router import Router
+    from .._sync import SyncRouter
 
 __all__ = ["Answer", "AsyncVerifier", "WebhookReceiver"]
 
@@ -74,7 +73,7 @@ class WebhookReceiver:
         max_age_seconds: float = 31 * 24 * 3600,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from payrouter._sync import SyncRouter
+        from .._sync import SyncRouter
 
         self._sync = router if isinstance(router, SyncRouter) else None
         self._router: Router = router.router if isinstance(router, SyncRouter) else router

@@ -17,10 +17,9 @@ from typing import Any, Final
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from payrouter._followups import FollowUpStatus
-from payrouter._ledger._schema import attempts, followups, payments, webhook_events
-from payrouter._models import PaymentStatus
-
+from .._followups import FollowUpStatus
+from .._ledger._schema import attempts, followups, payments, webhook_events
+from .._models import PaymentStatus
 from ._errors import NotificationDeferredError
 from ._event import Effect, WebhookEvent
 from ._transitions import LEGAL

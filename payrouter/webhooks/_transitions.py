@@ -4,7 +4,7 @@ Late or out-of-order events (a ``processing`` after ``succeeded``) find no row h
 become acknowledged no-ops instead of rewinding the payment.
 """
 
-from payrouter._models import PaymentStatus as S
+from .._models import PaymentStatus as S
 
 _OPEN = frozenset({S.PROCESSING, S.PENDING, S.REQUIRES_ACTION})
 

@@ -12,19 +12,21 @@ import pytest
 from pydantic import SecretStr
 
 from payrouter import (
-    Adapter,
     BankTransferSource,
-    Capabilities,
     CardSource,
-    Charge,
     ConfigurationError,
-    FailureKind,
     Money,
+    PaymentMethod,
+    WalletSource,
+)
+from payrouter.provider import (
+    Adapter,
+    Capabilities,
+    Charge,
+    FailureKind,
     Outcome,
     PaymentHandle,
-    PaymentMethod,
     ProviderReply,
-    WalletSource,
 )
 from payrouter_adapters.adyen import AdyenAdapter, AdyenOptions
 from payrouter_adapters.adyen._codes import (

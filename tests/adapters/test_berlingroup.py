@@ -13,18 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from payrouter import (
+from payrouter import BankTransferSource, CardSource, ConfigurationError, Money, PaymentMethod
+from payrouter.provider import (
     Adapter,
-    BankTransferSource,
     Capabilities,
-    CardSource,
     Charge,
-    ConfigurationError,
     FailureKind,
-    Money,
     Outcome,
     PaymentHandle,
-    PaymentMethod,
     ProviderReply,
 )
 from payrouter_adapters.berlingroup import (

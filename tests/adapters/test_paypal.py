@@ -15,19 +15,21 @@ import pytest
 from pydantic import SecretStr
 
 from payrouter import (
-    Adapter,
     BankTransferSource,
-    Capabilities,
     CardSource,
-    Charge,
     ConfigurationError,
-    FailureKind,
     Money,
+    PaymentMethod,
+    WalletSource,
+)
+from payrouter.provider import (
+    Adapter,
+    Capabilities,
+    Charge,
+    FailureKind,
     Outcome,
     PaymentHandle,
-    PaymentMethod,
     ProviderReply,
-    WalletSource,
 )
 from payrouter_adapters.paypal import PayPalAdapter, PayPalOptions
 from payrouter_adapters.paypal._codes import (

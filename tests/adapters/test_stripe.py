@@ -14,20 +14,22 @@ import pytest
 from pydantic import SecretStr
 
 from payrouter import (
-    Adapter,
     BankTransferSource,
-    Capabilities,
     CardSource,
-    Charge,
     ConfigurationError,
-    FailureKind,
     Money,
-    Outcome,
-    PaymentHandle,
     PaymentMethod,
-    ProviderReply,
     WalletSource,
     currency_exponent,
+)
+from payrouter.provider import (
+    Adapter,
+    Capabilities,
+    Charge,
+    FailureKind,
+    Outcome,
+    PaymentHandle,
+    ProviderReply,
 )
 from payrouter_adapters.stripe import StripeAdapter, StripeOptions
 from payrouter_adapters.stripe._codes import (

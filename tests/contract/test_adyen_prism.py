@@ -15,18 +15,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from payrouter import (
-    BankTransferSource,
-    CardSource,
-    Charge,
-    FailureKind,
-    Money,
-    Outcome,
-    PaymentHandle,
-    PaymentMethod,
-    ProviderReply,
-    WalletSource,
-)
+from payrouter import BankTransferSource, CardSource, Money, PaymentMethod, WalletSource
+from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.adyen._requests import WALLETS
 from tests.peers import prism

@@ -14,16 +14,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from payrouter import (
-    BankTransferSource,
-    Charge,
-    FailureKind,
-    Money,
-    Outcome,
-    PaymentHandle,
-    PaymentMethod,
-    ProviderReply,
-)
+from payrouter import BankTransferSource, Money, PaymentMethod
+from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
 from payrouter_adapters.berlingroup import BerlinGroupAdapter
 from tests.peers import prism
 

@@ -25,16 +25,8 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from payrouter import (
-    Charge,
-    FailureKind,
-    Money,
-    Outcome,
-    PaymentHandle,
-    PaymentMethod,
-    ProviderReply,
-    WalletSource,
-)
+from payrouter import Money, PaymentMethod, WalletSource
+from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
 from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_adapters.paypal._codes import CODES
 from tests import peers

@@ -16,16 +16,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from payrouter import (
-    CardSource,
-    Charge,
-    FailureKind,
-    Money,
-    Outcome,
-    PaymentHandle,
-    PaymentMethod,
-    ProviderReply,
-)
+from payrouter import CardSource, Money, PaymentMethod
+from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
 from payrouter_adapters.stripe import StripeAdapter
 from tests.peers import localstripe
 

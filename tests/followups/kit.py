@@ -9,7 +9,6 @@ from pydantic import SecretStr
 
 from payrouter import (
     CardSource,
-    Event,
     Money,
     OutboxSettings,
     PaymentRequest,
@@ -18,6 +17,7 @@ from payrouter import (
     Router,
     RouterSettings,
 )
+from payrouter.instrumentation import Event
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 
 # Queued follow-ups are due again at once, so a test can send them on its own schedule.

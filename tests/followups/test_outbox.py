@@ -10,10 +10,7 @@ from pathlib import Path
 import pytest
 
 from payrouter import (
-    Event,
-    FailureKind,
     FollowUp,
-    FollowUpFinished,
     FollowUpKind,
     FollowUpNotAllowedError,
     FollowUpRefusedError,
@@ -22,6 +19,8 @@ from payrouter import (
     PaymentMethod,
 )
 from payrouter._followups import _store
+from payrouter.instrumentation import Event, FollowUpFinished
+from payrouter.provider import FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 from .kit import eur, paid, router, simulated

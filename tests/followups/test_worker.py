@@ -12,7 +12,7 @@ import httpx
 from typer.testing import CliRunner
 
 from payrouter import FollowUpStatus, Router
-from payrouter._cli import app
+from payrouter._cli._app import app
 from payrouter.testing import Behavior, SimulatedAdapter
 
 from .kit import paid

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from payrouter.sandbox import Sandbox, serve
+from payrouter_lab.sandbox import Sandbox, serve
 
 
 @contextmanager

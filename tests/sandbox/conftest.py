@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest_asyncio
 
-from payrouter.sandbox import Sandbox, serve
+from payrouter_lab.sandbox import Sandbox, serve
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -6,19 +6,12 @@ from typing import Any
 
 import httpx
 
-from payrouter import (
-    BankTransferSource,
-    CardSource,
-    Charge,
-    Money,
-    PaymentHandle,
-    PaymentMethod,
-    ProviderReply,
-)
-from payrouter.sandbox import Sandbox
+from payrouter import BankTransferSource, CardSource, Money, PaymentMethod
+from payrouter.provider import Charge, PaymentHandle, ProviderReply
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.berlingroup import BerlinGroupAdapter
 from payrouter_adapters.stripe import StripeAdapter
+from payrouter_lab.sandbox import Sandbox
 
 CLIENT_TIMEOUT = 0.4
 """Seconds the adapters wait for a response; timeout faults sleep beyond it."""

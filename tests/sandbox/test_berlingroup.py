@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from payrouter import FailureKind, Outcome, ProviderReply
-from payrouter.sandbox import Sandbox
+from payrouter.provider import FailureKind, Outcome, ProviderReply
+from payrouter_lab.sandbox import Sandbox
 from tests.sandbox.kit import add_fault, berlingroup_adapter, books, charge, handle
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from payrouter import FailureKind, Outcome
-from payrouter.sandbox import Sandbox
+from payrouter.provider import FailureKind, Outcome
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.stripe import StripeAdapter
+from payrouter_lab.sandbox import Sandbox
 from tests.sandbox.kit import (
     BEYOND_TIMEOUT,
     add_fault,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from payrouter.sandbox import Sandbox
+from payrouter_lab.sandbox import Sandbox
 from tests.sandbox.kit import add_fault, books
 
 VAULTED = {

@@ -28,10 +28,10 @@ from payrouter import (
     RouterSettings,
     WalletSource,
 )
-from payrouter.sandbox import Sandbox
-from payrouter.sandbox._paypal_webhooks import signed_headers
 from payrouter.webhooks import WebhookReceiver, WebhookResult
 from payrouter_adapters.paypal import PayPalAdapter, PayPalWebhookVerifier
+from payrouter_lab.sandbox import Sandbox
+from payrouter_lab.sandbox._paypal_webhooks import signed_headers
 from tests.sandbox.kit import add_fault, adyen_adapter, books, options, stripe_adapter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

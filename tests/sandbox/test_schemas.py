@@ -19,11 +19,12 @@ import pytest
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-from payrouter import Money, PaymentHandle, PaymentMethod, WalletSource
-from payrouter.sandbox import Sandbox
+from payrouter import Money, PaymentMethod, WalletSource
+from payrouter.provider import PaymentHandle
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.berlingroup import BerlinGroupAdapter
 from payrouter_adapters.stripe import StripeAdapter
+from payrouter_lab.sandbox import Sandbox
 from tests.peers import SPECS_DIR
 from tests.sandbox.kit import add_fault, charge, handle, options
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from payrouter import FailureKind, Money, Outcome
-from payrouter.sandbox import Sandbox
+from payrouter import Money
+from payrouter.provider import FailureKind, Outcome
+from payrouter_lab.sandbox import Sandbox
 from tests.sandbox.kit import add_fault, books, charge, handle, stripe_adapter
 
 EUR5 = Money(minor_units=500, currency="EUR")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from payrouter._models import PaymentStatus
+from payrouter import PaymentStatus
 from payrouter.webhooks import MalformedNotificationError, parse_stripe
 
 

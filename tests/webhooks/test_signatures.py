@@ -6,7 +6,7 @@ import hmac
 
 import pytest
 
-from payrouter._models import PaymentStatus as S
+from payrouter import PaymentStatus as S
 from payrouter.webhooks import (
     AdyenVerifier,
     ForgedNotificationError,

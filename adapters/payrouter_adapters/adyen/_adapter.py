@@ -9,17 +9,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, SecretStr
 
-from payrouter import (
-    Capabilities,
-    Charge,
-    FailureKind,
-    Money,
-    PaymentHandle,
-    PaymentMethod,
-    ProviderReply,
-)
-from payrouter_adapters._common import HttpOptions, build_client, parse_options
+from payrouter import Money, PaymentMethod
+from payrouter.provider import Capabilities, Charge, FailureKind, PaymentHandle, ProviderReply
 
+from .._common import HttpOptions, build_client, parse_options
 from . import _replies
 from ._requests import (
     WALLETS,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from payrouter import FailureKind, Outcome
+from payrouter.provider import FailureKind, Outcome
 
 __all__ = [
     "ADYEN_EXPONENTS",

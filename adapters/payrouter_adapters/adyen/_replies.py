@@ -11,9 +11,9 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from payrouter import FailureKind, Outcome, ProviderReply
-from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
+from payrouter.provider import FailureKind, Outcome, ProviderReply
 
+from .._common import parse_retry_after, warn_unmapped_once
 from ._codes import (
     ERROR_CODES,
     HTTP_STATUSES,

@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
-from payrouter import (
-    BankTransferSource,
-    CardSource,
-    Charge,
-    Money,
-    WalletSource,
-    currency_exponent,
-)
+from payrouter import BankTransferSource, CardSource, Money, WalletSource, currency_exponent
+from payrouter.provider import Charge
 
 from ._codes import ADYEN_EXPONENTS, REFUND_REASONS
 

@@ -25,18 +25,14 @@ from pydantic import (
 
 from payrouter import (
     BankTransferSource,
-    Capabilities,
-    Charge,
     ConfigurationError,
-    FailureKind,
     Money,
-    PaymentHandle,
     PaymentMethod,
-    ProviderReply,
     currency_exponent,
 )
-from payrouter_adapters._common import HttpOptions, build_client, parse_options
+from payrouter.provider import Capabilities, Charge, FailureKind, PaymentHandle, ProviderReply
 
+from .._common import HttpOptions, build_client, parse_options
 from ._replies import cancellation_reply, error_reply, initiation_reply, status_reply
 
 __all__ = ["DEFAULT_CAPABILITIES", "BerlinGroupAdapter", "BerlinGroupOptions"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from payrouter import FailureKind, Outcome
+from payrouter.provider import FailureKind, Outcome
 
 __all__ = ["FAILURE_BY_CODE", "SCA_LINKS", "TRANSACTION_STATUS"]
 

@@ -18,9 +18,9 @@ from typing import Final
 
 import httpx
 
-from payrouter import FailureKind, Outcome, ProviderReply
-from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
+from payrouter.provider import FailureKind, Outcome, ProviderReply
 
+from .._common import parse_retry_after, warn_unmapped_once
 from ._codes import FAILURE_BY_CODE, SCA_LINKS, TRANSACTION_STATUS
 
 __all__ = ["cancellation_reply", "error_reply", "initiation_reply", "status_reply"]

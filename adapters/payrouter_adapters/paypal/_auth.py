@@ -16,7 +16,7 @@ from typing import Final
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from payrouter import FailureKind, ProviderReply
+from payrouter.provider import FailureKind, ProviderReply
 
 from ._replies import token_error_reply
 

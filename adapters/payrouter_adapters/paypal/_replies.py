@@ -15,9 +15,9 @@ from typing import Final, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from payrouter import FailureKind, Outcome, ProviderReply
-from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
+from payrouter.provider import FailureKind, Outcome, ProviderReply
 
+from .._common import parse_retry_after, warn_unmapped_once
 from ._codes import (
     ACTION_ISSUES,
     AUTHORIZATION_STATUSES,

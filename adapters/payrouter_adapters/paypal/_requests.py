@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from payrouter import Charge, Money, WalletSource, currency_exponent
+from payrouter import Money, WalletSource, currency_exponent
+from payrouter.provider import Charge
 
 from ._codes import PAYPAL_EXPONENTS
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from payrouter import ProviderReply
+from payrouter.provider import ProviderReply
 from payrouter.webhooks import (
     ForgedNotificationError,
     MalformedNotificationError,

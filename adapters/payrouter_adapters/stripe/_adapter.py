@@ -11,18 +11,17 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, SecretStr
 
-from payrouter import (
+from payrouter import Money, PaymentMethod
+from payrouter.provider import (
     Capabilities,
     Charge,
     FailureKind,
-    Money,
     PaymentHandle,
-    PaymentMethod,
     ProviderRecord,
     ProviderReply,
 )
-from payrouter_adapters._common import HttpOptions, build_client, parse_options
 
+from .._common import HttpOptions, build_client, parse_options
 from . import _replies
 from ._requests import UnsendableError, intent_form, refund_form, search_query, stripe_amount
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from payrouter import FailureKind, Outcome
+from payrouter.provider import FailureKind, Outcome
 
 __all__ = [
     "CANCELLATION_REASONS",

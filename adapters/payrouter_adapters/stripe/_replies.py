@@ -14,9 +14,9 @@ from typing import Final, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from payrouter import FailureKind, Outcome, ProviderRecord, ProviderReply
-from payrouter_adapters._common import parse_retry_after, warn_unmapped_once
+from payrouter.provider import FailureKind, Outcome, ProviderRecord, ProviderReply
 
+from .._common import parse_retry_after, warn_unmapped_once
 from ._codes import (
     CANCELLATION_REASONS,
     CAPTURE_STATUSES,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from payrouter import CardSource, Charge, Money, currency_exponent
+from payrouter import CardSource, Money, currency_exponent
+from payrouter.provider import Charge
 
 from ._codes import STRIPE_EXPONENTS
 

@@ -1,0 +1,234 @@
+"""The lab's commands on the `payrouter` command line: `drill` and `sandbox`.
+
+Registered through the `payrouter.cli` entry point, so the core's command line gains them only
+where the lab is installed, and the lab reaches the core through its public API alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from payrouter import ConfigurationError, PaymentStatus, currency_exponent
+
+from .drill import PaymentRecord
+from .report import write_report
+
+__all__ = ["register"]
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `drill` and `sandbox` to the `payrouter` command line."""
+    app.command()(drill)
+    app.command()(sandbox)
+
+
+def drill(
+    scenario: Annotated[
+        str, typer.Argument(help="A built-in scenario's name or a scenario YAML file.")
+    ] = "promotion-day",
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    report: Annotated[
+        Path, typer.Option(help="Folder for report.json, report.html and the router config.")
+    ] = Path("drill-report"),
+    list_scenarios: Annotated[
+        bool, typer.Option("--list", help="List the built-in scenarios and exit.")
+    ] = False,
+) -> None:
+    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults."""
+    from .drill import builtin_scenarios, load_scenario, run_drill
+
+    if list_scenarios:
+        for name, known in sorted(builtin_scenarios().items()):
+            console.print(f"[bold]{name}[/bold]: {known.description}")
+        return
+    try:
+        chosen = load_scenario(scenario)
+    except ConfigurationError as error:
+        console.print(f"[red]scenario error:[/red] {error}")
+        raise typer.Exit(2) from None
+    if seed is not None:
+        chosen = chosen.model_copy(update={"seed": seed})
+    live = _LiveDrill()
+    with Live(live.render(), console=console, refresh_per_second=4, transient=True) as screen:
+        live.screen = screen
+        outcome = asyncio.run(
+            run_drill(
+                chosen,
+                report,
+                on_start=live.start,
+                on_payment=live.record,
+                on_breaker=live.breaker,
+            )
+        )
+    json_path, html_path = write_report(outcome.report, report)
+    _print_report(outcome.report)
+    console.print(f"report: {html_path} and {json_path}")
+
+
+class _LiveDrill:
+    """A progress bar per strategy and a live table, updated as payments finish."""
+
+    def __init__(self) -> None:
+        self.screen: Live | None = None
+        self.rows: dict[str, dict[str, int]] = {}
+        self.breakers: dict[str, str] = {}
+        self.progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, name: str, total: int) -> None:
+        self.rows[name] = {"total": total, "done": 0, "succeeded": 0, "attempts": 0, "skips": 0}
+        self.tasks[name] = self.progress.add_task(name, total=total)
+
+    def record(self, strategy: str, record: PaymentRecord) -> None:
+        row = self.rows[strategy]
+        row["done"] += 1
+        row["succeeded"] += record.status in _SUCCESSFUL
+        row["attempts"] += len(record.attempts)
+        row["skips"] += record.breaker_skips
+        self.progress.advance(self.tasks[strategy])
+        if self.screen is not None and row["done"] % 20 == 0:
+            self.screen.update(self.render())
+
+    def breaker(self, change: dict[str, object]) -> None:
+        self.breakers[f"{change['provider']}/{change['method']}"] = str(change["to"])
+        if self.screen is not None:
+            self.screen.update(self.render())
+
+    def render(self) -> Group:
+        table = Table(title="drill in progress")
+        for column in ("strategy", "success", "attempts/payment", "breaker skips"):
+            table.add_column(column, justify="right")
+        for name, row in self.rows.items():
+            done = max(row["done"], 1)
+            table.add_row(
+                name,
+                f"{row['succeeded'] / done:.1%}",
+                f"{row['attempts'] / done:.2f}",
+                str(row["skips"]),
+            )
+        states = ", ".join(f"{key} {state}" for key, state in sorted(self.breakers.items()))
+        return Group(self.progress, table, f"payrouter's breakers: {states or 'all closed'}")
+
+
+_SUCCESSFUL = (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_ACTION, PaymentStatus.PENDING)
+
+
+def _print_report(document: dict[str, Any]) -> None:
+    scenario = document["scenario"]
+    console.print(
+        f"[bold]{scenario['name']}[/bold]: {scenario['payments']} payments at "
+        f"{scenario['rate_per_second']}/s for {scenario['duration_seconds']} s, "
+        f"seed {scenario['seed']} ({scenario['wall_seconds']} s)"
+    )
+    strategies = document["strategies"]
+    table = Table(title="strategies side by side (double charges and lost records from the books)")
+    table.add_column("figure")
+    for strategy in strategies:
+        table.add_column(strategy["name"], justify="right")
+    for label, key in _FIGURES:
+        table.add_row(label, *(_cell(key, strategy.get(key)) for strategy in strategies))
+    console.print(table)
+    targets = Table(title="targets (payrouter)")
+    for column in ("target", "wanted", "measured", "met"):
+        targets.add_column(column)
+    for target in document["targets"]:
+        met = "[green]yes[/green]" if target["met"] else "[bold red]NO[/bold red]"
+        targets.add_row(target["name"], target["target"], target["value"], met)
+    console.print(targets)
+    _print_routing(document)
+
+
+def _print_routing(document: dict[str, Any]) -> None:
+    """Where each strategy sent payments first, who took them, and the fees they cost."""
+    chosen = document["scenario"].get("routing") or {}
+    title = "routing: " + (", ".join(f"{m} by {s}" for m, s in chosen.items()) or "priority")
+    table = Table(title=f"{title} (fees from each provider's rules, on what it took)")
+    table.add_column("strategy")
+    for column in ("first called", "took it", "fees paid"):
+        table.add_column(column)
+    for strategy in document["strategies"]:
+        routing = strategy.get("routing") or {}
+        exponent = currency_exponent(routing.get("fees_currency", "EUR"))
+        fees = routing.get("fees_minor", {})
+        table.add_row(
+            strategy["name"],
+            ", ".join(f"{p} {n}" for p, n in routing.get("first_choice", {}).items()),
+            ", ".join(f"{p} {n}" for p, n in routing.get("taken", {}).items()),
+            ", ".join(f"{p} {v / 10**exponent:.2f}" for p, v in fees.items())
+            + f" = {routing.get('fees_total_minor', 0) / 10**exponent:.2f} "
+            f"{routing.get('fees_currency', '')}",
+        )
+    console.print(table)
+
+
+_FIGURES = (
+    ("payments", "payments"),
+    ("succeeded", "succeeded"),
+    ("declined", "declined"),
+    ("requires action (sent to approve)", "requires_action"),
+    ("pending (money may have moved)", "pending"),
+    ("pending after reconcile", "pending_after_reconcile"),
+    ("failed (no money moved, as far as it knows)", "failed"),
+    ("double charges", "double_charges"),
+    ("records lost", "records_lost"),
+    ("success (succeeded + requires action)", "success_rate"),
+    ("success of possible", "success_of_possible"),
+    ("attempts per payment", "attempts_per_payment"),
+    ("attempts per payment at peak", "attempts_per_payment_at_peak"),
+    ("latency p50 / p99 ms", "latency_ms"),
+    ("failover added latency p99 ms", "failover_added_latency_ms"),
+    ("customers approved / abandoned / then paid", "customers"),
+)
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if key in ("double_charges", "records_lost"):
+        return f"[bold red]{value}[/bold red]" if value else "[green]0[/green]"
+    if key == "latency_ms":
+        return f"{_ms(value['p50'])} / {_ms(value['p99'])}"
+    if key == "failover_added_latency_ms":
+        return _ms(value["p99"])
+    if key == "customers":
+        return f"{value['approved']} / {value['abandoned']} / {value['approved_and_paid']}"
+    if key in ("success_of_possible", "success_rate"):
+        return f"{value:.1%}"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def sandbox(
+    port: Annotated[int, typer.Option(help="Admin port; the providers take the next four.")] = 8700,
+) -> None:
+    """Serve stateful stand-ins of Stripe, Adyen, PayPal and Berlin Group on 127.0.0.1."""
+    from .sandbox import run_sandbox
+
+    run_sandbox("127.0.0.1", port)

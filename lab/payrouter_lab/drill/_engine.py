@@ -1,0 +1,304 @@
+"""Running a drill: stand-ins up, then each strategy on the same traffic and the same faults.
+
+payrouter runs first and alone; then the two baselines run side by side, each against its
+own set of stand-ins, so a drill takes two traffic windows, not three. Before each run the
+stand-ins are reset and the faults posted again, so every strategy meets the same fault
+timeline from its own start. The stand-ins' books, read after each run, are the ground truth
+for double charges and lost records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from payrouter.provider import Adapter, adapters_from_config
+
+from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figures
+from ._scenario import DrillProvider, Scenario
+from ._strategies import (
+    Progress,
+    adapter_options,
+    router_config,
+    serve_with_chain,
+    serve_with_router,
+    serve_with_single,
+)
+from ._traffic import Arrival, arrivals
+
+__all__ = ["BLOCKING_FAULTS", "DrillOutcome", "run_drill"]
+
+BLOCKING_FAULTS = frozenset({"down", "maintenance", "credentials", "busy"})
+"""Fault kinds that, at probability 1 and for everyone, leave a provider unable to take money."""
+_TAKES_MONEY = frozenset({"charge", "authorization"})
+
+
+@dataclass(frozen=True, slots=True)
+class DrillOutcome:
+    """The drill's report (the `report.json` document) and where its files are."""
+
+    report: dict[str, object]
+    folder: Path
+
+
+StrategyStarted = Callable[[str, int], None]
+
+
+async def run_drill(
+    scenario: Scenario,
+    folder: Path | None = None,
+    *,
+    on_start: StrategyStarted = lambda name, total: None,
+    on_payment: Callable[[str, PaymentRecord], None] = lambda strategy, record: None,
+    on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
+) -> DrillOutcome:
+    """Run every strategy over the scenario against a fresh in-process sandbox.
+
+    `on_start`, `on_payment` and `on_breaker` feed a live display: a strategy starting, each
+    payment finishing (with its strategy's name: the baselines run side by side), and each
+    breaker state change of payrouter's run.
+    """
+    folder = folder or Path(tempfile.mkdtemp(prefix="payrouter-drill-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    traffic = arrivals(scenario)
+    runs: list[StrategyRun] = []
+    started = time.perf_counter()
+    async with contextlib.AsyncExitStack() as stack:
+        first = await _Sandboxes.start(stack, scenario, seed_offset=0)
+        config = router_config(scenario, first.urls, folder)
+
+        # payrouter runs alone: its after-breaker latency is the router's own time, and the
+        # baselines' load on the shared event loop would show up in it.
+        on_start("payrouter", len(traffic))
+        await first.arm()
+        records, events, settled = await serve_with_router(
+            traffic,
+            config,
+            lambda record: on_payment("payrouter", record),
+            on_breaker,
+            scenario.approvals,
+            scenario.seed,
+        )
+        runs.append(StrategyRun("payrouter", records, await first.books(), settled, events))
+
+        # The two baselines run side by side, each against its own stand-ins (faults and
+        # books are per stand-in), so the drill takes two traffic windows instead of three.
+        second = await _Sandboxes.start(stack, scenario, seed_offset=len(scenario.providers))
+        baselines = (
+            ("single provider + tenacity", serve_with_single, first),
+            ("try/except chain", serve_with_chain, second),
+        )
+        for name, _, sandboxes in baselines:
+            on_start(name, len(traffic))
+            await sandboxes.arm()
+        baseline_runs = await asyncio.gather(
+            *(
+                _baseline(name, serve_with, sandboxes, scenario, traffic, on_payment)
+                for name, serve_with, sandboxes in baselines
+            )
+        )
+        runs.extend(baseline_runs)
+
+    for run in runs:
+        _mark_possible(run.records, traffic, scenario)
+    report = _report(scenario, runs, time.perf_counter() - started)
+    return DrillOutcome(report, folder)
+
+
+class _Sandboxes:
+    """One stand-in per provider name (two providers of one type never share faults or
+    books), with its admin client: arm the faults, read the books."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self._scenario = scenario
+        self._type_of = {provider.name: provider.type for provider in scenario.providers}
+        self.urls: dict[str, str] = {}
+        self.admins: dict[str, httpx.AsyncClient] = {}
+
+    @classmethod
+    async def start(
+        cls, stack: contextlib.AsyncExitStack, scenario: Scenario, seed_offset: int
+    ) -> _Sandboxes:
+        from ..sandbox import serve
+
+        sandboxes = cls(scenario)
+        for index, provider in enumerate(scenario.providers):
+            sandbox = await stack.enter_async_context(
+                serve(seed=scenario.seed + seed_offset + index)
+            )
+            sandboxes.urls[provider.name] = sandbox.urls[provider.type]
+            sandboxes.admins[provider.name] = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=sandbox.admin_url)
+            )
+        return sandboxes
+
+    async def arm(self) -> None:
+        """Empty the books and post the faults: the fault timeline starts now."""
+        for admin in self.admins.values():
+            (await admin.post("/_admin/reset")).raise_for_status()
+        for fault in self._scenario.faults:
+            path = f"/_admin/{self._type_of[fault.provider]}/faults"
+            (await self.admins[fault.provider].post(path, json=fault.spec())).raise_for_status()
+
+    async def books(self) -> Counter[str]:
+        """Money-taking entries per order id across every provider's books."""
+        charges: Counter[str] = Counter()
+        for name, admin in self.admins.items():
+            document = (await admin.get(f"/_admin/{self._type_of[name]}/books")).json()
+            for entry in document["entries"]:
+                if entry["kind"] in _TAKES_MONEY and entry["status"] != "failed":
+                    charges[entry["order_id"] or entry["provider_reference"]] += 1
+        return charges
+
+
+async def _baseline(
+    name: str,
+    serve_with: Callable[
+        [Sequence[DrillProvider], dict[str, Adapter], Sequence[Arrival], Progress],
+        Awaitable[list[PaymentRecord]],
+    ],
+    sandboxes: _Sandboxes,
+    scenario: Scenario,
+    traffic: Sequence[Arrival],
+    on_payment: Callable[[str, PaymentRecord], None],
+) -> StrategyRun:
+    """One naive strategy over the traffic with the real adapters, pointed at `sandboxes`."""
+    config = {
+        "providers": [
+            {
+                "name": provider.name,
+                "type": provider.type,
+                "methods": [method.value for method in provider.methods],
+                "options": adapter_options(provider, sandboxes.urls[provider.name]),
+            }
+            for provider in scenario.providers
+        ]
+    }
+    adapters = {adapter.name: adapter for adapter in adapters_from_config(config)}
+    try:
+        records = await serve_with(
+            scenario.providers, adapters, traffic, lambda record: on_payment(name, record)
+        )
+    finally:
+        for adapter in adapters.values():
+            await adapter.aclose()
+    return StrategyRun(name, records, await sandboxes.books())
+
+
+def _blocked(scenario: Scenario, provider: str, at: float) -> bool:
+    for fault in scenario.faults:
+        spec = fault.spec()
+        everyone = spec.get("probability", 1.0) >= 1.0 and "payer_prefix" not in spec
+        in_window = fault.start <= at and (fault.end is None or at < fault.end)
+        if fault.provider == provider and fault.kind in BLOCKING_FAULTS and everyone and in_window:
+            return True
+    return False
+
+
+def _mark_possible(
+    records: list[PaymentRecord], traffic: Sequence[Arrival], scenario: Scenario
+) -> None:
+    """A payment was possible if an offered method had a provider not blocked at send time."""
+    by_order = {arrival.request.order_id: arrival for arrival in traffic}
+    for record in records:
+        arrival = by_order[record.order_id]
+        record.possible = any(
+            not _blocked(scenario, provider.name, arrival.at)
+            for source in arrival.request.sources
+            for provider in scenario.providers
+            if source.method in provider.methods
+        )
+
+
+def _peak(scenario: Scenario) -> tuple[float, float] | None:
+    windows = [
+        (fault.start, fault.end or scenario.duration_seconds)
+        for fault in scenario.faults
+        if fault.kind in ("busy", "down")
+    ]
+    return (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
+
+
+def _report(scenario: Scenario, runs: list[StrategyRun], seconds: float) -> dict[str, object]:
+    peak = _peak(scenario)
+    strategies = [strategy_figures(run, scenario.bucket_seconds, peak) for run in runs]
+    fees = {provider.name: provider.fees for provider in scenario.providers}
+    for figures, run in zip(strategies, runs, strict=True):
+        figures["routing"] = routing_figures(run.records, fees, scenario.currency)
+    return {
+        "scenario": {
+            "name": scenario.name,
+            "description": scenario.description,
+            "seed": scenario.seed,
+            "duration_seconds": scenario.duration_seconds,
+            "rate_per_second": scenario.rate_per_second,
+            "payments": len(runs[0].records),
+            "wall_seconds": round(seconds, 2),
+            "routing": {
+                method.value: strategy.strategy.value
+                for method, strategy in scenario.routing.items()
+            },
+        },
+        "phases": [
+            {
+                "start": fault.start,
+                "end": fault.end if fault.end is not None else scenario.duration_seconds,
+                "provider": fault.provider,
+                "fault": fault.kind,
+                "label": fault.title,
+            }
+            for fault in scenario.faults
+        ],
+        "targets": _targets(strategies[0]),
+        "strategies": strategies,
+    }
+
+
+def _targets(router: dict[str, object]) -> list[dict[str, object]]:
+    """The issue's targets for the router, measured."""
+
+    def row(name: str, target: str, value: object, met: bool) -> dict[str, object]:
+        return {"name": name, "target": target, "value": _text(value), "met": met}
+
+    peak = router["attempts_per_payment_at_peak"]
+    after = router["after_breaker_open_added_latency_ms"]
+    after_p99 = after.get("p99") if isinstance(after, dict) else None
+    success = router["success_of_possible"]
+    pending = router["pending_after_reconcile"]
+    return [
+        row("double charges", "0", router["double_charges"], router["double_charges"] == 0),
+        row("records lost", "0", router["records_lost"], router["records_lost"] == 0),
+        row("pending after reconcile", "0", pending, pending == 0),
+        row(
+            "success of possible",
+            ">= 99 %",
+            success,
+            isinstance(success, float) and success >= 0.99,
+        ),
+        row(
+            "attempts / payment at peak",
+            "<= 1.2",
+            peak,
+            peak is None or (isinstance(peak, float) and peak <= 1.2),
+        ),
+        row(
+            "p99 added latency after a breaker opens",
+            "<= 5 ms",
+            after_p99,
+            after_p99 is None or (isinstance(after_p99, float) and after_p99 <= 5.0),
+        ),
+    ]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return "n/a" if value is None else str(value)

@@ -1,0 +1,355 @@
+"""The three ways to pay a drill's traffic: payrouter, and the two habits it replaces.
+
+- payrouter: the router built from a config file, as a merchant runs it.
+- single provider + tenacity: one provider per method, retries on any error with a new key
+  each time (hand-rolled code rarely carries idempotency keys), no failover, no lookup.
+- try/except chain: every provider of every offered method in turn, moving on after any
+  exception or refusal, new key each time.
+
+All three use the same real adapters against the same sandbox; they differ only in policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from payrouter import PaymentError, PaymentRequest, PaymentStatus, Router
+from payrouter.instrumentation import (
+    AttemptFinished,
+    AttemptStarted,
+    BreakerStateChanged,
+    CandidateSkipped,
+    Event,
+    RetryScheduled,
+)
+from payrouter.provider import Adapter, Charge, Outcome, ProviderReply, policy_for
+
+from ._customers import Approvals, Customers
+from ._figures import PaymentRecord
+from ._scenario import DrillProvider, Scenario
+from ._traffic import Arrival
+
+__all__ = [
+    "Progress",
+    "adapter_options",
+    "router_config",
+    "serve_with_chain",
+    "serve_with_router",
+    "serve_with_single",
+]
+
+Progress = Callable[[PaymentRecord], None]
+
+# Adapter options each provider type needs against the sandbox (which accepts any secret).
+_SANDBOX_OPTIONS: dict[str, dict[str, object]] = {
+    "stripe": {"api_key": "sk_test_drill"},
+    "adyen": {
+        "api_key": "drill-key",
+        "merchant_account": "DrillShop",
+        "return_url": "https://shop.example/return",
+    },
+    "paypal": {"client_id": "drill", "client_secret": "drill-secret"},
+    "berlingroup": {
+        "creditor_iban": "DE89370400440532013000",
+        "creditor_name": "Drill Shop GmbH",
+        "access_token": "drill-token",
+    },
+}
+_READ_TIMEOUT_SECONDS = 2.0
+
+
+def adapter_options(provider: DrillProvider, url: str) -> dict[str, object]:
+    """A provider's adapter options pointed at the stand-in at `url`."""
+    return {
+        "base_url": url,
+        "read_timeout_seconds": _READ_TIMEOUT_SECONDS,
+        **_SANDBOX_OPTIONS[provider.type],
+        **provider.options,
+    }
+
+
+def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Path:
+    """Write the merchant-style config the router under test is built from.
+
+    `urls` maps each provider's name to the base URL of the stand-in serving it.
+    """
+    providers = [
+        {
+            "name": provider.name,
+            "type": provider.type,
+            "methods": [method.value for method in provider.methods],
+            "fees": [rule.model_dump(mode="json", exclude_none=True) for rule in provider.fees],
+            "options": adapter_options(provider, urls[provider.name]),
+        }
+        for provider in scenario.providers
+    ]
+    config = {
+        "ledger": "sqlite:///drill-ledger.db",
+        "router": scenario.router.model_dump(mode="json"),
+        "routing": {
+            method.value: strategy.model_dump(mode="json")
+            for method, strategy in scenario.routing.items()
+        },
+        "providers": providers,
+    }
+    # Each drill starts from an empty ledger: a ledger left by an earlier run in this folder
+    # would answer every order id from its records, and the drill would measure nothing.
+    for stale in folder.glob("drill-ledger.db*"):
+        stale.unlink()
+    path = folder / "payrouter.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+async def _open_loop(
+    arrivals: Sequence[Arrival],
+    pay: Callable[[Arrival], Coroutine[Any, Any, PaymentRecord]],
+    progress: Progress,
+) -> list[PaymentRecord]:
+    """Send each payment at its arrival time, whatever the earlier ones are doing."""
+    started = time.monotonic()
+    tasks: list[asyncio.Task[PaymentRecord]] = []
+    for arrival in arrivals:
+        delay = started + arrival.at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(pay(arrival)))
+        tasks[-1].add_done_callback(lambda task: progress(task.result()))
+    return list(await asyncio.gather(*tasks))
+
+
+async def serve_with_router(
+    arrivals: Sequence[Arrival],
+    config: Path,
+    progress: Progress,
+    on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
+    approvals: Approvals | None = None,
+    seed: int = 0,
+) -> tuple[list[PaymentRecord], list[dict[str, object]], dict[str, PaymentStatus]]:
+    """Pay through payrouter, let customers approve what needs them (when `approvals` is
+    set); then reconcile until nothing is left to learn."""
+    attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    skips: dict[str, int] = defaultdict(int)
+    retried: set[str] = set()
+    call_started: dict[str, float] = {}
+    breaker_events: list[dict[str, object]] = []
+    clock_zero = time.monotonic()
+
+    def collect(event: Event) -> None:
+        if isinstance(event, AttemptFinished):
+            attempts[event.order_id].append((event.provider, event.outcome.value))
+        elif isinstance(event, AttemptStarted):
+            call_started[event.order_id] = time.perf_counter()  # the last attempt's wins
+        elif isinstance(event, RetryScheduled):
+            retried.add(event.order_id)
+        elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
+            skips[event.order_id] += 1
+        elif isinstance(event, BreakerStateChanged):
+            change: dict[str, object] = {
+                "t": round(time.monotonic() - clock_zero, 3),
+                "provider": event.provider,
+                "method": event.method.value,
+                "from": event.old_state,
+                "to": event.new_state,
+            }
+            breaker_events.append(change)
+            on_breaker(change)
+
+    async with Router.from_config(config, hooks=[collect]) as router:
+        customers = Customers(approvals, seed, router) if approvals else None
+
+        async def pay(arrival: Arrival) -> PaymentRecord:
+            sent = time.perf_counter()
+            try:
+                result = await router.pay(arrival.request)
+                status, method = result.status, result.method
+                if customers is not None:
+                    customers.sent_to_approve(result)
+            except PaymentError:
+                status, method = PaymentStatus.FAILED, None
+            order_id = arrival.request.order_id
+            return PaymentRecord(
+                order_id=order_id,
+                sent_at=arrival.at,
+                latency_ms=(time.perf_counter() - sent) * 1000,
+                status=status,
+                attempts=attempts[order_id],
+                method=method.value if method else arrival.request.sources[0].method.value,
+                breaker_skips=skips[order_id],
+                retried=order_id in retried,
+                before_call_ms=(call_started[order_id] - sent) * 1000
+                if order_id in call_started
+                else None,
+                amount_minor=arrival.request.amount.minor_units,
+            )
+
+        clock_zero = time.monotonic()
+        records = await _open_loop(arrivals, pay, progress)
+        if customers is not None:
+            await customers.settle()
+            for record in records:
+                record.customer = customers.decisions.get(record.order_id)
+        settled = await _reconcile_until_quiet(router)
+        if customers is not None:  # what the return page saw, unless reconcile learnt more
+            settled = {**customers.after_return, **settled}
+    return records, breaker_events, settled
+
+
+async def _reconcile_until_quiet(router: Router) -> dict[str, PaymentStatus]:
+    """Reconcile repeatedly while payments still settle (bank transfers arrive late).
+
+    Payments still waiting for a customer do not keep it going: by now every played customer
+    has acted, and one who abandoned (or was never played) leaves the payment awaiting
+    approval however often the provider is asked.
+    """
+    settled: dict[str, PaymentStatus] = {}
+    for _ in range(6):
+        report = await router.reconcile(limit=100_000)
+        for change in report.changes:
+            settled[change.order_id] = change.after
+        if not await _may_still_settle(router, report.still_open):
+            break
+        await asyncio.sleep(0.5)
+    return settled
+
+
+async def _may_still_settle(router: Router, still_open: Sequence[str]) -> bool:
+    for order_id in still_open:
+        payment = await router.lookup(order_id)
+        if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
+            return True
+    return False
+
+
+def _classify(reply: ProviderReply) -> PaymentStatus | None:
+    """What a naive integration concludes from one reply; None means "try again/next"."""
+    if reply.outcome is Outcome.SUCCEEDED:
+        return PaymentStatus.SUCCEEDED
+    if reply.outcome is Outcome.REQUIRES_ACTION:
+        return PaymentStatus.REQUIRES_ACTION
+    if reply.outcome is Outcome.PENDING:
+        return PaymentStatus.PENDING
+    if reply.failure_kind is not None and policy_for(reply.failure_kind).is_decline:
+        return PaymentStatus.DECLINED
+    return None  # busy, down, unknown...: a naive integration calls it a failure
+
+
+def _charge(request: PaymentRequest, index: int) -> Charge:
+    key = uuid.uuid4().hex
+    return Charge(
+        reference=key,
+        order_id=request.order_id,
+        amount=request.amount,
+        source=request.sources[index],
+        customer_country=request.customer_country,
+        customer_id=request.customer_id,
+        return_url=request.return_url,
+    )
+
+
+class _TryAgain(Exception):  # noqa: N818 - tenacity's signal, not an error
+    pass
+
+
+async def serve_with_single(
+    providers: Sequence[DrillProvider],
+    adapters: dict[str, Adapter],
+    arrivals: Sequence[Arrival],
+    progress: Progress,
+) -> list[PaymentRecord]:
+    """One provider per method (the first configured), tenacity retries, no failover."""
+
+    async def pay(arrival: Arrival) -> PaymentRecord:
+        request, sent = arrival.request, time.perf_counter()
+        method = request.sources[0].method
+        provider = next((p.name for p in providers if method in p.methods), None)
+        record = PaymentRecord(
+            request.order_id,
+            arrival.at,
+            0.0,
+            PaymentStatus.FAILED,
+            method=method.value,
+            amount_minor=request.amount.minor_units,
+        )
+        if provider is not None:
+            adapter = adapters[provider]
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(3),
+                wait=wait_exponential(multiplier=0.05, max=0.4),
+                retry=retry_if_exception_type((httpx.HTTPError, _TryAgain)),
+                reraise=True,
+            )
+            try:
+                async for loop_try in retrying:
+                    with loop_try:
+                        reply = await _call(adapter, request, 0, record)
+                        verdict = _classify(reply)
+                        if verdict is None:
+                            raise _TryAgain
+                        record.status = verdict
+            except (httpx.HTTPError, _TryAgain):
+                record.status = PaymentStatus.FAILED
+        record.latency_ms = (time.perf_counter() - sent) * 1000
+        return record
+
+    return await _open_loop(arrivals, pay, progress)
+
+
+async def _call(
+    adapter: Adapter, request: PaymentRequest, index: int, record: PaymentRecord
+) -> ProviderReply:
+    try:
+        reply = await adapter.pay(_charge(request, index), idempotency_key=uuid.uuid4().hex)
+    except httpx.HTTPError:
+        record.attempts.append((adapter.name, "unknown"))
+        raise
+    record.attempts.append((adapter.name, reply.outcome.value))
+    return reply
+
+
+async def serve_with_chain(
+    providers: Sequence[DrillProvider],
+    adapters: dict[str, Adapter],
+    arrivals: Sequence[Arrival],
+    progress: Progress,
+) -> list[PaymentRecord]:
+    """Every provider of every offered method in turn; any exception means "next"."""
+
+    async def pay(arrival: Arrival) -> PaymentRecord:
+        request, sent = arrival.request, time.perf_counter()
+        record = PaymentRecord(
+            request.order_id,
+            arrival.at,
+            0.0,
+            PaymentStatus.FAILED,
+            method=request.sources[0].method.value,
+            amount_minor=request.amount.minor_units,
+        )
+        done = False
+        for index, source in enumerate(request.sources):
+            for provider in providers:
+                if done or source.method not in provider.methods:
+                    continue
+                try:
+                    reply = await _call(adapters[provider.name], request, index, record)
+                except httpx.HTTPError:
+                    continue
+                verdict = _classify(reply)
+                if verdict is not None and verdict is not PaymentStatus.DECLINED:
+                    record.status, record.method, done = verdict, source.method.value, True
+                elif verdict is PaymentStatus.DECLINED:
+                    record.status = verdict
+        record.latency_ms = (time.perf_counter() - sent) * 1000
+        return record
+
+    return await _open_loop(arrivals, pay, progress)

@@ -1,0 +1,199 @@
+"""The operator's commands: reconcile, the outbox worker, and status.
+
+`payrouter worker` is what a merchant runs beside the app: each round it finishes payments
+left pending or orphaned and sends the follow-ups that are due, until it is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import UTC
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from .._followups import FollowUp, FollowUpStatus
+from .._health._maintenance import MaintenanceWindow
+from .._router import Router
+from ._common import ConfigOption, console, guarded
+
+__all__ = ["reconcile", "status", "worker"]
+
+
+def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
+    """Resolve pending, awaiting-action and crashed payments by asking their providers, then
+    send the follow-ups (captures, refunds, voids, cancellations) that are due."""
+
+    async def run() -> None:
+        async with Router.from_config(config) as router:
+            report = await router.reconcile()
+            sent = await router.process_outbox()
+            outbox = await router.read_outbox_stats()
+        table = Table(title=f"reconcile: {report.examined} payment(s) examined")
+        for column in ("order id", "before", "after", "provider"):
+            table.add_column(column)
+        for change in report.changes:
+            table.add_row(change.order_id, change.before, change.after, change.provider or "-")
+        console.print(table)
+        console.print(f"still open: {len(report.still_open)}")
+        _print_followups(sent)
+        _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
+
+    guarded(run)
+
+
+def worker(
+    config: ConfigOption = Path("payrouter.yaml"),
+    interval: Annotated[float, typer.Option(help="Seconds between rounds.", min=0.1)] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit (cron).")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics (outbox depth and age...) on this port."),
+    ] = None,
+) -> None:
+    """Run beside the app: every round, reconcile open payments and send due follow-ups.
+
+    Stops after the round in progress on SIGINT or SIGTERM. Several workers may run at
+    once on a shared ledger: each payment and follow-up is leased to one of them.
+    """
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        hooks = _metrics_hooks(metrics_port) if metrics_port is not None else None
+        async with Router.from_config(config, hooks=hooks) as router:
+            if hooks is not None:
+                hooks[0].watch(router)
+            rounds = 0
+            while True:
+                rounds += 1
+                report = await router.reconcile()
+                sent = await router.process_outbox()
+                outbox = router.outbox_stats()
+                if report.changes or sent or once:
+                    console.print(
+                        f"round {rounds}: {len(report.changes)} payment(s) resolved, "
+                        f"{len(sent)} follow-up(s) sent; outbox depth {outbox.depth}, "
+                        f"oldest {outbox.oldest_age_seconds:.0f}s, refused {outbox.refused}"
+                    )
+                    _print_followups(sent)
+                if once:
+                    return
+                try:
+                    await asyncio.wait_for(stop.wait(), interval)
+                except TimeoutError:
+                    continue
+                console.print("stopping: the round in progress has finished")
+                return
+
+    guarded(run)
+
+
+def _metrics_hooks(port: int) -> list[Any]:
+    """A Prometheus hook on its own registry, served on `port`, beside the default log hook."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from ..instrumentation._events import LoggingHook
+    from ..instrumentation._metrics import PrometheusHook
+
+    registry = CollectorRegistry()
+    start_http_server(port, registry=registry)
+    return [PrometheusHook(registry), LoggingHook()]
+
+
+def _print_followups(sent: list[FollowUp]) -> None:
+    for followup in sent:
+        colour = {FollowUpStatus.REFUSED: "red", FollowUpStatus.QUEUED: "yellow"}.get(
+            followup.status, "green"
+        )
+        why = (
+            f" ({followup.failure_kind}: {followup.provider_code})" if followup.failure_kind else ""
+        )
+        console.print(
+            f"  [{colour}]{followup.followup_id} at {followup.provider}: "
+            f"{followup.status.value}[/{colour}]{why}"
+        )
+
+
+def _print_outbox(depth: int, oldest: float, pending: int, refused: int) -> None:
+    console.print(
+        f"outbox: {depth} queued (oldest {oldest:.0f}s), {pending} awaiting the provider's "
+        f"confirmation, {refused} refused"
+    )
+
+
+def status(
+    config: ConfigOption = Path("payrouter.yaml"),
+    minutes: Annotated[
+        float, typer.Option(help="How far back the success rates look, in minutes.")
+    ] = 15.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show each provider and method: recent attempts and success rate (from the ledger, so
+    every process's), breaker state, and the next announced maintenance window."""
+
+    async def run() -> None:
+        async with Router.from_config(config, hooks=()) as router:
+            health = {
+                (row.provider, row.method): row
+                for row in await router.provider_health(minutes=minutes)
+            }
+            states = router.breaker_states()
+            outbox = await router.read_outbox_stats()
+            rows: list[dict[str, Any]] = []
+            for adapter in router.adapters:
+                for method in sorted(adapter.capabilities.methods):
+                    seen = health.get((adapter.name, method))
+                    rate = seen.success_rate if seen else None
+                    rows.append(
+                        {
+                            "provider": adapter.name,
+                            "method": method.value,
+                            "attempts": seen.attempts if seen else 0,
+                            "success_rate": rate,
+                            "unknown": seen.unknown if seen else 0,
+                            "in_flight": seen.in_flight if seen else 0,
+                            "breaker": states.get((adapter.name, method), "closed"),
+                            "next_maintenance": _window(router.next_maintenance(adapter.name)),
+                        }
+                    )
+        if as_json:
+            document = {"minutes": minutes, "providers": rows, "outbox": outbox.model_dump()}
+            print(json.dumps(document, indent=2))
+            return
+        table = Table(title=f"providers, last {minutes:g} minutes")
+        table.add_column("provider")
+        table.add_column("method")
+        for column in ("attempts", "success", "unknown", "in flight"):
+            table.add_column(column, justify="right")
+        table.add_column("breaker (this process)")
+        table.add_column("next maintenance (UTC)")
+        for row in rows:
+            share = row["success_rate"]
+            table.add_row(
+                str(row["provider"]),
+                str(row["method"]),
+                str(row["attempts"]),
+                "-" if share is None else f"{share:.1%}",
+                str(row["unknown"]),
+                str(row["in_flight"]),
+                str(row["breaker"]),
+                row["next_maintenance"] or "-",
+            )
+        console.print(table)
+        _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
+
+    guarded(run)
+
+
+def _window(window: MaintenanceWindow | None) -> str | None:
+    if window is None:
+        return None
+    start, end = (m.astimezone(UTC).strftime("%Y-%m-%d %H:%M") for m in (window.start, window.end))
+    return f"{start} to {end}"

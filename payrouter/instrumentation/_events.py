@@ -1,0 +1,223 @@
+"""Instrumentation as data: the router emits frozen events; hooks decide what to do with them.
+
+Events carry no secrets by construction (no sources, no tokens, no IBANs), so a hook can log
+or export them as they are. A failing hook is reported once per type and never breaks a payment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Final
+
+from .._models import PaymentMethod, PaymentStatus
+from .._taxonomy import FailureKind, Outcome
+from ._logs import RedactingFilter, describe
+from ._redact import redact
+
+__all__ = [
+    "AttemptFinished",
+    "AttemptStarted",
+    "BreakerStateChanged",
+    "CandidateSkipped",
+    "Event",
+    "FailedOver",
+    "FollowUpFinished",
+    "Hook",
+    "LoggingHook",
+    "PaymentFinished",
+    "RetryScheduled",
+    "RoutePlanned",
+    "SharedStateChanged",
+    "WebhookReceived",
+    "emit",
+]
+
+_LOG: Final = logging.getLogger("payrouter")
+# Every record payrouter logs (hook failures' tracebacks included) is masked on the way out.
+# Logger filters do not apply to child loggers' records, so the adapters' logger gets its own.
+for _name in ("payrouter", "payrouter.adapters"):
+    logging.getLogger(_name).addFilter(RedactingFilter())
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStarted:
+    """An attempt was written to the ledger and its first call is about to be sent."""
+
+    order_id: str
+    attempt: int
+    provider: str
+    method: PaymentMethod
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptFinished:
+    """An attempt's outcome was written to the ledger."""
+
+    order_id: str
+    attempt: int
+    provider: str
+    method: PaymentMethod
+    outcome: Outcome
+    failure_kind: FailureKind | None
+    provider_code: str | None
+    tries: int
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryScheduled:
+    """The same provider will be tried again with the same idempotency key after `wait`."""
+
+    order_id: str
+    attempt: int
+    provider: str
+    try_number: int
+    wait_seconds: float
+    failure_kind: FailureKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedOver:
+    """The router moves on from `from_provider` because the money provably did not move."""
+
+    order_id: str
+    from_provider: str
+    method: PaymentMethod
+    failure_kind: FailureKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlanned:
+    """The providers a payment will try, in order, and the ones a routing rule excluded.
+
+    `route` holds `provider/method` entries with the expected fee in minor units when the
+    provider has a fee rule (`stripe/card fee=39`); `excluded` holds `provider: why`.
+    """
+
+    order_id: str
+    strategies: tuple[str, ...]
+    route: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateSkipped:
+    """A candidate was not called, e.g. because its breaker is open."""
+
+    order_id: str
+    provider: str
+    method: PaymentMethod
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStateChanged:
+    """A provider's breaker for one method moved between closed, open and half-open."""
+
+    provider: str
+    method: PaymentMethod
+    old_state: str
+    new_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFinished:
+    """A payment reached a status other than `processing`."""
+
+    order_id: str
+    status: PaymentStatus
+    provider: str | None
+    attempts: int
+    failure_kind: FailureKind | None
+    alert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpFinished:
+    """A capture, refund, void or mandate cancellation got its provider's answer this time:
+    `status` is `succeeded`, `pending` (confirmed later), `refused` (`alert`: a person must
+    look) or `queued` again (the provider is busy or down; the outbox sends it later)."""
+
+    followup_id: str
+    kind: str
+    provider: str
+    order_id: str | None
+    status: str
+    failure_kind: FailureKind | None
+    tries: int
+    alert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReceived:
+    """A verified notification was applied, recognised as a replay, or ignored: `result`
+    says which (applied, replayed, out_of_order, no_match, dispute, unknown_type)."""
+
+    provider: str
+    event_id: str
+    type: str
+    result: str
+    order_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SharedStateChanged:
+    """Shared state (Redis) became unreachable, so this process runs on its own state, or
+    became reachable again. Payments go on either way; the ledger is never affected."""
+
+    available: bool
+    reason: str
+
+
+Event = (
+    AttemptStarted
+    | AttemptFinished
+    | RetryScheduled
+    | FailedOver
+    | CandidateSkipped
+    | RoutePlanned
+    | BreakerStateChanged
+    | PaymentFinished
+    | FollowUpFinished
+    | WebhookReceived
+    | SharedStateChanged
+)
+Hook = Callable[[Event], None]
+"""Anything callable with one event; it runs inline, so it must be quick and not block."""
+
+
+class LoggingHook:
+    """The default hook: one stdlib log record per event, `Type: why` as the message (see
+    `describe`), the redacted fields in `extra["event"]`."""
+
+    def __init__(self, logger: logging.Logger = _LOG) -> None:
+        self._logger = logger
+
+    def __call__(self, event: Event) -> None:
+        alerting = bool(getattr(event, "alert", False))
+        noteworthy = alerting or isinstance(event, BreakerStateChanged | SharedStateChanged)
+        level = logging.WARNING if noteworthy else logging.DEBUG
+        if self._logger.isEnabledFor(level):
+            self._logger.log(
+                level,
+                "%s: %s",
+                type(event).__name__,
+                describe(event),
+                extra={"event": redact(asdict(event))},
+            )
+
+
+_BROKEN_HOOKS: set[type[object]] = set()
+
+
+def emit(hooks: Sequence[Hook], event: Event) -> None:
+    """Deliver `event` to every hook; a hook that raises is logged once and skipped."""
+    for hook in hooks:
+        try:
+            hook(event)
+        except Exception:
+            if type(hook) not in _BROKEN_HOOKS:
+                _BROKEN_HOOKS.add(type(hook))
+                _LOG.exception("payrouter hook %r failed; further failures are not logged", hook)

@@ -1,0 +1,48 @@
+"""Listeners for paging: run a merchant's callback for the few events a human must hear about.
+
+Hooks already receive every event; these helpers only filter by type (and breaker target
+state), so paging code reads as what it pages on and never sees unrelated events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from ._events import BreakerStateChanged, Event, FailedOver, Hook
+
+__all__ = ["listen", "on_breaker_change", "on_failover"]
+
+_E = TypeVar("_E")
+
+
+def listen(event_type: type[_E], callback: Callable[[_E], object]) -> Hook:
+    """A hook calling `callback` with each event of `event_type` (subclasses included)."""
+
+    def hook(event: Event) -> None:
+        if isinstance(event, event_type):
+            callback(event)
+
+    hook.__qualname__ = f"listen({event_type.__name__}, {getattr(callback, '__name__', '?')})"
+    return hook
+
+
+def on_breaker_change(
+    callback: Callable[[BreakerStateChanged], object],
+    *,
+    to: Iterable[str] | None = ("open",),
+) -> Hook:
+    """Call `callback` when a breaker moves into one of the states in `to` (default: it
+    opened, i.e. a provider is being avoided); `to=None` for every transition."""
+    targets = None if to is None else frozenset(to)
+
+    def page(event: BreakerStateChanged) -> None:
+        if targets is None or event.new_state in targets:
+            callback(event)
+
+    return listen(BreakerStateChanged, page)
+
+
+def on_failover(callback: Callable[[FailedOver], object]) -> Hook:
+    """Call `callback` each time a payment moves on from a provider."""
+    return listen(FailedOver, callback)

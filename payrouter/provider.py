@@ -1,0 +1,42 @@
+"""The provider seam, for adapter authors: what an adapter implements and what it answers with.
+
+An adapter turns one provider's API into `ProviderReply` values classified by the failure
+taxonomy (`FailureKind`, `Outcome`, the `POLICY` table). Register a factory under the
+`payrouter.adapters` entry-point group and name it in the config's `providers` list; the router
+never imports an adapter. `payrouter.testing.AdapterConformance`-style checks live in
+`payrouter.testing`.
+"""
+
+from ._adapter import (
+    Adapter,
+    AdapterFactory,
+    Capabilities,
+    Charge,
+    CompletesApproval,
+    PaymentHandle,
+    ProviderReply,
+)
+from ._config import adapters_from_config
+from ._public import present_as_public
+from ._reconcile._records import ProviderRecord, RecordsSource
+from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
+
+__all__ = [
+    "POLICY",
+    "Adapter",
+    "AdapterFactory",
+    "Capabilities",
+    "Charge",
+    "CompletesApproval",
+    "FailureKind",
+    "FailurePolicy",
+    "Outcome",
+    "PaymentHandle",
+    "ProviderRecord",
+    "ProviderReply",
+    "RecordsSource",
+    "adapters_from_config",
+    "policy_for",
+]
+
+present_as_public(__name__, __all__, globals())
