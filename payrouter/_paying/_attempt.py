@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
 from .._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
 from .._health._protection import Protection
+from .._settings import RetrySettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook, RetryScheduled, emit
-from ._retry import RetryableReply, RetryPolicy, pause_seconds, retrying
+from ._retry import RetryableReply, pause_seconds, retrying
 from ._transport import reply_for_exception
 
 __all__ = ["AttemptRun", "call_safely", "is_conclusive_lookup", "retry_same_key", "run_attempt"]
@@ -64,7 +65,7 @@ async def run_attempt(
     charge: Charge,
     idempotency_key: str,
     board: BreakerBoard,
-    retry: RetryPolicy,
+    retry: RetrySettings,
     lookup_tries: int,
     lookup_wait: float,
     deadline: float,
@@ -148,7 +149,7 @@ def _retryable(reply: ProviderReply) -> bool:
 async def retry_same_key(
     one_try: Callable[[], Awaitable[ProviderReply]],
     first: ProviderReply,
-    retry: RetryPolicy,
+    retry: RetrySettings,
     deadline: float,
     before_sleep: Callable[[int, float, ProviderReply], None],
     sleep: Callable[[float], Awaitable[None]],
