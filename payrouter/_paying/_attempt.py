@@ -48,10 +48,23 @@ async def call_safely(call: Awaitable[ProviderReply], deadline: float) -> Provid
 
 
 def is_conclusive_lookup(reply: ProviderReply) -> bool:
-    """True when a lookup tells where the money stands, not just that the lookup failed."""
+    """True when a lookup tells where the money stands, not just that the lookup failed.
+
+    A definite failure is as conclusive as a success: a decline, or any failure that carries
+    the provider's reference (the provider answered about the payment itself, e.g. a Stripe
+    intent back in `requires_payment_method` after a processing error: nothing moved). A
+    failure without a reference is the lookup's own (throttled, down, unreachable), and "no
+    such payment" is never conclusive here: only the ladder's authoritative rungs conclude
+    absence.
+    """
     if reply.outcome in (Outcome.SUCCEEDED, Outcome.PENDING, Outcome.REQUIRES_ACTION):
         return True
-    return reply.outcome is Outcome.FAILED and policy_for(_kind(reply)).is_decline
+    if reply.outcome is not Outcome.FAILED:
+        return False
+    kind = _kind(reply)
+    if policy_for(kind).is_decline:
+        return True
+    return reply.provider_reference is not None and kind is not FailureKind.NOT_FOUND
 
 
 def _kind(reply: ProviderReply) -> FailureKind:
