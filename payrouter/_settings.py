@@ -1,15 +1,14 @@
-"""The router's tunables, validated like any other input; every field has a safe default."""
+"""The router's tunables, validated like any other input; every field has a safe default.
+
+Each setting is defined once, here: the breakers, retry loop and retry budget read these
+frozen models directly rather than copying them into parallel dataclasses.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-
-from ._health._admission import AdmissionParams
-from ._health._breakers import BreakerSettings as _BreakerParams
-from ._health._protection import RetryBudgetParams
-from ._paying._retry import RetryPolicy
 
 __all__ = [
     "AdmissionSettings",
@@ -33,11 +32,6 @@ class RetrySettings(BaseModel):
     max_wait_seconds: float = Field(default=1.0, ge=0, description="Caps Retry-After too.")
     jitter_seconds: float = Field(default=0.05, ge=0)
 
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            self.max_tries, self.initial_wait_seconds, self.max_wait_seconds, self.jitter_seconds
-        )
-
 
 class BreakerSettings(BaseModel):
     """One breaker per provider and method."""
@@ -48,9 +42,6 @@ class BreakerSettings(BaseModel):
     reset_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Open time before a trial."
     )
-
-    def params(self) -> _BreakerParams:
-        return _BreakerParams(self.fail_max, self.reset_timeout_seconds)
 
 
 class RetryBudgetSettings(BaseModel):
@@ -63,9 +54,6 @@ class RetryBudgetSettings(BaseModel):
     ratio: float = Field(default=0.2, ge=0, le=10, description="Retries per first attempt.")
     min_per_second: float = Field(default=5.0, ge=0, description="Retries always allowed.")
     window_seconds: float = Field(default=10.0, gt=0, le=600)
-
-    def params(self) -> RetryBudgetParams:
-        return RetryBudgetParams(self.ratio, self.min_per_second, self.window_seconds)
 
 
 class AdmissionSettings(BaseModel):
@@ -94,17 +82,6 @@ class AdmissionSettings(BaseModel):
         if not self.min_limit <= self.max_limit:
             raise ValueError("admission.min_limit must not exceed admission.max_limit")
         return self
-
-    def params(self) -> AdmissionParams:
-        return AdmissionParams(
-            self.enabled,
-            self.initial_limit,
-            self.min_limit,
-            self.max_limit,
-            self.target_lag_seconds,
-            self.backoff,
-            self.probe_interval_seconds,
-        )
 
 
 class OutboxSettings(BaseModel):

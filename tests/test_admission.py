@@ -25,7 +25,7 @@ from payrouter import (
     RouterSettings,
 )
 from payrouter._cli._app import app
-from payrouter._health._admission import Admission, AdmissionParams, watch_lag
+from payrouter._health._admission import Admission, watch_lag
 from payrouter.instrumentation import Event, PaymentShed, PrometheusHook
 from payrouter.provider import Charge, ProviderReply
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
@@ -69,7 +69,7 @@ class Clock:
 def test_a_late_process_backs_its_limit_off_and_a_punctual_one_grows_it_again() -> None:
     """AIMD: each late sample multiplies the limit by `backoff` down to the floor; on-time
     samples add one while at least half the limit is in use."""
-    admission = Admission(AdmissionParams(initial_limit=100, min_limit=10, backoff=0.5))
+    admission = Admission(AdmissionSettings(initial_limit=100, min_limit=10, backoff=0.5))
     admission.observe_lag(0.5)
     assert admission.limit == 50
     for _ in range(10):
@@ -85,7 +85,7 @@ def test_a_late_process_backs_its_limit_off_and_a_punctual_one_grows_it_again() 
 
 
 def test_over_the_limit_admit_sheds_and_counts_until_a_payment_finishes() -> None:
-    admission = Admission(AdmissionParams(initial_limit=2, min_limit=1, max_limit=2))
+    admission = Admission(AdmissionSettings(initial_limit=2, min_limit=1, max_limit=2))
     assert admission.admit() is not None
     assert admission.admit() is not None
     assert admission.admit() is None
@@ -101,7 +101,7 @@ def test_over_the_limit_admit_sheds_and_counts_until_a_payment_finishes() -> Non
 def test_a_late_first_send_backs_the_limit_off() -> None:
     """The delay from admission to the first provider call is the second signal."""
     clock = Clock()
-    admission = Admission(AdmissionParams(initial_limit=100, backoff=0.5), clock=clock)
+    admission = Admission(AdmissionSettings(initial_limit=100, backoff=0.5), clock=clock)
     admitted = admission.admit()
     assert admitted is not None
     clock.now = 0.05
@@ -113,13 +113,13 @@ def test_a_late_first_send_backs_the_limit_off() -> None:
 
 
 def test_admission_off_admits_every_payment() -> None:
-    admission = Admission(AdmissionParams(enabled=False, initial_limit=1, min_limit=1))
+    admission = Admission(AdmissionSettings(enabled=False, initial_limit=1, min_limit=1))
     assert all(admission.admit() is not None for _ in range(5))
 
 
 async def test_the_lag_probe_reports_how_much_later_than_asked_the_loop_woke() -> None:
     clock = Clock()
-    admission = Admission(AdmissionParams(initial_limit=100, backoff=0.5), clock=clock)
+    admission = Admission(AdmissionSettings(initial_limit=100, backoff=0.5), clock=clock)
     rounds: list[float] = []
 
     async def late_sleep(seconds: float) -> None:

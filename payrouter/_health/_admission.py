@@ -30,20 +30,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["Admission", "AdmissionParams", "AdmissionState", "watch_lag"]
+from .._settings import AdmissionSettings
 
-
-@dataclass(frozen=True, slots=True)
-class AdmissionParams:
-    """The limit's bounds and what "late" means; `RouterSettings.admission` builds these."""
-
-    enabled: bool = True
-    initial_limit: int = 500
-    min_limit: int = 4
-    max_limit: int = 10_000
-    target_lag_seconds: float = 0.1
-    backoff: float = 0.9
-    probe_interval_seconds: float = 0.05
+__all__ = ["Admission", "AdmissionState", "watch_lag"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +49,7 @@ class Admission:
     """The adaptive limit on payments in flight in one process, and its shed count."""
 
     def __init__(
-        self, params: AdmissionParams, *, clock: Callable[[], float] = time.monotonic
+        self, params: AdmissionSettings, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._params = params
         self._clock = clock

@@ -26,7 +26,7 @@ from .._errors import (
     PaymentInProgressError,
     ProviderRejectedRequestError,
 )
-from .._health._admission import Admission, AdmissionParams
+from .._health._admission import Admission
 from .._health._breakers import BreakerBoard
 from .._health._maintenance import MaintenanceSchedule
 from .._health._protection import Protection
@@ -38,7 +38,7 @@ from .._ledger import (
     PaymentUpdate,
 )
 from .._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
-from .._settings import RouterSettings
+from .._settings import AdmissionSettings, RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import (
     AttemptFinished,
@@ -90,11 +90,11 @@ class Payer:
         self._board = board
         self._protection = protection
         self._maintenance = maintenance
-        self._retry = settings.retry.policy()
+        self._retry = settings.retry
         self._sleep = sleep
         self._owner = owner
         self._routing = routing or RoutingPolicy()
-        self._admission = admission or Admission(AdmissionParams(enabled=False))
+        self._admission = admission or Admission(AdmissionSettings(enabled=False))
 
     async def pay(self, request: PaymentRequest) -> PaymentResult:
         """The pay path behind `Router.pay`, whose docstring lists its results and errors.
