@@ -115,13 +115,11 @@ class Router(FollowUpMethods):
         self.settings = settings or RouterSettings()
         self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
         self._shared = None if state is None else _shared_breakers(state, self._hooks)
-        self._board = BreakerBoard(self.settings.breaker.params(), self._hooks, self._shared)
+        self._board = BreakerBoard(self.settings.breaker, self._hooks, self._shared)
         self._maintenance = MaintenanceSchedule(
             maintenance or {}, self.settings.maintenance_drain_seconds
         )
-        self._protection = Protection(
-            limits or {}, self.settings.retry_budget.params(), shared=self._shared
-        )
+        self._protection = Protection(limits or {}, self.settings.retry_budget, shared=self._shared)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._payer = Payer(
             adapters=self._adapters,
