@@ -102,6 +102,7 @@ class Payer:
         Admission comes first: a payment this process cannot pay in time is refused before
         the ledger or any provider sees it.
         """
+        self.settings.check_ceiling(request.amount)  # before the claim: no row, no call
         admitted_at = self._admission.admit()
         if admitted_at is None:
             raise self._shed(request.order_id)
