@@ -14,6 +14,9 @@
         ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
       FollowUpNotAllowedError       a capture/refund/void broke a money rule (also ValueError)
       FollowUpRefusedError          the provider definitely refused a follow-up; see `.followup`
+      UnsendableError               an adapter cannot put a request in its provider's terms
+                                    (also ValueError; in payrouter.provider, answered by the
+                                    adapter as INVALID_REQUEST, nothing sent)
 
 A declined payment is not an exception: `pay` returns a `PaymentResult` whose status is
 `declined`, with a customer-safe reason. Messages and reprs never contain secrets.
