@@ -14,6 +14,8 @@
         ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
       FollowUpNotAllowedError       a capture/refund/void broke a money rule (also ValueError)
       FollowUpRefusedError          the provider definitely refused a follow-up; see `.followup`
+      RecordsNotReadyError          a provider has not published a period's records yet (its
+                                    records source raises it; the comparison reports it late)
 
 A declined payment is not an exception: `pay` returns a `PaymentResult` whose status is
 `declined`, with a customer-safe reason. Messages and reprs never contain secrets.

@@ -18,7 +18,7 @@ from ._adapter import (
 )
 from ._config import adapters_from_config
 from ._public import present_as_public
-from ._reconcile._records import ProviderRecord, RecordsSource
+from ._reconcile._records import ProviderRecord, RecordsNotReadyError, RecordsSource
 from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "PaymentHandle",
     "ProviderRecord",
     "ProviderReply",
+    "RecordsNotReadyError",
     "RecordsSource",
     "adapters_from_config",
     "policy_for",

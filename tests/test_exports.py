@@ -83,6 +83,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "PaymentHandle",
         "ProviderRecord",
         "ProviderReply",
+        "RecordsNotReadyError",
         "RecordsSource",
         "adapters_from_config",
         "policy_for",

@@ -146,6 +146,7 @@ def status(
             }
             states = router.breaker_states()
             outbox = await router.read_outbox_stats()
+            books = await router.discrepancy_stats()
             rows: list[dict[str, Any]] = []
             for adapter in router.adapters:
                 for method in sorted(adapter.capabilities.methods):
@@ -164,7 +165,15 @@ def status(
                         }
                     )
         if as_json:
-            document = {"minutes": minutes, "providers": rows, "outbox": outbox.model_dump()}
+            document = {
+                "minutes": minutes,
+                "providers": rows,
+                "outbox": outbox.model_dump(),
+                "discrepancies": {
+                    "open": books.open,
+                    "oldest_age_seconds": books.oldest_age_seconds,
+                },
+            }
             print(json.dumps(document, indent=2))
             return
         table = Table(title=f"providers, last {minutes:g} minutes")
@@ -188,6 +197,11 @@ def status(
             )
         console.print(table)
         _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
+        colour = "red" if books.open else "green"
+        console.print(
+            f"[{colour}]records: {books.open} open discrepancies[/{colour}] (oldest "
+            f"{books.oldest_age_seconds:.0f}s); `payrouter records open` lists them"
+        )
 
     guarded(run)
 
