@@ -122,13 +122,11 @@ class Router(FollowUpMethods):
         self.settings = settings or RouterSettings()
         self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
         self._shared = None if state is None else _shared_breakers(state, self._hooks)
-        self._board = BreakerBoard(self.settings.breaker.params(), self._hooks, self._shared)
+        self._board = BreakerBoard(self.settings.breaker, self._hooks, self._shared)
         self._maintenance = MaintenanceSchedule(
             maintenance or {}, self.settings.maintenance_drain_seconds
         )
-        self._protection = Protection(
-            limits or {}, self.settings.retry_budget.params(), shared=self._shared
-        )
+        self._protection = Protection(limits or {}, self.settings.retry_budget, shared=self._shared)
         self._fees = {
             name: rules.fees for name, rules in (routing.providers if routing else {}).items()
         }

@@ -1,14 +1,14 @@
-"""The router's tunables, validated like any other input; every field has a safe default."""
+"""The router's tunables, validated like any other input; every field has a safe default.
+
+Each setting is defined once, here: the breakers, retry loop and retry budget read these
+frozen models directly rather than copying them into parallel dataclasses.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-
-from ._health._breakers import BreakerSettings as _BreakerParams
-from ._health._protection import RetryBudgetParams
-from ._paying._retry import RetryPolicy
 
 __all__ = [
     "BreakerSettings",
@@ -31,11 +31,6 @@ class RetrySettings(BaseModel):
     max_wait_seconds: float = Field(default=1.0, ge=0, description="Caps Retry-After too.")
     jitter_seconds: float = Field(default=0.05, ge=0)
 
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            self.max_tries, self.initial_wait_seconds, self.max_wait_seconds, self.jitter_seconds
-        )
-
 
 class BreakerSettings(BaseModel):
     """One breaker per provider and method."""
@@ -46,9 +41,6 @@ class BreakerSettings(BaseModel):
     reset_timeout_seconds: float = Field(
         default=30.0, gt=0, description="Open time before a trial."
     )
-
-    def params(self) -> _BreakerParams:
-        return _BreakerParams(self.fail_max, self.reset_timeout_seconds)
 
 
 class RetryBudgetSettings(BaseModel):
@@ -61,9 +53,6 @@ class RetryBudgetSettings(BaseModel):
     ratio: float = Field(default=0.2, ge=0, le=10, description="Retries per first attempt.")
     min_per_second: float = Field(default=5.0, ge=0, description="Retries always allowed.")
     window_seconds: float = Field(default=10.0, gt=0, le=600)
-
-    def params(self) -> RetryBudgetParams:
-        return RetryBudgetParams(self.ratio, self.min_per_second, self.window_seconds)
 
 
 class OutboxSettings(BaseModel):

@@ -87,7 +87,7 @@ class Payer:
         self._board = board
         self._protection = protection
         self._maintenance = maintenance
-        self._retry = settings.retry.policy()
+        self._retry = settings.retry
         self._sleep = sleep
         self._owner = owner
         self._routing = routing or RoutingPolicy()
