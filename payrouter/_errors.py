@@ -16,6 +16,9 @@
       FollowUpRefusedError          the provider definitely refused a follow-up; see `.followup`
       RecordsNotReadyError          a provider has not published a period's records yet (its
                                     records source raises it; the comparison reports it late)
+      UnsendableError               an adapter cannot put a request in its provider's terms
+                                    (also ValueError; in payrouter.provider, answered by the
+                                    adapter as INVALID_REQUEST, nothing sent)
 
 A declined payment is not an exception: `pay` returns a `PaymentResult` whose status is
 `declined`, with a customer-safe reason. Messages and reprs never contain secrets.
