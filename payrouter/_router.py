@@ -234,6 +234,8 @@ class Router(FollowUpMethods):
         `action_url`). A second call with the same order id returns the first one's result.
 
         Raises:
+            InvalidPaymentError: the amount is above `settings.max_amount_minor` for its
+                currency; nothing was recorded or sent.
             IdempotencyConflictError: the order id was used with other money-relevant fields.
             PaymentInProgressError: another worker holds the order beyond our wait.
             NoEligibleProviderError: no provider can take this payment at all.

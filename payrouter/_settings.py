@@ -10,6 +10,9 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from ._errors import InvalidPaymentError
+from ._money import MAX_MINOR_UNITS, CurrencyCode, Money
+
 __all__ = [
     "BreakerSettings",
     "OutboxSettings",
@@ -119,6 +122,12 @@ class RouterSettings(BaseModel):
         ge=0,
         description="Stop sending to a provider this long before its announced window opens.",
     )
+    max_amount_minor: dict[CurrencyCode, Annotated[int, Field(gt=0, le=MAX_MINOR_UNITS)]] = Field(
+        default_factory=dict,
+        description="Per currency, the largest payment accepted, in minor units "
+        "({EUR: 5000000} is 50,000.00 EUR): a typo or a tampered amount above it is refused "
+        "before any provider is called. Currencies not listed have no ceiling of their own.",
+    )
     retry: RetrySettings = RetrySettings()
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     breaker: BreakerSettings = BreakerSettings()
@@ -137,3 +146,21 @@ class RouterSettings(BaseModel):
                 "send a follow-up whose first sender is still waiting for the provider"
             )
         return self
+
+    def check_ceiling(self, amount: Money) -> None:
+        """Refuse `amount` when it is above the merchant's ceiling for its currency.
+
+        Checked before the order id is claimed, so a refused amount leaves no ledger row and
+        the same order id can be paid with the corrected amount.
+
+        Raises:
+            InvalidPaymentError: above `max_amount_minor` for the amount's currency.
+        """
+        ceiling = self.max_amount_minor.get(amount.currency)
+        if ceiling is not None and amount.minor_units > ceiling:
+            limit = Money(minor_units=ceiling, currency=amount.currency)
+            raise InvalidPaymentError(
+                f"amount: {amount} is above this router's ceiling of {limit} "
+                f"(router.max_amount_minor.{amount.currency}): check the amount, or raise "
+                "the ceiling in the config"
+            )

@@ -94,6 +94,7 @@ class Payer:
 
     async def pay(self, request: PaymentRequest) -> PaymentResult:
         """The pay path behind `Router.pay`, whose docstring lists its results and errors."""
+        self.settings.check_ceiling(request.amount)  # before the claim: no row, no call
         deadline = time.monotonic() + self.settings.deadline_seconds
         claim = await self._ledger.claim(
             request.order_id,
