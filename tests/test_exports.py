@@ -15,6 +15,7 @@ import pytest
 
 PUBLIC: dict[str, tuple[str, ...]] = {
     "payrouter": (
+        "AdmissionSettings",
         "AllProvidersUnavailableError",
         "AttemptSummary",
         "BankTransferSource",
@@ -103,6 +104,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "LoggingHook",
         "OpenTelemetryHook",
         "PaymentFinished",
+        "PaymentShed",
         "PrometheusHook",
         "RedactingFilter",
         "RetryScheduled",

@@ -136,7 +136,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show each provider and method: recent attempts and success rate (from the ledger, so
-    every process's), breaker state, and the next announced maintenance window."""
+    every process's), breaker state, the next announced maintenance window, and how many
+    payments were shed at admission (overload refused before anything was sent)."""
 
     async def run() -> None:
         async with Router.from_config(config, hooks=()) as router:
@@ -147,6 +148,7 @@ def status(
             states = router.breaker_states()
             outbox = await router.read_outbox_stats()
             books = await router.discrepancy_stats()
+            shed = await router.shed_count(minutes=minutes)
             rows: list[dict[str, Any]] = []
             for adapter in router.adapters:
                 for method in sorted(adapter.capabilities.methods):
@@ -173,6 +175,7 @@ def status(
                     "open": books.open,
                     "oldest_age_seconds": books.oldest_age_seconds,
                 },
+                "admission": {"shed": shed},
             }
             print(json.dumps(document, indent=2))
             return
@@ -201,6 +204,10 @@ def status(
         console.print(
             f"[{colour}]records: {books.open} open discrepancies[/{colour}] (oldest "
             f"{books.oldest_age_seconds:.0f}s); `payrouter records open` lists them"
+        )
+        console.print(
+            f"admission: {shed} payments shed at admission in the last {minutes:g} minutes "
+            "(every process; refused with CapacityExhaustedError, nothing sent)"
         )
 
     guarded(run)

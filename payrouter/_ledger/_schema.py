@@ -140,3 +140,14 @@ discrepancies = Table(
     Column("note", String(500)),
     Index("ix_payrouter_discrepancies_state", "state", "provider"),
 )
+
+admission_sheds = Table(
+    "payrouter_admission_sheds",
+    metadata,
+    # Payments a process refused at admission since its previous row: no payment row exists
+    # for them (nothing was written or sent), so this count is how every process's sheds
+    # reach `payrouter status`.
+    Column("flushed_at", Double, primary_key=True),
+    Column("owner", String(100), primary_key=True),
+    Column("count", Integer, nullable=False),
+)

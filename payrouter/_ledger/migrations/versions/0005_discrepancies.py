@@ -1,8 +1,8 @@
 """Discrepancies: each difference records reconciliation found, kept until resolved or
 acknowledged.
 
-Revision ID: 0004_discrepancies
-Revises: 0003_webhook_events
+Revision ID: 0005_discrepancies
+Revises: 0004_admission_sheds
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_discrepancies"
-down_revision = "0003_webhook_events"
+revision = "0005_discrepancies"
+down_revision = "0004_admission_sheds"
 branch_labels = None
 depends_on = None
 
