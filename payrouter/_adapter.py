@@ -234,6 +234,9 @@ class Adapter(Protocol):
         """Find a payment by our reference (or the provider's) and report its outcome.
 
         A provider with no record under the reference answers `FAILED` with kind `NOT_FOUND`.
+        A payment that definitely failed answers `FAILED` carrying the provider's reference
+        (the router then settles the attempt: nothing moved); a lookup that itself failed
+        (throttled, down, unreadable) carries no reference, or answers `UNKNOWN`.
         """
         ...
 

@@ -4,7 +4,6 @@ bad minute from becoming a retry storm, and fail fast when nothing has capacity.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 from pydantic import SecretStr
@@ -59,18 +58,16 @@ async def test_when_every_provider_is_at_capacity_pay_fails_fast_with_a_typed_er
     limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=1)}
     async with Router([SimulatedAdapter(card_a)], ledger="sqlite://", hooks=(), limits=limits) as r:
         await r.pay(request("order-1"))
-        started = time.monotonic()
+        # A token comes back only after 1,000 s: a router that queued would hit this timeout.
         with pytest.raises(CapacityExhaustedError) as refused:
-            await r.pay(request("order-2"))
-        waited = time.monotonic() - started
+            await asyncio.wait_for(r.pay(request("order-2")), timeout=60)
     assert refused.value.attempts == ()
     assert card_a.calls == 1
-    assert waited < 0.5  # no queueing
 
 
 async def test_the_bulkhead_caps_calls_in_flight_per_provider() -> None:
     card_a, card_b = pair()
-    card_a.default = Behavior.succeed(delay=0.2)
+    card_a.default = Behavior.succeed(delay=2.0)  # held far longer than starting five payments
     limits = {"card_a": ProviderLimits(max_concurrent=2)}
     adapters = [SimulatedAdapter(card_a), SimulatedAdapter(card_b)]
     async with Router(adapters, ledger="sqlite://", hooks=(), limits=limits) as r:
@@ -108,12 +105,12 @@ async def test_an_exhausted_retry_budget_stops_retries_and_the_payment_fails_ove
 
 async def test_ten_times_the_load_on_a_throttling_provider_stays_bounded() -> None:
     """200 payments at once; card_a throttles everything, card_b can take 50 right now.
-    Attempts per payment stay bounded, nothing waits long, and success equals what the
-    healthy provider can take."""
+    Attempts per payment stay bounded and success equals what the healthy provider can take.
+    Both buckets refill too slowly to matter, so the bound holds however loaded the machine is."""
     card_a, card_b = pair()
     card_a.default = Behavior.rate_limited(retry_after=0.0)
     limits = {
-        "card_a": ProviderLimits(rate_per_second=20, burst=20),
+        "card_a": ProviderLimits(rate_per_second=0.001, burst=20),
         "card_b": ProviderLimits(rate_per_second=0.001, burst=50),
     }
     settings = RouterSettings(
@@ -126,19 +123,17 @@ async def test_ten_times_the_load_on_a_throttling_provider_stays_bounded() -> No
         adapters, ledger="sqlite://", hooks=(), settings=settings, limits=limits
     ) as r:
 
-        async def pay(number: int) -> tuple[PaymentStatus | None, float]:
-            started = time.monotonic()
+        async def pay(number: int) -> PaymentStatus | None:
             try:
                 result = await r.pay(request(f"order-{number}"))
             except AllProvidersUnavailableError:  # at capacity or throttled: nothing moved
-                return None, time.monotonic() - started
-            return result.status, time.monotonic() - started
+                return None
+            return result.status
 
         outcomes = await asyncio.gather(*(pay(number) for number in range(200)))
         paid = [await r.lookup(f"order-{number}") for number in range(200)]
-    succeeded = [status for status, _ in outcomes if status is PaymentStatus.SUCCEEDED]
+    succeeded = [status for status in outcomes if status is PaymentStatus.SUCCEEDED]
     assert len(succeeded) == 50  # all card_b could take; the rest failed fast
-    assert max(seconds for _, seconds in outcomes) < 2.0
     attempts = [len(payment.attempts) for payment in paid if payment is not None]
     assert max(attempts) <= 2
     assert card_a.calls <= 20 + 10 * 5  # its burst, plus the retry budget's floor at most

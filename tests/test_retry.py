@@ -11,12 +11,14 @@ from pydantic import SecretStr
 
 import payrouter._paying._retry
 from payrouter import CardSource, Money, PaymentRequest, RetrySettings, Router, RouterSettings
-from payrouter._paying._retry import RetryableReply, RetryPolicy, retrying, wait_seconds
+from payrouter._paying._retry import RetryableReply, retrying, wait_seconds
 from payrouter.instrumentation import Event, RetryScheduled
 from payrouter.provider import FailureKind, ProviderReply
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider, set_testing
 
-_NO_JITTER = RetryPolicy(max_tries=10, initial_wait=0.1, max_wait=1.0, jitter=0.0)
+_NO_JITTER = RetrySettings(
+    max_tries=10, initial_wait_seconds=0.1, max_wait_seconds=1.0, jitter_seconds=0.0
+)
 
 
 def request(order_id: str = "order-1") -> PaymentRequest:
@@ -55,7 +57,7 @@ def router(
 def test_wait_is_zero_in_testing_mode(retry_after: float | None) -> None:
     """Testing mode (on for every test here) removes every backoff wait."""
     for try_number in range(1, 6):
-        assert wait_seconds(try_number, RetryPolicy(), retry_after) == 0.0
+        assert wait_seconds(try_number, RetrySettings(), retry_after) == 0.0
 
 
 def test_wait_grows_exponentially_outside_testing_mode() -> None:
@@ -82,7 +84,9 @@ def test_retry_after_is_honoured_but_capped_at_max_wait(
 
 def test_jitter_is_added_and_bounded() -> None:
     """Jitter spreads waits over [exponential, exponential + jitter], never beyond."""
-    policy = RetryPolicy(max_tries=10, initial_wait=0.1, max_wait=10.0, jitter=0.05)
+    policy = RetrySettings(
+        max_tries=10, initial_wait_seconds=0.1, max_wait_seconds=10.0, jitter_seconds=0.05
+    )
     with set_testing(False):
         waits = [wait_seconds(2, policy, None) for _ in range(200)]
     assert all(0.2 <= wait <= 0.25 for wait in waits)
@@ -105,7 +109,7 @@ class FakeClock:
         self.now += seconds
 
 
-async def _run_loop(policy: RetryPolicy, clock: FakeClock, deadline: float) -> list[float]:
+async def _run_loop(policy: RetrySettings, clock: FakeClock, deadline: float) -> list[float]:
     """Run a retry loop whose every try is busy; return the clock at the start of each try."""
     starts: list[float] = []
     busy = ProviderReply.failed(FailureKind.BUSY)
@@ -127,7 +131,9 @@ async def test_retry_loop_never_exceeds_max_tries(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         payrouter._paying._retry, "time", types.SimpleNamespace(monotonic=clock.monotonic)
     )
-    policy = RetryPolicy(max_tries=4, initial_wait=0.1, max_wait=1.0, jitter=0.0)
+    policy = RetrySettings(
+        max_tries=4, initial_wait_seconds=0.1, max_wait_seconds=1.0, jitter_seconds=0.0
+    )
     starts = await _run_loop(policy, clock, deadline=clock.now + 3600)
     assert len(starts) == 4
 
@@ -140,7 +146,9 @@ async def test_retry_loop_never_starts_a_try_past_the_deadline(
     monkeypatch.setattr(
         payrouter._paying._retry, "time", types.SimpleNamespace(monotonic=clock.monotonic)
     )
-    policy = RetryPolicy(max_tries=10, initial_wait=0.4, max_wait=10.0, jitter=0.0)
+    policy = RetrySettings(
+        max_tries=10, initial_wait_seconds=0.4, max_wait_seconds=10.0, jitter_seconds=0.0
+    )
     deadline = clock.now + 1.0
     with set_testing(False):
         starts = await _run_loop(policy, clock, deadline)

@@ -18,7 +18,7 @@ from typing import Final
 from .._adapter import Adapter, PaymentHandle, ProviderReply
 from .._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
 from .._paying._attempt import call_safely, retry_same_key
-from .._paying._retry import RetryPolicy
+from .._settings import RetrySettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook, RetryScheduled, emit
 from ._model import FollowUp, FollowUpKind, FollowUpStatus
@@ -99,7 +99,7 @@ async def send(
     handle: PaymentHandle | None,
     board: BreakerBoard,
     in_maintenance: bool,
-    retry: RetryPolicy,
+    retry: RetrySettings,
     deadline: float,
     hooks: Sequence[Hook],
     sleep: Callable[[float], Awaitable[None]],

@@ -173,7 +173,7 @@ class FollowUps:
             handle=handle,
             board=self._board,
             in_maintenance=self._maintenance.draining(followup.provider),
-            retry=self._settings.retry.policy(),
+            retry=self._settings.retry,
             deadline=time.monotonic() + self._settings.deadline_seconds,
             hooks=self._hooks,
             sleep=self._sleep,

@@ -11,27 +11,19 @@ import asyncio
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pybreaker
 
 from .._adapter import ProviderReply
 from .._models import PaymentMethod
+from .._settings import BreakerSettings
 from ..instrumentation._events import BreakerStateChanged, Hook, emit
 
 if TYPE_CHECKING:
     from ._shared import SharedState
 
-__all__ = ["BreakerBoard", "BreakerOpen", "BreakerSettings", "ProviderFault"]
-
-
-@dataclass(frozen=True, slots=True)
-class BreakerSettings:
-    """`fail_max` health failures in a row open the breaker for `reset_timeout` seconds."""
-
-    fail_max: int = 5
-    reset_timeout: float = 30.0
+__all__ = ["BreakerBoard", "BreakerOpen", "ProviderFault"]
 
 
 class ProviderFault(Exception):  # noqa: N818 - a signal to pybreaker, not an error for users
@@ -98,7 +90,7 @@ class BreakerBoard:
         if breaker is None:
             breaker = pybreaker.CircuitBreaker(
                 fail_max=self._settings.fail_max,
-                reset_timeout=self._settings.reset_timeout,
+                reset_timeout=self._settings.reset_timeout_seconds,
                 exclude=[_not_a_provider_fault],
                 listeners=[_Listener(self, provider, method)],
                 name=f"{provider}/{method}",
@@ -148,12 +140,12 @@ class BreakerBoard:
         if self.state(provider, method) != pybreaker.STATE_OPEN:
             return True
         opened = self.opened_at.get((provider, method), 0.0)
-        return time.monotonic() >= opened + self._settings.reset_timeout
+        return time.monotonic() >= opened + self._settings.reset_timeout_seconds
 
     @property
     def reset_timeout(self) -> float:
         """Seconds an opened breaker refuses calls before it lets a trial through."""
-        return self._settings.reset_timeout
+        return self._settings.reset_timeout_seconds
 
     def is_open(self, provider: str, method: PaymentMethod) -> bool:
         """True while the breaker refuses calls."""

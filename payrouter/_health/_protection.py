@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .._models import PaymentMethod
+from .._settings import RetryBudgetSettings
 
 if TYPE_CHECKING:
     from ._shared import SharedState
 
-__all__ = ["Protection", "ProviderLimits", "RetryBudgetParams", "Slot"]
+__all__ = ["Protection", "ProviderLimits", "Slot"]
 
 _DECREASE: float = 0.5
 _RECOVERY_PER_SECOND: float = 0.1  # of the configured rate
@@ -46,13 +47,6 @@ class ProviderLimits:
     rate_per_second: float | None = None
     burst: int | None = None
     max_concurrent: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RetryBudgetParams:
-    ratio: float = 0.2
-    min_per_second: float = 5.0
-    window_seconds: float = 10.0
 
 
 @dataclass(slots=True)
@@ -120,7 +114,7 @@ class Protection:
     def __init__(
         self,
         limits: Mapping[str, ProviderLimits],
-        budget: RetryBudgetParams,
+        budget: RetryBudgetSettings,
         *,
         success_window_seconds: float = 60.0,
         min_samples: int = 20,

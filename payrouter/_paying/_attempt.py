@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
 from .._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
 from .._health._protection import Protection
+from .._settings import RetrySettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook, RetryScheduled, emit
-from ._retry import RetryableReply, RetryPolicy, pause_seconds, retrying
+from ._retry import RetryableReply, pause_seconds, retrying
 from ._transport import reply_for_exception
 
 __all__ = ["AttemptRun", "call_safely", "is_conclusive_lookup", "retry_same_key", "run_attempt"]
@@ -47,10 +48,23 @@ async def call_safely(call: Awaitable[ProviderReply], deadline: float) -> Provid
 
 
 def is_conclusive_lookup(reply: ProviderReply) -> bool:
-    """True when a lookup tells where the money stands, not just that the lookup failed."""
+    """True when a lookup tells where the money stands, not just that the lookup failed.
+
+    A definite failure is as conclusive as a success: a decline, or any failure that carries
+    the provider's reference (the provider answered about the payment itself, e.g. a Stripe
+    intent back in `requires_payment_method` after a processing error: nothing moved). A
+    failure without a reference is the lookup's own (throttled, down, unreachable), and "no
+    such payment" is never conclusive here: only the ladder's authoritative rungs conclude
+    absence.
+    """
     if reply.outcome in (Outcome.SUCCEEDED, Outcome.PENDING, Outcome.REQUIRES_ACTION):
         return True
-    return reply.outcome is Outcome.FAILED and policy_for(_kind(reply)).is_decline
+    if reply.outcome is not Outcome.FAILED:
+        return False
+    kind = _kind(reply)
+    if policy_for(kind).is_decline:
+        return True
+    return reply.provider_reference is not None and kind is not FailureKind.NOT_FOUND
 
 
 def _kind(reply: ProviderReply) -> FailureKind:
@@ -64,7 +78,7 @@ async def run_attempt(
     charge: Charge,
     idempotency_key: str,
     board: BreakerBoard,
-    retry: RetryPolicy,
+    retry: RetrySettings,
     lookup_tries: int,
     lookup_wait: float,
     deadline: float,
@@ -148,7 +162,7 @@ def _retryable(reply: ProviderReply) -> bool:
 async def retry_same_key(
     one_try: Callable[[], Awaitable[ProviderReply]],
     first: ProviderReply,
-    retry: RetryPolicy,
+    retry: RetrySettings,
     deadline: float,
     before_sleep: Callable[[int, float, ProviderReply], None],
     sleep: Callable[[float], Awaitable[None]],

@@ -9,24 +9,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from .._adapter import ProviderReply
+from .._settings import RetrySettings
 from .._testmode import is_testing
 
-__all__ = ["RetryPolicy", "RetryableReply", "pause_seconds", "retrying", "wait_seconds"]
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard to try one provider before moving on."""
-
-    max_tries: int = 3
-    initial_wait: float = 0.05
-    max_wait: float = 2.0
-    jitter: float = 0.05
+__all__ = ["RetryableReply", "pause_seconds", "retrying", "wait_seconds"]
 
 
 class RetryableReply(Exception):  # noqa: N818 - a carrier for tenacity, not an error
@@ -37,7 +27,7 @@ class RetryableReply(Exception):  # noqa: N818 - a carrier for tenacity, not an 
         self.reply = reply
 
 
-def wait_seconds(try_number: int, policy: RetryPolicy, retry_after: float | None) -> float:
+def wait_seconds(try_number: int, policy: RetrySettings, retry_after: float | None) -> float:
     """The only function that computes a wait, so the testing switch is checked once.
 
     The provider's Retry-After wins (it knows its own load) but is capped at `max_wait`, so a
@@ -46,9 +36,9 @@ def wait_seconds(try_number: int, policy: RetryPolicy, retry_after: float | None
     if is_testing():
         return 0.0
     if retry_after is not None:
-        return min(retry_after, policy.max_wait)
-    exponential = policy.initial_wait * 2.0 ** (try_number - 1)
-    return min(policy.max_wait, exponential + random.uniform(0, policy.jitter))  # noqa: S311
+        return min(retry_after, policy.max_wait_seconds)
+    exponential = policy.initial_wait_seconds * 2.0 ** (try_number - 1)
+    return min(policy.max_wait_seconds, exponential + random.uniform(0, policy.jitter_seconds))  # noqa: S311
 
 
 def pause_seconds(seconds: float) -> float:
@@ -57,7 +47,7 @@ def pause_seconds(seconds: float) -> float:
 
 
 def retrying(
-    policy: RetryPolicy,
+    policy: RetrySettings,
     deadline: float,
     before_sleep: Callable[[int, float, ProviderReply], None],
     sleep: Callable[[float], Awaitable[None]] | None = None,
