@@ -7,6 +7,7 @@ breakers and hooks together once, and keeps every public operation one short met
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import os
 import socket
@@ -21,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from ._adapter import Adapter
 from ._errors import (
     ConfigurationError,
+    PayrouterError,
     RouterClosedError,
 )
 from ._followups import FollowUps
+from ._health._admission import Admission, watch_lag
 from ._health._breakers import BreakerBoard
 from ._health._maintenance import MaintenanceSchedule, MaintenanceWindow
 from ._health._protection import Protection, ProviderLimits
@@ -32,6 +35,7 @@ from ._ledger import (
     ProviderHealth,
     SqlLedger,
 )
+from ._ledger._sheds import record_sheds, shed_since
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._money import Money
 from ._paying._payer import Payer
@@ -49,6 +53,8 @@ from ._reconcile._records import RecordsReport, compare_records
 from ._settings import RouterSettings
 
 __all__ = ["Router"]
+
+_SHED_FLUSH_SECONDS = 5.0
 
 
 T = TypeVar("T")
@@ -121,6 +127,9 @@ class Router(FollowUpMethods):
         )
         self._protection = Protection(limits or {}, self.settings.retry_budget, shared=self._shared)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._admission = Admission(self.settings.admission)
+        self._lag_probe: asyncio.Task[None] | None = None
+        self._sheds_flushed_at = time.monotonic()
         self._payer = Payer(
             adapters=self._adapters,
             ledger=self._ledger,
@@ -132,6 +141,7 @@ class Router(FollowUpMethods):
             sleep=sleep,
             owner=self._owner,
             routing=routing,
+            admission=self._admission,
         )
         self._followups = FollowUps(
             ledger=self._ledger,
@@ -179,11 +189,25 @@ class Router(FollowUpMethods):
                     for method in adapter.capabilities.methods:
                         self._shared.watch((adapter.name, method))
                 await self._shared.start()
+            if self.settings.admission.enabled:
+                self._lag_probe = asyncio.create_task(
+                    watch_lag(
+                        self._admission,
+                        self.settings.admission.probe_interval_seconds,
+                        every_round=self._flush_sheds_when_due,
+                    ),
+                    name="payrouter-lag-probe",
+                )
             self._state = _State.OPEN
 
     async def close(self) -> None:
         """Close adapters' connections and the ledger; the router cannot be reopened."""
         if self._state is _State.OPEN:
+            if self._lag_probe is not None:
+                self._lag_probe.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._lag_probe
+            await self._flush_sheds()
             await asyncio.gather(*(adapter.aclose() for adapter in self._adapters))
             if self._shared is not None:
                 await self._shared.close()
@@ -207,6 +231,24 @@ class Router(FollowUpMethods):
         self._require_open()
         return await self._ledger.transact(lambda conn: apply(conn, event))
 
+    async def _flush_sheds_when_due(self) -> None:
+        if time.monotonic() - self._sheds_flushed_at >= _SHED_FLUSH_SECONDS:
+            await self._flush_sheds()
+
+    async def _flush_sheds(self) -> None:
+        """Write this process's new shed count to the ledger, for every process's status.
+        A ledger that cannot be written keeps the count for the next flush."""
+        self._sheds_flushed_at = time.monotonic()
+        count = self._admission.take_unflushed()
+        if not count:
+            return
+        try:
+            await self._ledger.transact(
+                lambda conn: record_sheds(conn, self._owner, time.time(), count)
+            )
+        except PayrouterError:
+            self._admission.put_back(count)
+
     def _require_open(self) -> None:
         if self._state is not _State.OPEN:
             raise RouterClosedError(
@@ -223,13 +265,17 @@ class Router(FollowUpMethods):
         `action_url`). A second call with the same order id returns the first one's result.
 
         Raises:
+            InvalidPaymentError: the amount is above `settings.max_amount_minor` for its
+                currency; nothing was recorded or sent.
             IdempotencyConflictError: the order id was used with other money-relevant fields.
             PaymentInProgressError: another worker holds the order beyond our wait.
             NoEligibleProviderError: no provider can take this payment at all.
             AllProvidersUnavailableError: every eligible provider was busy, down or in
                 maintenance; no money moved. `.healthy_methods` says what can work now.
-                `CapacityExhaustedError`, a subclass: all were at their rate limit or
-                concurrency cap, and none was called.
+                `CapacityExhaustedError`, a subclass: there was no capacity to call any
+                provider, so none was called: every eligible one was at its rate limit or
+                concurrency cap, or this process was shed at admission (too many payments in
+                flight for how late it runs; then not even the ledger saw the payment).
             ProviderRejectedRequestError: a provider called the request invalid (a bug).
             LedgerUnavailableError: the ledger cannot be written; no provider was called
                 after the last successful write, and reconcile finishes what was written.
@@ -322,6 +368,25 @@ class Router(FollowUpMethods):
     def rate_limit_tokens(self) -> dict[str, float]:
         """Tokens left in each rate-limited provider's bucket in this process (metrics)."""
         return self._protection.all_tokens()
+
+    def admission_state(self) -> dict[str, float]:
+        """This process's admission: its adaptive `limit`, payments `in_flight`, payments
+        `shed` since it started, and the event loop's last measured `lag_ms` (metrics)."""
+        state = self._admission.state()
+        return {
+            "limit": float(state.limit),
+            "in_flight": float(state.in_flight),
+            "shed": float(state.shed),
+            "lag_ms": state.lag_ms,
+        }
+
+    async def shed_count(self, *, minutes: float = 15.0) -> int:
+        """Payments every process refused at admission over the last `minutes`, from the
+        ledger (each process writes its count every few seconds while shedding, and on close).
+        """
+        self._require_open()
+        since = time.time() - minutes * 60
+        return await self._ledger.transact(lambda conn: shed_since(conn, since))
 
     def retry_budget_left(self) -> float:
         """Retries this process may still spend in the current window."""

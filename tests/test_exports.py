@@ -15,6 +15,7 @@ import pytest
 
 PUBLIC: dict[str, tuple[str, ...]] = {
     "payrouter": (
+        "AdmissionSettings",
         "AllProvidersUnavailableError",
         "AttemptSummary",
         "BankTransferSource",
@@ -79,11 +80,14 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "CompletesApproval",
         "FailureKind",
         "FailurePolicy",
+        "HttpAdapter",
+        "HttpOptions",
         "Outcome",
         "PaymentHandle",
         "ProviderRecord",
         "ProviderReply",
         "RecordsSource",
+        "UnsendableError",
         "adapters_from_config",
         "policy_for",
     ),
@@ -99,6 +103,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "LoggingHook",
         "OpenTelemetryHook",
         "PaymentFinished",
+        "PaymentShed",
         "PrometheusHook",
         "RedactingFilter",
         "RetryScheduled",

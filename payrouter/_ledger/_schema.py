@@ -117,3 +117,14 @@ webhook_events = Table(
     Column("received_at", Double, nullable=False),
     Index("ix_payrouter_webhook_events_order", "order_id"),
 )
+
+admission_sheds = Table(
+    "payrouter_admission_sheds",
+    metadata,
+    # Payments a process refused at admission since its previous row: no payment row exists
+    # for them (nothing was written or sent), so this count is how every process's sheds
+    # reach `payrouter status`.
+    Column("flushed_at", Double, primary_key=True),
+    Column("owner", String(100), primary_key=True),
+    Column("count", Integer, nullable=False),
+)

@@ -25,6 +25,7 @@ from .._errors import (
     PaymentInProgressError,
     ProviderRejectedRequestError,
 )
+from .._health._admission import Admission
 from .._health._breakers import BreakerBoard
 from .._health._maintenance import MaintenanceSchedule
 from .._health._protection import Protection, Slot
@@ -36,7 +37,7 @@ from .._ledger import (
     PaymentUpdate,
 )
 from .._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
-from .._settings import RouterSettings
+from .._settings import AdmissionSettings, RouterSettings
 from .._taxonomy import FailureKind, policy_for
 from ..instrumentation._events import (
     AttemptFinished,
@@ -45,6 +46,7 @@ from ..instrumentation._events import (
     FailedOver,
     Hook,
     PaymentFinished,
+    PaymentShed,
     emit,
 )
 from ._attempt import run_attempt
@@ -81,6 +83,7 @@ class Payer:
         sleep: Callable[[float], Awaitable[None]],
         owner: str,
         routing: RoutingPolicy | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._adapters = adapters
         self._ledger = ledger
@@ -93,9 +96,34 @@ class Payer:
         self._sleep = sleep
         self._owner = owner
         self._routing = routing or RoutingPolicy()
+        self._admission = admission or Admission(AdmissionSettings(enabled=False))
 
     async def pay(self, request: PaymentRequest) -> PaymentResult:
-        """The pay path behind `Router.pay`, whose docstring lists its results and errors."""
+        """The pay path behind `Router.pay`, whose docstring lists its results and errors.
+
+        Admission comes first: a payment this process cannot pay in time is refused before
+        the ledger or any provider sees it.
+        """
+        self.settings.check_ceiling(request.amount)  # before the claim: no row, no call
+        admitted_at = self._admission.admit()
+        if admitted_at is None:
+            raise self._shed(request.order_id)
+        try:
+            return await self._pay_admitted(request, admitted_at)
+        finally:
+            self._admission.release()
+
+    def _shed(self, order_id: str) -> CapacityExhaustedError:
+        state = self._admission.state()
+        emit(self._hooks, PaymentShed(order_id, state.limit, state.in_flight, state.lag_ms))
+        return CapacityExhaustedError(
+            f"this process already has {state.in_flight} payments in flight, its limit while "
+            f"running {state.lag_ms:.0f} ms late; order {order_id!r} was refused before "
+            "anything was written or sent: retry shortly or offer another method",
+            order_id=order_id,
+        )
+
+    async def _pay_admitted(self, request: PaymentRequest, admitted_at: float) -> PaymentResult:
         deadline = time.monotonic() + self.settings.deadline_seconds
         claim = await self._ledger.claim(
             request.order_id,
@@ -110,7 +138,7 @@ class Payer:
         if claim.kind is ClaimKind.EXISTING:
             assert claim.payment is not None
             return await self._wait_for_other(claim.payment)
-        return await self._pay_owned(request, claim.next_attempt, deadline)
+        return await self._pay_owned(request, claim.next_attempt, deadline, admitted_at)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -121,7 +149,7 @@ class Payer:
         return healthy_methods(request, self._adapters, unavailable)
 
     async def _pay_owned(
-        self, request: PaymentRequest, number: int, deadline: float
+        self, request: PaymentRequest, number: int, deadline: float, admitted_at: float
     ) -> PaymentResult:
         """Try the candidates in order until one answer settles the payment (see `decide`)."""
         candidates = await self._candidates(request)
@@ -146,7 +174,12 @@ class Payer:
                 continue
             try:
                 reply, outcome = await self._attempt(
-                    request, candidate, number, deadline, past_breaker=past_breaker
+                    request,
+                    candidate,
+                    number,
+                    deadline,
+                    past_breaker=past_breaker,
+                    admitted_at=admitted_at if tally.made == 0 else None,
                 )
             finally:
                 self._protection.leave(slot)
@@ -290,6 +323,7 @@ class Payer:
         deadline: float,
         *,
         past_breaker: bool = False,
+        admitted_at: float | None = None,
     ) -> tuple[ProviderReply, AttemptOutcome]:
         """Write the attempt, run it, and return its reply; the caller writes the outcome."""
         adapter, method = candidate.adapter, candidate.method
@@ -301,6 +335,8 @@ class Payer:
         )
         row = AttemptRow(request.order_id, number, adapter.name, method, key)
         await self._ledger.record_attempt(row)  # write before call: raises if it cannot
+        if admitted_at is not None:  # how late the process runs: admission's second signal
+            self._admission.sent(admitted_at)
         emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         charge = Charge(
             reference=key,

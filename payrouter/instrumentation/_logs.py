@@ -72,6 +72,10 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         + (f" at {_get(e, 'provider')}" if _get(e, "provider") else "")
         + f" after {_get(e, 'attempts')} attempts"
     ),
+    "PaymentShed": lambda e: (
+        f"refused at admission, nothing sent: {_get(e, 'in_flight')} payments in flight at "
+        f"the limit of {_get(e, 'limit')}, the event loop {_get(e, 'lag_ms'):.0f} ms late"
+    ),
     "FollowUpFinished": lambda e: (
         f"{_value(_get(e, 'kind'))} {_get(e, 'followup_id')} at {_get(e, 'provider')} is "
         f"{_value(_get(e, 'status'))}"
