@@ -47,6 +47,13 @@ from .instrumentation._events import (
 if TYPE_CHECKING:
     from ._health._shared import SharedState
 from ._followups._surface import FollowUpMethods
+from ._ledger._books import (
+    Discrepancy,
+    DiscrepancyStats,
+    acknowledge,
+    discrepancy_stats,
+    open_discrepancies,
+)
 from ._paying._routing import RoutingPolicy
 from ._reconcile._payments import ReconcileReport, reconcile, reconcile_payment
 from ._reconcile._records import RecordsReport, compare_records
@@ -126,6 +133,10 @@ class Router(FollowUpMethods):
             maintenance or {}, self.settings.maintenance_drain_seconds
         )
         self._protection = Protection(limits or {}, self.settings.retry_budget, shared=self._shared)
+        self._fees = {
+            name: rules.fees for name, rules in (routing.providers if routing else {}).items()
+        }
+        self._discrepancies = DiscrepancyStats(0, 0.0)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._admission = Admission(self.settings.admission)
         self._lag_probe: asyncio.Task[None] | None = None
@@ -313,14 +324,48 @@ class Router(FollowUpMethods):
         await reconcile_payment(self._ledger, self._by_name, self.settings, self._owner, order_id)
         return await self._ledger.get(order_id)
 
-    async def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
+    async def compare_records(
+        self, since: datetime, until: datetime, *, keep: bool = True
+    ) -> RecordsReport:
         """Compare the ledger's attempts in `[since, until]` with the providers' own records.
 
-        Reports payments missing at a provider or in the ledger, and differing amounts or
-        statuses; it changes nothing (see `payrouter._reconcile._records`).
+        Reports payments missing at a provider or in the ledger, differing amounts,
+        currencies, statuses, captured and refunded totals, and fees other than the fee
+        rules say. With `keep`, what was found is stored as open discrepancies and the ones
+        no longer found are resolved; payments are never changed.
         """
         self._require_open()
-        return await compare_records(self._ledger, self._by_name, since, until)
+        report = await compare_records(
+            self._ledger, self._by_name, since, until, self._fees, keep=keep
+        )
+        await self.discrepancy_stats()
+        return report
+
+    async def discrepancies(self) -> list[Discrepancy]:
+        """Differences records reconciliation found that are still open, oldest first."""
+        self._require_open()
+        return await self._ledger.transact(open_discrepancies)
+
+    async def acknowledge_discrepancy(self, discrepancy_id: str, note: str) -> Discrepancy | None:
+        """Close an open discrepancy by a person's decision (`note` says why); None when no
+        open discrepancy has that id."""
+        self._require_open()
+        now = time.time()
+        return await self._ledger.transact(
+            lambda conn: acknowledge(conn, discrepancy_id, note, now)
+        )
+
+    async def discrepancy_stats(self) -> DiscrepancyStats:
+        """How many discrepancies are open and how old the oldest is (metrics, status)."""
+        self._require_open()
+        now = time.time()
+        self._discrepancies = await self._ledger.transact(lambda conn: discrepancy_stats(conn, now))
+        return self._discrepancies
+
+    def open_discrepancy_stats(self) -> DiscrepancyStats:
+        """Open discrepancies as this router last read them (after each comparison or
+        `discrepancy_stats`), aged to now: for a Prometheus scrape, which cannot await."""
+        return self._discrepancies.at(time.time())
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""

@@ -86,6 +86,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "PaymentHandle",
         "ProviderRecord",
         "ProviderReply",
+        "RecordsNotReadyError",
         "RecordsSource",
         "UnsendableError",
         "adapters_from_config",
