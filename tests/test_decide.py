@@ -80,7 +80,8 @@ def test_a_recorded_decline_skips_its_source_and_remembers_the_reason() -> None:
 def test_a_fail_over_marks_the_payment_as_having_met_an_unavailable_provider() -> None:
     tally, reply = Tally(), _failed(K.BUSY)
     tally.record(_candidate(), reply, decide(reply, fallback_on_decline=True))
-    assert tally.unavailable and tally.last_decline is None
+    assert tally.unavailable
+    assert tally.last_decline is None
 
 
 def _tally(**fields: object) -> Tally:
