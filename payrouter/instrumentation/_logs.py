@@ -72,6 +72,10 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         + (f" at {_get(e, 'provider')}" if _get(e, "provider") else "")
         + f" after {_get(e, 'attempts')} attempts"
     ),
+    "PaymentShed": lambda e: (
+        f"refused at admission, nothing sent: {_get(e, 'in_flight')} payments in flight at "
+        f"the limit of {_get(e, 'limit')}, the event loop {_get(e, 'lag_ms'):.0f} ms late"
+    ),
     "FollowUpFinished": lambda e: (
         f"{_value(_get(e, 'kind'))} {_get(e, 'followup_id')} at {_get(e, 'provider')} is "
         f"{_value(_get(e, 'status'))}"
@@ -81,6 +85,12 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
     "WebhookReceived": lambda e: (
         f"{_get(e, 'provider')} notification {_get(e, 'type')} {_get(e, 'event_id')}: "
         f"{_get(e, 'result')}"
+    ),
+    "AmountMismatch": lambda e: (
+        f"{_get(e, 'provider')} reported {_get(e, 'reported_minor')} "
+        f"{_get(e, 'reported_currency')} for payment {_get(e, 'order_id')} of "
+        f"{_get(e, 'expected_minor')} {_get(e, 'expected_currency')} "
+        f"({_get(e, 'source')} {_get(e, 'reference')}): {_get(e, 'result')}, not marked paid"
     ),
     "SharedStateChanged": lambda e: (
         "shared state restored"
