@@ -14,6 +14,7 @@ from ._errors import InvalidPaymentError
 from ._money import MAX_MINOR_UNITS, CurrencyCode, Money
 
 __all__ = [
+    "AdmissionSettings",
     "BreakerSettings",
     "OutboxSettings",
     "RetryBudgetSettings",
@@ -56,6 +57,34 @@ class RetryBudgetSettings(BaseModel):
     ratio: float = Field(default=0.2, ge=0, le=10, description="Retries per first attempt.")
     min_per_second: float = Field(default=5.0, ge=0, description="Retries always allowed.")
     window_seconds: float = Field(default=10.0, gt=0, le=600)
+
+
+class AdmissionSettings(BaseModel):
+    """Overload is shed at the door, not timed out: an adaptive limit (AIMD) on payments in
+    flight in this process, backed off while the process runs late (event-loop lag, or the
+    delay from admitting a payment to sending its first call) and grown while it keeps up. A
+    payment over the limit raises `CapacityExhaustedError` before anything is written or sent.
+    """
+
+    model_config = _FROZEN
+
+    enabled: bool = Field(default=True, description="False admits every payment.")
+    initial_limit: int = Field(default=500, ge=1, description="Payments in flight at start.")
+    min_limit: int = Field(default=4, ge=1, description="Never shed below this many in flight.")
+    max_limit: int = Field(default=10_000, ge=1)
+    target_lag_seconds: float = Field(
+        default=0.1, gt=0, description="Lateness above this backs the limit off."
+    )
+    backoff: float = Field(default=0.9, gt=0, lt=1, description="Multiplier when late.")
+    probe_interval_seconds: float = Field(
+        default=0.05, gt=0, description="How often the event loop's lag is measured."
+    )
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> Self:
+        if not self.min_limit <= self.max_limit:
+            raise ValueError("admission.min_limit must not exceed admission.max_limit")
+        return self
 
 
 class OutboxSettings(BaseModel):
@@ -131,6 +160,7 @@ class RouterSettings(BaseModel):
     retry: RetrySettings = RetrySettings()
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     breaker: BreakerSettings = BreakerSettings()
+    admission: AdmissionSettings = AdmissionSettings()
     outbox: OutboxSettings = OutboxSettings()
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ import pytest
 
 PUBLIC: dict[str, tuple[str, ...]] = {
     "payrouter": (
+        "AdmissionSettings",
         "AllProvidersUnavailableError",
         "AttemptSummary",
         "BankTransferSource",
@@ -85,6 +86,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "PaymentHandle",
         "ProviderRecord",
         "ProviderReply",
+        "RecordsNotReadyError",
         "RecordsSource",
         "UnsendableError",
         "adapters_from_config",
@@ -102,6 +104,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "LoggingHook",
         "OpenTelemetryHook",
         "PaymentFinished",
+        "PaymentShed",
         "PrometheusHook",
         "RedactingFilter",
         "RetryScheduled",

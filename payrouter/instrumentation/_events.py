@@ -27,6 +27,7 @@ __all__ = [
     "Hook",
     "LoggingHook",
     "PaymentFinished",
+    "PaymentShed",
     "RetryScheduled",
     "RoutePlanned",
     "SharedStateChanged",
@@ -135,6 +136,18 @@ class PaymentFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentShed:
+    """A payment was refused at admission (`CapacityExhaustedError`): this process had
+    `in_flight` payments at its adaptive `limit` while running `lag_ms` late. Nothing was
+    written or sent; the checkout may ask the customer to try again."""
+
+    order_id: str
+    limit: int
+    in_flight: int
+    lag_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class FollowUpFinished:
     """A capture, refund, void or mandate cancellation got its provider's answer this time:
     `status` is `succeeded`, `pending` (confirmed later), `refused` (`alert`: a person must
@@ -180,6 +193,7 @@ Event = (
     | RoutePlanned
     | BreakerStateChanged
     | PaymentFinished
+    | PaymentShed
     | FollowUpFinished
     | WebhookReceived
     | SharedStateChanged

@@ -27,7 +27,6 @@ __all__ = [
 ]
 
 
-
 def _get(event: object, name: str, default: object = None) -> Any:
     return getattr(event, name, default)
 
@@ -73,7 +72,7 @@ def level(event: object) -> int:
         return logging.WARNING
     if name == "BreakerStateChanged":
         return logging.WARNING if _get(event, "new_state") == "open" else logging.INFO
-    if name == "FailedOver" or (name == "PaymentFinished" and _shed(event)):
+    if name in ("FailedOver", "PaymentShed") or (name == "PaymentFinished" and _shed(event)):
         return logging.INFO
     if name == "CandidateSkipped" and _get(event, "reason") in ("rate_limited", "bulkhead_full"):
         return logging.INFO
@@ -128,6 +127,12 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         else f"payment {_value(_get(e, 'status'))}"
         + (f" at {_get(e, 'provider')}" if _get(e, "provider") else "")
         + f" after {_get(e, 'attempts')} attempts"
+    ),
+    "PaymentShed": lambda e: (
+        f"order {_get(e, 'order_id')} was shed before any provider call: this process "
+        f"already has {_get(e, 'in_flight')} payments in flight (its limit is "
+        f"{_get(e, 'limit')}, the event loop runs {_get(e, 'lag_ms'):.0f} ms late), so no "
+        "money moved and the customer may try again shortly"
     ),
     "FollowUpFinished": lambda e: (
         f"{_value(_get(e, 'kind'))} {_get(e, 'followup_id')} at {_get(e, 'provider')} is "
