@@ -144,6 +144,12 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         f"{_get(e, 'provider')} notification {_get(e, 'type')} {_get(e, 'event_id')}: "
         f"{_get(e, 'result')}"
     ),
+    "AmountMismatch": lambda e: (
+        f"{_get(e, 'provider')} reported {_get(e, 'reported_minor')} "
+        f"{_get(e, 'reported_currency')} for payment {_get(e, 'order_id')} of "
+        f"{_get(e, 'expected_minor')} {_get(e, 'expected_currency')} "
+        f"({_get(e, 'source')} {_get(e, 'reference')}): {_get(e, 'result')}, not marked paid"
+    ),
     "SharedStateChanged": lambda e: (
         "shared state restored"
         if _get(e, "available")
