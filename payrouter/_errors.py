@@ -14,6 +14,8 @@
         ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
       FollowUpNotAllowedError       a capture/refund/void broke a money rule (also ValueError)
       FollowUpRefusedError          the provider definitely refused a follow-up; see `.followup`
+      RecordsNotReadyError          a provider has not published a period's records yet (its
+                                    records source raises it; the comparison reports it late)
       UnsendableError               an adapter cannot put a request in its provider's terms
                                     (also ValueError; in payrouter.provider, answered by the
                                     adapter as INVALID_REQUEST, nothing sent)

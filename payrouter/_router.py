@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self
 
 from ._adapter import Adapter
 from ._errors import (
@@ -46,7 +46,15 @@ from .instrumentation._events import (
 
 if TYPE_CHECKING:
     from ._health._shared import SharedState
+    from .webhooks import AmountDiscrepancy, Receipt, WebhookEvent
 from ._followups._surface import FollowUpMethods
+from ._ledger._books import (
+    Discrepancy,
+    DiscrepancyStats,
+    acknowledge,
+    discrepancy_stats,
+    open_discrepancies,
+)
 from ._paying._routing import RoutingPolicy
 from ._reconcile._payments import ReconcileReport, reconcile, reconcile_payment
 from ._reconcile._records import RecordsReport, compare_records
@@ -55,10 +63,6 @@ from ._settings import RouterSettings
 __all__ = ["Router"]
 
 _SHED_FLUSH_SECONDS = 5.0
-
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class _State(enum.Enum):
@@ -126,6 +130,10 @@ class Router(FollowUpMethods):
             maintenance or {}, self.settings.maintenance_drain_seconds
         )
         self._protection = Protection(limits or {}, self.settings.retry_budget, shared=self._shared)
+        self._fees = {
+            name: rules.fees for name, rules in (routing.providers if routing else {}).items()
+        }
+        self._discrepancies = DiscrepancyStats(0, 0.0)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._admission = Admission(self.settings.admission)
         self._lag_probe: asyncio.Task[None] | None = None
@@ -226,10 +234,29 @@ class Router(FollowUpMethods):
     ) -> None:
         await self.close()
 
-    async def _apply_webhook(self, apply: Callable[[Any, T], R], event: T) -> R:
-        """Apply a verified notification in one ledger transaction (payrouter.webhooks)."""
+    async def apply_webhook(self, event: WebhookEvent) -> Receipt:
+        """Apply one verified notification to the ledger, once, and only forwards.
+
+        `payrouter.webhooks.WebhookReceiver` calls this after its `WebhookSource` verified the
+        delivery; call it yourself only with events you verified. A payment event whose
+        amount or currency differs from the payment's is not applied: it is remembered as a
+        discrepancy and raised as `AmountMismatch`.
+
+        Raises:
+            NotificationDeferredError: the payment is being paid right now; apply it later.
+        """
         self._require_open()
-        return await self._ledger.transact(lambda conn: apply(conn, event))
+        from .webhooks._apply import apply
+
+        return await apply(self._ledger, self._hooks, event)
+
+    async def webhook_discrepancies(self, limit: int = 50) -> list[AmountDiscrepancy]:
+        """The latest notifications whose amount differed from their payment's, newest first
+        (what `payrouter status` shows)."""
+        self._require_open()
+        from .webhooks._apply import discrepancies
+
+        return await discrepancies(self._ledger, limit)
 
     async def _flush_sheds_when_due(self) -> None:
         if time.monotonic() - self._sheds_flushed_at >= _SHED_FLUSH_SECONDS:
@@ -313,14 +340,48 @@ class Router(FollowUpMethods):
         await reconcile_payment(self._ledger, self._by_name, self.settings, self._owner, order_id)
         return await self._ledger.get(order_id)
 
-    async def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
+    async def compare_records(
+        self, since: datetime, until: datetime, *, keep: bool = True
+    ) -> RecordsReport:
         """Compare the ledger's attempts in `[since, until]` with the providers' own records.
 
-        Reports payments missing at a provider or in the ledger, and differing amounts or
-        statuses; it changes nothing (see `payrouter._reconcile._records`).
+        Reports payments missing at a provider or in the ledger, differing amounts,
+        currencies, statuses, captured and refunded totals, and fees other than the fee
+        rules say. With `keep`, what was found is stored as open discrepancies and the ones
+        no longer found are resolved; payments are never changed.
         """
         self._require_open()
-        return await compare_records(self._ledger, self._by_name, since, until)
+        report = await compare_records(
+            self._ledger, self._by_name, since, until, self._fees, keep=keep
+        )
+        await self.discrepancy_stats()
+        return report
+
+    async def discrepancies(self) -> list[Discrepancy]:
+        """Differences records reconciliation found that are still open, oldest first."""
+        self._require_open()
+        return await self._ledger.transact(open_discrepancies)
+
+    async def acknowledge_discrepancy(self, discrepancy_id: str, note: str) -> Discrepancy | None:
+        """Close an open discrepancy by a person's decision (`note` says why); None when no
+        open discrepancy has that id."""
+        self._require_open()
+        now = time.time()
+        return await self._ledger.transact(
+            lambda conn: acknowledge(conn, discrepancy_id, note, now)
+        )
+
+    async def discrepancy_stats(self) -> DiscrepancyStats:
+        """How many discrepancies are open and how old the oldest is (metrics, status)."""
+        self._require_open()
+        now = time.time()
+        self._discrepancies = await self._ledger.transact(lambda conn: discrepancy_stats(conn, now))
+        return self._discrepancies
+
+    def open_discrepancy_stats(self) -> DiscrepancyStats:
+        """Open discrepancies as this router last read them (after each comparison or
+        `discrepancy_stats`), aged to now: for a Prometheus scrape, which cannot await."""
+        return self._discrepancies.at(time.time())
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""

@@ -147,6 +147,7 @@ def status(
             }
             states = router.breaker_states()
             outbox = await router.read_outbox_stats()
+            books = await router.discrepancy_stats()
             shed = await router.shed_count(minutes=minutes)
             rows: list[dict[str, Any]] = []
             for adapter in router.adapters:
@@ -170,6 +171,10 @@ def status(
                 "minutes": minutes,
                 "providers": rows,
                 "outbox": outbox.model_dump(),
+                "discrepancies": {
+                    "open": books.open,
+                    "oldest_age_seconds": books.oldest_age_seconds,
+                },
                 "admission": {"shed": shed},
             }
             print(json.dumps(document, indent=2))
@@ -195,9 +200,10 @@ def status(
             )
         console.print(table)
         _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
+        colour = "red" if books.open else "green"
         console.print(
-            f"admission: {shed} payments shed at admission in the last {minutes:g} minutes "
-            "(every process; refused with CapacityExhaustedError, nothing sent)"
+            f"[{colour}]records: {books.open} open discrepancies[/{colour}] (oldest "
+            f"{books.oldest_age_seconds:.0f}s); `payrouter records open` lists them"
         )
         console.print(
             f"admission: {shed} payments shed at admission in the last {minutes:g} minutes "

@@ -51,6 +51,8 @@ METRIC_NAMES: Final = (
     "payrouter_outbox_depth",
     "payrouter_outbox_oldest_age_seconds",
     "payrouter_followups_total",
+    "payrouter_discrepancies_open",
+    "payrouter_discrepancy_oldest_age_seconds",
     "payrouter_payments_shed_total",
     "payrouter_admission_limit",
     "payrouter_admission_in_flight",
@@ -150,6 +152,11 @@ class PrometheusHook:
             "Follow-up sends by kind and the status they left it in (queued: provider owes).",
             ["provider", "kind", "status", "failure_kind"], registry=reg,
         )  # fmt: skip
+        self._mismatches = prom.Counter(
+            "payrouter_amount_mismatches_total",
+            "Amounts a provider reported that differ from the payment's (never marked paid).",
+            ["provider", "source", "result"], registry=reg,
+        )  # fmt: skip
         self._shed = prom.Counter(
             "payrouter_payments_shed_total",
             "Payments refused at admission (CapacityExhaustedError): nothing written or sent.",
@@ -170,6 +177,9 @@ class PrometheusHook:
             ).inc(),
             "BreakerStateChanged": lambda e: self._transitions.labels(
                 _label(e.provider), _label(e.method), _label(e.new_state)
+            ).inc(),
+            "AmountMismatch": lambda e: self._mismatches.labels(
+                _label(e.provider), _label(e.source), _label(e.result)
             ).inc(),
             "SharedStateChanged": lambda e: self._degraded.set(0 if e.available else 1),
             "FollowUpFinished": lambda e: self._followups.labels(
@@ -221,6 +231,8 @@ class RouterCollector:
     - `admission_state() -> {"limit", "in_flight", "lag_ms", ...: float}`
     - `outbox_stats()` (synchronous) giving `depth` and `oldest_age_seconds` as keys or
       attributes, or `outbox_depth() -> int` and `outbox_oldest_age_seconds() -> float`
+    - `open_discrepancy_stats()` giving `open` and `oldest_age_seconds` (records
+      reconciliation's differences not yet resolved or acknowledged)
 
     A seam the router lacks is left out of the scrape; one that raises is skipped, because
     a scrape must never break (the failure shows as the missing series).
@@ -290,6 +302,26 @@ class RouterCollector:
             yield core.GaugeMetricFamily(
                 "payrouter_outbox_oldest_age_seconds",
                 "Age of the oldest queued follow-up (0 when the outbox is empty).",
+                age,
+            )
+        yield from self._discrepancies(core)
+
+    def _discrepancies(self, core: Any) -> Iterator[Metric]:
+        stats = self._read("open_discrepancy_stats")
+        if stats is None:
+            return
+        count, age = _field(stats, "open"), _field(stats, "oldest_age_seconds")
+        if count is not None:
+            yield core.GaugeMetricFamily(
+                "payrouter_discrepancies_open",
+                "Differences between the ledger and providers' records, not yet resolved or "
+                "acknowledged.",
+                count,
+            )
+        if age is not None:
+            yield core.GaugeMetricFamily(
+                "payrouter_discrepancy_oldest_age_seconds",
+                "How long the oldest open discrepancy has been open (0 when none is).",
                 age,
             )
 
