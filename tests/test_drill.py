@@ -174,3 +174,31 @@ def test_success_of_possible_counts_only_possible_payments_above_the_line() -> N
     figures = strategy_figures(StrategyRun("payrouter", records, {}), 1.0, None)
 
     assert figures["success_of_possible"] == 0.5
+
+
+async def test_pressure_runs_neighbours_for_the_drill_and_the_report_states_the_conditions(
+    tmp_path: Path,
+) -> None:
+    """`pressure=1`: one CPU-bound neighbour for the drill's length, every strategy run at
+    once under it, and the report says so; the neighbour is gone afterwards."""
+    from payrouter_lab.drill._pressure import cpu_pressure
+
+    with cpu_pressure(1) as pids:
+        assert len(pids) == 1
+        assert _state(pids[0]) in ("R", "S")  # running or runnable, not gone
+    assert _state(pids[0]) == "gone"
+    outcome = await run_drill(shortened("provider-down"), tmp_path, pressure=1)
+    conditions = outcome.report["conditions"]
+    assert isinstance(conditions, dict)
+    assert conditions["pressure_processes"] == 1
+    assert conditions["strategies_ran"].startswith("concurrently")
+    strategies = outcome.report["strategies"]
+    assert isinstance(strategies, list)
+    assert [strategy["shed_at_admission"] for strategy in strategies[1:]] == [0, 0]
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return "gone"

@@ -54,8 +54,17 @@ def drill(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")
     ] = False,
+    pressure: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=32,
+            help="CPU-bound neighbour processes to run for the drill's length (a busy server).",
+        ),
+    ] = 0,
 ) -> None:
-    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults.
+    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults,
+    at the same time and under the same conditions (`--pressure N`: N CPU-bound neighbours).
 
     Exits 1 when payrouter missed a target (so CI can gate on it), 2 on a bad scenario.
     """
@@ -73,7 +82,7 @@ def drill(
     if seed is not None:
         chosen = chosen.model_copy(update={"seed": seed})
     if as_json:
-        outcome = asyncio.run(run_drill(chosen, report))
+        outcome = asyncio.run(run_drill(chosen, report, pressure=pressure))
     else:
         live = _LiveDrill()
         with Live(live.render(), console=console, refresh_per_second=4, transient=True) as screen:
@@ -85,6 +94,7 @@ def drill(
                     on_start=live.start,
                     on_payment=live.record,
                     on_breaker=live.breaker,
+                    pressure=pressure,
                 )
             )
     json_path, html_path = write_report(outcome.report, report)
@@ -220,7 +230,9 @@ def _print_conditions(conditions: dict[str, Any] | None) -> None:
         f"conditions: {conditions['cpus']} cores, "
         f"CPU busy {'n/a' if busy is None else f'{busy} %'} during the run, "
         f"load average peak {conditions.get('load_average_peak')}, "
-        f"the drill used {conditions.get('drill_cpu_percent_of_one_core')} % of one core"
+        f"the drill used {conditions.get('drill_cpu_percent_of_one_core')} % of one core; "
+        f"{conditions.get('pressure_processes', 0)} CPU-bound neighbour processes; strategies "
+        f"ran {conditions.get('strategies_ran', 'one after another')}"
     )
     if conditions.get("warning"):
         console.print(f"[bold yellow]warning:[/bold yellow] {conditions['warning']}")
@@ -257,6 +269,7 @@ _FIGURES = (
     ("pending (money may have moved)", "pending"),
     ("pending after reconcile", "pending_after_reconcile"),
     ("failed (no money moved, as far as it knows)", "failed"),
+    ("  of them shed at admission (nothing sent)", "shed_at_admission"),
     ("double charges", "double_charges"),
     ("records lost", "records_lost"),
     ("success (succeeded + requires action)", "success_rate"),
