@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from payrouter import (
     AdmissionSettings,
+    OutboxSettings,
     PaymentRequest,
     PaymentStatus,
     Router,
@@ -105,7 +106,12 @@ async def rss_with_payments_in_flight(
     go makes the event loop lag, and the adaptive limit would rightly shed some of them."""
     adapter = _Gated(SimulatedProvider("card_memory"))
     count = len(requests)
-    settings = RouterSettings(admission=AdmissionSettings(enabled=False))
+    settings = RouterSettings(  # held at the gate as long as it takes to start them all
+        admission=AdmissionSettings(enabled=False),
+        deadline_seconds=3600.0,
+        lease_seconds=7200.0,
+        outbox=OutboxSettings(lease_seconds=7200.0),
+    )
     async with Router([adapter], ledger=ledger_url, settings=settings, hooks=()) as router:
         gc.collect()
         before = _rss_mb()

@@ -114,14 +114,14 @@ async def _pay_many(
         [InstantAdapter()], ledger=setup.ledger, hooks=(), state=setup.state, settings=settings
     )
     async with router:
-        await router.pay(_request(f"warm-{worker}-{uuid.uuid4().hex}"))
+        await router.pay(_request(f"warm-{worker}-{uuid.uuid4().hex[:8]}"))
         barrier.wait()  # every worker connected and warm: start together
         gate = asyncio.Semaphore(concurrency)
         run = uuid.uuid4().hex[:8]
 
         async def one(number: int) -> None:
             async with gate:
-                await router.pay(_request(f"w{worker}-{run}-{number}"))
+                await router.pay(_request(f"w{worker}-{run}-n{number}"))
 
         await asyncio.gather(*(one(number) for number in range(payments)))
         return time.time()
@@ -160,7 +160,7 @@ def round_trips(ledger_url: str) -> int:
     async def measure() -> int:
         ledger = SqlLedger(ledger_url)
         async with Router([InstantAdapter()], ledger=ledger, hooks=()) as router:
-            await router.pay(_request(f"rt-warm-{uuid.uuid4().hex}"))
+            await router.pay(_request(f"rt-warm-{uuid.uuid4().hex[:8]}"))
             count = 0
 
             def statement(*_: object) -> None:
@@ -178,7 +178,7 @@ def round_trips(ledger_url: str) -> int:
             event.listen(engine, "before_cursor_execute", statement)
             event.listen(engine, "begin", transaction)
             event.listen(engine, "commit", transaction)
-            await router.pay(_request(f"rt-{uuid.uuid4().hex}"))
+            await router.pay(_request(f"rt-{uuid.uuid4().hex[:8]}"))
             return count
 
     return asyncio.run(measure())
