@@ -20,7 +20,7 @@ from ._adapter import (
 from ._config import adapters_from_config
 from ._http_adapter import HttpAdapter, HttpOptions, UnsendableError
 from ._public import present_as_public
-from ._reconcile._records import ProviderRecord, RecordsSource
+from ._reconcile._records import ProviderRecord, RecordsNotReadyError, RecordsSource
 from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "PaymentHandle",
     "ProviderRecord",
     "ProviderReply",
+    "RecordsNotReadyError",
     "RecordsSource",
     "UnsendableError",
     "adapters_from_config",

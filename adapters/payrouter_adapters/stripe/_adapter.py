@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ from payrouter.provider import (
     UnsendableError,
 )
 
-from . import _replies
+from . import _records, _replies
 from ._requests import intent_form, refund_form, search_query, stripe_amount
 
 __all__ = ["StripeAdapter", "StripeOptions"]
@@ -65,6 +64,8 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
     shown_options = ("base_url", "api_version")
     idempotency_key_max_length: int = 255
     """Stripe's limit for the Idempotency-Key header."""
+    records_delay: timedelta = timedelta(0)
+    """Stripe's lists are current: a period's records are complete when it ends."""
 
     @classmethod
     def client_headers(cls, options: StripeOptions) -> Mapping[str, str]:
@@ -101,25 +102,10 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         )
         return _replies.search_reply(self.name, response)
 
-    async def list_payments(
-        self, since: datetime, until: datetime
-    ) -> AsyncIterator[ProviderRecord]:
-        """`GET /v1/payment_intents` filtered by `created[gte|lte]`, 100 a page, following
-        `starting_after` while `has_more` (records reconciliation; `RecordsSource`)."""
-        params = {
-            "created[gte]": str(math.floor(since.timestamp())),
-            "created[lte]": str(math.ceil(until.timestamp())),
-            "limit": "100",
-        }
-        after: str | None = None
-        while True:
-            page = params | ({"starting_after": after} if after else {})
-            response = await self._client.get("/v1/payment_intents", params=page)
-            records, after = _replies.list_page(self.name, response)
-            for record in records:
-                yield record
-            if after is None:
-                return
+    def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
+        """Payment intents created in `[since, until]` with captured, refunded and fee
+        (records reconciliation; `RecordsSource`; see `_records`)."""
+        return _records.list_payments(self._client, self.name, since, until)
 
     async def capture(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
