@@ -13,7 +13,7 @@ from typing import Final
 
 from .._models import PaymentMethod, PaymentStatus
 from .._taxonomy import FailureKind, Outcome
-from ._logs import RedactingFilter, describe
+from ._logs import RedactingFilter, describe, level
 from ._redact import redact
 
 __all__ = [
@@ -226,20 +226,18 @@ Hook = Callable[[Event], None]
 
 class LoggingHook:
     """The default hook: one stdlib log record per event, `Type: why` as the message (see
-    `describe`), the redacted fields in `extra["event"]`."""
+    `describe`), the redacted fields in `extra["event"]`. Failovers, breaker changes and
+    payments shed at capacity log at INFO or above (see `level`), so a default INFO setup
+    shows what an operator on call needs; each step of a payment logs at DEBUG."""
 
     def __init__(self, logger: logging.Logger = _LOG) -> None:
         self._logger = logger
 
     def __call__(self, event: Event) -> None:
-        alerting = bool(getattr(event, "alert", False))
-        noteworthy = alerting or isinstance(
-            event, BreakerStateChanged | SharedStateChanged | PaymentShed
-        )
-        level = logging.WARNING if noteworthy else logging.DEBUG
-        if self._logger.isEnabledFor(level):
+        at = level(event)
+        if self._logger.isEnabledFor(at):
             self._logger.log(
-                level,
+                at,
                 "%s: %s",
                 type(event).__name__,
                 describe(event),
