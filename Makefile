@@ -31,7 +31,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/mypy tests/typing
+	$(BIN)/mypy tests/test_public_types.py
 	$(BIN)/lint-imports
 
 # Built without isolation from the venv's hatchling, so it works offline; tests/test_install.py

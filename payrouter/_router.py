@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self
 
 from ._adapter import Adapter
 from ._errors import (
@@ -46,6 +46,7 @@ from .instrumentation._events import (
 
 if TYPE_CHECKING:
     from ._health._shared import SharedState
+    from .webhooks import AmountDiscrepancy, Receipt, WebhookEvent
 from ._followups._surface import FollowUpMethods
 from ._ledger._books import (
     Discrepancy,
@@ -62,10 +63,6 @@ from ._settings import RouterSettings
 __all__ = ["Router"]
 
 _SHED_FLUSH_SECONDS = 5.0
-
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class _State(enum.Enum):
@@ -237,10 +234,29 @@ class Router(FollowUpMethods):
     ) -> None:
         await self.close()
 
-    async def _apply_webhook(self, apply: Callable[[Any, T], R], event: T) -> R:
-        """Apply a verified notification in one ledger transaction (payrouter.webhooks)."""
+    async def apply_webhook(self, event: WebhookEvent) -> Receipt:
+        """Apply one verified notification to the ledger, once, and only forwards.
+
+        `payrouter.webhooks.WebhookReceiver` calls this after its `WebhookSource` verified the
+        delivery; call it yourself only with events you verified. A payment event whose
+        amount or currency differs from the payment's is not applied: it is remembered as a
+        discrepancy and raised as `AmountMismatch`.
+
+        Raises:
+            NotificationDeferredError: the payment is being paid right now; apply it later.
+        """
         self._require_open()
-        return await self._ledger.transact(lambda conn: apply(conn, event))
+        from .webhooks._apply import apply
+
+        return await apply(self._ledger, self._hooks, event)
+
+    async def webhook_discrepancies(self, limit: int = 50) -> list[AmountDiscrepancy]:
+        """The latest notifications whose amount differed from their payment's, newest first
+        (what `payrouter status` shows)."""
+        self._require_open()
+        from .webhooks._apply import discrepancies
+
+        return await discrepancies(self._ledger, limit)
 
     async def _flush_sheds_when_due(self) -> None:
         if time.monotonic() - self._sheds_flushed_at >= _SHED_FLUSH_SECONDS:

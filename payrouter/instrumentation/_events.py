@@ -13,10 +13,11 @@ from typing import Final
 
 from .._models import PaymentMethod, PaymentStatus
 from .._taxonomy import FailureKind, Outcome
-from ._logs import RedactingFilter, describe
+from ._logs import RedactingFilter, describe, level
 from ._redact import redact
 
 __all__ = [
+    "AmountMismatch",
     "AttemptFinished",
     "AttemptStarted",
     "BreakerStateChanged",
@@ -176,6 +177,26 @@ class WebhookReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class AmountMismatch:
+    """A provider reported another amount or currency for a payment than the ledger holds,
+    so the payment was not marked paid (`result` amount_mismatch), or an authorisation for
+    less than asked made it `partially_authorised` (`result` partially_authorised). Both
+    figures are here and in the ledger: a person decides (capture the part, void, refund).
+    `source` says where the figure came from (webhook); `reference` is the event's id."""
+
+    order_id: str
+    provider: str
+    source: str
+    reference: str
+    result: str
+    expected_minor: int
+    expected_currency: str
+    reported_minor: int | None
+    reported_currency: str | None
+    alert: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class SharedStateChanged:
     """Shared state (Redis) became unreachable, so this process runs on its own state, or
     became reachable again. Payments go on either way; the ledger is never affected."""
@@ -196,6 +217,7 @@ Event = (
     | PaymentShed
     | FollowUpFinished
     | WebhookReceived
+    | AmountMismatch
     | SharedStateChanged
 )
 Hook = Callable[[Event], None]
@@ -204,20 +226,18 @@ Hook = Callable[[Event], None]
 
 class LoggingHook:
     """The default hook: one stdlib log record per event, `Type: why` as the message (see
-    `describe`), the redacted fields in `extra["event"]`."""
+    `describe`), the redacted fields in `extra["event"]`. Failovers, breaker changes and
+    payments shed at capacity log at INFO or above (see `level`), so a default INFO setup
+    shows what an operator on call needs; each step of a payment logs at DEBUG."""
 
     def __init__(self, logger: logging.Logger = _LOG) -> None:
         self._logger = logger
 
     def __call__(self, event: Event) -> None:
-        alerting = bool(getattr(event, "alert", False))
-        noteworthy = alerting or isinstance(
-            event, BreakerStateChanged | SharedStateChanged | PaymentShed
-        )
-        level = logging.WARNING if noteworthy else logging.DEBUG
-        if self._logger.isEnabledFor(level):
+        at = level(event)
+        if self._logger.isEnabledFor(at):
             self._logger.log(
-                level,
+                at,
                 "%s: %s",
                 type(event).__name__,
                 describe(event),

@@ -152,6 +152,11 @@ class PrometheusHook:
             "Follow-up sends by kind and the status they left it in (queued: provider owes).",
             ["provider", "kind", "status", "failure_kind"], registry=reg,
         )  # fmt: skip
+        self._mismatches = prom.Counter(
+            "payrouter_amount_mismatches_total",
+            "Amounts a provider reported that differ from the payment's (never marked paid).",
+            ["provider", "source", "result"], registry=reg,
+        )  # fmt: skip
         self._shed = prom.Counter(
             "payrouter_payments_shed_total",
             "Payments refused at admission (CapacityExhaustedError): nothing written or sent.",
@@ -172,6 +177,9 @@ class PrometheusHook:
             ).inc(),
             "BreakerStateChanged": lambda e: self._transitions.labels(
                 _label(e.provider), _label(e.method), _label(e.new_state)
+            ).inc(),
+            "AmountMismatch": lambda e: self._mismatches.labels(
+                _label(e.provider), _label(e.source), _label(e.result)
             ).inc(),
             "SharedStateChanged": lambda e: self._degraded.set(0 if e.available else 1),
             "FollowUpFinished": lambda e: self._followups.labels(

@@ -258,7 +258,7 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
         self, verification: Mapping[str, object]
     ) -> httpx.Response | ProviderReply:
         """`POST /v1/notifications/verify-webhook-signature` with this adapter's credentials:
-        PayPal itself says whether a notification is genuine (see `PayPalWebhookVerifier`)."""
+        PayPal itself says whether a notification is genuine (see `PayPalWebhooks`)."""
         return await self._send("POST", "/v1/notifications/verify-webhook-signature", verification)
 
     def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
