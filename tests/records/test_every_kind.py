@@ -33,6 +33,7 @@ from payrouter import (
 from payrouter._paying._fees import FeeRule
 from payrouter._paying._routing import ProviderRouting, RoutingPolicy
 from payrouter.provider import Adapter, RecordsSource
+from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_adapters.stripe import StripeAdapter
 from payrouter_lab.sandbox import Sandbox, serve
@@ -54,6 +55,10 @@ class Provider:
     """The stand-in's list price as the merchant's fee rule; None: no fees to check."""
     records_reference: Callable[[str], str] = str
     """The ledger's provider reference → the one the provider's records use."""
+
+
+def stored_card(order_id: str) -> PaymentRequest:
+    return card(order_id, "stored_card_1")
 
 
 def card(order_id: str, token: str = "pm_card_visa") -> PaymentRequest:
@@ -97,6 +102,21 @@ PROVIDERS = [
         wallet,
         FeeRule(percent=Decimal("2.49"), fixed_minor=35),
         lambda reference: reference.rsplit(":", 1)[-1],  # ORDER:capture:CAPTURE
+    ),
+    Provider(
+        "adyen",
+        lambda sandbox: AdyenAdapter.from_options(
+            name="adyen",
+            capabilities=None,
+            options={
+                "base_url": sandbox.urls["adyen"],
+                "api_key": "key",
+                "merchant_account": "ShopECOM",
+                "return_url": "https://shop.example/return",
+            },
+        ),
+        stored_card,
+        FeeRule(percent=Decimal("0.6"), fixed_minor=11),
     ),
 ]
 

@@ -15,8 +15,9 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from pydantic import SecretStr
 
-from payrouter import Money, PaymentMethod, WalletSource
+from payrouter import CardSource, Money, PaymentMethod, WalletSource
 from payrouter.provider import Charge, Outcome, PaymentHandle, RecordsNotReadyError
+from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_lab.sandbox import Sandbox, serve
 from tests.peers import SPECS_DIR
@@ -130,3 +131,57 @@ async def test_paypal_records_not_yet_refreshed_are_late_not_missing(sandbox: Sa
         [r async for r in adapter.list_payments(now - timedelta(hours=1), now + timedelta(hours=1))]
     await adapter.aclose()
     assert adapter.records_delay == timedelta(hours=3)
+
+
+def adyen(sandbox: Sandbox, transport: httpx.AsyncBaseTransport | None = None) -> AdyenAdapter:
+    return AdyenAdapter.from_options(
+        name="adyen",
+        capabilities=None,
+        options={
+            "base_url": sandbox.urls["adyen"],
+            "api_key": "key",
+            "merchant_account": "ShopECOM",
+            "return_url": "https://shop.example/return",
+        },
+        transport=transport,
+    )
+
+
+async def test_adyen_accounting_report_folds_each_payments_rows(sandbox: Sandbox) -> None:
+    """The day's CSV from the Customer Area's download path: authorised amount, capture,
+    fee from the Settled row, refunds; tomorrow's report does not exist yet (late)."""
+    recorder = Recorder()
+    adapter = adyen(sandbox, recorder)
+    card = CardSource(token=SecretStr("stored_card_1"))
+    charge = Charge(
+        reference="ref-a1",
+        order_id="a1",
+        amount=Money.of("10.50", "EUR"),
+        source=card,
+        customer_country="DE",
+        customer_id="shopper-1",
+    )
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    paid = await adapter.pay(charge, idempotency_key="k1")
+    handle = PaymentHandle(
+        "ref-a1", "a1", PaymentMethod.CARD, Money.of("10.50", "EUR"), paid.provider_reference
+    )
+    await adapter.refund(handle, Money.of("2.50", "EUR"), idempotency_key="r1", reason=None)
+    [record] = [r async for r in adapter.list_payments(since, datetime.now(UTC))]
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    with pytest.raises(RecordsNotReadyError, match="not published yet"):
+        [r async for r in adapter.list_payments(tomorrow, tomorrow + timedelta(hours=1))]
+    await adapter.aclose()
+
+    [download] = [e for e in recorder.exchanges if "/reports/download/" in e.path][:1]
+    assert download.path.startswith("/reports/download/MerchantAccount/ShopECOM/payments_acc")
+    assert download.content_type == "text/csv"
+    assert record.provider_reference == paid.provider_reference
+    assert record.reference == "ref-a1"
+    assert (record.amount, record.captured, record.refunded) == (
+        Money.of("10.50", "EUR"),
+        1050,
+        250,
+    )
+    assert record.fee == 17  # 0.6 % of 10.50 EUR is 6 cents, plus 0.11 EUR
+    assert adapter.records_delay >= timedelta(days=1)
