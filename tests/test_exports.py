@@ -124,7 +124,6 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "redact_text",
     ),
     "payrouter.webhooks": (
-        "AmountDiscrepancy",
         "Answer",
         "Effect",
         "ForgedNotificationError",
