@@ -121,7 +121,8 @@ def test_unknown_scenario_name_lists_the_built_in_ones() -> None:
 
 
 def test_cli_drill_writes_json_and_html_report(tmp_path: Path) -> None:
-    """`payrouter drill FILE --report DIR` prints the tables and writes both report files."""
+    """`payrouter drill FILE --report DIR --pressure 1` prints the tables, states the
+    conditions, and writes both report files."""
     scenario = yaml.safe_load(
         Path(__file__)
         .parent.parent.joinpath("lab/payrouter_lab/drill/scenarios/provider-down.yaml")
@@ -132,14 +133,18 @@ def test_cli_drill_writes_json_and_html_report(tmp_path: Path) -> None:
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(scenario))
     report = tmp_path / "report"
-    result = CliRunner().invoke(app, ["drill", str(path), "--report", str(report)])
+    result = CliRunner().invoke(
+        app, ["drill", str(path), "--report", str(report), "--pressure", "1"]
+    )
     assert "double charges" in result.output
+    assert "1 CPU-bound neighbour processes" in result.output
     document = json.loads((report / "report.json").read_text())
     missed = [target["name"] for target in document["targets"] if not target["met"]]
     assert result.exit_code == (1 if missed else 0), result.output
     assert document["scenario"]["name"] == "provider-down"
     assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert (report / "payrouter.yaml").is_file(), "the router ran from a merchant-style config"
+    assert document["conditions"]["pressure_processes"] == 1
 
 
 async def test_customers_sent_to_approve_act_and_the_return_page_settles_their_payment(

@@ -86,7 +86,7 @@ def drill(
     except OSError as error:
         _fail("error", f"--report {report}: {error.strerror or error}: choose a writable folder")
     try:
-        _run_and_report(chosen, report, as_json=as_json)
+        _run_and_report(chosen, report, as_json=as_json, pressure=pressure)
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         _fail("error", f"{where}{error.strerror or error}")
@@ -94,7 +94,7 @@ def drill(
         _fail("error", str(error))
 
 
-def _run_and_report(chosen: Scenario, report: Path, *, as_json: bool) -> None:
+def _run_and_report(chosen: Scenario, report: Path, *, as_json: bool, pressure: int) -> None:
     """Run the drill (live table unless `as_json`), write the report, and print the summary;
     exit 1 when payrouter missed a target."""
     from .drill import missed_targets, run_drill
