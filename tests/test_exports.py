@@ -40,6 +40,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "NoEligibleProviderError",
         "OutboxSettings",
         "OutboxStats",
+        "OutcomeNotRecordedError",
         "PaymentError",
         "PaymentInProgressError",
         "PaymentMethod",

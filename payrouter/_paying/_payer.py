@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 from .._adapter import Adapter, Charge, ProviderReply
 from .._errors import (
     AllProvidersUnavailableError,
     CapacityExhaustedError,
     IdempotencyConflictError,
+    LedgerUnavailableError,
     NoEligibleProviderError,
+    OutcomeNotRecordedError,
     PaymentError,
     PaymentInProgressError,
     ProviderRejectedRequestError,
@@ -35,6 +38,7 @@ from .._ledger import (
     ClaimKind,
     Ledger,
     PaymentUpdate,
+    payment_deadline,
 )
 from .._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from .._settings import RouterSettings
@@ -54,6 +58,8 @@ from ._plan import Candidate, healthy_methods, plan
 from ._routing import RoutingPolicy
 
 __all__ = ["Payer"]
+
+T = TypeVar("T")
 
 _SETTLED_BY_OUTCOME = {
     Outcome.SUCCEEDED: PaymentStatus.SUCCEEDED,
@@ -95,20 +101,21 @@ class Payer:
     async def pay(self, request: PaymentRequest) -> PaymentResult:
         """The pay path behind `Router.pay`, whose docstring lists its results and errors."""
         deadline = time.monotonic() + self.settings.deadline_seconds
-        claim = await self._ledger.claim(
-            request.order_id,
-            request.fingerprint(),
-            request.amount,
-            self._owner,
-            self.settings.lease_seconds,
-            authorize_only=not request.capture,
-        )
-        if claim.kind is ClaimKind.CONFLICT:
-            raise IdempotencyConflictError(request.order_id)
-        if claim.kind is ClaimKind.EXISTING:
-            assert claim.payment is not None
-            return await self._wait_for_other(claim.payment)
-        return await self._pay_owned(request, claim.next_attempt, deadline)
+        with payment_deadline(deadline):  # the ledger's waits are bounded by it too
+            claim = await self._ledger.claim(
+                request.order_id,
+                request.fingerprint(),
+                request.amount,
+                self._owner,
+                self.settings.lease_seconds,
+                authorize_only=not request.capture,
+            )
+            if claim.kind is ClaimKind.CONFLICT:
+                raise IdempotencyConflictError(request.order_id)
+            if claim.kind is ClaimKind.EXISTING:
+                assert claim.payment is not None
+                return await self._wait_for_other(claim.payment)
+            return await self._pay_owned(request, claim.next_attempt, deadline)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -146,6 +153,7 @@ class Payer:
         unavailable = False
         alert = False  # an attempt whose kind needs an operator (e.g. credentials rejected)
         made = 0
+        called: tuple[str, int] | None = None  # the last provider called, and its attempt
         at_capacity = False
         refused: list[Candidate] = []
 
@@ -185,6 +193,7 @@ class Payer:
                 )
             finally:
                 self._protection.leave(slot)
+            called = (provider, number)
             self._learn(provider, method, reply)
             number, made = number + 1, made + 1
             settled = _SETTLED_BY_OUTCOME.get(reply.outcome)
@@ -197,7 +206,9 @@ class Payer:
                     action_url=reply.action_url,
                     failure_kind=reply.failure_kind,
                 )
-                return await self._finish(request, update, made, (number - 1, outcome), alert=alert)
+                return await self._finish(
+                    request, update, made, (number - 1, outcome), alert=alert, called=called
+                )
             assert reply.failure_kind is not None
             policy = policy_for(reply.failure_kind)
             alert = alert or policy.alert
@@ -206,7 +217,7 @@ class Payer:
                 if not self.settings.fallback_on_decline:
                     update = _declined(candidate, reply)
                     return await self._finish(
-                        request, update, made, (number - 1, outcome), alert=alert
+                        request, update, made, (number - 1, outcome), alert=alert, called=called
                     )
                 declined_sources.add(candidate.source_index)
             elif not policy.fail_over:
@@ -216,6 +227,7 @@ class Payer:
                     made,
                     (number - 1, outcome),
                     alert=True,
+                    called=called,
                 )
                 raise ProviderRejectedRequestError(
                     f"{provider} rejected the request as invalid ({reply.provider_code}); "
@@ -226,10 +238,16 @@ class Payer:
             else:
                 unavailable = True
                 emit(self._hooks, FailedOver(order_id, provider, method, reply.failure_kind))
-            await self._ledger.finish_attempt(order_id, number - 1, outcome)
+            await _recorded(
+                self._ledger.finish_attempt(order_id, number - 1, outcome), order_id, called
+            )
         if last_decline is not None and not unavailable:
-            return await self._finish(request, _declined(*last_decline), made, alert=alert)
-        failed = await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made, alert=alert)
+            return await self._finish(
+                request, _declined(*last_decline), made, alert=alert, called=called
+            )
+        failed = await self._finish(
+            request, PaymentUpdate(PaymentStatus.FAILED), made, alert=alert, called=called
+        )
         if at_capacity and not failed.attempts:
             raise CapacityExhaustedError(
                 f"every provider for order {order_id!r} is at its rate limit or concurrency "
@@ -335,13 +353,21 @@ class Payer:
         last_attempt: tuple[int, AttemptOutcome] | None = None,
         *,
         alert: bool = False,
+        called: tuple[str, int] | None = None,
     ) -> PaymentResult:
-        """Write the payment's new status (with its last attempt, in one transaction)."""
+        """Write the payment's new status (with its last attempt, in one transaction).
+
+        `called` names the last provider this payment called, if any: a write failing after
+        it raises `OutcomeNotRecordedError`, since that provider may have charged.
+        """
         order_id = request.order_id
         if last_attempt is None:
-            result = await self._ledger.finish_payment(order_id, update)
+            result = await _recorded(
+                self._ledger.finish_payment(order_id, update), order_id, called
+            )
         else:
-            finished = await self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
+            write = self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
+            finished = await _recorded(write, order_id, called)
             assert finished is not None
             result = finished
         emit(
@@ -371,6 +397,17 @@ class Payer:
         if payment.status is PaymentStatus.FAILED:
             raise _failure(payment, ())
         return payment
+
+
+async def _recorded(write: Awaitable[T], order_id: str, called: tuple[str, int] | None) -> T:
+    """Await a ledger write; once a provider was called, its failure is not "ledger
+    unavailable, nothing sent" but "the outcome could not be recorded, money may have moved"."""
+    try:
+        return await write
+    except LedgerUnavailableError as error:
+        if called is None:
+            raise
+        raise OutcomeNotRecordedError(order_id, *called) from error
 
 
 def _failure(payment: PaymentResult, healthy: tuple[PaymentMethod, ...]) -> PaymentError:
