@@ -47,6 +47,7 @@ from ._reconcile._payments import ReconcileChange, ReconcileReport
 from ._reconcile._records import Mismatch, MismatchKind, RecordsReport
 from ._router import Router
 from ._settings import (
+    AdmissionSettings,
     BreakerSettings,
     OutboxSettings,
     RetryBudgetSettings,
@@ -58,6 +59,7 @@ from ._testmode import set_testing
 from ._version import __version__
 
 __all__ = [
+    "AdmissionSettings",
     "AllProvidersUnavailableError",
     "AttemptSummary",
     "BankTransferSource",

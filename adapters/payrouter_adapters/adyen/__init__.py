@@ -47,8 +47,13 @@ same Idempotency-Key — would create the payment if the first attempt never arr
 lookup must not do it. `lookup` therefore answers unknown with `provider_code=
 "lookup_unsupported"` without sending anything: the payment stays pending until Adyen's
 AUTHORISATION webhook or an operator settles it, and the router never fails it over.
+
+Webhooks: `AdyenWebhooks(hmac_key_hex)` is the `payrouter.webhooks.WebhookSource` for Adyen:
+each item's HMAC is checked before any other work for it, an AUTHORISATION for less than
+asked makes the payment partially_authorised, and the unsigned eventDate is never trusted.
 """
 
 from ._adapter import AdyenAdapter, AdyenOptions
+from ._webhooks import AdyenWebhooks
 
-__all__ = ["AdyenAdapter", "AdyenOptions"]
+__all__ = ["AdyenAdapter", "AdyenOptions", "AdyenWebhooks"]

@@ -48,8 +48,13 @@ eventually consistent (usually under a minute, up to an hour in incidents) and u
 for accounts in India: an empty result answers NOT_FOUND (`search_no_match`), which the
 router trusts only once `not_found_after_seconds` has passed; for Stripe, keep that setting
 well above a minute. Two or more matches answer unknown (`search_ambiguous`).
+
+Webhooks: `StripeWebhooks(secret)` is the `payrouter.webhooks.WebhookSource` for Stripe: the
+`Stripe-Signature` HMAC over the raw body, then the signed timestamp's tolerance, then the
+Event read with amounts in ISO 4217 minor units.
 """
 
 from ._adapter import StripeAdapter, StripeOptions
+from ._webhooks import StripeWebhooks
 
-__all__ = ["StripeAdapter", "StripeOptions"]
+__all__ = ["StripeAdapter", "StripeOptions", "StripeWebhooks"]

@@ -1,6 +1,7 @@
-"""The typed public API, pinned: `mypy --strict tests/typing` (run by `make lint`) checks every
+"""The typed public API, pinned: `make lint` runs `mypy --strict` on this file, checking every
 `assert_type` below, so a signature change in a public name fails CI even when no behaviour
-test notices. pytest runs the same code, so each line is also known to execute.
+test notices. pytest runs the same code, so each line is also known to execute. (A file, not a
+`tests/typing/` package: scripts run from `tests/` would import that package as `typing`.)
 """
 
 from __future__ import annotations
