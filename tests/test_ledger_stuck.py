@@ -142,26 +142,24 @@ async def test_a_write_failing_after_the_call_says_the_provider_may_have_charged
     provider = SimulatedProvider("card_a")
     provider.script(behavior)
     adapter = DownAfterPaying(provider, ledger)
-    async with Router([adapter], ledger=ledger, hooks=()) as router:
+    settings = RouterSettings(not_found_after_seconds=0)
+    async with Router([adapter], ledger=ledger, hooks=(), settings=settings) as router:
         with pytest.raises(OutcomeNotRecordedError) as raised:
             await router.pay(request("order-1"))
-    error = raised.value
-    assert not isinstance(error, LedgerUnavailableError)
-    assert (error.order_id, error.provider, error.attempt) == ("order-1", "card_a", 1)
-    assert "do not retry under another order id" in str(error)
-    assert "reconcile" in str(error).lower()
-    assert provider.calls == 1
+        error = raised.value
+        assert not isinstance(error, LedgerUnavailableError)
+        assert (error.order_id, error.provider, error.attempt) == ("order-1", "card_a", 1)
+        assert "do not retry under another order id" in str(error)
+        assert "reconcile" in str(error).lower()
+        assert provider.calls == 1
 
-    settings = RouterSettings(not_found_after_seconds=0)
-    expire = sqlite3.connect(tmp_path / "ledger.db")  # as if the lease had run out
-    with expire:
-        expire.execute("UPDATE payrouter_payments SET lease_until = 0")
-    expire.close()
-    async with Router(
-        [SimulatedAdapter(provider)], ledger=url, hooks=(), settings=settings
-    ) as router:
+        ledger.down = False  # the database is back; the payment's lease runs out
+        expire = sqlite3.connect(tmp_path / "ledger.db")
+        with expire:
+            expire.execute("UPDATE payrouter_payments SET lease_until = 0")
+        expire.close()
         await router.reconcile()
         settled = await router.lookup("order-1")
+        charged = bool(provider.charges("order-1"))
     assert settled is not None
-    expected = PaymentStatus.SUCCEEDED if provider.charges("order-1") else PaymentStatus.FAILED
-    assert settled.status is expected
+    assert settled.status is (PaymentStatus.SUCCEEDED if charged else PaymentStatus.FAILED)

@@ -107,6 +107,7 @@ class LedgerRunner:
         """Run `work` on a ledger thread with no bound (opening and closing)."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
-    async def shutdown(self) -> None:
-        """Wait for work in progress (off the loop), then stop the threads."""
-        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+    def shutdown(self) -> None:
+        """Stop the threads. Call it after a last `call`: the work queued before it is done,
+        so the threads are idle and joining them is immediate."""
+        self._executor.shutdown(wait=True)

@@ -140,7 +140,7 @@ class SqlLedger:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.call(self._disconnect)
-            await runner.shutdown()
+            runner.shutdown()
 
     def _create_engine(self) -> Engine:
         if not self._is_sqlite:
