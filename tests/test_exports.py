@@ -41,6 +41,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "NoEligibleProviderError",
         "OutboxSettings",
         "OutboxStats",
+        "OutcomeNotRecordedError",
         "PaymentError",
         "PaymentInProgressError",
         "PaymentMethod",
