@@ -15,6 +15,7 @@ from ._adapter import (
     CompletesApproval,
     PaymentHandle,
     ProviderReply,
+    Resolution,
 )
 from ._config import adapters_from_config
 from ._public import present_as_public
@@ -35,6 +36,7 @@ __all__ = [
     "ProviderRecord",
     "ProviderReply",
     "RecordsSource",
+    "Resolution",
     "adapters_from_config",
     "policy_for",
 ]

@@ -15,7 +15,14 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from payrouter import CardSource, ConfigurationError, Money, PaymentMethod
-from payrouter.provider import Capabilities, Charge, FailureKind, PaymentHandle, ProviderReply
+from payrouter.provider import (
+    Capabilities,
+    Charge,
+    FailureKind,
+    PaymentHandle,
+    ProviderReply,
+    Resolution,
+)
 
 # AcmePay's decline codes -> the taxonomy. A table, not ifs: adding a code is adding a row.
 DECLINE_CODES: Mapping[str, FailureKind] = {
@@ -49,6 +56,9 @@ class AcmePayAdapter:
     """AcmePay cards as a payrouter `Adapter`."""
 
     idempotency_key_max_length = 64
+    # Lookup searches charges by our reference; a miss is trusted once a request still in
+    # flight would have been recorded (5 minutes). AcmePay keeps no idempotency keys to replay.
+    resolution = Resolution(search_lag_seconds=300.0)
 
     def __init__(self, name: str, options: AcmePayOptions, capabilities: Capabilities) -> None:
         self.name = name

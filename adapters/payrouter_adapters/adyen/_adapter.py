@@ -10,7 +10,14 @@ import httpx
 from pydantic import Field, SecretStr
 
 from payrouter import Money, PaymentMethod
-from payrouter.provider import Capabilities, Charge, FailureKind, PaymentHandle, ProviderReply
+from payrouter.provider import (
+    Capabilities,
+    Charge,
+    FailureKind,
+    PaymentHandle,
+    ProviderReply,
+    Resolution,
+)
 
 from .._common import HttpOptions, build_client, parse_options
 from . import _replies
@@ -55,6 +62,10 @@ class AdyenAdapter:
 
     idempotency_key_max_length: int = 64
     """Adyen's limit for the Idempotency-Key header."""
+    resolution: Resolution = Resolution(replay_window_seconds=7 * 24 * 3600, webhook=True)
+    """Checkout v72 cannot read a payment back, so an unknown outcome is replayed: the same
+    request with the same Idempotency-Key (kept at least 7 days) returns the original
+    result; else the AUTHORISATION webhook settles it."""
 
     def __init__(
         self,

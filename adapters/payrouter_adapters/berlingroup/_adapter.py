@@ -30,7 +30,14 @@ from payrouter import (
     PaymentMethod,
     currency_exponent,
 )
-from payrouter.provider import Capabilities, Charge, FailureKind, PaymentHandle, ProviderReply
+from payrouter.provider import (
+    Capabilities,
+    Charge,
+    FailureKind,
+    PaymentHandle,
+    ProviderReply,
+    Resolution,
+)
 
 from .._common import HttpOptions, build_client, parse_options
 from ._replies import cancellation_reply, error_reply, initiation_reply, status_reply
@@ -145,6 +152,9 @@ class BerlinGroupAdapter:
     """NextGenPSD2 payment initiation (PIS) for one ASPSP: see the package docstring."""
 
     idempotency_key_max_length: int = 255
+    resolution: Resolution = Resolution(lookup=True)
+    """The transfer's status by paymentId; NextGenPSD2 has no idempotent replay (X-Request-ID
+    identifies a request, it does not deduplicate one), no search and no webhook."""
     """Keys become UUIDv5 `X-Request-ID`s, so any length fits."""
 
     def __init__(

@@ -11,7 +11,14 @@ import httpx
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from payrouter import Money, PaymentMethod
-from payrouter.provider import Capabilities, Charge, FailureKind, PaymentHandle, ProviderReply
+from payrouter.provider import (
+    Capabilities,
+    Charge,
+    FailureKind,
+    PaymentHandle,
+    ProviderReply,
+    Resolution,
+)
 
 from .._common import HttpOptions, build_client, parse_options
 from . import _replies
@@ -90,6 +97,9 @@ class PayPalAdapter:
     """
 
     idempotency_key_max_length: int = 108
+    resolution: Resolution = Resolution(lookup=True, replay_window_seconds=6 * 3600, webhook=True)
+    """Get the order by id; replay order creation with the same PayPal-Request-Id (Orders
+    v2 keeps it 6 hours); no search by our reference; CHECKOUT/PAYMENT webhooks."""
     """PayPal's limit for the PayPal-Request-Id header."""
 
     def __init__(
