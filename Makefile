@@ -2,12 +2,15 @@
 #   make drill   rehearse a provider outage on the embedded defaults
 #   make test    pass the tests (peers it can install itself: Prism, localstripe; Redis and
 #                PostgreSQL when their packages are installed and it runs as root)
+#   make dist    wheels and sdists of payrouter (with its adapters) and payrouter-lab in dist/
 
 VENV   := .venv
 BIN    := $(VENV)/bin
 PRISM  := .peers/node_modules/.bin/prism
 
-.PHONY: drill test lint
+DIST   := dist
+
+.PHONY: drill test lint dist
 
 $(BIN)/.installed: pyproject.toml lab/pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,4 +31,11 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy tests/test_public_types.py
 	$(BIN)/lint-imports
+
+# Built without isolation from the venv's hatchling, so it works offline; tests/test_install.py
+# installs these archives into a clean venv and runs README's fifteen-line example.
+dist: $(BIN)/.installed
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) .
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) lab

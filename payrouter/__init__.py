@@ -46,6 +46,7 @@ from ._reconcile._payments import OpenPayment, ReconcileChange, ReconcileReport
 from ._reconcile._records import Mismatch, MismatchKind, RecordsReport
 from ._router import Router
 from ._settings import (
+    AdmissionSettings,
     BreakerSettings,
     OutboxSettings,
     RetryBudgetSettings,
@@ -57,6 +58,7 @@ from ._testmode import set_testing
 from ._version import __version__
 
 __all__ = [
+    "AdmissionSettings",
     "AllProvidersUnavailableError",
     "AttemptSummary",
     "BankTransferSource",

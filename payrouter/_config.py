@@ -1,13 +1,12 @@
 """Router configuration from a YAML or TOML file, validated by pydantic.
 
-Secrets stay out of files: any string option written as `${NAME}` is read from the environment
-variable NAME. Adapters are found by `type` among the `payrouter.adapters` entry points.
+Secrets stay out of files: `${NAME}` anywhere in a string option (or `ledger`, `state`) is read
+from the environment variable NAME, and a live secret written inline is refused
+(`_config_values`). Adapters are found by `type` among the `payrouter.adapters` entry points.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import tomllib
 from collections.abc import Mapping
 from importlib.metadata import entry_points
@@ -25,6 +24,7 @@ from pydantic import (
 )
 
 from ._adapter import Adapter, AdapterFactory, Capabilities
+from ._config_values import EXPANDED_FIELDS, check_inline_secrets, expand, refuse_stray_references
 from ._errors import ConfigurationError
 from ._health._maintenance import MaintenanceWindow
 from ._health._protection import ProviderLimits
@@ -37,7 +37,6 @@ from ._settings import RouterSettings
 __all__ = ["PayrouterConfig", "ProviderConfig", "adapters_from_config", "load_config"]
 
 _ENTRY_POINT_GROUP = "payrouter.adapters"
-_ENV_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
 class ProviderConfig(BaseModel):
@@ -187,27 +186,18 @@ def _factory(provider: ProviderConfig) -> AdapterFactory:
 
 
 def _expand(provider: str, key: str, value: object) -> object:
-    return _from_environment(f"providers[{provider}].options.{key}", value)
-
-
-def _from_environment(field: str, value: object) -> object:
-    """`"${NAME}"` is read from the environment, so secrets (keys, database passwords in
-    URLs) never sit in the file."""
-    if isinstance(value, str) and (match := _ENV_REFERENCE.match(value)):
-        variable = match.group(1)
-        if variable not in os.environ:
-            raise ConfigurationError(
-                f"{field}: environment variable {variable} is not set; export it before starting"
-            )
-        return os.environ[variable]
-    return value
+    return expand(f"providers[{provider}].options.{key}", value)
 
 
 def load_config(path: str | Path) -> PayrouterConfig:
     """Read and validate a `.yaml`/`.yml` or `.toml` config file.
 
+    `${NAME}` in `ledger` and `state` is read from the environment here; in providers'
+    options, when the adapters are built. A test secret written inline warns (UserWarning).
+
     Raises:
-        ConfigurationError: unreadable file or invalid content; each problem names its field.
+        ConfigurationError: unreadable file, invalid content, a `${NAME}` whose variable is
+            not set, or a live secret written inline; each problem names its field.
     """
     path = Path(path)
     try:
@@ -220,8 +210,10 @@ def load_config(path: str | Path) -> PayrouterConfig:
         raise ConfigurationError(f"{path} is not valid {path.suffix[1:]}: {error}") from None
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{path}: expected a mapping with a `providers` list at the top")
+    refuse_stray_references(raw)
+    check_inline_secrets(raw)
     raw = {
-        key: _from_environment(key, value) if key in ("ledger", "state") else value
+        key: expand(str(key), value) if key in EXPANDED_FIELDS else value
         for key, value in raw.items()
     }
     try:

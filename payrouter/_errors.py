@@ -10,10 +10,15 @@
       PaymentError                  the payment was not completed; `.attempts` lists each try
         NoEligibleProviderError     no configured provider can take this payment at all
         AllProvidersUnavailableError  every eligible provider was busy, down or in maintenance
-          CapacityExhaustedError    every eligible one was at its rate limit or concurrency cap
+          CapacityExhaustedError    no capacity to call one: rate limits, caps, or shed at admission
         ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
       FollowUpNotAllowedError       a capture/refund/void broke a money rule (also ValueError)
       FollowUpRefusedError          the provider definitely refused a follow-up; see `.followup`
+      RecordsNotReadyError          a provider has not published a period's records yet (its
+                                    records source raises it; the comparison reports it late)
+      UnsendableError               an adapter cannot put a request in its provider's terms
+                                    (also ValueError; in payrouter.provider, answered by the
+                                    adapter as INVALID_REQUEST, nothing sent)
 
 A declined payment is not an exception: `pay` returns a `PaymentResult` whose status is
 `declined`, with a customer-safe reason. Messages and reprs never contain secrets.
@@ -133,9 +138,13 @@ class AllProvidersUnavailableError(PaymentError):
 
 
 class CapacityExhaustedError(AllProvidersUnavailableError):
-    """Every eligible provider was at its rate limit or concurrency cap, so none was called.
+    """There was no capacity to call a provider in time, so none was called; no money moved.
 
-    The router fails fast rather than queue: retry shortly, or offer another method.
+    Either every eligible provider was at its rate limit or concurrency cap, or this process
+    was shed at admission: it already had as many payments in flight as it can pay in time
+    (its adaptive limit, lowered while the event loop lags), so the payment was refused
+    before the ledger saw it. The router fails fast rather than queue: retry shortly, or
+    offer another method.
     """
 
 

@@ -94,6 +94,9 @@ class PaymentStatus(enum.StrEnum):
     PENDING = "pending"
     """Money may have moved or will settle later; reconcile or a webhook resolves it."""
     REQUIRES_ACTION = "requires_action"
+    PARTIALLY_AUTHORISED = "partially_authorised"
+    """The issuer authorised less than asked (an Adyen partial authorisation), never
+    `succeeded`: capture the part (name the amount) or void it, as your policy says."""
     FAILED = "failed"
     """No provider took it and no money moved; the same order id may be paid again."""
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Final, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-__all__ = ["CurrencyCode", "Money", "currency_exponent"]
+__all__ = ["MAX_MINOR_UNITS", "CurrencyCode", "Money", "currency_exponent"]
+
+MAX_MINOR_UNITS: Final = 2**63 - 1
+"""The largest amount in minor units: the ledger stores amounts as signed 64-bit integers
+(SQLite INTEGER, PostgreSQL BIGINT), so anything larger could not be recorded."""
 
 # ISO 4217 active codes with a minor unit other than 2. Everything in `_TWO_DECIMALS` has 2.
 _EXPONENT_NOT_TWO: Final[dict[str, int]] = {
@@ -70,6 +74,16 @@ class Money(BaseModel):
     minor_units: StrictInt = Field(gt=0, description="Amount in the currency's minor unit.")
     currency: CurrencyCode
 
+    @field_validator("minor_units")
+    @classmethod
+    def _storable(cls, value: int) -> int:
+        if value > MAX_MINOR_UNITS:
+            raise ValueError(
+                f"must be at most {MAX_MINOR_UNITS} (2^63 - 1), the largest amount the ledger "
+                "can record: check the amount and its unit (minor units, e.g. cents)"
+            )
+        return value
+
     @classmethod
     def of(cls, amount: Decimal | str | int, currency: str) -> Self:
         """Build from a major-unit amount: `Money.of("12.50", "EUR")`, `Money.of(500, "JPY")`.
@@ -77,8 +91,9 @@ class Money(BaseModel):
         Floats are refused because `0.1 + 0.2` is not `0.3`; pass a string or a `Decimal`.
 
         Raises:
-            ValueError: the amount is a float, not a number, not positive, or has more
-                decimal places than the currency allows (e.g. "1.5" JPY, "1.005" EUR).
+            ValueError: the amount is a float, not a number, not positive, has more
+                decimal places than the currency allows (e.g. "1.5" JPY, "1.005" EUR), or is
+                more than `MAX_MINOR_UNITS` minor units. Nothing is ever rounded.
         """
         if isinstance(amount, float):
             raise ValueError(
@@ -94,14 +109,7 @@ class Money(BaseModel):
             raise ValueError(f"amount {amount!r} is not a number: pass e.g. '12.50'") from None
         if not value.is_finite() or value <= 0:
             raise ValueError(f"amount {amount!r} must be a positive number, e.g. '12.50'")
-        exponent = currency_exponent(currency)
-        scaled = value.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
-            raise ValueError(
-                f"amount {amount!r} has more decimal places than {currency} allows "
-                f"({exponent}): round it before paying"
-            )
-        return cls(minor_units=int(scaled), currency=currency)
+        return cls(minor_units=_exact_minor_units(value, amount, currency), currency=currency)
 
     @property
     def amount(self) -> Decimal:
@@ -110,3 +118,31 @@ class Money(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.amount:.{currency_exponent(self.currency)}f} {self.currency}"
+
+
+def _exact_minor_units(value: Decimal, amount: object, currency: str) -> int:
+    """`value` in minor units by integer arithmetic on its digits, never Decimal arithmetic:
+    Decimal operations round to the context's 28 significant digits, which would turn
+    "1.0000000000000000000000000000001" EUR into 100 cents without a word."""
+    exponent = currency_exponent(currency)
+    _, digit_tuple, value_exponent = value.as_tuple()
+    assert isinstance(value_exponent, int)  # finite, checked by the caller
+    digits = int("".join(map(str, digit_tuple)))
+    shift = value_exponent + exponent
+    if shift < 0:
+        cut = -shift  # digits below the minor unit; more than there are means some are nonzero
+        digits, dropped = divmod(digits, 10**cut) if cut <= len(digit_tuple) else (0, 1)
+        if dropped:
+            raise ValueError(
+                f"amount {amount!r} has more decimal places than {currency} allows "
+                f"({exponent}): round it before paying"
+            )
+        shift = 0
+    too_long = len(str(digits)) + shift > len(str(MAX_MINOR_UNITS))  # before raising 10**shift
+    if too_long or digits * 10**shift > MAX_MINOR_UNITS:
+        raise ValueError(
+            f"amount is too large: at most {MAX_MINOR_UNITS} minor units of {currency} "
+            "(2^63 - 1) can be recorded"
+        )
+    minor_units: int = digits * 10**shift
+    return minor_units

@@ -7,6 +7,7 @@ breakers and hooks together once, and keeps every public operation one short met
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import os
 import socket
@@ -16,14 +17,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self
 
 from ._adapter import Adapter
 from ._errors import (
     ConfigurationError,
+    PayrouterError,
     RouterClosedError,
 )
 from ._followups import FollowUps
+from ._health._admission import Admission, watch_lag
 from ._health._breakers import BreakerBoard
 from ._health._maintenance import MaintenanceSchedule, MaintenanceWindow
 from ._health._protection import Protection, ProviderLimits
@@ -32,6 +35,7 @@ from ._ledger import (
     ProviderHealth,
     SqlLedger,
 )
+from ._ledger._sheds import record_sheds, shed_since
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._money import Money
 from ._paying._payer import Payer
@@ -42,7 +46,15 @@ from .instrumentation._events import (
 
 if TYPE_CHECKING:
     from ._health._shared import SharedState
+    from .webhooks import AmountDiscrepancy, Receipt, WebhookEvent
 from ._followups._surface import FollowUpMethods
+from ._ledger._books import (
+    Discrepancy,
+    DiscrepancyStats,
+    acknowledge,
+    discrepancy_stats,
+    open_discrepancies,
+)
 from ._paying._routing import RoutingPolicy
 from ._reconcile._payments import ReconcileReport, reconcile, reconcile_payment
 from ._reconcile._records import RecordsReport, compare_records
@@ -50,9 +62,7 @@ from ._settings import RouterSettings
 
 __all__ = ["Router"]
 
-
-T = TypeVar("T")
-R = TypeVar("R")
+_SHED_FLUSH_SECONDS = 5.0
 
 
 class _State(enum.Enum):
@@ -120,7 +130,14 @@ class Router(FollowUpMethods):
             maintenance or {}, self.settings.maintenance_drain_seconds
         )
         self._protection = Protection(limits or {}, self.settings.retry_budget, shared=self._shared)
+        self._fees = {
+            name: rules.fees for name, rules in (routing.providers if routing else {}).items()
+        }
+        self._discrepancies = DiscrepancyStats(0, 0.0)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._admission = Admission(self.settings.admission)
+        self._lag_probe: asyncio.Task[None] | None = None
+        self._sheds_flushed_at = time.monotonic()
         self._payer = Payer(
             adapters=self._adapters,
             ledger=self._ledger,
@@ -132,6 +149,7 @@ class Router(FollowUpMethods):
             sleep=sleep,
             owner=self._owner,
             routing=routing,
+            admission=self._admission,
         )
         self._followups = FollowUps(
             ledger=self._ledger,
@@ -179,11 +197,25 @@ class Router(FollowUpMethods):
                     for method in adapter.capabilities.methods:
                         self._shared.watch((adapter.name, method))
                 await self._shared.start()
+            if self.settings.admission.enabled:
+                self._lag_probe = asyncio.create_task(
+                    watch_lag(
+                        self._admission,
+                        self.settings.admission.probe_interval_seconds,
+                        every_round=self._flush_sheds_when_due,
+                    ),
+                    name="payrouter-lag-probe",
+                )
             self._state = _State.OPEN
 
     async def close(self) -> None:
         """Close adapters' connections and the ledger; the router cannot be reopened."""
         if self._state is _State.OPEN:
+            if self._lag_probe is not None:
+                self._lag_probe.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._lag_probe
+            await self._flush_sheds()
             await asyncio.gather(*(adapter.aclose() for adapter in self._adapters))
             if self._shared is not None:
                 await self._shared.close()
@@ -202,10 +234,47 @@ class Router(FollowUpMethods):
     ) -> None:
         await self.close()
 
-    async def _apply_webhook(self, apply: Callable[[Any, T], R], event: T) -> R:
-        """Apply a verified notification in one ledger transaction (payrouter.webhooks)."""
+    async def apply_webhook(self, event: WebhookEvent) -> Receipt:
+        """Apply one verified notification to the ledger, once, and only forwards.
+
+        `payrouter.webhooks.WebhookReceiver` calls this after its `WebhookSource` verified the
+        delivery; call it yourself only with events you verified. A payment event whose
+        amount or currency differs from the payment's is not applied: it is remembered as a
+        discrepancy and raised as `AmountMismatch`.
+
+        Raises:
+            NotificationDeferredError: the payment is being paid right now; apply it later.
+        """
         self._require_open()
-        return await self._ledger.transact(lambda conn: apply(conn, event))
+        from .webhooks._apply import apply
+
+        return await apply(self._ledger, self._hooks, event)
+
+    async def webhook_discrepancies(self, limit: int = 50) -> list[AmountDiscrepancy]:
+        """The latest notifications whose amount differed from their payment's, newest first
+        (what `payrouter status` shows)."""
+        self._require_open()
+        from .webhooks._apply import discrepancies
+
+        return await discrepancies(self._ledger, limit)
+
+    async def _flush_sheds_when_due(self) -> None:
+        if time.monotonic() - self._sheds_flushed_at >= _SHED_FLUSH_SECONDS:
+            await self._flush_sheds()
+
+    async def _flush_sheds(self) -> None:
+        """Write this process's new shed count to the ledger, for every process's status.
+        A ledger that cannot be written keeps the count for the next flush."""
+        self._sheds_flushed_at = time.monotonic()
+        count = self._admission.take_unflushed()
+        if not count:
+            return
+        try:
+            await self._ledger.transact(
+                lambda conn: record_sheds(conn, self._owner, time.time(), count)
+            )
+        except PayrouterError:
+            self._admission.put_back(count)
 
     def _require_open(self) -> None:
         if self._state is not _State.OPEN:
@@ -223,13 +292,17 @@ class Router(FollowUpMethods):
         `action_url`). A second call with the same order id returns the first one's result.
 
         Raises:
+            InvalidPaymentError: the amount is above `settings.max_amount_minor` for its
+                currency; nothing was recorded or sent.
             IdempotencyConflictError: the order id was used with other money-relevant fields.
             PaymentInProgressError: another worker holds the order beyond our wait.
             NoEligibleProviderError: no provider can take this payment at all.
             AllProvidersUnavailableError: every eligible provider was busy, down or in
                 maintenance; no money moved. `.healthy_methods` says what can work now.
-                `CapacityExhaustedError`, a subclass: all were at their rate limit or
-                concurrency cap, and none was called.
+                `CapacityExhaustedError`, a subclass: there was no capacity to call any
+                provider, so none was called: every eligible one was at its rate limit or
+                concurrency cap, or this process was shed at admission (too many payments in
+                flight for how late it runs; then not even the ledger saw the payment).
             ProviderRejectedRequestError: a provider called the request invalid (a bug).
             LedgerUnavailableError: the ledger cannot be written; no provider was called
                 after the last successful write, and reconcile finishes what was written.
@@ -267,14 +340,48 @@ class Router(FollowUpMethods):
         await reconcile_payment(self._ledger, self._by_name, self.settings, self._owner, order_id)
         return await self._ledger.get(order_id)
 
-    async def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
+    async def compare_records(
+        self, since: datetime, until: datetime, *, keep: bool = True
+    ) -> RecordsReport:
         """Compare the ledger's attempts in `[since, until]` with the providers' own records.
 
-        Reports payments missing at a provider or in the ledger, and differing amounts or
-        statuses; it changes nothing (see `payrouter._reconcile._records`).
+        Reports payments missing at a provider or in the ledger, differing amounts,
+        currencies, statuses, captured and refunded totals, and fees other than the fee
+        rules say. With `keep`, what was found is stored as open discrepancies and the ones
+        no longer found are resolved; payments are never changed.
         """
         self._require_open()
-        return await compare_records(self._ledger, self._by_name, since, until)
+        report = await compare_records(
+            self._ledger, self._by_name, since, until, self._fees, keep=keep
+        )
+        await self.discrepancy_stats()
+        return report
+
+    async def discrepancies(self) -> list[Discrepancy]:
+        """Differences records reconciliation found that are still open, oldest first."""
+        self._require_open()
+        return await self._ledger.transact(open_discrepancies)
+
+    async def acknowledge_discrepancy(self, discrepancy_id: str, note: str) -> Discrepancy | None:
+        """Close an open discrepancy by a person's decision (`note` says why); None when no
+        open discrepancy has that id."""
+        self._require_open()
+        now = time.time()
+        return await self._ledger.transact(
+            lambda conn: acknowledge(conn, discrepancy_id, note, now)
+        )
+
+    async def discrepancy_stats(self) -> DiscrepancyStats:
+        """How many discrepancies are open and how old the oldest is (metrics, status)."""
+        self._require_open()
+        now = time.time()
+        self._discrepancies = await self._ledger.transact(lambda conn: discrepancy_stats(conn, now))
+        return self._discrepancies
+
+    def open_discrepancy_stats(self) -> DiscrepancyStats:
+        """Open discrepancies as this router last read them (after each comparison or
+        `discrepancy_stats`), aged to now: for a Prometheus scrape, which cannot await."""
+        return self._discrepancies.at(time.time())
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -322,6 +429,25 @@ class Router(FollowUpMethods):
     def rate_limit_tokens(self) -> dict[str, float]:
         """Tokens left in each rate-limited provider's bucket in this process (metrics)."""
         return self._protection.all_tokens()
+
+    def admission_state(self) -> dict[str, float]:
+        """This process's admission: its adaptive `limit`, payments `in_flight`, payments
+        `shed` since it started, and the event loop's last measured `lag_ms` (metrics)."""
+        state = self._admission.state()
+        return {
+            "limit": float(state.limit),
+            "in_flight": float(state.in_flight),
+            "shed": float(state.shed),
+            "lag_ms": state.lag_ms,
+        }
+
+    async def shed_count(self, *, minutes: float = 15.0) -> int:
+        """Payments every process refused at admission over the last `minutes`, from the
+        ledger (each process writes its count every few seconds while shedding, and on close).
+        """
+        self._require_open()
+        since = time.time() - minutes * 60
+        return await self._ledger.transact(lambda conn: shed_since(conn, since))
 
     def retry_budget_left(self) -> float:
         """Retries this process may still spend in the current window."""

@@ -10,7 +10,11 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from ._errors import InvalidPaymentError
+from ._money import MAX_MINOR_UNITS, CurrencyCode, Money
+
 __all__ = [
+    "AdmissionSettings",
     "BreakerSettings",
     "OutboxSettings",
     "RetryBudgetSettings",
@@ -53,6 +57,34 @@ class RetryBudgetSettings(BaseModel):
     ratio: float = Field(default=0.2, ge=0, le=10, description="Retries per first attempt.")
     min_per_second: float = Field(default=5.0, ge=0, description="Retries always allowed.")
     window_seconds: float = Field(default=10.0, gt=0, le=600)
+
+
+class AdmissionSettings(BaseModel):
+    """Overload is shed at the door, not timed out: an adaptive limit (AIMD) on payments in
+    flight in this process, backed off while the process runs late (event-loop lag, or the
+    delay from admitting a payment to sending its first call) and grown while it keeps up. A
+    payment over the limit raises `CapacityExhaustedError` before anything is written or sent.
+    """
+
+    model_config = _FROZEN
+
+    enabled: bool = Field(default=True, description="False admits every payment.")
+    initial_limit: int = Field(default=500, ge=1, description="Payments in flight at start.")
+    min_limit: int = Field(default=4, ge=1, description="Never shed below this many in flight.")
+    max_limit: int = Field(default=10_000, ge=1)
+    target_lag_seconds: float = Field(
+        default=0.1, gt=0, description="Lateness above this backs the limit off."
+    )
+    backoff: float = Field(default=0.9, gt=0, lt=1, description="Multiplier when late.")
+    probe_interval_seconds: float = Field(
+        default=0.05, gt=0, description="How often the event loop's lag is measured."
+    )
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> Self:
+        if not self.min_limit <= self.max_limit:
+            raise ValueError("admission.min_limit must not exceed admission.max_limit")
+        return self
 
 
 class OutboxSettings(BaseModel):
@@ -122,9 +154,16 @@ class RouterSettings(BaseModel):
         ge=0,
         description="Stop sending to a provider this long before its announced window opens.",
     )
+    max_amount_minor: dict[CurrencyCode, Annotated[int, Field(gt=0, le=MAX_MINOR_UNITS)]] = Field(
+        default_factory=dict,
+        description="Per currency, the largest payment accepted, in minor units "
+        "({EUR: 5000000} is 50,000.00 EUR): a typo or a tampered amount above it is refused "
+        "before any provider is called. Currencies not listed have no ceiling of their own.",
+    )
     retry: RetrySettings = RetrySettings()
     retry_budget: RetryBudgetSettings = RetryBudgetSettings()
     breaker: BreakerSettings = BreakerSettings()
+    admission: AdmissionSettings = AdmissionSettings()
     outbox: OutboxSettings = OutboxSettings()
 
     @model_validator(mode="after")
@@ -140,3 +179,21 @@ class RouterSettings(BaseModel):
                 "send a follow-up whose first sender is still waiting for the provider"
             )
         return self
+
+    def check_ceiling(self, amount: Money) -> None:
+        """Refuse `amount` when it is above the merchant's ceiling for its currency.
+
+        Checked before the order id is claimed, so a refused amount leaves no ledger row and
+        the same order id can be paid with the corrected amount.
+
+        Raises:
+            InvalidPaymentError: above `max_amount_minor` for the amount's currency.
+        """
+        ceiling = self.max_amount_minor.get(amount.currency)
+        if ceiling is not None and amount.minor_units > ceiling:
+            limit = Money(minor_units=ceiling, currency=amount.currency)
+            raise InvalidPaymentError(
+                f"amount: {amount} is above this router's ceiling of {limit} "
+                f"(router.max_amount_minor.{amount.currency}): check the amount, or raise "
+                "the ceiling in the config"
+            )

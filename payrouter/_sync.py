@@ -108,9 +108,11 @@ class SyncRouter:
         """See `Router.read_outbox_stats`."""
         return self._run(self.router.read_outbox_stats())
 
-    def compare_records(self, since: datetime, until: datetime) -> RecordsReport:
+    def compare_records(
+        self, since: datetime, until: datetime, *, keep: bool = True
+    ) -> RecordsReport:
         """See `Router.compare_records`."""
-        return self._run(self.router.compare_records(since, until))
+        return self._run(self.router.compare_records(since, until, keep=keep))
 
     def available_methods(
         self, country: str, currency: str, amount: Money

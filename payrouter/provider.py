@@ -1,10 +1,11 @@
 """The provider seam, for adapter authors: what an adapter implements and what it answers with.
 
 An adapter turns one provider's API into `ProviderReply` values classified by the failure
-taxonomy (`FailureKind`, `Outcome`, the `POLICY` table). Register a factory under the
-`payrouter.adapters` entry-point group and name it in the config's `providers` list; the router
-never imports an adapter. `payrouter.testing.AdapterConformance`-style checks live in
-`payrouter.testing`.
+taxonomy (`FailureKind`, `Outcome`, the `POLICY` table). One that speaks HTTP subclasses
+`HttpAdapter` (options, client, repr, `aclose`) and raises `UnsendableError` for what its
+provider cannot take. Register a factory under the `payrouter.adapters` entry-point group and
+name it in the config's `providers` list; the router never imports an adapter. The conformance
+kit an adapter's tests run lives in `payrouter.testing`.
 """
 
 from ._adapter import (
@@ -18,8 +19,9 @@ from ._adapter import (
     Resolution,
 )
 from ._config import adapters_from_config
+from ._http_adapter import HttpAdapter, HttpOptions, UnsendableError
 from ._public import present_as_public
-from ._reconcile._records import ProviderRecord, RecordsSource
+from ._reconcile._records import ProviderRecord, RecordsNotReadyError, RecordsSource
 from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
 
 __all__ = [
@@ -31,12 +33,16 @@ __all__ = [
     "CompletesApproval",
     "FailureKind",
     "FailurePolicy",
+    "HttpAdapter",
+    "HttpOptions",
     "Outcome",
     "PaymentHandle",
     "ProviderRecord",
     "ProviderReply",
+    "RecordsNotReadyError",
     "RecordsSource",
     "Resolution",
+    "UnsendableError",
     "adapters_from_config",
     "policy_for",
 ]

@@ -53,8 +53,11 @@ async def test_a_failover_logs_each_decision_as_one_json_line_with_its_reason() 
     ]
     planned, failover = records[0], records[3]
     assert planned["why"] == "route card_a/card > card_b/card"
-    assert failover["level"] == "warning"
-    assert failover["why"] == "failing over from card_a: provider_down proves no money moved"
+    assert failover["level"] == "info"
+    assert failover["why"] == (
+        "card_a could not take order order-7 (provider_down) and no money moved there, "
+        "so the payment goes to the next provider"
+    )
     assert failover["order_id"] == "order-7"
     assert records[2]["failure_kind"] == "provider_down"
     assert all(record["timestamp"].endswith("Z") for record in records)
@@ -95,8 +98,9 @@ def test_the_default_logging_hook_logs_redacted_fields() -> None:
     leaky = FailedOver("order-1", "card 4111 1111 1111 1111", PaymentMethod.CARD, None)
     LoggingHook(logger)(event)
     LoggingHook(logger)(leaky)
-    assert (
-        records[0].getMessage() == "FailedOver: failing over from card_a: it proved no money moved"
+    assert records[0].getMessage() == (
+        "FailedOver: card_a could not take order order-1 and no money moved there, "
+        "so the payment goes to the next provider"
     )
     assert records[0].event["from_provider"] == "card_a"  # type: ignore[attr-defined]
     assert records[1].event["from_provider"] == "card [PAN]"  # type: ignore[attr-defined]
@@ -127,17 +131,37 @@ def test_redacting_filter_masks_message_arguments_traceback_and_extras() -> None
         assert secret not in output
 
 
-@pytest.mark.parametrize(("new_state", "level"), [("open", "warning"), ("closed", "warning")])
-def test_breaker_changes_log_at_warning(new_state: str, level: str) -> None:
-    """A breaker moving is worth a look whichever way it moves."""
+@pytest.mark.parametrize(
+    ("old_state", "new_state", "level", "why"),
+    [
+        (
+            "closed",
+            "open",
+            "warning",
+            "card_a keeps failing card payments, so its breaker opened: the router stops "
+            "calling it for card and sends those payments to the next provider until a trial "
+            "call succeeds",
+        ),
+        (
+            "open",
+            "half-open",
+            "info",
+            "card_a's card breaker lets one trial payment through to see if card_a recovered",
+        ),
+        ("half-open", "closed", "info", "card_a is taking card payments again: its breaker closed"),
+    ],
+)
+def test_breaker_changes_say_what_the_router_does_now(
+    old_state: str, new_state: str, level: str, why: str
+) -> None:
+    """Opening is a warning; half-opening and closing are news at info; each is one sentence."""
     from payrouter.instrumentation import BreakerStateChanged
 
     lines = io.StringIO()
-    event = BreakerStateChanged("card_a", PaymentMethod.CARD, "half-open", new_state)
+    event = BreakerStateChanged("card_a", PaymentMethod.CARD, old_state, new_state)
     StructlogHook(json_logger(lines))(event)
     record = json.loads(lines.getvalue())
-    assert record["level"] == level
-    assert record["why"] == f"breaker card_a/card half-open -> {new_state}"
+    assert (record["level"], record["why"]) == (level, why)
 
 
 def test_without_a_logger_the_hook_logs_through_the_merchants_structlog_setup() -> None:
@@ -148,6 +172,6 @@ def test_without_a_logger_the_hook_logs_through_the_merchants_structlog_setup() 
         StructlogHook()(FailedOver("order-1", "card 4111111111111111", PaymentMethod.CARD, None))
     (entry,) = logs
     assert entry["event"] == "FailedOver"
-    assert entry["log_level"] == "warning"
+    assert entry["log_level"] == "info"
     assert entry["from_provider"] == "card [PAN]"
-    assert entry["why"] == "failing over from card [PAN]: it proved no money moved"
+    assert entry["why"].startswith("card [PAN] could not take order order-1")

@@ -151,3 +151,46 @@ def test_money_is_frozen_and_compares_by_value() -> None:
         money.minor_units = 5  # type: ignore[misc]
     assert money == Money(minor_units=100, currency="EUR")
     assert money != Money(minor_units=100, currency="USD")
+
+
+@pytest.mark.parametrize("minor_units", [2**63, 2**63 + 1, 10**30])
+def test_minor_units_beyond_the_ledger_range_are_a_validation_error(minor_units: int) -> None:
+    """2^63 minor units or more cannot be stored: a ValidationError says so, not OverflowError."""
+    with pytest.raises(ValidationError, match=r"(?s)minor_units.*at most 9223372036854775807"):
+        Money(minor_units=minor_units, currency="EUR")
+
+
+def test_largest_storable_amount_is_accepted() -> None:
+    """2^63 - 1 minor units is the largest amount, and it is kept exactly."""
+    assert Money(minor_units=2**63 - 1, currency="EUR").minor_units == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "1234567890123456789012345678.91",  # 30 significant digits
+        "92233720368547758.08",  # 2^63 cents
+        Decimal("1E+40"),
+        "1e999999999",
+    ],
+)
+def test_of_refuses_amounts_too_large_instead_of_rounding(amount: str | Decimal) -> None:
+    """Beyond the storable range Money.of raises a clear ValueError; it never rounds."""
+    with pytest.raises(ValueError, match=r"too large"):
+        Money.of(amount, "EUR")
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["1.0000000000000000000000000000001", "100.000000000000000000000000001", "1e-999999999"],
+)
+def test_of_never_rounds_away_digits_beyond_decimal_precision(amount: str) -> None:
+    """Digits past Decimal's 28-digit context are still seen: more decimals than EUR has."""
+    with pytest.raises(ValueError, match=r"more decimal places than EUR allows"):
+        Money.of(amount, "EUR")
+
+
+def test_of_keeps_long_exact_amounts_exactly() -> None:
+    """Nineteen significant digits with trailing zeros in the decimals lose nothing."""
+    money = Money.of("92233720368547758.0700000000000000000000", "EUR")
+    assert money.minor_units == 2**63 - 1

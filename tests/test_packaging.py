@@ -19,7 +19,16 @@ import pytest
 from payrouter import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
-OPTIONAL = ("psycopg", "redis", "prometheus-client", "opentelemetry-api", "starlette", "uvicorn")
+OPTIONAL = (
+    "psycopg",
+    "redis",
+    "prometheus-client",
+    "opentelemetry-api",
+    "starlette",
+    "uvicorn",
+    "typer",
+    "rich",
+)
 
 
 @pytest.fixture(scope="module")

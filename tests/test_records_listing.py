@@ -57,8 +57,11 @@ async def test_the_adapter_follows_every_page_and_translates_each_intent(
     await adapter.aclose()
 
     lists = [e for e in recorder.exchanges if e.path == "/v1/payment_intents" and e.method == "GET"]
+    fees = [e for e in recorder.exchanges if e.path == "/v1/balance_transactions"]
     assert len(lists) == 2
+    assert len(fees) == 2  # 101 captured charges: two pages of balance transactions
     assert "starting_after" in lists[1].query
+    assert lists[0].query["expand[]"] == "data.latest_charge"
     assert len(records) == 102
     assert len({r.provider_reference for r in records}) == 102
     by_order = {r.order_id: r for r in records}
@@ -66,9 +69,14 @@ async def test_the_adapter_follows_every_page_and_translates_each_intent(
     assert by_order["order-7"].reference == "ref-order-7"
     assert by_order["order-7"].outcome is Outcome.SUCCEEDED
     assert by_order["order-declined"].outcome is Outcome.FAILED
+    # 1.5 % + 0.25 EUR, the stand-in's list price, on 12.34 EUR: 19 + 25 cents
+    assert (by_order["order-7"].captured, by_order["order-7"].fee) == (1234, 44)
+    assert by_order["order-7"].refunded == 0
+    assert by_order["order-declined"].fee is None
     if not SPECS_DIR.is_dir():
         pytest.skip(f"specs dir {SPECS_DIR} absent (set PAYROUTER_SPECS_DIR)")
     assert validate("stripe", lists) == 2
+    assert validate("stripe", fees) == 2
 
 
 async def test_the_sandbox_list_honours_the_created_range(sandbox: Sandbox) -> None:

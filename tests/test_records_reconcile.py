@@ -259,7 +259,7 @@ def test_the_records_command_prints_a_table_writes_json_and_exits_1_on_mismatch(
     assert found.exit_code == 1, found.output
     assert "missing_at_provider" in found.output
     assert "order-ghost" in found.output
-    assert "card: no list API" in found.output
+    assert "card: no records source" in found.output
     written = json.loads(report_file.read_text())
     assert [m["kind"] for m in written["mismatches"]] == ["missing_at_provider"]
     assert written["unlisted_providers"] == ["card"]

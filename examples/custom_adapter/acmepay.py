@@ -12,16 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import SecretStr
 
-from payrouter import CardSource, ConfigurationError, Money, PaymentMethod
+from payrouter import CardSource, Money, PaymentMethod
 from payrouter.provider import (
     Capabilities,
     Charge,
     FailureKind,
+    HttpAdapter,
+    HttpOptions,
     PaymentHandle,
     ProviderReply,
     Resolution,
+    UnsendableError,
 )
 
 # AcmePay's decline codes -> the taxonomy. A table, not ifs: adding a code is adding a row.
@@ -42,51 +45,37 @@ NOT_PROCESSED: Mapping[int, FailureKind] = {
 }
 
 
-class AcmePayOptions(BaseModel):
-    """What `options:` may hold for `type: acmepay` in payrouter.yaml."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+class AcmePayOptions(HttpOptions):
+    """What `options:` may hold for `type: acmepay` in payrouter.yaml (plus `HttpOptions`'
+    timeouts and pool size); `api_key` is a `SecretStr`, so no repr or error shows it."""
 
     api_key: SecretStr
     base_url: str = "https://api.acmepay.example"
-    timeout_seconds: float = 10.0
 
 
-class AcmePayAdapter:
-    """AcmePay cards as a payrouter `Adapter`."""
+class AcmePayAdapter(HttpAdapter[AcmePayOptions]):
+    """AcmePay cards as a payrouter `Adapter`.
 
+    `HttpAdapter` brings `from_options` (the `payrouter.adapters` entry point: validates the
+    options and names a bad field), the httpx client with the options' timeouts, a repr
+    without secrets, and `aclose`; this class only translates.
+    """
+
+    options_model = AcmePayOptions
+    default_capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
     idempotency_key_max_length = 64
     # Lookup searches charges by our reference; a miss is trusted once a request still in
     # flight would have been recorded (5 minutes). AcmePay keeps no idempotency keys to replay.
     resolution = Resolution(search_lag_seconds=300.0)
 
-    def __init__(self, name: str, options: AcmePayOptions, capabilities: Capabilities) -> None:
-        self.name = name
-        self.capabilities = capabilities
-        self._client = httpx.AsyncClient(
-            base_url=options.base_url,
-            headers={"Authorization": f"Bearer {options.api_key.get_secret_value()}"},
-            timeout=options.timeout_seconds,
-        )
-
     @classmethod
-    def from_options(
-        cls, *, name: str, capabilities: Capabilities | None, options: Mapping[str, object]
-    ) -> AcmePayAdapter:
-        """The `payrouter.adapters` entry point: validate options, naming the bad field."""
-        try:
-            parsed = AcmePayOptions.model_validate(dict(options))
-        except ValidationError as error:
-            where = ".".join(str(part) for part in error.errors()[0]["loc"])
-            raise ConfigurationError(
-                f"providers[{name}].options.{where}: {error.errors()[0]['msg']}"
-            ) from None
-        default = Capabilities(methods=frozenset({PaymentMethod.CARD}))
-        return cls(name, parsed, capabilities or default)
+    def client_headers(cls, options: AcmePayOptions) -> Mapping[str, str]:
+        """AcmePay takes its API key as a bearer token."""
+        return {"Authorization": f"Bearer {options.api_key.get_secret_value()}"}
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         if not isinstance(charge.source, CardSource):
-            return ProviderReply.failed(FailureKind.INVALID_REQUEST, message="cards only")
+            return UnsendableError("source_unsupported", "AcmePay takes cards only").reply()
         body = {
             "amount": charge.amount.minor_units,
             "currency": charge.amount.currency,
@@ -131,9 +120,6 @@ class AcmePayAdapter:
         if response.status_code == 200:
             return ProviderReply.succeeded(mandate_id, http_status=200)
         return _reply(response)
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
     async def _follow_up(
         self,

@@ -156,7 +156,13 @@ def test_a_forged_webhook_is_refused_and_a_signed_one_settles_the_payment(
             "id": "evt_d5",
             "type": "payment_intent.succeeded",
             "created": int(time.time()),
-            "data": {"object": {"id": pending.provider_reference}},
+            "data": {
+                "object": {
+                    "id": pending.provider_reference,
+                    "amount": pending.amount.minor_units,  # a mismatch would not settle it
+                    "currency": pending.amount.currency.lower(),
+                }
+            },
         }
     ).encode()
 

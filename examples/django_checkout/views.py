@@ -42,6 +42,8 @@ from payrouter import (
     WalletSource,
     webhooks,
 )
+from payrouter_adapters.adyen import AdyenWebhooks
+from payrouter_adapters.stripe import StripeWebhooks
 
 _router: SyncRouter | None = None
 _receiver: webhooks.WebhookReceiver | None = None
@@ -65,8 +67,10 @@ def receiver() -> webhooks.WebhookReceiver:
         if _receiver is None:
             _receiver = webhooks.WebhookReceiver(
                 payments,
-                stripe=webhooks.StripeVerifier(os.environ["STRIPE_WEBHOOK_SECRET"]),
-                adyen=webhooks.AdyenVerifier(os.environ["ADYEN_HMAC_KEY"]),
+                [
+                    StripeWebhooks(os.environ["STRIPE_WEBHOOK_SECRET"]),
+                    AdyenWebhooks(os.environ["ADYEN_HMAC_KEY"]),
+                ],
             )
         return _receiver
 

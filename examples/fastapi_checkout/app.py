@@ -48,6 +48,8 @@ from payrouter import (
     WalletSource,
     webhooks,
 )
+from payrouter_adapters.adyen import AdyenWebhooks
+from payrouter_adapters.stripe import StripeWebhooks
 
 CONFIG = Path(__file__).with_name("payrouter.yaml")
 
@@ -110,8 +112,10 @@ def create_app(config: str | Path = CONFIG) -> FastAPI:
     # Signing secrets come from the environment, like the API keys; never from the code.
     receiver = webhooks.WebhookReceiver(
         router,
-        stripe=webhooks.StripeVerifier(_secret("STRIPE_WEBHOOK_SECRET", "whsec_...")),
-        adyen=webhooks.AdyenVerifier(_secret("ADYEN_HMAC_KEY", "the webhook's hex HMAC key")),
+        [
+            StripeWebhooks(_secret("STRIPE_WEBHOOK_SECRET", "whsec_...")),
+            AdyenWebhooks(_secret("ADYEN_HMAC_KEY", "the webhook's hex HMAC key")),
+        ],
     )
     app.mount("/webhooks", webhooks.app(receiver))
 

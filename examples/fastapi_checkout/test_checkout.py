@@ -172,7 +172,14 @@ def test_a_signed_stripe_notification_is_applied_and_a_forged_one_refused(
             "id": "evt_w1",
             "type": "payment_intent.succeeded",
             "created": int(time.time()),
-            "data": {"object": {"id": pending.provider_reference, "object": "payment_intent"}},
+            "data": {
+                "object": {
+                    "id": pending.provider_reference,
+                    "object": "payment_intent",
+                    "amount": pending.amount.minor_units,  # a mismatch would not settle it
+                    "currency": pending.amount.currency.lower(),
+                }
+            },
         }
     ).encode()
 

@@ -7,6 +7,7 @@ where the lab is installed, and the lab reaches the core through its public API 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,9 +51,15 @@ def drill(
     list_scenarios: Annotated[
         bool, typer.Option("--list", help="List the built-in scenarios and exit.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")
+    ] = False,
 ) -> None:
-    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults."""
-    from .drill import builtin_scenarios, load_scenario, run_drill
+    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults.
+
+    Exits 1 when payrouter missed a target (so CI can gate on it), 2 on a bad scenario.
+    """
+    from .drill import builtin_scenarios, load_scenario, missed_targets, run_drill
 
     if list_scenarios:
         for name, known in sorted(builtin_scenarios().items()):
@@ -61,25 +68,59 @@ def drill(
     try:
         chosen = load_scenario(scenario)
     except ConfigurationError as error:
-        console.print(f"[red]scenario error:[/red] {error}")
+        console.print(f"[red]scenario error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
     if seed is not None:
         chosen = chosen.model_copy(update={"seed": seed})
-    live = _LiveDrill()
-    with Live(live.render(), console=console, refresh_per_second=4, transient=True) as screen:
-        live.screen = screen
-        outcome = asyncio.run(
-            run_drill(
-                chosen,
-                report,
-                on_start=live.start,
-                on_payment=live.record,
-                on_breaker=live.breaker,
+    if as_json:
+        outcome = asyncio.run(run_drill(chosen, report))
+    else:
+        live = _LiveDrill()
+        with Live(live.render(), console=console, refresh_per_second=4, transient=True) as screen:
+            live.screen = screen
+            outcome = asyncio.run(
+                run_drill(
+                    chosen,
+                    report,
+                    on_start=live.start,
+                    on_payment=live.record,
+                    on_breaker=live.breaker,
+                )
             )
-        )
     json_path, html_path = write_report(outcome.report, report)
-    _print_report(outcome.report)
-    console.print(f"report: {html_path} and {json_path}")
+    missed = missed_targets(outcome.report)
+    if as_json:
+        summary = _summary(outcome.report, missed, (html_path, json_path))
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        _print_report(outcome.report)
+        console.print(f"report: {html_path} and {json_path}")
+        if missed:
+            console.print(f"[bold red]targets missed:[/bold red] {', '.join(missed)}")
+    if missed:
+        raise typer.Exit(1)
+
+
+def _summary(
+    document: dict[str, Any], missed: list[str], files: tuple[Path, Path]
+) -> dict[str, Any]:
+    """The report without its per-second timelines and breaker logs: what a CI job reads."""
+    strategies = [
+        {key: value for key, value in strategy.items() if key not in _BULKY}
+        for strategy in document["strategies"]
+    ]
+    return {
+        "scenario": document["scenario"],
+        "conditions": document.get("conditions"),
+        "targets": document["targets"],
+        "targets_missed": missed,
+        "strategies": strategies,
+        "explanations": document.get("explanations", {}),
+        "report": {"html": str(files[0]), "json": str(files[1])},
+    }
+
+
+_BULKY = ("timeline", "breaker_events", "attempts_histogram")
 
 
 class _LiveDrill:
@@ -157,7 +198,32 @@ def _print_report(document: dict[str, Any]) -> None:
         met = "[green]yes[/green]" if target["met"] else "[bold red]NO[/bold red]"
         targets.add_row(target["name"], target["target"], target["value"], met)
     console.print(targets)
+    for target in document["targets"]:
+        if not target["met"]:
+            console.print(
+                f"[bold]{target['name']}[/bold]: {target['recommendation']} "
+                f"(see {target['runbook']})"
+            )
     _print_routing(document)
+    explanations = document.get("explanations", {})
+    if "requires_action" in explanations:
+        console.print(explanations["requires_action"])
+    _print_conditions(document.get("conditions"))
+
+
+def _print_conditions(conditions: dict[str, Any] | None) -> None:
+    """The machine's CPU during the run, and a warning when its timings cannot be trusted."""
+    if not conditions:
+        return
+    busy = conditions.get("cpu_busy_percent")
+    console.print(
+        f"conditions: {conditions['cpus']} cores, "
+        f"CPU busy {'n/a' if busy is None else f'{busy} %'} during the run, "
+        f"load average peak {conditions.get('load_average_peak')}, "
+        f"the drill used {conditions.get('drill_cpu_percent_of_one_core')} % of one core"
+    )
+    if conditions.get("warning"):
+        console.print(f"[bold yellow]warning:[/bold yellow] {conditions['warning']}")
 
 
 def _print_routing(document: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ import typer
 from .._version import __version__
 from ._common import console
 from ._ops import reconcile, status, worker
-from ._records import records
+from ._records import records_app
 
 __all__ = ["app", "main"]
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 app.command()(reconcile)
 app.command()(worker)
 app.command()(status)
-app.command()(records)
+app.add_typer(records_app)
 
 
 def _version(show: bool) -> None:

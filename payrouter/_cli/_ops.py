@@ -169,7 +169,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show each provider and method: recent attempts and success rate (from the ledger, so
-    every process's), breaker state, and the next announced maintenance window."""
+    every process's), breaker state, the next announced maintenance window, and how many
+    payments were shed at admission (overload refused before anything was sent)."""
 
     async def run() -> None:
         async with Router.from_config(config, hooks=()) as router:
@@ -179,6 +180,8 @@ def status(
             }
             states = router.breaker_states()
             outbox = await router.read_outbox_stats()
+            books = await router.discrepancy_stats()
+            shed = await router.shed_count(minutes=minutes)
             rows: list[dict[str, Any]] = []
             for adapter in router.adapters:
                 for method in sorted(adapter.capabilities.methods):
@@ -197,7 +200,16 @@ def status(
                         }
                     )
         if as_json:
-            document = {"minutes": minutes, "providers": rows, "outbox": outbox.model_dump()}
+            document = {
+                "minutes": minutes,
+                "providers": rows,
+                "outbox": outbox.model_dump(),
+                "discrepancies": {
+                    "open": books.open,
+                    "oldest_age_seconds": books.oldest_age_seconds,
+                },
+                "admission": {"shed": shed},
+            }
             print(json.dumps(document, indent=2))
             return
         table = Table(title=f"providers, last {minutes:g} minutes")
@@ -221,6 +233,15 @@ def status(
             )
         console.print(table)
         _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
+        colour = "red" if books.open else "green"
+        console.print(
+            f"[{colour}]records: {books.open} open discrepancies[/{colour}] (oldest "
+            f"{books.oldest_age_seconds:.0f}s); `payrouter records open` lists them"
+        )
+        console.print(
+            f"admission: {shed} payments shed at admission in the last {minutes:g} minutes "
+            "(every process; refused with CapacityExhaustedError, nothing sent)"
+        )
 
     guarded(run)
 

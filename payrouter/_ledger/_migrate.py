@@ -2,21 +2,25 @@
 
 The migration scripts ship inside the package, so a merchant runs no migration tool by hand:
 opening the ledger brings its tables to the newest revision. Concurrent openers are safe on
-PostgreSQL (a transaction-scoped advisory lock serializes them); on SQLite the database's own
-write lock does.
+PostgreSQL (a transaction-scoped advisory lock serializes them) and on SQLite, where the whole
+upgrade runs in one `BEGIN EXCLUSIVE` transaction: Python's sqlite3 driver would otherwise
+commit each CREATE TABLE on its own, and processes opening a fresh file at once would each
+find no tables and create them ("table payrouter_payments already exists").
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.pool import NullPool
 
-__all__ = ["current_revisions", "head_revisions", "upgrade"]
+__all__ = ["current_revisions", "head_revisions", "upgrade", "upgrade_sqlite_file"]
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 _VERSION_TABLE = "payrouter_alembic_version"
@@ -35,6 +39,31 @@ def upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     command.upgrade(_config(connection), "heads")
+
+
+def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
+    """Upgrade a SQLite file in one exclusive transaction, so concurrent openers take turns.
+
+    The file is switched to WAL first, outside any transaction (the switch is persistent, and
+    SQLite cannot make it inside one). The others wait up to `busy_timeout` seconds for the
+    lock, then find the tables at head and change nothing.
+    """
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": busy_timeout})
+
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # we say when transactions begin
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _exclusive(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")
+
+    try:
+        with engine.begin() as conn:
+            upgrade(conn)
+    finally:
+        engine.dispose()
 
 
 def head_revisions() -> set[str]:

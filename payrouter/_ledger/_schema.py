@@ -121,3 +121,37 @@ webhook_events = Table(
     Column("received_at", Double, nullable=False),
     Index("ix_payrouter_webhook_events_order", "order_id"),
 )
+
+discrepancies = Table(
+    "payrouter_discrepancies",
+    metadata,
+    # kind:provider:provider reference or attempt reference, so a rerun finds the same row.
+    Column("discrepancy_id", String(600), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("provider", String(100), nullable=False),
+    Column("provider_reference", String(255)),
+    Column("order_id", String(200)),
+    Column("reference", String(255)),
+    Column("ledger_side", String(300)),
+    Column("provider_side", String(300)),
+    Column("action", String(500), nullable=False),
+    # open, resolved (a later comparison no longer finds it), acknowledged (by a person)
+    Column("state", String(20), nullable=False),
+    Column("occurred_at", Double, nullable=False),
+    Column("first_seen", Double, nullable=False),
+    Column("last_seen", Double, nullable=False),
+    Column("closed_at", Double),
+    Column("note", String(500)),
+    Index("ix_payrouter_discrepancies_state", "state", "provider"),
+)
+
+admission_sheds = Table(
+    "payrouter_admission_sheds",
+    metadata,
+    # Payments a process refused at admission since its previous row: no payment row exists
+    # for them (nothing was written or sent), so this count is how every process's sheds
+    # reach `payrouter status`.
+    Column("flushed_at", Double, primary_key=True),
+    Column("owner", String(100), primary_key=True),
+    Column("count", Integer, nullable=False),
+)

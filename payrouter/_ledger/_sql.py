@@ -35,7 +35,8 @@ from sqlalchemy.pool import StaticPool
 from .._errors import LedgerUnavailableError
 from .._models import PaymentResult, PaymentStatus
 from .._money import Money
-from ._migrate import upgrade
+from ._file import LedgerLocation
+from ._migrate import upgrade, upgrade_sqlite_file
 from ._pg import finish_attempt_and_payment
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._rows import clip, payment_result, value_of
@@ -46,6 +47,7 @@ __all__ = ["SqlLedger"]
 
 T = TypeVar("T")
 
+_BUSY_TIMEOUT_SECONDS: Final = 30.0
 _UNRESOLVED_STATUSES: Final = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
 
 _INSERT_ATTEMPT: Final = attempts.insert()
@@ -82,6 +84,7 @@ class SqlLedger:
         self._engine: Engine | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._inline: Connection | None = None
+        self._location = LedgerLocation(url)
         self._is_sqlite = url.startswith("sqlite")
         dialect = sqlite if self._is_sqlite else postgresql
         # RETURNING tells whether the row went in: psycopg reports no rowcount for an
@@ -95,21 +98,36 @@ class SqlLedger:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Connect, set SQLite to WAL, and create the tables if they are missing."""
-        self._engine = self._create_engine()
-        if self._is_sqlite:
-            self._inline = self._engine.connect()
-        else:
-            self._executor = ThreadPoolExecutor(
-                self._pool_size, thread_name_prefix="payrouter-ledger"
-            )
-        await self._run(self._migrate)
+        """Connect, set SQLite to WAL, and create the tables if they are missing.
+
+        Raises:
+            LedgerUnavailableError: the database cannot be opened or is corrupt; the message
+                names the file (or server) and the fix.
+            ConfigurationError: the URL names no installed database driver.
+        """
+        try:
+            if self._location.path is not None:
+                upgrade_sqlite_file(self.url, _BUSY_TIMEOUT_SECONDS)
+            self._engine = self._create_engine()
+            if self._is_sqlite:
+                self._inline = self._engine.connect()
+                self._location.remember()
+            else:
+                self._executor = ThreadPoolExecutor(
+                    self._pool_size, thread_name_prefix="payrouter-ledger"
+                )
+            if self._location.path is None:
+                await self._run(self._migrate)
+        except (SQLAlchemyError, OSError) as error:
+            await self.close()
+            raise self._location.error(error, "opening it") from error
 
     def _migrate(self) -> None:
         with self._require_engine().begin() as conn:
             upgrade(conn)
 
     async def close(self) -> None:
+        self._location.forget()
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -129,7 +147,7 @@ class SqlLedger:
         in_memory = self.url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             self.url,
-            connect_args={"timeout": 30, "check_same_thread": False},
+            connect_args={"timeout": _BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             poolclass=StaticPool if in_memory else None,
         )
         synchronous = self._synchronous
@@ -173,12 +191,13 @@ class SqlLedger:
     async def _run(self, work: Callable[[], T]) -> T:
         try:
             if self._inline is not None:
+                self._location.check()
                 return work()
             if self._executor is None:
                 raise LedgerUnavailableError("the ledger is not open")
             return await asyncio.get_running_loop().run_in_executor(self._executor, work)
-        except SQLAlchemyError as error:
-            raise LedgerUnavailableError(f"ledger write or read failed: {error}") from error
+        except (SQLAlchemyError, OSError) as error:
+            raise self._location.error(error, "writing or reading it") from error
 
     async def transact(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, where the ledger runs its own statements.

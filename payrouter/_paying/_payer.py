@@ -22,13 +22,13 @@ from .._errors import (
     CapacityExhaustedError,
     IdempotencyConflictError,
     NoEligibleProviderError,
-    PaymentError,
     PaymentInProgressError,
     ProviderRejectedRequestError,
 )
+from .._health._admission import Admission
 from .._health._breakers import BreakerBoard
 from .._health._maintenance import MaintenanceSchedule
-from .._health._protection import Protection
+from .._health._protection import Protection, Slot
 from .._ledger import (
     AttemptOutcome,
     AttemptRow,
@@ -37,8 +37,8 @@ from .._ledger import (
     PaymentUpdate,
 )
 from .._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
-from .._settings import RouterSettings
-from .._taxonomy import FailureKind, Outcome, policy_for
+from .._settings import AdmissionSettings, RouterSettings
+from .._taxonomy import FailureKind, policy_for
 from ..instrumentation._events import (
     AttemptFinished,
     AttemptStarted,
@@ -46,22 +46,26 @@ from ..instrumentation._events import (
     FailedOver,
     Hook,
     PaymentFinished,
+    PaymentShed,
     emit,
 )
 from ._attempt import run_attempt
+from ._decide import (
+    Ending,
+    Step,
+    Tally,
+    decide,
+    declined_update,
+    ending,
+    failure_error,
+    settled_update,
+)
 from ._keys import derive_key
 from ._plan import Candidate, healthy_methods, plan
 from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
 
 __all__ = ["Payer"]
-
-_SETTLED_BY_OUTCOME = {
-    Outcome.SUCCEEDED: PaymentStatus.SUCCEEDED,
-    Outcome.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
-    Outcome.PENDING: PaymentStatus.PENDING,
-    Outcome.UNKNOWN: PaymentStatus.PENDING,
-}
 
 
 class Payer:
@@ -80,6 +84,7 @@ class Payer:
         sleep: Callable[[float], Awaitable[None]],
         owner: str,
         routing: RoutingPolicy | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self._adapters = adapters
         self._ledger = ledger
@@ -92,9 +97,34 @@ class Payer:
         self._sleep = sleep
         self._owner = owner
         self._routing = routing or RoutingPolicy()
+        self._admission = admission or Admission(AdmissionSettings(enabled=False))
 
     async def pay(self, request: PaymentRequest) -> PaymentResult:
-        """The pay path behind `Router.pay`, whose docstring lists its results and errors."""
+        """The pay path behind `Router.pay`, whose docstring lists its results and errors.
+
+        Admission comes first: a payment this process cannot pay in time is refused before
+        the ledger or any provider sees it.
+        """
+        self.settings.check_ceiling(request.amount)  # before the claim: no row, no call
+        admitted_at = self._admission.admit()
+        if admitted_at is None:
+            raise self._shed(request.order_id)
+        try:
+            return await self._pay_admitted(request, admitted_at)
+        finally:
+            self._admission.release()
+
+    def _shed(self, order_id: str) -> CapacityExhaustedError:
+        state = self._admission.state()
+        emit(self._hooks, PaymentShed(order_id, state.limit, state.in_flight, state.lag_ms))
+        return CapacityExhaustedError(
+            f"this process already has {state.in_flight} payments in flight, its limit while "
+            f"running {state.lag_ms:.0f} ms late; order {order_id!r} was refused before "
+            "anything was written or sent: retry shortly or offer another method",
+            order_id=order_id,
+        )
+
+    async def _pay_admitted(self, request: PaymentRequest, admitted_at: float) -> PaymentResult:
         deadline = time.monotonic() + self.settings.deadline_seconds
         claim = await self._ledger.claim(
             request.order_id,
@@ -109,7 +139,7 @@ class Payer:
         if claim.kind is ClaimKind.EXISTING:
             assert claim.payment is not None
             return await self._wait_for_other(claim.payment)
-        return await self._pay_owned(request, claim.next_attempt, deadline)
+        return await self._pay_owned(request, claim.next_attempt, deadline, admitted_at)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -120,131 +150,163 @@ class Payer:
         return healthy_methods(request, self._adapters, unavailable)
 
     async def _pay_owned(
-        self, request: PaymentRequest, number: int, deadline: float
+        self, request: PaymentRequest, number: int, deadline: float, admitted_at: float
     ) -> PaymentResult:
-        order_id = request.order_id
+        """Try the candidates in order until one answer settles the payment (see `decide`)."""
+        candidates = await self._candidates(request)
+        tally, first_number = Tally(), number
+
+        def passes() -> Iterator[tuple[Candidate, bool]]:
+            yield from ((candidate, False) for candidate in candidates)
+            if tally.made == 0 and self.settings.last_resort_when_all_open:
+                # Every eligible provider's breaker was open, so nothing was tried. Rather than
+                # fail the customer untried, give each one call past its breaker, in order (as
+                # Envoy's panic threshold routes to all hosts when too few look healthy).
+                yield from ((candidate, True) for candidate in tally.refused)
+
+        for candidate, past_breaker in passes():
+            if candidate.source_index in tally.declined_sources:
+                continue
+            if time.monotonic() >= deadline:
+                self._skip(request, candidate, "deadline", tally)
+                break
+            slot = await self._admit(request, candidate, past_breaker, tally)
+            if slot is None:
+                continue
+            try:
+                reply, outcome = await self._attempt(
+                    request,
+                    candidate,
+                    number,
+                    deadline,
+                    past_breaker=past_breaker,
+                    admitted_at=admitted_at if tally.made == 0 else None,
+                )
+            finally:
+                self._protection.leave(slot)
+            self._learn(candidate.adapter.name, candidate.method, reply)
+            number, tally.made = number + 1, tally.made + 1
+            decision = decide(reply, fallback_on_decline=self.settings.fallback_on_decline)
+            tally.record(candidate, reply, decision)
+            last = (number - 1, outcome)
+            if decision.step is Step.SETTLE:
+                assert decision.status is not None
+                update = settled_update(candidate, reply, decision.status)
+                return await self._finish(request, update, tally.made, last, alert=tally.alert)
+            if decision.step is Step.DECLINED:
+                update = declined_update(candidate, reply)
+                return await self._finish(request, update, tally.made, last, alert=tally.alert)
+            if decision.step is Step.REJECTED:
+                raise await self._rejected(request, candidate, reply, tally, last)
+            if decision.step is Step.FAIL_OVER:
+                assert reply.failure_kind is not None
+                emit(
+                    self._hooks,
+                    FailedOver(
+                        request.order_id,
+                        candidate.adapter.name,
+                        candidate.method,
+                        reply.failure_kind,
+                    ),
+                )
+            await self._ledger.finish_attempt(request.order_id, *last)
+        return await self._end(request, tally, attempts_before=first_number - 1)
+
+    async def _candidates(self, request: PaymentRequest) -> list[Candidate]:
+        """The planned, routed candidates; none at all ends the payment as not eligible."""
         candidates = plan(request, self._adapters)
         if request.mandate is not None:  # only the provider holding the mandate can charge it
             candidates = [c for c in candidates if c.adapter.name == request.mandate.provider]
         candidates = self._routing.decide(
             candidates, request, self._protection.success_rate, self._hooks
         )
-        if not candidates:
-            await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), attempts=0)
-            whom = (
-                f"the mandate's provider {request.mandate.provider!r} is not configured or "
-                "does not take"
-                if request.mandate is not None
-                else "no configured provider takes"
-            )
-            raise NoEligibleProviderError(
-                f"{whom} {request.amount.currency} "
-                f"{'/'.join(request.methods)} payments from {request.customer_country}",
-                order_id=order_id,
-            )
-        declined_sources: set[int] = set()
-        last_decline: tuple[Candidate, ProviderReply] | None = None
-        unavailable = False
-        alert = False  # an attempt whose kind needs an operator (e.g. credentials rejected)
-        made = 0
-        at_capacity = False
-        refused: list[Candidate] = []
+        if candidates:
+            return candidates
+        await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), attempts=0)
+        whom = (
+            f"the mandate's provider {request.mandate.provider!r} is not configured or "
+            "does not take"
+            if request.mandate is not None
+            else "no configured provider takes"
+        )
+        raise NoEligibleProviderError(
+            f"{whom} {request.amount.currency} "
+            f"{'/'.join(request.methods)} payments from {request.customer_country}",
+            order_id=request.order_id,
+        )
 
-        def passes() -> Iterator[tuple[Candidate, bool]]:
-            yield from ((candidate, False) for candidate in candidates)
-            if made == 0 and self.settings.last_resort_when_all_open:
-                # Every eligible provider's breaker was open, so nothing was tried. Rather than
-                # fail the customer untried, give each one call past its breaker, in order (as
-                # Envoy's panic threshold routes to all hosts when too few look healthy).
-                yield from ((candidate, True) for candidate in refused)
+    def _skip(
+        self, request: PaymentRequest, candidate: Candidate, reason: str, tally: Tally
+    ) -> None:
+        """A candidate not called: an event, no ledger row, and the payment knows it."""
+        provider, method = candidate.adapter.name, candidate.method
+        emit(self._hooks, CandidateSkipped(request.order_id, provider, method, reason))
+        tally.unavailable = True
 
-        for candidate, past_breaker in passes():
-            if candidate.source_index in declined_sources:
-                continue
-            provider, method = candidate.adapter.name, candidate.method
-            if time.monotonic() >= deadline:
-                emit(self._hooks, CandidateSkipped(order_id, provider, method, "deadline"))
-                unavailable = True
-                break
-            if self._maintenance.draining(provider):  # announced: not its health, no row
-                emit(self._hooks, CandidateSkipped(order_id, provider, method, "maintenance"))
-                unavailable = True
-                continue
-            if not past_breaker and not self._board.admits(provider, method):
-                emit(self._hooks, CandidateSkipped(order_id, provider, method, "breaker_open"))
-                refused.append(candidate)
-                unavailable = True
-                continue
-            slot = await self._protection.enter(provider)
-            if isinstance(slot, str):  # at its rate limit or bulkhead: not called, no row
-                emit(self._hooks, CandidateSkipped(order_id, provider, method, slot))
-                unavailable, at_capacity = True, True
-                continue
-            try:
-                reply, outcome = await self._attempt(
-                    request, candidate, number, deadline, past_breaker=past_breaker
-                )
-            finally:
-                self._protection.leave(slot)
-            self._learn(provider, method, reply)
-            number, made = number + 1, made + 1
-            settled = _SETTLED_BY_OUTCOME.get(reply.outcome)
-            if settled is not None:
-                update = PaymentUpdate(
-                    settled,
-                    provider=provider,
-                    method=method,
-                    provider_reference=reply.provider_reference,
-                    action_url=reply.action_url,
-                    failure_kind=reply.failure_kind,
-                )
-                return await self._finish(request, update, made, (number - 1, outcome), alert=alert)
-            assert reply.failure_kind is not None
-            policy = policy_for(reply.failure_kind)
-            alert = alert or policy.alert
-            if policy.is_decline:
-                last_decline = (candidate, reply)
-                if not self.settings.fallback_on_decline:
-                    update = _declined(candidate, reply)
-                    return await self._finish(
-                        request, update, made, (number - 1, outcome), alert=alert
-                    )
-                declined_sources.add(candidate.source_index)
-            elif not policy.fail_over:
-                await self._finish(
-                    request,
-                    PaymentUpdate(PaymentStatus.FAILED, failure_kind=reply.failure_kind),
-                    made,
-                    (number - 1, outcome),
-                    alert=True,
-                )
-                raise ProviderRejectedRequestError(
-                    f"{provider} rejected the request as invalid ({reply.provider_code}); "
-                    "this is an integration bug, not a customer problem",
-                    order_id=order_id,
-                    attempts=await self._attempts_of(order_id),
-                )
-            else:
-                unavailable = True
-                emit(self._hooks, FailedOver(order_id, provider, method, reply.failure_kind))
-            await self._ledger.finish_attempt(order_id, number - 1, outcome)
-        if last_decline is not None and not unavailable:
-            return await self._finish(request, _declined(*last_decline), made, alert=alert)
-        failed = await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), made, alert=alert)
-        if at_capacity and not failed.attempts:
+    async def _admit(
+        self, request: PaymentRequest, candidate: Candidate, past_breaker: bool, tally: Tally
+    ) -> Slot | None:
+        """A protection slot for calling `candidate` now, or None when it must be skipped."""
+        provider, method = candidate.adapter.name, candidate.method
+        if self._maintenance.draining(provider):  # announced: not its health, no row
+            self._skip(request, candidate, "maintenance", tally)
+            return None
+        if not past_breaker and not self._board.admits(provider, method):
+            self._skip(request, candidate, "breaker_open", tally)
+            tally.refused.append(candidate)
+            return None
+        slot = await self._protection.enter(provider)
+        if isinstance(slot, str):  # at its rate limit or bulkhead: not called, no row
+            self._skip(request, candidate, slot, tally)
+            tally.at_capacity = True
+            return None
+        return slot
+
+    async def _rejected(
+        self,
+        request: PaymentRequest,
+        candidate: Candidate,
+        reply: ProviderReply,
+        tally: Tally,
+        last: tuple[int, AttemptOutcome],
+    ) -> ProviderRejectedRequestError:
+        """Record a request the provider refused as invalid, and the error to raise for it."""
+        order_id, provider = request.order_id, candidate.adapter.name
+        update = PaymentUpdate(PaymentStatus.FAILED, failure_kind=reply.failure_kind)
+        await self._finish(request, update, tally.made, last, alert=True)
+        return ProviderRejectedRequestError(
+            f"{provider} rejected the request as invalid ({reply.provider_code}); "
+            "this is an integration bug, not a customer problem",
+            order_id=order_id,
+            attempts=await self._attempts_of(order_id),
+        )
+
+    async def _end(
+        self, request: PaymentRequest, tally: Tally, *, attempts_before: int
+    ) -> PaymentResult:
+        """No candidate settled the payment: record how it ended, and raise unless declined."""
+        order_id, how = request.order_id, ending(tally, attempts_before=attempts_before)
+        if how is Ending.DECLINED:
+            assert tally.last_decline is not None
+            update = declined_update(*tally.last_decline)
+            return await self._finish(request, update, tally.made, alert=tally.alert)
+        failed = await self._finish(
+            request, PaymentUpdate(PaymentStatus.FAILED), tally.made, alert=tally.alert
+        )
+        if how is Ending.CAPACITY_EXHAUSTED:
             raise CapacityExhaustedError(
                 f"every provider for order {order_id!r} is at its rate limit or concurrency "
                 "cap; none was called: retry shortly or offer another method",
                 order_id=order_id,
                 healthy_methods=self.healthy_methods(request),
             )
-        if unavailable and not failed.attempts:  # eligible providers existed; none admitted us
+        if how is Ending.NONE_ADMITTED:  # eligible providers existed; none admitted us
             raise AllProvidersUnavailableError(
                 f"no provider could take order {order_id!r} right now; none was called",
                 order_id=order_id,
                 healthy_methods=self.healthy_methods(request),
             )
-        raise _failure(failed, self.healthy_methods(request))
+        raise failure_error(failed, self.healthy_methods(request))
 
     def _learn(self, provider: str, method: PaymentMethod, reply: ProviderReply) -> None:
         """Feed the rate limit (a 429 slows us down) and the success window."""
@@ -262,6 +324,7 @@ class Payer:
         deadline: float,
         *,
         past_breaker: bool = False,
+        admitted_at: float | None = None,
     ) -> tuple[ProviderReply, AttemptOutcome]:
         """Write the attempt, run it, and return its reply; the caller writes the outcome."""
         adapter, method = candidate.adapter, candidate.method
@@ -287,6 +350,8 @@ class Payer:
         kept = encode_charge(charge) if replays(adapter) else None
         row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
         await self._ledger.record_attempt(row)  # write before call: raises if it cannot
+        if admitted_at is not None:  # how late the process runs: admission's second signal
+            self._admission.sent(admitted_at)
         emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         run = await run_attempt(
             adapter=adapter,
@@ -372,40 +437,5 @@ class Payer:
             assert latest is not None
             payment = latest
         if payment.status is PaymentStatus.FAILED:
-            raise _failure(payment, ())
+            raise failure_error(payment, ())
         return payment
-
-
-def _failure(payment: PaymentResult, healthy: tuple[PaymentMethod, ...]) -> PaymentError:
-    """The error `pay` raises for a `failed` payment, for its first caller and duplicates."""
-    order_id, attempts = payment.order_id, payment.attempts
-    if payment.failure_kind is FailureKind.INVALID_REQUEST:
-        return ProviderRejectedRequestError(
-            f"a provider rejected order {order_id!r} as invalid: an integration bug",
-            order_id=order_id,
-            attempts=attempts,
-        )
-    if not attempts:
-        return NoEligibleProviderError(
-            f"no provider could be tried for order {order_id!r}",
-            order_id=order_id,
-            healthy_methods=healthy,
-        )
-    return AllProvidersUnavailableError(
-        f"no provider could take order {order_id!r} right now; no money moved",
-        order_id=order_id,
-        attempts=attempts,
-        healthy_methods=healthy,
-    )
-
-
-def _declined(candidate: Candidate, reply: ProviderReply) -> PaymentUpdate:
-    assert reply.failure_kind is not None
-    return PaymentUpdate(
-        PaymentStatus.DECLINED,
-        provider=candidate.adapter.name,
-        method=candidate.method,
-        provider_reference=reply.provider_reference,
-        failure_kind=reply.failure_kind,
-        decline_reason=policy_for(reply.failure_kind).customer_message,
-    )

@@ -5,35 +5,39 @@ question an accountant asks regularly: does what each provider holds for a perio
 the ledger says? Every attempt is compared, not only each payment's final one, because a
 declined attempt before a failover still left a record at its provider.
 
-Providers whose API can list payments (`RecordsSource`, e.g. Stripe's
-`GET /v1/payment_intents`) are compared both ways. Providers without a list API (Adyen
-Checkout, PayPal Orders v2, Berlin Group PIS) are asked about each ledger attempt with
-`Adapter.lookup`; for them a payment the ledger never recorded cannot be found, and the
-report says so in `unlisted_providers`.
+Providers whose records can be listed (`RecordsSource`: Stripe's list API and balance
+transactions, PayPal's Transaction Search, Adyen's payment accounting report, the bank's
+account transactions) are compared both ways, so a payment the provider took and the ledger
+never recorded ("paid but not arrived") is found. Adapters without one are asked about each
+ledger attempt with `Adapter.lookup`, and the report names them in `unlisted_providers`.
+
+What a comparison finds is kept in the ledger (`payrouter_discrepancies`) until a later
+comparison no longer finds it or a person acknowledges it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Final, Protocol, runtime_checkable
-
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta
+from typing import Final, Protocol, runtime_checkable
 
 from .._adapter import Adapter, PaymentHandle
-from .._ledger import Ledger, SqlLedger
-from .._ledger._schema import attempts, payments
+from .._errors import PayrouterError
+from .._ledger import Ledger
+from .._ledger._books import Discrepancy, PeriodAttempt, period_attempts, save_discrepancies
 from .._models import PaymentMethod
-from .._money import Money
-from .._taxonomy import FailureKind, Outcome
+from .._paying._fees import FeeRule
+from .._taxonomy import FailureKind
+from ._differences import Mismatch, MismatchKind, ProviderRecord, differences, missing
 
 __all__ = [
     "Mismatch",
     "MismatchKind",
     "ProviderRecord",
+    "RecordsNotReadyError",
     "RecordsReport",
     "RecordsSource",
     "compare_records",
@@ -44,59 +48,37 @@ _LOOKUP_CONCURRENCY: Final = 8
 provider's rate limit."""
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderRecord:
-    """One payment as the provider's own records show it, translated by its adapter."""
+_MATCH_SLACK_SECONDS: Final = 2 * 86_400.0
+"""How far beyond the period the ledger is read to match records: a bank statement has dates,
+not times, and a transfer may be booked a day after it was initiated."""
 
-    provider_reference: str
-    amount: Money
-    outcome: Outcome
-    created_at: datetime
-    reference: str | None = None
-    """Our attempt reference, when the provider stores it (metadata, merchant reference)."""
-    order_id: str | None = None
+
+class RecordsNotReadyError(PayrouterError):
+    """The provider has not published its records for the period yet (a report not yet
+    generated, a search index not yet refreshed). Raised by a `RecordsSource`; the comparison
+    skips that provider and reports it late rather than calling everything missing."""
+
+    def __init__(self, provider: str, detail: str) -> None:
+        super().__init__(f"{provider}: records not ready: {detail}")
+        self.provider = provider
+        self.detail = detail
 
 
 @runtime_checkable
 class RecordsSource(Protocol):
     """An adapter whose provider can list its payments for a period."""
 
+    records_delay: timedelta
+    """How long after a moment the provider's records of it are complete (Stripe at once,
+    PayPal's Transaction Search up to three hours, Adyen's daily report the next morning)."""
+
     def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
-        """Every payment created in `[since, until]`, paging through the provider's list."""
+        """Every payment created in `[since, until]`, paging through the provider's records.
+
+        Raises:
+            RecordsNotReadyError: the provider has not published records for the period yet.
+        """
         ...
-
-
-class MismatchKind(enum.StrEnum):
-    """How the ledger and a provider disagree."""
-
-    MISSING_AT_PROVIDER = "missing_at_provider"
-    MISSING_IN_LEDGER = "missing_in_ledger"
-    AMOUNT_DIFFERS = "amount_differs"
-    STATUS_DIFFERS = "status_differs"
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    """One disagreement, with both sides as far as they are known."""
-
-    kind: MismatchKind
-    provider: str
-    provider_reference: str | None
-    order_id: str | None
-    ledger: str | None
-    """The ledger's side: an amount like `10.00 EUR` or an outcome; None when absent."""
-    provider_side: str | None
-
-    def as_json(self) -> dict[str, str | None]:
-        """The mismatch as a JSON object (the CLI's `--json` file)."""
-        return {
-            "kind": self.kind.value,
-            "provider": self.provider,
-            "provider_reference": self.provider_reference,
-            "order_id": self.order_id,
-            "ledger": self.ledger,
-            "provider_side": self.provider_side,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +92,14 @@ class RecordsReport:
     mismatches: tuple[Mismatch, ...]
     unlisted_providers: tuple[str, ...] = field(default=())
     """Providers checked by lookup only: missing-in-ledger cannot be detected there."""
+    late: Mapping[str, str] = field(default_factory=dict)
+    """Provider → why its records for the period could not be read yet."""
 
     @property
     def ok(self) -> bool:
-        """True when the ledger and every provider agree."""
-        return not self.mismatches
+        """True when the ledger and every provider agree (and every provider's records were
+        there to compare)."""
+        return not self.mismatches and not self.late
 
     def as_json(self) -> dict[str, object]:
         """The report as one JSON object."""
@@ -124,51 +109,73 @@ class RecordsReport:
             "compared": self.compared,
             "mismatches": [m.as_json() for m in self.mismatches],
             "unlisted_providers": list(self.unlisted_providers),
+            "late": dict(self.late),
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _LedgerAttempt:
-    order_id: str
-    provider: str
-    reference: str
-    provider_reference: str | None
-    outcome: Outcome | None
-    amount: Money
-    method: str
-
-
 async def compare_records(
-    ledger: Ledger, adapters: Mapping[str, Adapter], since: datetime, until: datetime
+    ledger: Ledger,
+    adapters: Mapping[str, Adapter],
+    since: datetime,
+    until: datetime,
+    fees: Mapping[str, Sequence[FeeRule]] | None = None,
+    *,
+    keep: bool = True,
 ) -> RecordsReport:
-    """Compare every attempt the ledger started in `[since, until]` with its provider."""
+    """Compare every attempt the ledger started in `[since, until]` with its provider.
+
+    Args:
+        fees: provider → the merchant's fee rules; a provider's stated fee is checked
+            against them.
+        keep: store what was found as discrepancies (and resolve the ones no longer found).
+    """
     since, until = _aware(since, "since"), _aware(until, "until")
     if until < since:
         raise ValueError("until is before since: pass --since earlier than --until")
-    by_provider: dict[str, list[_LedgerAttempt]] = {name: [] for name in adapters}
-    for attempt in await _ledger_attempts(ledger, since, until):
+    window = (since.timestamp(), until.timestamp())
+    wide = (window[0] - _MATCH_SLACK_SECONDS, window[1] + _MATCH_SLACK_SECONDS)
+    by_provider: dict[str, list[PeriodAttempt]] = {name: [] for name in adapters}
+    for attempt in await ledger.transact(lambda conn: period_attempts(conn, *wide)):
         by_provider.setdefault(attempt.provider, []).append(attempt)
     mismatches: list[Mismatch] = []
-    compared = 0
-    unlisted: list[str] = []
+    compared, unlisted, late, checked = 0, [], {}, []
     for name, ours in sorted(by_provider.items()):
         adapter = adapters.get(name)
         if adapter is None:
             continue  # a provider no longer configured: nobody to ask
+        rules = (fees or {}).get(name, ())
         if isinstance(adapter, RecordsSource):
-            records = [r async for r in adapter.list_payments(since, until)]
+            try:
+                records = [r async for r in adapter.list_payments(since, until)]
+            except RecordsNotReadyError as error:
+                late[name] = error.detail
+                continue
             compared += len(records) + len(ours)
-            mismatches += _compare_listed(name, ours, records)
+            mismatches += _compare_listed(name, ours, records, rules, window)
         else:
             unlisted.append(name)
+            ours = [a for a in ours if window[0] <= a.started_at <= window[1]]
             compared += len(ours)
-            mismatches += await _compare_by_lookup(adapter, ours)
-    return RecordsReport(since, until, compared, tuple(mismatches), tuple(unlisted))
+            mismatches += await _compare_by_lookup(adapter, ours, rules)
+        checked.append(name)
+    if keep:
+        rows = [_stored(m) for m in mismatches]
+        await ledger.transact(
+            lambda conn: save_discrepancies(conn, rows, checked, *window, time.time())
+        )
+    return RecordsReport(since, until, compared, tuple(mismatches), tuple(unlisted), late)
 
 
 def _compare_listed(
-    provider: str, ours: Sequence[_LedgerAttempt], records: Sequence[ProviderRecord]
+    provider: str,
+    ours: Sequence[PeriodAttempt],
+    records: Sequence[ProviderRecord],
+    fees: Sequence[FeeRule],
+    window: tuple[float, float],
 ) -> list[Mismatch]:
+    """Both ways: each record against its attempt, and each attempt of the period that no
+    record answers for. `ours` reaches beyond the period so that a record near its edge (a
+    bank's booking date, a payment settled a day later) still finds its attempt."""
     by_reference = {a.provider_reference: a for a in ours if a.provider_reference}
     by_ours = {a.reference: a for a in ours}
     seen: set[str] = set()
@@ -186,26 +193,26 @@ def _compare_listed(
                     record.order_id,
                     None,
                     f"{record.amount} {record.outcome.value}",
+                    reference=record.reference,
+                    occurred_at=record.created_at.timestamp(),
                 )
             )
             continue
         seen.add(attempt.reference)
-        found += _differences(provider, attempt, record.provider_reference, record)
+        found += differences(provider, attempt, record, fees)
     for attempt in ours:
-        if attempt.reference not in seen and attempt.outcome not in _MOVED_NOTHING:
-            found.append(_missing_at_provider(provider, attempt))
+        if attempt.reference not in seen and window[0] <= attempt.started_at <= window[1]:
+            gone = missing(provider, attempt)
+            found += [gone] if gone else []
     return found
 
 
-_MOVED_NOTHING: Final = (Outcome.FAILED, None)
-"""Ledger outcomes a provider may legitimately have no record of: refused before a record was
-made, or still in flight (written before the call)."""
-
-
-async def _compare_by_lookup(adapter: Adapter, ours: Sequence[_LedgerAttempt]) -> list[Mismatch]:
+async def _compare_by_lookup(
+    adapter: Adapter, ours: Sequence[PeriodAttempt], fees: Sequence[FeeRule]
+) -> list[Mismatch]:
     gate = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
 
-    async def check(attempt: _LedgerAttempt) -> list[Mismatch]:
+    async def check(attempt: PeriodAttempt) -> list[Mismatch]:
         handle = PaymentHandle(
             attempt.reference,
             attempt.order_id,
@@ -216,9 +223,8 @@ async def _compare_by_lookup(adapter: Adapter, ours: Sequence[_LedgerAttempt]) -
         async with gate:
             reply = await adapter.lookup(handle)
         if reply.failure_kind is FailureKind.NOT_FOUND:
-            if attempt.outcome in _MOVED_NOTHING:
-                return []
-            return [_missing_at_provider(adapter.name, attempt)]
+            gone = missing(adapter.name, attempt)
+            return [gone] if gone else []
         # A lookup answers the outcome, not the amount: the adapter asked by our amount.
         record = ProviderRecord(
             reply.provider_reference or attempt.provider_reference or "",
@@ -226,98 +232,25 @@ async def _compare_by_lookup(adapter: Adapter, ours: Sequence[_LedgerAttempt]) -
             reply.outcome,
             datetime.now(UTC),
         )
-        return _differences(adapter.name, attempt, record.provider_reference or None, record)
+        return differences(adapter.name, attempt, record, fees)
 
     results = await asyncio.gather(*(check(a) for a in ours))
     return [m for found in results for m in found]
 
 
-def _differences(
-    provider: str, attempt: _LedgerAttempt, reference: str | None, record: ProviderRecord
-) -> list[Mismatch]:
-    found = []
-    if record.amount != attempt.amount:
-        found.append(
-            Mismatch(
-                MismatchKind.AMOUNT_DIFFERS,
-                provider,
-                reference,
-                attempt.order_id,
-                str(attempt.amount),
-                str(record.amount),
-            )
-        )
-    # An attempt still unknown or in flight in the ledger is `reconcile`'s job, not a mismatch.
-    if attempt.outcome not in (None, Outcome.UNKNOWN) and attempt.outcome is not record.outcome:
-        found.append(
-            Mismatch(
-                MismatchKind.STATUS_DIFFERS,
-                provider,
-                reference,
-                attempt.order_id,
-                attempt.outcome.value,
-                record.outcome.value,
-            )
-        )
-    return found
-
-
-def _missing_at_provider(provider: str, attempt: _LedgerAttempt) -> Mismatch:
-    return Mismatch(
-        MismatchKind.MISSING_AT_PROVIDER,
-        provider,
-        attempt.provider_reference,
-        attempt.order_id,
-        f"{attempt.amount} {attempt.outcome.value if attempt.outcome else 'in flight'}",
-        None,
+def _stored(mismatch: Mismatch) -> Discrepancy:
+    return Discrepancy(
+        discrepancy_id=mismatch.discrepancy_id,
+        kind=mismatch.kind.value,
+        provider=mismatch.provider,
+        provider_reference=mismatch.provider_reference,
+        order_id=mismatch.order_id,
+        reference=mismatch.reference,
+        ledger_side=mismatch.ledger,
+        provider_side=mismatch.provider_side,
+        action=mismatch.action,
+        occurred_at=mismatch.occurred_at,
     )
-
-
-async def _ledger_attempts(
-    ledger: Ledger, since: datetime, until: datetime
-) -> list[_LedgerAttempt]:
-    """Attempts started in the period, with their payment's amount.
-
-    Reads the tables directly: the `Ledger` protocol has no period query, and this read-only
-    report should not widen the protocol every ledger must implement.
-    """
-    if not isinstance(ledger, SqlLedger):
-        raise TypeError("records reconciliation needs the SQL ledger (sqlite:// or postgresql://)")
-    query = (
-        select(
-            attempts.c.order_id,
-            attempts.c.provider,
-            attempts.c.idempotency_key,
-            attempts.c.provider_reference,
-            attempts.c.outcome,
-            attempts.c.method,
-            payments.c.amount_minor,
-            payments.c.currency,
-        )
-        .join(payments, payments.c.order_id == attempts.c.order_id)
-        .where(
-            attempts.c.started_at >= since.timestamp(), attempts.c.started_at <= until.timestamp()
-        )
-        .order_by(attempts.c.started_at)
-    )
-
-    def work() -> list[Any]:
-        with ledger._transaction() as conn:
-            return list(conn.execute(query).all())
-
-    rows = await ledger._run(work)
-    return [
-        _LedgerAttempt(
-            order_id=row.order_id,
-            provider=row.provider,
-            reference=row.idempotency_key,
-            provider_reference=row.provider_reference,
-            outcome=Outcome(row.outcome) if row.outcome else None,
-            amount=Money(minor_units=row.amount_minor, currency=row.currency),
-            method=row.method,
-        )
-        for row in rows
-    ]
 
 
 def _aware(when: datetime, name: str) -> datetime:

@@ -9,6 +9,7 @@ someone. `redact` and `redact_text` are the one scrubber every exporter uses.
 
 from .._public import present_as_public
 from ._events import (
+    AmountMismatch,
     AttemptFinished,
     AttemptStarted,
     BreakerStateChanged,
@@ -19,6 +20,7 @@ from ._events import (
     Hook,
     LoggingHook,
     PaymentFinished,
+    PaymentShed,
     RetryScheduled,
     RoutePlanned,
     SharedStateChanged,
@@ -31,6 +33,7 @@ from ._otel import OpenTelemetryHook
 from ._redact import redact, redact_text
 
 __all__ = [
+    "AmountMismatch",
     "AttemptFinished",
     "AttemptStarted",
     "BreakerStateChanged",
@@ -42,6 +45,7 @@ __all__ = [
     "LoggingHook",
     "OpenTelemetryHook",
     "PaymentFinished",
+    "PaymentShed",
     "PrometheusHook",
     "RedactingFilter",
     "RetryScheduled",

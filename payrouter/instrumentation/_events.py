@@ -13,10 +13,11 @@ from typing import Final
 
 from .._models import PaymentMethod, PaymentStatus
 from .._taxonomy import FailureKind, Outcome
-from ._logs import RedactingFilter, describe
+from ._logs import RedactingFilter, describe, level
 from ._redact import redact
 
 __all__ = [
+    "AmountMismatch",
     "AttemptFinished",
     "AttemptStarted",
     "BreakerStateChanged",
@@ -27,6 +28,7 @@ __all__ = [
     "Hook",
     "LoggingHook",
     "PaymentFinished",
+    "PaymentShed",
     "RetryScheduled",
     "RoutePlanned",
     "SharedStateChanged",
@@ -135,6 +137,18 @@ class PaymentFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentShed:
+    """A payment was refused at admission (`CapacityExhaustedError`): this process had
+    `in_flight` payments at its adaptive `limit` while running `lag_ms` late. Nothing was
+    written or sent; the checkout may ask the customer to try again."""
+
+    order_id: str
+    limit: int
+    in_flight: int
+    lag_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class FollowUpFinished:
     """A capture, refund, void or mandate cancellation got its provider's answer this time:
     `status` is `succeeded`, `pending` (confirmed later), `refused` (`alert`: a person must
@@ -163,6 +177,26 @@ class WebhookReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class AmountMismatch:
+    """A provider reported another amount or currency for a payment than the ledger holds,
+    so the payment was not marked paid (`result` amount_mismatch), or an authorisation for
+    less than asked made it `partially_authorised` (`result` partially_authorised). Both
+    figures are here and in the ledger: a person decides (capture the part, void, refund).
+    `source` says where the figure came from (webhook); `reference` is the event's id."""
+
+    order_id: str
+    provider: str
+    source: str
+    reference: str
+    result: str
+    expected_minor: int
+    expected_currency: str
+    reported_minor: int | None
+    reported_currency: str | None
+    alert: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class SharedStateChanged:
     """Shared state (Redis) became unreachable, so this process runs on its own state, or
     became reachable again. Payments go on either way; the ledger is never affected."""
@@ -180,8 +214,10 @@ Event = (
     | RoutePlanned
     | BreakerStateChanged
     | PaymentFinished
+    | PaymentShed
     | FollowUpFinished
     | WebhookReceived
+    | AmountMismatch
     | SharedStateChanged
 )
 Hook = Callable[[Event], None]
@@ -190,18 +226,18 @@ Hook = Callable[[Event], None]
 
 class LoggingHook:
     """The default hook: one stdlib log record per event, `Type: why` as the message (see
-    `describe`), the redacted fields in `extra["event"]`."""
+    `describe`), the redacted fields in `extra["event"]`. Failovers, breaker changes and
+    payments shed at capacity log at INFO or above (see `level`), so a default INFO setup
+    shows what an operator on call needs; each step of a payment logs at DEBUG."""
 
     def __init__(self, logger: logging.Logger = _LOG) -> None:
         self._logger = logger
 
     def __call__(self, event: Event) -> None:
-        alerting = bool(getattr(event, "alert", False))
-        noteworthy = alerting or isinstance(event, BreakerStateChanged | SharedStateChanged)
-        level = logging.WARNING if noteworthy else logging.DEBUG
-        if self._logger.isEnabledFor(level):
+        at = level(event)
+        if self._logger.isEnabledFor(at):
             self._logger.log(
-                level,
+                at,
                 "%s: %s",
                 type(event).__name__,
                 describe(event),

@@ -17,11 +17,14 @@ import structlog
 
 from ._redact import redact, redact_text
 
-__all__ = ["RedactingFilter", "StructlogHook", "describe", "json_logger", "redact_processor"]
-
-_NOTEWORTHY: Final = frozenset(
-    {"BreakerStateChanged", "SharedStateChanged", "FailedOver", "OutboxBacklog"}
-)
+__all__ = [
+    "RedactingFilter",
+    "StructlogHook",
+    "describe",
+    "json_logger",
+    "level",
+    "redact_processor",
+]
 
 
 def _get(event: object, name: str, default: object = None) -> Any:
@@ -30,6 +33,50 @@ def _get(event: object, name: str, default: object = None) -> Any:
 
 def _value(item: object) -> object:
     return getattr(item, "value", item)
+
+
+_SKIPPED: Final = {
+    "rate_limited": "it is at its rate limit, so this payment is shed from it (no money moved)",
+    "bulkhead_full": (
+        "it already has as many calls in flight as allowed, so this payment is shed from it "
+        "(no money moved)"
+    ),
+    "breaker_open": "its breaker is open after repeated failures",
+    "maintenance": "it is in an announced maintenance window",
+    "deadline": "the payment's deadline has passed",
+}
+_BREAKER: Final = {
+    "open": (
+        "{p} keeps failing {m} payments, so its breaker opened: the router stops calling it "
+        "for {m} and sends those payments to the next provider until a trial call succeeds"
+    ),
+    "half-open": "{p}'s {m} breaker lets one trial payment through to see if {p} recovered",
+    "closed": "{p} is taking {m} payments again: its breaker closed",
+}
+
+
+def _shed(event: object) -> bool:
+    """A payment that ended `failed` without a single provider call: shed, not refused."""
+    return _value(_get(event, "status")) == "failed" and _get(event, "attempts") == 0
+
+
+def level(event: object) -> int:
+    """The stdlib level an event is logged at: what an operator must see is INFO or above.
+
+    WARNING: a breaker opening, shared state lost or restored, anything carrying `alert`.
+    INFO: a failover, a breaker half-opening or closing, a payment or provider call shed at
+    capacity. DEBUG: the rest of a payment's step-by-step story.
+    """
+    name = type(event).__name__
+    if bool(_get(event, "alert", False)) or name == "SharedStateChanged":
+        return logging.WARNING
+    if name == "BreakerStateChanged":
+        return logging.WARNING if _get(event, "new_state") == "open" else logging.INFO
+    if name in ("FailedOver", "PaymentShed") or (name == "PaymentFinished" and _shed(event)):
+        return logging.INFO
+    if name == "CandidateSkipped" and _get(event, "reason") in ("rate_limited", "bulkhead_full"):
+        return logging.INFO
+    return logging.DEBUG
 
 
 # Why-sentences per event type: a table, so a new event needs one line here, and events not
@@ -50,9 +97,9 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         + (f": {_value(_get(e, 'failure_kind'))} may pass" if _get(e, "failure_kind") else "")
     ),
     "FailedOver": lambda e: (
-        f"failing over from {_get(e, 'from_provider')}: "
-        + (f"{_value(_get(e, 'failure_kind'))} proves" if _get(e, "failure_kind") else "it proved")
-        + " no money moved"
+        f"{_get(e, 'from_provider')} could not take order {_get(e, 'order_id')}"
+        + (f" ({_value(_get(e, 'failure_kind'))})" if _get(e, "failure_kind") else "")
+        + " and no money moved there, so the payment goes to the next provider"
     ),
     "RoutePlanned": lambda e: (
         "route "
@@ -61,16 +108,31 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         + (f"; excluded {'; '.join(_get(e, 'excluded'))}" if _get(e, "excluded") else "")
     ),
     "CandidateSkipped": lambda e: (
-        f"not calling {_get(e, 'provider')} for {_value(_get(e, 'method'))}: {_get(e, 'reason')}"
+        f"not calling {_get(e, 'provider')} for {_value(_get(e, 'method'))}: "
+        + _SKIPPED.get(str(_get(e, "reason")), str(_get(e, "reason")))
     ),
-    "BreakerStateChanged": lambda e: (
-        f"breaker {_get(e, 'provider')}/{_value(_get(e, 'method'))} "
-        f"{_get(e, 'old_state')} -> {_get(e, 'new_state')}"
+    "BreakerStateChanged": lambda e: _BREAKER.get(
+        str(_get(e, "new_state")), "breaker {p}/{m} {old} -> {new}"
+    ).format(
+        p=_get(e, "provider"),
+        m=_value(_get(e, "method")),
+        old=_get(e, "old_state"),
+        new=_get(e, "new_state"),
     ),
     "PaymentFinished": lambda e: (
-        f"payment {_value(_get(e, 'status'))}"
+        f"order {_get(e, 'order_id')} was sent to no provider (each was at its rate limit, "
+        "concurrency cap, breaker or maintenance window), so no money moved: the customer "
+        "may try again shortly or pick another method"
+        if _shed(e)
+        else f"payment {_value(_get(e, 'status'))}"
         + (f" at {_get(e, 'provider')}" if _get(e, "provider") else "")
         + f" after {_get(e, 'attempts')} attempts"
+    ),
+    "PaymentShed": lambda e: (
+        f"order {_get(e, 'order_id')} was shed before any provider call: this process "
+        f"already has {_get(e, 'in_flight')} payments in flight (its limit is "
+        f"{_get(e, 'limit')}, the event loop runs {_get(e, 'lag_ms'):.0f} ms late), so no "
+        "money moved and the customer may try again shortly"
     ),
     "FollowUpFinished": lambda e: (
         f"{_value(_get(e, 'kind'))} {_get(e, 'followup_id')} at {_get(e, 'provider')} is "
@@ -81,6 +143,12 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
     "WebhookReceived": lambda e: (
         f"{_get(e, 'provider')} notification {_get(e, 'type')} {_get(e, 'event_id')}: "
         f"{_get(e, 'result')}"
+    ),
+    "AmountMismatch": lambda e: (
+        f"{_get(e, 'provider')} reported {_get(e, 'reported_minor')} "
+        f"{_get(e, 'reported_currency')} for payment {_get(e, 'order_id')} of "
+        f"{_get(e, 'expected_minor')} {_get(e, 'expected_currency')} "
+        f"({_get(e, 'source')} {_get(e, 'reference')}): {_get(e, 'result')}, not marked paid"
     ),
     "SharedStateChanged": lambda e: (
         "shared state restored"
@@ -139,16 +207,15 @@ def json_logger(stream: TextIO | None = None) -> Any:
 
 class StructlogHook:
     """One structured log event per router event: `event` is the type, `why` the decision,
-    the event's fields (redacted) follow. Breaker, failover, shared-state and alerting payment
-    events log at warning, the rest at info."""
+    the event's fields (redacted) follow. What `level` calls a warning logs at warning (a
+    breaker opening, shared state lost, alerts), the rest at info."""
 
     def __init__(self, logger: Any = None) -> None:
         self._logger = logger if logger is not None else structlog.get_logger("payrouter")
 
     def __call__(self, event: object) -> None:
         name = type(event).__name__
-        noteworthy = name in _NOTEWORTHY or bool(_get(event, "alert", False))
-        log = self._logger.warning if noteworthy else self._logger.info
+        log = self._logger.warning if level(event) >= logging.WARNING else self._logger.info
         log(name, why=describe(event), **_fields(event))
 
 

@@ -51,6 +51,12 @@ METRIC_NAMES: Final = (
     "payrouter_outbox_depth",
     "payrouter_outbox_oldest_age_seconds",
     "payrouter_followups_total",
+    "payrouter_discrepancies_open",
+    "payrouter_discrepancy_oldest_age_seconds",
+    "payrouter_payments_shed_total",
+    "payrouter_admission_limit",
+    "payrouter_admission_in_flight",
+    "payrouter_event_loop_lag_ms",
 )
 """Every metric family payrouter defines (without the `_bucket`/`_count`/`_sum` suffixes)."""
 
@@ -146,7 +152,18 @@ class PrometheusHook:
             "Follow-up sends by kind and the status they left it in (queued: provider owes).",
             ["provider", "kind", "status", "failure_kind"], registry=reg,
         )  # fmt: skip
+        self._mismatches = prom.Counter(
+            "payrouter_amount_mismatches_total",
+            "Amounts a provider reported that differ from the payment's (never marked paid).",
+            ["provider", "source", "result"], registry=reg,
+        )  # fmt: skip
+        self._shed = prom.Counter(
+            "payrouter_payments_shed_total",
+            "Payments refused at admission (CapacityExhaustedError): nothing written or sent.",
+            registry=reg,
+        )
         self._handlers: dict[str, Callable[[Any], None]] = {
+            "PaymentShed": lambda e: self._shed.inc(),
             "AttemptFinished": self._attempt_finished,
             "PaymentFinished": self._payment_finished,
             "RetryScheduled": lambda e: self._retries.labels(
@@ -160,6 +177,9 @@ class PrometheusHook:
             ).inc(),
             "BreakerStateChanged": lambda e: self._transitions.labels(
                 _label(e.provider), _label(e.method), _label(e.new_state)
+            ).inc(),
+            "AmountMismatch": lambda e: self._mismatches.labels(
+                _label(e.provider), _label(e.source), _label(e.result)
             ).inc(),
             "SharedStateChanged": lambda e: self._degraded.set(0 if e.available else 1),
             "FollowUpFinished": lambda e: self._followups.labels(
@@ -208,8 +228,11 @@ class RouterCollector:
     - `breaker_states() -> {(provider, method): "closed" | "half-open" | "open"}`
     - `retry_budget_remaining()` or `retry_budget_left() -> float` (or `{provider: float}`)
     - `rate_limit_tokens() -> {provider: float}`
+    - `admission_state() -> {"limit", "in_flight", "lag_ms", ...: float}`
     - `outbox_stats()` (synchronous) giving `depth` and `oldest_age_seconds` as keys or
       attributes, or `outbox_depth() -> int` and `outbox_oldest_age_seconds() -> float`
+    - `open_discrepancy_stats()` giving `open` and `oldest_age_seconds` (records
+      reconciliation's differences not yet resolved or acknowledged)
 
     A seam the router lacks is left out of the scrape; one that raises is skipped, because
     a scrape must never break (the failure shows as the missing series).
@@ -259,6 +282,9 @@ class RouterCollector:
             yield self._per_provider(
                 core, "payrouter_rate_limit_tokens", "Rate-limit tokens left per provider.", tokens
             )
+        admission = self._read("admission_state")
+        if isinstance(admission, Mapping):
+            yield from _admission_families(core, admission)
         stats = self._read("outbox_stats")
         if inspect.isawaitable(stats):  # an async reader cannot run inside a scrape
             getattr(stats, "close", lambda: None)()
@@ -278,6 +304,26 @@ class RouterCollector:
                 "Age of the oldest queued follow-up (0 when the outbox is empty).",
                 age,
             )
+        yield from self._discrepancies(core)
+
+    def _discrepancies(self, core: Any) -> Iterator[Metric]:
+        stats = self._read("open_discrepancy_stats")
+        if stats is None:
+            return
+        count, age = _field(stats, "open"), _field(stats, "oldest_age_seconds")
+        if count is not None:
+            yield core.GaugeMetricFamily(
+                "payrouter_discrepancies_open",
+                "Differences between the ledger and providers' records, not yet resolved or "
+                "acknowledged.",
+                count,
+            )
+        if age is not None:
+            yield core.GaugeMetricFamily(
+                "payrouter_discrepancy_oldest_age_seconds",
+                "How long the oldest open discrepancy has been open (0 when none is).",
+                age,
+            )
 
     @staticmethod
     def _per_provider(core: Any, name: str, documentation: str, value: object) -> Metric:
@@ -287,6 +333,20 @@ class RouterCollector:
                 family.add_metric([_label(provider)], float(amount))
             return family  # type: ignore[no-any-return]
         return core.GaugeMetricFamily(name, documentation, float(value))  # type: ignore[no-any-return,arg-type]
+
+
+_ADMISSION_GAUGES: Final = (
+    ("limit", "payrouter_admission_limit", "Payments this process admits in flight (adaptive)."),
+    ("in_flight", "payrouter_admission_in_flight", "Payments in flight in this process."),
+    ("lag_ms", "payrouter_event_loop_lag_ms", "The event loop's last measured lag."),
+)
+
+
+def _admission_families(core: Any, state: Mapping[str, object]) -> Iterator[Metric]:
+    for key, name, documentation in _ADMISSION_GAUGES:
+        value = state.get(key)
+        if isinstance(value, int | float):
+            yield core.GaugeMetricFamily(name, documentation, float(value))
 
 
 def _field(stats: object, *names: str) -> float | None:

@@ -1,24 +1,29 @@
-"""One normalized shape for every provider's notification, mapped through tables.
+"""The provider-neutral side of a notification: one event shape and the source protocol.
 
-What a notification does is decided by the tables below, per provider and event type (and
-Adyen's `success`): move a payment's status, confirm or refuse a follow-up the provider had
-accepted, record a dispute, or nothing (types we do not know are acknowledged and ignored).
+A provider's adapter package implements `WebhookSource` (verify one delivery, parse it into
+`WebhookEvent`s); the receiver applies the events without knowing which provider sent them.
+`WebhookEvent` checks its own fields when it is built, so whatever a source reads from a
+body, a value the ledger cannot hold (an amount past 2^63, a four-letter currency, a
+reference longer than its column) is refused as malformed instead of failing in the ledger.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, Protocol
 
 from .._followups import FollowUpStatus
 from .._models import PaymentStatus
 from ._errors import MalformedNotificationError
 
-__all__ = ["Effect", "WebhookEvent", "parse_adyen", "parse_paypal", "parse_stripe"]
+__all__ = ["Effect", "WebhookEvent", "WebhookSource", "load_json_object"]
+
+_MAX_MINOR: Final = 2**63 - 1  # the ledger's BIGINT
+_LIMITS: Final = {"provider": 100, "event_id": 255, "type": 100, "provider_reference": 255}
 
 
 class Effect(enum.Enum):
@@ -40,6 +45,15 @@ class WebhookEvent:
 
     `status` is the payment status a PAYMENT event moves to; `followup_status` what a
     FOLLOW_UP event makes of the follow-up whose provider reference is `provider_reference`.
+    `amount_minor`/`currency` are what the provider reports (ISO 4217 minor units): a
+    PAYMENT event is applied only when they match the ledger's payment. `authorisation`
+    marks an event reporting an authorisation, which an issuer may grant for less than asked
+    (Adyen's AUTHORISATION): a smaller amount in the same currency then makes the payment
+    `partially_authorised` instead of a mismatch.
+
+    Raises:
+        MalformedNotificationError: a field the ledger cannot hold, or an effect without
+            the status it needs.
     """
 
     provider: str
@@ -53,172 +67,85 @@ class WebhookEvent:
     status: PaymentStatus | None
     effect: Effect = Effect.NONE
     followup_status: FollowUpStatus | None = None
+    authorisation: bool = False
+
+    def __post_init__(self) -> None:
+        for name, limit in _LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and not (_is_text(value) and 0 < len(value) <= limit):
+                raise MalformedNotificationError(f"{name} must be 1 to {limit} characters")
+        if self.our_reference is not None and not (
+            _is_text(self.our_reference) and len(self.our_reference) <= 255
+        ):
+            raise MalformedNotificationError("our_reference must be at most 255 characters")
+        amount = self.amount_minor
+        if amount is not None and (
+            not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= _MAX_MINOR
+        ):
+            raise MalformedNotificationError("amount must be whole minor units from 0 to 2^63-1")
+        currency = self.currency
+        if currency is not None and not (
+            isinstance(currency, str) and len(currency) == 3 and currency.isascii()
+            and currency.isalpha() and currency.isupper()
+        ):  # fmt: skip
+            raise MalformedNotificationError("currency must be three upper-case letters")
+        if not isinstance(self.occurred_at, datetime) or self.occurred_at.tzinfo is None:
+            raise MalformedNotificationError("occurred_at must be a timezone-aware datetime")
+        if self.effect is Effect.PAYMENT and self.status is None:
+            raise MalformedNotificationError(f"{self.type} moves a payment but names no status")
+        if self.effect is Effect.FOLLOW_UP and self.followup_status is None:
+            raise MalformedNotificationError(f"{self.type} finishes a follow-up but says no status")
 
 
-_STRIPE_STATUS: Final[Mapping[str, PaymentStatus]] = {
-    "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
-    "payment_intent.payment_failed": PaymentStatus.DECLINED,
-    "payment_intent.processing": PaymentStatus.PROCESSING,
-    "payment_intent.requires_action": PaymentStatus.REQUIRES_ACTION,
-}
-_STRIPE_REFUND_EVENTS: Final = frozenset(
-    {"refund.created", "refund.updated", "charge.refund.updated", "refund.failed"}
-)
-_STRIPE_REFUND_STATUS: Final[Mapping[str, FollowUpStatus]] = {
-    "succeeded": FollowUpStatus.SUCCEEDED,
-    "failed": FollowUpStatus.REFUSED,
-    "canceled": FollowUpStatus.REFUSED,
-}
-_STRIPE_DISPUTES: Final = frozenset({"charge.dispute.created", "charge.dispute.funds_withdrawn"})
+class WebhookSource(Protocol):
+    """One provider's notifications: verify a delivery and read it into neutral events.
+
+    Implemented in each provider's adapter package (`payrouter_adapters.stripe.StripeWebhooks`,
+    `.adyen.AdyenWebhooks`, `.paypal.PayPalWebhooks`) and given to `WebhookReceiver`.
+    """
+
+    provider: str
+    """The adapter name the events' payments were made with; also the route `/<provider>`."""
+    acknowledgement: str
+    """The body of the 200 answer the provider expects (Adyen: `[accepted]`)."""
+
+    async def read(self, body: bytes, headers: Mapping[str, str]) -> Sequence[WebhookEvent]:
+        """Verify the delivery (`headers` have lower-case names) and parse it.
+
+        Raises:
+            WebhookError: only its subclasses, whatever the bytes: forged or stale (401),
+                malformed (400), verification unavailable (503).
+        """
+        ...
 
 
-def parse_stripe(body: bytes) -> WebhookEvent:
-    """Read a Stripe Event; raise MalformedNotificationError naming what is missing."""
-    try:
-        event = json.loads(body)
-        obj = event["data"]["object"]
-        event_id, kind, created = str(event["id"]), str(event["type"]), int(event["created"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MalformedNotificationError(f"Stripe event lacks id/type/created/data: {exc}") from exc
-    if not isinstance(obj, dict):
-        raise MalformedNotificationError("Stripe event's data.object is not an object")
-    metadata = obj.get("metadata") or {}
-    amount = obj.get("amount")
-    reference = obj.get("id")
-    status = _STRIPE_STATUS.get(kind)
-    effect, followup_status = (Effect.PAYMENT, None) if status else (Effect.NONE, None)
-    if kind in _STRIPE_REFUND_EVENTS:
-        followup_status = _STRIPE_REFUND_STATUS.get(str(obj.get("status")))
-        effect = Effect.FOLLOW_UP if followup_status else Effect.NONE
-    elif kind in _STRIPE_DISPUTES:
-        effect, reference = Effect.DISPUTE, obj.get("payment_intent") or obj.get("charge")
-    return WebhookEvent(
-        provider="stripe",
-        event_id=event_id,
-        type=kind,
-        provider_reference=str(reference) if reference else None,
-        our_reference=metadata.get("payrouter_reference"),  # set by the Stripe adapter
-        amount_minor=amount if isinstance(amount, int) else None,
-        currency=str(obj["currency"]).upper() if obj.get("currency") else None,
-        occurred_at=datetime.fromtimestamp(created, UTC),
-        status=status,
-        effect=effect,
-        followup_status=followup_status,
-    )
+def load_json_object(body: bytes, what: str) -> dict[str, Any]:
+    """`body` as a JSON object, or MalformedNotificationError saying why not.
 
-
-# (eventCode, success) -> what it does; a code missing here is acknowledged and ignored.
-_ADYEN: Final[Mapping[tuple[str, bool], tuple[Effect, PaymentStatus | FollowUpStatus | None]]] = {
-    ("AUTHORISATION", True): (Effect.PAYMENT, PaymentStatus.SUCCEEDED),
-    ("AUTHORISATION", False): (Effect.PAYMENT, PaymentStatus.DECLINED),
-    ("CAPTURE", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
-    ("CAPTURE", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
-    ("CAPTURE_FAILED", True): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
-    ("REFUND", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
-    ("REFUND", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
-    ("REFUND_FAILED", True): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
-    ("CANCELLATION", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
-    ("CANCELLATION", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
-    ("CANCEL_OR_REFUND", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
-    ("CANCEL_OR_REFUND", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
-    ("CHARGEBACK", True): (Effect.DISPUTE, None),
-    ("NOTIFICATION_OF_CHARGEBACK", True): (Effect.DISPUTE, None),
-}
-
-
-def parse_adyen(body: bytes) -> list[tuple[Mapping[str, Any], WebhookEvent]]:
-    """Read an Adyen NotificationRequest: each item (to verify) with its normalized event.
-
-    Adyen sends no event id; its own guidance identifies a notification by event code,
-    pspReference and success, which is what `event_id` is made of.
+    Nesting too deep for the parser, invalid UTF-8, NaN/Infinity and non-object documents are
+    all refused here, so a source never sees anything but plain JSON values.
     """
     try:
-        request = json.loads(body)
-        items = [entry["NotificationRequestItem"] for entry in request["notificationItems"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MalformedNotificationError(f"Adyen body lacks notificationItems: {exc}") from exc
-    parsed: list[tuple[Mapping[str, Any], WebhookEvent]] = []
-    for item in items:
-        try:
-            code, psp = str(item["eventCode"]), str(item["pspReference"])
-            success = str(item["success"]).lower() == "true"
-            occurred = datetime.fromisoformat(str(item["eventDate"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MalformedNotificationError(
-                f"Adyen item lacks eventCode/pspReference/success/eventDate: {exc}"
-            ) from exc
-        amount = item.get("amount") or {}
-        effect, target = _ADYEN.get((code, success), (Effect.NONE, None))
-        original = item.get("originalReference")
-        moves_payment = effect is Effect.PAYMENT
-        event = WebhookEvent(
-            provider="adyen",
-            event_id=f"{code}:{psp}:{str(success).lower()}",
-            type=code,
-            # A dispute names the payment in originalReference; everything else by its own psp.
-            provider_reference=str(original) if effect is Effect.DISPUTE and original else psp,
-            our_reference=item.get("merchantReference"),
-            amount_minor=amount.get("value") if isinstance(amount.get("value"), int) else None,
-            currency=amount.get("currency"),
-            occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
-            status=target if moves_payment and isinstance(target, PaymentStatus) else None,
-            effect=effect,
-            followup_status=target if isinstance(target, FollowUpStatus) else None,
-        )
-        parsed.append((item, event))
-    return parsed
+        document = json.loads(body, parse_constant=_no_constants)
+    except RecursionError:
+        raise MalformedNotificationError(f"{what} is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, int too long
+        raise MalformedNotificationError(f"{what} is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise MalformedNotificationError(f"{what} is not a JSON object")
+    return document
 
 
-# event_type -> what it does; the resource is a capture, a refund or a dispute.
-_PAYPAL: Final[Mapping[str, tuple[Effect, PaymentStatus | FollowUpStatus | None]]] = {
-    "PAYMENT.CAPTURE.COMPLETED": (Effect.PAYMENT, PaymentStatus.SUCCEEDED),
-    "PAYMENT.CAPTURE.DENIED": (Effect.PAYMENT, PaymentStatus.DECLINED),
-    "PAYMENT.CAPTURE.DECLINED": (Effect.PAYMENT, PaymentStatus.DECLINED),
-    "PAYMENT.CAPTURE.REFUNDED": (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
-    "CUSTOMER.DISPUTE.CREATED": (Effect.DISPUTE, None),
-}
-
-
-def parse_paypal(body: bytes) -> WebhookEvent:
-    """Read a PayPal webhook event (v1 notification with a `resource`)."""
+def _is_text(value: object) -> bool:
+    """A string the ledger can store: UTF-8 encodable (JSON may carry lone surrogates)."""
+    if not isinstance(value, str):
+        return False
     try:
-        event = json.loads(body)
-        event_id, kind = str(event["id"]), str(event["event_type"])
-        occurred = datetime.fromisoformat(str(event["create_time"]).replace("Z", "+00:00"))
-        resource = event["resource"]
-        assert isinstance(resource, dict)
-    except (ValueError, KeyError, TypeError, AssertionError) as exc:
-        raise MalformedNotificationError(
-            f"PayPal event lacks id/event_type/create_time/resource: {exc}"
-        ) from exc
-    effect, target = _PAYPAL.get(kind, (Effect.NONE, None))
-    reference = resource.get("id")
-    if effect is Effect.DISPUTE:
-        disputed = resource.get("disputed_transactions") or [{}]
-        reference = disputed[0].get("seller_transaction_id")
-    amount = resource.get("amount") or {}
-    value, currency = amount.get("value"), amount.get("currency_code")
-    return WebhookEvent(
-        provider="paypal",
-        event_id=event_id,
-        type=kind,
-        provider_reference=str(reference) if reference else None,
-        our_reference=resource.get("invoice_id"),  # the adapter's attempt reference
-        amount_minor=None if value is None or currency is None else _paypal_minor(value, currency),
-        currency=currency,
-        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC),
-        status=target if isinstance(target, PaymentStatus) else None,
-        effect=effect,
-        followup_status=target if isinstance(target, FollowUpStatus) else None,
-    )
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-def _paypal_minor(value: object, currency: str) -> int | None:
-    from decimal import Decimal, InvalidOperation
-
-    from .._money import currency_exponent
-
-    try:
-        return int(Decimal(str(value)).scaleb(currency_exponent(currency)))
-    except (InvalidOperation, ValueError):
-        return None
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

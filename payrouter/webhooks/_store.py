@@ -5,6 +5,15 @@ happens. Then its effect is a conditional UPDATE guarded by the transitions tabl
 out-of-order event (a failure after a success) matches no row and changes nothing. Both
 happen in the same transaction: a crash cannot apply an event without remembering it, or
 remember it without applying it.
+
+A payment event is applied only when the amount and currency the provider reports are the
+payment's own. A mismatch never moves the payment: it is remembered with the reported figures
+(the payment row holds ours) as `amount_mismatch`. An authorisation for less than asked, in
+the same currency, makes the payment `partially_authorised`, never `succeeded`.
+
+Event ids are kept for good (nothing deletes them), so a provider's redelivery is recognised
+however late it comes: Adyen retries for 30 days, Stripe for 3 days (and resends from its
+dashboard for 30), PayPal for 3 days.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .._followups import FollowUpStatus
 from .._ledger._schema import attempts, followups, payments, webhook_events
 from .._models import PaymentStatus
+from .._money import Money
 from ._errors import NotificationDeferredError
 from ._event import Effect, WebhookEvent
 from ._transitions import LEGAL
@@ -39,15 +49,27 @@ class WebhookResult(enum.StrEnum):
     """No payment or follow-up of ours has that reference (made elsewhere): recorded only."""
     DISPUTE = "dispute"
     """A chargeback or dispute: recorded against the payment for a person to answer."""
+    AMOUNT_MISMATCH = "amount_mismatch"
+    """The provider reported another amount or currency than the payment's: not applied,
+    remembered with both figures for a person to look at (`payrouter status`)."""
+    PARTIALLY_AUTHORISED = "partially_authorised"
+    """An authorisation for less than asked: the payment is now `partially_authorised`."""
     UNKNOWN_TYPE = "unknown_type"
+
+
+DISCREPANCIES: Final = (WebhookResult.AMOUNT_MISMATCH, WebhookResult.PARTIALLY_AUTHORISED)
 
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
+    """What one event did; `expected` is the payment's amount when the provider reported
+    another (AMOUNT_MISMATCH, PARTIALLY_AUTHORISED), next to the event's own figures."""
+
     event_id: str
     result: WebhookResult
     order_id: str | None = None
     followup_id: str | None = None
+    expected: Money | None = None
 
 
 _FROM: Final = {
@@ -63,8 +85,8 @@ def apply_event(conn: Connection, event: WebhookEvent) -> Receipt:
         dialect.insert(webhook_events)
         .values(
             provider=event.provider,
-            event_id=event.event_id[:255],
-            type=event.type[:100],
+            event_id=event.event_id,
+            type=event.type,
             provider_reference=event.provider_reference,
             amount_minor=event.amount_minor,
             currency=event.currency,
@@ -82,7 +104,7 @@ def apply_event(conn: Connection, event: WebhookEvent) -> Receipt:
         update(webhook_events)
         .where(
             webhook_events.c.provider == event.provider,
-            webhook_events.c.event_id == event.event_id[:255],
+            webhook_events.c.event_id == event.event_id,
         )
         .values(
             result=receipt.result.value, order_id=receipt.order_id, followup_id=receipt.followup_id
@@ -112,24 +134,59 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
         return Receipt(event.event_id, WebhookResult.NO_MATCH)
     now = time.time()
     held = conn.execute(
-        select(payments.c.status, payments.c.lease_until).where(payments.c.order_id == order_id)
+        select(
+            payments.c.status, payments.c.lease_until, payments.c.amount_minor, payments.c.currency
+        ).where(payments.c.order_id == order_id)
     ).one()
+    expected = Money(minor_units=held.amount_minor, currency=held.currency)
+    target = judge_amount(event, event.status, expected)
+    if target is None:  # never applied, so no live worker's outcome can be overwritten
+        return Receipt(event.event_id, WebhookResult.AMOUNT_MISMATCH, order_id, None, expected)
     if held.status == PaymentStatus.PROCESSING.value and (held.lease_until or 0.0) > now:
         # Raised inside the transaction, so the event's id is not remembered either.
         raise NotificationDeferredError(f"payment {order_id!r} is being paid right now")
-    values: dict[str, object] = {"status": event.status.value, "updated_at": now}
-    if event.status is PaymentStatus.DECLINED:
+    values: dict[str, object] = {"status": target.value, "updated_at": now}
+    if target is PaymentStatus.DECLINED:
         values["decline_reason"] = "declined by the provider"
-    if event.status.is_final:
+    if target.is_final or target is PaymentStatus.PARTIALLY_AUTHORISED:
         values |= {"owner": None, "lease_until": None}
     moved = conn.execute(
         update(payments)
-        .where(payments.c.order_id == order_id, payments.c.status.in_(_FROM[event.status]))
+        .where(payments.c.order_id == order_id, payments.c.status.in_(_FROM[target]))
         .values(values)
         .returning(payments.c.order_id)
     ).first()
-    result = WebhookResult.APPLIED if moved else WebhookResult.OUT_OF_ORDER
-    return Receipt(event.event_id, result, order_id)
+    if not moved:
+        return Receipt(event.event_id, WebhookResult.OUT_OF_ORDER, order_id)
+    if target is PaymentStatus.PARTIALLY_AUTHORISED:
+        return Receipt(event.event_id, WebhookResult.PARTIALLY_AUTHORISED, order_id, None, expected)
+    return Receipt(event.event_id, WebhookResult.APPLIED, order_id)
+
+
+def judge_amount(
+    event: WebhookEvent, target: PaymentStatus, expected: Money
+) -> PaymentStatus | None:
+    """The status `event` may move the payment to given its reported figures, None if they
+    do not match `expected`.
+
+    A success must report the payment's amount and currency exactly; one that reports none
+    cannot prove what was paid. An authorisation (`event.authorisation`) for less, in the
+    same currency, is a partial authorisation. Other statuses only need to agree when the
+    provider reports figures at all.
+    """
+    reported = (event.amount_minor, event.currency)
+    if target is not PaymentStatus.SUCCEEDED:
+        known = None not in reported
+        return (
+            target if not known or reported == (expected.minor_units, expected.currency) else None
+        )
+    if event.currency != expected.currency or event.amount_minor is None:
+        return None
+    if event.amount_minor == expected.minor_units:
+        return target
+    if event.authorisation and 0 < event.amount_minor < expected.minor_units:
+        return PaymentStatus.PARTIALLY_AUTHORISED
+    return None
 
 
 def _finish_follow_up(conn: Connection, event: WebhookEvent) -> Receipt:

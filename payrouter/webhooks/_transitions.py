@@ -6,12 +6,14 @@ become acknowledged no-ops instead of rewinding the payment.
 
 from .._models import PaymentStatus as S
 
-_OPEN = frozenset({S.PROCESSING, S.PENDING, S.REQUIRES_ACTION})
+_PARTIAL = S.PARTIALLY_AUTHORISED
 
 LEGAL: dict[S, frozenset[S]] = {
-    S.PROCESSING: frozenset({S.PENDING, S.REQUIRES_ACTION, S.SUCCEEDED, S.DECLINED}),
-    S.REQUIRES_ACTION: frozenset({S.PENDING, S.SUCCEEDED, S.DECLINED}),
-    S.PENDING: frozenset({S.SUCCEEDED, S.DECLINED}),
+    S.PROCESSING: frozenset({S.PENDING, S.REQUIRES_ACTION, S.SUCCEEDED, S.DECLINED, _PARTIAL}),
+    S.REQUIRES_ACTION: frozenset({S.PENDING, S.SUCCEEDED, S.DECLINED, _PARTIAL}),
+    S.PENDING: frozenset({S.SUCCEEDED, S.DECLINED, _PARTIAL}),
+    # Settled by the merchant's capture or void (follow-ups), not by another notification.
+    S.PARTIALLY_AUTHORISED: frozenset(),
     S.SUCCEEDED: frozenset(),
     S.DECLINED: frozenset(),
     S.FAILED: frozenset(),

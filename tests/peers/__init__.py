@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECS_DIR = Path(os.environ.get("PAYROUTER_SPECS_DIR", ROOT.parent / "shared" / "specs"))
+# The providers' specs are vendored in specs/; PAYROUTER_SPECS_DIR may point at another copy.
+SPECS_DIR = Path(os.environ.get("PAYROUTER_SPECS_DIR") or ROOT / "specs")
 PRISM = Path(os.environ.get("PAYROUTER_PRISM", ROOT / ".peers" / "node_modules" / ".bin" / "prism"))
 
 PRISM_SPECS = {
@@ -75,7 +76,7 @@ def prism(provider: str, workdir: Path, *, spec: Path | None = None) -> Iterator
     """
     spec = spec or SPECS_DIR / PRISM_SPECS[provider]
     if not spec.is_file():
-        pytest.skip(f"peer prism: spec {spec} absent (set PAYROUTER_SPECS_DIR)")
+        pytest.skip(f"peer prism: spec {spec} absent (check PAYROUTER_SPECS_DIR)")
     if not PRISM.is_file():
         pytest.skip(
             f"peer prism: {PRISM} absent (npm install --prefix .peers @stoplight/prism-cli)"

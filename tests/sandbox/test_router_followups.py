@@ -29,7 +29,7 @@ from payrouter import (
     WalletSource,
 )
 from payrouter.webhooks import WebhookReceiver, WebhookResult
-from payrouter_adapters.paypal import PayPalAdapter, PayPalWebhookVerifier
+from payrouter_adapters.paypal import PayPalAdapter, PayPalWebhooks
 from payrouter_lab.sandbox import Sandbox
 from payrouter_lab.sandbox._paypal_webhooks import signed_headers
 from tests.sandbox.kit import add_fault, adyen_adapter, books, options, stripe_adapter
@@ -213,7 +213,7 @@ async def test_paypal_notifications_are_verified_by_asking_paypal(
             "resource": {"id": refund_id, "amount": {"value": "1.00", "currency_code": "EUR"}},
         }
         body = json.dumps(event).encode()
-        inbox = WebhookReceiver(router, paypal=PayPalWebhookVerifier(paypal, "WH-ID-1"))
+        inbox = WebhookReceiver(router, [PayPalWebhooks(paypal, "WH-ID-1")])
 
         forged = await inbox.receive("paypal", body, signed_headers("WH-ID-OTHER", event))
         unsigned = await inbox.receive("paypal", body, {})
@@ -249,7 +249,7 @@ async def test_a_paypal_capture_completed_settles_a_pending_payment(
             "create_time": datetime.now(UTC).isoformat(),
             "resource": {"id": capture_id, "amount": {"value": "10.50", "currency_code": "EUR"}},
         }
-        inbox = WebhookReceiver(router, paypal=PayPalWebhookVerifier(paypal, "WH-ID-1"))
+        inbox = WebhookReceiver(router, [PayPalWebhooks(paypal, "WH-ID-1")])
         answer = await inbox.receive(
             "paypal", json.dumps(event).encode(), signed_headers("WH-ID-1", event)
         )

@@ -22,13 +22,17 @@ from payrouter import (
     RouterSettings,
 )
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
-from payrouter.webhooks import AdyenVerifier, StripeVerifier, WebhookReceiver
+from payrouter.webhooks import WebhookReceiver
+from payrouter_adapters.adyen import AdyenWebhooks
+from payrouter_adapters.stripe import StripeWebhooks
 
 STRIPE_SECRET = "whsec_test_secret"
 ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
 
 
 def stripe_body(kind: str, obj: Mapping[str, object], event_id: str = "evt_1") -> bytes:
+    """A Stripe Event; the object reports `pending_payment`'s 10.00 EUR unless it says else."""
+    obj = {"amount": 1000, "currency": "eur", **obj}
     event = {"id": event_id, "type": kind, "created": int(time.time()), "data": {"object": obj}}
     return json.dumps(event).encode()
 
@@ -49,20 +53,23 @@ def adyen_body(
     original: str = "",
     key: str = ADYEN_KEY,
     when: datetime | None = None,
+    value: int = 1000,
+    currency: str = "EUR",
 ) -> bytes:
+    """An Adyen notification of one item, signed with `key` (10.00 EUR unless told else)."""
     item: dict[str, object] = {
         "eventCode": code,
         "pspReference": psp,
         "originalReference": original,
         "merchantAccountCode": "ShopECOM",
         "merchantReference": "ref-1",
-        "amount": {"value": 1000, "currency": "EUR"},
+        "amount": {"value": value, "currency": currency},
         "success": "true" if success else "false",
         "eventDate": (when or datetime.now(UTC)).isoformat(),
     }
     fields = [str(item[name] or "") for name in ("pspReference", "originalReference")]
-    fields += [str(item["merchantAccountCode"]), str(item["merchantReference"]), "1000", "EUR"]
-    fields += [code, str(item["success"])]
+    fields += [str(item["merchantAccountCode"]), str(item["merchantReference"])]
+    fields += [str(value), currency, code, str(item["success"])]
     digest = hmac.new(bytes.fromhex(key), ":".join(fields).encode(), hashlib.sha256).digest()
     item["additionalData"] = {"hmacSignature": base64.b64encode(digest).decode()}
     return json.dumps(
@@ -79,11 +86,11 @@ def router(*adapters: SimulatedAdapter, ledger: str = "sqlite://") -> Router:
     return Router(adapters, ledger=ledger, hooks=(), settings=settings)
 
 
-def receiver(target: object) -> WebhookReceiver:
+def receiver(target: object, max_body_bytes: int = 1024 * 1024) -> WebhookReceiver:
     return WebhookReceiver(
         target,  # type: ignore[arg-type]
-        stripe=StripeVerifier(STRIPE_SECRET),
-        adyen=AdyenVerifier(ADYEN_KEY),
+        [StripeWebhooks(STRIPE_SECRET), AdyenWebhooks(ADYEN_KEY)],
+        max_body_bytes=max_body_bytes,
     )
 
 

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from payrouter import PaymentStatus
-from payrouter.webhooks import MalformedNotificationError, parse_stripe
+from payrouter.webhooks import MalformedNotificationError
+from payrouter_adapters.stripe._webhooks import parse_event as parse_stripe
 
 
 def stripe_event(kind: str) -> bytes:

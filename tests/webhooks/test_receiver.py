@@ -3,8 +3,6 @@ malformed and replayed ones are answered as the provider expects and change noth
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from sqlalchemy import select
 
 from payrouter import FollowUpStatus, PaymentStatus, Router
@@ -119,19 +117,15 @@ async def test_adyen_confirms_an_accepted_refund_and_refuses_forgeries() -> None
         inbox = receiver(payments)
         confirmation = adyen_body("REFUND", refund.provider_reference or "")
         forged = adyen_body("REFUND", refund.provider_reference or "", key="00" * 32)
-        old = adyen_body(
-            "REFUND", refund.provider_reference or "", when=datetime.now(UTC) - timedelta(days=60)
-        )
 
         refused = await inbox.receive("adyen", forged, {})
-        stale = await inbox.receive("adyen", old, {})
         still = await payments.followups(paid)
         accepted = await inbox.receive("adyen", confirmation, {})
         (done,) = await payments.followups(paid)
 
     assert settled.receipts[0].result is WebhookResult.APPLIED
     assert refund.status is FollowUpStatus.PENDING
-    assert (refused.status, stale.status) == (401, 401)
+    assert refused.status == 401
     assert still[0].status is FollowUpStatus.PENDING
     assert (accepted.status, accepted.body) == (200, "[accepted]")
     assert accepted.receipts[0].followup_id == refund.followup_id

@@ -7,13 +7,10 @@ import hmac
 import pytest
 
 from payrouter import PaymentStatus as S
-from payrouter.webhooks import (
-    AdyenVerifier,
-    ForgedNotificationError,
-    StaleNotificationError,
-    StripeVerifier,
-    is_legal_transition,
-)
+from payrouter.webhooks import ForgedNotificationError, StaleNotificationError
+from payrouter.webhooks._transitions import is_legal_transition
+from payrouter_adapters.adyen import AdyenWebhooks as AdyenVerifier
+from payrouter_adapters.stripe import StripeWebhooks
 
 SECRET = "whsec_test"
 BODY = b'{"id":"evt_1","type":"payment_intent.succeeded"}'
@@ -25,27 +22,27 @@ def stripe_header(t: int, body: bytes = BODY, secret: str = SECRET) -> str:
 
 
 def test_stripe_genuine_event_passes() -> None:
-    StripeVerifier(SECRET, clock=lambda: 1000.0).verify(stripe_header(1000), BODY)
+    StripeWebhooks(SECRET, clock=lambda: 1000.0).verify(stripe_header(1000), BODY)
 
 
 def test_stripe_forged_signature_rejected() -> None:
     with pytest.raises(ForgedNotificationError):
-        StripeVerifier(SECRET, clock=lambda: 1000.0).verify(stripe_header(1000, secret="x"), BODY)
+        StripeWebhooks(SECRET, clock=lambda: 1000.0).verify(stripe_header(1000, secret="x"), BODY)
 
 
 def test_stripe_tampered_body_rejected() -> None:
     with pytest.raises(ForgedNotificationError):
-        StripeVerifier(SECRET, clock=lambda: 1000.0).verify(stripe_header(1000), BODY + b" ")
+        StripeWebhooks(SECRET, clock=lambda: 1000.0).verify(stripe_header(1000), BODY + b" ")
 
 
 def test_stripe_malformed_header_rejected() -> None:
     with pytest.raises(ForgedNotificationError):
-        StripeVerifier(SECRET).verify("garbage", BODY)
+        StripeWebhooks(SECRET).verify("garbage", BODY)
 
 
 def test_stripe_stale_timestamp_rejected() -> None:
     with pytest.raises(StaleNotificationError):
-        StripeVerifier(SECRET, tolerance=300, clock=lambda: 1301.0).verify(
+        StripeWebhooks(SECRET, tolerance=300, clock=lambda: 1301.0).verify(
             stripe_header(1000), BODY
         )
 

@@ -49,8 +49,13 @@ sending anything. The documented recovery is the adapter's declared rung instead
 payment now if the first never arrived. The replay goes only to Adyen, never elsewhere, and
 only while the attempt is younger than the merchant's `replay_max_age_seconds`; past it,
 the AUTHORISATION webhook (or an operator) settles the payment.
+
+Webhooks: `AdyenWebhooks(hmac_key_hex)` is the `payrouter.webhooks.WebhookSource` for Adyen:
+each item's HMAC is checked before any other work for it, an AUTHORISATION for less than
+asked makes the payment partially_authorised, and the unsigned eventDate is never trusted.
 """
 
 from ._adapter import AdyenAdapter, AdyenOptions
+from ._webhooks import AdyenWebhooks
 
-__all__ = ["AdyenAdapter", "AdyenOptions"]
+__all__ = ["AdyenAdapter", "AdyenOptions", "AdyenWebhooks"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Self
+from typing import Final
 from urllib.parse import quote
 
 import httpx
@@ -14,17 +14,18 @@ from payrouter.provider import (
     Capabilities,
     Charge,
     FailureKind,
+    HttpAdapter,
+    HttpOptions,
     PaymentHandle,
     ProviderReply,
     Resolution,
+    UnsendableError,
 )
 
-from .._common import HttpOptions, build_client, parse_options
 from . import _replies
 from ._requests import (
     WALLETS,
     RecurringModel,
-    UnsendableError,
     adyen_amount,
     fit,
     payment_body,
@@ -57,9 +58,12 @@ class AdyenOptions(HttpOptions):
     )
 
 
-class AdyenAdapter:
+class AdyenAdapter(HttpAdapter[AdyenOptions]):
     """Adyen Checkout API v72 as a payrouter `Adapter` (see the package docstring)."""
 
+    options_model = AdyenOptions
+    default_capabilities = DEFAULT_CAPABILITIES
+    shown_options = ("merchant_account", "base_url")
     idempotency_key_max_length: int = 64
     """Adyen's limit for the Idempotency-Key header."""
     resolution: Resolution = Resolution(replay_window_seconds=7 * 24 * 3600, webhook=True)
@@ -67,44 +71,10 @@ class AdyenAdapter:
     request with the same Idempotency-Key (kept at least 7 days) returns the original
     result; else the AUTHORISATION webhook settles it."""
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        client: httpx.AsyncClient,
-        options: AdyenOptions,
-        capabilities: Capabilities | None = None,
-    ) -> None:
-        self.name = name
-        self.capabilities = capabilities or DEFAULT_CAPABILITIES
-        self._client = client
-        self._options = options
-
     @classmethod
-    def from_options(
-        cls,
-        *,
-        name: str,
-        capabilities: Capabilities | None,
-        options: Mapping[str, object],
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> Self:
-        """Build from config; `transport` lets tests put a mock or proxy under the client.
-
-        Raises:
-            ConfigurationError: an option is missing or invalid; the message names the field.
-        """
-        parsed = parse_options(AdyenOptions, name, options)
-        headers = {"X-API-Key": parsed.api_key.get_secret_value(), "Accept": "application/json"}
-        client = build_client(parsed, headers, transport)
-        return cls(name=name, client=client, options=parsed, capabilities=capabilities)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(name={self.name!r}, "
-            f"merchant_account={self._options.merchant_account!r}, "
-            f"base_url={self._options.base_url!r})"
-        )
+    def client_headers(cls, options: AdyenOptions) -> Mapping[str, str]:
+        """The web service user's API key in X-API-Key."""
+        return {"X-API-Key": options.api_key.get_secret_value(), "Accept": "application/json"}
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         """`POST /payments`: authorise (and capture unless `charge.capture` is False)."""
@@ -116,7 +86,7 @@ class AdyenAdapter:
                 recurring_model=self._options.recurring_processing_model,
             )
         except UnsendableError as error:
-            return _unsendable(error)
+            return error.reply()
         response = await self._post("/payments", body, idempotency_key)
         return _replies.payment_reply(self.name, response)
 
@@ -197,10 +167,6 @@ class AdyenAdapter:
             return ProviderReply.succeeded(mandate_id, http_status=response.status_code)
         return _replies.error_reply(self.name, response)
 
-    async def aclose(self) -> None:
-        """Close the HTTP client and its connections."""
-        await self._client.aclose()
-
     async def _modify(
         self,
         handle: PaymentHandle,
@@ -223,7 +189,7 @@ class AdyenAdapter:
             try:
                 body["amount"] = adyen_amount(money)
             except UnsendableError as error:
-                return _unsendable(error)
+                return error.reply()
         merchant_reason = refund_reason(reason)
         if merchant_reason is not None:
             body["merchantRefundReason"] = merchant_reason
@@ -233,9 +199,3 @@ class AdyenAdapter:
 
     async def _post(self, path: str, body: Mapping[str, object], key: str) -> httpx.Response:
         return await self._client.post(path, json=body, headers={"Idempotency-Key": key})
-
-
-def _unsendable(error: UnsendableError) -> ProviderReply:
-    return ProviderReply.failed(
-        FailureKind.INVALID_REQUEST, provider_code=error.code, message=str(error)
-    )

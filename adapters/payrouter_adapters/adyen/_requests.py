@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 from payrouter import BankTransferSource, CardSource, Money, WalletSource, currency_exponent
-from payrouter.provider import Charge
+from payrouter.provider import Charge, UnsendableError
 
 from ._codes import ADYEN_EXPONENTS, REFUND_REASONS
 
@@ -21,7 +21,6 @@ __all__ = [
     "REFERENCE_MAX_LENGTH",
     "WALLETS",
     "RecurringModel",
-    "UnsendableError",
     "WalletRow",
     "adyen_amount",
     "fit",
@@ -35,17 +34,6 @@ _STORED_ID_MAX_LENGTH: Final = 64
 _SHOPPER_REFERENCE_LENGTHS: Final = range(3, 257)
 
 RecurringModel = Literal["CardOnFile", "Subscription", "UnscheduledCardOnFile"]
-
-
-class UnsendableError(ValueError):
-    """The charge cannot be expressed as a valid Adyen request; nothing was sent.
-
-    `code` becomes the reply's `provider_code`; the message names the fix and holds no secret.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

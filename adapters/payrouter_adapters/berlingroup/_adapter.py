@@ -34,12 +34,13 @@ from payrouter.provider import (
     Capabilities,
     Charge,
     FailureKind,
+    HttpAdapter,
+    HttpOptions,
     PaymentHandle,
     ProviderReply,
     Resolution,
 )
 
-from .._common import HttpOptions, build_client, parse_options
 from ._replies import cancellation_reply, error_reply, initiation_reply, status_reply
 
 __all__ = ["DEFAULT_CAPABILITIES", "BerlinGroupAdapter", "BerlinGroupOptions"]
@@ -101,7 +102,7 @@ class BerlinGroupOptions(HttpOptions):
 def _mtls_transport(
     name: str, options: BerlinGroupOptions, certificate: Path
 ) -> httpx.AsyncHTTPTransport:
-    """A transport presenting the TPP's QWAC, with the same pool limits as build_client's."""
+    """A transport presenting the TPP's QWAC, with the pool limits of the options."""
     context = ssl.create_default_context()
     password = options.client_key_password
     try:
@@ -148,9 +149,11 @@ def _amount(money: Money) -> dict[str, str]:
     }
 
 
-class BerlinGroupAdapter:
+class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
     """NextGenPSD2 payment initiation (PIS) for one ASPSP: see the package docstring."""
 
+    options_model = BerlinGroupOptions
+    default_capabilities = DEFAULT_CAPABILITIES
     idempotency_key_max_length: int = 255
     resolution: Resolution = Resolution(lookup=True)
     """The transfer's status by paymentId; NextGenPSD2 has no idempotent replay (X-Request-ID
@@ -161,42 +164,34 @@ class BerlinGroupAdapter:
         self,
         *,
         name: str,
-        options: BerlinGroupOptions,
         client: httpx.AsyncClient,
+        options: BerlinGroupOptions,
         capabilities: Capabilities | None = None,
     ) -> None:
-        self.name = name
-        self.capabilities = capabilities or DEFAULT_CAPABILITIES
-        self._options = options
-        self._client = client
+        super().__init__(name=name, client=client, options=options, capabilities=capabilities)
         self._payments = f"/v1/payments/{options.payment_product}"
         self._standing_orders = f"/v1/periodic-payments/{options.payment_product}"
 
     @classmethod
-    def from_options(
-        cls,
-        *,
-        name: str,
-        capabilities: Capabilities | None,
-        options: Mapping[str, object],
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> Self:
-        """Validate `options` and build the adapter (the `payrouter.adapters` entry point).
+    def client_headers(cls, options: BerlinGroupOptions) -> Mapping[str, str]:
+        """The OAuth2 bearer token, for ASPSPs that require the OAuth pre-step."""
+        headers = {"Accept": "application/json"}
+        if options.access_token is not None:
+            headers["Authorization"] = f"Bearer {options.access_token.get_secret_value()}"
+        return headers
+
+    @classmethod
+    def client_transport(
+        cls, name: str, options: BerlinGroupOptions
+    ) -> httpx.AsyncBaseTransport | None:
+        """Mutual TLS with the TPP's eIDAS QWAC when one is configured.
 
         Raises:
-            ConfigurationError: an option is missing or wrong, or the QWAC cannot be loaded.
+            ConfigurationError: the certificate or its key cannot be loaded.
         """
-        parsed = parse_options(BerlinGroupOptions, name, options)
-        headers = {"Accept": "application/json"}
-        if parsed.access_token is not None:
-            headers["Authorization"] = f"Bearer {parsed.access_token.get_secret_value()}"
-        if transport is None and parsed.client_certificate_file is not None:
-            transport = _mtls_transport(name, parsed, parsed.client_certificate_file)
-        client = build_client(parsed, headers, transport)
-        return cls(name=name, options=parsed, client=client, capabilities=capabilities)
-
-    def __repr__(self) -> str:
-        return f"BerlinGroupAdapter(name={self.name!r}, base_url={self._options.base_url!r})"
+        if options.client_certificate_file is None:
+            return None
+        return _mtls_transport(name, options, options.client_certificate_file)
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         """Initiate a SEPA credit transfer from the customer's IBAN to the merchant's.
@@ -315,7 +310,3 @@ class BerlinGroupAdapter:
         if response.is_success:
             return cancellation_reply(response, payment_id)
         return error_reply(self.name, response, creating=False)
-
-    async def aclose(self) -> None:
-        """Close the HTTP connection pool."""
-        await self._client.aclose()

@@ -78,9 +78,13 @@ Limits: lookup needs the order id. Orders v2 has no search by invoice_id, and tr
 search lags by hours, so a handle without `provider_reference` answers unknown
 (`lookup_needs_order_id`), never a NOT_FOUND we could not prove; such a payment stays
 pending until a webhook or an operator resolves it.
+
+Webhooks: `PayPalWebhooks(adapter, webhook_id)` is the `payrouter.webhooks.WebhookSource` for
+PayPal: PayPal's verify-webhook-signature decides, freshness comes from the signed
+transmission time, and captures, refunds and disputes become neutral events.
 """
 
 from ._adapter import PayPalAdapter, PayPalOptions
-from ._webhooks import PayPalWebhookVerifier
+from ._webhooks import PayPalWebhooks
 
-__all__ = ["PayPalAdapter", "PayPalOptions", "PayPalWebhookVerifier"]
+__all__ = ["PayPalAdapter", "PayPalOptions", "PayPalWebhooks"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Final, Self
+from typing import Final, Literal
 from urllib.parse import quote
 
 import httpx
@@ -15,18 +15,19 @@ from payrouter.provider import (
     Capabilities,
     Charge,
     FailureKind,
+    HttpAdapter,
+    HttpOptions,
     PaymentHandle,
     ProviderReply,
     Resolution,
+    UnsendableError,
 )
 
-from .._common import HttpOptions, build_client, parse_options
 from . import _replies
 from ._auth import StaticToken, TokenCache, TokenSource
 from ._requests import (
     PaymentKind,
     Reference,
-    UnsendableError,
     capture_body,
     order_body,
     refund_body,
@@ -80,6 +81,11 @@ class PayPalOptions(HttpOptions):
         description="Where PayPal sends a payer who cancels; defaults to the return URL.",
     )
 
+    @property
+    def auth(self) -> Literal["access_token", "client_credentials"]:
+        """How the adapter authenticates, named without the credential itself."""
+        return "access_token" if self.access_token is not None else "client_credentials"
+
     @field_validator("client_secret")
     @classmethod
     def _credentials_given(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -90,12 +96,15 @@ class PayPalOptions(HttpOptions):
         return value
 
 
-class PayPalAdapter:
+class PayPalAdapter(HttpAdapter[PayPalOptions]):
     """PayPal Orders v2 (plus Payments v2 and Vault v3) as a payrouter `Adapter`.
 
     See the package docstring for what is sent and how answers are read.
     """
 
+    options_model = PayPalOptions
+    default_capabilities = DEFAULT_CAPABILITIES
+    shown_options = ("base_url", "auth")
     idempotency_key_max_length: int = 108
     resolution: Resolution = Resolution(lookup=True, replay_window_seconds=6 * 3600, webhook=True)
     """Get the order by id; replay order creation with the same PayPal-Request-Id (Orders
@@ -111,10 +120,7 @@ class PayPalAdapter:
         capabilities: Capabilities | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.name = name
-        self.capabilities = capabilities or DEFAULT_CAPABILITIES
-        self._client = client
-        self._options = options
+        super().__init__(name=name, client=client, options=options, capabilities=capabilities)
         self._tokens: TokenSource
         if options.access_token is not None:
             self._tokens = StaticToken(options.access_token)
@@ -123,38 +129,13 @@ class PayPalAdapter:
             assert options.client_secret is not None
             self._tokens = TokenCache(client, name, options.client_id, options.client_secret, clock)
 
-    @classmethod
-    def from_options(
-        cls,
-        *,
-        name: str,
-        capabilities: Capabilities | None,
-        options: Mapping[str, object],
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> Self:
-        """Build from config; `transport` lets tests put a mock or proxy under the client.
-
-        Raises:
-            ConfigurationError: an option is missing or invalid; the message names the field.
-        """
-        parsed = parse_options(PayPalOptions, name, options)
-        client = build_client(parsed, {"Accept": "application/json"}, transport)
-        return cls(name=name, client=client, options=parsed, capabilities=capabilities)
-
-    def __repr__(self) -> str:
-        auth = "access_token" if isinstance(self._tokens, StaticToken) else "client_credentials"
-        return (
-            f"{type(self).__name__}(name={self.name!r}, base_url={self._options.base_url!r}, "
-            f"auth={auth!r})"
-        )
-
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         """`POST /v2/checkout/orders`: requires_action with the approval link, or, for a
         vaulted wallet, the completed order's capture or authorization."""
         try:
             body, vaulted = order_body(charge, self._options.return_url, self._options.cancel_url)
         except UnsendableError as error:
-            return _unsendable(error)
+            return error.reply()
         response = await self._send(
             "POST", "/v2/checkout/orders", body, idempotency_key, _REPRESENTATION
         )
@@ -221,7 +202,7 @@ class PayPalAdapter:
         try:
             body = capture_body(amount, handle.amount)
         except UnsendableError as error:
-            return _unsendable(error)
+            return error.reply()
         path = f"/v2/payments/authorizations/{quote(reference.payment_id, safe='')}/capture"
         response = await self._send("POST", path, body, idempotency_key)
         if isinstance(response, ProviderReply):
@@ -242,7 +223,7 @@ class PayPalAdapter:
         try:
             body = refund_body(amount, handle.order_id, reason)
         except UnsendableError as error:
-            return _unsendable(error)
+            return error.reply()
         path = f"/v2/payments/captures/{quote(reference.payment_id, safe='')}/refund"
         response = await self._send("POST", path, body, idempotency_key)
         if isinstance(response, ProviderReply):
@@ -277,12 +258,8 @@ class PayPalAdapter:
         self, verification: Mapping[str, object]
     ) -> httpx.Response | ProviderReply:
         """`POST /v1/notifications/verify-webhook-signature` with this adapter's credentials:
-        PayPal itself says whether a notification is genuine (see `PayPalWebhookVerifier`)."""
+        PayPal itself says whether a notification is genuine (see `PayPalWebhooks`)."""
         return await self._send("POST", "/v1/notifications/verify-webhook-signature", verification)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client and its connections."""
-        await self._client.aclose()
 
     async def _send(
         self,
@@ -347,10 +324,4 @@ def _no_payment(operation: str, needed: str) -> ProviderReply:
         provider_code=f"no_{needed}",
         message=f"{operation} needs the PayPal {needed} in the handle's provider_reference; "
         "look the payment up first",
-    )
-
-
-def _unsendable(error: UnsendableError) -> ProviderReply:
-    return ProviderReply.failed(
-        FailureKind.INVALID_REQUEST, provider_code=error.code, message=str(error)
     )

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from payrouter import Money, WalletSource, currency_exponent
-from payrouter.provider import Charge
+from payrouter.provider import Charge, UnsendableError
 
 from ._codes import PAYPAL_EXPONENTS
 
 __all__ = [
     "PaymentKind",
     "Reference",
-    "UnsendableError",
     "capture_body",
     "fit",
     "order_body",
@@ -32,17 +31,6 @@ _TEXT_MAX_LENGTH: Final = 127
 """`invoice_id`, `custom_id` and `description` of a purchase unit (and of a refund)."""
 _NOTE_MAX_LENGTH: Final = 255
 _VAULT_ID: Final = re.compile(r"^[0-9A-Za-z_-]{1,255}$")
-
-
-class UnsendableError(ValueError):
-    """The charge cannot be expressed as a valid PayPal request; nothing was sent.
-
-    `code` becomes the reply's `provider_code`; the message names the fix and holds no secret.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,8 +50,13 @@ router trusts only once the attempt is older than the declared search lag
 (`resolution.search_lag_seconds`, an hour). Before that, the router replays the original
 request under the same Idempotency-Key (Stripe keeps keys 24 hours), which returns the
 original intent. Two or more matches answer unknown (`search_ambiguous`).
+
+Webhooks: `StripeWebhooks(secret)` is the `payrouter.webhooks.WebhookSource` for Stripe: the
+`Stripe-Signature` HMAC over the raw body, then the signed timestamp's tolerance, then the
+Event read with amounts in ISO 4217 minor units.
 """
 
 from ._adapter import StripeAdapter, StripeOptions
+from ._webhooks import StripeWebhooks
 
-__all__ = ["StripeAdapter", "StripeOptions"]
+__all__ = ["StripeAdapter", "StripeOptions", "StripeWebhooks"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
-from typing import Final, Self
+from datetime import datetime, timedelta
+from typing import Final
 from urllib.parse import quote
 
 import httpx
@@ -16,15 +15,17 @@ from payrouter.provider import (
     Capabilities,
     Charge,
     FailureKind,
+    HttpAdapter,
+    HttpOptions,
     PaymentHandle,
     ProviderRecord,
     ProviderReply,
     Resolution,
+    UnsendableError,
 )
 
-from .._common import HttpOptions, build_client, parse_options
-from . import _replies
-from ._requests import UnsendableError, intent_form, refund_form, search_query, stripe_amount
+from . import _records, _replies
+from ._requests import intent_form, refund_form, search_query, stripe_amount
 
 __all__ = ["StripeAdapter", "StripeOptions"]
 
@@ -56,9 +57,12 @@ class StripeOptions(HttpOptions):
     )
 
 
-class StripeAdapter:
+class StripeAdapter(HttpAdapter[StripeOptions]):
     """Stripe PaymentIntents as a payrouter `Adapter` (see the package docstring)."""
 
+    options_model = StripeOptions
+    default_capabilities = DEFAULT_CAPABILITIES
+    shown_options = ("base_url", "api_version")
     idempotency_key_max_length: int = 255
     """Stripe's limit for the Idempotency-Key header."""
     resolution: Resolution = Resolution(
@@ -68,47 +72,17 @@ class StripeAdapter:
     search by our metadata, which Stripe documents as lagging up to an hour during
     incidents; `payment_intent.*` webhooks."""
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        client: httpx.AsyncClient,
-        options: StripeOptions,
-        capabilities: Capabilities | None = None,
-    ) -> None:
-        self.name = name
-        self.capabilities = capabilities or DEFAULT_CAPABILITIES
-        self._client = client
-        self._options = options
+    records_delay: timedelta = timedelta(0)
+    """Stripe's lists are current: a period's records are complete when it ends."""
 
     @classmethod
-    def from_options(
-        cls,
-        *,
-        name: str,
-        capabilities: Capabilities | None,
-        options: Mapping[str, object],
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> Self:
-        """Build from config; `transport` lets tests put a mock or proxy under the client.
-
-        Raises:
-            ConfigurationError: an option is missing or invalid; the message names the field.
-        """
-        parsed = parse_options(StripeOptions, name, options)
-        headers = {
-            "Authorization": f"Bearer {parsed.api_key.get_secret_value()}",
-            "Stripe-Version": parsed.api_version,
+    def client_headers(cls, options: StripeOptions) -> Mapping[str, str]:
+        """The secret key as a bearer token, and the API version this adapter reads."""
+        return {
+            "Authorization": f"Bearer {options.api_key.get_secret_value()}",
+            "Stripe-Version": options.api_version,
             "Accept": "application/json",
         }
-        client = build_client(parsed, headers, transport)
-        return cls(name=name, client=client, options=parsed, capabilities=capabilities)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(name={self.name!r}, base_url={self._options.base_url!r}, "
-            f"api_version={self._options.api_version!r})"
-        )
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_intents` with `confirm=true`: authorize, and capture unless
@@ -116,7 +90,7 @@ class StripeAdapter:
         try:
             form = intent_form(charge, self._options.return_url)
         except UnsendableError as error:
-            return _unsendable(error)
+            return error.reply()
         response = await self._post("/v1/payment_intents", form, idempotency_key)
         return _replies.intent_reply(self.name, response)
 
@@ -136,25 +110,10 @@ class StripeAdapter:
         )
         return _replies.search_reply(self.name, response)
 
-    async def list_payments(
-        self, since: datetime, until: datetime
-    ) -> AsyncIterator[ProviderRecord]:
-        """`GET /v1/payment_intents` filtered by `created[gte|lte]`, 100 a page, following
-        `starting_after` while `has_more` (records reconciliation; `RecordsSource`)."""
-        params = {
-            "created[gte]": str(math.floor(since.timestamp())),
-            "created[lte]": str(math.ceil(until.timestamp())),
-            "limit": "100",
-        }
-        after: str | None = None
-        while True:
-            page = params | ({"starting_after": after} if after else {})
-            response = await self._client.get("/v1/payment_intents", params=page)
-            records, after = _replies.list_page(self.name, response)
-            for record in records:
-                yield record
-            if after is None:
-                return
+    def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
+        """Payment intents created in `[since, until]` with captured, refunded and fee
+        (records reconciliation; `RecordsSource`; see `_records`)."""
+        return _records.list_payments(self._client, self.name, since, until)
 
     async def capture(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str
@@ -165,7 +124,7 @@ class StripeAdapter:
         try:
             form = {"amount_to_capture": str(stripe_amount(amount))}
         except UnsendableError as error:
-            return _unsendable(error)
+            return error.reply()
         path = f"{_intent_path(handle.provider_reference)}/capture"
         response = await self._post(path, form, idempotency_key)
         return _replies.capture_reply(self.name, response)
@@ -181,7 +140,7 @@ class StripeAdapter:
                 handle.provider_reference, amount, reason, idempotency_key, handle.order_id
             )
         except UnsendableError as error:
-            return _unsendable(error)
+            return error.reply()
         response = await self._post("/v1/refunds", form, idempotency_key)
         return _replies.refund_reply(self.name, response)
 
@@ -205,10 +164,6 @@ class StripeAdapter:
         response = await self._post(path, {}, idempotency_key)
         return _replies.detach_reply(self.name, response)
 
-    async def aclose(self) -> None:
-        """Close the HTTP client and its connections."""
-        await self._client.aclose()
-
     async def _post(self, path: str, form: Mapping[str, str], key: str) -> httpx.Response:
         return await self._client.post(path, data=dict(form), headers={"Idempotency-Key": key})
 
@@ -222,10 +177,4 @@ def _no_intent(operation: str) -> ProviderReply:
         FailureKind.NOT_FOUND,
         provider_code="no_payment_intent",
         message=f"{operation} needs the payment intent id; look the payment up first",
-    )
-
-
-def _unsendable(error: UnsendableError) -> ProviderReply:
-    return ProviderReply.failed(
-        FailureKind.INVALID_REQUEST, provider_code=error.code, message=str(error)
     )

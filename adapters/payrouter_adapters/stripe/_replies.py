@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Final, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from payrouter.provider import FailureKind, Outcome, ProviderRecord, ProviderReply
+from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
 from ._codes import (
@@ -30,20 +29,20 @@ from ._codes import (
     VOID_STATUSES,
     StatusRow,
 )
-from ._requests import METADATA_ORDER_ID, METADATA_REFERENCE, money_from_stripe
 
 __all__ = [
     "capture_reply",
     "detach_reply",
     "error_reply",
+    "intent_outcome",
     "intent_reply",
-    "list_page",
+    "load",
     "refund_reply",
     "search_reply",
     "void_reply",
 ]
 
-_LENIENT = ConfigDict(extra="ignore", frozen=True)
+LENIENT = ConfigDict(extra="ignore", frozen=True)
 _WAIT_KINDS = (FailureKind.RATE_LIMITED, FailureKind.BUSY)
 _SOURCE_ID: Final = re.compile(r"\b(?:pm|tok|card|src|ba|btok)_[A-Za-z0-9_]+")
 """Payment source ids, which Stripe quotes in messages ("No such PaymentMethod: 'pm_...'")."""
@@ -52,13 +51,13 @@ BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 class _Redirect(BaseModel):
-    model_config = _LENIENT
+    model_config = LENIENT
 
     url: str | None = None
 
 
 class _NextAction(BaseModel):
-    model_config = _LENIENT
+    model_config = LENIENT
 
     type: str | None = None
     redirect_to_url: _Redirect | None = None
@@ -67,19 +66,19 @@ class _NextAction(BaseModel):
 class _Problem(BaseModel):
     """Stripe's error object: an API error, or an intent's `last_payment_error`."""
 
-    model_config = _LENIENT
+    model_config = LENIENT
 
     type: str | None = None
     code: str | None = None
     decline_code: str | None = None
     message: str | None = None
-    payment_intent: _Object | None = None
+    payment_intent: Object | None = None
 
 
-class _Object(BaseModel):
+class Object(BaseModel):
     """Any Stripe object we read: payment intent, refund or payment method."""
 
-    model_config = _LENIENT
+    model_config = LENIENT
 
     id: str | None = None
     status: str | None = None
@@ -93,15 +92,15 @@ _Problem.model_rebuild()
 
 
 class _Envelope(BaseModel):
-    model_config = _LENIENT
+    model_config = LENIENT
 
     error: _Problem | None = None
 
 
 class _SearchResult(BaseModel):
-    model_config = _LENIENT
+    model_config = LENIENT
 
-    data: list[_Object]
+    data: list[Object]
 
 
 def _scrub(message: str | None) -> str | None:
@@ -109,15 +108,15 @@ def _scrub(message: str | None) -> str | None:
     return _SOURCE_ID.sub("<redacted>", message) if message else None
 
 
-def _load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
+def load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
     try:
         return model.model_validate_json(response.content)
     except ValidationError:
         return None
 
 
-def _read(response: httpx.Response) -> _Object | None:
-    body = _load(_Object, response)
+def _read(response: httpx.Response) -> Object | None:
+    body = load(Object, response)
     return body if body is not None and body.id else None
 
 
@@ -136,14 +135,14 @@ def intent_reply(provider: str, response: httpx.Response) -> ProviderReply:
     intent = _read(response)
     if intent is None:
         return _unreadable(response)
-    return _intent_outcome(provider, intent, response.status_code)
+    return intent_outcome(provider, intent, response.status_code)
 
 
 def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
     """Translate a `/v1/payment_intents/search` result: none found is `NOT_FOUND`."""
     if not response.is_success:
         return error_reply(provider, response)
-    result = _load(_SearchResult, response)
+    result = load(_SearchResult, response)
     if result is None:
         return _unreadable(response)
     status = response.status_code
@@ -153,7 +152,7 @@ def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
                 FailureKind.NOT_FOUND, provider_code="search_no_match", http_status=status
             )
         case [intent] if intent.id:
-            return _intent_outcome(provider, intent, status)
+            return intent_outcome(provider, intent, status)
         case [_]:
             return _unreadable(response)
         case _:
@@ -164,48 +163,7 @@ def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
             )
 
 
-class _ListedIntent(_Object):
-    amount: int
-    currency: str
-    created: int
-    metadata: dict[str, str] = {}
-
-
-class _IntentList(BaseModel):
-    model_config = _LENIENT
-
-    data: list[_ListedIntent]
-    has_more: bool = False
-
-
-def list_page(provider: str, response: httpx.Response) -> tuple[list[ProviderRecord], str | None]:
-    """One page of `GET /v1/payment_intents` as records, and the id to continue after.
-
-    Raises:
-        httpx.HTTPStatusError: Stripe refused the list; a report cannot be half a period.
-        ValueError: the body is not a payment intent list.
-    """
-    response.raise_for_status()
-    page = _load(_IntentList, response)
-    if page is None:
-        raise ValueError(f"{provider}: unreadable payment intent list")
-    records = [
-        ProviderRecord(
-            provider_reference=intent.id or "",
-            amount=money_from_stripe(intent.amount, intent.currency.upper()),
-            outcome=_intent_outcome(provider, intent, response.status_code).outcome,
-            created_at=datetime.fromtimestamp(intent.created, UTC),
-            reference=intent.metadata.get(METADATA_REFERENCE),
-            order_id=intent.metadata.get(METADATA_ORDER_ID),
-        )
-        for intent in page.data
-        if intent.id
-    ]
-    after = page.data[-1].id if page.has_more and page.data else None
-    return records, after
-
-
-def _intent_outcome(provider: str, intent: _Object, status: int) -> ProviderReply:
+def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
     assert intent.id is not None
     code = intent.status or ""
     row = INTENT_STATUSES.get(code)
@@ -245,7 +203,7 @@ def _intent_outcome(provider: str, intent: _Object, status: int) -> ProviderRepl
             )
 
 
-def _failed_attempt(provider: str, intent: _Object, row: StatusRow, status: int) -> ProviderReply:
+def _failed_attempt(provider: str, intent: Object, row: StatusRow, status: int) -> ProviderReply:
     problem = intent.last_payment_error or _Problem()
     kind = _problem_kind(provider, problem) or row.default_kind or FailureKind.CARD_DECLINED
     return ProviderReply.failed(
@@ -370,7 +328,7 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     maps is logged once; a status no row maps is unknown on 5xx and INVALID_REQUEST on 4xx.
     """
     status = response.status_code
-    envelope = _load(_Envelope, response)
+    envelope = load(_Envelope, response)
     problem = envelope.error if envelope and envelope.error else _Problem()
     if status >= 500:
         should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from payrouter import CardSource, Money, currency_exponent
-from payrouter.provider import Charge
+from payrouter.provider import Charge, UnsendableError
 
 from ._codes import STRIPE_EXPONENTS
 
@@ -17,7 +17,6 @@ __all__ = [
     "METADATA_ORDER_ID",
     "METADATA_REFERENCE",
     "REFUND_REASONS",
-    "UnsendableError",
     "intent_form",
     "money_from_stripe",
     "refund_form",
@@ -34,17 +33,6 @@ REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_cust
 
 _METADATA_VALUE_MAX_LENGTH: Final = 500
 _STRIPE_CUSTOMER_PREFIX: Final = "cus_"
-
-
-class UnsendableError(ValueError):
-    """The charge cannot be expressed as a valid Stripe request; nothing was sent.
-
-    `code` becomes the reply's `provider_code`; the message names the fix and holds no secret.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def stripe_amount(money: Money) -> int:

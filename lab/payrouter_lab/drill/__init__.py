@@ -5,6 +5,7 @@
 
 from ._engine import DrillOutcome, run_drill
 from ._figures import PaymentRecord
+from ._findings import missed_targets
 from ._scenario import (
     CustomerMix,
     DrillFault,
@@ -23,5 +24,6 @@ __all__ = [
     "Scenario",
     "builtin_scenarios",
     "load_scenario",
+    "missed_targets",
     "run_drill",
 ]

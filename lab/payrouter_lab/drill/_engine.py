@@ -22,7 +22,9 @@ import httpx
 
 from payrouter.provider import Adapter, adapters_from_config
 
+from ._conditions import Conditions, watch_conditions
 from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figures
+from ._findings import REQUIRES_ACTION, targets
 from ._scenario import DrillProvider, Scenario
 from ._strategies import (
     Progress,
@@ -72,6 +74,7 @@ async def run_drill(
     runs: list[StrategyRun] = []
     started = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
+        conditions = await stack.enter_async_context(watch_conditions())
         first = await _Sandboxes.start(stack, scenario, seed_offset=0)
         config = router_config(scenario, first.urls, folder)
 
@@ -109,7 +112,7 @@ async def run_drill(
 
     for run in runs:
         _mark_possible(run.records, traffic, scenario)
-    report = _report(scenario, runs, time.perf_counter() - started)
+    report = _report(scenario, runs, time.perf_counter() - started, conditions)
     return DrillOutcome(report, folder)
 
 
@@ -227,7 +230,9 @@ def _peak(scenario: Scenario) -> tuple[float, float] | None:
     return (min(w[0] for w in windows), max(w[1] for w in windows)) if windows else None
 
 
-def _report(scenario: Scenario, runs: list[StrategyRun], seconds: float) -> dict[str, object]:
+def _report(
+    scenario: Scenario, runs: list[StrategyRun], seconds: float, conditions: Conditions
+) -> dict[str, object]:
     peak = _peak(scenario)
     strategies = [strategy_figures(run, scenario.bucket_seconds, peak) for run in runs]
     fees = {provider.name: provider.fees for provider in scenario.providers}
@@ -252,53 +257,13 @@ def _report(scenario: Scenario, runs: list[StrategyRun], seconds: float) -> dict
                 "start": fault.start,
                 "end": fault.end if fault.end is not None else scenario.duration_seconds,
                 "provider": fault.provider,
-                "fault": fault.kind,
+                "fault": fault.kind.value,
                 "label": fault.title,
             }
             for fault in scenario.faults
         ],
-        "targets": _targets(strategies[0]),
+        "conditions": conditions.summary(),
+        "targets": targets(strategies[0]),
+        "explanations": {"requires_action": REQUIRES_ACTION},
         "strategies": strategies,
     }
-
-
-def _targets(router: dict[str, object]) -> list[dict[str, object]]:
-    """The issue's targets for the router, measured."""
-
-    def row(name: str, target: str, value: object, met: bool) -> dict[str, object]:
-        return {"name": name, "target": target, "value": _text(value), "met": met}
-
-    peak = router["attempts_per_payment_at_peak"]
-    after = router["after_breaker_open_added_latency_ms"]
-    after_p99 = after.get("p99") if isinstance(after, dict) else None
-    success = router["success_of_possible"]
-    pending = router["pending_after_reconcile"]
-    return [
-        row("double charges", "0", router["double_charges"], router["double_charges"] == 0),
-        row("records lost", "0", router["records_lost"], router["records_lost"] == 0),
-        row("pending after reconcile", "0", pending, pending == 0),
-        row(
-            "success of possible",
-            ">= 99 %",
-            success,
-            isinstance(success, float) and success >= 0.99,
-        ),
-        row(
-            "attempts / payment at peak",
-            "<= 1.2",
-            peak,
-            peak is None or (isinstance(peak, float) and peak <= 1.2),
-        ),
-        row(
-            "p99 added latency after a breaker opens",
-            "<= 5 ms",
-            after_p99,
-            after_p99 is None or (isinstance(after_p99, float) and after_p99 <= 5.0),
-        ),
-    ]
-
-
-def _text(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return "n/a" if value is None else str(value)

@@ -24,6 +24,7 @@ from pydantic import (
 
 from payrouter import ConfigurationError, FeeRule, PaymentMethod, RouterSettings, Strategy
 
+from ..sandbox import FaultKind, FaultSpec
 from ._customers import Approvals
 
 __all__ = [
@@ -65,15 +66,35 @@ class DrillFault(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
     provider: str
-    kind: str = Field(description="A sandbox fault kind: busy, down, maintenance, timeout, ...")
+    kind: FaultKind = Field(description="A sandbox fault kind: busy, down, maintenance, ...")
+    probability: float = Field(default=1.0, ge=0.0, le=1.0)
     start: float = Field(default=0.0, ge=0)
     end: float | None = Field(default=None, gt=0, description="Omit for the whole drill.")
     label: str | None = None
 
+    @model_validator(mode="after")
+    def _sandbox_takes_it(self) -> Self:
+        """Check the fault as the sandbox will, so a typo is a scenario error, not an HTTP 422
+        in the middle of a run."""
+        try:
+            FaultSpec.model_validate(self.spec())
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in issue['loc']) or 'fault'}: {issue['msg']}"
+                for issue in error.errors(include_input=False)
+            )
+            raise ValueError(problems) from None
+        return self
+
     def spec(self) -> dict[str, Any]:
         """The sandbox `FaultSpec` body, window relative to when it is posted."""
         extra = dict(self.model_extra or {})
-        body: dict[str, Any] = {"kind": self.kind, "starts_in_seconds": self.start, **extra}
+        body: dict[str, Any] = {
+            "kind": self.kind.value,
+            "probability": self.probability,
+            "starts_in_seconds": self.start,
+            **extra,
+        }
         if self.end is not None:
             body["duration_seconds"] = self.end - self.start
         return body

@@ -23,6 +23,7 @@ from typing import Final
 
 from payrouter import currency_exponent
 
+from ._advice import advice
 from ._assets import SCRIPT, STYLE
 
 __all__ = ["render_html", "write_report"]
@@ -65,6 +66,7 @@ def render_html(report: Mapping[str, object]) -> str:
             '<body data-rendered="pending">',
             _header(scenario, _items(doc.get("phases"))),
             _targets(_items(doc.get("targets"))),
+            advice(doc, _items(doc.get("targets"))),
             _strategies_table(strategies),
             _charts(strategies),
             f'<script type="application/json" id="report-data">{_script_json(data)}</script>',

@@ -79,6 +79,9 @@ class Books:
     def __init__(self) -> None:
         self._entries: list[BookEntry] = []
         self._ids = itertools.count(1)
+        self.fee_overrides: dict[str, int] = {}
+        """Provider reference → the fee the provider's records show instead of its list price
+        (`POST /_admin/{provider}/fees`: a provider that bills a payment wrongly)."""
 
     def record(
         self,
@@ -122,6 +125,7 @@ class Books:
     def clear(self) -> None:
         """Forget everything (admin reset)."""
         self._entries.clear()
+        self.fee_overrides.clear()
 
     def as_json(self) -> dict[str, object]:
         """Entries, totals per order, and the orders charged by more than one payment.

@@ -151,6 +151,7 @@ class _Runtime:
                 Route("/_admin", self._index, methods=["GET"]),
                 Route("/_admin/reset", self._reset, methods=["POST"]),
                 Route("/_admin/{provider}/books", self._books, methods=["GET"]),
+                Route("/_admin/{provider}/fees", self._fees, methods=["POST"]),
                 Route("/_admin/{provider}/faults", self._faults, methods=["GET", "POST"]),
                 Route("/_admin/{provider}/faults", self._clear, methods=["DELETE"]),
                 Route("/_admin/{provider}/maintenance", self._maintenance, methods=["GET"]),
@@ -181,6 +182,22 @@ class _Runtime:
         if standin is None:
             return _no_provider(request)
         return JSONResponse(standin.books.as_json())
+
+    async def _fees(self, request: Request) -> Response:
+        """Make the provider's records bill one payment a fee other than its list price."""
+        standin = self._standin(request)
+        if standin is None:
+            return _no_provider(request)
+        try:
+            body = await request.json()
+            reference, fee = body["provider_reference"], body["fee_minor"]
+        except (ValueError, KeyError, TypeError):
+            body = None
+        if body is None or not isinstance(reference, str) or not isinstance(fee, int) or fee < 0:
+            problem = "expected {provider_reference: str, fee_minor: int >= 0}"
+            return JSONResponse({"errors": [problem]}, status_code=422)
+        standin.books.fee_overrides[reference] = fee
+        return JSONResponse({"provider_reference": reference, "fee_minor": fee}, 201)
 
     async def _faults(self, request: Request) -> Response:
         standin = self._standin(request)

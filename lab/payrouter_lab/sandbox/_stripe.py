@@ -23,6 +23,7 @@ from starlette.datastructures import Headers
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
+from ._stripe_records import balance_transactions, list_intents
 from ._stripe_wire import (
     error,
     form_payer,
@@ -85,7 +86,8 @@ class StripeStandin(Standin):
         return (
             Operation("pay", "POST", "/v1/payment_intents", self._create, form_payer),
             Operation("lookup", "GET", "/v1/payment_intents/search", self._search),
-            Operation("lookup", "GET", "/v1/payment_intents", self._list),
+            Operation("records", "GET", "/v1/payment_intents", self._list),
+            Operation("records", "GET", "/v1/balance_transactions", self._balance_transactions),
             Operation("lookup", "GET", intent, self._retrieve, self._payer),
             Operation("pay", "POST", f"{intent}/confirm", self._confirm_route, self._payer),
             Operation("capture", "POST", f"{intent}/capture", self._capture, self._payer),
@@ -327,39 +329,12 @@ class StripeStandin(Standin):
         )
 
     async def _list(self, call: Call) -> Reply:
-        """`GET /v1/payment_intents`: newest first, `created[gte|lte]` filters, and
-        `starting_after` paging, as Stripe lists (records reconciliation reads this)."""
-        bounds = {k: call.query.get(f"created[{k}]", "") for k in ("gte", "lte")}
-        limit = call.query.get("limit", "10")
-        if not all(v.isdigit() for v in bounds.values() if v) or not limit.isdigit():
-            return error(400, "invalid_request_error", "Invalid integer.", code="parameter_invalid")
-        newest_first = sorted(
-            self._intents.values(),
-            key=lambda i: (int(str(i["created"])), str(i["id"])),
-            reverse=True,
-        )
-        chosen = [
-            i
-            for i in newest_first
-            if (not bounds["gte"] or int(str(i["created"])) >= int(bounds["gte"]))
-            and (not bounds["lte"] or int(str(i["created"])) <= int(bounds["lte"]))
-        ]
-        after = call.query.get("starting_after")
-        if after:
-            ids = [str(i["id"]) for i in chosen]
-            chosen = chosen[ids.index(after) + 1 :] if after in ids else []
-        page = chosen[: max(1, min(int(limit), 100))]
-        for intent in page:
+        return list_intents(call, self._intents, self._settle, self.books)
+
+    async def _balance_transactions(self, call: Call) -> Reply:
+        for intent in self._intents.values():
             self._settle(intent)
-        return json_reply(
-            200,
-            {
-                "object": "list",
-                "data": [public(i) for i in page],
-                "has_more": len(chosen) > len(page),
-                "url": "/v1/payment_intents",
-            },
-        )
+        return balance_transactions(call, self._intents, self.books)
 
     async def _capture(self, call: Call) -> Reply:
         intent = self._intent(call)

@@ -3,8 +3,8 @@
 An idempotent replay must carry the same body as the original under the same key; the
 provider refuses (Stripe) or mis-answers a changed one. NULL for providers without replay.
 
-Revision ID: 0004_attempt_requests
-Revises: 0003_webhook_events
+Revision ID: 0006_attempt_requests
+Revises: 0005_discrepancies
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_attempt_requests"
-down_revision = "0003_webhook_events"
+revision = "0006_attempt_requests"
+down_revision = "0005_discrepancies"
 branch_labels = None
 depends_on = None
 

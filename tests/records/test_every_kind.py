@@ -1,0 +1,183 @@
+"""A period with one planted difference of every kind, at every provider, reported exactly.
+
+Each provider's real adapter reads its records source from the sandbox stand-in, which
+serves them in the provider's own format from the books of money it actually moved. One
+order per kind is paid through the router, then the difference is planted where it happens
+in life (see `tests.records.kit`); the comparison must find exactly those, with both
+references and a suggested action, keep them open in the ledger until resolved or
+acknowledged, and show them in `payrouter status` and the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from pydantic import SecretStr
+
+from payrouter import (
+    CardSource,
+    MismatchKind,
+    Money,
+    PaymentRequest,
+    PaymentResult,
+    PaymentStatus,
+    Router,
+)
+from payrouter._paying._fees import FeeRule
+from payrouter._paying._routing import ProviderRouting, RoutingPolicy
+from payrouter.provider import Adapter, RecordsSource
+from payrouter_adapters.stripe import StripeAdapter
+from payrouter_lab.sandbox import Sandbox, serve
+from tests.records.kit import edit, plant_fee, plant_payment, plant_refund
+
+
+@pytest_asyncio.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with serve(seed=19) as running:
+        yield running
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    adapter: Callable[[Sandbox], Adapter]
+    request: Callable[[str], PaymentRequest]
+    price: FeeRule | None
+    """The stand-in's list price as the merchant's fee rule; None: no fees to check."""
+
+
+def card(order_id: str, token: str = "pm_card_visa") -> PaymentRequest:
+    return PaymentRequest(
+        order_id=order_id,
+        amount=Money.of("10.50", "EUR"),
+        sources=[CardSource(token=SecretStr(token))],
+        customer_country="DE",
+        customer_id="shopper-1",
+    )
+
+
+PROVIDERS = [
+    Provider(
+        "stripe",
+        lambda sandbox: StripeAdapter.from_options(
+            name="stripe",
+            capabilities=None,
+            options={"base_url": sandbox.urls["stripe"], "api_key": "sk_test_x"},
+        ),
+        card,
+        FeeRule(percent=Decimal("1.5"), fixed_minor=25),
+    ),
+]
+
+KINDS = {
+    "order-ok": None,
+    "order-amount": MismatchKind.AMOUNT_DIFFERS,
+    "order-currency": MismatchKind.CURRENCY_DIFFERS,
+    "order-status": MismatchKind.STATUS_DIFFERS,
+    "order-captured": MismatchKind.CAPTURED_DIFFERS,
+    "order-refunded": MismatchKind.REFUNDED_DIFFERS,
+    "order-fee": MismatchKind.FEE_DIFFERS,
+    "order-lost": MismatchKind.MISSING_IN_LEDGER,
+}
+
+
+def period() -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    return now - timedelta(minutes=5), now + timedelta(minutes=5)
+
+
+async def plant_every_kind(
+    provider: Provider, sandbox: Sandbox, database: Path, paid: dict[str, PaymentResult]
+) -> None:
+    def row(statement: str, order: str) -> None:
+        edit(database, statement, o=order)
+
+    row("UPDATE payrouter_payments SET amount_minor = 999 WHERE order_id = :o", "order-amount")
+    row("UPDATE payrouter_payments SET currency = 'USD' WHERE order_id = :o", "order-currency")
+    row("UPDATE payrouter_attempts SET outcome = 'failed' WHERE order_id = :o", "order-status")
+    row("UPDATE payrouter_payments SET authorize_only = 1 WHERE order_id = :o", "order-captured")
+    plant_refund(database, paid["order-refunded"], 300)
+    reference = paid["order-fee"].provider_reference
+    assert reference is not None
+    await plant_fee(sandbox.admin_url, provider.name, reference, 1)
+    row("DELETE FROM payrouter_attempts WHERE order_id = :o", "order-lost")
+    row("DELETE FROM payrouter_payments WHERE order_id = :o", "order-lost")
+    plant_payment(database, "order-ghost", provider.name, "never-made")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=[p.name for p in PROVIDERS])
+async def test_every_planted_difference_is_reported_exactly_once(
+    provider: Provider, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Eight orders, seven planted differences plus a payment the ledger invented: exactly
+    those eight differences, each with both references and an action."""
+    database = tmp_path / "ledger.db"
+    adapter = provider.adapter(sandbox)
+    assert isinstance(adapter, RecordsSource)
+    fees = {provider.name: ProviderRouting(fees=(provider.price,) if provider.price else ())}
+    since, until = period()
+    async with Router(
+        [adapter], ledger=f"sqlite:///{database}", hooks=(), routing=RoutingPolicy(fees)
+    ) as router:
+        paid = {order: await router.pay(provider.request(order)) for order in KINDS}
+        assert {r.status for r in paid.values()} == {PaymentStatus.SUCCEEDED}, paid
+        clean = await router.compare_records(since, until)
+        await plant_every_kind(provider, sandbox, database, paid)
+        report = await router.compare_records(since, until)
+        open_before = await router.discrepancies()
+
+    assert clean.ok, clean.mismatches
+    expected = {(kind, order) for order, kind in KINDS.items() if kind is not None}
+    expected.add((MismatchKind.MISSING_AT_PROVIDER, "order-ghost"))
+    found = [(m.kind, m.order_id or "") for m in report.mismatches]
+    lost = [m for m in report.mismatches if m.kind is MismatchKind.MISSING_IN_LEDGER]
+    assert len(lost) == 1
+    found = [(k, "order-lost" if k is MismatchKind.MISSING_IN_LEDGER else o) for k, o in found]
+    assert sorted(found) == sorted(expected)
+    assert lost[0].provider_reference == paid["order-lost"].provider_reference
+    for mismatch in report.mismatches:
+        assert mismatch.action
+        assert mismatch.provider_reference or mismatch.reference
+    assert {d.discrepancy_id for d in open_before} == {m.discrepancy_id for m in report.mismatches}
+
+
+async def test_discrepancies_stay_open_until_resolved_or_acknowledged(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A difference found stays open on reruns; fixing it resolves it, acknowledging closes
+    it for good; the open count and age reach `status` and the metrics reader."""
+    database = tmp_path / "ledger.db"
+    since, until = period()
+    async with Router(
+        [PROVIDERS[0].adapter(sandbox)], ledger=f"sqlite:///{database}", hooks=()
+    ) as router:
+        for order in ("order-a", "order-b"):
+            await router.pay(card(order))
+        edit(database, "UPDATE payrouter_payments SET amount_minor = 999")
+        first = await router.compare_records(since, until)
+        again = await router.compare_records(since, until)
+        stats = router.open_discrepancy_stats()
+        a_id, b_id = sorted(m.discrepancy_id for m in first.mismatches)
+        acknowledged = await router.acknowledge_discrepancy(a_id, "refunded 0.51 EUR by hand")
+        twice = await router.acknowledge_discrepancy(a_id, "again")
+        edit(database, "UPDATE payrouter_payments SET amount_minor = 1050")
+        fixed = await router.compare_records(since, until)
+        left = await router.discrepancies()
+        after = await router.discrepancy_stats()
+
+    assert len(first.mismatches) == len(again.mismatches) == 2
+    assert stats.open == 2
+    assert acknowledged is not None
+    assert acknowledged.state == "acknowledged"
+    assert acknowledged.note == "refunded 0.51 EUR by hand"
+    assert twice is None
+    assert fixed.ok
+    assert left == []
+    assert after.open == 0
+    assert b_id.startswith("amount_differs:stripe:pi_")
