@@ -64,9 +64,10 @@ class HttpAdapter(Generic[OptionsT]):
 
     A subclass sets `options_model` (its `HttpOptions` subclass), `default_capabilities`,
     `idempotency_key_max_length` and `resolution`, overrides `client_headers` to
-    authenticate, and implements the `Adapter` calls with `self._client` and `self._options`. `from_options` is its
-    `payrouter.adapters` entry point; `shown_options` lists the option fields its repr shows
-    (a `SecretStr` field still shows only as `**********`).
+    authenticate, and implements the `Adapter` calls with `self._client` and
+    `self._options`. `from_options` is its `payrouter.adapters` entry point; `shown_options`
+    lists the option fields its repr shows (a `SecretStr` field still shows only as
+    `**********`).
     """
 
     options_model: ClassVar[type[HttpOptions]] = HttpOptions

@@ -1,7 +1,8 @@
 """What a merchant hands the router and what it gets back: strict, frozen pydantic models.
 
 Validation happens here, at the edge, so that no provider is ever called with input we could
-have refused ourselves; every message names the field and the fix.
+have refused ourselves; every message names the field and the fix. Every string a provider
+receives is checked for card numbers and IBANs (`_sensitive`), which are refused.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from ._money import Money
+from ._sensitive import card_data_problem, contains_card_number
 from ._taxonomy import FailureKind, Outcome
 
 __all__ = [
@@ -106,36 +108,33 @@ class PaymentStatus(enum.StrEnum):
         return self in (PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED)
 
 
+def _no_card_data(value: str, info: ValidationInfo) -> str:
+    """Refuse a card number or IBAN in a field that reaches a provider (see `_sensitive`)."""
+    problem = card_data_problem(value)
+    if problem is not None:
+        raise ValueError(f"{info.field_name} {problem}")
+    return value
+
+
+def _no_card_data_secret(value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+    if value is not None:
+        _no_card_data(value.get_secret_value(), info)
+    return value
+
+
+FreeText = Annotated[str, AfterValidator(_no_card_data)]
+"""A string sent to providers: never a card number or an IBAN."""
+
 OrderId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@#+=-]+$"),
+    AfterValidator(_no_card_data),
 ]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
-def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-# Issuer ranges of the card networks (Visa, Mastercard, Amex, Discover, JCB, Diners,
-# UnionPay, Maestro). Only numbers in these ranges are refused: providers' own numeric ids,
-# such as Adyen's 16-digit stored-card ids, live outside them.
-_CARD_NUMBER: Final = re.compile(
-    r"^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:2[2-9]\d|[3-6]\d\d|7[01]\d|720)\d{12}"
-    r"|3[47]\d{13}|6(?:011|5\d\d|4[4-9]\d)\d{12,15}|35(?:2[89]|[3-8]\d)\d{12,15}"
-    r"|3(?:0[0-5]|[689]\d)\d{11,16}|62\d{14,17}|(?:50|5[6-9]|6\d)\d{10,17})$"
-)
-
-
 def _refuse_card_number(token: SecretStr) -> SecretStr:
-    raw = re.sub(r"[ -]", "", token.get_secret_value())
-    if _CARD_NUMBER.match(raw) and _luhn_valid(raw):
+    if contains_card_number(token.get_secret_value()):
         raise ValueError(
             "looks like a raw card number: pass the provider's card token or payment method id "
             "(e.g. 'pm_card_visa'), never the card number itself"
@@ -160,17 +159,19 @@ class CardSource(_EdgeModel):
     token: Annotated[SecretStr, AfterValidator(_refuse_card_number)] = Field(
         description="Provider card token or payment method id, e.g. 'pm_card_visa'."
     )
-    network: str | None = Field(default=None, description="'visa', 'mastercard', ...")
+    network: FreeText | None = Field(default=None, description="'visa', 'mastercard', ...")
 
 
 class WalletSource(_EdgeModel):
     """A wallet such as PayPal, Alipay or Apple Pay; `account` is the wallet's payer id."""
 
     method: Literal[PaymentMethod.WALLET] = PaymentMethod.WALLET
-    wallet: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+    wallet: Annotated[FreeText, StringConstraints(min_length=1, max_length=40)] = Field(
         description="Wallet type, e.g. 'paypal', 'alipay', 'applepay'."
     )
-    account: SecretStr | None = Field(default=None, description="Wallet account or payer id.")
+    account: Annotated[SecretStr | None, AfterValidator(_no_card_data_secret)] = Field(
+        default=None, description="Wallet account or payer id: never a card number or IBAN."
+    )
 
 
 class BankTransferSource(_EdgeModel):
@@ -178,7 +179,7 @@ class BankTransferSource(_EdgeModel):
 
     method: Literal[PaymentMethod.BANK_TRANSFER] = PaymentMethod.BANK_TRANSFER
     iban: Annotated[SecretStr, AfterValidator(_check_iban)]
-    holder_name: Annotated[str, StringConstraints(min_length=1, max_length=140)] | None = None
+    holder_name: Annotated[FreeText, StringConstraints(min_length=1, max_length=140)] | None = None
 
 
 PaymentSource = Annotated[
@@ -246,14 +247,14 @@ class PaymentRequest(_EdgeModel):
         default=(), max_length=10, strict=False, validate_default=True
     )
     customer_country: CountryCode = Field(description="ISO 3166-1 alpha-2, e.g. 'DE'.")
-    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    customer_id: Annotated[FreeText, StringConstraints(min_length=1, max_length=200)] | None = None
     capture: bool = Field(
         default=True, description="False authorizes only; capture later with a follow-up."
     )
-    return_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
-    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    return_url: Annotated[FreeText, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    description: Annotated[FreeText, StringConstraints(max_length=500)] | None = None
     metadata: dict[str, str] = Field(default_factory=dict, max_length=20)
-    tags: frozenset[Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]] = Field(
+    tags: frozenset[Annotated[FreeText, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]] = Field(
         default=frozenset(),
         max_length=20,
         strict=False,
@@ -283,6 +284,10 @@ class PaymentRequest(_EdgeModel):
                 raise ValueError(
                     f"entry {key[:40]!r}: keys need 1-40 characters and values at most 500"
                 )
+            if (problem := card_data_problem(key)) is not None:
+                raise ValueError(f"a metadata key {problem}")
+            if (problem := card_data_problem(item)) is not None:
+                raise ValueError(f"metadata[{key!r}] {problem}")
         return value
 
     @property

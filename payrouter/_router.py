@@ -46,7 +46,7 @@ from .instrumentation._events import (
 
 if TYPE_CHECKING:
     from ._health._shared import SharedState
-    from .webhooks import AmountDiscrepancy, Receipt, WebhookEvent
+    from .webhooks import Receipt, WebhookEvent
 from ._followups._surface import FollowUpMethods
 from ._ledger._books import (
     Discrepancy,
@@ -239,8 +239,8 @@ class Router(FollowUpMethods):
 
         `payrouter.webhooks.WebhookReceiver` calls this after its `WebhookSource` verified the
         delivery; call it yourself only with events you verified. A payment event whose
-        amount or currency differs from the payment's is not applied: it is remembered as a
-        discrepancy and raised as `AmountMismatch`.
+        amount or currency differs from the payment's is not applied: it becomes an open
+        discrepancy (`discrepancies()`) and is raised as `AmountMismatch`.
 
         Raises:
             NotificationDeferredError: the payment is being paid right now; apply it later.
@@ -249,14 +249,6 @@ class Router(FollowUpMethods):
         from .webhooks._apply import apply
 
         return await apply(self._ledger, self._hooks, event)
-
-    async def webhook_discrepancies(self, limit: int = 50) -> list[AmountDiscrepancy]:
-        """The latest notifications whose amount differed from their payment's, newest first
-        (what `payrouter status` shows)."""
-        self._require_open()
-        from .webhooks._apply import discrepancies
-
-        return await discrepancies(self._ledger, limit)
 
     async def _flush_sheds_when_due(self) -> None:
         if time.monotonic() - self._sheds_flushed_at >= _SHED_FLUSH_SECONDS:

@@ -11,15 +11,29 @@ Conventions in `docs/*.md` (all invisible in the rendered page):
   cannot have, such as a live account);
 - `<!-- docs-test: sandbox PORT -->` anywhere: the page needs `payrouter sandbox --port PORT`;
 - a block that only includes a file (`--8<-- "path"`) is not run here: the included file is
-  real code with its own tests.
+  real code with its own tests;
+- `<!-- include: PATH -->` before a block: the block shows the repository file PATH in full
+  (readable on GitHub, unlike `--8<--`), and must equal it;
+- `<!-- docs-test: serve PORT -->` before an `sh` block: run it with bash in the background,
+  as printed, until the page is done; wait until PORT answers;
+- `<!-- docs-test: sh -->` before an `sh` block: run it with bash, as printed; each of its
+  `# ` comment lines is output the commands must print (`...` stands for anything).
+Shell blocks run with the test interpreter's `bin` folder first on PATH, as in an activated
+virtual environment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shlex
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +43,7 @@ _BLOCK = re.compile(
     re.MULTILINE | re.DOTALL,
 )
 _TITLE = re.compile(r'title="([^"]+)"')
+ROOT = Path(__file__).resolve().parents[1]
 _SANDBOX = re.compile(r"<!--\s*docs-test:\s*sandbox\s+(\d+)\s*-->")
 
 
@@ -45,6 +60,8 @@ class Block:
         """True for blocks this runner executes, writes or checks."""
         if self.body.lstrip().startswith("--8<--") or self.directive == "no-run":
             return False
+        if self.lang == "sh" and not self.directive.startswith("docs-test:"):
+            return False  # shown only, e.g. the install line the test environment ran
         return self.lang == "python" or self.title is not None or bool(self.directive)
 
 
@@ -75,11 +92,36 @@ def run_page(page: Path, workdir: Path, timeout: float = 60) -> int:
 
     Returns how many blocks were run or checked, so a test can tell a page was exercised.
     """
+    with contextlib.ExitStack() as servers:
+        return _run_blocks(page, workdir, timeout, servers)
+
+
+def _run_blocks(page: Path, workdir: Path, timeout: float, servers: contextlib.ExitStack) -> int:
     exercised = 0
     last_output: str | None = None
     for block in blocks(page.read_text()):
         where = f"{page.name}:{block.line}"
         if not block.runnable:
+            continue
+        if block.directive.startswith("include:"):
+            shown = ROOT / block.directive.removeprefix("include:").strip()
+            assert block.body == shown.read_text(), f"{where}: differs from {shown}"
+            exercised += 1
+            continue
+        if block.directive.startswith("docs-test: serve"):
+            port = int(block.directive.split()[-1])
+            servers.enter_context(_serving(block.body, workdir, port, where))
+            exercised += 1
+            continue
+        if block.directive == "docs-test: sh":
+            printed = _run(["bash", "-euo", "pipefail", "-c", block.body], workdir, where, timeout)
+            for line in block.body.splitlines():
+                if line.startswith("# "):
+                    expected = re.escape(line[2:]).replace(re.escape("..."), ".*?")
+                    assert re.search(expected, printed), (
+                        f"{where}: expected {line[2:]!r} in what the commands printed:\n{printed}"
+                    )
+            exercised += 1
             continue
         if block.title is not None:
             (workdir / block.title).write_text(block.body)
@@ -103,7 +145,49 @@ def run_page(page: Path, workdir: Path, timeout: float = 60) -> int:
     return exercised
 
 
+def _shell_env() -> dict[str, str]:
+    """The environment of an activated virtual environment: its `bin` first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+@contextlib.contextmanager
+def _serving(script: str, workdir: Path, port: int, where: str) -> Iterator[None]:
+    """Run `script` with bash in its own process group until the block ends."""
+    log = workdir / f"serve-{port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            ["bash", "-c", script],
+            cwd=workdir,
+            env=_shell_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, f"{where}: exited: {log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"{where}: {port} silent: {log.read_text()[-3000:]}"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.2)
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def _run(argv: list[str], workdir: Path, where: str, timeout: float) -> str:
-    done = subprocess.run(argv, cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    env = _shell_env() if argv[0] == "bash" else None
+    done = subprocess.run(
+        argv, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env
+    )
     assert done.returncode == 0, f"{where}: exited {done.returncode}\n{done.stderr[-3000:]}"
     return done.stdout

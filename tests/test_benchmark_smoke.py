@@ -24,14 +24,19 @@ NUMERIC_KEYS = (
     "direct_p99_ms",
     "router_p50_ms",
     "router_p99_ms",
+    "router_vs_peer_ratio",
+    "rss_mb_in_flight",
+    "router_cpu_ms_per_payment",
 )
+PEER_KEYS = ("p50_ms", "p99_ms", "added_latency_p99_ms", "overhead_ratio", "payments_per_s")
 
 
 @pytest.mark.slow
 def test_overhead_benchmark_prints_one_json_object_with_numeric_figures() -> None:
-    """`overhead.py --payments 50 --json` prints one object whose figures are finite numbers."""
+    """`overhead.py --payments 50 --json` prints one object whose figures are finite numbers,
+    the peer's row (pybreaker + tenacity + try/except) and the RSS with payments in flight."""
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--payments", "50", "--json"],
+        [sys.executable, str(SCRIPT), "--payments", "50", "--in-flight", "100", "--json"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -44,6 +49,11 @@ def test_overhead_benchmark_prints_one_json_object_with_numeric_figures() -> Non
         value = figures[key]
         assert type(value) in (int, float), key
         assert math.isfinite(value), key
+    for key in PEER_KEYS:
+        value = figures["peer"][key]
+        assert type(value) in (int, float), key
+        assert math.isfinite(value), key
+    assert figures["in_flight"] == 100
     assert figures["payments"] == 50
     assert figures["sqlite_synchronous"] == "NORMAL"
     assert figures["journal_mode"] == "WAL"

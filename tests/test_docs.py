@@ -24,6 +24,12 @@ PAGES_WITH_CODE = sorted(
 def test_every_code_block_of_the_page_runs_and_prints_what_the_page_shows(
     page: Path, tmp_path: Path
 ) -> None:
+    # The guides' commands run "from the repository root": a copy of what they use of it.
+    shutil.copytree(
+        ROOT / "examples",
+        tmp_path / "examples",
+        ignore=shutil.ignore_patterns("__pycache__", "*.db", "*.db-*"),
+    )
     port = sandbox_port(page.read_text())
     if port is None:
         assert run_page(page, tmp_path) > 0

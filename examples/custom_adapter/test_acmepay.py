@@ -1,9 +1,11 @@
-"""AcmePay's adapter: its requests are valid against AcmePay's spec, and the router fails over.
+"""AcmePay's adapter: valid against AcmePay's spec, conformant, and the router fails over.
 
 The contract half runs every call against a Prism mock of `acmepay.openapi.yaml`: Prism
 answers 422 (with the violation in `sl-violations`) for any request the spec forbids, so a
-wrong field name, a missing header or a bad type fails here, not in production. The behaviour
-half scripts AcmePay's answers with respx and runs real payments through the router.
+wrong field name, a missing header or a bad type fails here, not in production. The
+conformance half describes AcmePay's answers to payrouter's adapter conformance suite, which
+checks the three outcomes, the idempotency keys and the secrets. The behaviour half scripts
+AcmePay's answers with respx and runs real payments through the router.
 """
 
 from __future__ import annotations
@@ -11,11 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import respx
 
 from payrouter import CardSource, Money, PaymentMethod, PaymentRequest, PaymentResult, Router
 from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle
+from payrouter.testing import HttpAnswer
+from payrouter.testing.conformance import (
+    AdapterCase,
+    AdapterConformance,
+    FollowUpCase,
+    LookupCase,
+)
 from tests import peers
 
 from .acmepay import AcmePayAdapter
@@ -41,6 +51,62 @@ def prism_url(tmp_path: Path) -> Iterator[str]:
 def adapter(name: str, base_url: str) -> AcmePayAdapter:
     return AcmePayAdapter.from_options(
         name=name, capabilities=None, options={"api_key": "sk_test", "base_url": base_url}
+    )
+
+
+def declined(code: str) -> HttpAnswer:
+    return HttpAnswer(402, {"error": {"code": code}})
+
+
+def over(transport: httpx.AsyncBaseTransport) -> AcmePayAdapter:
+    """AcmePay's adapter with a scripted AcmePay under its client."""
+    options = {"api_key": "sk_test_acme-secret", "base_url": "https://eu.acmepay.example"}
+    return AcmePayAdapter.from_options(
+        name="acme", capabilities=None, options=options, transport=transport
+    )
+
+
+CHARGED = HttpAnswer(201, {"id": "ch_1001", "status": "succeeded"})
+
+
+class TestAcmePayConformance(AdapterConformance):
+    """payrouter's conformance suite, run with AcmePay's answers as its spec documents them."""
+
+    case = AdapterCase(
+        build=over,
+        charge=CHARGE,
+        succeeded=CHARGED,
+        failures={
+            FailureKind.BUSY: HttpAnswer(503, {}),
+            FailureKind.RATE_LIMITED: HttpAnswer(429, {}, {"Retry-After": "2"}),
+            FailureKind.CREDENTIALS_REJECTED: HttpAnswer(401, {}),
+            FailureKind.INSUFFICIENT_FUNDS: declined("insufficient_funds"),
+            FailureKind.ACCOUNT_LOCKED: declined("card_blocked"),
+            FailureKind.REGION_RESTRICTED: declined("country_not_supported"),
+            FailureKind.SUSPECTED_FRAUD: declined("fraud_suspected"),
+            FailureKind.CARD_DECLINED: declined("card_declined"),
+            FailureKind.INVALID_REQUEST: HttpAnswer(400, {}),
+            FailureKind.NOT_FOUND: HttpAnswer(404, {}),
+        },
+        not_reported={
+            FailureKind.PROVIDER_DOWN: "AcmePay documents only 503 (busy, nothing processed)",
+            FailureKind.MAINTENANCE: "AcmePay announces no maintenance windows in its API",
+            FailureKind.ACCOUNT_FROZEN: "no AcmePay decline code says frozen",
+            FailureKind.ACCOUNT_CLOSED: "no AcmePay decline code says closed",
+            FailureKind.AUTHENTICATION_FAILED: "3-D Secure is requires_action, not a decline",
+        },
+        after_submission_5xx=HttpAnswer(504, {}),
+        in_doubt={"409 same key in flight": HttpAnswer(409, {})},
+        replay=CHARGED,
+        lookup=LookupCase(
+            handle=HANDLE,
+            found=HttpAnswer(200, {"data": [{"id": "ch_1001", "status": "succeeded"}]}),
+            missing=HttpAnswer(200, {"data": []}),
+        ),
+        capture=FollowUpCase(HANDLE, HttpAnswer(200, {"id": "ch_1001", "status": "succeeded"})),
+        refund=FollowUpCase(HANDLE, HttpAnswer(200, {"id": "ch_1001", "status": "refunded"})),
+        void=FollowUpCase(HANDLE, HttpAnswer(200, {"id": "ch_1001", "status": "voided"})),
+        secrets=("sk_test_acme-secret", "tok_visa"),
     )
 
 

@@ -1,7 +1,9 @@
 """Django settings for the checkout example: the least Django needs, plus payrouter's config.
 
-Run it next to `payrouter sandbox --port 8700`, with the secrets payrouter.yaml names:
-    DJANGO_SETTINGS_MODULE=examples.django_checkout.settings django-admin runserver
+Run it from the repository root next to `payrouter sandbox --port 8700`, with the secrets
+payrouter.yaml names (`python -m django`, unlike `django-admin`, puts the current folder on
+the import path, so `examples` is found):
+    DJANGO_SETTINGS_MODULE=examples.django_checkout.settings python -m django runserver
 """
 
 from __future__ import annotations

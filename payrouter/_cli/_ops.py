@@ -20,7 +20,7 @@ from .._followups import FollowUp, FollowUpStatus
 from .._health._maintenance import MaintenanceWindow
 from .._reconcile._payments import OpenPayment
 from .._router import Router
-from ._common import ConfigOption, console, guarded
+from ._common import CommandError, ConfigOption, console, describe, guarded, plain
 
 __all__ = ["reconcile", "status", "worker"]
 
@@ -44,7 +44,10 @@ def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
         for column in ("order id", "before", "after", "provider"):
             table.add_column(column)
         for change in report.changes:
-            table.add_row(change.order_id, change.before, change.after, change.provider or "-")
+            table.add_row(
+                *(plain(cell) for cell in (change.order_id, change.before, change.after)),
+                plain(change.provider or "-"),
+            )
         console.print(table)
         console.print(f"still open: {len(report.still_open)}")
         _print_open(report.open)
@@ -85,8 +88,19 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit (cron).")] = False,
     metrics_port: Annotated[
         int | None,
-        typer.Option(help="Serve Prometheus metrics (outbox depth and age...) on this port."),
+        typer.Option(
+            help="Serve Prometheus metrics (outbox depth and age...) on this port.",
+            min=0,
+            max=65535,
+        ),
     ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            help="Address the metrics port listens on: loopback by default, so the metrics "
+            "are not on the network unless you choose an address (e.g. 0.0.0.0 in a container)."
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run beside the app: every round, reconcile open payments and send due follow-ups.
 
@@ -99,7 +113,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        hooks = _metrics_hooks(metrics_port) if metrics_port is not None else None
+        hooks = _metrics_hooks(metrics_host, metrics_port) if metrics_port is not None else None
         async with Router.from_config(config, hooks=hooks) as router:
             if hooks is not None:
                 hooks[0].watch(router)
@@ -128,15 +142,22 @@ def worker(
     guarded(run)
 
 
-def _metrics_hooks(port: int) -> list[Any]:
-    """A Prometheus hook on its own registry, served on `port`, beside the default log hook."""
+def _metrics_hooks(host: str, port: int) -> list[Any]:
+    """A Prometheus hook on its own registry, served on `host:port`, beside the default log
+    hook. prometheus_client would listen on every interface; we pass the host it binds."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     from ..instrumentation._events import LoggingHook
     from ..instrumentation._metrics import PrometheusHook
 
     registry = CollectorRegistry()
-    start_http_server(port, registry=registry)
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as error:
+        raise CommandError(
+            f"--metrics-port: cannot listen on {host}:{port} ({describe(error)}): choose a free "
+            "port, or an address of this machine with --metrics-host"
+        ) from None
     return [PrometheusHook(registry), LoggingHook()]
 
 
@@ -149,8 +170,8 @@ def _print_followups(sent: list[FollowUp]) -> None:
             f" ({followup.failure_kind}: {followup.provider_code})" if followup.failure_kind else ""
         )
         console.print(
-            f"  [{colour}]{followup.followup_id} at {followup.provider}: "
-            f"{followup.status.value}[/{colour}]{why}"
+            f"  [{colour}]{plain(followup.followup_id)} at {plain(followup.provider)}: "
+            f"{followup.status.value}[/{colour}]{plain(why)}"
         )
 
 
@@ -222,14 +243,14 @@ def status(
         for row in rows:
             share = row["success_rate"]
             table.add_row(
-                str(row["provider"]),
-                str(row["method"]),
+                plain(row["provider"]),
+                plain(row["method"]),
                 str(row["attempts"]),
                 "-" if share is None else f"{share:.1%}",
                 str(row["unknown"]),
                 str(row["in_flight"]),
-                str(row["breaker"]),
-                row["next_maintenance"] or "-",
+                plain(row["breaker"]),
+                plain(row["next_maintenance"] or "-"),
             )
         console.print(table)
         _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)

@@ -92,7 +92,12 @@ def _require_money_taken(kind: FollowUpKind, payment: PaymentResult) -> None:
     order, status = payment.order_id, payment.status
     if status is PaymentStatus.SUCCEEDED:
         return
-    if status is PaymentStatus.PENDING:
+    partial = status is PaymentStatus.PARTIALLY_AUTHORISED
+    if partial and kind in (FollowUpKind.CAPTURE, FollowUpKind.VOID):
+        return  # the merchant's policy: capture the authorised part, or release it
+    if partial:
+        why = "is partially_authorised: capture the authorised part or void it first"
+    elif status is PaymentStatus.PENDING:
         why = (
             "is pending: whether money moved is not known yet. Resolve it first "
             "(`payrouter reconcile`, `router.refresh` or the provider's webhook)"
@@ -122,6 +127,12 @@ def _capture(books: PaymentBooks, requested: Money | None) -> Money:
         raise FollowUpNotAllowedError(
             f"payment {order!r} is already captured ({captures[0].followup_id}): a payment is "
             "captured once and the rest of its authorization is released",
+            order_id=order,
+        )
+    if requested is None and books.payment.status is PaymentStatus.PARTIALLY_AUTHORISED:
+        raise FollowUpNotAllowedError(
+            f"payment {order!r} was only partly authorised: name the amount to capture (the "
+            "authorised part is in `payrouter records open`)",
             order_id=order,
         )
     amount = requested or authorized

@@ -21,6 +21,7 @@ from .._ledger import Ledger
 from .._models import Mandate
 from .._money import Money
 from .._paying._keys import derive_key
+from .._sensitive import card_data_problem
 from .._settings import RouterSettings
 from .._taxonomy import policy_for
 from ..instrumentation._events import FollowUpFinished, Hook, emit
@@ -71,6 +72,7 @@ class FollowUps:
         key: str | None = None,
     ) -> FollowUp:
         """Record a follow-up of a payment (money rules checked), then try to send it now."""
+        _refuse_card_data(order_id, reason=reason, key=key)
         payment = await self._ledger.get(order_id)
         provider = payment.provider if payment is not None else None
         if provider is not None and provider not in self._adapters:
@@ -93,6 +95,7 @@ class FollowUps:
 
     async def cancel_mandate(self, mandate: Mandate, *, key: str | None = None) -> FollowUp:
         """Record a mandate's cancellation at its own provider, then try to send it now."""
+        _refuse_card_data(None, key=key)
         if mandate.provider not in self._adapters:
             raise FollowUpNotAllowedError(
                 f"mandate {mandate.mandate_id!r} is held by {mandate.provider!r}, which this "
@@ -253,3 +256,11 @@ class FollowUps:
             return derive_key(namespace, subject, kind.value, number, max_length=max_length)
 
         return key_for
+
+
+def _refuse_card_data(order_id: str | None, **fields: str | None) -> None:
+    """A follow-up's reason and key reach the provider (PayPal's note to the payer, keys in
+    its logs): a card number or IBAN in them is refused before anything is recorded."""
+    for name, text in fields.items():
+        if text is not None and (problem := card_data_problem(text)) is not None:
+            raise FollowUpNotAllowedError(f"{name} {problem}", order_id=order_id)

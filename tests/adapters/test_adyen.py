@@ -28,6 +28,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderReply,
 )
+from payrouter.testing import ScriptedProvider
 from payrouter_adapters.adyen import AdyenAdapter, AdyenOptions
 from payrouter_adapters.adyen._codes import (
     ERROR_CODES,
@@ -60,46 +61,15 @@ HANDLE = PaymentHandle(
 )
 
 
-class Peer:
-    """A scripted Adyen: records each request and answers with the next queued response."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.responses: list[httpx.Response | Exception] = []
-
-    def answer(self, status: int = 200, body: object = None, **headers: str) -> None:
-        content = b"" if body is None else json.dumps(body).encode()
-        self.responses.append(httpx.Response(status, content=content, headers=headers))
-
-    def fail(self, error: Exception) -> None:
-        self.responses.append(error)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        reply = self.responses.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    @property
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-    @property
-    def last_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(self.last.content)
-        return body
+@pytest.fixture
+def peer() -> ScriptedProvider:
+    return ScriptedProvider()
 
 
 @pytest.fixture
-def peer() -> Peer:
-    return Peer()
-
-
-@pytest.fixture
-async def adapter(peer: Peer) -> AsyncIterator[AdyenAdapter]:
+async def adapter(peer: ScriptedProvider) -> AsyncIterator[AdyenAdapter]:
     built = AdyenAdapter.from_options(
-        name="adyen", capabilities=None, options=OPTIONS, transport=httpx.MockTransport(peer)
+        name="adyen", capabilities=None, options=OPTIONS, transport=peer
     )
     yield built
     await built.aclose()
@@ -180,14 +150,16 @@ def test_repr_and_str_hide_the_api_key(adapter: AdyenAdapter) -> None:
     assert "PayrouterECOM" in repr(adapter)
 
 
-async def test_api_key_is_sent_as_x_api_key(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_api_key_is_sent_as_x_api_key(adapter: AdyenAdapter, peer: ScriptedProvider) -> None:
     """Adyen authenticates the web service user by the X-API-Key header."""
     peer.answer(200, authorised())
     await adapter.pay(charge(), idempotency_key=KEY)
     assert peer.last.headers["X-API-Key"] == API_KEY
 
 
-async def test_secrets_never_appear_in_replies(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_secrets_never_appear_in_replies(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """Replies, including local refusals, carry no card token, IBAN or wallet token."""
     peer.answer(200, authorised())
     replies = [
@@ -204,9 +176,9 @@ async def test_secrets_never_appear_in_replies(adapter: AdyenAdapter, peer: Peer
             assert secret not in repr(reply)
 
 
-async def test_aclose_closes_the_client(peer: Peer) -> None:
+async def test_aclose_closes_the_client(peer: ScriptedProvider) -> None:
     """aclose releases the connection pool."""
-    client = httpx.AsyncClient(base_url=BASE, transport=httpx.MockTransport(peer))
+    client = httpx.AsyncClient(base_url=BASE, transport=peer)
     built = AdyenAdapter(name="adyen", client=client, options=AdyenOptions.model_validate(OPTIONS))
     await built.aclose()
     assert client.is_closed
@@ -216,7 +188,7 @@ async def test_aclose_closes_the_client(peer: Peer) -> None:
 
 
 async def test_card_charge_sends_stored_card_with_our_references(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """A card is a scheme storedPaymentMethodId; reference, order and shopper ride along."""
     peer.answer(200, authorised())
@@ -239,13 +211,13 @@ async def test_card_charge_sends_stored_card_with_our_references(
     }
 
 
-async def test_merchant_initiated_model_sends_cont_auth(peer: Peer) -> None:
+async def test_merchant_initiated_model_sends_cont_auth(peer: ScriptedProvider) -> None:
     """A subscription charge is ContAuth, as Adyen requires for merchant-initiated payments."""
     built = AdyenAdapter.from_options(
         name="adyen",
         capabilities=None,
         options={**OPTIONS, "recurring_processing_model": "Subscription"},
-        transport=httpx.MockTransport(peer),
+        transport=peer,
     )
     peer.answer(200, authorised())
     await built.pay(charge(), idempotency_key=KEY)
@@ -253,14 +225,18 @@ async def test_merchant_initiated_model_sends_cont_auth(peer: Peer) -> None:
     assert peer.last_json["shopperInteraction"] == "ContAuth"
 
 
-async def test_charge_return_url_overrides_the_default(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_charge_return_url_overrides_the_default(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """The charge's own return URL is where the shopper comes back to."""
     peer.answer(200, authorised())
     await adapter.pay(charge(return_url="https://shop.example/o/1"), idempotency_key=KEY)
     assert peer.last_json["returnUrl"] == "https://shop.example/o/1"
 
 
-async def test_authorise_only_requests_manual_capture(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_authorise_only_requests_manual_capture(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """capture=False asks Adyen for manual capture instead of an immediate one."""
     peer.answer(200, authorised())
     await adapter.pay(charge(capture=False), idempotency_key=KEY)
@@ -270,7 +246,7 @@ async def test_authorise_only_requests_manual_capture(adapter: AdyenAdapter, pee
 
 @pytest.mark.parametrize(("wallet", "row"), sorted(WALLETS.items()))
 async def test_each_wallet_is_sent_as_its_adyen_type(
-    adapter: AdyenAdapter, peer: Peer, wallet: str, row: Any
+    adapter: AdyenAdapter, peer: ScriptedProvider, wallet: str, row: Any
 ) -> None:
     """Every wallet row becomes its Adyen payment method, with the token where one is needed."""
     peer.answer(200, {"resultCode": "RedirectShopper", "action": {"url": "https://x"}})
@@ -286,7 +262,7 @@ async def test_each_wallet_is_sent_as_its_adyen_type(
 
 
 async def test_token_wallet_without_token_is_refused_before_sending(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """Apple Pay without its payment token cannot be charged: invalid request, nothing sent."""
     reply = await adapter.pay(charge(WalletSource(wallet="applepay")), idempotency_key=KEY)
@@ -295,7 +271,9 @@ async def test_token_wallet_without_token_is_refused_before_sending(
     assert peer.requests == []
 
 
-async def test_unmapped_wallet_is_refused_before_sending(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_unmapped_wallet_is_refused_before_sending(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """A wallet with no Adyen mapping is an invalid request, not a guess."""
     reply = await adapter.pay(charge(WalletSource(wallet="bitcoin")), idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
@@ -304,7 +282,7 @@ async def test_unmapped_wallet_is_refused_before_sending(adapter: AdyenAdapter, 
 
 
 async def test_bank_transfer_is_a_sepa_direct_debit_of_the_iban(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """A bank transfer debits the IBAN by SEPA direct debit in the holder's name."""
     peer.answer(200, {"resultCode": "Received", "pspReference": "PSP2"})
@@ -319,7 +297,7 @@ async def test_bank_transfer_is_a_sepa_direct_debit_of_the_iban(
 
 
 async def test_sepa_without_holder_is_refused_before_sending(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """Adyen requires ownerName for SEPA; without it nothing is sent."""
     reply = await adapter.pay(charge(BankTransferSource(iban=SecretStr(IBAN))), idempotency_key=KEY)
@@ -328,7 +306,7 @@ async def test_sepa_without_holder_is_refused_before_sending(
 
 
 async def test_stored_card_without_customer_is_refused_before_sending(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """A storedPaymentMethodId belongs to a shopperReference; without one nothing is sent."""
     reply = await adapter.pay(charge(customer_id=None), idempotency_key=KEY)
@@ -338,7 +316,7 @@ async def test_stored_card_without_customer_is_refused_before_sending(
 
 
 async def test_overlong_card_token_is_refused_before_sending(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """storedPaymentMethodId holds at most 64 characters."""
     reply = await adapter.pay(charge(CardSource(token=SecretStr("t" * 65))), idempotency_key=KEY)
@@ -347,7 +325,7 @@ async def test_overlong_card_token_is_refused_before_sending(
 
 
 async def test_long_reference_is_shortened_deterministically(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """References over Adyen's 80 characters are cut with a hash suffix, the same every time."""
     long_reference = "r" * 120
@@ -374,7 +352,7 @@ async def test_long_reference_is_shortened_deterministically(
     ],
 )
 async def test_amount_is_sent_in_adyen_minor_units(
-    adapter: AdyenAdapter, peer: Peer, money: Money, value: int
+    adapter: AdyenAdapter, peer: ScriptedProvider, money: Money, value: int
 ) -> None:
     """Adyen's minor units follow ISO 4217 except CLP, CVE, IDR and ISK."""
     peer.answer(200, authorised())
@@ -382,7 +360,9 @@ async def test_amount_is_sent_in_adyen_minor_units(
     assert peer.last_json["amount"] == {"value": value, "currency": money.currency}
 
 
-async def test_amount_adyen_cannot_represent_is_refused(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_amount_adyen_cannot_represent_is_refused(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """10.50 IDR has no Adyen value (whole rupiah only): refused, never rounded."""
     reply = await adapter.pay(
         charge(amount=Money(minor_units=1050, currency="IDR")), idempotency_key=KEY
@@ -396,7 +376,7 @@ async def test_amount_adyen_cannot_represent_is_refused(adapter: AdyenAdapter, p
 
 @pytest.mark.parametrize(("code", "row"), sorted(RESULT_CODES.items()))
 async def test_each_result_code_maps_to_its_outcome(
-    adapter: AdyenAdapter, peer: Peer, code: str, row: Any
+    adapter: AdyenAdapter, peer: ScriptedProvider, code: str, row: Any
 ) -> None:
     """Every resultCode row yields the outcome the table names."""
     peer.answer(200, {"resultCode": code, "pspReference": "PSP1", "action": {"url": "https://a"}})
@@ -407,7 +387,7 @@ async def test_each_result_code_maps_to_its_outcome(
 
 
 async def test_authorised_is_succeeded_with_psp_reference(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """Authorised: the payment is taken, identified by Adyen's pspReference."""
     peer.answer(200, authorised("993617895204576J"))
@@ -418,7 +398,7 @@ async def test_authorised_is_succeeded_with_psp_reference(
 
 
 async def test_redirect_shopper_requires_action_with_the_url(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """RedirectShopper sends the customer to action.url; it is never a failure."""
     peer.answer(
@@ -436,7 +416,7 @@ async def test_redirect_shopper_requires_action_with_the_url(
 
 
 async def test_native_action_without_url_still_requires_action(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """A 3-D Secure fingerprint action has no URL and no pspReference yet: still an action."""
     peer.answer(200, {"resultCode": "IdentifyShopper", "action": {"type": "threeDS2"}})
@@ -447,7 +427,7 @@ async def test_native_action_without_url_still_requires_action(
 
 
 async def test_authorised_without_psp_reference_is_unknown(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """A success we cannot reference is not trusted: unknown, looked at before anything else."""
     peer.answer(200, {"resultCode": "Authorised"})
@@ -456,7 +436,7 @@ async def test_authorised_without_psp_reference_is_unknown(
 
 
 async def test_unmapped_result_code_is_unknown_and_warned_once(
-    adapter: AdyenAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: AdyenAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A resultCode outside the table may hide moved money: unknown, logged once."""
     caplog.set_level(logging.WARNING, logger="payrouter.adapters")
@@ -468,9 +448,11 @@ async def test_unmapped_result_code_is_unknown_and_warned_once(
     assert len(logged) == 1
 
 
-async def test_unreadable_2xx_body_is_unknown(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_unreadable_2xx_body_is_unknown(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """A 200 we cannot parse may be a taken payment: unknown."""
-    peer.responses.append(httpx.Response(200, content=b"<html>oops</html>"))
+    peer.respond(httpx.Response(200, content=b"<html>oops</html>"))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.outcome is Outcome.UNKNOWN
     assert reply.provider_code == "unreadable_body"
@@ -481,7 +463,7 @@ async def test_unreadable_2xx_body_is_unknown(adapter: AdyenAdapter, peer: Peer)
 
 @pytest.mark.parametrize(("code", "kind"), sorted(REFUSALS.items()))
 async def test_each_refusal_code_maps_to_its_kind(
-    adapter: AdyenAdapter, peer: Peer, code: str, kind: FailureKind
+    adapter: AdyenAdapter, peer: ScriptedProvider, code: str, kind: FailureKind
 ) -> None:
     """Every refusalReasonCode row yields the failure kind the table names."""
     peer.answer(200, {"resultCode": "Refused", "pspReference": "P", "refusalReasonCode": code})
@@ -493,7 +475,7 @@ async def test_each_refusal_code_maps_to_its_kind(
 
 @pytest.mark.parametrize(("reason", "code"), sorted(REFUSAL_CODE_BY_REASON.items()))
 async def test_refusal_reason_text_alone_maps_like_its_code(
-    adapter: AdyenAdapter, peer: Peer, reason: str, code: str
+    adapter: AdyenAdapter, peer: ScriptedProvider, reason: str, code: str
 ) -> None:
     """A reply with only refusalReason text is classified as its numeric code would be."""
     peer.answer(200, {"resultCode": "Refused", "refusalReason": reason.upper()})
@@ -518,7 +500,7 @@ async def test_refusal_reason_text_alone_maps_like_its_code(
     ],
 )
 async def test_key_refusals(
-    adapter: AdyenAdapter, peer: Peer, reason: str, kind: FailureKind
+    adapter: AdyenAdapter, peer: ScriptedProvider, reason: str, kind: FailureKind
 ) -> None:
     """The refusals merchants meet most map to the kinds the checkout explains."""
     code = REFUSAL_CODE_BY_REASON[reason.lower()]
@@ -537,7 +519,7 @@ async def test_key_refusals(
 
 
 async def test_unmapped_refusal_is_a_card_decline_warned_once(
-    adapter: AdyenAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: AdyenAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A refusal code outside the table is still a definite decline, and logged once."""
     caplog.set_level(logging.WARNING, logger="payrouter.adapters")
@@ -550,7 +532,7 @@ async def test_unmapped_refusal_is_a_card_decline_warned_once(
 
 
 async def test_error_result_with_unmapped_reason_is_provider_down(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """resultCode Error is final but not the shopper's fault: another provider may succeed."""
     peer.answer(200, {"resultCode": "Error", "refusalReason": "Something odd"})
@@ -559,7 +541,7 @@ async def test_error_result_with_unmapped_reason_is_provider_down(
 
 
 async def test_cancelled_without_reason_is_failed_authentication(
-    adapter: AdyenAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: AdyenAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Cancelled means the shopper abandoned the approval; no reason, nothing to warn about."""
     caplog.set_level(logging.WARNING, logger="payrouter.adapters")
@@ -578,7 +560,7 @@ def service_error(status: int, code: str, error_type: str = "validation") -> dic
 
 @pytest.mark.parametrize(("status", "kind"), sorted(HTTP_STATUSES.items()))
 async def test_each_http_status_row_maps_to_its_kind(
-    adapter: AdyenAdapter, peer: Peer, status: int, kind: FailureKind
+    adapter: AdyenAdapter, peer: ScriptedProvider, status: int, kind: FailureKind
 ) -> None:
     """Every HTTP status row wins over the body's code."""
     peer.answer(status, service_error(status, "905"))
@@ -589,7 +571,7 @@ async def test_each_http_status_row_maps_to_its_kind(
 
 @pytest.mark.parametrize(("code", "kind"), sorted(ERROR_CODES.items()))
 async def test_each_error_code_maps_to_its_kind(
-    adapter: AdyenAdapter, peer: Peer, code: str, kind: FailureKind
+    adapter: AdyenAdapter, peer: ScriptedProvider, code: str, kind: FailureKind
 ) -> None:
     """Every errorCode row yields the kind the table names."""
     peer.answer(422, service_error(422, code))
@@ -600,7 +582,7 @@ async def test_each_error_code_maps_to_its_kind(
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_rejected_api_key_is_credentials_not_the_customer(
-    adapter: AdyenAdapter, peer: Peer, status: int
+    adapter: AdyenAdapter, peer: ScriptedProvider, status: int
 ) -> None:
     """401/403 are our configuration fault, never a decline."""
     peer.answer(status, service_error(status, "000", "security"))
@@ -609,7 +591,9 @@ async def test_rejected_api_key_is_credentials_not_the_customer(
     assert reply.failure_kind is FailureKind.CREDENTIALS_REJECTED
 
 
-async def test_429_is_rate_limited_with_retry_after(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_429_is_rate_limited_with_retry_after(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """429 is throttling; Retry-After tells the router how long to wait."""
     peer.answer(429, service_error(429, "000"), **{"Retry-After": "7"})
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -617,9 +601,11 @@ async def test_429_is_rate_limited_with_retry_after(adapter: AdyenAdapter, peer:
     assert reply.retry_after == 7.0
 
 
-async def test_503_before_processing_is_busy_not_unknown(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_503_before_processing_is_busy_not_unknown(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """A 503 from Adyen's edge never reached processing: busy, retryable, with Retry-After."""
-    peer.responses.append(httpx.Response(503, content=b"", headers={"Retry-After": "2"}))
+    peer.respond(httpx.Response(503, content=b"", headers={"Retry-After": "2"}))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.outcome is Outcome.FAILED
     assert reply.failure_kind is FailureKind.BUSY
@@ -628,16 +614,16 @@ async def test_503_before_processing_is_busy_not_unknown(adapter: AdyenAdapter, 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
 async def test_5xx_after_submission_is_unknown(
-    adapter: AdyenAdapter, peer: Peer, status: int
+    adapter: AdyenAdapter, peer: ScriptedProvider, status: int
 ) -> None:
     """500/502/504 without a rejecting errorCode may follow processing: unknown."""
-    peer.responses.append(httpx.Response(status, content=b"upstream"))
+    peer.respond(httpx.Response(status, content=b"upstream"))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.outcome is Outcome.UNKNOWN
     assert reply.http_status == status
 
 
-async def test_500_internal_error_is_unknown(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_500_internal_error_is_unknown(adapter: AdyenAdapter, peer: ScriptedProvider) -> None:
     """Adyen's internal error code on a 500 means it may have processed the payment."""
     peer.answer(500, service_error(500, "00_500", "internal"))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -645,7 +631,7 @@ async def test_500_internal_error_is_unknown(adapter: AdyenAdapter, peer: Peer) 
 
 
 async def test_500_with_configuration_error_is_not_processed(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """905 "Payment details are not supported" on a 500 proves a rejection: invalid request."""
     peer.answer(500, service_error(500, "905", "configuration"))
@@ -656,7 +642,7 @@ async def test_500_with_configuration_error_is_not_processed(
 
 @pytest.mark.parametrize("status", [409, 422])
 async def test_key_in_use_by_a_concurrent_request_is_unknown(
-    adapter: AdyenAdapter, peer: Peer, status: int
+    adapter: AdyenAdapter, peer: ScriptedProvider, status: int
 ) -> None:
     """704 "request already processed or in progress": a duplicate is in flight, unknown."""
     peer.answer(status, service_error(status, "704"), **{"transient-error": "true"})
@@ -666,7 +652,7 @@ async def test_key_in_use_by_a_concurrent_request_is_unknown(
 
 
 async def test_unmapped_4xx_code_is_invalid_request_warned_once(
-    adapter: AdyenAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: AdyenAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unknown validation code is a definite refusal of our request, logged once."""
     caplog.set_level(logging.WARNING, logger="payrouter.adapters")
@@ -678,7 +664,7 @@ async def test_unmapped_4xx_code_is_invalid_request_warned_once(
     assert len(logged) == 1
 
 
-async def test_unmapped_5xx_code_is_unknown(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_unmapped_5xx_code_is_unknown(adapter: AdyenAdapter, peer: ScriptedProvider) -> None:
     """An unknown code on a 5xx may hide a processed payment: unknown."""
     peer.answer(500, service_error(500, "999_new", "internal"))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -698,7 +684,9 @@ def received(psp: str = "MOD0000000000001") -> dict[str, object]:
     }
 
 
-async def test_capture_posts_amount_to_the_payment(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_capture_posts_amount_to_the_payment(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """Capture goes to /payments/{psp}/captures with the amount; pending until the webhook."""
     peer.answer(201, received())
     reply = await adapter.capture(
@@ -721,7 +709,7 @@ async def test_capture_posts_amount_to_the_payment(adapter: AdyenAdapter, peer: 
     [*sorted(REFUND_REASONS.items()), ("changed my mind", "OTHER"), (None, None)],
 )
 async def test_refund_maps_the_reason(
-    adapter: AdyenAdapter, peer: Peer, reason: str | None, sent: str | None
+    adapter: AdyenAdapter, peer: ScriptedProvider, reason: str | None, sent: str | None
 ) -> None:
     """Refund reasons map to Adyen's merchantRefundReason enum; none sends none."""
     peer.answer(201, received())
@@ -733,7 +721,7 @@ async def test_refund_maps_the_reason(
     assert reply.outcome is Outcome.PENDING
 
 
-async def test_void_cancels_by_psp_reference(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_void_cancels_by_psp_reference(adapter: AdyenAdapter, peer: ScriptedProvider) -> None:
     """Void of a known payment is /payments/{psp}/cancels."""
     peer.answer(201, received())
     reply = await adapter.void(HANDLE, idempotency_key="void-1")
@@ -742,7 +730,9 @@ async def test_void_cancels_by_psp_reference(adapter: AdyenAdapter, peer: Peer) 
     assert reply.outcome is Outcome.PENDING
 
 
-async def test_void_without_psp_cancels_by_our_reference(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_void_without_psp_cancels_by_our_reference(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """An authorisation whose reply was lost is released through /cancels by our reference."""
     peer.answer(201, {**received(), "paymentReference": "attempt-key-0001"})
     handle = PaymentHandle(
@@ -764,7 +754,7 @@ async def test_void_without_psp_cancels_by_our_reference(adapter: AdyenAdapter, 
 
 @pytest.mark.parametrize("operation", ["capture", "refund"])
 async def test_follow_up_without_psp_reference_is_not_found(
-    adapter: AdyenAdapter, peer: Peer, operation: str
+    adapter: AdyenAdapter, peer: ScriptedProvider, operation: str
 ) -> None:
     """Capture and refund need Adyen's pspReference; without it nothing is sent."""
     handle = PaymentHandle("r", "o", PaymentMethod.CARD, Money(minor_units=1, currency="EUR"))
@@ -778,7 +768,7 @@ async def test_follow_up_without_psp_reference_is_not_found(
 
 
 async def test_modification_with_unexpected_body_is_unknown(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """A 2xx modification reply without 'received' cannot be trusted either way: unknown."""
     peer.answer(201, {"status": "weird"})
@@ -787,7 +777,7 @@ async def test_modification_with_unexpected_body_is_unknown(
 
 
 async def test_modification_error_is_classified_like_any_error(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """A refused capture goes through the same error tables."""
     peer.answer(422, service_error(422, "167"))
@@ -795,7 +785,9 @@ async def test_modification_error_is_classified_like_any_error(
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
 
 
-async def test_cancel_mandate_deletes_the_stored_method(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_cancel_mandate_deletes_the_stored_method(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """A mandate is '<shopperReference>:<storedPaymentMethodId>'; Adyen answers 204."""
     peer.answer(204)
     reply = await adapter.cancel_mandate("cust:42:8415995487234100", idempotency_key="mand-1")
@@ -810,7 +802,7 @@ async def test_cancel_mandate_deletes_the_stored_method(adapter: AdyenAdapter, p
 
 
 async def test_cancel_mandate_of_unknown_method_is_not_found(
-    adapter: AdyenAdapter, peer: Peer
+    adapter: AdyenAdapter, peer: ScriptedProvider
 ) -> None:
     """Adyen's 'Contract not found' means there is nothing to cancel."""
     peer.answer(422, service_error(422, "800"))
@@ -820,7 +812,7 @@ async def test_cancel_mandate_of_unknown_method_is_not_found(
 
 @pytest.mark.parametrize("mandate_id", ["no-separator", ":id-only", "shopper:"])
 async def test_malformed_mandate_id_is_refused_before_sending(
-    adapter: AdyenAdapter, peer: Peer, mandate_id: str
+    adapter: AdyenAdapter, peer: ScriptedProvider, mandate_id: str
 ) -> None:
     """Without both parts Adyen cannot find the stored method; nothing is sent."""
     reply = await adapter.cancel_mandate(mandate_id, idempotency_key="k")
@@ -828,7 +820,9 @@ async def test_malformed_mandate_id_is_refused_before_sending(
     assert peer.requests == []
 
 
-async def test_complete_submits_redirect_details(adapter: AdyenAdapter, peer: Peer) -> None:
+async def test_complete_submits_redirect_details(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
     """submit_details() posts the redirect result to /payments/details and maps the outcome."""
     peer.answer(200, authorised("V4HZ4RBFJGXXGN82"))
     reply = await adapter.submit_details(
@@ -845,7 +839,7 @@ async def test_complete_submits_redirect_details(adapter: AdyenAdapter, peer: Pe
 
 @pytest.mark.parametrize("psp", ["PSP0000000000001", None])
 async def test_lookup_is_unknown_because_adyen_cannot_read_a_payment(
-    adapter: AdyenAdapter, peer: Peer, psp: str | None
+    adapter: AdyenAdapter, peer: ScriptedProvider, psp: str | None
 ) -> None:
     """Checkout v72 has no status read: lookup says so (never NOT_FOUND) and sends nothing."""
     handle = PaymentHandle("attempt-key-0001", "order-1", PaymentMethod.CARD, HANDLE.amount, psp)
@@ -875,7 +869,7 @@ MONEY_MOVING: dict[str, Call] = {
 
 @pytest.mark.parametrize("operation", sorted(MONEY_MOVING))
 async def test_every_money_moving_call_sends_the_routers_key(
-    adapter: AdyenAdapter, peer: Peer, operation: str
+    adapter: AdyenAdapter, peer: ScriptedProvider, operation: str
 ) -> None:
     """The router's key goes out as Idempotency-Key unchanged; the adapter never mints one."""
     key = "k" * 64
@@ -887,7 +881,7 @@ async def test_every_money_moving_call_sends_the_routers_key(
 
 @pytest.mark.parametrize("operation", ["pay", "void_by_reference"])
 async def test_our_reference_is_sent_where_adyen_keeps_it(
-    adapter: AdyenAdapter, peer: Peer, operation: str
+    adapter: AdyenAdapter, peer: ScriptedProvider, operation: str
 ) -> None:
     """The attempt reference is the payment's reference, and /cancels finds it by that value."""
     peer.answer(200, {**received(), **authorised()})
@@ -910,7 +904,7 @@ async def test_our_reference_is_sent_where_adyen_keeps_it(
 )
 @pytest.mark.parametrize("operation", sorted(MONEY_MOVING))
 async def test_transport_errors_propagate_for_the_router_to_map(
-    adapter: AdyenAdapter, peer: Peer, operation: str, error: httpx.TransportError
+    adapter: AdyenAdapter, peer: ScriptedProvider, operation: str, error: httpx.TransportError
 ) -> None:
     """Connect and read failures are raised unchanged: the router alone decides their outcome."""
     peer.fail(error)

@@ -1,4 +1,4 @@
-"""Berlin Group NextGenPSD2 adapter: every flow and every table row, over httpx.MockTransport."""
+"""Berlin Group NextGenPSD2 adapter: every flow and every table row, over a ScriptedProvider."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderReply,
 )
+from payrouter.testing import ScriptedProvider
 from payrouter_adapters.berlingroup import (
     DEFAULT_CAPABILITIES,
     FAILURE_BY_CODE,
@@ -43,33 +44,13 @@ OPTIONS: dict[str, object] = {
     "creditor_name": "Example Shop GmbH",
 }
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
-
-class Recorder:
-    """A MockTransport handler that records requests and answers with a fixed response."""
-
-    def __init__(self, response: httpx.Response | Exception) -> None:
-        self.response = response
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if isinstance(self.response, Exception):
-            raise self.response
-        return self.response
-
-    @property
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-
-def adapter_for(handler: Handler, **options: object) -> BerlinGroupAdapter:
+def adapter_for(provider: ScriptedProvider, **options: object) -> BerlinGroupAdapter:
     return BerlinGroupAdapter.from_options(
         name="bg",
         capabilities=None,
         options={**OPTIONS, **options},
-        transport=httpx.MockTransport(handler),
+        transport=provider,
     )
 
 
@@ -126,7 +107,9 @@ def unmapped_warnings(caplog: pytest.LogCaptureFixture, code: str) -> int:
 
 async def test_pay_posts_a_sepa_credit_transfer_to_the_merchant_account() -> None:
     """The body carries amount, both IBANs, creditor name, our reference and the order id."""
-    recorder = Recorder(initiated("RCVD", {"scaRedirect": "https://bank.example/sca"}))
+    recorder = ScriptedProvider.always(
+        initiated("RCVD", {"scaRedirect": "https://bank.example/sca"})
+    )
     await adapter_for(recorder).pay(make_charge(), idempotency_key="shop:order-17:1")
     request = recorder.last
     assert request.method == "POST"
@@ -143,7 +126,7 @@ async def test_pay_posts_a_sepa_credit_transfer_to_the_merchant_account() -> Non
 
 async def test_pay_sends_the_tpp_headers() -> None:
     """X-Request-ID is a UUID, PSU-IP-Address is set and the customer returns to return_url."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     await adapter_for(recorder).pay(make_charge(), idempotency_key="shop:order-17:1")
     headers = recorder.last.headers
     assert uuid.UUID(headers["X-Request-ID"]).version == 5
@@ -156,7 +139,7 @@ async def test_pay_sends_the_tpp_headers() -> None:
 
 async def test_same_idempotency_key_always_gives_the_same_x_request_id() -> None:
     """A replayed key is the same request for the ASPSP; another key is another request."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     adapter = adapter_for(recorder)
     for key in ("shop:order-17:1", "shop:order-17:1", "shop:order-17:2"):
         await adapter.pay(make_charge(), idempotency_key=key)
@@ -173,7 +156,7 @@ async def test_amount_is_a_decimal_string_from_minor_units(
     minor_units: int, currency: str, expected: str
 ) -> None:
     """Minor units become the currency's decimal string; no float is involved."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     amount = Money(minor_units=minor_units, currency=currency)
     await adapter_for(recorder).pay(make_charge(amount=amount), idempotency_key="k")
     assert json.loads(recorder.last.content)["instructedAmount"] == {
@@ -187,7 +170,7 @@ async def test_reference_that_does_not_fit_end_to_end_id_is_hashed_deterministic
     reference: str,
 ) -> None:
     """Too long or outside SEPA's character set: a 35-character hash, the same every time."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     adapter = adapter_for(recorder)
     for _ in range(2):
         await adapter.pay(make_charge(reference=reference), idempotency_key="k")
@@ -199,7 +182,7 @@ async def test_reference_that_does_not_fit_end_to_end_id_is_hashed_deterministic
 
 async def test_long_order_id_is_fitted_to_remittance_information() -> None:
     """Remittance information holds 140 characters: a longer order id keeps a hashed tail."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     await adapter_for(recorder).pay(make_charge(order_id="o" * 200), idempotency_key="k")
     remittance = json.loads(recorder.last.content)["remittanceInformationUnstructured"]
     assert len(remittance) == 140
@@ -208,7 +191,7 @@ async def test_long_order_id_is_fitted_to_remittance_information() -> None:
 
 async def test_psu_ip_address_from_charge_metadata_wins_over_the_option() -> None:
     """The customer's own address, passed per charge, is what PSD2 asks for."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     adapter = adapter_for(recorder, psu_ip_address="192.0.2.1")
     await adapter.pay(make_charge(), idempotency_key="k")
     await adapter.pay(make_charge(metadata={"psu_ip_address": "198.51.100.7"}), idempotency_key="k")
@@ -220,7 +203,7 @@ async def test_psu_ip_address_from_charge_metadata_wins_over_the_option() -> Non
 
 async def test_invalid_psu_ip_address_fails_before_any_http_call() -> None:
     """A malformed address would be a 400 at the bank; we refuse it ourselves."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     reply = await adapter_for(recorder).pay(
         make_charge(metadata={"psu_ip_address": "not-an-ip"}), idempotency_key="k"
     )
@@ -231,7 +214,7 @@ async def test_invalid_psu_ip_address_fails_before_any_http_call() -> None:
 
 async def test_card_source_fails_before_any_http_call() -> None:
     """PIS moves money from a bank account; a card is an invalid request, not a decline."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     charge = make_charge(source=CardSource(token="pm_card_visa"))
     reply = await adapter_for(recorder).pay(charge, idempotency_key="k")
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
@@ -241,7 +224,7 @@ async def test_card_source_fails_before_any_http_call() -> None:
 
 async def test_redirect_preference_and_bearer_token_follow_the_options() -> None:
     """An OAuth token becomes a bearer header; redirect preference can be turned off."""
-    recorder = Recorder(initiated("RCVD"))
+    recorder = ScriptedProvider.always(initiated("RCVD"))
     adapter = adapter_for(recorder, access_token=TOKEN, redirect_preferred=False)
     await adapter.pay(make_charge(), idempotency_key="k")
     assert recorder.last.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -250,7 +233,7 @@ async def test_redirect_preference_and_bearer_token_follow_the_options() -> None
 
 async def test_instant_product_option_changes_the_path() -> None:
     """SEPA Instant uses the same JSON body under its own payment product."""
-    recorder = Recorder(initiated("ACSC"))
+    recorder = ScriptedProvider.always(initiated("ACSC"))
     adapter = adapter_for(recorder, payment_product="instant-sepa-credit-transfers")
     await adapter.pay(make_charge(), idempotency_key="k")
     assert recorder.last.url.path == "/psd2/v1/payments/instant-sepa-credit-transfers"
@@ -262,7 +245,7 @@ async def test_instant_product_option_changes_the_path() -> None:
 async def test_sca_redirect_is_requires_action_with_the_bank_url() -> None:
     """The customer authorises at the bank: requires_action with the scaRedirect URL."""
     links = {"scaRedirect": "https://bank.example/sca/1", "status": "/v1/payments/x/status"}
-    reply = await adapter_for(Recorder(initiated("RCVD", links))).pay(
+    reply = await adapter_for(ScriptedProvider.always(initiated("RCVD", links))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply == ProviderReply.requires_action(
@@ -282,9 +265,9 @@ async def test_sca_redirect_is_requires_action_with_the_bank_url() -> None:
 )
 async def test_explicit_authorisation_link_is_requires_action_naming_the_link(link: str) -> None:
     """OAuth, decoupled and embedded approaches need SCA too; provider_code says which link."""
-    reply = await adapter_for(Recorder(initiated("RCVD", {link: "/v1/payments/x/auth"}))).pay(
-        make_charge(), idempotency_key="k"
-    )
+    reply = await adapter_for(
+        ScriptedProvider.always(initiated("RCVD", {link: "/v1/payments/x/auth"}))
+    ).pay(make_charge(), idempotency_key="k")
     assert reply.outcome is Outcome.REQUIRES_ACTION
     assert reply.provider_code == link
     assert reply.action_url == "/v1/payments/x/auth"
@@ -292,13 +275,17 @@ async def test_explicit_authorisation_link_is_requires_action_naming_the_link(li
 
 async def test_accepted_without_sca_link_is_pending_not_succeeded() -> None:
     """ACSP: accepted for execution, but the money has not arrived yet."""
-    reply = await adapter_for(Recorder(initiated("ACSP"))).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(initiated("ACSP"))).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply == ProviderReply.pending(PAYMENT_ID, provider_code="ACSP", http_status=201)
 
 
 async def test_settled_initiation_is_succeeded_even_with_links() -> None:
     """ACSC (SCA exemption, executed at once) is success; no redirect is needed."""
-    recorder = Recorder(initiated("ACSC", {"scaRedirect": "https://bank.example/sca"}))
+    recorder = ScriptedProvider.always(
+        initiated("ACSC", {"scaRedirect": "https://bank.example/sca"})
+    )
     reply = await adapter_for(recorder).pay(make_charge(), idempotency_key="k")
     assert reply == ProviderReply.succeeded(PAYMENT_ID, provider_code="ACSC", http_status=201)
 
@@ -306,7 +293,9 @@ async def test_settled_initiation_is_succeeded_even_with_links() -> None:
 async def test_rejected_initiation_with_funds_message_is_insufficient_funds() -> None:
     """RJCT is a definite failure; its tppMessages code says why."""
     response = initiated("RJCT", tppMessages=[{"category": "ERROR", "code": "FUNDS_NOT_AVAILABLE"}])
-    reply = await adapter_for(Recorder(response)).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(response)).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply.outcome is Outcome.FAILED
     assert reply.failure_kind is FailureKind.INSUFFICIENT_FUNDS
     assert reply.provider_reference == PAYMENT_ID
@@ -314,7 +303,9 @@ async def test_rejected_initiation_with_funds_message_is_insufficient_funds() ->
 
 async def test_rejection_without_reason_is_a_generic_decline() -> None:
     """A bare RJCT: the money did not move, the bank gave no reason."""
-    reply = await adapter_for(Recorder(initiated("RJCT"))).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(initiated("RJCT"))).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply.failure_kind is FailureKind.CARD_DECLINED
     assert reply.provider_code == "RJCT"
 
@@ -324,7 +315,7 @@ async def test_rejection_with_unmapped_reason_is_a_decline_and_warned_once(
 ) -> None:
     """An unknown rejection reason is still a rejection; the gap is logged once."""
     response = initiated("RJCT", tppMessages=[{"category": "ERROR", "code": fresh_code}])
-    adapter = adapter_for(Recorder(response))
+    adapter = adapter_for(ScriptedProvider.always(response))
     with caplog.at_level(logging.WARNING, logger="payrouter.adapters"):
         for _ in range(2):
             reply = await adapter.pay(make_charge(), idempotency_key="k")
@@ -342,7 +333,9 @@ async def test_rejection_with_unmapped_reason_is_a_decline_and_warned_once(
 )
 async def test_initiation_without_payment_id_is_unknown(response: httpx.Response) -> None:
     """A 2xx we cannot read on a money-moving call: the payment may exist."""
-    reply = await adapter_for(Recorder(response)).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(response)).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply.outcome is Outcome.UNKNOWN
     assert reply.provider_code == "unexpected_body"
 
@@ -351,7 +344,7 @@ async def test_unmapped_transaction_status_is_unknown_and_warned_once(
     caplog: pytest.LogCaptureFixture, fresh_code: str
 ) -> None:
     """A status outside ISO 20022's list: we cannot say where the money is."""
-    adapter = adapter_for(Recorder(initiated(fresh_code)))
+    adapter = adapter_for(ScriptedProvider.always(initiated(fresh_code)))
     with caplog.at_level(logging.WARNING, logger="payrouter.adapters"):
         for _ in range(2):
             reply = await adapter.pay(make_charge(), idempotency_key="k")
@@ -366,7 +359,7 @@ async def test_unmapped_transaction_status_is_unknown_and_warned_once(
 @pytest.mark.parametrize(("code", "kind"), sorted(FAILURE_BY_CODE.items()))
 async def test_failure_code_table_row(code: str, kind: FailureKind) -> None:
     """Every documented tppMessages code maps to its row's kind."""
-    reply = await adapter_for(Recorder(tpp_error(400, code))).pay(
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(400, code))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply.failure_kind is kind
@@ -381,7 +374,9 @@ async def test_problem_json_error_code_is_read() -> None:
         json={"type": "https://bank.example/err", "code": "EXECUTION_DATE_INVALID"},
         headers={"Content-Type": "application/problem+json"},
     )
-    reply = await adapter_for(Recorder(response)).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(response)).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
     assert reply.provider_code == "EXECUTION_DATE_INVALID"
 
@@ -394,7 +389,7 @@ async def test_error_message_precedes_warning_message() -> None:
             {"category": "ERROR", "code": "PSU_CREDENTIALS_INVALID"},
         ]
     }
-    reply = await adapter_for(Recorder(httpx.Response(401, json=body))).pay(
+    reply = await adapter_for(ScriptedProvider.always(httpx.Response(401, json=body))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply.failure_kind is FailureKind.AUTHENTICATION_FAILED
@@ -405,7 +400,7 @@ async def test_error_message_precedes_warning_message() -> None:
 )
 async def test_401_for_our_certificate_or_token_is_credentials_rejected(code: str) -> None:
     """The TPP's credentials are our configuration: never blamed on the customer."""
-    reply = await adapter_for(Recorder(tpp_error(401, code))).pay(
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(401, code))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply.failure_kind is FailureKind.CREDENTIALS_REJECTED
@@ -414,7 +409,7 @@ async def test_401_for_our_certificate_or_token_is_credentials_rejected(code: st
 @pytest.mark.parametrize("status", [401, 403])
 async def test_401_or_403_without_a_code_is_credentials_rejected(status: int) -> None:
     """No body to read: an access refusal is still about our credentials."""
-    reply = await adapter_for(Recorder(httpx.Response(status))).pay(
+    reply = await adapter_for(ScriptedProvider.always(httpx.Response(status))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply.failure_kind is FailureKind.CREDENTIALS_REJECTED
@@ -425,7 +420,7 @@ async def test_unmapped_4xx_code_is_invalid_request_and_warned_once(
     caplog: pytest.LogCaptureFixture, fresh_code: str
 ) -> None:
     """A code missing from the table: definite failure (nothing created), logged once."""
-    adapter = adapter_for(Recorder(tpp_error(400, fresh_code)))
+    adapter = adapter_for(ScriptedProvider.always(tpp_error(400, fresh_code)))
     with caplog.at_level(logging.WARNING, logger="payrouter.adapters"):
         for _ in range(2):
             reply = await adapter.pay(make_charge(), idempotency_key="k")
@@ -436,7 +431,7 @@ async def test_unmapped_4xx_code_is_invalid_request_and_warned_once(
 
 async def test_unmapped_403_code_is_credentials_rejected(fresh_code: str) -> None:
     """The conservative default of a 403 is an access problem, not the customer's."""
-    reply = await adapter_for(Recorder(tpp_error(403, fresh_code))).pay(
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(403, fresh_code))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply.failure_kind is FailureKind.CREDENTIALS_REJECTED
@@ -447,16 +442,16 @@ async def test_non_json_400_body_is_invalid_request_without_a_warning(
 ) -> None:
     """An HTML error page has no code: the HTTP status alone decides."""
     with caplog.at_level(logging.WARNING, logger="payrouter.adapters"):
-        reply = await adapter_for(Recorder(httpx.Response(400, text="<html>bad</html>"))).pay(
-            make_charge(), idempotency_key="k"
-        )
+        reply = await adapter_for(
+            ScriptedProvider.always(httpx.Response(400, text="<html>bad</html>"))
+        ).pay(make_charge(), idempotency_key="k")
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
     assert caplog.records == []
 
 
 async def test_error_replies_never_copy_the_banks_free_text() -> None:
     """tppMessages text can echo account data; replies end up in logs."""
-    reply = await adapter_for(Recorder(tpp_error(400, "FORMAT_ERROR"))).pay(
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(400, "FORMAT_ERROR"))).pay(
         make_charge(), idempotency_key="k"
     )
     assert DEBTOR_IBAN not in repr(reply)
@@ -465,7 +460,9 @@ async def test_error_replies_never_copy_the_banks_free_text() -> None:
 async def test_429_is_rate_limited_with_retry_after() -> None:
     """ACCESS_EXCEEDED: the ASPSP throttles us; Retry-After tells the router how long."""
     response = tpp_error(429, "ACCESS_EXCEEDED", headers={"Retry-After": "7"})
-    reply = await adapter_for(Recorder(response)).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(response)).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply == ProviderReply.failed(
         FailureKind.RATE_LIMITED, provider_code="ACCESS_EXCEEDED", http_status=429, retry_after=7.0
     )
@@ -474,7 +471,9 @@ async def test_429_is_rate_limited_with_retry_after() -> None:
 async def test_503_before_processing_is_busy_not_unknown() -> None:
     """503: the ASPSP is unavailable and created nothing; retry or fail over."""
     response = httpx.Response(503, headers={"Retry-After": "3"})
-    reply = await adapter_for(Recorder(response)).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(response)).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply.outcome is Outcome.FAILED
     assert reply.failure_kind is FailureKind.BUSY
     assert reply.retry_after == 3.0
@@ -483,7 +482,7 @@ async def test_503_before_processing_is_busy_not_unknown() -> None:
 @pytest.mark.parametrize("status", [500, 502, 504, 408])
 async def test_5xx_or_408_after_submission_is_unknown(status: int) -> None:
     """The specification does not say these were not processed: money may have moved."""
-    reply = await adapter_for(Recorder(httpx.Response(status))).pay(
+    reply = await adapter_for(ScriptedProvider.always(httpx.Response(status))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply.outcome is Outcome.UNKNOWN
@@ -492,7 +491,7 @@ async def test_5xx_or_408_after_submission_is_unknown(status: int) -> None:
 
 async def test_409_on_initiation_is_unknown_concurrent_duplicate() -> None:
     """A create conflicts only with our own earlier request under the same X-Request-ID."""
-    reply = await adapter_for(Recorder(tpp_error(409, "STATUS_INVALID"))).pay(
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(409, "STATUS_INVALID"))).pay(
         make_charge(), idempotency_key="k"
     )
     assert reply.outcome is Outcome.UNKNOWN
@@ -501,7 +500,9 @@ async def test_409_on_initiation_is_unknown_concurrent_duplicate() -> None:
 async def test_redirect_status_is_unknown() -> None:
     """A 3xx on a money-moving call is not an answer we can place."""
     response = httpx.Response(302, headers={"Location": "https://elsewhere.example"})
-    reply = await adapter_for(Recorder(response)).pay(make_charge(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(response)).pay(
+        make_charge(), idempotency_key="k"
+    )
     assert reply.outcome is Outcome.UNKNOWN
 
 
@@ -511,7 +512,7 @@ async def test_redirect_status_is_unknown() -> None:
 @pytest.mark.parametrize(("status", "outcome"), sorted(TRANSACTION_STATUS.items()))
 async def test_transaction_status_table_row(status: str, outcome: Outcome) -> None:
     """Every ISO 20022 status the specification lists maps to its row's outcome."""
-    recorder = Recorder(httpx.Response(200, json={"transactionStatus": status}))
+    recorder = ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": status}))
     reply = await adapter_for(recorder).lookup(make_handle())
     assert reply.outcome is outcome
     assert reply.provider_code == status
@@ -520,7 +521,7 @@ async def test_transaction_status_table_row(status: str, outcome: Outcome) -> No
 
 async def test_lookup_reads_the_status_by_payment_id() -> None:
     """GET .../{paymentId}/status with a fresh UUID request id; no PSU is present."""
-    recorder = Recorder(httpx.Response(200, json={"transactionStatus": "ACSC"}))
+    recorder = ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": "ACSC"}))
     reply = await adapter_for(recorder).lookup(make_handle())
     assert reply == ProviderReply.succeeded(PAYMENT_ID, provider_code="ACSC", http_status=200)
     request = recorder.last
@@ -532,7 +533,7 @@ async def test_lookup_reads_the_status_by_payment_id() -> None:
 
 async def test_lookup_quotes_the_payment_id_into_one_path_segment() -> None:
     """A paymentId with a slash cannot address another resource."""
-    recorder = Recorder(httpx.Response(200, json={"transactionStatus": "ACSC"}))
+    recorder = ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": "ACSC"}))
     await adapter_for(recorder).lookup(make_handle("a/b"))
     assert recorder.last.url.raw_path.decode() == f"{PAYMENTS}/a%2Fb/status"
 
@@ -540,27 +541,33 @@ async def test_lookup_quotes_the_payment_id_into_one_path_segment() -> None:
 async def test_lookup_rejection_with_funds_unavailable_is_insufficient_funds() -> None:
     """fundsAvailable false on a rejected payment says why it was rejected."""
     body = {"transactionStatus": "RJCT", "fundsAvailable": False}
-    reply = await adapter_for(Recorder(httpx.Response(200, json=body))).lookup(make_handle())
+    reply = await adapter_for(ScriptedProvider.always(httpx.Response(200, json=body))).lookup(
+        make_handle()
+    )
     assert reply.failure_kind is FailureKind.INSUFFICIENT_FUNDS
 
 
 @pytest.mark.parametrize("status", [403, 404])
 async def test_lookup_of_unknown_payment_id_is_not_found(status: int) -> None:
     """RESOURCE_UNKNOWN: the ASPSP has no payment under that paymentId."""
-    reply = await adapter_for(Recorder(tpp_error(status, "RESOURCE_UNKNOWN"))).lookup(make_handle())
+    reply = await adapter_for(
+        ScriptedProvider.always(tpp_error(status, "RESOURCE_UNKNOWN"))
+    ).lookup(make_handle())
     assert reply.outcome is Outcome.FAILED
     assert reply.failure_kind is FailureKind.NOT_FOUND
 
 
 async def test_404_without_resource_unknown_is_not_proof_of_absence() -> None:
     """A bare 404 may be a wrong base URL: never NOT_FOUND, which would allow failover."""
-    reply = await adapter_for(Recorder(httpx.Response(404, text="Not Found"))).lookup(make_handle())
+    reply = await adapter_for(
+        ScriptedProvider.always(httpx.Response(404, text="Not Found"))
+    ).lookup(make_handle())
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
 
 
 async def test_lookup_without_payment_id_is_unknown_lookup_unsupported() -> None:
     """PIS cannot search by endToEndIdentification; absence is not provable, so no call."""
-    recorder = Recorder(httpx.Response(200, json={"transactionStatus": "ACSC"}))
+    recorder = ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": "ACSC"}))
     reply = await adapter_for(recorder).lookup(make_handle(None))
     assert reply.outcome is Outcome.UNKNOWN
     assert reply.provider_code == "lookup_unsupported"
@@ -569,13 +576,15 @@ async def test_lookup_without_payment_id_is_unknown_lookup_unsupported() -> None
 
 async def test_lookup_500_is_unknown() -> None:
     """A failed status request tells nothing about the money."""
-    reply = await adapter_for(Recorder(httpx.Response(500))).lookup(make_handle())
+    reply = await adapter_for(ScriptedProvider.always(httpx.Response(500))).lookup(make_handle())
     assert reply.outcome is Outcome.UNKNOWN
 
 
 async def test_lookup_with_unreadable_body_is_unknown() -> None:
     """A status response without transactionStatus is no answer."""
-    reply = await adapter_for(Recorder(httpx.Response(200, json={}))).lookup(make_handle())
+    reply = await adapter_for(ScriptedProvider.always(httpx.Response(200, json={}))).lookup(
+        make_handle()
+    )
     assert reply.outcome is Outcome.UNKNOWN
     assert reply.provider_code == "unexpected_body"
 
@@ -585,7 +594,7 @@ async def test_lookup_with_unreadable_body_is_unknown() -> None:
 
 async def test_void_204_is_cancelled_with_the_key_as_request_id() -> None:
     """DELETE .../{paymentId} answered 204: cancelled; the key is sent as X-Request-ID."""
-    recorder = Recorder(httpx.Response(204))
+    recorder = ScriptedProvider.always(httpx.Response(204))
     adapter = adapter_for(recorder)
     reply = await adapter.void(make_handle(), idempotency_key="shop:order-17:void")
     assert reply == ProviderReply.succeeded(PAYMENT_ID, provider_code="CANC", http_status=204)
@@ -603,7 +612,7 @@ async def test_void_202_with_start_authorisation_is_requires_action() -> None:
         "transactionStatus": "ACTC",
         "_links": {"startAuthorisation": {"href": "/v1/payments/x/cancellation-authorisations"}},
     }
-    reply = await adapter_for(Recorder(httpx.Response(202, json=body))).void(
+    reply = await adapter_for(ScriptedProvider.always(httpx.Response(202, json=body))).void(
         make_handle(), idempotency_key="k"
     )
     assert reply == ProviderReply.requires_action(
@@ -620,7 +629,9 @@ async def test_void_202_without_links_follows_the_transaction_status(
 ) -> None:
     """202 CANC is done; any other status without an SCA link is a cancellation in progress."""
     response = httpx.Response(202, json={"transactionStatus": status})
-    reply = await adapter_for(Recorder(response)).void(make_handle(), idempotency_key="k")
+    reply = await adapter_for(ScriptedProvider.always(response)).void(
+        make_handle(), idempotency_key="k"
+    )
     assert reply.outcome is (outcome or Outcome.PENDING)
     assert reply.provider_code == status
 
@@ -630,7 +641,7 @@ async def test_void_202_without_links_follows_the_transaction_status(
 )
 async def test_void_of_an_executed_payment_is_a_definite_failure(status: int, code: str) -> None:
     """An executed transfer cannot be cancelled; a 409 here is the payment's state."""
-    reply = await adapter_for(Recorder(tpp_error(status, code))).void(
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(status, code))).void(
         make_handle(), idempotency_key="k"
     )
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
@@ -639,7 +650,7 @@ async def test_void_of_an_executed_payment_is_a_definite_failure(status: int, co
 
 async def test_void_without_payment_id_fails_without_http_call() -> None:
     """Nothing addresses the payment at the ASPSP, so nothing is sent."""
-    recorder = Recorder(httpx.Response(204))
+    recorder = ScriptedProvider.always(httpx.Response(204))
     reply = await adapter_for(recorder).void(make_handle(None), idempotency_key="k")
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
     assert reply.provider_code == "payment_id_missing"
@@ -648,7 +659,7 @@ async def test_void_without_payment_id_fails_without_http_call() -> None:
 
 async def test_cancel_mandate_deletes_the_standing_order() -> None:
     """A mandate is a periodic payment: DELETE /v1/periodic-payments/{product}/{id}."""
-    recorder = Recorder(httpx.Response(204))
+    recorder = ScriptedProvider.always(httpx.Response(204))
     reply = await adapter_for(recorder).cancel_mandate("so-42", idempotency_key="m:1")
     assert reply.outcome is Outcome.SUCCEEDED
     assert recorder.last.method == "DELETE"
@@ -660,8 +671,10 @@ async def test_cancel_mandate_deletes_the_standing_order() -> None:
 
 async def test_cancel_503_is_busy_and_500_unknown() -> None:
     """Cancellation follows the same 5xx split as initiation."""
-    busy = await adapter_for(Recorder(httpx.Response(503))).void(make_handle(), idempotency_key="k")
-    unknown = await adapter_for(Recorder(httpx.Response(500))).void(
+    busy = await adapter_for(ScriptedProvider.always(httpx.Response(503))).void(
+        make_handle(), idempotency_key="k"
+    )
+    unknown = await adapter_for(ScriptedProvider.always(httpx.Response(500))).void(
         make_handle(), idempotency_key="k"
     )
     assert busy.failure_kind is FailureKind.BUSY
@@ -673,7 +686,7 @@ async def test_cancel_503_is_busy_and_500_unknown() -> None:
 
 async def test_capture_is_unsupported_without_http_call() -> None:
     """A credit transfer is final once authorised: there is nothing to capture."""
-    recorder = Recorder(httpx.Response(204))
+    recorder = ScriptedProvider.always(httpx.Response(204))
     reply = await adapter_for(recorder).capture(
         make_handle(), Money(minor_units=1050, currency="EUR"), idempotency_key="k"
     )
@@ -685,7 +698,7 @@ async def test_capture_is_unsupported_without_http_call() -> None:
 
 async def test_refund_is_unsupported_without_http_call() -> None:
     """Refunding a credit transfer is a new transfer from the merchant, outside PIS."""
-    recorder = Recorder(httpx.Response(204))
+    recorder = ScriptedProvider.always(httpx.Response(204))
     reply = await adapter_for(recorder).refund(
         make_handle(), Money(minor_units=100, currency="EUR"), idempotency_key="k", reason=None
     )
@@ -720,7 +733,7 @@ async def test_transport_errors_propagate_for_the_router_to_map(
     operation: str, error: httpx.TransportError
 ) -> None:
     """The adapter never decides what a timeout means: the router's table does."""
-    adapter = adapter_for(Recorder(error))
+    adapter = adapter_for(ScriptedProvider.always(error))
     with pytest.raises(type(error)):
         await OPERATIONS[operation](adapter)
 
@@ -730,7 +743,7 @@ async def test_transport_errors_propagate_for_the_router_to_map(
 
 def test_adapter_satisfies_the_protocol_with_default_capabilities() -> None:
     """Bank transfers in euro by default; a generous key length since keys become UUIDs."""
-    adapter = adapter_for(Recorder(httpx.Response(204)))
+    adapter = adapter_for(ScriptedProvider.always(httpx.Response(204)))
     assert isinstance(adapter, Adapter)
     assert adapter.capabilities == DEFAULT_CAPABILITIES
     assert adapter.capabilities.methods == {PaymentMethod.BANK_TRANSFER}
@@ -749,7 +762,7 @@ def test_given_capabilities_are_used() -> None:
 def test_no_secret_in_repr_or_str_of_adapter_or_options() -> None:
     """Token, creditor IBAN and key password stay out of repr() and str()."""
     parsed = BerlinGroupOptions.model_validate({**OPTIONS, "access_token": TOKEN})
-    adapter = adapter_for(Recorder(httpx.Response(204)), access_token=TOKEN)
+    adapter = adapter_for(ScriptedProvider.always(httpx.Response(204)), access_token=TOKEN)
     texts = [repr(adapter), str(adapter), repr(parsed), str(parsed)]
     for text in texts:
         assert TOKEN not in text
@@ -828,7 +841,7 @@ def test_qwac_with_wrong_password_is_a_configuration_error(qwac: tuple[Path, Pat
 
 async def test_aclose_closes_the_client() -> None:
     """After aclose the connection pool is released."""
-    adapter = adapter_for(Recorder(httpx.Response(204)))
+    adapter = adapter_for(ScriptedProvider.always(httpx.Response(204)))
     await adapter.aclose()
     with pytest.raises(RuntimeError):
         await adapter.lookup(make_handle())

@@ -31,6 +31,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderReply,
 )
+from payrouter.testing import ScriptedProvider
 from payrouter_adapters.paypal import PayPalAdapter, PayPalOptions
 from payrouter_adapters.paypal._codes import (
     ACTION_ISSUES,
@@ -78,69 +79,41 @@ def grant(token: str = "A21access-1", expires_in: int = 32400) -> httpx.Response
     return httpx.Response(200, json=body)
 
 
-class Peer:
-    """A scripted PayPal: hands out tokens, records each API request, answers from a queue."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.token_requests: list[httpx.Request] = []
-        self.responses: list[httpx.Response | Exception] = []
-        self.token_responses: list[httpx.Response | Exception] = []
-
-    def answer(self, status: int = 200, body: object = None, **headers: str) -> None:
-        content = b"" if body is None else json.dumps(body).encode()
-        self.responses.append(httpx.Response(status, content=content, headers=headers))
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == TOKEN_PATH:
-            self.token_requests.append(request)
-            await asyncio.sleep(0)  # let concurrent callers pile up on the lock
-            count = len(self.token_requests)
-            reply = self.token_responses.pop(0) if self.token_responses else grant(f"A21-{count}")
-        else:
-            self.requests.append(request)
-            reply = self.responses.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    @property
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-    @property
-    def last_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(self.last.content)
-        return body
-
-
 @pytest.fixture
-def peer() -> Peer:
-    return Peer()
+def peer() -> ScriptedProvider:
+    """A scripted PayPal whose token endpoint grants A21-1, A21-2, ... unless told otherwise."""
+    provider = ScriptedProvider()
+    provider.route(TOKEN_PATH, otherwise=lambda count: grant(f"A21-{count}"))
+    return provider
 
 
-def build(peer: Peer, **options: object) -> PayPalAdapter:
+def tokens(peer: ScriptedProvider) -> ScriptedProvider:
+    """The script of PayPal's OAuth token endpoint, apart from the API requests."""
+    return peer.route(TOKEN_PATH)
+
+
+def build(peer: ScriptedProvider, **options: object) -> PayPalAdapter:
     return PayPalAdapter.from_options(
         name="paypal",
         capabilities=None,
         options={**OPTIONS, **options},
-        transport=httpx.MockTransport(peer),
+        transport=peer,
     )
 
 
 @pytest.fixture
-async def adapter(peer: Peer) -> AsyncIterator[PayPalAdapter]:
+async def adapter(peer: ScriptedProvider) -> AsyncIterator[PayPalAdapter]:
     built = build(peer)
     yield built
     await built.aclose()
 
 
 @pytest.fixture
-async def static(peer: Peer) -> AsyncIterator[PayPalAdapter]:
+async def static(peer: ScriptedProvider) -> AsyncIterator[PayPalAdapter]:
     """An adapter with a fixed access token, as the Prism contract tests use."""
     options = {"base_url": BASE, "access_token": STATIC_TOKEN, "return_url": RETURN}
     built = PayPalAdapter.from_options(
-        name="paypal", capabilities=None, options=options, transport=httpx.MockTransport(peer)
+        name="paypal", capabilities=None, options=options, transport=peer
     )
     yield built
     await built.aclose()
@@ -234,11 +207,11 @@ def test_default_capabilities_are_paypal_wallets_in_paypal_currencies(
     assert "KWD" not in caps.currencies
 
 
-async def test_configured_capabilities_win(peer: Peer) -> None:
+async def test_configured_capabilities_win(peer: ScriptedProvider) -> None:
     """Capabilities from config replace the defaults."""
     caps = Capabilities(methods=frozenset({PaymentMethod.WALLET}), currencies=frozenset({"USD"}))
     built = PayPalAdapter.from_options(
-        name="pp", capabilities=caps, options=OPTIONS, transport=httpx.MockTransport(peer)
+        name="pp", capabilities=caps, options=OPTIONS, transport=peer
     )
     assert built.capabilities is caps
     await built.aclose()
@@ -302,7 +275,9 @@ def test_repr_and_str_hide_the_credentials(adapter: PayPalAdapter) -> None:
     assert "paypal" in repr(adapter)
 
 
-async def test_wallet_account_never_appears_in_replies(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_wallet_account_never_appears_in_replies(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """The vault id travels in the body only, not in the reply's code or message."""
     peer.answer(*error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED"))
     reply = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
@@ -313,12 +288,12 @@ async def test_wallet_account_never_appears_in_replies(adapter: PayPalAdapter, p
 
 
 async def test_token_comes_from_client_credentials_with_basic_auth(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """POST /v1/oauth2/token with Basic id:secret and grant_type; the API gets the Bearer."""
     peer.answer(201, order())
     await adapter.pay(charge(), idempotency_key=KEY)
-    token_request = peer.token_requests[0]
+    token_request = tokens(peer).requests[0]
     basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     assert token_request.method == "POST"
     assert token_request.headers["Authorization"] == f"Basic {basic}"
@@ -326,13 +301,13 @@ async def test_token_comes_from_client_credentials_with_basic_auth(
     assert peer.last.headers["Authorization"] == "Bearer A21-1"
 
 
-async def test_token_is_cached_until_shortly_before_it_expires(peer: Peer) -> None:
+async def test_token_is_cached_until_shortly_before_it_expires(peer: ScriptedProvider) -> None:
     """One fetch serves calls until expires_in minus the margin, then a new one is fetched."""
     now = [1000.0]
     options = PayPalOptions.model_validate({**OPTIONS})
-    client = httpx.AsyncClient(base_url=BASE, transport=httpx.MockTransport(peer))
+    client = httpx.AsyncClient(base_url=BASE, transport=peer)
     adapter = PayPalAdapter(name="paypal", client=client, options=options, clock=lambda: now[0])
-    peer.token_responses.append(grant("A21-first", expires_in=3600))
+    tokens(peer).respond(grant("A21-first", expires_in=3600))
     for _ in range(3):
         peer.answer(200, order())
         await adapter.lookup(APPROVAL)
@@ -342,30 +317,32 @@ async def test_token_is_cached_until_shortly_before_it_expires(peer: Peer) -> No
     now[0] += 2
     peer.answer(200, order())
     await adapter.lookup(APPROVAL)
-    assert len(peer.token_requests) == 2
+    assert len(tokens(peer).requests) == 2
     auths = [request.headers["Authorization"] for request in peer.requests]
     assert auths == ["Bearer A21-first"] * 4 + ["Bearer A21-2"]
     await adapter.aclose()
 
 
-async def test_concurrent_calls_share_one_token_fetch(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_concurrent_calls_share_one_token_fetch(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """The asyncio.Lock makes five simultaneous first calls wait for one token."""
     for _ in range(5):
         peer.answer(200, order())
     await asyncio.gather(*(adapter.lookup(APPROVAL) for _ in range(5)))
-    assert len(peer.token_requests) == 1
+    assert len(tokens(peer).requests) == 1
     assert {r.headers["Authorization"] for r in peer.requests} == {"Bearer A21-1"}
 
 
 async def test_401_refreshes_the_token_once_and_resends_the_same_request(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """An expired token (401) is replaced and the POST is sent again with the same key."""
     peer.answer(*error(401, "AUTHENTICATION_FAILURE"))
     peer.answer(201, order())
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.outcome is Outcome.REQUIRES_ACTION
-    assert len(peer.token_requests) == 2
+    assert len(tokens(peer).requests) == 2
     first, second = peer.requests
     assert first.headers["Authorization"] == "Bearer A21-1"
     assert second.headers["Authorization"] == "Bearer A21-2"
@@ -374,7 +351,7 @@ async def test_401_refreshes_the_token_once_and_resends_the_same_request(
 
 
 async def test_a_second_401_is_credentials_rejected_not_a_loop(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """A fresh token refused too means our app is at fault; no third request is sent."""
     peer.answer(*error(401, "AUTHENTICATION_FAILURE"))
@@ -385,23 +362,23 @@ async def test_a_second_401_is_credentials_rejected_not_a_loop(
 
 
 async def test_static_token_is_sent_as_is_and_never_refreshed(
-    static: PayPalAdapter, peer: Peer
+    static: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """With access_token there is no token call; its 401 is a configuration fault at once."""
     peer.answer(*error(401, "AUTHENTICATION_FAILURE", "INVALID_ACCOUNT_STATUS"))
     reply = await static.lookup(APPROVAL)
     assert peer.last.headers["Authorization"] == f"Bearer {STATIC_TOKEN}"
     assert reply.failure_kind is FailureKind.CREDENTIALS_REJECTED
-    assert peer.token_requests == []
+    assert tokens(peer).requests == []
     assert len(peer.requests) == 1
 
 
 async def test_rejected_client_credentials_send_no_payment(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """401 invalid_client from the token endpoint: our configuration, and nothing was sent."""
     body = {"error": "invalid_client", "error_description": "Client Authentication failed"}
-    peer.token_responses.append(httpx.Response(401, json=body))
+    tokens(peer).respond(httpx.Response(401, json=body))
     reply = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.CREDENTIALS_REJECTED
     assert reply.provider_code == "oauth_token:invalid_client"
@@ -410,10 +387,10 @@ async def test_rejected_client_credentials_send_no_payment(
 
 @pytest.mark.parametrize(("code", "kind"), sorted(OAUTH_ERRORS.items()))
 async def test_each_oauth_error_row(
-    adapter: PayPalAdapter, peer: Peer, code: str, kind: FailureKind
+    adapter: PayPalAdapter, peer: ScriptedProvider, code: str, kind: FailureKind
 ) -> None:
     """Every OAuth error row maps the token failure to its kind."""
-    peer.token_responses.append(httpx.Response(400, json={"error": code}))
+    tokens(peer).respond(httpx.Response(400, json={"error": code}))
     reply = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.failure_kind is kind
     assert reply.outcome is Outcome.FAILED
@@ -430,10 +407,10 @@ async def test_each_oauth_error_row(
     ],
 )
 async def test_token_endpoint_failures_are_never_unknown(
-    adapter: PayPalAdapter, peer: Peer, status: int, kind: FailureKind
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: int, kind: FailureKind
 ) -> None:
     """No token, no payment request: a 5xx there is not 'money may have moved'."""
-    peer.token_responses.append(httpx.Response(status, text="<html>", headers={"Retry-After": "3"}))
+    tokens(peer).respond(httpx.Response(status, text="<html>", headers={"Retry-After": "3"}))
     reply = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.failure_kind is kind
     assert reply.outcome is Outcome.FAILED
@@ -448,19 +425,21 @@ async def test_token_endpoint_failures_are_never_unknown(
     [httpx.ConnectTimeout("t"), httpx.ReadTimeout("t"), httpx.RemoteProtocolError("reset")],
 )
 async def test_token_transport_errors_mean_the_payment_was_not_sent(
-    adapter: PayPalAdapter, peer: Peer, exception: Exception
+    adapter: PayPalAdapter, peer: ScriptedProvider, exception: Exception
 ) -> None:
     """A timed-out token call never reached the payment endpoint: not sent, not unknown."""
-    peer.token_responses.append(exception)
+    tokens(peer).fail(exception)
     reply = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.NETWORK_BEFORE_SEND
     assert reply.provider_code == f"oauth_token:{type(exception).__name__}"
     assert peer.requests == []
 
 
-async def test_unreadable_token_answer_is_provider_down(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_unreadable_token_answer_is_provider_down(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """A 200 without an access_token cannot authorize anything; the payment was not sent."""
-    peer.token_responses.append(httpx.Response(200, json={"token_type": "Bearer"}))
+    tokens(peer).respond(httpx.Response(200, json={"token_type": "Bearer"}))
     reply = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.PROVIDER_DOWN
     assert peer.requests == []
@@ -470,7 +449,7 @@ async def test_unreadable_token_answer_is_provider_down(adapter: PayPalAdapter, 
 
 
 async def test_pay_creates_an_order_carrying_our_reference_and_the_order_id(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """intent CAPTURE, a decimal amount, invoice_id = reference, custom_id = order id."""
     peer.answer(201, order())
@@ -500,14 +479,18 @@ async def test_pay_creates_an_order_carrying_our_reference_and_the_order_id(
     }
 
 
-async def test_authorize_only_sends_intent_authorize(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_authorize_only_sends_intent_authorize(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """Charge.capture=False asks PayPal for an authorization to capture later."""
     peer.answer(201, order())
     await adapter.pay(charge(capture=False), idempotency_key=KEY)
     assert peer.last_json["intent"] == "AUTHORIZE"
 
 
-async def test_charge_return_url_wins_and_cancel_url_comes_from_options(peer: Peer) -> None:
+async def test_charge_return_url_wins_and_cancel_url_comes_from_options(
+    peer: ScriptedProvider,
+) -> None:
     """The charge's return_url overrides the option; cancel_url is the configured one."""
     adapter = build(peer, cancel_url="https://shop.example/cancel")
     peer.answer(201, order())
@@ -518,7 +501,9 @@ async def test_charge_return_url_wins_and_cancel_url_comes_from_options(peer: Pe
     await adapter.aclose()
 
 
-async def test_approval_without_any_return_url_is_refused_without_a_call(peer: Peer) -> None:
+async def test_approval_without_any_return_url_is_refused_without_a_call(
+    peer: ScriptedProvider,
+) -> None:
     """The payer could never come back: an integration bug, caught before PayPal."""
     adapter = build(peer, return_url=None)
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -528,7 +513,7 @@ async def test_approval_without_any_return_url_is_refused_without_a_call(peer: P
     await adapter.aclose()
 
 
-async def test_vaulted_wallet_needs_no_return_url(peer: Peer) -> None:
+async def test_vaulted_wallet_needs_no_return_url(peer: ScriptedProvider) -> None:
     """A vault id is charged without the payer, so no experience_context is needed."""
     adapter = build(peer, return_url=None)
     peer.answer(201, completed(captures=[payment()]))
@@ -538,7 +523,7 @@ async def test_vaulted_wallet_needs_no_return_url(peer: Peer) -> None:
 
 
 async def test_email_account_is_prefilled_and_the_payer_still_approves(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """An account with '@' is the payer's e-mail address, not a vault token."""
     peer.answer(201, order())
@@ -549,7 +534,7 @@ async def test_email_account_is_prefilled_and_the_payer_still_approves(
 
 
 async def test_account_that_is_neither_token_nor_email_is_refused_without_a_call(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """Nothing PayPal could parse is sent; the reply does not echo the account."""
     source = WalletSource(wallet="paypal", account=SecretStr("not a token!"))
@@ -569,7 +554,7 @@ async def test_account_that_is_neither_token_nor_email_is_refused_without_a_call
     ids=["card", "bank", "alipay"],
 )
 async def test_other_sources_are_refused_without_a_call(
-    adapter: PayPalAdapter, peer: Peer, source: object
+    adapter: PayPalAdapter, peer: ScriptedProvider, source: object
 ) -> None:
     """Only PayPal wallets: anything else is the router's misconfiguration."""
     reply = await adapter.pay(charge(source), idempotency_key=KEY)
@@ -588,7 +573,7 @@ async def test_other_sources_are_refused_without_a_call(
     ],
 )
 async def test_amounts_are_exact_decimal_strings(
-    adapter: PayPalAdapter, peer: Peer, money: Money, value: str
+    adapter: PayPalAdapter, peer: ScriptedProvider, money: Money, value: str
 ) -> None:
     """Minor units become PayPal's decimal string with the currency's exponent, no float."""
     peer.answer(201, order())
@@ -599,7 +584,7 @@ async def test_amounts_are_exact_decimal_strings(
 
 @pytest.mark.parametrize("currency", sorted(PAYPAL_EXPONENTS))
 async def test_each_paypal_exponent_row_sends_whole_units(
-    adapter: PayPalAdapter, peer: Peer, currency: str
+    adapter: PayPalAdapter, peer: ScriptedProvider, currency: str
 ) -> None:
     """HUF and TWD go without decimals; a whole amount is sent, a fraction is refused."""
     peer.answer(201, order())
@@ -615,7 +600,7 @@ async def test_each_paypal_exponent_row_sends_whole_units(
 
 
 async def test_long_reference_and_order_id_are_fitted_the_same_way_each_time(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """invoice_id and custom_id stay within 127 characters, identical on a retry."""
     long_order = "o" * 200
@@ -630,7 +615,7 @@ async def test_long_reference_and_order_id_are_fitted_the_same_way_each_time(
 
 @pytest.mark.parametrize("name", sorted(MONEY_MOVING))
 async def test_every_money_moving_call_sends_the_routers_key(
-    adapter: PayPalAdapter, peer: Peer, name: str
+    adapter: PayPalAdapter, peer: ScriptedProvider, name: str
 ) -> None:
     """PayPal-Request-Id carries the router's key unchanged; the adapter never mints one."""
     key = unique("router-key")
@@ -639,7 +624,7 @@ async def test_every_money_moving_call_sends_the_routers_key(
     assert peer.last.headers["PayPal-Request-Id"] == key
 
 
-async def test_lookup_sends_no_request_id(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_lookup_sends_no_request_id(adapter: PayPalAdapter, peer: ScriptedProvider) -> None:
     """A GET moves nothing, so it carries no idempotency key."""
     peer.answer(200, order())
     await adapter.lookup(APPROVAL)
@@ -650,7 +635,7 @@ async def test_lookup_sends_no_request_id(adapter: PayPalAdapter, peer: Peer) ->
 
 
 async def test_approval_is_requires_action_with_the_payer_action_link(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """PAYER_ACTION_REQUIRED sends the customer to PayPal; no money moved."""
     peer.answer(201, order())
@@ -664,7 +649,7 @@ async def test_approval_is_requires_action_with_the_payer_action_link(
 
 
 async def test_approve_link_is_used_when_there_is_no_payer_action_link(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """Orders created without payment_source.paypal carry rel=approve instead."""
     links = [{"href": "https://paypal.test/approve", "rel": "approve", "method": "GET"}]
@@ -674,7 +659,7 @@ async def test_approve_link_is_used_when_there_is_no_payer_action_link(
 
 
 async def test_vaulted_capture_completes_at_once_with_the_capture_reference(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """A vault id is charged in the create call: succeeded, referencing order and capture."""
     peer.answer(201, completed(captures=[payment()]))
@@ -685,7 +670,7 @@ async def test_vaulted_capture_completes_at_once_with_the_capture_reference(
 
 
 async def test_vaulted_authorize_only_is_a_succeeded_authorization(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """intent AUTHORIZE holds the money: succeeded, referencing the authorization."""
     peer.answer(201, completed(authorizations=[payment(AUTH, "CREATED")]))
@@ -694,7 +679,9 @@ async def test_vaulted_authorize_only_is_a_succeeded_authorization(
     assert reply.provider_reference == f"{ORDER}:authorization:{AUTH}"
 
 
-async def test_pending_review_capture_is_pending(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_pending_review_capture_is_pending(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """A capture PayPal holds for review has taken the money into limbo: pending."""
     held = payment(status="PENDING", status_details={"reason": "PENDING_REVIEW"})
     peer.answer(201, completed(captures=[held]))
@@ -703,7 +690,7 @@ async def test_pending_review_capture_is_pending(adapter: PayPalAdapter, peer: P
 
 
 async def test_capture_wins_over_the_authorization_it_came_from(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """An authorized-then-captured order is referenced by its capture, ready for a refund."""
     peer.answer(200, completed([payment()], [payment(AUTH, "CAPTURED")]))
@@ -713,7 +700,7 @@ async def test_capture_wins_over_the_authorization_it_came_from(
 
 @pytest.mark.parametrize(("status", "row"), sorted(ORDER_STATUSES.items()))
 async def test_each_order_status_row(
-    adapter: PayPalAdapter, peer: Peer, status: str, row: StatusRow
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: str, row: StatusRow
 ) -> None:
     """Every order status maps to its row's outcome (COMPLETED via its capture)."""
     body = completed(captures=[payment()]) if status == "COMPLETED" else order(status)
@@ -724,7 +711,7 @@ async def test_each_order_status_row(
 
 
 async def test_approved_order_awaits_our_completion_without_a_url(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """The payer is done; nothing moved until complete(), so there is nowhere to send them."""
     peer.answer(200, {"id": ORDER, "status": "APPROVED", "links": []})
@@ -738,7 +725,7 @@ async def test_approved_order_awaits_our_completion_without_a_url(
 
 @pytest.mark.parametrize(("status", "row"), sorted(CAPTURE_STATUSES.items()))
 async def test_each_capture_status_row(
-    adapter: PayPalAdapter, peer: Peer, status: str, row: StatusRow
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: str, row: StatusRow
 ) -> None:
     """Every capture status inside a completed order maps to its row."""
     peer.answer(200, completed(captures=[payment(status=status)]))
@@ -749,7 +736,7 @@ async def test_each_capture_status_row(
 
 @pytest.mark.parametrize(("status", "row"), sorted(AUTHORIZATION_STATUSES.items()))
 async def test_each_authorization_status_row(
-    adapter: PayPalAdapter, peer: Peer, status: str, row: StatusRow
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: str, row: StatusRow
 ) -> None:
     """Every authorization status inside a completed order maps to its row."""
     peer.answer(200, completed(authorizations=[payment(AUTH, status)]))
@@ -758,7 +745,7 @@ async def test_each_authorization_status_row(
 
 
 async def test_unmapped_order_status_is_unknown_and_warned_once(
-    adapter: PayPalAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: PayPalAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A status PayPal adds later is not guessed at: unknown, and the row is asked for."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -771,7 +758,7 @@ async def test_unmapped_order_status_is_unknown_and_warned_once(
 
 
 async def test_unmapped_capture_status_is_unknown_and_warned_once(
-    adapter: PayPalAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: PayPalAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The same holds for the payment inside the order."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -783,7 +770,7 @@ async def test_unmapped_capture_status_is_unknown_and_warned_once(
 
 
 async def test_completed_order_without_a_payment_is_unknown(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """COMPLETED should carry a capture or authorization; without one we cannot say."""
     peer.answer(200, order("COMPLETED"))
@@ -792,7 +779,7 @@ async def test_completed_order_without_a_payment_is_unknown(
 
 
 async def test_unreadable_2xx_on_a_vaulted_create_is_unknown(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """A vaulted create may have charged: a body we cannot read leaves that open."""
     peer.answer(201, {"unexpected": True})
@@ -801,7 +788,7 @@ async def test_unreadable_2xx_on_a_vaulted_create_is_unknown(
 
 
 async def test_unreadable_2xx_on_an_approval_create_is_busy(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """Without the approval link nobody can approve, so nothing moved: retry the same key."""
     peer.answer(201, {"unexpected": True})
@@ -814,7 +801,7 @@ async def test_unreadable_2xx_on_an_approval_create_is_busy(
 
 @pytest.mark.parametrize(("code", "kind"), sorted(CODES.items()))
 async def test_each_code_row_as_an_issue(
-    adapter: PayPalAdapter, peer: Peer, code: str, kind: FailureKind
+    adapter: PayPalAdapter, peer: ScriptedProvider, code: str, kind: FailureKind
 ) -> None:
     """Every row maps a 422 issue of a (money-moving) vaulted create to its kind."""
     peer.answer(*error(422, "UNPROCESSABLE_ENTITY", code))
@@ -837,7 +824,7 @@ async def test_each_code_row_as_an_issue(
     ],
 )
 async def test_each_error_name_decides_without_an_issue(
-    static: PayPalAdapter, peer: Peer, name: str, status: int
+    static: PayPalAdapter, peer: ScriptedProvider, name: str, status: int
 ) -> None:
     """PayPal's error names, with no details, map through the same table."""
     peer.answer(*error(status, name))
@@ -848,10 +835,10 @@ async def test_each_error_name_decides_without_an_issue(
 
 @pytest.mark.parametrize(("status", "kind"), sorted(HTTP_STATUSES.items()))
 async def test_each_http_status_row(
-    static: PayPalAdapter, peer: Peer, status: int, kind: FailureKind
+    static: PayPalAdapter, peer: ScriptedProvider, status: int, kind: FailureKind
 ) -> None:
     """A body naming nothing (a proxy's page) is classified by its status alone."""
-    peer.responses.append(httpx.Response(status, text="<html>oops</html>"))
+    peer.respond(httpx.Response(status, text="<html>oops</html>"))
     reply = await static.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.failure_kind is kind
     assert reply.provider_code == f"http_{status}"
@@ -866,7 +853,7 @@ async def test_each_http_status_row(
     ],
 )
 async def test_429_and_5xx_are_decided_by_status_whatever_the_body_names(
-    adapter: PayPalAdapter, peer: Peer, status: int, outcome: Outcome, kind: FailureKind
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: int, outcome: Outcome, kind: FailureKind
 ) -> None:
     """A code in a 5xx body cannot prove the request was refused; the status decides."""
     peer.answer(*error(status, "INVALID_REQUEST", "INSTRUMENT_DECLINED"))
@@ -892,7 +879,7 @@ async def test_429_and_5xx_are_decided_by_status_whatever_the_body_names(
     ],
 )
 async def test_key_declines_and_faults_on_a_vaulted_create(
-    adapter: PayPalAdapter, peer: Peer, issue: str, kind: FailureKind
+    adapter: PayPalAdapter, peer: ScriptedProvider, issue: str, kind: FailureKind
 ) -> None:
     """The payer's declines are declines; our account and request faults are ours."""
     peer.answer(*error(422, "UNPROCESSABLE_ENTITY", issue))
@@ -900,7 +887,9 @@ async def test_key_declines_and_faults_on_a_vaulted_create(
     assert (reply.outcome, reply.failure_kind) == (Outcome.FAILED, kind)
 
 
-async def test_429_is_rate_limited_with_retry_after(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_429_is_rate_limited_with_retry_after(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """RATE_LIMIT_REACHED carries PayPal's Retry-After for the router's backoff."""
     status, body = error(429, "RATE_LIMIT_REACHED")
     peer.answer(status, body, **{"Retry-After": "7"})
@@ -909,7 +898,7 @@ async def test_429_is_rate_limited_with_retry_after(adapter: PayPalAdapter, peer
 
 
 async def test_503_before_processing_is_busy_not_unknown(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """SERVICE_UNAVAILABLE refuses before processing, even for a money-moving create."""
     status, body = error(503, "SERVICE_UNAVAILABLE")
@@ -924,7 +913,7 @@ async def test_503_before_processing_is_busy_not_unknown(
 
 @pytest.mark.parametrize("status", [500, 502, 504])
 async def test_5xx_after_a_vaulted_create_is_unknown(
-    adapter: PayPalAdapter, peer: Peer, status: int
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: int
 ) -> None:
     """A vaulted create completes in the call: a 500 may hide a capture."""
     peer.answer(*error(status, "INTERNAL_SERVER_ERROR"))
@@ -938,7 +927,7 @@ async def test_5xx_after_a_vaulted_create_is_unknown(
     ids=["500", "409-in-flight", "504-no-body"],
 )
 async def test_in_doubt_approval_create_is_busy_because_nothing_can_move(
-    adapter: PayPalAdapter, peer: Peer, answer: tuple[int, object]
+    adapter: PayPalAdapter, peer: ScriptedProvider, answer: tuple[int, object]
 ) -> None:
     """An order awaiting approval moves no money: retry the same key, or fail over."""
     peer.answer(*answer)
@@ -947,7 +936,7 @@ async def test_in_doubt_approval_create_is_busy_because_nothing_can_move(
 
 
 async def test_409_request_in_flight_is_unknown_on_a_money_moving_call(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """A request under our key still running may capture: unknown until looked up."""
     peer.answer(*error(409, "RESOURCE_CONFLICT", "PREVIOUS_REQUEST_IN_PROGRESS"))
@@ -956,7 +945,7 @@ async def test_409_request_in_flight_is_unknown_on_a_money_moving_call(
 
 
 async def test_duplicate_invoice_id_stays_unknown_even_on_an_approval_create(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """A transaction already carries our attempt reference: money moved for this attempt."""
     peer.answer(*error(422, "UNPROCESSABLE_ENTITY", "DUPLICATE_INVOICE_ID"))
@@ -966,16 +955,16 @@ async def test_duplicate_invoice_id_stays_unknown_even_on_an_approval_create(
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_rejected_credentials_are_ours_never_the_customers(
-    static: PayPalAdapter, peer: Peer, status: int
+    static: PayPalAdapter, peer: ScriptedProvider, status: int
 ) -> None:
     """401/403 from the API are a configuration fault."""
-    peer.responses.append(httpx.Response(status))
+    peer.respond(httpx.Response(status))
     reply = await static.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.CREDENTIALS_REJECTED
 
 
 async def test_unmapped_issue_falls_back_to_the_name_and_is_warned_once(
-    adapter: PayPalAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: PayPalAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A new 422 issue is a definite failure we alert on, not a guess at a decline."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -988,7 +977,7 @@ async def test_unmapped_issue_falls_back_to_the_name_and_is_warned_once(
 
 
 async def test_unmapped_4xx_is_invalid_request_warned_once(
-    adapter: PayPalAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: PayPalAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An unknown name on an unknown 4xx: INVALID_REQUEST, and both gaps are logged."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -1001,11 +990,11 @@ async def test_unmapped_4xx_is_invalid_request_warned_once(
 
 
 async def test_unmapped_5xx_is_unknown_and_warned_once(
-    adapter: PayPalAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: PayPalAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A 5xx no row knows may have acted: unknown."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
-    peer.responses.append(httpx.Response(507, text="full"))
+    peer.respond(httpx.Response(507, text="full"))
     reply = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
     assert reply.outcome is Outcome.UNKNOWN
     assert warned(caplog, "http_507") == 1
@@ -1015,7 +1004,7 @@ async def test_unmapped_5xx_is_unknown_and_warned_once(
 
 
 async def test_lookup_gets_the_order_named_in_the_reference(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """Whatever payment the reference names, the lookup is one GET of its order."""
     peer.answer(200, completed(captures=[payment()]))
@@ -1024,7 +1013,9 @@ async def test_lookup_gets_the_order_named_in_the_reference(
     assert reply.outcome is Outcome.SUCCEEDED
 
 
-async def test_lookup_of_a_missing_order_is_not_found(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_lookup_of_a_missing_order_is_not_found(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """404 RESOURCE_NOT_FOUND / INVALID_RESOURCE_ID: there is nothing under that order."""
     peer.answer(*error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"))
     reply = await adapter.lookup(APPROVAL)
@@ -1032,7 +1023,7 @@ async def test_lookup_of_a_missing_order_is_not_found(adapter: PayPalAdapter, pe
 
 
 async def test_lookup_without_an_order_id_is_unknown_without_a_call(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """Orders v2 cannot search by invoice_id: say so rather than claim NOT_FOUND."""
     reply = await adapter.lookup(NO_ORDER)
@@ -1048,7 +1039,7 @@ async def test_lookup_without_an_order_id_is_unknown_without_a_call(
     ],
 )
 async def test_complete_takes_the_approved_order(
-    adapter: PayPalAdapter, peer: Peer, capture: bool, path: str, reference: str
+    adapter: PayPalAdapter, peer: ScriptedProvider, capture: bool, path: str, reference: str
 ) -> None:
     """After approval, /capture (or /authorize) moves the money; the reply names the payment."""
     body = completed([payment()]) if capture else completed(None, [payment(AUTH, "CREATED")])
@@ -1062,7 +1053,7 @@ async def test_complete_takes_the_approved_order(
 
 @pytest.mark.parametrize("issue", sorted(ACTION_ISSUES))
 async def test_each_action_issue_on_complete_is_requires_action(
-    adapter: PayPalAdapter, peer: Peer, issue: str
+    adapter: PayPalAdapter, peer: ScriptedProvider, issue: str
 ) -> None:
     """The payer still has to act: requires_action on the order, never a failure."""
     links = [{"href": "https://paypal.test/act", "rel": "payer-action", "method": "GET"}]
@@ -1075,7 +1066,7 @@ async def test_each_action_issue_on_complete_is_requires_action(
 
 @pytest.mark.parametrize("issue", ["ORDER_ALREADY_CAPTURED", "ORDER_COMPLETION_IN_PROGRESS"])
 async def test_complete_that_already_happened_is_unknown(
-    adapter: PayPalAdapter, peer: Peer, issue: str
+    adapter: PayPalAdapter, peer: ScriptedProvider, issue: str
 ) -> None:
     """An earlier completion took the money (PayPal forgets order keys after 6 hours)."""
     peer.answer(*error(422, "UNPROCESSABLE_ENTITY", issue))
@@ -1083,7 +1074,7 @@ async def test_complete_that_already_happened_is_unknown(
     assert (reply.outcome, reply.provider_reference) == (Outcome.UNKNOWN, ORDER)
 
 
-async def test_500_on_complete_is_unknown(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_500_on_complete_is_unknown(adapter: PayPalAdapter, peer: ScriptedProvider) -> None:
     """Completion moves money; a server error there may hide a capture."""
     peer.answer(*error(500, "INTERNAL_SERVER_ERROR"))
     reply = await adapter.complete(APPROVAL, idempotency_key=KEY)
@@ -1091,7 +1082,7 @@ async def test_500_on_complete_is_unknown(adapter: PayPalAdapter, peer: Peer) ->
 
 
 async def test_complete_without_an_order_is_not_found_without_a_call(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """No order id, nothing to complete: look the payment up first."""
     reply = await adapter.complete(NO_ORDER, idempotency_key=KEY)
@@ -1103,7 +1094,7 @@ async def test_complete_without_an_order_is_not_found_without_a_call(
 
 
 async def test_capture_posts_the_amount_to_the_authorization(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """The whole authorized amount is the final capture; the reply names the new capture."""
     peer.answer(201, payment())
@@ -1119,7 +1110,7 @@ async def test_capture_posts_the_amount_to_the_authorization(
 
 
 async def test_partial_capture_leaves_the_authorization_open(
-    adapter: PayPalAdapter, peer: Peer
+    adapter: PayPalAdapter, peer: ScriptedProvider
 ) -> None:
     """Less than authorized is not final, so later captures stay possible."""
     peer.answer(201, payment(status="PENDING"))
@@ -1132,7 +1123,7 @@ async def test_partial_capture_leaves_the_authorization_open(
 
 @pytest.mark.parametrize("handle", [APPROVAL, CAPTURED, NO_ORDER], ids=["order", "capture", "none"])
 async def test_capture_and_void_need_an_authorization_reference(
-    adapter: PayPalAdapter, peer: Peer, handle: PaymentHandle
+    adapter: PayPalAdapter, peer: ScriptedProvider, handle: PaymentHandle
 ) -> None:
     """Without the authorization id nothing is sent; the caller looks the payment up."""
     captured = await adapter.capture(handle, EUR, idempotency_key=KEY)
@@ -1143,7 +1134,9 @@ async def test_capture_and_void_need_an_authorization_reference(
 
 
 @pytest.mark.parametrize("status", [500, 502])
-async def test_follow_up_5xx_is_unknown(adapter: PayPalAdapter, peer: Peer, status: int) -> None:
+async def test_follow_up_5xx_is_unknown(
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: int
+) -> None:
     """Captures, refunds and voids move money: a server error leaves the outcome open, and
     the reply still names the payment it was about."""
     for _ in range(3):
@@ -1159,7 +1152,9 @@ async def test_follow_up_5xx_is_unknown(adapter: PayPalAdapter, peer: Peer, stat
     assert references == [handle.provider_reference for handle in expected]
 
 
-async def test_refund_posts_amount_order_id_and_reason(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_refund_posts_amount_order_id_and_reason(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """The order id rides in custom_id, the reason in note_to_payer; the reply names it."""
     peer.answer(201, payment("1JU08902781691411"))
     reply = await adapter.refund(CAPTURED, EUR, idempotency_key="ref-key", reason="damaged")
@@ -1175,7 +1170,7 @@ async def test_refund_posts_amount_order_id_and_reason(adapter: PayPalAdapter, p
 
 @pytest.mark.parametrize(("status", "row"), sorted(REFUND_STATUSES.items()))
 async def test_each_refund_status_row(
-    adapter: PayPalAdapter, peer: Peer, status: str, row: StatusRow
+    adapter: PayPalAdapter, peer: ScriptedProvider, status: str, row: StatusRow
 ) -> None:
     """Every refund status maps to its row."""
     peer.answer(201, payment("R1", status))
@@ -1185,7 +1180,7 @@ async def test_each_refund_status_row(
 
 @pytest.mark.parametrize("handle", [APPROVAL, AUTHORIZED], ids=["order", "authorization"])
 async def test_refund_needs_a_capture_reference(
-    adapter: PayPalAdapter, peer: Peer, handle: PaymentHandle
+    adapter: PayPalAdapter, peer: ScriptedProvider, handle: PaymentHandle
 ) -> None:
     """Only a capture can be refunded; nothing is sent without one."""
     reply = await adapter.refund(handle, EUR, idempotency_key=KEY, reason=None)
@@ -1193,7 +1188,9 @@ async def test_refund_needs_a_capture_reference(
     assert peer.requests == []
 
 
-async def test_void_204_releases_the_authorization(adapter: PayPalAdapter, peer: Peer) -> None:
+async def test_void_204_releases_the_authorization(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
     """PayPal's default minimal answer to a void is 204 No Content."""
     peer.answer(204)
     reply = await adapter.void(AUTHORIZED, idempotency_key=KEY)
@@ -1215,7 +1212,7 @@ async def test_void_204_releases_the_authorization(adapter: PayPalAdapter, peer:
     ids=["representation", "already-voided", "unexpected-status", "already-captured"],
 )
 async def test_void_answers(
-    adapter: PayPalAdapter, peer: Peer, answer: tuple[int, object], outcome: Outcome
+    adapter: PayPalAdapter, peer: ScriptedProvider, answer: tuple[int, object], outcome: Outcome
 ) -> None:
     """A voided authorization is the void's success, however PayPal says it."""
     peer.answer(*answer)
@@ -1233,7 +1230,11 @@ async def test_void_answers(
     ids=["deleted", "no-such-token", "server-error"],
 )
 async def test_cancel_mandate_deletes_the_vault_token(
-    adapter: PayPalAdapter, peer: Peer, answer: tuple[int, object], outcome: Outcome, kind: str
+    adapter: PayPalAdapter,
+    peer: ScriptedProvider,
+    answer: tuple[int, object],
+    outcome: Outcome,
+    kind: str,
 ) -> None:
     """DELETE /v3/vault/payment-tokens/{id}: 204 gone, 404 unknown token, 500 open."""
     peer.answer(*answer)
@@ -1251,17 +1252,17 @@ async def test_cancel_mandate_deletes_the_vault_token(
 @pytest.mark.parametrize("name", sorted(EVERY_CALL))
 @pytest.mark.parametrize("exception", [httpx.ConnectTimeout("t"), httpx.ReadTimeout("t")])
 async def test_transport_errors_of_the_payment_call_propagate(
-    adapter: PayPalAdapter, peer: Peer, name: str, exception: Exception
+    adapter: PayPalAdapter, peer: ScriptedProvider, name: str, exception: Exception
 ) -> None:
     """The router maps timeouts of the real call itself (connect: not sent; read: unknown)."""
-    peer.responses.append(exception)
+    peer.respond(exception)
     with pytest.raises(type(exception)):
         await EVERY_CALL[name](adapter, KEY)
 
 
 @pytest.mark.parametrize(("intent", "action"), [("CAPTURE", "capture"), ("AUTHORIZE", "authorize")])
 async def test_completing_without_an_intent_keeps_the_one_the_order_was_made_with(
-    adapter: PayPalAdapter, peer: Peer, intent: str, action: str
+    adapter: PayPalAdapter, peer: ScriptedProvider, intent: str, action: str
 ) -> None:
     """The router completes approved orders on refresh and reconcile without knowing the
     request's capture flag: an authorize-only order must never be captured."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -31,6 +29,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderReply,
 )
+from payrouter.testing import ScriptedProvider
 from payrouter_adapters.stripe import StripeAdapter, StripeOptions
 from payrouter_adapters.stripe._codes import (
     CANCELLATION_REASONS,
@@ -58,45 +57,15 @@ NO_PI = PaymentHandle(KEY, "order-1", PaymentMethod.CARD, EUR)
 LOGGER = "payrouter.adapters"
 
 
-class Peer:
-    """A scripted Stripe: records each request and answers with the next queued response."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.responses: list[httpx.Response | Exception] = []
-
-    def answer(self, status: int = 200, body: object = None, **headers: str) -> None:
-        content = b"" if body is None else json.dumps(body).encode()
-        self.responses.append(httpx.Response(status, content=content, headers=headers))
-
-    def fail(self, error: Exception) -> None:
-        self.responses.append(error)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        reply = self.responses.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    @property
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-    @property
-    def last_form(self) -> dict[str, str]:
-        return dict(parse_qsl(self.last.content.decode(), keep_blank_values=True))
+@pytest.fixture
+def peer() -> ScriptedProvider:
+    return ScriptedProvider()
 
 
 @pytest.fixture
-def peer() -> Peer:
-    return Peer()
-
-
-@pytest.fixture
-async def adapter(peer: Peer) -> AsyncIterator[StripeAdapter]:
+async def adapter(peer: ScriptedProvider) -> AsyncIterator[StripeAdapter]:
     built = StripeAdapter.from_options(
-        name="stripe", capabilities=None, options=OPTIONS, transport=httpx.MockTransport(peer)
+        name="stripe", capabilities=None, options=OPTIONS, transport=peer
     )
     yield built
     await built.aclose()
@@ -207,7 +176,7 @@ def test_repr_and_str_hide_the_api_key(adapter: StripeAdapter) -> None:
 
 
 async def test_api_key_is_a_bearer_token_and_the_version_is_pinned(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """Stripe authenticates by Bearer key; Stripe-Version keeps replies in the shape we read."""
     peer.answer(200, intent())
@@ -216,7 +185,9 @@ async def test_api_key_is_a_bearer_token_and_the_version_is_pinned(
     assert peer.last.headers["Stripe-Version"] == "2023-08-16"
 
 
-async def test_card_token_never_appears_in_replies(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_card_token_never_appears_in_replies(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Stripe quotes the payment method id in messages; the reply redacts it."""
     message = f"No such PaymentMethod: '{CARD_TOKEN}'"
     peer.answer(400, error("invalid_request_error", code="resource_missing", message=message))
@@ -229,7 +200,7 @@ async def test_card_token_never_appears_in_replies(adapter: StripeAdapter, peer:
 
 
 async def test_pay_creates_and_confirms_with_reference_and_order_in_metadata(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """One POST creates and confirms the intent; our reference is where lookup searches."""
     peer.answer(200, intent())
@@ -250,7 +221,9 @@ async def test_pay_creates_and_confirms_with_reference_and_order_in_metadata(
     }
 
 
-async def test_authorize_only_sends_manual_capture(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_authorize_only_sends_manual_capture(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Charge.capture=False holds the funds for a later capture."""
     peer.answer(200, intent("requires_capture"))
     await adapter.pay(charge(capture=False), idempotency_key=KEY)
@@ -271,12 +244,12 @@ async def test_authorize_only_sends_manual_capture(adapter: StripeAdapter, peer:
     ],
 )
 async def test_return_url_of_the_charge_wins_over_the_option(
-    peer: Peer, option: str | None, given: str | None, sent: str | None
+    peer: ScriptedProvider, option: str | None, given: str | None, sent: str | None
 ) -> None:
     """The charge's return_url first, then the configured one; none at all sends none."""
     options = {**OPTIONS, "return_url": option} if option else OPTIONS
     built = StripeAdapter.from_options(
-        name="stripe", capabilities=None, options=options, transport=httpx.MockTransport(peer)
+        name="stripe", capabilities=None, options=options, transport=peer
     )
     peer.answer(200, intent())
     await built.pay(charge(return_url=given), idempotency_key=KEY)
@@ -284,7 +257,9 @@ async def test_return_url_of_the_charge_wins_over_the_option(
     assert peer.last_form.get("return_url") == sent
 
 
-async def test_stripe_customer_is_sent_as_customer(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_stripe_customer_is_sent_as_customer(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """A cus_ id is a Stripe customer, needed to charge a card saved to it."""
     peer.answer(200, intent())
     await adapter.pay(charge(customer_id="cus_42"), idempotency_key=KEY)
@@ -292,7 +267,9 @@ async def test_stripe_customer_is_sent_as_customer(adapter: StripeAdapter, peer:
     assert "metadata[customer_id]" not in peer.last_form
 
 
-async def test_other_customer_ids_go_to_metadata(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_other_customer_ids_go_to_metadata(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """The merchant's own customer id is no Stripe customer: Stripe would answer 404."""
     peer.answer(200, intent())
     await adapter.pay(charge(customer_id="shop-customer-42"), idempotency_key=KEY)
@@ -301,7 +278,7 @@ async def test_other_customer_ids_go_to_metadata(adapter: StripeAdapter, peer: P
 
 
 async def test_merchant_metadata_is_kept_but_cannot_override_our_reference(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """The charge's metadata travels along; our reference and order id always win."""
     peer.answer(200, intent())
@@ -313,7 +290,7 @@ async def test_merchant_metadata_is_kept_but_cannot_override_our_reference(
 
 
 async def test_metadata_key_with_brackets_is_refused_without_a_call(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """Stripe metadata keys cannot hold square brackets; the form would be misread."""
     reply = await adapter.pay(charge(metadata={"a[b]": "c"}), idempotency_key=KEY)
@@ -331,7 +308,7 @@ async def test_metadata_key_with_brackets_is_refused_without_a_call(
     ids=["wallet", "bank_transfer"],
 )
 async def test_non_card_sources_are_refused_without_a_call(
-    adapter: StripeAdapter, peer: Peer, source: WalletSource | BankTransferSource
+    adapter: StripeAdapter, peer: ScriptedProvider, source: WalletSource | BankTransferSource
 ) -> None:
     """This adapter takes cards only; another source is our routing bug, not a decline."""
     reply = await adapter.pay(charge(source), idempotency_key=KEY)
@@ -354,7 +331,7 @@ async def test_non_card_sources_are_refused_without_a_call(
     ids=["EUR", "JPY", "KWD", "ISK", "MGA"],
 )
 async def test_amounts_are_sent_in_stripe_minor_units(
-    adapter: StripeAdapter, peer: Peer, money: Money, sent: str
+    adapter: StripeAdapter, peer: ScriptedProvider, money: Money, sent: str
 ) -> None:
     """ISO minor units, except where Stripe's unit differs (ISK two-decimal, MGA zero)."""
     peer.answer(200, intent())
@@ -365,7 +342,7 @@ async def test_amounts_are_sent_in_stripe_minor_units(
 
 @pytest.mark.parametrize(("currency", "exponent"), sorted(STRIPE_EXPONENTS.items()))
 async def test_each_stripe_exponent_row_scales_whole_units(
-    adapter: StripeAdapter, peer: Peer, currency: str, exponent: int
+    adapter: StripeAdapter, peer: ScriptedProvider, currency: str, exponent: int
 ) -> None:
     """One whole unit of each special currency is 10**exponent at Stripe."""
     peer.answer(200, intent())
@@ -374,7 +351,9 @@ async def test_each_stripe_exponent_row_scales_whole_units(
     assert peer.last_form["amount"] == str(10**exponent)
 
 
-async def test_fractional_mga_is_refused_without_a_call(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_fractional_mga_is_refused_without_a_call(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Stripe takes MGA in whole units; rounding money silently is not ours to do."""
     reply = await adapter.pay(
         charge(amount=Money(minor_units=1050, currency="MGA")), idempotency_key=KEY
@@ -386,7 +365,7 @@ async def test_fractional_mga_is_refused_without_a_call(adapter: StripeAdapter, 
 
 @pytest.mark.parametrize("operation", sorted(MONEY_MOVING))
 async def test_every_money_moving_call_sends_the_routers_key(
-    adapter: StripeAdapter, peer: Peer, operation: str
+    adapter: StripeAdapter, peer: ScriptedProvider, operation: str
 ) -> None:
     """The router's key goes out unchanged as Idempotency-Key; the adapter never mints one."""
     body = refund() if operation == "refund" else intent()
@@ -399,7 +378,9 @@ async def test_every_money_moving_call_sends_the_routers_key(
 # --- pay outcomes -----------------------------------------------------------------------------
 
 
-async def test_succeeded_intent_is_succeeded(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_succeeded_intent_is_succeeded(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """A captured payment answers succeeded with the intent id as provider reference."""
     peer.answer(200, intent())
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -407,7 +388,7 @@ async def test_succeeded_intent_is_succeeded(adapter: StripeAdapter, peer: Peer)
 
 
 async def test_requires_capture_is_a_succeeded_authorization(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """An authorized, uncaptured intent has taken the payment as far as routing goes."""
     peer.answer(200, intent("requires_capture"))
@@ -415,7 +396,7 @@ async def test_requires_capture_is_a_succeeded_authorization(
     assert reply == ProviderReply.succeeded(PI, provider_code="requires_capture", http_status=200)
 
 
-async def test_processing_is_pending(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_processing_is_pending(adapter: StripeAdapter, peer: ScriptedProvider) -> None:
     """Stripe is still processing: accepted, settles later."""
     peer.answer(200, intent("processing"))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -423,7 +404,7 @@ async def test_processing_is_pending(adapter: StripeAdapter, peer: Peer) -> None
 
 
 async def test_3ds_redirect_is_requires_action_with_the_url(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """3-D Secure with a return_url gives a redirect the checkout sends the customer to."""
     url = "https://hooks.stripe.com/3d_secure_2/hosted?merchant=acct_1"
@@ -436,7 +417,7 @@ async def test_3ds_redirect_is_requires_action_with_the_url(
 
 
 async def test_3ds_for_stripe_js_is_requires_action_without_url(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """Without a return_url Stripe wants Stripe.js to act: still requires_action, no URL."""
     next_action = {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
@@ -448,7 +429,7 @@ async def test_3ds_for_stripe_js_is_requires_action_without_url(
 
 
 async def test_402_decline_keeps_the_intent_id_and_decline_code(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """A declined confirm answers 402 with the intent inside; its id stays findable."""
     body = error(
@@ -467,7 +448,9 @@ async def test_402_decline_keeps_the_intent_id_and_decline_code(
     )
 
 
-async def test_decline_code_is_looked_up_before_code(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_decline_code_is_looked_up_before_code(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """card_declined says little; the issuer's decline_code says why."""
     peer.answer(402, error(code="card_declined", decline_code="stolen_card"))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -476,7 +459,7 @@ async def test_decline_code_is_looked_up_before_code(adapter: StripeAdapter, pee
 
 @pytest.mark.parametrize(("decline_code", "kind"), sorted(DECLINE_CODES.items()))
 async def test_each_decline_code_row(
-    adapter: StripeAdapter, peer: Peer, decline_code: str, kind: FailureKind
+    adapter: StripeAdapter, peer: ScriptedProvider, decline_code: str, kind: FailureKind
 ) -> None:
     """Every decline_code row yields its kind, as a definite failure."""
     peer.answer(402, error(code="card_declined", decline_code=decline_code))
@@ -488,7 +471,7 @@ async def test_each_decline_code_row(
 
 @pytest.mark.parametrize(("code", "kind"), sorted(ERROR_CODES.items()))
 async def test_each_error_code_row(
-    adapter: StripeAdapter, peer: Peer, code: str, kind: FailureKind
+    adapter: StripeAdapter, peer: ScriptedProvider, code: str, kind: FailureKind
 ) -> None:
     """Every error code row yields its kind, whatever the 4xx status it came with."""
     peer.answer(400, error("invalid_request_error", code=code))
@@ -499,7 +482,7 @@ async def test_each_error_code_row(
 
 @pytest.mark.parametrize(("status", "kind"), sorted(HTTP_STATUSES.items()))
 async def test_each_http_status_row(
-    adapter: StripeAdapter, peer: Peer, status: int, kind: FailureKind
+    adapter: StripeAdapter, peer: ScriptedProvider, status: int, kind: FailureKind
 ) -> None:
     """Every status row applies when the body has no code and no Stripe-Should-Retry."""
     peer.answer(status, {"error": {"type": "api_error", "message": "x"}})
@@ -512,7 +495,7 @@ async def test_each_http_status_row(
 @pytest.mark.parametrize(("header", "kind"), sorted(SHOULD_RETRY.items()))
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_each_should_retry_row_decides_a_5xx(
-    adapter: StripeAdapter, peer: Peer, status: int, header: str, kind: FailureKind
+    adapter: StripeAdapter, peer: ScriptedProvider, status: int, header: str, kind: FailureKind
 ) -> None:
     """On a 5xx, Stripe-Should-Retry overrides the status row."""
     peer.answer(status, {"error": {"type": "api_error"}}, **{"Stripe-Should-Retry": header})
@@ -521,7 +504,7 @@ async def test_each_should_retry_row_decides_a_5xx(
 
 
 async def test_503_before_processing_is_busy_not_unknown(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """Stripe's load shedders answer 503 before the API runs: retry or fail over is safe."""
     peer.answer(503, {"error": {"type": "api_error"}}, **{"Retry-After": "2"})
@@ -532,7 +515,7 @@ async def test_503_before_processing_is_busy_not_unknown(
 
 
 async def test_500_is_unknown_even_when_it_carries_a_code(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """Stripe says a 500 is indeterminate: a code in its body proves nothing."""
     peer.answer(500, error("api_error", code="card_declined"))
@@ -540,14 +523,18 @@ async def test_500_is_unknown_even_when_it_carries_a_code(
     assert reply.outcome is Outcome.UNKNOWN
 
 
-async def test_500_stripe_says_to_retry_is_busy(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_500_stripe_says_to_retry_is_busy(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Should-Retry true on a 500: no result was cached, so the request never ran."""
     peer.answer(500, {"error": {"type": "api_error"}}, **{"Stripe-Should-Retry": "true"})
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.BUSY
 
 
-async def test_503_stripe_says_not_to_retry_is_unknown(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_503_stripe_says_not_to_retry_is_unknown(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Should-Retry false: a retry would replay a result, so the request did run."""
     peer.answer(503, {"error": {"type": "api_error"}}, **{"Stripe-Should-Retry": "false"})
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -555,7 +542,7 @@ async def test_503_stripe_says_not_to_retry_is_unknown(adapter: StripeAdapter, p
 
 
 async def test_409_key_in_use_is_unknown_whatever_should_retry_says(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """A concurrent request under our key is still running and may move money."""
     body = error("idempotency_error", code="idempotency_key_in_use")
@@ -565,7 +552,9 @@ async def test_409_key_in_use_is_unknown_whatever_should_retry_says(
     assert reply.provider_code == "idempotency_key_in_use"
 
 
-async def test_429_is_rate_limited_with_retry_after(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_429_is_rate_limited_with_retry_after(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Too many requests: the router waits what Retry-After says, then may fail over."""
     peer.answer(429, error("invalid_request_error", code="rate_limit"), **{"Retry-After": "3"})
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -573,7 +562,9 @@ async def test_429_is_rate_limited_with_retry_after(adapter: StripeAdapter, peer
     assert reply.retry_after == 3.0
 
 
-async def test_lock_timeout_is_busy_with_retry_after(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_lock_timeout_is_busy_with_retry_after(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """A 429 lock_timeout is contention on the object, refused before acting."""
     peer.answer(429, error("invalid_request_error", code="lock_timeout"), **{"Retry-After": "1"})
     reply = await adapter.pay(charge(), idempotency_key=KEY)
@@ -583,7 +574,7 @@ async def test_lock_timeout_is_busy_with_retry_after(adapter: StripeAdapter, pee
 
 @pytest.mark.parametrize("status", [401, 403])
 async def test_rejected_api_key_is_our_credentials(
-    adapter: StripeAdapter, peer: Peer, status: int
+    adapter: StripeAdapter, peer: ScriptedProvider, status: int
 ) -> None:
     """A wrong or under-privileged key is a configuration fault, never the customer's."""
     peer.answer(status, error("invalid_request_error", message="Invalid API Key provided"))
@@ -592,7 +583,7 @@ async def test_rejected_api_key_is_our_credentials(
 
 
 async def test_unmapped_decline_code_falls_back_to_code_and_is_warned_once(
-    adapter: StripeAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: StripeAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A new issuer reason still declines through card_declined, and names the missing row."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -606,7 +597,7 @@ async def test_unmapped_decline_code_falls_back_to_code_and_is_warned_once(
 
 
 async def test_unmapped_code_on_402_is_a_card_decline_warned_once(
-    adapter: StripeAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: StripeAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """402 means the request was valid but failed: a definite decline."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -619,7 +610,7 @@ async def test_unmapped_code_on_402_is_a_card_decline_warned_once(
 
 
 async def test_unmapped_4xx_is_invalid_request_warned_once(
-    adapter: StripeAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: StripeAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A status and code no row knows: Stripe refused our request, nothing moved."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -632,11 +623,11 @@ async def test_unmapped_4xx_is_invalid_request_warned_once(
 
 
 async def test_unmapped_5xx_is_unknown(
-    adapter: StripeAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: StripeAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A 5xx no row knows may have run: unknown, and the missing row is named."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
-    peer.responses.append(httpx.Response(507))
+    peer.respond(httpx.Response(507))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.outcome is Outcome.UNKNOWN
     assert reply.provider_code == "http_507"
@@ -644,10 +635,10 @@ async def test_unmapped_5xx_is_unknown(
 
 
 async def test_non_json_error_body_is_classified_by_status(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """An HTML 502 from a gateway is still a 502: unknown."""
-    peer.responses.append(httpx.Response(502, content=b"<html>bad gateway</html>"))
+    peer.respond(httpx.Response(502, content=b"<html>bad gateway</html>"))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.outcome is Outcome.UNKNOWN
 
@@ -655,10 +646,10 @@ async def test_non_json_error_body_is_classified_by_status(
 @pytest.mark.parametrize("operation", ["pay", "capture", "refund", "void", "cancel_mandate"])
 @pytest.mark.parametrize("body", [b"not json", b"{}", b'{"id": null}'])
 async def test_unreadable_2xx_body_is_unknown(
-    adapter: StripeAdapter, peer: Peer, operation: str, body: bytes
+    adapter: StripeAdapter, peer: ScriptedProvider, operation: str, body: bytes
 ) -> None:
     """A 2xx we cannot read on a money-moving call: Stripe may have acted, so unknown."""
-    peer.responses.append(httpx.Response(200, content=body))
+    peer.respond(httpx.Response(200, content=body))
     reply = await MONEY_MOVING[operation](adapter, KEY)
     assert reply.outcome is Outcome.UNKNOWN
     assert reply.provider_code == "unreadable_body"
@@ -666,7 +657,7 @@ async def test_unreadable_2xx_body_is_unknown(
 
 @pytest.mark.parametrize(("status", "row"), sorted(INTENT_STATUSES.items()))
 async def test_each_intent_status_row(
-    adapter: StripeAdapter, peer: Peer, status: str, row: Any
+    adapter: StripeAdapter, peer: ScriptedProvider, status: str, row: Any
 ) -> None:
     """Every payment intent status yields its outcome (failures with the row's default kind)."""
     peer.answer(200, intent(status))
@@ -678,7 +669,7 @@ async def test_each_intent_status_row(
 
 
 async def test_failed_attempt_is_classified_by_last_payment_error(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """requires_payment_method after a confirm: last_payment_error says why, ids redacted."""
     last_error = {
@@ -695,7 +686,7 @@ async def test_failed_attempt_is_classified_by_last_payment_error(
 
 
 async def test_unmapped_intent_status_is_unknown_and_warned_once(
-    adapter: StripeAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: StripeAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A status Stripe adds later is not guessed at."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -710,7 +701,7 @@ async def test_unmapped_intent_status_is_unknown_and_warned_once(
 
 
 async def test_lookup_by_provider_reference_retrieves_the_intent(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """With the intent id, lookup is one GET, without an idempotency key."""
     peer.answer(200, intent("requires_capture"))
@@ -722,7 +713,7 @@ async def test_lookup_by_provider_reference_retrieves_the_intent(
 
 
 async def test_lookup_without_provider_reference_searches_our_metadata(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """A lost pay reply: search the intent carrying our reference in its metadata."""
     peer.answer(200, {"object": "search_result", "data": [intent("processing")]})
@@ -733,14 +724,16 @@ async def test_lookup_without_provider_reference_searches_our_metadata(
     assert reply == ProviderReply.pending(PI, provider_code="processing", http_status=200)
 
 
-async def test_search_query_escapes_quotes(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_search_query_escapes_quotes(adapter: StripeAdapter, peer: ScriptedProvider) -> None:
     """A quote in the reference cannot break out of the search string."""
     peer.answer(200, {"data": []})
     await adapter.lookup(PaymentHandle("it's\\", "order-1", PaymentMethod.CARD, EUR))
     assert peer.last.url.params["query"] == "metadata['payrouter_reference']:'it\\'s\\\\'"
 
 
-async def test_search_without_a_match_is_not_found(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_search_without_a_match_is_not_found(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Nothing carries our reference: NOT_FOUND, which the router trusts only after a delay."""
     peer.answer(200, {"object": "search_result", "data": []})
     reply = await adapter.lookup(NO_PI)
@@ -749,7 +742,9 @@ async def test_search_without_a_match_is_not_found(adapter: StripeAdapter, peer:
     )
 
 
-async def test_search_match_without_an_id_is_unknown(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_search_match_without_an_id_is_unknown(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """A match we cannot read may still be the payment: unknown, not not-found."""
     peer.answer(200, {"data": [{"object": "payment_intent"}]})
     reply = await adapter.lookup(NO_PI)
@@ -757,7 +752,9 @@ async def test_search_match_without_an_id_is_unknown(adapter: StripeAdapter, pee
     assert reply.provider_code == "unreadable_body"
 
 
-async def test_search_with_two_matches_is_unknown(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_search_with_two_matches_is_unknown(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Two intents under one reference: an operator must look, not the router guess."""
     peer.answer(200, {"data": [intent(), intent("canceled")]})
     reply = await adapter.lookup(NO_PI)
@@ -765,7 +762,9 @@ async def test_search_with_two_matches_is_unknown(adapter: StripeAdapter, peer: 
     assert reply.provider_code == "search_ambiguous"
 
 
-async def test_lookup_of_a_missing_intent_is_not_found(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_lookup_of_a_missing_intent_is_not_found(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Stripe's 404 resource_missing means no such payment at Stripe."""
     peer.answer(404, error("invalid_request_error", code="resource_missing"))
     reply = await adapter.lookup(HANDLE)
@@ -774,7 +773,7 @@ async def test_lookup_of_a_missing_intent_is_not_found(adapter: StripeAdapter, p
 
 @pytest.mark.parametrize(("reason", "kind"), sorted(CANCELLATION_REASONS.items()))
 async def test_each_cancellation_reason_row(
-    adapter: StripeAdapter, peer: Peer, reason: str, kind: FailureKind
+    adapter: StripeAdapter, peer: ScriptedProvider, reason: str, kind: FailureKind
 ) -> None:
     """A canceled intent found by lookup failed for the reason its row names."""
     peer.answer(200, intent("canceled", cancellation_reason=reason))
@@ -783,7 +782,9 @@ async def test_each_cancellation_reason_row(
     assert reply.provider_code == reason
 
 
-async def test_canceled_without_reason_is_a_decline(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_canceled_without_reason_is_a_decline(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """No reason given: nothing was captured, the row's default kind applies."""
     peer.answer(200, intent("canceled", cancellation_reason=None))
     reply = await adapter.lookup(HANDLE)
@@ -794,7 +795,9 @@ async def test_canceled_without_reason_is_a_decline(adapter: StripeAdapter, peer
 # --- follow-ups -------------------------------------------------------------------------------
 
 
-async def test_capture_sends_amount_to_capture(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_capture_sends_amount_to_capture(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Capture posts the amount to the intent's /capture."""
     peer.answer(200, intent())
     reply = await adapter.capture(
@@ -807,7 +810,7 @@ async def test_capture_sends_amount_to_capture(adapter: StripeAdapter, peer: Pee
 
 @pytest.mark.parametrize(("status", "row"), sorted(CAPTURE_STATUSES.items()))
 async def test_each_capture_status_row(
-    adapter: StripeAdapter, peer: Peer, status: str, row: Any
+    adapter: StripeAdapter, peer: ScriptedProvider, status: str, row: Any
 ) -> None:
     """Every status a capture can leave the intent in yields its outcome."""
     peer.answer(200, intent(status))
@@ -816,7 +819,7 @@ async def test_each_capture_status_row(
 
 
 async def test_capture_leaving_an_unexpected_status_is_unknown(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """A 200 that still says requires_capture did not capture: let reconcile find out."""
     peer.answer(200, intent("requires_capture"))
@@ -824,7 +827,7 @@ async def test_capture_leaving_an_unexpected_status_is_unknown(
     assert reply.outcome is Outcome.UNKNOWN
 
 
-async def test_void_cancels_the_intent(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_void_cancels_the_intent(adapter: StripeAdapter, peer: ScriptedProvider) -> None:
     """Void posts an empty form to /cancel; a canceled intent means it is done."""
     peer.answer(200, intent("canceled", cancellation_reason=None))
     reply = await adapter.void(HANDLE, idempotency_key=KEY)
@@ -835,7 +838,7 @@ async def test_void_cancels_the_intent(adapter: StripeAdapter, peer: Peer) -> No
 
 @pytest.mark.parametrize(("status", "row"), sorted(VOID_STATUSES.items()))
 async def test_each_void_status_row(
-    adapter: StripeAdapter, peer: Peer, status: str, row: Any
+    adapter: StripeAdapter, peer: ScriptedProvider, status: str, row: Any
 ) -> None:
     """Every status a cancel can leave the intent in yields its outcome."""
     peer.answer(200, intent(status))
@@ -843,14 +846,18 @@ async def test_each_void_status_row(
     assert reply.outcome is row.outcome
 
 
-async def test_void_of_a_captured_payment_is_refused(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_void_of_a_captured_payment_is_refused(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Stripe cannot cancel a succeeded intent: a definite, alerting refusal."""
     peer.answer(400, error("invalid_request_error", code="payment_intent_unexpected_state"))
     reply = await adapter.void(HANDLE, idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
 
 
-async def test_refund_posts_intent_amount_and_metadata(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_refund_posts_intent_amount_and_metadata(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """A refund names the intent and amount; its own key and the order ride in metadata."""
     peer.answer(200, refund())
     reply = await adapter.refund(
@@ -867,7 +874,7 @@ async def test_refund_posts_intent_amount_and_metadata(adapter: StripeAdapter, p
 
 
 async def test_refund_reason_uses_stripes_enum_or_metadata(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """Stripe's own reasons go in `reason`; free text goes in metadata instead."""
     peer.answer(200, refund())
@@ -881,7 +888,7 @@ async def test_refund_reason_uses_stripes_enum_or_metadata(
 
 @pytest.mark.parametrize(("status", "row"), sorted(REFUND_STATUSES.items()))
 async def test_each_refund_status_row(
-    adapter: StripeAdapter, peer: Peer, status: str, row: Any
+    adapter: StripeAdapter, peer: ScriptedProvider, status: str, row: Any
 ) -> None:
     """Every refund status yields its outcome, with the refund id as reference."""
     peer.answer(200, refund(status))
@@ -892,7 +899,7 @@ async def test_each_refund_status_row(
 
 @pytest.mark.parametrize(("reason", "kind"), sorted(REFUND_FAILURES.items()))
 async def test_each_refund_failure_row(
-    adapter: StripeAdapter, peer: Peer, reason: str, kind: FailureKind
+    adapter: StripeAdapter, peer: ScriptedProvider, reason: str, kind: FailureKind
 ) -> None:
     """A failed refund's failure_reason picks its kind."""
     peer.answer(200, refund("failed", failure_reason=reason))
@@ -902,7 +909,7 @@ async def test_each_refund_failure_row(
 
 
 async def test_unmapped_refund_failure_is_a_decline_warned_once(
-    adapter: StripeAdapter, peer: Peer, caplog: pytest.LogCaptureFixture
+    adapter: StripeAdapter, peer: ScriptedProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A failure reason no row knows still fails the refund, and names the missing row."""
     caplog.set_level(logging.WARNING, logger=LOGGER)
@@ -915,7 +922,7 @@ async def test_unmapped_refund_failure_is_a_decline_warned_once(
 
 @pytest.mark.parametrize("operation", ["capture", "refund", "void"])
 async def test_follow_up_without_intent_id_is_not_found_without_a_call(
-    adapter: StripeAdapter, peer: Peer, operation: str
+    adapter: StripeAdapter, peer: ScriptedProvider, operation: str
 ) -> None:
     """Follow-ups address the intent by id; without one, nothing is sent."""
     calls: dict[str, Call] = {
@@ -929,7 +936,9 @@ async def test_follow_up_without_intent_id_is_not_found_without_a_call(
     assert reply.provider_code == "no_payment_intent"
 
 
-async def test_cancel_mandate_detaches_the_saved_card(adapter: StripeAdapter, peer: Peer) -> None:
+async def test_cancel_mandate_detaches_the_saved_card(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
     """Detaching the PaymentMethod from its customer stops further charges on it."""
     peer.answer(200, {"id": "pm_saved", "object": "payment_method", "customer": None})
     reply = await adapter.cancel_mandate("pm_saved", idempotency_key=KEY)
@@ -938,7 +947,7 @@ async def test_cancel_mandate_detaches_the_saved_card(adapter: StripeAdapter, pe
 
 
 async def test_cancel_mandate_of_unknown_method_is_not_found(
-    adapter: StripeAdapter, peer: Peer
+    adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
     """No such PaymentMethod: NOT_FOUND."""
     peer.answer(404, error("invalid_request_error", code="resource_missing"))
@@ -961,7 +970,7 @@ async def test_cancel_mandate_of_unknown_method_is_not_found(
 )
 @pytest.mark.parametrize("operation", sorted(EVERY_CALL))
 async def test_transport_errors_propagate_for_the_router_to_map(
-    adapter: StripeAdapter, peer: Peer, operation: str, failure: httpx.TransportError
+    adapter: StripeAdapter, peer: ScriptedProvider, operation: str, failure: httpx.TransportError
 ) -> None:
     """Connect and read failures are raised unchanged: the router alone decides their outcome."""
     peer.fail(failure)

@@ -26,9 +26,11 @@ def edit(database: Path, statement: str, **values: object) -> None:
     engine.dispose()
 
 
-def plant_payment(database: Path, order_id: str, provider: str, reference: str) -> None:
-    """A succeeded payment the ledger holds but the provider never took."""
-    now = time.time()
+def plant_payment(
+    database: Path, order_id: str, provider: str, reference: str, at: float | None = None
+) -> None:
+    """A succeeded payment the ledger holds but the provider never took (made at `at`)."""
+    now = time.time() if at is None else at
     edit(
         database,
         "INSERT INTO payrouter_payments (order_id, fingerprint, status, amount_minor, currency,"

@@ -28,10 +28,13 @@ from payrouter import (
     PaymentResult,
     PaymentStatus,
     Router,
+    WalletSource,
 )
 from payrouter._paying._fees import FeeRule
 from payrouter._paying._routing import ProviderRouting, RoutingPolicy
 from payrouter.provider import Adapter, RecordsSource
+from payrouter_adapters.adyen import AdyenAdapter
+from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_adapters.stripe import StripeAdapter
 from payrouter_lab.sandbox import Sandbox, serve
 from tests.records.kit import edit, plant_fee, plant_payment, plant_refund
@@ -50,6 +53,12 @@ class Provider:
     request: Callable[[str], PaymentRequest]
     price: FeeRule | None
     """The stand-in's list price as the merchant's fee rule; None: no fees to check."""
+    records_reference: Callable[[str], str] = str
+    """The ledger's provider reference → the one the provider's records use."""
+
+
+def stored_card(order_id: str) -> PaymentRequest:
+    return card(order_id, "stored_card_1")
 
 
 def card(order_id: str, token: str = "pm_card_visa") -> PaymentRequest:
@@ -57,6 +66,16 @@ def card(order_id: str, token: str = "pm_card_visa") -> PaymentRequest:
         order_id=order_id,
         amount=Money.of("10.50", "EUR"),
         sources=[CardSource(token=SecretStr(token))],
+        customer_country="DE",
+        customer_id="shopper-1",
+    )
+
+
+def wallet(order_id: str) -> PaymentRequest:
+    return PaymentRequest(
+        order_id=order_id,
+        amount=Money.of("10.50", "EUR"),
+        sources=[WalletSource(wallet="paypal", account=SecretStr("vault-1"))],
         customer_country="DE",
         customer_id="shopper-1",
     )
@@ -72,6 +91,32 @@ PROVIDERS = [
         ),
         card,
         FeeRule(percent=Decimal("1.5"), fixed_minor=25),
+    ),
+    Provider(
+        "paypal",
+        lambda sandbox: PayPalAdapter.from_options(
+            name="paypal",
+            capabilities=None,
+            options={"base_url": sandbox.urls["paypal"], "client_id": "id", "client_secret": "s"},
+        ),
+        wallet,
+        FeeRule(percent=Decimal("2.49"), fixed_minor=35),
+        lambda reference: reference.rsplit(":", 1)[-1],  # ORDER:capture:CAPTURE
+    ),
+    Provider(
+        "adyen",
+        lambda sandbox: AdyenAdapter.from_options(
+            name="adyen",
+            capabilities=None,
+            options={
+                "base_url": sandbox.urls["adyen"],
+                "api_key": "key",
+                "merchant_account": "ShopECOM",
+                "return_url": "https://shop.example/return",
+            },
+        ),
+        stored_card,
+        FeeRule(percent=Decimal("0.6"), fixed_minor=11),
     ),
 ]
 
@@ -93,7 +138,11 @@ def period() -> tuple[datetime, datetime]:
 
 
 async def plant_every_kind(
-    provider: Provider, sandbox: Sandbox, database: Path, paid: dict[str, PaymentResult]
+    provider: Provider,
+    sandbox: Sandbox,
+    database: Path,
+    paid: dict[str, PaymentResult],
+    until: datetime,
 ) -> None:
     def row(statement: str, order: str) -> None:
         edit(database, statement, o=order)
@@ -105,10 +154,10 @@ async def plant_every_kind(
     plant_refund(database, paid["order-refunded"], 300)
     reference = paid["order-fee"].provider_reference
     assert reference is not None
-    await plant_fee(sandbox.admin_url, provider.name, reference, 1)
+    await plant_fee(sandbox.admin_url, provider.name, provider.records_reference(reference), 1)
     row("DELETE FROM payrouter_attempts WHERE order_id = :o", "order-lost")
     row("DELETE FROM payrouter_payments WHERE order_id = :o", "order-lost")
-    plant_payment(database, "order-ghost", provider.name, "never-made")
+    plant_payment(database, "order-ghost", provider.name, "never-made", at=until.timestamp())
 
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=[p.name for p in PROVIDERS])
@@ -121,14 +170,15 @@ async def test_every_planted_difference_is_reported_exactly_once(
     adapter = provider.adapter(sandbox)
     assert isinstance(adapter, RecordsSource)
     fees = {provider.name: ProviderRouting(fees=(provider.price,) if provider.price else ())}
-    since, until = period()
+    since = datetime.now(UTC) - timedelta(minutes=5)
     async with Router(
         [adapter], ledger=f"sqlite:///{database}", hooks=(), routing=RoutingPolicy(fees)
     ) as router:
         paid = {order: await router.pay(provider.request(order)) for order in KINDS}
         assert {r.status for r in paid.values()} == {PaymentStatus.SUCCEEDED}, paid
+        until = datetime.now(UTC)  # records lagging behind would be reported late
         clean = await router.compare_records(since, until)
-        await plant_every_kind(provider, sandbox, database, paid)
+        await plant_every_kind(provider, sandbox, database, paid, until)
         report = await router.compare_records(since, until)
         open_before = await router.discrepancies()
 
@@ -140,7 +190,9 @@ async def test_every_planted_difference_is_reported_exactly_once(
     assert len(lost) == 1
     found = [(k, "order-lost" if k is MismatchKind.MISSING_IN_LEDGER else o) for k, o in found]
     assert sorted(found) == sorted(expected)
-    assert lost[0].provider_reference == paid["order-lost"].provider_reference
+    lost_reference = paid["order-lost"].provider_reference
+    assert lost_reference is not None
+    assert lost[0].provider_reference == provider.records_reference(lost_reference)
     for mismatch in report.mismatches:
         assert mismatch.action
         assert mismatch.provider_reference or mismatch.reference

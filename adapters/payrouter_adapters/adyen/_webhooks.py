@@ -109,9 +109,10 @@ class AdyenWebhooks:
         if not isinstance(signature, str) or not signature.isascii():
             raise ForgedNotificationError("Adyen item has no additionalData.hmacSignature")
         amount = item.get("amount") or {}
+        value = amount.get("value")
         fields = [item.get(name) or "" for name in _SIGNED]
-        fields += [str(amount.get("value", "")), amount.get("currency", "")]
-        fields += [item.get("eventCode", ""), item.get("success", "")]
+        fields += ["" if value is None else str(value), amount.get("currency") or ""]
+        fields += [item.get("eventCode") or "", item.get("success") or ""]
         message = ":".join(fields).encode("utf-8", "surrogatepass")
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         try:
@@ -172,10 +173,10 @@ def _check_shape(item: Mapping[str, Any]) -> None:
     if amount is not None:
         if not isinstance(amount, dict):
             raise MalformedNotificationError("Adyen item's amount is not an object")
-        value = amount.get("value", 0)
-        if not isinstance(value, int) or isinstance(value, bool):
+        value = amount.get("value")
+        if not isinstance(value, int | None) or isinstance(value, bool):
             raise MalformedNotificationError("Adyen item's amount.value is not an integer")
-        if not isinstance(amount.get("currency", ""), str):
+        if not isinstance(amount.get("currency"), str | None):
             raise MalformedNotificationError("Adyen item's amount.currency is not a string")
     if not isinstance(item.get("additionalData") or {}, dict):
         raise MalformedNotificationError("Adyen item's additionalData is not an object")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Final, Literal
 from urllib.parse import quote
 
@@ -18,12 +19,13 @@ from payrouter.provider import (
     HttpAdapter,
     HttpOptions,
     PaymentHandle,
+    ProviderRecord,
     ProviderReply,
     Resolution,
     UnsendableError,
 )
 
-from . import _replies
+from . import _records, _replies
 from ._auth import StaticToken, TokenCache, TokenSource
 from ._requests import (
     PaymentKind,
@@ -110,6 +112,8 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
     """Get the order by id; replay order creation with the same PayPal-Request-Id (Orders
     v2 keeps it 6 hours); no search by our reference; CHECKOUT/PAYMENT webhooks."""
     """PayPal's limit for the PayPal-Request-Id header."""
+    records_delay: timedelta = _records.RECORDS_DELAY
+    """The Transaction Search lags up to three hours."""
 
     def __init__(
         self,
@@ -260,6 +264,11 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
         """`POST /v1/notifications/verify-webhook-signature` with this adapter's credentials:
         PayPal itself says whether a notification is genuine (see `PayPalWebhooks`)."""
         return await self._send("POST", "/v1/notifications/verify-webhook-signature", verification)
+
+    def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
+        """Payments in `[since, until]` from PayPal's Transaction Search, with fees and
+        refunds (records reconciliation; `RecordsSource`; see `_records`)."""
+        return _records.list_payments(lambda path: self._send("GET", path), self.name, since, until)
 
     async def _send(
         self,

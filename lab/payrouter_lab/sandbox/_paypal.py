@@ -31,6 +31,7 @@ from ._exchange import (
     minor_to_decimal,
 )
 from ._faults import FaultKind
+from ._paypal_records import transactions
 from ._paypal_webhooks import verify_webhook_signature
 from ._paypal_wire import (
     NOT_APPROVED,
@@ -110,6 +111,7 @@ class PayPalStandin(Standin):
                 self._delete_token,
                 lambda call: call.path_params["token"],
             ),
+            Operation("records", "GET", "/v1/reporting/transactions", self._transactions),
             Operation("authenticate", "GET", "/checkoutnow", self._approve, public=True),
             Operation(
                 "verify_webhook",
@@ -314,6 +316,19 @@ class PayPalStandin(Standin):
             self.books.settle(payment_id, EntryStatus.SUCCEEDED)
             order = self._orders[self._payment_order[payment_id]]
             unit_of(order)["payments"] = {"captures": [public(self._payments[payment_id])]}
+
+    async def _transactions(self, call: Call) -> Reply:
+        for payment_id in list(self._settle_at):
+            self._settle(payment_id)
+        return transactions(call, self.books, self._unit_ids)
+
+    def _unit_ids(self, payment_id: str) -> tuple[str | None, str | None]:
+        """The `invoice_id` and `custom_id` of the purchase unit a payment belongs to."""
+        order = self._orders.get(self._payment_order.get(payment_id, ""))
+        if order is None:
+            return None, None
+        unit = unit_of(order)
+        return text(unit.get("invoice_id")), text(unit.get("custom_id"))
 
     async def _get_order(self, call: Call) -> Reply:
         order = self._orders.get(call.path_params["order"])
