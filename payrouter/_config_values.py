@@ -20,7 +20,21 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
 
-__all__ = ["EXPANDED_FIELDS", "check_inline_secrets", "expand", "refuse_stray_references"]
+__all__ = [
+    "EXPANDED_FIELDS",
+    "TOO_DEEP",
+    "check_inline_secrets",
+    "check_shape",
+    "expand",
+    "refuse_stray_references",
+]
+
+_MAX_DEPTH: Final = 32
+_MAX_NODES: Final = 100_000
+TOO_DEEP: Final = (
+    f"nested deeper than {_MAX_DEPTH} levels, larger than {_MAX_NODES} values, or "
+    "referring to itself through YAML aliases: a router config is a few levels deep"
+)
 
 EXPANDED_FIELDS: Final = ("ledger", "state")
 """Top-level fields whose `${NAME}` references are expanded (besides providers' options)."""
@@ -46,6 +60,27 @@ class _Endpoint(enum.Enum):
     TEST = "a test or sandbox endpoint"
     LIVE = "a live endpoint"
     UNKNOWN = "the adapter's default endpoint, which may be live"
+
+
+def check_shape(raw: object, origin: str) -> None:
+    """Refuse a document too deep, too large or cyclic (a YAML alias to itself) before any
+    recursive walk or validation meets it; iterative, so the check itself cannot recurse.
+
+    Raises:
+        ConfigurationError: naming `origin`.
+    """
+    stack: list[tuple[object, int]] = [(raw, 0)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if depth > _MAX_DEPTH or seen > _MAX_NODES:
+            raise ConfigurationError(f"{origin}: {TOO_DEEP}")
+        if isinstance(value, Mapping):
+            stack.extend((item, depth + 1) for item in value.values())
+            stack.extend((key, depth + 1) for key in value)
+        elif isinstance(value, list | tuple):
+            stack.extend((item, depth + 1) for item in value)
 
 
 def expand(field: str, value: object) -> object:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
@@ -74,6 +74,10 @@ class RecordsSource(Protocol):
 
     def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
         """Every payment created in `[since, until]`, paging through the provider's records.
+
+        A record's `reference` is matched to the attempt reference; a source whose provider
+        stores it transformed (a bank's 35-character endToEndId) also offers
+        `records_reference(reference) -> str`, giving it as the provider stores it.
 
         Raises:
             RecordsNotReadyError: the provider has not published records for the period yet.
@@ -151,7 +155,8 @@ async def compare_records(
                 late[name] = error.detail
                 continue
             compared += len(records) + len(ours)
-            mismatches += _compare_listed(name, ours, records, rules, window)
+            as_sent = getattr(adapter, "records_reference", None)
+            mismatches += _compare_listed(name, ours, records, rules, window, as_sent)
         else:
             unlisted.append(name)
             ours = [a for a in ours if window[0] <= a.started_at <= window[1]]
@@ -172,12 +177,13 @@ def _compare_listed(
     records: Sequence[ProviderRecord],
     fees: Sequence[FeeRule],
     window: tuple[float, float],
+    as_sent: Callable[[str], str] | None = None,
 ) -> list[Mismatch]:
     """Both ways: each record against its attempt, and each attempt of the period that no
     record answers for. `ours` reaches beyond the period so that a record near its edge (a
     bank's booking date, a payment settled a day later) still finds its attempt."""
     by_reference = {a.provider_reference: a for a in ours if a.provider_reference}
-    by_ours = {a.reference: a for a in ours}
+    by_ours = {(as_sent(a.reference) if as_sent else a.reference): a for a in ours}
     seen: set[str] = set()
     found: list[Mismatch] = []
     for record in records:

@@ -15,12 +15,21 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from pydantic import SecretStr
 
-from payrouter import CardSource, Money, PaymentMethod, WalletSource
+from payrouter import (
+    BankTransferSource,
+    CardSource,
+    ConfigurationError,
+    Money,
+    PaymentMethod,
+    WalletSource,
+)
 from payrouter.provider import Charge, Outcome, PaymentHandle, RecordsNotReadyError
 from payrouter_adapters.adyen import AdyenAdapter
+from payrouter_adapters.berlingroup import BerlinGroupAdapter
 from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_lab.sandbox import Sandbox, serve
 from tests.peers import SPECS_DIR
+from tests.sandbox.kit import IBAN
 from tests.sandbox.test_schemas import Exchange, Recorder
 
 
@@ -44,7 +53,10 @@ def conforms(path: str, host: str, exchanges: list[Exchange], base: str = "") ->
             host, exchange.method.lower(), base + exchange.path, args=exchange.query
         )
         response = MockResponse(
-            exchange.body, status_code=exchange.status, content_type=exchange.content_type
+            exchange.body,
+            status_code=exchange.status,
+            content_type=exchange.content_type,
+            headers=exchange.headers,
         )
         official(path).validate_response(request, response)
     return len(exchanges)
@@ -185,3 +197,48 @@ async def test_adyen_accounting_report_folds_each_payments_rows(sandbox: Sandbox
     )
     assert record.fee == 17  # 0.6 % of 10.50 EUR is 6 cents, plus 0.11 EUR
     assert adapter.records_delay >= timedelta(days=1)
+
+
+async def test_the_banks_account_report_is_valid_nextgenpsd2(sandbox: Sandbox) -> None:
+    """A settled transfer is a booked credit carrying our endToEndId and the order id; the
+    stand-in's report validates against NextGenPSD2 1.3.11; without consent it is refused."""
+    recorder = Recorder()
+    options = {
+        "base_url": sandbox.urls["berlingroup"],
+        "access_token": "token",
+        "creditor_iban": "DE02100100109307118603",
+        "creditor_name": "Example Shop GmbH",
+    }
+    bank = BerlinGroupAdapter.from_options(
+        name="bank",
+        capabilities=None,
+        options={**options, "account_id": "merchant", "consent_id": "c1"},
+        transport=recorder,
+    )
+    unconsented = BerlinGroupAdapter.from_options(name="bank", capabilities=None, options=options)
+    source = BankTransferSource(iban=IBAN, holder_name="Erika Mustermann")
+    charge = Charge(
+        reference="ref-b1",
+        order_id="b1",
+        amount=Money.of("10.50", "EUR"),
+        source=source,
+        customer_country="DE",
+        return_url="https://shop.example/back",
+    )
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    started = await bank.pay(charge, idempotency_key="k1")
+    async with httpx.AsyncClient() as browser:
+        assert (await browser.get(started.action_url or "")).status_code == 200
+    [record] = [r async for r in bank.list_payments(since, datetime.now(UTC))]
+    with pytest.raises(ConfigurationError, match="account_id and consent_id"):
+        unconsented.list_payments(since, datetime.now(UTC))
+    await bank.aclose()
+    await unconsented.aclose()
+
+    reports = [e for e in recorder.exchanges if e.path.endswith("/transactions")]
+    assert record.reference == bank.records_reference("ref-b1") == "ref-b1"
+    assert record.order_id == "b1"
+    assert record.provider_reference == f"tx-{started.provider_reference}"
+    assert (record.outcome, record.captured, record.fee) == (Outcome.SUCCEEDED, 1050, None)
+    document, server = "berlingroup/psd2-api_v1.3.11.json", "https://api.testbank.com"
+    assert conforms(document, server, reports, base="/psd2") == 1
