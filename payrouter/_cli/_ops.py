@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from datetime import UTC
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,8 @@ from rich.table import Table
 from .._followups import FollowUp, FollowUpStatus
 from .._health._maintenance import MaintenanceWindow
 from .._reconcile._payments import OpenPayment
+from .._reconcile._records import RecordsReport
+from .._reconcile._schedule import RecordsSchedule
 from .._router import Router
 from ._common import CommandError, ConfigOption, console, describe, guarded, plain
 
@@ -101,12 +104,32 @@ def worker(
             "are not on the network unless you choose an address (e.g. 0.0.0.0 in a container)."
         ),
     ] = "127.0.0.1",
+    records_every: Annotated[
+        float | None,
+        typer.Option(
+            help="Also compare the ledger with each provider's records every this many "
+            "seconds (e.g. 3600), over the provider's report window; off when not given.",
+            min=1,
+        ),
+    ] = None,
+    records_span: Annotated[
+        float,
+        typer.Option(help="Hours of records each scheduled comparison covers.", min=0.01),
+    ] = 24.0,
 ) -> None:
     """Run beside the app: every round, reconcile open payments and send due follow-ups.
 
-    Stops after the round in progress on SIGINT or SIGTERM. Several workers may run at
-    once on a shared ledger: each payment and follow-up is leased to one of them.
+    With `--records-every`, records reconciliation runs on that schedule: each provider is
+    compared over the `--records-span` hours that end its documented report delay ago, and
+    a provider whose records are still missing then is reported late. Stops after the round
+    in progress on SIGINT or SIGTERM. Several workers may run at once on a shared ledger:
+    each payment and follow-up is leased to one of them.
     """
+    schedule = (
+        RecordsSchedule(records_every, timedelta(hours=records_span))
+        if records_every is not None
+        else None
+    )
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -130,6 +153,8 @@ def worker(
                         f"oldest {outbox.oldest_age_seconds:.0f}s, refused {outbox.refused}"
                     )
                     _print_followups(sent)
+                if schedule is not None and schedule.due():
+                    await _compare_on_schedule(router, schedule)
                 if once:
                     return
                 try:
@@ -140,6 +165,19 @@ def worker(
                 return
 
     guarded(run)
+
+
+async def _compare_on_schedule(router: Router, schedule: RecordsSchedule) -> None:
+    by_name = {adapter.name: adapter for adapter in router.adapters}
+
+    async def compare(since: datetime, until: datetime, names: Sequence[str]) -> RecordsReport:
+        return await router.compare_records(since, until, providers=names)
+
+    for run in await schedule.run(by_name, compare):
+        colour = "red" if run.late or run.report.mismatches else "green"
+        console.print(f"[{colour}]{run.summary()}[/{colour}]")
+    books = await router.discrepancy_stats()
+    console.print(f"records: {books.open} open discrepancies (`payrouter records open`)")
 
 
 def _metrics_hooks(host: str, port: int) -> list[Any]:
