@@ -42,6 +42,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "OpenPayment",
         "OutboxSettings",
         "OutboxStats",
+        "OutcomeNotRecordedError",
         "PaymentError",
         "PaymentInProgressError",
         "PaymentMethod",
