@@ -30,6 +30,9 @@ class PaymentBooks:
     payment: PaymentResult
     authorize_only: bool
     followups: Sequence[FollowUp]
+    authorised_part: int | None = None
+    """Minor units the issuer authorised when it granted less than asked (the payment is
+    `partially_authorised`), as the provider's notification reported; else None."""
 
     def _sum(self, kind: FollowUpKind, statuses: frozenset[FollowUpStatus] | None = None) -> int:
         return sum(
@@ -129,12 +132,14 @@ def _capture(books: PaymentBooks, requested: Money | None) -> Money:
             "captured once and the rest of its authorization is released",
             order_id=order,
         )
-    if requested is None and books.payment.status is PaymentStatus.PARTIALLY_AUTHORISED:
-        raise FollowUpNotAllowedError(
-            f"payment {order!r} was only partly authorised: name the amount to capture (the "
-            "authorised part is in `payrouter records open`)",
-            order_id=order,
-        )
+    if books.payment.status is PaymentStatus.PARTIALLY_AUTHORISED:
+        if books.authorised_part is None:
+            raise FollowUpNotAllowedError(
+                f"payment {order!r} was only partly authorised, by an amount the ledger does "
+                "not hold: capture it at the provider, or void it",
+                order_id=order,
+            )
+        authorized = Money(minor_units=books.authorised_part, currency=authorized.currency)
     amount = requested or authorized
     if amount.minor_units > authorized.minor_units:
         raise FollowUpNotAllowedError(

@@ -14,7 +14,7 @@ from typing import Final, Self
 
 import httpx
 
-from .._adapter import Capabilities, Charge, PaymentHandle, ProviderReply
+from .._adapter import Capabilities, Charge, PaymentHandle, ProviderReply, Resolution
 from .._errors import ConfigurationError
 from .._models import BankTransferSource, CardSource, PaymentMethod
 from .._money import Money
@@ -24,6 +24,10 @@ from ._simulator import SimulatedProvider
 __all__ = ["SimulatedAdapter"]
 
 _ALL_METHODS: Final = Capabilities(methods=frozenset(PaymentMethod))
+DEFAULT_RESOLUTION: Final = Resolution(lookup=True, search_lag_seconds=300.0)
+"""The simulator finds a payment by either reference at once; a miss is trusted after 5
+minutes, when a request still in flight would have arrived. It keeps keys, but replay is
+off unless a test declares a window (`SimulatedAdapter(provider, resolution=...)`)."""
 
 # The simulated provider's error codes; hard declines use the FailureKind values themselves.
 _BY_CODE: Final[Mapping[str, FailureKind]] = MappingProxyType(
@@ -58,10 +62,12 @@ class SimulatedAdapter:
         *,
         name: str | None = None,
         capabilities: Capabilities | None = None,
+        resolution: Resolution = DEFAULT_RESOLUTION,
     ) -> None:
         self.name = name or provider.name
         self.provider = provider
         self.capabilities = capabilities or _ALL_METHODS
+        self.resolution = resolution
         self._client = httpx.AsyncClient(transport=provider, base_url=f"http://{self.name}.sim")
 
     @classmethod

@@ -139,6 +139,10 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
             payments.c.status, payments.c.lease_until, payments.c.amount_minor, payments.c.currency
         ).where(payments.c.order_id == order_id)
     ).one()
+    if held.status not in _FROM[event.status]:
+        # Nothing to move (a late event, or a capture's notification for a payment already
+        # settled): its amount is a follow-up's business, not a payment discrepancy.
+        return Receipt(event.event_id, WebhookResult.OUT_OF_ORDER, order_id)
     expected = Money(minor_units=held.amount_minor, currency=held.currency)
     target = judge_amount(event, event.status, expected)
     if target is None:  # never applied, so no live worker's outcome can be overwritten

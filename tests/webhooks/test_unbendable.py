@@ -105,6 +105,8 @@ async def test_an_adyen_partial_authorisation_is_its_own_state_never_succeeded()
             f"5.00 EUR in AUTHORISATION (AUTHORISATION:{pending.provider_reference}:true)",
         )
         assert "capture that part" in listed.action
+        # records reconciliation names the same difference the same way: one row, not two
+        assert listed.discrepancy_id == f"amount_differs:adyen:{pending.provider_reference}"
 
 
 async def test_a_stripe_success_for_more_than_the_payment_is_a_mismatch_not_a_partial() -> None:
@@ -216,7 +218,8 @@ def test_the_asgi_app_stops_reading_at_the_limit_whatever_content_length_says() 
 
 
 async def test_a_partial_authorisation_is_captured_in_part_or_voided_never_refunded() -> None:
-    """The merchant's policy decides: a capture must name the part, a refund is refused."""
+    """The merchant's policy decides: capture the authorised part (no more), or void it; a
+    refund is refused until something was captured."""
     adyen = simulated("adyen")
     async with router(adyen) as payments:
         adyen.provider.script(Behavior.pending())
@@ -233,13 +236,31 @@ async def test_a_partial_authorisation_is_captured_in_part_or_voided_never_refun
         adyen.provider.settle(psp, captured=False)
         half = adyen_body("AUTHORISATION", psp, value=500)
         await receiver(payments).receive("adyen", half, {})
-        with pytest.raises(FollowUpNotAllowedError, match="name the amount"):
-            await payments.capture("order-1")
+        with pytest.raises(FollowUpNotAllowedError, match=r"only 5\.00 EUR was authorized"):
+            await payments.capture("order-1", Money.of("6.00", "EUR"))
         with pytest.raises(FollowUpNotAllowedError, match="partially_authorised"):
             await payments.refund("order-1", Money.of("1.00", "EUR"))
-        captured = await payments.capture("order-1", Money.of("5.00", "EUR"))
+        captured = await payments.capture("order-1")
         stats = await payments.discrepancy_stats()
 
     assert captured.amount == Money.of("5.00", "EUR")
     assert captured.status is not FollowUpStatus.REFUSED
     assert stats.open == 1  # `payrouter status` counts it until a person acknowledges it
+
+
+async def test_an_event_for_a_settled_payment_raises_no_discrepancy() -> None:
+    """A capture's notification for less (the merchant captured part) arrives after the
+    payment settled: out of order, not a payment discrepancy."""
+    async with router(simulated("stripe")) as payments:
+        pending = await pending_payment(payments)
+        inbox = receiver(payments)
+        paid = stripe_body("payment_intent.succeeded", {"id": pending.provider_reference})
+        part = stripe_body(
+            "payment_intent.succeeded", {"id": pending.provider_reference, "amount": 400}, "evt_2"
+        )
+        await inbox.receive("stripe", paid, stripe_headers(paid))
+        late = await inbox.receive("stripe", part, stripe_headers(part))
+        listed = await payments.discrepancies()
+
+    assert late.receipts[0].result is WebhookResult.OUT_OF_ORDER
+    assert listed == []
