@@ -24,7 +24,14 @@ from pydantic import (
 )
 
 from ._adapter import Adapter, AdapterFactory, Capabilities
-from ._config_values import EXPANDED_FIELDS, check_inline_secrets, expand, refuse_stray_references
+from ._config_values import (
+    EXPANDED_FIELDS,
+    TOO_DEEP,
+    check_inline_secrets,
+    check_shape,
+    expand,
+    refuse_stray_references,
+)
 from ._errors import ConfigurationError
 from ._health._maintenance import MaintenanceWindow
 from ._health._protection import ProviderLimits
@@ -201,15 +208,22 @@ def load_config(path: str | Path) -> PayrouterConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigurationError(f"cannot read config file {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(
+            f"{path} is not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
     try:
         raw: object = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
         raise ConfigurationError(f"{path} is not valid {path.suffix[1:]}: {error}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{path}: {TOO_DEEP}") from None
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{path}: expected a mapping with a `providers` list at the top")
+    check_shape(raw, str(path))
     refuse_stray_references(raw)
     check_inline_secrets(raw)
     raw = {

@@ -20,7 +20,21 @@ from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError
 
-__all__ = ["EXPANDED_FIELDS", "check_inline_secrets", "expand", "refuse_stray_references"]
+__all__ = [
+    "EXPANDED_FIELDS",
+    "TOO_DEEP",
+    "check_inline_secrets",
+    "check_shape",
+    "expand",
+    "refuse_stray_references",
+]
+
+_MAX_DEPTH: Final = 32
+_MAX_NODES: Final = 100_000
+TOO_DEEP: Final = (
+    f"nested deeper than {_MAX_DEPTH} levels, larger than {_MAX_NODES} values, or "
+    "referring to itself through YAML aliases: a router config is a few levels deep"
+)
 
 EXPANDED_FIELDS: Final = ("ledger", "state")
 """Top-level fields whose `${NAME}` references are expanded (besides providers' options)."""
@@ -32,6 +46,8 @@ _FORM: Final = "write ${NAME} (letters, digits and _), or $${ for a literal ${"
 # keys). Adyen's and PayPal's look the same live and test; their endpoint tells instead.
 _LIVE_VALUE: Final = re.compile(r"\b[sr]k_live_[A-Za-z0-9]{8,}")
 _TEST_VALUE: Final = re.compile(r"\b[sr]k_test_[A-Za-z0-9]{8,}")
+_SECRET_VALUE: Final = re.compile(r"\bwhsec_[A-Za-z0-9]{8,}")
+"""Secrets recognisable by shape whatever the option's name (Stripe webhook signing secrets)."""
 # Option names that hold secrets in the bundled adapters and the usual names elsewhere.
 _SECRET_NAME: Final = re.compile(
     r"(?:^|_)(?:api_?key|apikey|secret|password|passwd|passphrase|token|hmac_key|private_key"
@@ -46,6 +62,27 @@ class _Endpoint(enum.Enum):
     TEST = "a test or sandbox endpoint"
     LIVE = "a live endpoint"
     UNKNOWN = "the adapter's default endpoint, which may be live"
+
+
+def check_shape(raw: object, origin: str) -> None:
+    """Refuse a document too deep, too large or cyclic (a YAML alias to itself) before any
+    recursive walk or validation meets it; iterative, so the check itself cannot recurse.
+
+    Raises:
+        ConfigurationError: naming `origin`.
+    """
+    stack: list[tuple[object, int]] = [(raw, 0)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if depth > _MAX_DEPTH or seen > _MAX_NODES:
+            raise ConfigurationError(f"{origin}: {TOO_DEEP}")
+        if isinstance(value, Mapping):
+            stack.extend((item, depth + 1) for item in value.values())
+            stack.extend((key, depth + 1) for key in value)
+        elif isinstance(value, list | tuple):
+            stack.extend((item, depth + 1) for item in value)
 
 
 def expand(field: str, value: object) -> object:
@@ -155,7 +192,8 @@ def _check_options(field: str, provider: str, options: Mapping[object, object]) 
         if _LIVE_VALUE.search(written):
             _refuse(path, "a live secret key", variable)
         test_value = _TEST_VALUE.search(written) is not None
-        if endpoint is _Endpoint.LOCAL or not (test_value or _SECRET_NAME.search(name)):
+        secret = _SECRET_NAME.search(name) or _SECRET_VALUE.search(written)
+        if endpoint is _Endpoint.LOCAL or not (test_value or secret):
             continue
         if test_value or endpoint is _Endpoint.TEST:
             warnings.warn(

@@ -28,10 +28,20 @@ from payrouter.provider import (
     Adapter,
     Capabilities,
     Charge,
+    HttpAdapter,
+    HttpOptions,
     PaymentHandle,
     ProviderReply,
+    Resolution,
+    UnsendableError,
 )
-from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+from payrouter.testing import (
+    Behavior,
+    HttpAnswer,
+    ScriptedProvider,
+    SimulatedAdapter,
+    SimulatedProvider,
+)
 
 
 def _request(order_id: str) -> PaymentRequest:
@@ -91,6 +101,7 @@ class _ThirdPartyAdapter:
     name = "acme"
     capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
     idempotency_key_max_length = 64
+    resolution = Resolution(lookup=True)
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         return ProviderReply.succeeded(provider_reference=f"acme_{idempotency_key}")
@@ -122,3 +133,29 @@ def test_a_third_party_adapter_satisfies_the_protocol() -> None:
     adapter: Adapter = _ThirdPartyAdapter()
     assert adapter.name == "acme"
     assert isinstance(Behavior.succeed(), Behavior)
+
+
+class _AcmeOptions(HttpOptions):
+    region: str = "eu"
+
+
+class _HttpThirdPartyAdapter(HttpAdapter[_AcmeOptions], _ThirdPartyAdapter):
+    """The same adapter over the HttpAdapter base: options, client, repr and aclose from it."""
+
+    options_model = _AcmeOptions
+    default_capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
+
+
+async def test_an_http_adapter_subclass_is_built_typed_and_is_an_adapter() -> None:
+    built = _HttpThirdPartyAdapter.from_options(
+        name="acme",
+        capabilities=None,
+        options={"base_url": "https://acme.test"},
+        transport=ScriptedProvider(),
+    )
+    assert_type(built, _HttpThirdPartyAdapter)
+    adapter: Adapter = built
+    assert_type(UnsendableError("code", "why").reply(), ProviderReply)
+    assert_type(HttpAnswer(201, {"id": "ch_1"}).response().status_code, int)
+    await adapter.aclose()
+    assert repr(built) == "_HttpThirdPartyAdapter(name='acme', base_url='https://acme.test')"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,9 +25,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from payrouter import ConfigurationError, PaymentStatus, currency_exponent
+from payrouter import ConfigurationError, PaymentStatus, PayrouterError, currency_exponent
 
-from .drill import PaymentRecord
+from .drill import PaymentRecord, Scenario
 from .report import write_report
 
 __all__ = ["register"]
@@ -59,7 +60,7 @@ def drill(
 
     Exits 1 when payrouter missed a target (so CI can gate on it), 2 on a bad scenario.
     """
-    from .drill import builtin_scenarios, load_scenario, missed_targets, run_drill
+    from .drill import builtin_scenarios, load_scenario
 
     if list_scenarios:
         for name, known in sorted(builtin_scenarios().items()):
@@ -68,10 +69,27 @@ def drill(
     try:
         chosen = load_scenario(scenario)
     except ConfigurationError as error:
-        console.print(f"[red]scenario error:[/red] {error}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _fail("scenario error", str(error))
     if seed is not None:
         chosen = chosen.model_copy(update={"seed": seed})
+    try:
+        report.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _fail("error", f"--report {report}: {error.strerror or error}: choose a writable folder")
+    try:
+        _run_and_report(chosen, report, as_json=as_json)
+    except OSError as error:
+        where = f"{error.filename}: " if error.filename else ""
+        _fail("error", f"{where}{error.strerror or error}")
+    except PayrouterError as error:
+        _fail("error", str(error))
+
+
+def _run_and_report(chosen: Scenario, report: Path, *, as_json: bool) -> None:
+    """Run the drill (live table unless `as_json`), write the report, and print the summary;
+    exit 1 when payrouter missed a target."""
+    from .drill import missed_targets, run_drill
+
     if as_json:
         outcome = asyncio.run(run_drill(chosen, report))
     else:
@@ -297,4 +315,17 @@ def sandbox(
     """Serve stateful stand-ins of Stripe, Adyen, PayPal and Berlin Group on 127.0.0.1."""
     from .sandbox import run_sandbox
 
-    run_sandbox("127.0.0.1", port)
+    try:
+        run_sandbox("127.0.0.1", port)
+    except OSError as error:
+        _fail(
+            "error",
+            f"cannot listen on 127.0.0.1:{port} or the next four ports "
+            f"({error.strerror or error}): choose another --port",
+        )
+
+
+def _fail(kind: str, message: str) -> NoReturn:
+    """One line on stderr, printed literally (`[name]` is text, not markup), exit code 2."""
+    Console(stderr=True, soft_wrap=True).print(f"[red]{kind}:[/red] {escape(message)}")
+    raise typer.Exit(2)

@@ -14,7 +14,7 @@ from rich.table import Table
 from .._ledger._books import Discrepancy
 from .._reconcile._records import RecordsReport
 from .._router import Router
-from ._common import ConfigOption, console, guarded
+from ._common import ConfigOption, console, guarded, plain
 
 __all__ = ["records_app"]
 
@@ -72,19 +72,26 @@ def print_report(report: RecordsReport) -> None:
     table.add_column("suggested action", overflow="fold", ratio=3)
     for m in report.mismatches:
         table.add_row(
-            m.kind.value,
-            m.provider,
-            m.provider_reference or "-",
-            f"{m.order_id or '-'}\n{m.reference or '-'}",
-            m.ledger or "-",
-            m.provider_side or "-",
-            m.action,
+            *(
+                plain(cell)
+                for cell in (
+                    m.kind.value,
+                    m.provider,
+                    m.provider_reference or "-",
+                    f"{m.order_id or '-'}\n{m.reference or '-'}",
+                    m.ledger or "-",
+                    m.provider_side or "-",
+                    m.action,
+                )
+            )
         )
     console.print(table)
     for name, why in sorted(report.late.items()):
-        console.print(f"[yellow]{name}: records late ({why}); not compared[/yellow]")
+        console.print(f"[yellow]{plain(name)}: records late ({plain(why)}); not compared[/yellow]")
     for name in report.unlisted_providers:
-        console.print(f"{name}: no records source, checked by lookup (missing-in-ledger not seen)")
+        console.print(
+            f"{plain(name)}: no records source, checked by lookup (missing-in-ledger not seen)"
+        )
 
 
 @records_app.command("open")
@@ -105,9 +112,8 @@ def open_(
             table.add_column(column, overflow="fold")
         for d in found:
             seen = datetime.fromtimestamp(d.first_seen, UTC).strftime("%Y-%m-%d %H:%M")
-            table.add_row(
-                d.discrepancy_id, seen, d.ledger_side or "-", d.provider_side or "-", d.action
-            )
+            cells = (d.discrepancy_id, seen, d.ledger_side or "-", d.provider_side or "-", d.action)
+            table.add_row(*(plain(cell) for cell in cells))
         console.print(table)
 
     guarded(run)
@@ -128,9 +134,9 @@ def ack(
         async with Router.from_config(config, hooks=()) as router:
             done = await router.acknowledge_discrepancy(discrepancy_id, note)
         if done is None:
-            console.print(f"[red]no open discrepancy {discrepancy_id!r}[/red]")
+            console.print(f"[red]no open discrepancy {plain(repr(discrepancy_id))}[/red]")
             raise typer.Exit(1)
-        console.print(f"acknowledged {done.discrepancy_id}: {done.note}")
+        console.print(f"acknowledged {plain(done.discrepancy_id)}: {plain(done.note)}")
 
     guarded(run)
 

@@ -30,6 +30,9 @@ class PaymentBooks:
     payment: PaymentResult
     authorize_only: bool
     followups: Sequence[FollowUp]
+    authorised_part: int | None = None
+    """Minor units the issuer authorised when it granted less than asked (the payment is
+    `partially_authorised`), as the provider's notification reported; else None."""
 
     def _sum(self, kind: FollowUpKind, statuses: frozenset[FollowUpStatus] | None = None) -> int:
         return sum(
@@ -92,7 +95,12 @@ def _require_money_taken(kind: FollowUpKind, payment: PaymentResult) -> None:
     order, status = payment.order_id, payment.status
     if status is PaymentStatus.SUCCEEDED:
         return
-    if status is PaymentStatus.PENDING:
+    partial = status is PaymentStatus.PARTIALLY_AUTHORISED
+    if partial and kind in (FollowUpKind.CAPTURE, FollowUpKind.VOID):
+        return  # the merchant's policy: capture the authorised part, or release it
+    if partial:
+        why = "is partially_authorised: capture the authorised part or void it first"
+    elif status is PaymentStatus.PENDING:
         why = (
             "is pending: whether money moved is not known yet. Resolve it first "
             "(`payrouter reconcile`, `router.refresh` or the provider's webhook)"
@@ -124,6 +132,14 @@ def _capture(books: PaymentBooks, requested: Money | None) -> Money:
             "captured once and the rest of its authorization is released",
             order_id=order,
         )
+    if books.payment.status is PaymentStatus.PARTIALLY_AUTHORISED:
+        if books.authorised_part is None:
+            raise FollowUpNotAllowedError(
+                f"payment {order!r} was only partly authorised, by an amount the ledger does "
+                "not hold: capture it at the provider, or void it",
+                order_id=order,
+            )
+        authorized = Money(minor_units=books.authorised_part, currency=authorized.currency)
     amount = requested or authorized
     if amount.minor_units > authorized.minor_units:
         raise FollowUpNotAllowedError(

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from .._errors import FollowUpNotAllowedError
 from .._ledger._rows import payment_result
-from .._ledger._schema import attempts, followups, payments
-from .._models import PaymentMethod
+from .._ledger._schema import attempts, followups, payments, webhook_events
+from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import FailureKind
 from ._model import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
@@ -85,7 +85,9 @@ def record_for_payment(conn: Connection, order_id: str, draft: Draft) -> tuple[F
         select(attempts).where(attempts.c.order_id == order_id).order_by(attempts.c.number)
     ).all()
     payment = payment_result(locked._mapping, [row._mapping for row in attempt_rows])
-    books = PaymentBooks(payment, bool(locked.authorize_only), earlier)
+    books = PaymentBooks(
+        payment, bool(locked.authorize_only), earlier, _authorised_part(conn, payment)
+    )
     amount = allowed_amount(draft.kind, books, draft.amount)
     assert payment.provider is not None  # a succeeded payment has both
     assert payment.method is not None
@@ -316,3 +318,20 @@ def _follow_up(row: Row[Any]) -> FollowUp:
 
 def _when(epoch: float | None) -> Any:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _authorised_part(conn: Connection, payment: PaymentResult) -> int | None:
+    """What the issuer authorised of a `partially_authorised` payment: the amount of the
+    notification that made it so (the webhook store remembers it)."""
+    if payment.status is not PaymentStatus.PARTIALLY_AUTHORISED:
+        return None
+    reported = conn.execute(
+        select(webhook_events.c.amount_minor)
+        .where(
+            webhook_events.c.order_id == payment.order_id,
+            webhook_events.c.result == "partially_authorised",
+        )
+        .order_by(webhook_events.c.received_at.desc())
+        .limit(1)
+    ).scalar()
+    return None if reported is None else int(reported)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
@@ -75,6 +75,10 @@ class RecordsSource(Protocol):
     def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
         """Every payment created in `[since, until]`, paging through the provider's records.
 
+        A record's `reference` is matched to the attempt reference; a source whose provider
+        stores it transformed (a bank's 35-character endToEndId) also offers
+        `records_reference(reference) -> str`, giving it as the provider stores it.
+
         Raises:
             RecordsNotReadyError: the provider has not published records for the period yet.
         """
@@ -121,6 +125,7 @@ async def compare_records(
     fees: Mapping[str, Sequence[FeeRule]] | None = None,
     *,
     keep: bool = True,
+    providers: Collection[str] | None = None,
 ) -> RecordsReport:
     """Compare every attempt the ledger started in `[since, until]` with its provider.
 
@@ -128,6 +133,7 @@ async def compare_records(
         fees: provider → the merchant's fee rules; a provider's stated fee is checked
             against them.
         keep: store what was found as discrepancies (and resolve the ones no longer found).
+        providers: compare only these (the scheduler gives each provider its own window).
     """
     since, until = _aware(since, "since"), _aware(until, "until")
     if until < since:
@@ -141,8 +147,8 @@ async def compare_records(
     compared, unlisted, late, checked = 0, [], {}, []
     for name, ours in sorted(by_provider.items()):
         adapter = adapters.get(name)
-        if adapter is None:
-            continue  # a provider no longer configured: nobody to ask
+        if adapter is None or (providers is not None and name not in providers):
+            continue  # a provider no longer configured (nobody to ask), or not asked for
         rules = (fees or {}).get(name, ())
         if isinstance(adapter, RecordsSource):
             try:
@@ -151,7 +157,8 @@ async def compare_records(
                 late[name] = error.detail
                 continue
             compared += len(records) + len(ours)
-            mismatches += _compare_listed(name, ours, records, rules, window)
+            as_sent = getattr(adapter, "records_reference", None)
+            mismatches += _compare_listed(name, ours, records, rules, window, as_sent)
         else:
             unlisted.append(name)
             ours = [a for a in ours if window[0] <= a.started_at <= window[1]]
@@ -172,12 +179,13 @@ def _compare_listed(
     records: Sequence[ProviderRecord],
     fees: Sequence[FeeRule],
     window: tuple[float, float],
+    as_sent: Callable[[str], str] | None = None,
 ) -> list[Mismatch]:
     """Both ways: each record against its attempt, and each attempt of the period that no
     record answers for. `ours` reaches beyond the period so that a record near its edge (a
     bank's booking date, a payment settled a day later) still finds its attempt."""
     by_reference = {a.provider_reference: a for a in ours if a.provider_reference}
-    by_ours = {a.reference: a for a in ours}
+    by_ours = {(as_sent(a.reference) if as_sent else a.reference): a for a in ours}
     seen: set[str] = set()
     found: list[Mismatch] = []
     for record in records:

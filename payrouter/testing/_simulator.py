@@ -178,9 +178,12 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         )
         return [BookEntry(*row) for row in rows]  # type: ignore[arg-type]
 
-    def settle(self, provider_reference: str, *, succeeded: bool = True) -> None:
-        """Finish a pending payment, as a bank eventually does."""
-        status = "succeeded" if succeeded else "declined"
+    def settle(
+        self, provider_reference: str, *, succeeded: bool = True, captured: bool = True
+    ) -> None:
+        """Finish a pending payment, as a bank eventually does; `captured=False` leaves it
+        authorised only (a payment made with `capture=False`), to capture or void later."""
+        status = ("succeeded" if captured else "authorized") if succeeded else "declined"
         self._books.query(
             "UPDATE charges SET status = ? WHERE provider_reference = ?", status, provider_reference
         )

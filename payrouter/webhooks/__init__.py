@@ -12,7 +12,6 @@ not the payment's never marks it paid. Mount `app(receiver)` in FastAPI/Starlett
 """
 
 from .._public import present_as_public
-from ._apply import AmountDiscrepancy
 from ._asgi import app
 from ._errors import (
     ForgedNotificationError,
@@ -28,7 +27,6 @@ from ._receiver import Answer, WebhookReceiver
 from ._store import Receipt, WebhookResult
 
 __all__ = [
-    "AmountDiscrepancy",
     "Answer",
     "Effect",
     "ForgedNotificationError",

@@ -30,6 +30,7 @@ from .._followups import FollowUpStatus
 from .._ledger._schema import attempts, followups, payments, webhook_events
 from .._models import PaymentStatus
 from .._money import Money
+from ._discrepancy import record_discrepancy
 from ._errors import NotificationDeferredError
 from ._event import Effect, WebhookEvent
 from ._transitions import LEGAL
@@ -51,13 +52,10 @@ class WebhookResult(enum.StrEnum):
     """A chargeback or dispute: recorded against the payment for a person to answer."""
     AMOUNT_MISMATCH = "amount_mismatch"
     """The provider reported another amount or currency than the payment's: not applied,
-    remembered with both figures for a person to look at (`payrouter status`)."""
+    an open discrepancy with both figures (`payrouter records open`)."""
     PARTIALLY_AUTHORISED = "partially_authorised"
     """An authorisation for less than asked: the payment is now `partially_authorised`."""
     UNKNOWN_TYPE = "unknown_type"
-
-
-DISCREPANCIES: Final = (WebhookResult.AMOUNT_MISMATCH, WebhookResult.PARTIALLY_AUTHORISED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +98,9 @@ def apply_event(conn: Connection, event: WebhookEvent) -> Receipt:
     if remembered is None:
         return Receipt(event.event_id, WebhookResult.REPLAYED)
     receipt = _effect(conn, event)
+    if receipt.expected is not None and receipt.order_id is not None:
+        partial = receipt.result is WebhookResult.PARTIALLY_AUTHORISED
+        record_discrepancy(conn, event, receipt.order_id, receipt.expected, partial=partial)
     conn.execute(
         update(webhook_events)
         .where(
@@ -138,6 +139,10 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
             payments.c.status, payments.c.lease_until, payments.c.amount_minor, payments.c.currency
         ).where(payments.c.order_id == order_id)
     ).one()
+    if held.status not in _FROM[event.status]:
+        # Nothing to move (a late event, or a capture's notification for a payment already
+        # settled): its amount is a follow-up's business, not a payment discrepancy.
+        return Receipt(event.event_id, WebhookResult.OUT_OF_ORDER, order_id)
     expected = Money(minor_units=held.amount_minor, currency=held.currency)
     target = judge_amount(event, event.status, expected)
     if target is None:  # never applied, so no live worker's outcome can be overwritten

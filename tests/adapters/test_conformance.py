@@ -286,6 +286,13 @@ class TestPayPal(AdapterConformance):
             CAPTURED, HttpAnswer(201, {"id": "1JU08902781691411", "status": "COMPLETED"})
         ),
         void=FollowUpCase(AUTHORIZED, HttpAnswer(204)),
+        complete=FollowUpCase(
+            PaymentHandle(REFERENCE, "order-1", PaymentMethod.WALLET, EUR, ORDER),
+            (
+                HttpAnswer(200, {"id": ORDER, "status": "APPROVED", "intent": "CAPTURE"}),
+                HttpAnswer(201, CAPTURED_ORDER),
+            ),
+        ),
         key_sent=lambda request: request.headers.get("PayPal-Request-Id"),
         secrets=(PAYPAL_TOKEN, VAULT_ID),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -289,3 +290,33 @@ async def test_prism_rejects_a_malformed_request(prism_url: str) -> None:
         )
     assert response.status_code == 400
     assert '"request"' in response.headers.get("sl-violations", "")
+
+
+async def test_the_account_transactions_request_is_valid_and_its_example_is_read(
+    prism_url: str,
+) -> None:
+    """Records reconciliation's AIS read: a valid request (Consent-ID, X-Request-ID, dates,
+    bookingStatus) and the spec's example report read into records."""
+    transport = PrismTransport()
+    adapter = BerlinGroupAdapter.from_options(
+        name="bg-prism",
+        capabilities=None,
+        options={
+            "base_url": prism_url,
+            **OPTIONS,
+            "account_id": "3dc3d5b3-7023-4848-9853-f5400a64e80f",
+            "consent_id": "consent-1",
+        },
+        transport=transport,
+    )
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    try:
+        records = [r async for r in adapter.list_payments(since, since + timedelta(days=1))]
+    finally:
+        await adapter.aclose()
+
+    transport.assert_requests_valid(expected_calls=1)
+    assert transport.exchanges[0].status == 200
+    for record in records:
+        assert record.amount.minor_units > 0
+        assert record.outcome in (Outcome.SUCCEEDED, Outcome.PENDING)

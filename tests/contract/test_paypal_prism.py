@@ -233,7 +233,9 @@ def charge(**fields: Any) -> Charge:
 
 async def test_prism_rejects_an_invalid_order(prism_root: str) -> None:
     """Control: the mock really validates (bad intent, no purchase unit → 422)."""
-    async with httpx.AsyncClient(base_url=prism_root) as client:
+    # Prism validates this first request against the whole Orders spec: seconds on a loaded
+    # machine (httpx's default 5 s read timeout was seen to expire), so wait for its answer.
+    async with httpx.AsyncClient(base_url=prism_root, timeout=60.0) as client:
         response = await client.post(
             "/v2/checkout/orders",
             headers={"Authorization": "Bearer x"},

@@ -102,3 +102,51 @@ def test_the_worker_serves_outbox_metrics(tmp_path: Path) -> None:
         'payrouter_followups_total{failure_kind="",kind="refund",provider="card_main",'
         'status="succeeded"} 1.0'
     ) in scrape
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _taken(address: tuple[str, int]) -> bool:
+    """Whether binding `address` fails because a listener already holds it (or the wildcard)."""
+    with socket.socket() as other:
+        try:
+            other.bind(address)
+        except OSError:
+            return True
+        return False
+
+
+def test_the_metrics_port_listens_on_loopback_only_by_default(tmp_path: Path) -> None:
+    """The metrics listener binds 127.0.0.1, not every interface: another loopback address
+    can still bind the same port, which a 0.0.0.0 listener would forbid."""
+    config = tmp_path / "payrouter.yaml"
+    config.write_text(CONFIG.replace("BOOKS", str(tmp_path / "books.db")))
+    port = _free_port()
+    done = CliRunner().invoke(
+        app, ["worker", "--config", str(config), "--once", "--metrics-port", str(port)]
+    )
+    assert done.exit_code == 0, done.output
+    assert _taken(("127.0.0.1", port))
+    assert not _taken(("127.0.0.2", port))
+
+
+def test_metrics_host_chooses_the_listening_address(tmp_path: Path) -> None:
+    """`--metrics-host` moves the listener to the address given, and only there."""
+    config = tmp_path / "payrouter.yaml"
+    config.write_text(CONFIG.replace("BOOKS", str(tmp_path / "books.db")))
+    port = _free_port()
+    done = CliRunner().invoke(
+        app,
+        [
+            *("worker", "--config", str(config), "--once"),
+            *("--metrics-port", str(port), "--metrics-host", "127.0.0.3"),
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    assert "payrouter_outbox_depth" in httpx.get(f"http://127.0.0.3:{port}/metrics").text
+    assert not _taken(("127.0.0.1", port))

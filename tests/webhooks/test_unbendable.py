@@ -7,13 +7,25 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from payrouter import PaymentStatus, Router, SyncRouter
+from payrouter import (
+    CardSource,
+    FollowUpNotAllowedError,
+    FollowUpStatus,
+    Money,
+    PaymentRequest,
+    PaymentStatus,
+    Router,
+    SyncRouter,
+)
 from payrouter import webhooks as payrouter_webhooks
 from payrouter.instrumentation import AmountMismatch, Event
+from payrouter.testing import Behavior
 from payrouter.webhooks import WebhookResult
 
 from .kit import (
@@ -45,7 +57,7 @@ async def test_a_signed_success_for_another_amount_never_marks_the_payment_paid(
             {"id": pending.provider_reference, "amount": 1, "currency": "usd"},
         )
         answer = await receiver(payments).receive("stripe", body, stripe_headers(body))
-        listed = await payments.webhook_discrepancies()
+        listed = await payments.discrepancies()
         status = await _status(payments)
 
     assert (answer.status, answer.receipts[0].result) == (200, WebhookResult.AMOUNT_MISMATCH)
@@ -53,8 +65,8 @@ async def test_a_signed_success_for_another_amount_never_marks_the_payment_paid(
     (mismatch,) = [event for event in seen if isinstance(event, AmountMismatch)]
     assert (mismatch.expected_minor, mismatch.expected_currency) == (1000, "EUR")
     assert (mismatch.reported_minor, mismatch.reported_currency) == (1, "USD")
-    assert [(d.order_id, d.expected.minor_units, d.reported_minor) for d in listed] == [
-        ("order-1", 1000, 1)
+    assert [(d.kind, d.order_id, d.ledger_side, d.provider_side) for d in listed] == [
+        ("currency_differs", "order-1", "10.00 EUR", "0.01 USD in payment_intent.succeeded (evt_1)")
     ]
 
 
@@ -82,16 +94,19 @@ async def test_an_adyen_partial_authorisation_is_its_own_state_never_succeeded()
         answer = await receiver(payments).receive("adyen", half, {})
         full = adyen_body("AUTHORISATION", pending.provider_reference or "", original="x")
         later = await receiver(payments).receive("adyen", full, {})
-        (listed,) = await payments.webhook_discrepancies()
+        (listed,) = await payments.discrepancies()
 
         assert answer.receipts[0].result is WebhookResult.PARTIALLY_AUTHORISED
         assert await _status(payments) is PaymentStatus.PARTIALLY_AUTHORISED
         assert later.receipts[0].result is WebhookResult.REPLAYED  # same code, psp, success
-        assert (listed.result, listed.expected.minor_units, listed.reported_minor) == (
-            "partially_authorised",
-            1000,
-            500,
+        assert (listed.kind, listed.ledger_side, listed.provider_side) == (
+            "amount_differs",
+            "10.00 EUR",
+            f"5.00 EUR in AUTHORISATION (AUTHORISATION:{pending.provider_reference}:true)",
         )
+        assert "capture that part" in listed.action
+        # records reconciliation names the same difference the same way: one row, not two
+        assert listed.discrepancy_id == f"amount_differs:adyen:{pending.provider_reference}"
 
 
 async def test_a_stripe_success_for_more_than_the_payment_is_a_mismatch_not_a_partial() -> None:
@@ -200,3 +215,52 @@ def test_the_asgi_app_stops_reading_at_the_limit_whatever_content_length_says() 
 
     assert (streamed.status_code, streamed.text) == (413, "too large: body over 1000 bytes")
     assert declared.status_code == 413
+
+
+async def test_a_partial_authorisation_is_captured_in_part_or_voided_never_refunded() -> None:
+    """The merchant's policy decides: capture the authorised part (no more), or void it; a
+    refund is refused until something was captured."""
+    adyen = simulated("adyen")
+    async with router(adyen) as payments:
+        adyen.provider.script(Behavior.pending())
+        pending = await payments.pay(
+            PaymentRequest(
+                order_id="order-1",
+                amount=Money.of("10.00", "EUR"),
+                sources=[CardSource(token=SecretStr("pm_card_visa"))],
+                customer_country="DE",
+                capture=False,
+            )
+        )
+        psp = pending.provider_reference or ""
+        adyen.provider.settle(psp, captured=False)
+        half = adyen_body("AUTHORISATION", psp, value=500)
+        await receiver(payments).receive("adyen", half, {})
+        with pytest.raises(FollowUpNotAllowedError, match=r"only 5\.00 EUR was authorized"):
+            await payments.capture("order-1", Money.of("6.00", "EUR"))
+        with pytest.raises(FollowUpNotAllowedError, match="partially_authorised"):
+            await payments.refund("order-1", Money.of("1.00", "EUR"))
+        captured = await payments.capture("order-1")
+        stats = await payments.discrepancy_stats()
+
+    assert captured.amount == Money.of("5.00", "EUR")
+    assert captured.status is not FollowUpStatus.REFUSED
+    assert stats.open == 1  # `payrouter status` counts it until a person acknowledges it
+
+
+async def test_an_event_for_a_settled_payment_raises_no_discrepancy() -> None:
+    """A capture's notification for less (the merchant captured part) arrives after the
+    payment settled: out of order, not a payment discrepancy."""
+    async with router(simulated("stripe")) as payments:
+        pending = await pending_payment(payments)
+        inbox = receiver(payments)
+        paid = stripe_body("payment_intent.succeeded", {"id": pending.provider_reference})
+        part = stripe_body(
+            "payment_intent.succeeded", {"id": pending.provider_reference, "amount": 400}, "evt_2"
+        )
+        await inbox.receive("stripe", paid, stripe_headers(paid))
+        late = await inbox.receive("stripe", part, stripe_headers(part))
+        listed = await payments.discrepancies()
+
+    assert late.receipts[0].result is WebhookResult.OUT_OF_ORDER
+    assert listed == []

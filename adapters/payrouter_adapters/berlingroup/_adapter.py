@@ -7,7 +7,8 @@ import ipaddress
 import re
 import ssl
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Final, Literal, Self
 from urllib.parse import quote
@@ -37,9 +38,12 @@ from payrouter.provider import (
     HttpAdapter,
     HttpOptions,
     PaymentHandle,
+    ProviderRecord,
     ProviderReply,
+    Resolution,
 )
 
+from . import _records
 from ._replies import cancellation_reply, error_reply, initiation_reply, status_reply
 
 __all__ = ["DEFAULT_CAPABILITIES", "BerlinGroupAdapter", "BerlinGroupOptions"]
@@ -88,6 +92,10 @@ class BerlinGroupOptions(HttpOptions):
     """PEM eIDAS QWAC for mutual TLS; the key may be in the same file."""
     client_key_file: FilePath | None = None
     client_key_password: SecretStr | None = None
+    account_id: str | None = None
+    """AIS resource id of the merchant's receiving account (records reconciliation)."""
+    consent_id: SecretStr | None = None
+    """The merchant's AIS consent to read that account's transactions."""
 
     @model_validator(mode="after")
     def _key_needs_certificate(self) -> Self:
@@ -154,7 +162,12 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
     options_model = BerlinGroupOptions
     default_capabilities = DEFAULT_CAPABILITIES
     idempotency_key_max_length: int = 255
+    resolution: Resolution = Resolution(lookup=True)
+    """The transfer's status by paymentId; NextGenPSD2 has no idempotent replay (X-Request-ID
+    identifies a request, it does not deduplicate one), no search and no webhook."""
     """Keys become UUIDv5 `X-Request-ID`s, so any length fits."""
+    records_delay: timedelta = _records.RECORDS_DELAY
+    """A credit is booked by the next banking day."""
 
     def __init__(
         self,
@@ -230,6 +243,27 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
         if response.is_success:
             return initiation_reply(self.name, response)
         return error_reply(self.name, response, creating=True)
+
+    def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
+        """Credits to the merchant's account on the days of `[since, until]`, from AIS
+        (records reconciliation; `RecordsSource`; see `_records`).
+
+        Raises:
+            ConfigurationError: `account_id` or `consent_id` is not configured.
+        """
+        account, consent = self._options.account_id, self._options.consent_id
+        if account is None or consent is None:
+            raise ConfigurationError(
+                f"{self.name}: records need the receiving account's AIS access: set "
+                "options account_id and consent_id"
+            )
+        return _records.list_payments(
+            self._client, self.name, account, consent.get_secret_value(), since, until
+        )
+
+    def records_reference(self, reference: str) -> str:
+        """Our reference as the bank's records carry it: the `endToEndId` sent."""
+        return end_to_end_id(reference)
 
     async def lookup(self, handle: PaymentHandle) -> ProviderReply:
         """The transfer's `transactionStatus`, by the ASPSP's `paymentId`.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 
+from ._adyen_records import report
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
@@ -108,7 +109,17 @@ class AdyenStandin(Standin):
                 lambda call: call.path_params["stored"],
             ),
             Operation("authenticate", "GET", "/sandbox/redirect/{psp}", self._approve, public=True),
+            Operation(
+                "records",
+                "GET",
+                "/reports/download/MerchantAccount/{account}/{file}",
+                self._report,
+            ),
         )
+
+    async def _report(self, call: Call) -> Reply:
+        """The payment accounting report (a CSV download from the Customer Area)."""
+        return report(call, self.books)
 
     def authenticated(self, headers: Headers) -> bool:
         """`X-API-Key` present."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 from starlette.types import Message, Send
 
+from ._berlingroup_records import account_transactions
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, decimal_to_minor, json_reply
 from ._faults import FaultKind
@@ -91,6 +92,7 @@ class BerlinGroupStandin(Standin):
                 self._cancel_standing_order,
             ),
             Operation("authenticate", "GET", "/sandbox/sca/{payment_id}", self._sca, public=True),
+            Operation("records", "GET", "/v1/accounts/{account}/transactions", self._transactions),
         )
 
     def authenticated(self, headers: Headers) -> bool:
@@ -143,11 +145,16 @@ class BerlinGroupStandin(Standin):
 
     def _transfer(self, call: Call) -> _Transfer | None:
         transfer = self._transfers.get(call.path_params["payment_id"])
-        due = transfer.settle_at if transfer is not None else None
-        if transfer is not None and due is not None and time.time() >= due:
+        if transfer is not None:
+            self._settled(transfer)
+        return transfer
+
+    def _settled(self, transfer: _Transfer) -> None:
+        """A settling transfer completes once its time has come (read lazily)."""
+        due = transfer.settle_at
+        if due is not None and time.time() >= due:
             transfer.status, transfer.settle_at = "ACSC", None
             self.books.settle(transfer.payment_id, EntryStatus.SUCCEEDED)
-        return transfer
 
     def _links(self, call: Call, transfer: _Transfer) -> dict[str, dict[str, str]]:
         own = f"{call.base_url}/v1/payments/{transfer.product}/{transfer.payment_id}"
@@ -213,6 +220,23 @@ class BerlinGroupStandin(Standin):
             payer=transfer.payer,
         )
         return Reply(200, b"<html>Payment authorised</html>", media_type="text/html")
+
+    async def _transactions(self, call: Call) -> Reply:
+        for transfer in self._transfers.values():
+            self._settled(transfer)
+        return account_transactions(call, self.books, self._credit_details, _messages)
+
+    def _credit_details(self, payment_id: str) -> tuple[str | None, str | None, str | None]:
+        """What SEPA carries to the creditor: endToEndId, remittance, the debtor's IBAN."""
+        transfer = self._transfers.get(payment_id)
+        if transfer is None:
+            return None, None, None
+        body = transfer.body
+        return (
+            _text(body.get("endToEndIdentification")),
+            _text(body.get("remittanceInformationUnstructured")),
+            transfer.payer,
+        )
 
     async def _status(self, call: Call) -> Reply:
         transfer = self._transfer(call)

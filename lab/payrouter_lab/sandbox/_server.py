@@ -1,5 +1,7 @@
 """Runs the four stand-ins and the admin API on 127.0.0.1, in-process or from the CLI.
 
+Every listener binds 127.0.0.1 only and answers only requests whose Host header is 127.0.0.1 or
+localhost (any other is a 400), since the stand-ins and the admin API take no credentials.
 Each provider gets its own listener, so a `down` fault can close exactly that port and a
 client gets a real refused connection (`httpx.ConnectError`), while the admin API on its own
 port stays reachable to end the outage. With `port=N` the admin API listens on N and the
@@ -20,6 +22,7 @@ from typing import Final
 import uvicorn
 from pydantic import ValidationError
 from starlette.applications import Starlette
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,6 +40,9 @@ PROVIDERS: Final = ("stripe", "adyen", "paypal", "berlingroup")
 """Provider names, in port order after the admin port."""
 _BASE_PATHS: Final = MappingProxyType({"adyen": "/v72"})
 _LOOPBACK: Final = "127.0.0.1"
+_LOOPBACK_NAMES: Final = (_LOOPBACK, "localhost")
+"""The only Host headers answered: a page that points its own name at 127.0.0.1 (DNS
+rebinding) gets a 400, so a browser cannot drive the unauthenticated admin API."""
 _WATCH_SECONDS: Final = 0.05
 
 
@@ -79,10 +85,14 @@ class _Listener:
         # Accepted connections inherit it: without it a response written as headers then
         # body waits for the client's delayed ACK, 44 ms per call here instead of ~1 ms.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((_LOOPBACK, self.port))
+        try:
+            sock.bind((_LOOPBACK, self.port))
+        except OSError:
+            sock.close()
+            raise
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app,
+            TrustedHostMiddleware(self._app, allowed_hosts=list(_LOOPBACK_NAMES)),
             lifespan="off",
             log_level="warning",
             access_log=False,

@@ -29,7 +29,7 @@ __all__ = [
 Answers = HttpAnswer | Sequence[HttpAnswer]
 """One answer, or the answers to each request of one call, in order."""
 
-Operation = Literal["pay", "lookup", "capture", "refund", "void"]
+Operation = Literal["pay", "lookup", "capture", "refund", "void", "complete"]
 
 KIT_KINDS: Final = frozenset({FailureKind.NETWORK_BEFORE_SEND, FailureKind.UNKNOWN_OUTCOME})
 """Kinds the suite produces itself, from transport errors; a description never scripts them."""
@@ -90,6 +90,8 @@ class AdapterCase:
             and then `lookup` must answer UNKNOWN without a request.
         capture, refund, void: how each follow-up is accepted; None when the provider does not
             offer it, and then it must fail INVALID_REQUEST without a request.
+        complete: for an adapter that `CompletesApproval`, how completing an approved payment
+            is accepted (all its requests, in order); None for any other adapter.
         in_doubt: more answers after which `pay` must be UNKNOWN, by name (a key still in use).
         key_sent: where the adapter puts the idempotency key in a request (or what it derives
             from it), None when it sends none.
@@ -107,13 +109,19 @@ class AdapterCase:
     capture: FollowUpCase | None
     refund: FollowUpCase | None
     void: FollowUpCase | None
+    complete: FollowUpCase | None = None
     in_doubt: Mapping[str, Answers] = field(default_factory=dict)
     key_sent: Callable[[httpx.Request], str | None] = idempotency_key_header
     secrets: Sequence[str] = ()
 
     def follow_up(self, operation: Operation) -> FollowUpCase | None:
         """The description of `operation` when it is a follow-up."""
-        cases = {"capture": self.capture, "refund": self.refund, "void": self.void}
+        cases = {
+            "capture": self.capture,
+            "refund": self.refund,
+            "void": self.void,
+            "complete": self.complete,
+        }
         return cases.get(operation)
 
     def success_answers(self, operation: Operation) -> tuple[HttpAnswer, ...] | None:
@@ -127,7 +135,7 @@ class AdapterCase:
 
     def sending(self, *, moving_money: bool) -> list[Operation]:
         """The operations that send a request (with `moving_money`, all but lookup)."""
-        every: tuple[Operation, ...] = ("pay", "lookup", "capture", "refund", "void")
+        every: tuple[Operation, ...] = ("pay", "lookup", "capture", "refund", "void", "complete")
         return [
             operation
             for operation in every

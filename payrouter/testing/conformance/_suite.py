@@ -16,7 +16,8 @@ from typing import ClassVar, Final
 import httpx
 import pytest
 
-from ..._adapter import Adapter, PaymentHandle, ProviderReply
+from ..._adapter import Adapter, CompletesApproval, PaymentHandle, ProviderReply
+from ..._paying._attempt import is_conclusive_lookup
 from ..._paying._transport import reply_for_exception
 from ..._taxonomy import FailureKind, Outcome
 from .._scripted import HttpAnswer, ScriptedProvider
@@ -71,7 +72,8 @@ class AdapterConformance:
         if "in_doubt" in metafunc.fixturenames:
             metafunc.parametrize("in_doubt", [_AFTER_SUBMISSION, *sorted(case.in_doubt)])
         if "follow_up" in metafunc.fixturenames:
-            metafunc.parametrize("follow_up", ["capture", "refund", "void"])
+            completes = ["complete"] if case.complete is not None else []
+            metafunc.parametrize("follow_up", ["capture", "refund", "void", *completes])
 
     # --- the description itself -------------------------------------------------------------
 
@@ -81,6 +83,12 @@ class AdapterConformance:
         asyncio.run(adapter.aclose())
         assert isinstance(adapter, Adapter)
         assert adapter.idempotency_key_max_length >= 1
+
+    def test_completing_approvals_is_described_exactly_when_offered(self) -> None:
+        """An adapter that `CompletesApproval` describes `complete`, and only such a one."""
+        adapter = self.case.build(ScriptedProvider())
+        asyncio.run(adapter.aclose())
+        assert isinstance(adapter, CompletesApproval) is (self.case.complete is not None)
 
     def test_every_failure_kind_is_scripted_or_said_never_to_happen(self) -> None:
         """Every kind of the taxonomy is described: an answer meaning it, or why there is none."""
@@ -163,7 +171,9 @@ class AdapterConformance:
         """Every money-moving request carries the router's key (or a value derived only from
         it): the same key sends the same value, a key differing in its last character at the
         adapter's length limit sends another, so retries are replays and attempts are not."""
-        limit = min(self.case.build(ScriptedProvider()).idempotency_key_max_length, 255)
+        probe = self.case.build(ScriptedProvider())
+        asyncio.run(probe.aclose())
+        limit = min(probe.idempotency_key_max_length, 255)
         key, other = "k" * limit, "k" * (limit - 1) + "j"
         provider = ScriptedProvider()
         for _ in range(3):
@@ -195,6 +205,14 @@ class AdapterConformance:
         assert reply.outcome is Outcome.UNKNOWN or (
             reply.outcome is Outcome.FAILED and reply.failure_kind is FailureKind.NOT_FOUND
         ), reply
+
+    def test_a_lookup_the_provider_could_not_answer_concludes_nothing(self) -> None:
+        """A 5xx to a lookup says nothing about the payment: the router must not read it as
+        a result (no decline, no failure naming the payment), or it would fail over money
+        that may have moved."""
+        given = self.case.after_submission_5xx if self.case.lookup is not None else ()
+        reply = self._one("lookup", self._queue(given))
+        assert not is_conclusive_lookup(reply), reply
 
     def test_follow_up_is_accepted_or_refused_without_a_request(self, follow_up: Operation) -> None:
         """An offered follow-up's acceptance reads as described; one the provider does not
@@ -298,6 +316,9 @@ class AdapterConformance:
             return adapter.capture(handle, handle.amount, idempotency_key=key)
         if operation == "refund":
             return adapter.refund(handle, handle.amount, idempotency_key=key, reason=None)
+        if operation == "complete":
+            assert isinstance(adapter, CompletesApproval), "complete is described, not offered"
+            return adapter.complete(handle, idempotency_key=key)
         return adapter.void(handle, idempotency_key=key)
 
     def _bare_handle(self) -> PaymentHandle:

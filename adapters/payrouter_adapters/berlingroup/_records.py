@@ -1,0 +1,142 @@
+"""The bank's records of a period: AIS account transactions of the merchant's receiving account.
+
+`GET /v1/accounts/{account_id}/transactions?dateFrom=&dateTo=&bookingStatus=both` with the
+merchant's AIS `Consent-ID` (NextGenPSD2 1.3.11), following `_links.next` while the bank
+pages. Each incoming credit is a payment: `booked` ones succeeded, `pending` ones are still
+settling; an outgoing debit with the same `endToEndId` is money sent back (refunded). The
+statement has dates, not times, so whole days are read; the debtor's `endToEndId` is our
+reference as the adapter sent it (`end_to_end_id`), and the remittance information the order
+id. A bank charges nothing on an incoming SEPA credit: no fee is stated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Final
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from payrouter import Money, currency_exponent
+from payrouter.provider import Outcome, ProviderRecord
+
+__all__ = ["RECORDS_DELAY", "list_payments"]
+
+RECORDS_DELAY: Final = timedelta(hours=24)
+"""A SEPA credit is booked on the next banking day at the latest."""
+
+_LENIENT = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class _Amount(BaseModel):
+    model_config = _LENIENT
+
+    currency: str
+    amount: str
+
+
+class _Transaction(BaseModel):
+    model_config = _LENIENT
+
+    transaction_id: str | None = Field(default=None, alias="transactionId")
+    entry_reference: str | None = Field(default=None, alias="entryReference")
+    end_to_end_id: str | None = Field(default=None, alias="endToEndId")
+    booking_date: date | None = Field(default=None, alias="bookingDate")
+    value_date: date | None = Field(default=None, alias="valueDate")
+    amount: _Amount = Field(alias="transactionAmount")
+    remittance: str | None = Field(default=None, alias="remittanceInformationUnstructured")
+
+
+class _Report(BaseModel):
+    model_config = _LENIENT
+
+    booked: list[_Transaction] = Field(default_factory=list)
+    pending: list[_Transaction] = Field(default_factory=list)
+    links: dict[str, dict[str, str]] = Field(default_factory=dict, alias="_links")
+
+
+class _Body(BaseModel):
+    model_config = _LENIENT
+
+    transactions: _Report = Field(default_factory=_Report)
+
+
+async def list_payments(
+    client: httpx.AsyncClient,
+    provider: str,
+    account_id: str,
+    consent_id: str,
+    since: datetime,
+    until: datetime,
+) -> AsyncIterator[ProviderRecord]:
+    """Credits to the merchant's account booked (or pending) on the days of `[since, until]`.
+
+    Raises:
+        httpx.HTTPStatusError: the bank refused the request (an expired consent: 401).
+        ValueError: the answer is not an account report.
+    """
+    query = {
+        "dateFrom": since.astimezone(UTC).date().isoformat(),
+        "dateTo": until.astimezone(UTC).date().isoformat(),
+        "bookingStatus": "both",
+    }
+    url: str | None = f"/v1/accounts/{quote(account_id, safe='')}/transactions"
+    credits: dict[str, ProviderRecord] = {}
+    debits: dict[str, int] = {}
+    while url is not None:
+        headers = {"X-Request-ID": str(uuid.uuid4()), "Consent-ID": consent_id}
+        response = await client.get(url, params=query, headers=headers)
+        response.raise_for_status()
+        try:
+            report = _Body.model_validate_json(response.content).transactions
+        except ValueError as error:
+            raise ValueError(f"{provider}: unreadable account report") from error
+        for booked, rows in ((True, report.booked), (False, report.pending)):
+            for row in rows:
+                _fold(row, booked, credits, debits)
+        following = report.links.get("next", {}).get("href")
+        url, query = (following, {}) if following else (None, query)
+    for key, record in credits.items():
+        yield ProviderRecord(
+            provider_reference=record.provider_reference,
+            amount=record.amount,
+            outcome=record.outcome,
+            created_at=record.created_at,
+            reference=record.reference,
+            order_id=record.order_id,
+            captured=record.captured,
+            refunded=debits.get(key, 0),
+        )
+
+
+def _fold(
+    row: _Transaction, booked: bool, credits: dict[str, ProviderRecord], debits: dict[str, int]
+) -> None:
+    currency = row.amount.currency.upper()
+    minor = _minor(row.amount.amount, currency)
+    key = row.end_to_end_id or row.transaction_id or row.entry_reference or ""
+    if minor < 0:
+        if booked:
+            debits[key] = debits.get(key, 0) - minor
+        return
+    day = row.booking_date or row.value_date or datetime.now(UTC).date()
+    credits[key] = ProviderRecord(
+        provider_reference=row.transaction_id or row.entry_reference or key,
+        amount=Money(minor_units=minor, currency=currency),
+        outcome=Outcome.SUCCEEDED if booked else Outcome.PENDING,
+        created_at=datetime(day.year, day.month, day.day, tzinfo=UTC),
+        reference=row.end_to_end_id,
+        order_id=row.remittance,
+        captured=minor if booked else 0,
+    )
+
+
+def _minor(text: str, currency: str) -> int:
+    try:
+        return int(Decimal(text).scaleb(currency_exponent(currency)))
+    except InvalidOperation as error:
+        raise ValueError(f"not an amount: {text!r}") from error
