@@ -292,8 +292,12 @@ class Router(FollowUpMethods, RecordsMethods):
                 concurrency cap, or this process was shed at admission (too many payments in
                 flight for how late it runs; then not even the ledger saw the payment).
             ProviderRejectedRequestError: a provider called the request invalid (a bug).
-            LedgerUnavailableError: the ledger cannot be written; no provider was called
-                after the last successful write, and reconcile finishes what was written.
+            LedgerUnavailableError: the ledger cannot be used (or did not answer within the
+                deadline); no provider was called, nothing was charged. The message names
+                the file or server and the fix.
+            OutcomeNotRecordedError: a provider was called but its answer could not be
+                written: it may have charged. Reconcile settles it; never retry it under
+                another order id.
         """
         self._require_open()
         return await self._payer.pay(request)

@@ -109,3 +109,18 @@ def test_records_json_to_an_unwritable_path_is_one_line(tmp_path: Path) -> None:
     )
     assert len(lines) == 1, lines
     assert str(target) in lines[0]
+
+
+@pytest.mark.parametrize("books", ["{tmp}/missing/books.db", "{tmp}/a-file/books.db", "a\x00b"])
+def test_simulated_books_that_cannot_be_opened_are_one_line(tmp_path: Path, books: str) -> None:
+    """The simulated provider's books file is an option like any other: a bad path is a
+    configuration error naming it, not a raw sqlite3 traceback."""
+    (tmp_path / "a-file").write_text("not a directory")
+    path = books.format(tmp=tmp_path)
+    config = (
+        "ledger: sqlite:///ledger.db\n"
+        f"providers: [{{name: card_main, type: simulated, options: {{books_path: {path!r}}}}}]\n"
+    ).replace("\x00", "\\0")
+    lines = _run(tmp_path, config.replace("'", '"'))
+    assert len(lines) == 1, lines
+    assert "providers[card_main].options.books_path" in lines[0]

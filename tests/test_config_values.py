@@ -203,3 +203,11 @@ def test_a_password_for_a_local_database_is_accepted(tmp_path: Path) -> None:
     """A loopback database's password (a developer's container) is not a production secret."""
     config = load_config(_write(tmp_path, state="redis://:devpw@127.0.0.1:6379/0"))
     assert config.state == "redis://:devpw@127.0.0.1:6379/0"
+
+
+def test_a_webhook_signing_secret_is_a_secret_whatever_its_option_name(tmp_path: Path) -> None:
+    """`whsec_...` is recognised by its shape, so naming the option oddly does not hide it."""
+    options = {"api_key": "${STRIPE_KEY}", "signing": "whsec_" + "A1b2C3d4" * 4}
+    message = _refusal(_write(tmp_path, providers=[_stripe(options)]))
+    assert "providers.0.options.signing" in message
+    assert "whsec_" not in message
