@@ -60,6 +60,8 @@ class ToyAdapter(HttpAdapter[ToyOptions]):
         response = await self._client.get(f"/charges/{handle.provider_reference}")
         if response.status_code == 404 and "absent_is_declined" in self.flaws:
             return ProviderReply.failed(FailureKind.CARD_DECLINED)
+        if response.status_code >= 500 and "lookup_5xx_is_declined" in self.flaws:
+            return ProviderReply.failed(FailureKind.CARD_DECLINED)
         return self._read(response)
 
     async def capture(
@@ -188,6 +190,13 @@ def test_an_absent_payment_read_as_a_decline_is_caught() -> None:
         flawed(
             "absent_is_declined"
         ).test_lookup_of_a_payment_never_received_is_not_found_or_unknown()
+
+
+def test_a_lookup_5xx_read_as_a_decline_is_caught() -> None:
+    """A lookup that could not be answered must not look like the payment's result."""
+    suite = flawed("lookup_5xx_is_declined")
+    with pytest.raises(AssertionError, match="card_declined"):
+        suite.test_a_lookup_the_provider_could_not_answer_concludes_nothing()
 
 
 def test_a_description_missing_a_failure_kind_is_caught() -> None:

@@ -6,6 +6,7 @@ path a real provider takes: one HTTP exchange per call, codes mapped through one
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -83,7 +84,14 @@ class SimulatedAdapter:
         books = options.get("books_path")
         if books is not None and not isinstance(books, str | Path):
             raise ConfigurationError(f"providers[{name}].options.books_path: give a file path")
-        return cls(SimulatedProvider(name, books_path=books), capabilities=capabilities)
+        try:
+            provider = SimulatedProvider(name, books_path=books)
+        except (sqlite3.Error, OSError, ValueError) as error:
+            raise ConfigurationError(
+                f"providers[{name}].options.books_path: cannot open {books!r} as the simulated "
+                f"provider's books ({error}): give a writable file in an existing folder"
+            ) from None
+        return cls(provider, capabilities=capabilities)
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         source = charge.source

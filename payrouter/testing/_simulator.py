@@ -189,6 +189,10 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the books (a file-backed book stays on disk for the next process)."""
         self._books.close()
 
     # -- the wire ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from ..._adapter import Adapter, CompletesApproval, PaymentHandle, ProviderReply
+from ..._paying._attempt import is_conclusive_lookup
 from ..._paying._transport import reply_for_exception
 from ..._taxonomy import FailureKind, Outcome
 from .._scripted import HttpAnswer, ScriptedProvider
@@ -204,6 +205,14 @@ class AdapterConformance:
         assert reply.outcome is Outcome.UNKNOWN or (
             reply.outcome is Outcome.FAILED and reply.failure_kind is FailureKind.NOT_FOUND
         ), reply
+
+    def test_a_lookup_the_provider_could_not_answer_concludes_nothing(self) -> None:
+        """A 5xx to a lookup says nothing about the payment: the router must not read it as
+        a result (no decline, no failure naming the payment), or it would fail over money
+        that may have moved."""
+        given = self.case.after_submission_5xx if self.case.lookup is not None else ()
+        reply = self._one("lookup", self._queue(given))
+        assert not is_conclusive_lookup(reply), reply
 
     def test_follow_up_is_accepted_or_refused_without_a_request(self, follow_up: Operation) -> None:
         """An offered follow-up's acceptance reads as described; one the provider does not
