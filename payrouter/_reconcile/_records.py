@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
@@ -125,6 +125,7 @@ async def compare_records(
     fees: Mapping[str, Sequence[FeeRule]] | None = None,
     *,
     keep: bool = True,
+    providers: Collection[str] | None = None,
 ) -> RecordsReport:
     """Compare every attempt the ledger started in `[since, until]` with its provider.
 
@@ -132,6 +133,7 @@ async def compare_records(
         fees: provider → the merchant's fee rules; a provider's stated fee is checked
             against them.
         keep: store what was found as discrepancies (and resolve the ones no longer found).
+        providers: compare only these (the scheduler gives each provider its own window).
     """
     since, until = _aware(since, "since"), _aware(until, "until")
     if until < since:
@@ -145,8 +147,8 @@ async def compare_records(
     compared, unlisted, late, checked = 0, [], {}, []
     for name, ours in sorted(by_provider.items()):
         adapter = adapters.get(name)
-        if adapter is None:
-            continue  # a provider no longer configured: nobody to ask
+        if adapter is None or (providers is not None and name not in providers):
+            continue  # a provider no longer configured (nobody to ask), or not asked for
         rules = (fees or {}).get(name, ())
         if isinstance(adapter, RecordsSource):
             try:

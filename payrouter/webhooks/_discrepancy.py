@@ -3,7 +3,8 @@
 It joins the differences records reconciliation finds (`payrouter_discrepancies`), so one
 list holds every disagreement about money: `payrouter status` counts it, `payrouter records
 open` shows both figures and what to do, and `payrouter records ack` closes it once a person
-decided. Written in the transaction that remembers the event, so it exists exactly once.
+decided. Its id is the one records reconciliation gives the same difference (kind, provider,
+the payment's reference), so the two never list one problem twice.
 """
 
 from __future__ import annotations
@@ -35,16 +36,19 @@ _PARTIAL: Final = (
 def record_discrepancy(
     conn: Connection, event: WebhookEvent, order_id: str, expected: Money, *, partial: bool
 ) -> None:
-    """Insert the open discrepancy for `event` (once: its id is the event's)."""
+    """Insert the open discrepancy for `event`'s payment, unless one of its kind is known."""
     same_currency = event.currency in (None, expected.currency)
     kind = "amount_differs" if same_currency else "currency_differs"
     reported = _show(event.amount_minor, event.currency)
+    anchor = event.provider_reference or event.our_reference or order_id
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     now = time.time()
     conn.execute(
         dialect.insert(discrepancies)
         .values(
-            discrepancy_id=f"webhook:{event.provider}:{event.event_id}",
+            # The identity records reconciliation gives the same difference, so a later
+            # comparison updates this row (or resolves it when the books agree after all).
+            discrepancy_id=f"{kind}:{event.provider}:{anchor}",
             kind=kind,
             provider=event.provider,
             provider_reference=event.provider_reference,

@@ -105,6 +105,8 @@ async def test_an_adyen_partial_authorisation_is_its_own_state_never_succeeded()
             f"5.00 EUR in AUTHORISATION (AUTHORISATION:{pending.provider_reference}:true)",
         )
         assert "capture that part" in listed.action
+        # records reconciliation names the same difference the same way: one row, not two
+        assert listed.discrepancy_id == f"amount_differs:adyen:{pending.provider_reference}"
 
 
 async def test_a_stripe_success_for_more_than_the_payment_is_a_mismatch_not_a_partial() -> None:
