@@ -39,6 +39,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "MismatchKind",
         "Money",
         "NoEligibleProviderError",
+        "OpenPayment",
         "OutboxSettings",
         "OutboxStats",
         "OutcomeNotRecordedError",
@@ -89,6 +90,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "ProviderReply",
         "RecordsNotReadyError",
         "RecordsSource",
+        "Resolution",
         "UnsendableError",
         "adapters_from_config",
         "policy_for",
@@ -153,6 +155,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "UnscriptedRequestError",
         "set_testing",
     ),
+    "payrouter.testing.pytest_plugin": ("SimulatedProviders", "payrouter_simulated"),
     "payrouter.testing.conformance": (
         "AdapterCase",
         "AdapterConformance",

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from .._followups import FollowUp, FollowUpStatus
 from .._health._maintenance import MaintenanceWindow
+from .._reconcile._payments import OpenPayment
 from .._reconcile._records import RecordsReport
 from .._reconcile._schedule import RecordsSchedule
 from .._router import Router
@@ -29,9 +30,15 @@ __all__ = ["reconcile", "status", "worker"]
 
 def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
     """Resolve pending, awaiting-action and crashed payments by asking their providers, then
-    send the follow-ups (captures, refunds, voids, cancellations) that are due."""
+    send the follow-ups (captures, refunds, voids, cancellations) that are due.
+
+    Lists every payment left open with the reason, since when, and the next step; exits 1
+    when one is open past its provider's bound (an operator should look).
+    """
+    overdue = 0
 
     async def run() -> None:
+        nonlocal overdue
         async with Router.from_config(config) as router:
             report = await router.reconcile()
             sent = await router.process_outbox()
@@ -46,10 +53,36 @@ def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
             )
         console.print(table)
         console.print(f"still open: {len(report.still_open)}")
+        _print_open(report.open)
         _print_followups(sent)
         _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
+        overdue = len(report.overdue)
 
     guarded(run)
+    if overdue:
+        console.print(f"[red]{overdue} payment(s) open past their provider's bound[/red]")
+        raise typer.Exit(1)
+
+
+def _print_open(still_open: tuple[OpenPayment, ...]) -> None:
+    """One row per payment left open: why, since when, and what comes next."""
+    if not still_open:
+        return
+    table = Table(title="left open")
+    for column in ("order id", "provider", "status", "since", "why", "next step"):
+        table.add_column(column)
+    for payment in still_open:
+        since = payment.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        why = f"[red]OVERDUE[/red] {payment.reason}" if payment.overdue else payment.reason
+        table.add_row(
+            payment.order_id,
+            payment.provider or "-",
+            payment.status,
+            since,
+            why,
+            payment.next_step,
+        )
+    console.print(table)
 
 
 def worker(

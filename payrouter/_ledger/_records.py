@@ -51,6 +51,8 @@ class AttemptRow:
     provider: str
     method: PaymentMethod
     idempotency_key: str
+    request: str | None = None
+    """The request as sent (JSON), for providers that replay it by key; else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,10 @@ class Ledger(Protocol):
 
     async def record_attempt(self, row: AttemptRow) -> None:
         """Write an attempt before its first call; raises if it cannot be written."""
+        ...
+
+    async def attempt_request(self, order_id: str, number: int) -> str | None:
+        """The request attempt `number` sent, as recorded; None if none was kept."""
         ...
 
     async def finish_attempt(

@@ -317,12 +317,25 @@ class SqlLedger(BooksOperations):
                         "provider": row.provider,
                         "method": row.method.value,
                         "idempotency_key": row.idempotency_key,
+                        "request": row.request,
                         "tries": 0,
                         "started_at": time.time(),
                     },
                 )
 
         await self._run(work, before_call=True)
+
+    async def attempt_request(self, order_id: str, number: int) -> str | None:
+        def work() -> str | None:
+            with self._statement() as conn:
+                found = conn.execute(
+                    select(attempts.c.request).where(
+                        attempts.c.order_id == order_id, attempts.c.number == number
+                    )
+                ).scalar_one_or_none()
+            return None if found is None else str(found)
+
+        return await self._run(work)
 
     async def finish_attempt(
         self,

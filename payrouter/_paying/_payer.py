@@ -66,6 +66,7 @@ from ._decide import (
 )
 from ._keys import derive_key
 from ._plan import Candidate, healthy_methods, plan
+from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
 
 __all__ = ["Payer"]
@@ -352,11 +353,6 @@ class Payer:
             number,
             max_length=adapter.idempotency_key_max_length,
         )
-        row = AttemptRow(request.order_id, number, adapter.name, method, key)
-        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
-        if admitted_at is not None:  # how late the process runs: admission's second signal
-            self._admission.sent(admitted_at)
-        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         charge = Charge(
             reference=key,
             order_id=request.order_id,
@@ -370,9 +366,16 @@ class Payer:
             description=request.description,
             metadata=request.metadata,
         )
+        kept = encode_charge(charge) if replays(adapter) else None
+        row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
+        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
+        if admitted_at is not None:  # how late the process runs: admission's second signal
+            self._admission.sent(admitted_at)
+        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         run = await run_attempt(
             adapter=adapter,
             charge=charge,
+            replay=self.settings.replay_max_age_seconds > 0,
             idempotency_key=key,
             board=self._board,
             retry=self._retry,
