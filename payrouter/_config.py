@@ -218,7 +218,9 @@ def load_config(path: str | Path) -> PayrouterConfig:
     try:
         raw: object = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
-        raise ConfigurationError(f"{path} is not valid {path.suffix[1:]}: {error}") from None
+        raise ConfigurationError(
+            f"{path} is not valid {path.suffix[1:]}: {_syntax_problem(error)}"
+        ) from None
     except RecursionError:
         raise ConfigurationError(f"{path}: {TOO_DEEP}") from None
     if not isinstance(raw, Mapping):
@@ -234,6 +236,18 @@ def load_config(path: str | Path) -> PayrouterConfig:
         return PayrouterConfig.model_validate(raw)
     except ValidationError as error:
         raise ConfigurationError.from_validation(error, str(path)) from None
+
+
+def _syntax_problem(error: tomllib.TOMLDecodeError | yaml.YAMLError) -> str:
+    """The parser's complaint on one line, with its position: PyYAML's own text spans several
+    lines with a drawing of the source, which a log line or a terminal error cannot hold."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "syntax error"
+        if mark is not None:
+            return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+        return problem
+    return " ".join(str(error).split())
 
 
 def adapters_from_config(config: Mapping[str, Any]) -> list[Adapter]:
