@@ -23,7 +23,13 @@ import httpx
 import yaml
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from payrouter import PaymentError, PaymentRequest, PaymentStatus, Router
+from payrouter import (
+    LedgerUnavailableError,
+    PaymentError,
+    PaymentRequest,
+    PaymentStatus,
+    Router,
+)
 from payrouter.instrumentation import (
     AttemptFinished,
     AttemptStarted,
@@ -179,7 +185,9 @@ async def serve_with_router(
                 status, method = result.status, result.method
                 if customers is not None:
                     customers.sent_to_approve(result)
-            except PaymentError:
+            except (PaymentError, LedgerUnavailableError):
+                # Not paid: refused, shed, or the ledger could not be written in time (then no
+                # provider was called after its last write; reconcile settles any open attempt).
                 status, method = PaymentStatus.FAILED, None
             order_id = arrival.request.order_id
             return PaymentRecord(
