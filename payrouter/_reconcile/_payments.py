@@ -111,7 +111,8 @@ async def _resolve_attempt(
         provider_reference=attempt.provider_reference,
     )
     started = time.perf_counter()
-    reply = await call_safely(adapter.lookup(handle), time.monotonic() + _LOOKUP_SECONDS)
+    deadline = time.monotonic() + _LOOKUP_SECONDS
+    reply = await call_safely(adapter.lookup(handle), deadline, payment.amount)
     if reply.outcome is Outcome.REQUIRES_ACTION and isinstance(adapter, CompletesApproval):
         # The customer may have approved a payment only the merchant can finish. Its key is
         # derived like the attempt's, so a retry after a crash replays the same completion.
@@ -126,7 +127,9 @@ async def _resolve_attempt(
             handle, provider_reference=reply.provider_reference or handle.provider_reference
         )
         reply = await call_safely(
-            adapter.complete(handle, idempotency_key=key), time.monotonic() + _LOOKUP_SECONDS
+            adapter.complete(handle, idempotency_key=key),
+            time.monotonic() + _LOOKUP_SECONDS,
+            payment.amount,
         )
     if not is_conclusive_lookup(reply) and not _provably_absent(reply, attempt, settings):
         return
