@@ -37,7 +37,15 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from payrouter import CardSource, Money, PaymentMethod, PaymentRequest, Router
+from payrouter import (
+    AdmissionSettings,
+    CardSource,
+    Money,
+    PaymentMethod,
+    PaymentRequest,
+    Router,
+    RouterSettings,
+)
 from payrouter._ledger import SqlLedger
 from payrouter.provider import Capabilities, Charge, PaymentHandle, ProviderReply
 
@@ -99,16 +107,21 @@ class Setup:
 async def _pay_many(
     setup: Setup, worker: int, payments: int, concurrency: int, barrier: Any
 ) -> float:
-    router = Router([InstantAdapter()], ledger=setup.ledger, hooks=(), state=setup.state)
+    # Admission may shed down to its floor on a loaded machine; the floor is the benchmark's
+    # own width, so every payment it sends is paid and the rate counts them all.
+    settings = RouterSettings(admission=AdmissionSettings(min_limit=concurrency))
+    router = Router(
+        [InstantAdapter()], ledger=setup.ledger, hooks=(), state=setup.state, settings=settings
+    )
     async with router:
-        await router.pay(_request(f"warm-{worker}-{uuid.uuid4().hex}"))
+        await router.pay(_request(f"warm-{worker}-{uuid.uuid4().hex[:8]}"))
         barrier.wait()  # every worker connected and warm: start together
         gate = asyncio.Semaphore(concurrency)
         run = uuid.uuid4().hex[:8]
 
         async def one(number: int) -> None:
             async with gate:
-                await router.pay(_request(f"w{worker}-{run}-{number}"))
+                await router.pay(_request(f"w{worker}-{run}-n{number}"))
 
         await asyncio.gather(*(one(number) for number in range(payments)))
         return time.time()
@@ -147,7 +160,7 @@ def round_trips(ledger_url: str) -> int:
     async def measure() -> int:
         ledger = SqlLedger(ledger_url)
         async with Router([InstantAdapter()], ledger=ledger, hooks=()) as router:
-            await router.pay(_request(f"rt-warm-{uuid.uuid4().hex}"))
+            await router.pay(_request(f"rt-warm-{uuid.uuid4().hex[:8]}"))
             count = 0
 
             def statement(*_: object) -> None:
@@ -165,7 +178,7 @@ def round_trips(ledger_url: str) -> int:
             event.listen(engine, "before_cursor_execute", statement)
             event.listen(engine, "begin", transaction)
             event.listen(engine, "commit", transaction)
-            await router.pay(_request(f"rt-{uuid.uuid4().hex}"))
+            await router.pay(_request(f"rt-{uuid.uuid4().hex[:8]}"))
             return count
 
     return asyncio.run(measure())

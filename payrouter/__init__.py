@@ -16,6 +16,7 @@ from ._errors import (
     InvalidPaymentError,
     LedgerUnavailableError,
     NoEligibleProviderError,
+    OutcomeNotRecordedError,
     PaymentError,
     PaymentInProgressError,
     PayrouterError,
@@ -42,7 +43,7 @@ from ._money import CurrencyCode, Money, currency_exponent
 from ._paying._fees import FeeRule, fee_minor
 from ._paying._routing import ProviderRouting, RoutingPolicy, Strategy, StrategyName
 from ._public import present_as_public
-from ._reconcile._payments import ReconcileChange, ReconcileReport
+from ._reconcile._payments import OpenPayment, ReconcileChange, ReconcileReport
 from ._reconcile._records import Mismatch, MismatchKind, RecordsReport
 from ._router import Router
 from ._settings import (
@@ -82,8 +83,10 @@ __all__ = [
     "MismatchKind",
     "Money",
     "NoEligibleProviderError",
+    "OpenPayment",
     "OutboxSettings",
     "OutboxStats",
+    "OutcomeNotRecordedError",
     "PaymentError",
     "PaymentInProgressError",
     "PaymentMethod",

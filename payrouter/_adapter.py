@@ -24,6 +24,7 @@ __all__ = [
     "CompletesApproval",
     "PaymentHandle",
     "ProviderReply",
+    "Resolution",
 ]
 
 
@@ -50,6 +51,36 @@ class Capabilities:
             and amount.minor_units >= self.min_minor_units
             and (self.max_minor_units is None or amount.minor_units <= self.max_minor_units)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """How this provider's unknown outcomes are resolved: the rungs of the ladder, as data.
+
+    The router tries them in order for every attempt whose outcome is unknown, and concludes
+    absence only from an authoritative rung:
+
+    1. `lookup`: the provider can be asked by its own reference (a Stripe intent id, a PayPal
+       order id); its answer is authoritative.
+    2. `replay_window_seconds`: the provider keeps idempotency keys this long (Stripe 24 h,
+       Adyen at least 7 days, PayPal Orders 6 h); the same request with the same key returns
+       the original outcome or performs the one attempt now. 0: no replay.
+    3. `search_lag_seconds`: without the provider's reference, `lookup` searches by our
+       reference, and the search may lag this long (Stripe: up to an hour during incidents).
+       A hit is conclusive; a miss only once the attempt is older than this. None: no search.
+    4. `webhook`: the provider notifies the outcome; the last resort, never a conclusion.
+    """
+
+    lookup: bool = False
+    replay_window_seconds: float = 0.0
+    search_lag_seconds: float | None = None
+    webhook: bool = False
+
+    def __post_init__(self) -> None:
+        if self.replay_window_seconds < 0:
+            raise ValueError("replay_window_seconds cannot be negative")
+        if self.search_lag_seconds is not None and self.search_lag_seconds < 0:
+            raise ValueError("search_lag_seconds cannot be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +262,8 @@ class Adapter(Protocol):
     """Unique within one router; it names breakers, ledger rows and metrics."""
     capabilities: Capabilities
     idempotency_key_max_length: int
+    resolution: Resolution
+    """How an unknown outcome at this provider is resolved (lookup, replay, search, webhook)."""
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         """Create and confirm a payment."""

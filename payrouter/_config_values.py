@@ -46,6 +46,8 @@ _FORM: Final = "write ${NAME} (letters, digits and _), or $${ for a literal ${"
 # keys). Adyen's and PayPal's look the same live and test; their endpoint tells instead.
 _LIVE_VALUE: Final = re.compile(r"\b[sr]k_live_[A-Za-z0-9]{8,}")
 _TEST_VALUE: Final = re.compile(r"\b[sr]k_test_[A-Za-z0-9]{8,}")
+_SECRET_VALUE: Final = re.compile(r"\bwhsec_[A-Za-z0-9]{8,}")
+"""Secrets recognisable by shape whatever the option's name (Stripe webhook signing secrets)."""
 # Option names that hold secrets in the bundled adapters and the usual names elsewhere.
 _SECRET_NAME: Final = re.compile(
     r"(?:^|_)(?:api_?key|apikey|secret|password|passwd|passphrase|token|hmac_key|private_key"
@@ -166,6 +168,10 @@ def check_inline_secrets(raw: Mapping[object, object]) -> None:
             endpoint, or a password in a remote `ledger`/`state` URL, written inline; the
             message names the field and never shows the value.
     """
+    for key, value in raw.items():
+        for path, option, text in _leaves(str(key), value):
+            if ".options." not in path and _LIVE_VALUE.search(_literal(text)):
+                _refuse(path, "a live secret key", _variable("payrouter", option))
     for key in EXPANDED_FIELDS:
         value = raw.get(key)
         if isinstance(value, str):
@@ -190,7 +196,8 @@ def _check_options(field: str, provider: str, options: Mapping[object, object]) 
         if _LIVE_VALUE.search(written):
             _refuse(path, "a live secret key", variable)
         test_value = _TEST_VALUE.search(written) is not None
-        if endpoint is _Endpoint.LOCAL or not (test_value or _SECRET_NAME.search(name)):
+        secret = _SECRET_NAME.search(name) or _SECRET_VALUE.search(written)
+        if endpoint is _Endpoint.LOCAL or not (test_value or secret):
             continue
         if test_value or endpoint is _Endpoint.TEST:
             warnings.warn(

@@ -6,6 +6,8 @@
       IdempotencyConflictError      the order id was already used with other money fields
       PaymentInProgressError        another worker is paying this order right now; ask again
       LedgerUnavailableError        the ledger cannot be written, so no provider is called
+      OutcomeNotRecordedError       a provider was called but its answer could not be written:
+                                    it may have charged; reconcile settles it
       RouterClosedError             the router was used before opening or after closing
       PaymentError                  the payment was not completed; `.attempts` lists each try
         NoEligibleProviderError     no configured provider can take this payment at all
@@ -44,6 +46,7 @@ __all__ = [
     "InvalidPaymentError",
     "LedgerUnavailableError",
     "NoEligibleProviderError",
+    "OutcomeNotRecordedError",
     "PaymentError",
     "PaymentInProgressError",
     "PayrouterError",
@@ -101,7 +104,36 @@ class PaymentInProgressError(PayrouterError):
 
 
 class LedgerUnavailableError(PayrouterError):
-    """The ledger could not record an attempt, so no provider was called (write before call)."""
+    """The ledger cannot be used, so no provider was called (write before call).
+
+    Nothing was charged: the same order id can be paid again once the ledger is back. The
+    message names the file (or server) and the fix. When a provider had already been called
+    the router raises `OutcomeNotRecordedError` instead, never this.
+    """
+
+
+class OutcomeNotRecordedError(PayrouterError):
+    """A provider was called, but the ledger could not record what it answered.
+
+    The provider may have charged. The attempt is in the ledger without an outcome, so
+    `reconcile` (or `payrouter worker`) asks the provider and settles the payment once the
+    ledger is back. Do not retry under another order id: that would charge twice. Retrying
+    `pay` with the same order id is safe: it answers the settled result, or that the payment
+    is still in progress.
+
+    Not a `LedgerUnavailableError` on purpose: code that treats that error as "nothing
+    happened, try again" must not catch this one.
+    """
+
+    def __init__(self, order_id: str, provider: str, attempt: int) -> None:
+        super().__init__(
+            f"order {order_id!r}: {provider} was called (attempt {attempt}) but the outcome "
+            "could not be recorded in the ledger; the provider may have charged. Reconcile "
+            "will settle it once the ledger is back: do not retry under another order id"
+        )
+        self.order_id = order_id
+        self.provider = provider
+        self.attempt = attempt
 
 
 class RouterClosedError(PayrouterError):

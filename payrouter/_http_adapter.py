@@ -14,7 +14,7 @@ from typing import ClassVar, Generic, Self, TypeVar, cast
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._adapter import Capabilities, ProviderReply
+from ._adapter import Capabilities, ProviderReply, Resolution
 from ._errors import ConfigurationError, PayrouterError
 from ._taxonomy import FailureKind
 
@@ -62,17 +62,20 @@ class HttpOptions(BaseModel):
 class HttpAdapter(Generic[OptionsT]):
     """Base of an adapter that talks to its provider through one `httpx.AsyncClient`.
 
-    A subclass sets `options_model` (its `HttpOptions` subclass), `default_capabilities` and
-    `idempotency_key_max_length`, overrides `client_headers` to authenticate, and implements
-    the `Adapter` calls with `self._client` and `self._options`. `from_options` is its
-    `payrouter.adapters` entry point; `shown_options` lists the option fields its repr shows
-    (a `SecretStr` field still shows only as `**********`).
+    A subclass sets `options_model` (its `HttpOptions` subclass), `default_capabilities`,
+    `idempotency_key_max_length` and `resolution`, overrides `client_headers` to
+    authenticate, and implements the `Adapter` calls with `self._client` and
+    `self._options`. `from_options` is its `payrouter.adapters` entry point; `shown_options`
+    lists the option fields its repr shows (a `SecretStr` field still shows only as
+    `**********`).
     """
 
     options_model: ClassVar[type[HttpOptions]] = HttpOptions
     default_capabilities: ClassVar[Capabilities]
     shown_options: ClassVar[tuple[str, ...]] = ("base_url",)
     idempotency_key_max_length: int
+    resolution: Resolution
+    """Declared by each subclass from its provider's documentation; no default is safe."""
 
     def __init__(
         self,

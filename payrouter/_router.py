@@ -35,7 +35,6 @@ from ._ledger import (
     ProviderHealth,
     SqlLedger,
 )
-from ._ledger._sheds import record_sheds, shed_since
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._money import Money
 from ._paying._payer import Payer
@@ -48,16 +47,10 @@ if TYPE_CHECKING:
     from ._health._shared import SharedState
     from .webhooks import Receipt, WebhookEvent
 from ._followups._surface import FollowUpMethods
-from ._ledger._books import (
-    Discrepancy,
-    DiscrepancyStats,
-    acknowledge,
-    discrepancy_stats,
-    open_discrepancies,
-)
+from ._ledger._books import DiscrepancyStats
 from ._paying._routing import RoutingPolicy
 from ._reconcile._payments import ReconcileReport, reconcile, reconcile_payment
-from ._reconcile._records import RecordsReport, compare_records
+from ._reconcile._surface import RecordsMethods
 from ._settings import RouterSettings
 
 __all__ = ["Router"]
@@ -71,7 +64,7 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-class Router(FollowUpMethods):
+class Router(FollowUpMethods, RecordsMethods):
     """Routes payments across providers; async first (`SyncRouter` wraps it for sync code).
 
     Use it as `async with Router(adapters, ledger="sqlite:///payments.db") as router:` or build
@@ -262,9 +255,7 @@ class Router(FollowUpMethods):
         if not count:
             return
         try:
-            await self._ledger.transact(
-                lambda conn: record_sheds(conn, self._owner, time.time(), count)
-            )
+            await self._ledger.record_sheds(self._owner, time.time(), count)
         except PayrouterError:
             self._admission.put_back(count)
 
@@ -296,8 +287,12 @@ class Router(FollowUpMethods):
                 concurrency cap, or this process was shed at admission (too many payments in
                 flight for how late it runs; then not even the ledger saw the payment).
             ProviderRejectedRequestError: a provider called the request invalid (a bug).
-            LedgerUnavailableError: the ledger cannot be written; no provider was called
-                after the last successful write, and reconcile finishes what was written.
+            LedgerUnavailableError: the ledger cannot be used (or did not answer within the
+                deadline); no provider was called, nothing was charged. The message names
+                the file or server and the fix.
+            OutcomeNotRecordedError: a provider was called but its answer could not be
+                written: it may have charged. Reconcile settles it; never retry it under
+                another order id.
         """
         self._require_open()
         return await self._payer.pay(request)
@@ -331,49 +326,6 @@ class Router(FollowUpMethods):
             return payment
         await reconcile_payment(self._ledger, self._by_name, self.settings, self._owner, order_id)
         return await self._ledger.get(order_id)
-
-    async def compare_records(
-        self, since: datetime, until: datetime, *, keep: bool = True
-    ) -> RecordsReport:
-        """Compare the ledger's attempts in `[since, until]` with the providers' own records.
-
-        Reports payments missing at a provider or in the ledger, differing amounts,
-        currencies, statuses, captured and refunded totals, and fees other than the fee
-        rules say. With `keep`, what was found is stored as open discrepancies and the ones
-        no longer found are resolved; payments are never changed.
-        """
-        self._require_open()
-        report = await compare_records(
-            self._ledger, self._by_name, since, until, self._fees, keep=keep
-        )
-        await self.discrepancy_stats()
-        return report
-
-    async def discrepancies(self) -> list[Discrepancy]:
-        """Differences records reconciliation found that are still open, oldest first."""
-        self._require_open()
-        return await self._ledger.transact(open_discrepancies)
-
-    async def acknowledge_discrepancy(self, discrepancy_id: str, note: str) -> Discrepancy | None:
-        """Close an open discrepancy by a person's decision (`note` says why); None when no
-        open discrepancy has that id."""
-        self._require_open()
-        now = time.time()
-        return await self._ledger.transact(
-            lambda conn: acknowledge(conn, discrepancy_id, note, now)
-        )
-
-    async def discrepancy_stats(self) -> DiscrepancyStats:
-        """How many discrepancies are open and how old the oldest is (metrics, status)."""
-        self._require_open()
-        now = time.time()
-        self._discrepancies = await self._ledger.transact(lambda conn: discrepancy_stats(conn, now))
-        return self._discrepancies
-
-    def open_discrepancy_stats(self) -> DiscrepancyStats:
-        """Open discrepancies as this router last read them (after each comparison or
-        `discrepancy_stats`), aged to now: for a Prometheus scrape, which cannot await."""
-        return self._discrepancies.at(time.time())
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -439,7 +391,7 @@ class Router(FollowUpMethods):
         """
         self._require_open()
         since = time.time() - minutes * 60
-        return await self._ledger.transact(lambda conn: shed_since(conn, since))
+        return await self._ledger.shed_count(since)
 
     def retry_budget_left(self) -> float:
         """Retries this process may still spend in the current window."""

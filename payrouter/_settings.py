@@ -136,10 +136,13 @@ class RouterSettings(BaseModel):
     lease_seconds: float = Field(
         default=120.0, gt=0, description="After this, reconcile may take over a crashed payment."
     )
-    not_found_after_seconds: float = Field(
-        default=300.0,
+    replay_max_age_seconds: float = Field(
+        default=3600.0,
         ge=0,
-        description="Reconcile trusts a provider's 'no such payment' only for older attempts.",
+        description="An unknown outcome may be completed by replaying its own request (same "
+        "key, same provider, within the provider's key window) only while the attempt is "
+        "younger than this; past it, only the provider's authoritative answers settle it. "
+        "0 never replays.",
     )
     last_resort_when_all_open: bool = Field(
         default=True,

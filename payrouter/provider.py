@@ -16,6 +16,7 @@ from ._adapter import (
     CompletesApproval,
     PaymentHandle,
     ProviderReply,
+    Resolution,
 )
 from ._config import adapters_from_config
 from ._http_adapter import HttpAdapter, HttpOptions, UnsendableError
@@ -40,6 +41,7 @@ __all__ = [
     "ProviderReply",
     "RecordsNotReadyError",
     "RecordsSource",
+    "Resolution",
     "UnsendableError",
     "adapters_from_config",
     "policy_for",

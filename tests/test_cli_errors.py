@@ -109,3 +109,36 @@ def test_records_json_to_an_unwritable_path_is_one_line(tmp_path: Path) -> None:
     )
     assert len(lines) == 1, lines
     assert str(target) in lines[0]
+
+
+@pytest.mark.parametrize("books", ["{tmp}/missing/books.db", "{tmp}/a-file/books.db", "a\x00b"])
+def test_simulated_books_that_cannot_be_opened_are_one_line(tmp_path: Path, books: str) -> None:
+    """The simulated provider's books file is an option like any other: a bad path is a
+    configuration error naming it, not a raw sqlite3 traceback."""
+    (tmp_path / "a-file").write_text("not a directory")
+    path = books.format(tmp=tmp_path)
+    config = (
+        "ledger: sqlite:///ledger.db\n"
+        f"providers: [{{name: card_main, type: simulated, options: {{books_path: {path!r}}}}}]\n"
+    ).replace("\x00", "\\0")
+    lines = _run(tmp_path, config.replace("'", '"'))
+    assert len(lines) == 1, lines
+    assert "providers[card_main].options.books_path" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("providers: [\n  {a: 1\n", "line 3, column 1"),
+        ("a: 1\n a: 2\n", "line 2, column 3"),
+        ("a: [1, 2\nb: 3\n", "line 2"),
+    ],
+)
+def test_a_yaml_syntax_error_is_one_line_with_its_position(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    """PyYAML's multi-line report (with a caret drawing) becomes one line with the position."""
+    lines = _run(tmp_path, text)
+    assert len(lines) == 1, lines
+    assert "is not valid yaml" in lines[0]
+    assert where in lines[0]

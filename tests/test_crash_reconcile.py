@@ -28,7 +28,7 @@ from payrouter import (
     Router,
     RouterSettings,
 )
-from payrouter.provider import FailureKind, Outcome
+from payrouter.provider import FailureKind, Outcome, Resolution
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 from tests.crash_worker import (
     ADAPTER_BLOCKED,
@@ -160,8 +160,8 @@ async def test_reconcile_finishes_a_payment_whose_worker_was_sigkilled(
     ledger, books_path = ledger_url, tmp_path / "books.db"
     stderr_path = tmp_path / "worker.stderr"
     provider = SimulatedProvider(PROVIDER, books_path=books_path)
-    settings = RouterSettings(not_found_after_seconds=0)
-    router = Router([SimulatedAdapter(provider)], ledger=ledger, settings=settings, hooks=())
+    adapter = SimulatedAdapter(provider, resolution=Resolution(lookup=True, search_lag_seconds=0))
+    router = Router([adapter], ledger=ledger, hooks=())
     with _showing_worker_stderr(stderr_path), stderr_path.open("w") as stderr:
         async with router:  # creates the tables before the worker starts
             await _kill_at(crash, ledger, books_path, provider, stderr, router)

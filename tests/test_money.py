@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from payrouter import Money, currency_exponent
+from payrouter._money import MAX_MINOR_UNITS
 
 
 @pytest.mark.parametrize(
@@ -194,3 +197,19 @@ def test_of_keeps_long_exact_amounts_exactly() -> None:
     """Nineteen significant digits with trailing zeros in the decimals lose nothing."""
     money = Money.of("92233720368547758.0700000000000000000000", "EUR")
     assert money.minor_units == 2**63 - 1
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    amount=st.decimals(allow_nan=False, allow_infinity=False, places=None)
+    | st.from_regex(r"\A-?[0-9]{0,40}(\.[0-9]{0,40})?([eE]-?[0-9]{1,4})?\Z"),
+    currency=st.sampled_from(["EUR", "JPY", "KWD", "CLF"]),
+)
+def test_of_is_exact_or_refuses(amount: Decimal | str, currency: str) -> None:
+    """Whatever the digits, Money.of either keeps the amount exactly or raises ValueError."""
+    try:
+        money = Money.of(amount, currency)
+    except ValueError:
+        return
+    assert money.amount == Decimal(amount)
+    assert 0 < money.minor_units <= MAX_MINOR_UNITS

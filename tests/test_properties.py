@@ -23,7 +23,7 @@ from payrouter import (
     RouterSettings,
     WalletSource,
 )
-from payrouter.provider import Capabilities, FailureKind, Outcome
+from payrouter.provider import Capabilities, FailureKind, Outcome, Resolution
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 _PROFILE = settings(
@@ -118,7 +118,13 @@ def _adapters(scenario: Scenario) -> list[SimulatedAdapter]:
         provider = SimulatedProvider(f"sim_{number}")
         provider.script(*plan.script)
         provider.default = plan.default
-        adapters.append(SimulatedAdapter(provider, capabilities=Capabilities(methods=plan.methods)))
+        adapters.append(
+            SimulatedAdapter(
+                provider,
+                capabilities=Capabilities(methods=plan.methods),
+                resolution=Resolution(lookup=True, search_lag_seconds=0),
+            )
+        )
     return adapters
 
 
@@ -162,7 +168,6 @@ async def _check(
 async def _run(scenario: Scenario, *, concurrently: bool) -> None:
     adapters = _adapters(scenario)
     router_settings = RouterSettings(
-        not_found_after_seconds=0,
         lookup_tries=1,
         fallback_on_decline=scenario.fallback_on_decline,
     )

@@ -32,6 +32,7 @@ from payrouter.provider import (
     HttpOptions,
     PaymentHandle,
     ProviderReply,
+    Resolution,
     UnsendableError,
 )
 from payrouter.testing import (
@@ -100,6 +101,7 @@ class _ThirdPartyAdapter:
     name = "acme"
     capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
     idempotency_key_max_length = 64
+    resolution = Resolution(lookup=True)
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         return ProviderReply.succeeded(provider_reference=f"acme_{idempotency_key}")

@@ -5,7 +5,11 @@ search lags."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +25,7 @@ from payrouter import (
     RouterSettings,
 )
 from payrouter.provider import FailureKind, Outcome
+from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.stripe import StripeAdapter
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -92,6 +97,7 @@ def request(order_id: str = "order-1") -> PaymentRequest:
         amount=Money.of("10.00", "EUR"),
         sources=[CardSource(token=SecretStr("pm_card_visa"))],
         customer_country="DE",
+        customer_id="shopper-7",
     )
 
 
@@ -132,3 +138,143 @@ async def test_reconcile_settles_an_intent_that_failed_without_charging(
     assert settled is not None
     assert settled.status is PaymentStatus.FAILED
     assert report.still_open == ()
+
+
+def stripe_router(stripe: ScriptedStripe, ledger: str, **settings: Any) -> Router:
+    adapter = StripeAdapter.from_options(
+        name="stripe",
+        capabilities=None,
+        options={"base_url": "https://api.stripe.test", "api_key": "sk_test_x"},
+        transport=httpx.MockTransport(stripe),
+    )
+    tuned = RouterSettings(lookup_tries=1, lookup_wait_seconds=0, **settings)
+    return Router([adapter], ledger=ledger, hooks=(), settings=tuned)
+
+
+def age_attempts(database: Path, seconds: float) -> None:
+    """Move every attempt's start back in time, as if it had been made `seconds` ago."""
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("UPDATE payrouter_attempts SET started_at = started_at - ?", (seconds,))
+
+
+async def test_a_lagging_search_never_fails_a_payment_before_stripes_lag_bound(
+    stripe: ScriptedStripe, tmp_path: Path
+) -> None:
+    """Ten minutes on, search still misses and replay is off: pending, with the lag's end."""
+    database = tmp_path / "ledger.db"
+    stripe.on("POST", "/v1/payment_intents", lost)
+    stripe.on("GET", "/v1/payment_intents/search", found())
+    async with stripe_router(stripe, f"sqlite:///{database}", replay_max_age_seconds=0) as router:
+        assert (await router.pay(request())).status is PaymentStatus.PENDING
+        age_attempts(database, 600)
+        report = await router.reconcile()
+        result = await router.lookup("order-1")
+    assert result is not None
+    assert result.status is PaymentStatus.PENDING
+    (still,) = report.open
+    assert still.order_id == "order-1"
+    assert "search may lag until" in still.next_step
+    assert not still.overdue
+    assert len(stripe.sent("POST", "/v1/payment_intents")) == 1
+
+
+async def test_search_miss_past_stripes_lag_bound_concludes_absence(
+    stripe: ScriptedStripe, tmp_path: Path
+) -> None:
+    """Past Stripe's declared hour of search lag (and the replay cap), a miss fails it."""
+    database = tmp_path / "ledger.db"
+    stripe.on("POST", "/v1/payment_intents", lost)
+    stripe.on("GET", "/v1/payment_intents/search", found())
+    async with stripe_router(stripe, f"sqlite:///{database}") as router:
+        await router.pay(request())
+        age_attempts(database, 3700)
+        report = await router.reconcile()
+        result = await router.lookup("order-1")
+    assert result is not None
+    assert result.status is PaymentStatus.FAILED
+    assert report.open == ()
+
+
+async def test_replay_settles_a_lost_answer_the_search_cannot_see_yet(
+    stripe: ScriptedStripe, tmp_path: Path
+) -> None:
+    """Search lags; the same request under the same key returns the original intent."""
+    database = tmp_path / "ledger.db"
+    stripe.on("POST", "/v1/payment_intents", lost, lost, answer(intent("succeeded")))
+    stripe.on("GET", "/v1/payment_intents/search", found())
+    async with stripe_router(stripe, f"sqlite:///{database}") as router:
+        assert (await router.pay(request())).status is PaymentStatus.PENDING
+        age_attempts(database, 600)
+        await router.reconcile()
+        result = await router.lookup("order-1")
+    assert result is not None
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert result.provider_reference == "pi_1"
+    original, in_pay, replay = stripe.sent("POST", "/v1/payment_intents")
+    assert replay.headers["Idempotency-Key"] == original.headers["Idempotency-Key"]
+    assert replay.content == original.content == in_pay.content
+
+
+async def test_an_overdue_open_payment_is_flagged(stripe: ScriptedStripe, tmp_path: Path) -> None:
+    """Known intent id, Stripe unreachable past its bound: open, overdue, reason and step."""
+    database = tmp_path / "ledger.db"
+    stripe.on("POST", "/v1/payment_intents", answer(intent("processing")))
+    stripe.on("GET", "/v1/payment_intents/pi_1", answer({"error": {}}, status=500))
+    async with stripe_router(stripe, f"sqlite:///{database}") as router:
+        await router.pay(request())
+        with closing(sqlite3.connect(database)) as conn, conn:
+            conn.execute("UPDATE payrouter_attempts SET outcome = 'unknown'")
+        age_attempts(database, 4000)
+        report = await router.reconcile()
+    (still,) = report.overdue
+    assert "pi_1" in still.reason
+    assert still.next_step == "reconcile again"
+
+
+ADYEN_OPTIONS: dict[str, object] = {
+    "base_url": "https://checkout-test.adyen.com/v72",
+    "api_key": "adyen-key",
+    "merchant_account": "Shop",
+    "return_url": "https://shop.example/back",
+}
+
+
+def adyen_router(peer: ScriptedStripe, ledger: str = "sqlite://") -> Router:
+    adapter = AdyenAdapter.from_options(
+        name="adyen",
+        capabilities=None,
+        options=ADYEN_OPTIONS,
+        transport=httpx.MockTransport(peer),
+    )
+    settings = RouterSettings(lookup_tries=1, lookup_wait_seconds=0)
+    return Router([adapter], ledger=ledger, hooks=(), settings=settings)
+
+
+AUTHORISED = {"pspReference": "PSP0001", "resultCode": "Authorised"}
+
+
+async def test_adyen_lost_answer_is_settled_by_replay_during_pay() -> None:
+    """Adyen cannot be asked; the same request under the same key answers Authorised."""
+    adyen = ScriptedStripe()
+    adyen.on("POST", "/v72/payments", lost, answer(AUTHORISED))
+    async with adyen_router(adyen) as router:
+        result = await router.pay(request())
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert result.provider_reference == "PSP0001"
+    first, replay = adyen.sent("POST", "/v72/payments")
+    assert replay.headers["Idempotency-Key"] == first.headers["Idempotency-Key"]
+    assert replay.content == first.content
+
+
+async def test_adyen_unknown_left_by_pay_is_settled_by_reconciles_replay() -> None:
+    """Answers lost twice during pay: pending; reconcile's replay settles it, no webhook."""
+    adyen = ScriptedStripe()
+    adyen.on("POST", "/v72/payments", lost, lost, answer(AUTHORISED))
+    async with adyen_router(adyen) as router:
+        assert (await router.pay(request())).status is PaymentStatus.PENDING
+        report = await router.reconcile()
+        result = await router.lookup("order-1")
+    assert result is not None
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert report.open == ()
+    assert len({r.headers["Idempotency-Key"] for r in adyen.sent("POST", "/v72/payments")}) == 1

@@ -24,7 +24,7 @@ from payrouter import (
     RouterSettings,
 )
 from payrouter._ledger import AttemptRow, SqlLedger
-from payrouter.provider import Charge, FailureKind, Outcome, ProviderReply
+from payrouter.provider import Charge, FailureKind, Outcome, ProviderReply, Resolution
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = PaymentMethod.CARD
@@ -282,12 +282,13 @@ async def test_unknown_attempt_succeeds_once_the_late_request_reached_the_provid
         assert adapter.provider.calls == calls
 
 
-async def test_not_found_is_not_trusted_before_not_found_after_seconds() -> None:
+async def test_not_found_is_not_trusted_before_the_providers_search_lag() -> None:
     """A fresh 'no such payment' may be a request still in flight: the payment stays pending."""
-    adapter = SimulatedAdapter(SimulatedProvider("card_a"))
+    adapter = SimulatedAdapter(
+        SimulatedProvider("card_a"), resolution=Resolution(lookup=True, search_lag_seconds=300)
+    )
     adapter.provider.script(Behavior.timeout_before_charging())
-    settings = RouterSettings(not_found_after_seconds=300)
-    async with router([adapter], settings=settings) as payments:
+    async with router([adapter]) as payments:
         await payments.pay(request())
         report = await payments.reconcile()
         result = await payments.lookup("order-1")
@@ -298,12 +299,13 @@ async def test_not_found_is_not_trusted_before_not_found_after_seconds() -> None
         assert adapter.provider.calls == 1
 
 
-async def test_not_found_after_the_grace_period_fails_the_payment() -> None:
-    """Once not_found_after_seconds passed, 'no such payment' is trusted: failed, nothing taken."""
-    adapter = SimulatedAdapter(SimulatedProvider("card_a"))
+async def test_not_found_past_the_providers_search_lag_fails_the_payment() -> None:
+    """Past the declared search lag, 'no such payment' is trusted: failed, nothing taken."""
+    adapter = SimulatedAdapter(
+        SimulatedProvider("card_a"), resolution=Resolution(lookup=True, search_lag_seconds=0)
+    )
     adapter.provider.script(Behavior.timeout_before_charging())
-    settings = RouterSettings(not_found_after_seconds=0)
-    async with router([adapter], settings=settings) as payments:
+    async with router([adapter]) as payments:
         await payments.pay(request())
         report = await payments.reconcile()
         result = await payments.lookup("order-1")
@@ -318,7 +320,7 @@ async def test_not_found_after_the_grace_period_fails_the_payment() -> None:
         assert adapter.provider.calls == 1
 
 
-async def test_reconcile_never_sends_a_payment() -> None:
+async def test_reconcile_never_sends_a_payment_to_a_provider_without_replay() -> None:
     """Across pending, unknown and action-required payments, reconcile only looks up."""
     adapter = SimulatedAdapter(SimulatedProvider("card_a"))
     adapter.provider.script(
@@ -327,7 +329,8 @@ async def test_reconcile_never_sends_a_payment() -> None:
         Behavior.requires_action(),
         Behavior.timeout_after_charging(),
     )
-    settings = RouterSettings(not_found_after_seconds=0, lookup_tries=1)
+    adapter.resolution = Resolution(lookup=True, search_lag_seconds=0)  # no replay declared
+    settings = RouterSettings(lookup_tries=1)
     async with router([adapter], settings=settings) as payments:
         for number in range(4):
             await payments.pay(request(f"order-{number}"))

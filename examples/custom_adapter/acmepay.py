@@ -23,6 +23,7 @@ from payrouter.provider import (
     HttpOptions,
     PaymentHandle,
     ProviderReply,
+    Resolution,
     UnsendableError,
 )
 
@@ -63,6 +64,9 @@ class AcmePayAdapter(HttpAdapter[AcmePayOptions]):
     options_model = AcmePayOptions
     default_capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
     idempotency_key_max_length = 64
+    # Lookup searches charges by our reference; a miss is trusted once a request still in
+    # flight would have been recorded (5 minutes). AcmePay keeps no idempotency keys to replay.
+    resolution = Resolution(search_lag_seconds=300.0)
 
     @classmethod
     def client_headers(cls, options: AcmePayOptions) -> Mapping[str, str]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from datetime import UTC
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,9 @@ from rich.table import Table
 
 from .._followups import FollowUp, FollowUpStatus
 from .._health._maintenance import MaintenanceWindow
+from .._reconcile._payments import OpenPayment
+from .._reconcile._records import RecordsReport
+from .._reconcile._schedule import RecordsSchedule
 from .._router import Router
 from ._common import CommandError, ConfigOption, console, describe, guarded, plain
 
@@ -26,9 +30,15 @@ __all__ = ["reconcile", "status", "worker"]
 
 def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
     """Resolve pending, awaiting-action and crashed payments by asking their providers, then
-    send the follow-ups (captures, refunds, voids, cancellations) that are due."""
+    send the follow-ups (captures, refunds, voids, cancellations) that are due.
+
+    Lists every payment left open with the reason, since when, and the next step; exits 1
+    when one is open past its provider's bound (an operator should look).
+    """
+    overdue = 0
 
     async def run() -> None:
+        nonlocal overdue
         async with Router.from_config(config) as router:
             report = await router.reconcile()
             sent = await router.process_outbox()
@@ -43,10 +53,36 @@ def reconcile(config: ConfigOption = Path("payrouter.yaml")) -> None:
             )
         console.print(table)
         console.print(f"still open: {len(report.still_open)}")
+        _print_open(report.open)
         _print_followups(sent)
         _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
+        overdue = len(report.overdue)
 
     guarded(run)
+    if overdue:
+        console.print(f"[red]{overdue} payment(s) open past their provider's bound[/red]")
+        raise typer.Exit(1)
+
+
+def _print_open(still_open: tuple[OpenPayment, ...]) -> None:
+    """One row per payment left open: why, since when, and what comes next."""
+    if not still_open:
+        return
+    table = Table(title="left open")
+    for column in ("order id", "provider", "status", "since", "why", "next step"):
+        table.add_column(column)
+    for payment in still_open:
+        since = payment.since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        why = f"[red]OVERDUE[/red] {payment.reason}" if payment.overdue else payment.reason
+        table.add_row(
+            payment.order_id,
+            payment.provider or "-",
+            payment.status,
+            since,
+            why,
+            payment.next_step,
+        )
+    console.print(table)
 
 
 def worker(
@@ -68,12 +104,32 @@ def worker(
             "are not on the network unless you choose an address (e.g. 0.0.0.0 in a container)."
         ),
     ] = "127.0.0.1",
+    records_every: Annotated[
+        float | None,
+        typer.Option(
+            help="Also compare the ledger with each provider's records every this many "
+            "seconds (e.g. 3600), over the provider's report window; off when not given.",
+            min=1,
+        ),
+    ] = None,
+    records_span: Annotated[
+        float,
+        typer.Option(help="Hours of records each scheduled comparison covers.", min=0.01),
+    ] = 24.0,
 ) -> None:
     """Run beside the app: every round, reconcile open payments and send due follow-ups.
 
-    Stops after the round in progress on SIGINT or SIGTERM. Several workers may run at
-    once on a shared ledger: each payment and follow-up is leased to one of them.
+    With `--records-every`, records reconciliation runs on that schedule: each provider is
+    compared over the `--records-span` hours that end its documented report delay ago, and
+    a provider whose records are still missing then is reported late. Stops after the round
+    in progress on SIGINT or SIGTERM. Several workers may run at once on a shared ledger:
+    each payment and follow-up is leased to one of them.
     """
+    schedule = (
+        RecordsSchedule(records_every, timedelta(hours=records_span))
+        if records_every is not None
+        else None
+    )
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -97,6 +153,8 @@ def worker(
                         f"oldest {outbox.oldest_age_seconds:.0f}s, refused {outbox.refused}"
                     )
                     _print_followups(sent)
+                if schedule is not None and schedule.due():
+                    await _compare_on_schedule(router, schedule)
                 if once:
                     return
                 try:
@@ -107,6 +165,19 @@ def worker(
                 return
 
     guarded(run)
+
+
+async def _compare_on_schedule(router: Router, schedule: RecordsSchedule) -> None:
+    by_name = {adapter.name: adapter for adapter in router.adapters}
+
+    async def compare(since: datetime, until: datetime, names: Sequence[str]) -> RecordsReport:
+        return await router.compare_records(since, until, providers=names)
+
+    for run in await schedule.run(by_name, compare):
+        colour = "red" if run.late or run.report.mismatches else "green"
+        console.print(f"[{colour}]{run.summary()}[/{colour}]")
+    books = await router.discrepancy_stats()
+    console.print(f"records: {books.open} open discrepancies (`payrouter records open`)")
 
 
 def _metrics_hooks(host: str, port: int) -> list[Any]:

@@ -1,6 +1,7 @@
 """The durable record of every payment and attempt: written before each call, finished after."""
 
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, Ledger, PaymentUpdate
+from ._runner import payment_deadline
 from ._sql import SqlLedger
 from ._stats import ProviderHealth
 
@@ -13,4 +14,5 @@ __all__ = [
     "PaymentUpdate",
     "ProviderHealth",
     "SqlLedger",
+    "payment_deadline",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -61,6 +62,9 @@ attempts = Table(
     Column("latency_ms", Double),
     Column("started_at", Double, nullable=False),
     Column("finished_at", Double),
+    # What the attempt sent (JSON), kept only for providers that replay by key: a replay
+    # must carry the same body. It holds the payment source's token or IBAN.
+    Column("request", Text),
     UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_attempt_key"),
 )
 

@@ -1,18 +1,17 @@
 """The ledger on SQLAlchemy Core: SQLite by default, PostgreSQL by URL, the same code for both.
 
-Where calls run is a measured choice. A SQLite write in WAL mode takes ~50 µs, less than the
-~100 µs a hop to a worker thread costs on two cores, so SQLite runs inline on the caller's
-thread over one long-lived connection. Network databases run on a private thread pool, one
-thread per pooled connection, so the event loop never waits on a round trip. Statements are
-built once at import and executed with parameters (building them per call costs ~75 µs).
+Every call runs on the ledger's own threads (`_runner`), never on the event loop: SQLite on
+one thread over one long-lived connection (its writes are serial anyway), network databases
+on one thread per pooled connection. A hop to that thread costs tens of microseconds; a
+SQLite file another process holds locked would otherwise freeze every payment in the process
+for the busy timeout. Statements are built once at import and executed with parameters
+(building them per call costs ~75 µs).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
@@ -37,9 +36,11 @@ from .._models import PaymentResult, PaymentStatus
 from .._money import Money
 from ._file import LedgerLocation
 from ._migrate import upgrade, upgrade_sqlite_file
+from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._rows import clip, payment_result, value_of
+from ._runner import LedgerRunner
 from ._schema import attempts, payments
 from ._stats import ProviderHealth, provider_health
 
@@ -63,7 +64,7 @@ _SELECT_ATTEMPTS: Final = (
 )
 
 
-class SqlLedger:
+class SqlLedger(BooksOperations):
     """A ledger in any SQLAlchemy database; `sqlite:///payments.db` or `postgresql+psycopg://…`.
 
     Args:
@@ -82,7 +83,7 @@ class SqlLedger:
         self._synchronous = sqlite_synchronous.upper()
         self._pool_size = pool_size
         self._engine: Engine | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._runner: LedgerRunner | None = None
         self._inline: Connection | None = None
         self._location = LedgerLocation(url)
         self._is_sqlite = url.startswith("sqlite")
@@ -105,38 +106,42 @@ class SqlLedger:
                 names the file (or server) and the fix.
             ConfigurationError: the URL names no installed database driver.
         """
+        threads = 1 if self._is_sqlite else self._pool_size
+        self._runner = LedgerRunner(threads, self._location.where)
         try:
-            if self._location.path is not None:
-                upgrade_sqlite_file(self.url, _BUSY_TIMEOUT_SECONDS)
-            self._engine = self._create_engine()
-            if self._is_sqlite:
-                self._inline = self._engine.connect()
-                self._location.remember()
-            else:
-                self._executor = ThreadPoolExecutor(
-                    self._pool_size, thread_name_prefix="payrouter-ledger"
-                )
-            if self._location.path is None:
-                await self._run(self._migrate)
+            await self._runner.call(self._connect)
         except (SQLAlchemyError, OSError) as error:
             await self.close()
             raise self._location.error(error, "opening it") from error
 
-    def _migrate(self) -> None:
-        with self._require_engine().begin() as conn:
-            upgrade(conn)
+    def _connect(self) -> None:
+        """On the ledger's thread: migrate (SQLite files in their own exclusive transaction),
+        then connect; SQLite keeps its one connection and notes which file it opened."""
+        if self._location.path is not None:
+            upgrade_sqlite_file(self.url, _BUSY_TIMEOUT_SECONDS)
+        self._engine = self._create_engine()
+        if self._is_sqlite:
+            self._inline = self._engine.connect()
+            self._location.remember()
+        if self._location.path is None:
+            with self._engine.begin() as conn:
+                upgrade(conn)
 
-    async def close(self) -> None:
+    def _disconnect(self) -> None:
         self._location.forget()
         if self._inline is not None:
             self._inline.close()
             self._inline = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    async def close(self) -> None:
+        """Close after the work in progress (it runs on the ledger's thread, so it finishes)."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.call(self._disconnect)
+            runner.shutdown()
 
     def _create_engine(self) -> Engine:
         if not self._is_sqlite:
@@ -173,9 +178,11 @@ class SqlLedger:
         if self._inline is not None:
             with self._inline.begin():
                 yield self._inline
+                self._require_runner().refuse_if_abandoned()
         else:
             with self._require_engine().begin() as conn:
                 yield conn
+                self._require_runner().refuse_if_abandoned()
 
     @contextmanager
     def _statement(self) -> Iterator[Connection]:
@@ -184,18 +191,29 @@ class SqlLedger:
         if self._inline is not None:
             with self._inline.begin():
                 yield self._inline
+                self._require_runner().refuse_if_abandoned()
         else:
             with self._require_engine().connect() as conn:
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def _run(self, work: Callable[[], T]) -> T:
+    def _require_runner(self) -> LedgerRunner:
+        if self._runner is None:
+            raise LedgerUnavailableError("the ledger is not open")
+        return self._runner
+
+    async def _run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
+        """Run `work` on the ledger's thread, checking first that the file is still ours.
+
+        `before_call` marks a payment's writes before its provider is called: they wait at
+        most until the payment's deadline (see `_runner`).
+        """
+
+        def checked() -> T:
+            self._location.check()
+            return work()
+
         try:
-            if self._inline is not None:
-                self._location.check()
-                return work()
-            if self._executor is None:
-                raise LedgerUnavailableError("the ledger is not open")
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            return await self._require_runner().run(checked, before_call=before_call)
         except (SQLAlchemyError, OSError) as error:
             raise self._location.error(error, "writing or reading it") from error
 
@@ -224,9 +242,10 @@ class SqlLedger:
         *,
         authorize_only: bool = False,
     ) -> Claim:
-        return await self._run(
-            lambda: self._claim(order_id, fingerprint, amount, owner, lease_seconds, authorize_only)
-        )
+        def work() -> Claim:
+            return self._claim(order_id, fingerprint, amount, owner, lease_seconds, authorize_only)
+
+        return await self._run(work, before_call=True)
 
     def _claim(
         self,
@@ -298,12 +317,25 @@ class SqlLedger:
                         "provider": row.provider,
                         "method": row.method.value,
                         "idempotency_key": row.idempotency_key,
+                        "request": row.request,
                         "tries": 0,
                         "started_at": time.time(),
                     },
                 )
 
-        await self._run(work)
+        await self._run(work, before_call=True)
+
+    async def attempt_request(self, order_id: str, number: int) -> str | None:
+        def work() -> str | None:
+            with self._statement() as conn:
+                found = conn.execute(
+                    select(attempts.c.request).where(
+                        attempts.c.order_id == order_id, attempts.c.number == number
+                    )
+                ).scalar_one_or_none()
+            return None if found is None else str(found)
+
+        return await self._run(work)
 
     async def finish_attempt(
         self,

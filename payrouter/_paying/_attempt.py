@@ -122,6 +122,7 @@ async def run_attempt(
     sleep: Callable[[float], Awaitable[None]],
     past_breaker: bool = False,
     budget: Protection | None = None,
+    replay: bool = True,
 ) -> AttemptRun:
     """Call `adapter.pay` under its breaker, retrying retryable kinds with the same key.
 
@@ -129,6 +130,7 @@ async def run_attempt(
     provider up to `lookup_tries` times, and stays unknown if none of them is conclusive.
     `past_breaker` calls without asking the (open) breaker: the router's last resort.
     `budget` counts this attempt and must grant each retry (the global retry budget).
+    `replay` allows one idempotent replay of the charge when lookups cannot tell.
     """
     started = time.perf_counter()
     tries = 0
@@ -185,7 +187,14 @@ async def run_attempt(
             provider_reference=reply.provider_reference,
         )
         reply = await resolve_unknown(
-            adapter, handle, reply, lookup_tries, lookup_wait, deadline, sleep
+            adapter,
+            handle,
+            reply,
+            lookup_tries,
+            lookup_wait,
+            deadline,
+            sleep,
+            charge if replay else None,
         )
     if reply.provider_code == AMOUNT_MISMATCH and reply.amount is not None:
         emit(
@@ -247,12 +256,39 @@ async def resolve_unknown(
     wait: float,
     deadline: float,
     sleep: Callable[[float], Awaitable[None]],
+    charge: Charge | None = None,
 ) -> ProviderReply:
     """Ask the same provider where the money stands; `unknown` if it cannot say in time.
 
-    At least one lookup is made even past the deadline (it moves no money); a `NOT_FOUND`
-    answer is not trusted here, since the original request may still be in flight.
+    The adapter's declared rungs are climbed: lookups (by the provider's reference, or a
+    search by ours), then one idempotent replay of `charge` under its own key when the
+    provider keeps keys. At least one lookup is made even past the deadline (it moves no
+    money); a `NOT_FOUND` answer is never trusted here, since the original request may still
+    be in flight. The replay is made only within the deadline: it may move the money now.
     """
+    rungs = adapter.resolution
+    searchable = rungs.lookup if handle.provider_reference else rungs.search_lag_seconds is not None
+    if searchable:
+        found = await _look_up(adapter, handle, tries, wait, deadline, sleep)
+        if found is not None:
+            return found
+    if charge is not None and rungs.replay_window_seconds > 0 and time.monotonic() < deadline:
+        replayed = await call_safely(
+            adapter.pay(charge, idempotency_key=charge.reference), deadline, charge.amount
+        )
+        if is_conclusive_lookup(replayed):
+            return replayed
+    return unknown
+
+
+async def _look_up(
+    adapter: Adapter,
+    handle: PaymentHandle,
+    tries: int,
+    wait: float,
+    deadline: float,
+    sleep: Callable[[float], Awaitable[None]],
+) -> ProviderReply | None:
     for number in range(1, tries + 1):
         lookup_deadline = max(deadline, time.monotonic() + wait + 1.0)
         reply = await call_safely(adapter.lookup(handle), lookup_deadline, handle.amount)
@@ -261,4 +297,4 @@ async def resolve_unknown(
         if number == tries or time.monotonic() >= deadline:
             break
         await sleep(pause_seconds(wait))
-    return unknown
+    return None

@@ -90,6 +90,9 @@ class Tally:
 
     made: int = 0
     """Attempts sent in this call."""
+    called: tuple[str, int] | None = None
+    """The last provider called and its attempt number: once set, a ledger write that fails
+    may have lost the record of a charge (`OutcomeNotRecordedError`)."""
     unavailable: bool = False
     """Some eligible provider could not take it (skipped or failed over)."""
     at_capacity: bool = False

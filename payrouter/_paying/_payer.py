@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 from .._adapter import Adapter, Charge, ProviderReply
 from .._errors import (
     AllProvidersUnavailableError,
     CapacityExhaustedError,
     IdempotencyConflictError,
+    LedgerUnavailableError,
     NoEligibleProviderError,
+    OutcomeNotRecordedError,
     PaymentInProgressError,
     ProviderRejectedRequestError,
 )
@@ -35,6 +38,7 @@ from .._ledger import (
     ClaimKind,
     Ledger,
     PaymentUpdate,
+    payment_deadline,
 )
 from .._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from .._settings import AdmissionSettings, RouterSettings
@@ -62,9 +66,12 @@ from ._decide import (
 )
 from ._keys import derive_key
 from ._plan import Candidate, healthy_methods, plan
+from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
 
 __all__ = ["Payer"]
+
+T = TypeVar("T")
 
 
 class Payer:
@@ -125,20 +132,21 @@ class Payer:
 
     async def _pay_admitted(self, request: PaymentRequest, admitted_at: float) -> PaymentResult:
         deadline = time.monotonic() + self.settings.deadline_seconds
-        claim = await self._ledger.claim(
-            request.order_id,
-            request.fingerprint(),
-            request.amount,
-            self._owner,
-            self.settings.lease_seconds,
-            authorize_only=not request.capture,
-        )
-        if claim.kind is ClaimKind.CONFLICT:
-            raise IdempotencyConflictError(request.order_id)
-        if claim.kind is ClaimKind.EXISTING:
-            assert claim.payment is not None
-            return await self._wait_for_other(claim.payment)
-        return await self._pay_owned(request, claim.next_attempt, deadline, admitted_at)
+        with payment_deadline(deadline):  # the ledger's waits are bounded by it too
+            claim = await self._ledger.claim(
+                request.order_id,
+                request.fingerprint(),
+                request.amount,
+                self._owner,
+                self.settings.lease_seconds,
+                authorize_only=not request.capture,
+            )
+            if claim.kind is ClaimKind.CONFLICT:
+                raise IdempotencyConflictError(request.order_id)
+            if claim.kind is ClaimKind.EXISTING:
+                assert claim.payment is not None
+                return await self._wait_for_other(claim.payment)
+            return await self._pay_owned(request, claim.next_attempt, deadline, admitted_at)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -183,6 +191,7 @@ class Payer:
                 )
             finally:
                 self._protection.leave(slot)
+            tally.called = (candidate.adapter.name, number)
             self._learn(candidate.adapter.name, candidate.method, reply)
             number, tally.made = number + 1, tally.made + 1
             decision = decide(reply, fallback_on_decline=self.settings.fallback_on_decline)
@@ -191,10 +200,14 @@ class Payer:
             if decision.step is Step.SETTLE:
                 assert decision.status is not None
                 update = settled_update(candidate, reply, decision.status)
-                return await self._finish(request, update, tally.made, last, alert=tally.alert)
+                return await self._finish(
+                    request, update, tally.made, last, alert=tally.alert, called=tally.called
+                )
             if decision.step is Step.DECLINED:
                 update = declined_update(candidate, reply)
-                return await self._finish(request, update, tally.made, last, alert=tally.alert)
+                return await self._finish(
+                    request, update, tally.made, last, alert=tally.alert, called=tally.called
+                )
             if decision.step is Step.REJECTED:
                 raise await self._rejected(request, candidate, reply, tally, last)
             if decision.step is Step.FAIL_OVER:
@@ -208,7 +221,8 @@ class Payer:
                         reply.failure_kind,
                     ),
                 )
-            await self._ledger.finish_attempt(request.order_id, *last)
+            write = self._ledger.finish_attempt(request.order_id, *last)
+            await _recorded(write, request.order_id, tally.called)
         return await self._end(request, tally, attempts_before=first_number - 1)
 
     async def _candidates(self, request: PaymentRequest) -> list[Candidate]:
@@ -272,7 +286,7 @@ class Payer:
         """Record a request the provider refused as invalid, and the error to raise for it."""
         order_id, provider = request.order_id, candidate.adapter.name
         update = PaymentUpdate(PaymentStatus.FAILED, failure_kind=reply.failure_kind)
-        await self._finish(request, update, tally.made, last, alert=True)
+        await self._finish(request, update, tally.made, last, alert=True, called=tally.called)
         return ProviderRejectedRequestError(
             f"{provider} rejected the request as invalid ({reply.provider_code}); "
             "this is an integration bug, not a customer problem",
@@ -288,9 +302,15 @@ class Payer:
         if how is Ending.DECLINED:
             assert tally.last_decline is not None
             update = declined_update(*tally.last_decline)
-            return await self._finish(request, update, tally.made, alert=tally.alert)
+            return await self._finish(
+                request, update, tally.made, alert=tally.alert, called=tally.called
+            )
         failed = await self._finish(
-            request, PaymentUpdate(PaymentStatus.FAILED), tally.made, alert=tally.alert
+            request,
+            PaymentUpdate(PaymentStatus.FAILED),
+            tally.made,
+            alert=tally.alert,
+            called=tally.called,
         )
         if how is Ending.CAPACITY_EXHAUSTED:
             raise CapacityExhaustedError(
@@ -333,11 +353,6 @@ class Payer:
             number,
             max_length=adapter.idempotency_key_max_length,
         )
-        row = AttemptRow(request.order_id, number, adapter.name, method, key)
-        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
-        if admitted_at is not None:  # how late the process runs: admission's second signal
-            self._admission.sent(admitted_at)
-        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         charge = Charge(
             reference=key,
             order_id=request.order_id,
@@ -351,9 +366,16 @@ class Payer:
             description=request.description,
             metadata=request.metadata,
         )
+        kept = encode_charge(charge) if replays(adapter) else None
+        row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
+        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
+        if admitted_at is not None:  # how late the process runs: admission's second signal
+            self._admission.sent(admitted_at)
+        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         run = await run_attempt(
             adapter=adapter,
             charge=charge,
+            replay=self.settings.replay_max_age_seconds > 0,
             idempotency_key=key,
             board=self._board,
             retry=self._retry,
@@ -400,13 +422,20 @@ class Payer:
         last_attempt: tuple[int, AttemptOutcome] | None = None,
         *,
         alert: bool = False,
+        called: tuple[str, int] | None = None,
     ) -> PaymentResult:
-        """Write the payment's new status (with its last attempt, in one transaction)."""
+        """Write the payment's new status (with its last attempt, in one transaction).
+
+        `called` names the last provider this payment called, if any: a write failing after
+        it raises `OutcomeNotRecordedError`, since that provider may have charged.
+        """
         order_id = request.order_id
         if last_attempt is None:
-            result = await self._ledger.finish_payment(order_id, update)
+            write_payment = self._ledger.finish_payment(order_id, update)
+            result = await _recorded(write_payment, order_id, called)
         else:
-            finished = await self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
+            write = self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
+            finished = await _recorded(write, order_id, called)
             assert finished is not None
             result = finished
         emit(
@@ -436,3 +465,14 @@ class Payer:
         if payment.status is PaymentStatus.FAILED:
             raise failure_error(payment, ())
         return payment
+
+
+async def _recorded(write: Awaitable[T], order_id: str, called: tuple[str, int] | None) -> T:
+    """Await a ledger write; once a provider was called, its failure is not "ledger
+    unavailable, nothing sent" but "the outcome could not be recorded, money may have moved"."""
+    try:
+        return await write
+    except LedgerUnavailableError as error:
+        if called is None:
+            raise
+        raise OutcomeNotRecordedError(order_id, *called) from error

@@ -59,6 +59,8 @@ class MismatchKind(enum.StrEnum):
     CAPTURED_DIFFERS = "captured_differs"
     REFUNDED_DIFFERS = "refunded_differs"
     FEE_DIFFERS = "fee_differs"
+    UNANSWERED = "unanswered"
+    """The provider took (or holds) the money; the ledger still waits for its answer."""
 
 
 ACTIONS: Final[Mapping[MismatchKind, str]] = MappingProxyType(
@@ -90,6 +92,11 @@ ACTIONS: Final[Mapping[MismatchKind, str]] = MappingProxyType(
         MismatchKind.REFUNDED_DIFFERS: (
             "a refund exists on one side only: send the missing refund, or record the one "
             "made in the provider's dashboard; check the outbox for one still queued"
+        ),
+        MismatchKind.UNANSWERED: (
+            "the provider took this payment but never answered for it (paid, not arrived): "
+            "run `payrouter reconcile`; if it cannot ask (no provider reference), use the "
+            "provider's reference shown here: deliver the order, or refund it"
         ),
         MismatchKind.FEE_DIFFERS: (
             "the fee is not what the merchant's fee rules say: claim the difference from the "
@@ -142,6 +149,9 @@ class Mismatch:
         }
 
 
+_TOOK: Final = (Outcome.SUCCEEDED, Outcome.PENDING)
+"""Provider outcomes in which the payer's money was taken or is on its way."""
+
 _MOVED_NOTHING: Final = (Outcome.FAILED.value, None)
 """Ledger outcomes a provider may legitimately have no record of: refused before a record was
 made, or still in flight (written before the call)."""
@@ -176,8 +186,14 @@ def differences(
         found.append(
             _mismatch(MismatchKind.AMOUNT_DIFFERS, provider, attempt, ref, str(ours), str(theirs))
         )
-    # An attempt still unknown or in flight in the ledger is `reconcile`'s job, not a mismatch.
-    if attempt.outcome not in (None, Outcome.UNKNOWN.value) and attempt.outcome != record.outcome:
+    if attempt.outcome in (None, Outcome.UNKNOWN.value):
+        if record.outcome in _TOOK:  # the answer was lost: the records are the only witness
+            side = f"{record.amount} {record.outcome.value}"
+            found.append(
+                _mismatch(MismatchKind.UNANSWERED, provider, attempt, ref, "no answer", side)
+            )
+        return found
+    if attempt.outcome != record.outcome:
         found.append(
             _mismatch(
                 MismatchKind.STATUS_DIFFERS,

@@ -1,8 +1,9 @@
 """Finishing what a crash, a timeout or a customer's redirect left open, by asking providers.
 
-Reconcile never sends a new charge. For each open attempt it asks the attempt's own provider
-where the money stands, writes what it learns, and derives the payment's status from its
-attempts: any success wins; anything still unknown keeps the payment pending.
+Reconcile never sends a new charge. For each open attempt it climbs the attempt's own
+provider's resolution ladder (`_ladder`: lookup, replay of the same request under the same
+key, search, webhook), writes what it learns, and derives the payment's status from its
+attempts: any success wins; anything still unknown keeps the payment pending, with a reason.
 """
 
 from __future__ import annotations
@@ -10,18 +11,28 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from .._adapter import Adapter, CompletesApproval, PaymentHandle, ProviderReply
+from .._adapter import Adapter, Charge, CompletesApproval, PaymentHandle, ProviderReply
 from .._ledger import AttemptOutcome, Ledger, PaymentUpdate
 from .._models import AttemptSummary, PaymentResult, PaymentStatus
 from .._paying._attempt import call_safely, is_conclusive_lookup
 from .._paying._keys import derive_key
+from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
+from ._ladder import Climb, climb
 
-__all__ = ["ReconcileChange", "ReconcileReport", "reconcile", "reconcile_payment"]
+__all__ = [
+    "OpenPayment",
+    "ReconcileChange",
+    "ReconcileReport",
+    "reconcile",
+    "reconcile_payment",
+]
 
-_OPEN_OUTCOMES = (None, Outcome.UNKNOWN, Outcome.PENDING, Outcome.REQUIRES_ACTION)
+_UNRESOLVED = (None, Outcome.UNKNOWN)
+_OPEN_OUTCOMES = (*_UNRESOLVED, Outcome.PENDING, Outcome.REQUIRES_ACTION)
 _LOOKUP_SECONDS = 30.0
 
 
@@ -36,12 +47,35 @@ class ReconcileChange:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenPayment:
+    """A payment reconcile had to leave open: why, since when, and what comes next.
+
+    `overdue` is true when it is open past what its provider's declared resolution allows
+    (e.g. Stripe's search lag bound): an operator should look, `payrouter reconcile` exits 1.
+    """
+
+    order_id: str
+    provider: str | None
+    status: PaymentStatus
+    reason: str
+    since: datetime
+    next_step: str
+    overdue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ReconcileReport:
-    """What one reconcile pass looked at, changed, and had to leave open."""
+    """What one reconcile pass looked at, changed, and had to leave open (and why)."""
 
     examined: int
     changes: tuple[ReconcileChange, ...]
     still_open: tuple[str, ...]
+    open: tuple[OpenPayment, ...] = ()
+
+    @property
+    def overdue(self) -> tuple[OpenPayment, ...]:
+        """The open payments past their provider's bound."""
+        return tuple(payment for payment in self.open if payment.overdue)
 
 
 async def reconcile(
@@ -52,19 +86,25 @@ async def reconcile(
     *,
     limit: int,
 ) -> ReconcileReport:
-    """Look up every open attempt of every unresolved payment, then settle each payment."""
+    """Resolve every open attempt of every unresolved payment, then settle each payment."""
     changes: list[ReconcileChange] = []
-    still_open: list[str] = []
+    still_open: list[OpenPayment] = []
     order_ids = await ledger.unresolved(limit)
     for order_id in order_ids:
-        change = await reconcile_payment(ledger, adapters, settings, owner, order_id)
-        if change is None:
+        reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id)
+        if reconciled is None:
             continue  # another reconciler or a live worker holds it
+        change, left_open = reconciled
         if change.after is not change.before:
             changes.append(change)
-        if change.after in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
-            still_open.append(order_id)
-    return ReconcileReport(len(order_ids), tuple(changes), tuple(still_open))
+        if left_open is not None:
+            still_open.append(left_open)
+    return ReconcileReport(
+        len(order_ids),
+        tuple(changes),
+        tuple(payment.order_id for payment in still_open),
+        tuple(still_open),
+    )
 
 
 async def reconcile_payment(
@@ -74,23 +114,77 @@ async def reconcile_payment(
     owner: str,
     order_id: str,
 ) -> ReconcileChange | None:
-    """Look up one payment's open attempts and settle it; None if another worker holds it.
+    """Resolve one payment's open attempts and settle it; None if another worker holds it.
 
     This is also what a checkout calls when the customer comes back from a redirect: the
     provider knows whether they approved before any webhook arrives.
     """
+    reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id)
+    return None if reconciled is None else reconciled[0]
+
+
+async def _reconcile_one(
+    ledger: Ledger,
+    adapters: Mapping[str, Adapter],
+    settings: RouterSettings,
+    owner: str,
+    order_id: str,
+) -> tuple[ReconcileChange, OpenPayment | None] | None:
     if not await ledger.acquire(order_id, owner, settings.lease_seconds):
         return None
     payment = await ledger.get(order_id)
     assert payment is not None
+    reasons: dict[int, Climb] = {}
     for attempt in payment.attempts:
         if attempt.outcome in _OPEN_OUTCOMES:
-            await _resolve_attempt(ledger, adapters, settings, payment, attempt)
+            reasons[attempt.number] = await _resolve_attempt(
+                ledger, adapters, settings, payment, attempt
+            )
     latest = await ledger.get(order_id)
     assert latest is not None
     update = settle(latest.attempts)
     await ledger.finish_payment(order_id, update)
-    return ReconcileChange(order_id, payment.status, update.status, update.provider)
+    change = ReconcileChange(order_id, payment.status, update.status, update.provider)
+    if update.status not in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
+        return change, None
+    return change, _why_open(latest, update.status, reasons)
+
+
+def _why_open(
+    payment: PaymentResult, status: PaymentStatus, reasons: Mapping[int, Climb]
+) -> OpenPayment:
+    """The open attempt that keeps the payment open, with its reason (unknown ones first)."""
+    open_attempts = [a for a in payment.attempts if a.outcome in _OPEN_OUTCOMES]
+    open_attempts.sort(key=lambda a: a.outcome not in _UNRESOLVED)
+    attempt = open_attempts[0]
+    climb = reasons.get(attempt.number) or _outcome_reason(attempt)
+    return OpenPayment(
+        payment.order_id,
+        attempt.provider,
+        status,
+        climb.reason,
+        attempt.started_at,
+        climb.next_step,
+        climb.overdue,
+    )
+
+
+def _outcome_reason(attempt: AttemptSummary) -> Climb:
+    """Why an attempt whose provider did answer is still open: the customer or the bank."""
+    name = attempt.provider
+    if attempt.outcome is Outcome.REQUIRES_ACTION:
+        return Climb(
+            None,
+            f"awaiting the customer's approval at {name}",
+            "nothing moved yet: the customer approves, or it stays open",
+        )
+    if attempt.outcome is Outcome.PENDING:
+        return Climb(
+            None,
+            f"accepted by {name}, not settled yet",
+            f"reconcile again later, or {name}'s webhook settles it",
+        )
+    return Climb(None, f"{name} was not asked", "reconcile again")
 
 
 async def _resolve_attempt(
@@ -99,10 +193,15 @@ async def _resolve_attempt(
     settings: RouterSettings,
     payment: PaymentResult,
     attempt: AttemptSummary,
-) -> None:
+) -> Climb:
     adapter = adapters.get(attempt.provider)
-    if adapter is None:
-        return  # provider no longer configured: leave it open rather than guess
+    if adapter is None:  # provider no longer configured: leave it open rather than guess
+        return Climb(
+            None,
+            f"provider {attempt.provider!r} is not configured",
+            f"configure {attempt.provider!r} again so reconcile can ask it",
+            overdue=True,
+        )
     handle = PaymentHandle(
         reference=attempt.idempotency_key,
         order_id=payment.order_id,
@@ -111,51 +210,74 @@ async def _resolve_attempt(
         provider_reference=attempt.provider_reference,
     )
     started = time.perf_counter()
-    deadline = time.monotonic() + _LOOKUP_SECONDS
-    reply = await call_safely(adapter.lookup(handle), deadline, payment.amount)
+    absent = False
+    if attempt.outcome in _UNRESOLVED:
+        climbed = await climb(
+            adapter,
+            handle,
+            attempt.started_at.timestamp(),
+            await _replayable(ledger, adapter, payment.order_id, attempt.number),
+            settings.replay_max_age_seconds,
+        )
+        if climbed.reply is None:
+            return climbed
+        reply = climbed.reply
+        absent = reply.failure_kind is FailureKind.NOT_FOUND  # concluded by the ladder
+    else:
+        deadline = time.monotonic() + _LOOKUP_SECONDS
+        reply = await call_safely(adapter.lookup(handle), deadline, payment.amount)
     if reply.outcome is Outcome.REQUIRES_ACTION and isinstance(adapter, CompletesApproval):
-        # The customer may have approved a payment only the merchant can finish. Its key is
-        # derived like the attempt's, so a retry after a crash replays the same completion.
-        key = derive_key(
-            settings.key_namespace,
-            payment.order_id,
-            attempt.number,
-            "complete",
-            max_length=adapter.idempotency_key_max_length,
+        reply = await _complete(adapter, handle, reply, settings, payment, attempt)
+    if is_conclusive_lookup(reply) or absent:
+        outcome = AttemptOutcome(
+            outcome=reply.outcome,
+            failure_kind=reply.failure_kind,
+            provider_code=reply.provider_code,
+            provider_reference=reply.provider_reference or attempt.provider_reference,
+            action_url=reply.action_url,
+            tries=attempt.tries,
+            latency_ms=attempt.latency_ms or (time.perf_counter() - started) * 1000,
         )
-        handle = replace(
-            handle, provider_reference=reply.provider_reference or handle.provider_reference
-        )
-        reply = await call_safely(
-            adapter.complete(handle, idempotency_key=key),
-            time.monotonic() + _LOOKUP_SECONDS,
-            payment.amount,
-        )
-    if not is_conclusive_lookup(reply) and not _provably_absent(reply, attempt, settings):
-        return
-    outcome = AttemptOutcome(
-        outcome=reply.outcome,
-        failure_kind=reply.failure_kind,
-        provider_code=reply.provider_code,
-        provider_reference=reply.provider_reference or attempt.provider_reference,
-        action_url=reply.action_url,
-        tries=attempt.tries,
-        latency_ms=attempt.latency_ms or (time.perf_counter() - started) * 1000,
+        await ledger.finish_attempt(payment.order_id, attempt.number, outcome)
+    return Climb(None)
+
+
+async def _replayable(
+    ledger: Ledger, adapter: Adapter, order_id: str, number: int
+) -> Charge | None:
+    """The attempt's own request, when its provider replays by key and it was kept."""
+    if not replays(adapter):
+        return None
+    text = await ledger.attempt_request(order_id, number)
+    return None if text is None else decode_charge(text)
+
+
+async def _complete(
+    adapter: CompletesApproval,
+    handle: PaymentHandle,
+    reply: ProviderReply,
+    settings: RouterSettings,
+    payment: PaymentResult,
+    attempt: AttemptSummary,
+) -> ProviderReply:
+    """The customer may have approved a payment only the merchant can finish. Its key is
+    derived like the attempt's, so a retry after a crash replays the same completion."""
+    assert isinstance(adapter, Adapter)
+    key = derive_key(
+        settings.key_namespace,
+        payment.order_id,
+        attempt.number,
+        "complete",
+        max_length=adapter.idempotency_key_max_length,
     )
-    await ledger.finish_attempt(payment.order_id, attempt.number, outcome)
-
-
-def _provably_absent(
-    reply: ProviderReply, attempt: AttemptSummary, settings: RouterSettings
-) -> bool:
-    """'No such payment' is trusted only once the original request cannot still be in flight."""
-    if reply.failure_kind is not FailureKind.NOT_FOUND or attempt.outcome not in (
-        None,
-        Outcome.UNKNOWN,
-    ):
-        return False
-    age = time.time() - attempt.started_at.timestamp()
-    return age >= settings.not_found_after_seconds
+    handle = replace(
+        handle, provider_reference=reply.provider_reference or handle.provider_reference
+    )
+    return await call_safely(
+        adapter.complete(handle, idempotency_key=key),
+        time.monotonic() + _LOOKUP_SECONDS,
+        payment.amount,
+    )
 
 
 def settle(attempts: tuple[AttemptSummary, ...]) -> PaymentUpdate:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
@@ -27,7 +27,7 @@ from typing import Final, Protocol, runtime_checkable
 from .._adapter import Adapter, PaymentHandle
 from .._errors import PayrouterError
 from .._ledger import Ledger
-from .._ledger._books import Discrepancy, PeriodAttempt, period_attempts, save_discrepancies
+from .._ledger._books import Discrepancy, PeriodAttempt
 from .._models import PaymentMethod
 from .._paying._fees import FeeRule
 from .._taxonomy import FailureKind
@@ -125,6 +125,7 @@ async def compare_records(
     fees: Mapping[str, Sequence[FeeRule]] | None = None,
     *,
     keep: bool = True,
+    providers: Collection[str] | None = None,
 ) -> RecordsReport:
     """Compare every attempt the ledger started in `[since, until]` with its provider.
 
@@ -132,6 +133,7 @@ async def compare_records(
         fees: provider → the merchant's fee rules; a provider's stated fee is checked
             against them.
         keep: store what was found as discrepancies (and resolve the ones no longer found).
+        providers: compare only these (the scheduler gives each provider its own window).
     """
     since, until = _aware(since, "since"), _aware(until, "until")
     if until < since:
@@ -139,14 +141,14 @@ async def compare_records(
     window = (since.timestamp(), until.timestamp())
     wide = (window[0] - _MATCH_SLACK_SECONDS, window[1] + _MATCH_SLACK_SECONDS)
     by_provider: dict[str, list[PeriodAttempt]] = {name: [] for name in adapters}
-    for attempt in await ledger.transact(lambda conn: period_attempts(conn, *wide)):
+    for attempt in await ledger.period_attempts(*wide):
         by_provider.setdefault(attempt.provider, []).append(attempt)
     mismatches: list[Mismatch] = []
     compared, unlisted, late, checked = 0, [], {}, []
     for name, ours in sorted(by_provider.items()):
         adapter = adapters.get(name)
-        if adapter is None:
-            continue  # a provider no longer configured: nobody to ask
+        if adapter is None or (providers is not None and name not in providers):
+            continue  # a provider no longer configured (nobody to ask), or not asked for
         rules = (fees or {}).get(name, ())
         if isinstance(adapter, RecordsSource):
             try:
@@ -165,9 +167,7 @@ async def compare_records(
         checked.append(name)
     if keep:
         rows = [_stored(m) for m in mismatches]
-        await ledger.transact(
-            lambda conn: save_discrepancies(conn, rows, checked, *window, time.time())
-        )
+        await ledger.save_discrepancies(rows, checked, *window, time.time())
     return RecordsReport(since, until, compared, tuple(mismatches), tuple(unlisted), late)
 
 

@@ -6,6 +6,7 @@ path a real provider takes: one HTTP exchange per call, codes mapped through one
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -13,7 +14,7 @@ from typing import Final, Self
 
 import httpx
 
-from .._adapter import Capabilities, Charge, PaymentHandle, ProviderReply
+from .._adapter import Capabilities, Charge, PaymentHandle, ProviderReply, Resolution
 from .._errors import ConfigurationError
 from .._models import BankTransferSource, CardSource, PaymentMethod
 from .._money import Money
@@ -23,6 +24,10 @@ from ._simulator import SimulatedProvider
 __all__ = ["SimulatedAdapter"]
 
 _ALL_METHODS: Final = Capabilities(methods=frozenset(PaymentMethod))
+DEFAULT_RESOLUTION: Final = Resolution(lookup=True, search_lag_seconds=300.0)
+"""The simulator finds a payment by either reference at once; a miss is trusted after 5
+minutes, when a request still in flight would have arrived. It keeps keys, but replay is
+off unless a test declares a window (`SimulatedAdapter(provider, resolution=...)`)."""
 
 # The simulated provider's error codes; hard declines use the FailureKind values themselves.
 _BY_CODE: Final[Mapping[str, FailureKind]] = MappingProxyType(
@@ -57,10 +62,12 @@ class SimulatedAdapter:
         *,
         name: str | None = None,
         capabilities: Capabilities | None = None,
+        resolution: Resolution = DEFAULT_RESOLUTION,
     ) -> None:
         self.name = name or provider.name
         self.provider = provider
         self.capabilities = capabilities or _ALL_METHODS
+        self.resolution = resolution
         self._client = httpx.AsyncClient(transport=provider, base_url=f"http://{self.name}.sim")
 
     @classmethod
@@ -77,7 +84,14 @@ class SimulatedAdapter:
         books = options.get("books_path")
         if books is not None and not isinstance(books, str | Path):
             raise ConfigurationError(f"providers[{name}].options.books_path: give a file path")
-        return cls(SimulatedProvider(name, books_path=books), capabilities=capabilities)
+        try:
+            provider = SimulatedProvider(name, books_path=books)
+        except (sqlite3.Error, OSError, ValueError) as error:
+            raise ConfigurationError(
+                f"providers[{name}].options.books_path: cannot open {books!r} as the simulated "
+                f"provider's books ({error}): give a writable file in an existing folder"
+            ) from None
+        return cls(provider, capabilities=capabilities)
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         source = charge.source

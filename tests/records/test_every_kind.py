@@ -161,6 +161,7 @@ KINDS = {
     "order-refunded": MismatchKind.REFUNDED_DIFFERS,
     "order-fee": MismatchKind.FEE_DIFFERS,
     "order-lost": MismatchKind.MISSING_IN_LEDGER,
+    "order-unanswered": MismatchKind.UNANSWERED,
 }
 
 
@@ -194,6 +195,7 @@ async def plant_every_kind(
     row("UPDATE payrouter_payments SET amount_minor = 999 WHERE order_id = :o", "order-amount")
     row("UPDATE payrouter_payments SET currency = 'USD' WHERE order_id = :o", "order-currency")
     row("UPDATE payrouter_attempts SET outcome = 'failed' WHERE order_id = :o", "order-status")
+    row("UPDATE payrouter_attempts SET outcome = 'unknown' WHERE order_id = :o", "order-unanswered")
     row("UPDATE payrouter_payments SET authorize_only = 1 WHERE order_id = :o", "order-captured")
     plant_refund(database, paid["order-refunded"], 300)
     reference = paid["order-fee"].provider_reference
@@ -209,8 +211,9 @@ async def plant_every_kind(
 async def test_every_planted_difference_is_reported_exactly_once(
     provider: Provider, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """Eight orders, seven planted differences plus a payment the ledger invented: exactly
-    those eight differences, each with both references and an action."""
+    """Nine orders, eight planted differences plus a payment the ledger invented: exactly
+    those nine differences (no fee at the bank, which charges none), each with both
+    references and an action."""
     database = tmp_path / "ledger.db"
     adapter = provider.adapter(sandbox)
     assert isinstance(adapter, RecordsSource)

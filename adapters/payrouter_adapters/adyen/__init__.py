@@ -41,12 +41,14 @@ Adyen's edge before processing and is BUSY (retrying under the same key is safe)
 codes: unknown on 5xx, INVALID_REQUEST on 4xx, CARD_DECLINED for a refusal; each is logged
 once through `warn_unmapped_once`.
 
-Lookup: Checkout v72 has no endpoint that reads a payment's status (only sessions and payment
-links can be read), and the documented recovery — replaying the original request with the
-same Idempotency-Key — would create the payment if the first attempt never arrived, so a
-lookup must not do it. `lookup` therefore answers unknown with `provider_code=
-"lookup_unsupported"` without sending anything: the payment stays pending until Adyen's
-AUTHORISATION webhook or an operator settles it, and the router never fails it over.
+Resolution: Checkout v72 has no endpoint that reads a payment's status (only sessions and
+payment links can be read), so `lookup` answers unknown (`lookup_unsupported`) without
+sending anything. The documented recovery is the adapter's declared rung instead
+(`resolution`): the router replays the original request with the same Idempotency-Key
+(Adyen keeps keys at least 7 days), which returns the original result, or performs the one
+payment now if the first never arrived. The replay goes only to Adyen, never elsewhere, and
+only while the attempt is younger than the merchant's `replay_max_age_seconds`; past it,
+the AUTHORISATION webhook (or an operator) settles the payment.
 
 Webhooks: `AdyenWebhooks(hmac_key_hex)` is the `payrouter.webhooks.WebhookSource` for Adyen:
 each item's HMAC is checked before any other work for it, an AUTHORISATION for less than

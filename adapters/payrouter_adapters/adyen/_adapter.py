@@ -20,6 +20,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderRecord,
     ProviderReply,
+    Resolution,
     UnsendableError,
 )
 
@@ -77,6 +78,11 @@ class AdyenAdapter(HttpAdapter[AdyenOptions]):
     shown_options = ("merchant_account", "base_url")
     idempotency_key_max_length: int = 64
     """Adyen's limit for the Idempotency-Key header."""
+    resolution: Resolution = Resolution(replay_window_seconds=7 * 24 * 3600, webhook=True)
+    """Checkout v72 cannot read a payment back, so an unknown outcome is replayed: the same
+    request with the same Idempotency-Key (kept at least 7 days) returns the original
+    result; else the AUTHORISATION webhook settles it."""
+
     records_delay: timedelta = _records.RECORDS_DELAY
     """A day's accounting report is published the morning after."""
 

@@ -40,6 +40,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderRecord,
     ProviderReply,
+    Resolution,
 )
 
 from . import _records
@@ -161,6 +162,9 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
     options_model = BerlinGroupOptions
     default_capabilities = DEFAULT_CAPABILITIES
     idempotency_key_max_length: int = 255
+    resolution: Resolution = Resolution(lookup=True)
+    """The transfer's status by paymentId; NextGenPSD2 has no idempotent replay (X-Request-ID
+    identifies a request, it does not deduplicate one), no search and no webhook."""
     """Keys become UUIDv5 `X-Request-ID`s, so any length fits."""
     records_delay: timedelta = _records.RECORDS_DELAY
     """A credit is booked by the next banking day."""

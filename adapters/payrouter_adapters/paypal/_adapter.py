@@ -21,6 +21,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderRecord,
     ProviderReply,
+    Resolution,
     UnsendableError,
 )
 
@@ -107,6 +108,9 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
     default_capabilities = DEFAULT_CAPABILITIES
     shown_options = ("base_url", "auth")
     idempotency_key_max_length: int = 108
+    resolution: Resolution = Resolution(lookup=True, replay_window_seconds=6 * 3600, webhook=True)
+    """Get the order by id; replay order creation with the same PayPal-Request-Id (Orders
+    v2 keeps it 6 hours); no search by our reference; CHECKOUT/PAYMENT webhooks."""
     """PayPal's limit for the PayPal-Request-Id header."""
     records_delay: timedelta = _records.RECORDS_DELAY
     """The Transaction Search lags up to three hours."""

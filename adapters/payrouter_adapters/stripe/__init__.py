@@ -46,8 +46,10 @@ Lookup: by intent id with `GET /v1/payment_intents/{id}` when known; otherwise b
 `GET /v1/payment_intents/search?query=metadata['payrouter_reference']:'<ref>'`. Search is
 eventually consistent (usually under a minute, up to an hour in incidents) and unavailable
 for accounts in India: an empty result answers NOT_FOUND (`search_no_match`), which the
-router trusts only once `not_found_after_seconds` has passed; for Stripe, keep that setting
-well above a minute. Two or more matches answer unknown (`search_ambiguous`).
+router trusts only once the attempt is older than the declared search lag
+(`resolution.search_lag_seconds`, an hour). Before that, the router replays the original
+request under the same Idempotency-Key (Stripe keeps keys 24 hours), which returns the
+original intent. Two or more matches answer unknown (`search_ambiguous`).
 
 Webhooks: `StripeWebhooks(secret)` is the `payrouter.webhooks.WebhookSource` for Stripe: the
 `Stripe-Signature` HMAC over the raw body, then the signed timestamp's tolerance, then the

@@ -20,6 +20,7 @@ from payrouter.provider import (
     PaymentHandle,
     ProviderRecord,
     ProviderReply,
+    Resolution,
     UnsendableError,
 )
 
@@ -64,6 +65,13 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
     shown_options = ("base_url", "api_version")
     idempotency_key_max_length: int = 255
     """Stripe's limit for the Idempotency-Key header."""
+    resolution: Resolution = Resolution(
+        lookup=True, replay_window_seconds=24 * 3600, search_lag_seconds=3600, webhook=True
+    )
+    """Retrieve by intent id; replay with the same Idempotency-Key (kept at least 24 hours);
+    search by our metadata, which Stripe documents as lagging up to an hour during
+    incidents; `payment_intent.*` webhooks."""
+
     records_delay: timedelta = timedelta(0)
     """Stripe's lists are current: a period's records are complete when it ends."""
 
@@ -90,8 +98,8 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         """Retrieve the intent by id when known, else search its metadata for our reference.
 
         Search is eventually consistent (Stripe: usually under a minute, up to an hour during
-        incidents), so an empty result is `NOT_FOUND` only in the sense the router already
-        distrusts until `not_found_after_seconds` has passed since the attempt.
+        incidents), so an empty result is a `NOT_FOUND` the router trusts only once the
+        attempt is older than `resolution.search_lag_seconds`.
         """
         if handle.provider_reference is not None:
             response = await self._client.get(_intent_path(handle.provider_reference))

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from ..._adapter import Adapter, CompletesApproval, PaymentHandle, ProviderReply
+from ..._paying._attempt import is_conclusive_lookup
 from ..._paying._transport import reply_for_exception
 from ..._taxonomy import FailureKind, Outcome
 from .._scripted import HttpAnswer, ScriptedProvider
@@ -121,6 +122,11 @@ class AdapterConformance:
         """Sending a succeeded pay's key again is answered by the provider's replay, not a
         second charge: same outcome, same reference, same key on the wire."""
         provider = ScriptedProvider()
+        if self.case.replay is None:
+            adapter = self.case.build(provider)
+            asyncio.run(adapter.aclose())
+            assert adapter.resolution.replay_window_seconds == 0, "no replay is described"
+            return
         self._queue(self.case.succeeded)(provider)
         self._queue(self.case.replay)(provider)
         first, again = self._run(provider, [("pay", _KEY), ("pay", _KEY)])
@@ -129,6 +135,16 @@ class AdapterConformance:
         sent = {self.case.key_sent(request) for request in provider.requests}
         assert None not in sent, "a pay request carried no key"
         assert len(sent) == 1, sent
+
+    def test_the_declared_resolution_matches_the_description(self) -> None:
+        """The router resolves unknown outcomes by what `resolution` declares: it may ask only
+        an adapter whose lookup is described, and count on a replay only one described."""
+        adapter = self.case.build(ScriptedProvider())
+        asyncio.run(adapter.aclose())
+        declared = adapter.resolution
+        can_look = declared.lookup or declared.search_lag_seconds is not None
+        assert can_look is (self.case.lookup is not None), declared
+        assert (declared.replay_window_seconds > 0) is (self.case.replay is not None), declared
 
     # --- every call that sends a request --------------------------------------------------
 
@@ -204,6 +220,14 @@ class AdapterConformance:
         assert reply.outcome is Outcome.UNKNOWN or (
             reply.outcome is Outcome.FAILED and reply.failure_kind is FailureKind.NOT_FOUND
         ), reply
+
+    def test_a_lookup_the_provider_could_not_answer_concludes_nothing(self) -> None:
+        """A 5xx to a lookup says nothing about the payment: the router must not read it as
+        a result (no decline, no failure naming the payment), or it would fail over money
+        that may have moved."""
+        given = self.case.after_submission_5xx if self.case.lookup is not None else ()
+        reply = self._one("lookup", self._queue(given))
+        assert not is_conclusive_lookup(reply), reply
 
     def test_follow_up_is_accepted_or_refused_without_a_request(self, follow_up: Operation) -> None:
         """An offered follow-up's acceptance reads as described; one the provider does not

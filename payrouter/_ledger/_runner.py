@@ -1,0 +1,113 @@
+"""Where and for how long ledger work runs: off the event loop, bounded by the payment.
+
+Every statement runs on the ledger's own threads (one for SQLite, whose writes are serial
+anyway; one per pooled connection elsewhere), so a database that stalls (a SQLite file another
+process holds a write lock on, a slow network round trip) never stalls the event loop and the
+other payments on it.
+
+A payment bounds its ledger work by its deadline (`payment_deadline`), carried in a context
+variable so every ledger call made on its behalf sees it without widening each signature:
+
+- work **before** a provider is called (the claim, an attempt's row) waits at most until the
+  deadline, then raises `LedgerUnavailableError`: no provider was called. A claim still
+  waiting for SQLite's lock when the payment gave up is abandoned: its transaction rolls back
+  instead of committing, so the customer's retry is not refused as "in progress".
+- work **after** a call (its outcome) gets `_RECORD_GRACE_SECONDS` more even past the
+  deadline, and is never abandoned: the provider may have charged, and a late record is
+  better than none. The payer reports a failure there as `OutcomeNotRecordedError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Final, TypeVar
+
+from .._errors import LedgerUnavailableError
+
+__all__ = ["AbandonedError", "LedgerRunner", "payment_deadline"]
+
+T = TypeVar("T")
+
+_RECORD_GRACE_SECONDS: Final = 5.0
+_DEADLINE: ContextVar[float | None] = ContextVar("payrouter_ledger_deadline", default=None)
+
+
+@contextmanager
+def payment_deadline(deadline: float) -> Iterator[None]:
+    """Bound the ledger work done inside the block by `deadline` (a `time.monotonic()` value)."""
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+class AbandonedError(Exception):
+    """Raised on the ledger's thread to roll back work whose caller gave up waiting."""
+
+
+class LedgerRunner:
+    """The ledger's threads, and the rules for how long a caller waits for them."""
+
+    def __init__(self, threads: int, where: str) -> None:
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="payrouter-ledger")
+        self._where = where
+        self._local = threading.local()
+
+    async def run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
+        """Run `work` on a ledger thread; `before_call` marks work a provider call waits on."""
+        abandoned = threading.Event()
+
+        def job() -> T:
+            self._local.abandoned = abandoned
+            try:
+                return work()
+            finally:
+                self._local.abandoned = None
+
+        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
+        deadline = _DEADLINE.get()
+        if deadline is None:
+            return await future
+        if not before_call:
+            deadline = max(deadline, time.monotonic() + _RECORD_GRACE_SECONDS)
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                return await future
+        except TimeoutError:
+            if before_call:
+                abandoned.set()
+            raise LedgerUnavailableError(
+                f"the {self._where} did not answer within the payment's deadline"
+                + (
+                    ": no provider was called. Another process may hold a long write lock "
+                    "on it, or the database is overloaded"
+                    if before_call
+                    else ""
+                )
+            ) from None
+        except BaseException:
+            if before_call:  # the caller was cancelled: nothing will be sent, roll back
+                abandoned.set()
+            raise
+
+    def refuse_if_abandoned(self) -> None:
+        """Called on the ledger's thread just before a commit: roll back if nobody waits."""
+        abandoned: threading.Event | None = getattr(self._local, "abandoned", None)
+        if abandoned is not None and abandoned.is_set():
+            raise AbandonedError
+
+    async def call(self, work: Callable[[], T]) -> T:
+        """Run `work` on a ledger thread with no bound (opening and closing)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    def shutdown(self) -> None:
+        """Stop the threads. Call it after a last `call`: the work queued before it is done,
+        so the threads are idle and joining them is immediate."""
+        self._executor.shutdown(wait=True)

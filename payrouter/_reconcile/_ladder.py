@@ -1,0 +1,143 @@
+"""The resolution ladder: how reconcile learns where the money of an unknown attempt stands.
+
+Each adapter declares its rungs (`Resolution`); they are tried in order, and absence is
+concluded only from an authoritative source:
+
+1. lookup by the provider's own reference: authoritative;
+2. idempotent replay of the attempt's own request, same key, same provider, within the
+   provider's key window and the merchant's `replay_max_age_seconds`: authoritative, it
+   returns the original outcome or performs the one attempt now;
+3. search by our reference: a hit is conclusive; a miss only past the declared lag bound;
+4. the provider's webhook: waited for, never concluded from.
+
+What stays open is said plainly: why, since when, the next step, and whether it is overdue
+(open past the provider's bound, so an operator should look).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
+from .._money import Money
+from .._paying._attempt import call_safely, is_conclusive_lookup
+from .._taxonomy import FailureKind
+
+__all__ = ["Climb", "climb", "settles_within"]
+
+_CALL_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Climb:
+    """Where the ladder got: a conclusive reply to record, or why the attempt stays open."""
+
+    reply: ProviderReply | None
+    reason: str = ""
+    next_step: str = ""
+    overdue: bool = False
+
+
+def settles_within(adapter: Adapter, replay_max_age: float) -> float:
+    """The longest an unknown outcome at this provider may stay open, by its declared rungs.
+
+    Past it, the ladder should have concluded: a replay within the window answers at once,
+    and a search miss is trusted past its lag bound. A provider with neither (only a lookup
+    by its own reference, or only a webhook) is bounded by nothing: 0, so an attempt
+    without that reference is overdue as soon as it is found open.
+    """
+    rungs = adapter.resolution
+    replay = min(rungs.replay_window_seconds, replay_max_age)
+    search = rungs.search_lag_seconds if rungs.search_lag_seconds is not None else 0.0
+    return max(replay, search)
+
+
+async def climb(
+    adapter: Adapter,
+    handle: PaymentHandle,
+    started_at: float,
+    replay: Charge | None,
+    replay_max_age: float,
+) -> Climb:
+    """Try each declared rung for one attempt whose outcome is unknown (or never written)."""
+    rungs = adapter.resolution
+    age = time.time() - started_at
+    searched: ProviderReply | None = None
+    if handle.provider_reference is not None and rungs.lookup:
+        reply = await _call(adapter.lookup(handle), handle.amount)
+        if is_conclusive_lookup(reply):
+            return Climb(reply)
+    elif handle.provider_reference is None and rungs.search_lag_seconds is not None:
+        searched = await _call(adapter.lookup(handle), handle.amount)
+        if is_conclusive_lookup(searched):
+            return Climb(searched)  # a hit is conclusive, however fresh
+    window = min(rungs.replay_window_seconds, replay_max_age)
+    if replay is not None and age < window:
+        key = replay.reference
+        reply = await _call(adapter.pay(replay, idempotency_key=key), replay.amount)
+        if is_conclusive_lookup(reply):
+            return Climb(reply)  # the provider's own answer to the same request
+    if searched is not None and searched.failure_kind is FailureKind.NOT_FOUND:
+        lag = rungs.search_lag_seconds or 0.0
+        if age >= lag:
+            return Climb(searched)  # absent past the provider's declared lag: nothing moved
+    overdue = age > settles_within(adapter, replay_max_age)
+    if replay is not None and age < window:
+        return Climb(
+            None,
+            f"{adapter.name} did not answer the replay of the same request",
+            f"reconcile again: the replay stays possible until {_clock(started_at + window)}",
+            overdue,
+        )
+    return _still_open(adapter, age, started_at, handle, overdue)
+
+
+def _still_open(
+    adapter: Adapter, age: float, started_at: float, handle: PaymentHandle, overdue: bool
+) -> Climb:
+    """Why no rung concluded, and what comes next."""
+    rungs, name = adapter.resolution, adapter.name
+    if handle.provider_reference is not None and rungs.lookup:
+        return Climb(
+            None,
+            f"{name} did not answer the lookup of {handle.provider_reference}",
+            "reconcile again",
+            overdue,
+        )
+    lag = rungs.search_lag_seconds
+    if handle.provider_reference is not None:
+        lag = None  # found by its reference or not at all
+    if lag is not None and age < lag:
+        return Climb(
+            None,
+            f"{name} search does not show it yet",
+            f"{name} search may lag until {_clock(started_at + lag)}; reconcile again then",
+            overdue,
+        )
+    if lag is not None:
+        return Climb(None, f"{name} search could not be read", "reconcile again", overdue)
+    if rungs.webhook:
+        return Climb(
+            None,
+            f"{name} cannot be asked about it any more",
+            f"awaiting {name}'s webhook; or check {name}'s dashboard and settle it by hand",
+            overdue,
+        )
+    return Climb(
+        None,
+        f"{name} cannot be asked about it (no reference of theirs was recorded)",
+        f"check {name}'s records by hand for our reference",
+        overdue,
+    )
+
+
+async def _call(call: Awaitable[ProviderReply], expected: Money) -> ProviderReply:
+    """One call, bounded; a success for another amount than `expected` is unknown."""
+    return await call_safely(call, time.monotonic() + _CALL_SECONDS, expected)
+
+
+def _clock(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
