@@ -174,3 +174,19 @@ def test_success_of_possible_counts_only_possible_payments_above_the_line() -> N
     figures = strategy_figures(StrategyRun("payrouter", records, {}), 1.0, None)
 
     assert figures["success_of_possible"] == 0.5
+
+
+async def test_paid_not_arrived_checks_payrouters_ledger_against_every_providers_records(
+    tmp_path: Path,
+) -> None:
+    """After reconcile, the drill compares payrouter's ledger with each stand-in's records
+    (Stripe's lists, PayPal's Transaction Search, Adyen's report, the bank's statement);
+    what a stand-in took and never answered for would be listed with its reference."""
+    outcome = await run_drill(shortened("paid-not-arrived"), tmp_path)
+    check = outcome.report["records_check"]
+    assert isinstance(check, dict)
+    assert check["compared"] > 0
+    assert check["late"] == {}
+    assert check["unlisted"] == []  # every provider's records were read
+    assert "missing_at_provider" not in check["differences"], check
+    assert "missing_in_ledger" not in check["differences"], check

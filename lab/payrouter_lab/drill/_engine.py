@@ -82,7 +82,7 @@ async def run_drill(
         # baselines' load on the shared event loop would show up in it.
         on_start("payrouter", len(traffic))
         await first.arm()
-        records, events, settled = await serve_with_router(
+        records, events, settled, books_check = await serve_with_router(
             traffic,
             config,
             lambda record: on_payment("payrouter", record),
@@ -91,6 +91,7 @@ async def run_drill(
             scenario.seed,
         )
         runs.append(StrategyRun("payrouter", records, await first.books(), settled, events))
+        checked = books_check
 
         # The two baselines run side by side, each against its own stand-ins (faults and
         # books are per stand-in), so the drill takes two traffic windows instead of three.
@@ -113,6 +114,7 @@ async def run_drill(
     for run in runs:
         _mark_possible(run.records, traffic, scenario)
     report = _report(scenario, runs, time.perf_counter() - started, conditions)
+    report["records_check"] = checked
     return DrillOutcome(report, folder)
 
 
