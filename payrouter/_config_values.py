@@ -168,6 +168,10 @@ def check_inline_secrets(raw: Mapping[object, object]) -> None:
             endpoint, or a password in a remote `ledger`/`state` URL, written inline; the
             message names the field and never shows the value.
     """
+    for key, value in raw.items():
+        for path, option, text in _leaves(str(key), value):
+            if ".options." not in path and _LIVE_VALUE.search(_literal(text)):
+                _refuse(path, "a live secret key", _variable("payrouter", option))
     for key in EXPANDED_FIELDS:
         value = raw.get(key)
         if isinstance(value, str):

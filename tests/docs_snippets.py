@@ -154,7 +154,17 @@ def _shell_env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def _serving(script: str, workdir: Path, port: int, where: str) -> Iterator[None]:
-    """Run `script` with bash in its own process group until the block ends."""
+    """Run `script` with bash in its own process group until the block ends.
+
+    The page's port must be free first: otherwise the commands after it would talk to
+    whatever else listens there, and the check would prove nothing.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise AssertionError(f"{where}: port {port} is in use by another process") from None
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -173,6 +183,7 @@ def _serving(script: str, workdir: Path, port: int, where: str) -> Iterator[None
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
                 break
             time.sleep(0.2)
+        assert process.poll() is None, f"{where}: exited: {log.read_text()[-3000:]}"
         yield
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -124,3 +124,21 @@ def test_simulated_books_that_cannot_be_opened_are_one_line(tmp_path: Path, book
     lines = _run(tmp_path, config.replace("'", '"'))
     assert len(lines) == 1, lines
     assert "providers[card_main].options.books_path" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("providers: [\n  {a: 1\n", "line 3, column 1"),
+        ("a: 1\n a: 2\n", "line 2, column 3"),
+        ("a: [1, 2\nb: 3\n", "line 2"),
+    ],
+)
+def test_a_yaml_syntax_error_is_one_line_with_its_position(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    """PyYAML's multi-line report (with a caret drawing) becomes one line with the position."""
+    lines = _run(tmp_path, text)
+    assert len(lines) == 1, lines
+    assert "is not valid yaml" in lines[0]
+    assert where in lines[0]

@@ -211,3 +211,22 @@ def test_a_webhook_signing_secret_is_a_secret_whatever_its_option_name(tmp_path:
     message = _refusal(_write(tmp_path, providers=[_stripe(options)]))
     assert "providers.0.options.signing" in message
     assert "whsec_" not in message
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"notes": f"key {_LIVE_STRIPE}"},
+        {"router": {"key_namespace": _LIVE_RESTRICTED}},
+        {"providers": [{"name": "sim", "type": "simulated", "wallets": [_LIVE_STRIPE]}]},
+    ],
+    ids=["unknown-field", "router-setting", "provider-field"],
+)
+def test_a_live_key_anywhere_in_the_file_is_refused_as_a_secret(
+    tmp_path: Path, config: dict[str, Any]
+) -> None:
+    """Outside options too, a live key is named as a secret to move, not merely as bad input."""
+    message = _refusal(_write(tmp_path, **config))
+    assert "live secret key" in message
+    assert "environment variable" in message
+    assert _LIVE_STRIPE[:12] not in message

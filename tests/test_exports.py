@@ -155,6 +155,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "UnscriptedRequestError",
         "set_testing",
     ),
+    "payrouter.testing.pytest_plugin": ("SimulatedProviders", "payrouter_simulated"),
     "payrouter.testing.conformance": (
         "AdapterCase",
         "AdapterConformance",

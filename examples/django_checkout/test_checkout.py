@@ -1,7 +1,8 @@
 """The Django checkout against the sandbox stand-ins, through Django's test client.
 
-Django is configured from the example's own settings module; each test starts the
-stand-ins on free ports and points a copy of the example's `payrouter.yaml` at them.
+Django is configured from the example's own settings module; each test gets fresh stand-ins
+on free ports from the `payrouter_sandbox` fixture (the `payrouter-lab` pytest plugin) and
+points a copy of the example's `payrouter.yaml` at them.
 """
 
 from __future__ import annotations
@@ -24,11 +25,7 @@ django.setup()
 
 from django.test import Client, override_settings  # noqa: E402 - needs django.setup()
 
-from tests.peers.sandbox_thread import (  # noqa: E402
-    SANDBOX_SECRETS,
-    point_config_at,
-    sandbox_in_thread,
-)
+from payrouter_lab.testing import SANDBOX_SECRETS, SandboxControl  # noqa: E402
 
 from . import views  # noqa: E402
 
@@ -42,17 +39,19 @@ CARD = {
 }
 
 
+Shop = tuple[Client, SandboxControl]
+
+
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Client, str]]:
-    for name, value in SANDBOX_SECRETS.items():
-        monkeypatch.setenv(name, value)
-    with sandbox_in_thread() as sandbox:
-        config = point_config_at(sandbox, CONFIG, tmp_path, "django-payments.db")
-        with override_settings(PAYROUTER_CONFIG=config):
-            try:
-                yield Client(), sandbox.admin_url
-            finally:
-                views.close_router()
+def shop(
+    tmp_path: Path, payrouter_sandbox: SandboxControl, payrouter_sandbox_env: object
+) -> Iterator[Shop]:
+    config = payrouter_sandbox.config_for(CONFIG, tmp_path)
+    with override_settings(PAYROUTER_CONFIG=config):
+        try:
+            yield Client(), payrouter_sandbox
+        finally:
+            views.close_router()
 
 
 def post(client: Client, body: dict[str, object]) -> dict[str, object]:
@@ -63,22 +62,22 @@ def post(client: Client, body: dict[str, object]) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_stripe_down_fails_over_to_adyen_once_even_on_a_double_click(
-    shop: tuple[Client, str],
+    shop: Shop,
 ) -> None:
-    client, admin = shop
-    httpx.post(f"{admin}/_admin/stripe/faults", json={"kind": "down"}).raise_for_status()
+    client, sandbox = shop
+    sandbox.fault("stripe", "down")
     first = post(client, {"order_id": "D-1", **CARD})
     again = post(client, {"order_id": "D-1", **CARD})
     assert first == again
     assert (first["status"], first["provider"]) == ("succeeded", "adyen")
-    books = httpx.get(f"{admin}/_admin/adyen/books").json()["orders"]
+    books = sandbox.books("adyen")["orders"]
     assert books == {"D-1": {"taken": 2490, "refunded": 0}}
     assert client.get("/payments/D-1").json()["status"] == "succeeded"
 
 
 @pytest.mark.slow
 def test_a_paypal_payment_redirects_and_completes_when_the_customer_returns(
-    shop: tuple[Client, str],
+    shop: Shop,
 ) -> None:
     client, _ = shop
     started = post(
@@ -101,7 +100,7 @@ def test_a_paypal_payment_redirects_and_completes_when_the_customer_returns(
 
 @pytest.mark.slow
 def test_bad_input_is_a_422_naming_the_problem_without_echoing_the_card(
-    shop: tuple[Client, str],
+    shop: Shop,
 ) -> None:
     client, _ = shop
     answer = post(client, {"order_id": "D-3", **CARD, "card_token": "4242 4242 4242 4242"})
@@ -112,10 +111,10 @@ def test_bad_input_is_a_422_naming_the_problem_without_echoing_the_card(
 
 @pytest.mark.slow
 def test_a_refund_goes_to_the_provider_that_took_the_payment_and_queues_while_it_is_down(
-    shop: tuple[Client, str],
+    shop: Shop,
 ) -> None:
-    client, admin = shop
-    httpx.post(f"{admin}/_admin/stripe/faults", json={"kind": "down"}).raise_for_status()
+    client, sandbox = shop
+    sandbox.fault("stripe", "down")
     assert post(client, {"order_id": "D-4", **CARD})["provider"] == "adyen"
 
     def refund(body: dict[str, object]) -> dict[str, object]:
@@ -124,10 +123,7 @@ def test_a_refund_goes_to_the_provider_that_took_the_payment_and_queues_while_it
         return answer
 
     part = refund({"amount": "4.90", "request_id": "rt-9"})
-    httpx.post(
-        f"{admin}/_admin/adyen/faults",
-        json={"kind": "busy", "status": 503, "operations": ["refund"]},
-    ).raise_for_status()
+    sandbox.fault("adyen", "busy", status=503, operations=["refund"])
     rest = refund({})
 
     assert part == {
@@ -142,12 +138,10 @@ def test_a_refund_goes_to_the_provider_that_took_the_payment_and_queues_while_it
 
 @pytest.mark.slow
 def test_a_forged_webhook_is_refused_and_a_signed_one_settles_the_payment(
-    shop: tuple[Client, str],
+    shop: Shop,
 ) -> None:
-    client, admin = shop
-    httpx.post(
-        f"{admin}/_admin/stripe/faults", json={"kind": "pending", "settle_after_seconds": 3600}
-    ).raise_for_status()
+    client, sandbox = shop
+    sandbox.fault("stripe", "pending", settle_after_seconds=3600)
     assert post(client, {"order_id": "D-5", **CARD})["status"] == "pending"
     pending = views.router().lookup("D-5")
     assert pending is not None

@@ -1,7 +1,8 @@
 """The FastAPI checkout against the sandbox stand-ins, through FastAPI's test client.
 
-Each test starts the stand-ins on free ports, points the example's own `payrouter.yaml` at
-them, and drives the app the way a shop's front end would.
+Each test gets fresh stand-ins on free ports from the `payrouter_sandbox` fixture (the
+`payrouter-lab` pytest plugin: nothing to import), points a copy of the example's own
+`payrouter.yaml` at them, and drives the app the way a shop's front end would.
 """
 
 from __future__ import annotations
@@ -17,31 +18,26 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.peers.sandbox_thread import SANDBOX_SECRETS, point_config_at, sandbox_in_thread
+from payrouter_lab.testing import SANDBOX_SECRETS, SandboxControl
 
 from .app import CONFIG, create_app
 
+Shop = tuple[TestClient, SandboxControl]
+
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, str]]:
+def shop(
+    tmp_path: Path, payrouter_sandbox: SandboxControl, payrouter_sandbox_env: object
+) -> Iterator[Shop]:
     """The app on a copy of its config whose URLs point at freshly started stand-ins."""
-    for name, value in SANDBOX_SECRETS.items():
-        monkeypatch.setenv(name, value)
-    with sandbox_in_thread() as sandbox:
-        config = point_config_at(sandbox, CONFIG, tmp_path, "checkout-payments.db")
-        with TestClient(create_app(config)) as client:
-            yield client, sandbox.admin_url
+    config = payrouter_sandbox.config_for(CONFIG, tmp_path)
+    with TestClient(create_app(config)) as client:
+        yield client, payrouter_sandbox
 
 
-def fault(admin_url: str, provider: str, **spec: object) -> None:
-    httpx.post(f"{admin_url}/_admin/{provider}/faults", json=spec).raise_for_status()
-
-
-def orders_at(admin_url: str, provider: str) -> dict[str, dict[str, int]]:
-    books: dict[str, dict[str, int]] = httpx.get(f"{admin_url}/_admin/{provider}/books").json()[
-        "orders"
-    ]
-    return books
+def orders_at(sandbox: SandboxControl, provider: str) -> dict[str, dict[str, int]]:
+    orders: dict[str, dict[str, int]] = sandbox.books(provider)["orders"]
+    return orders
 
 
 CARD = {
@@ -54,7 +50,7 @@ CARD = {
 
 
 @pytest.mark.slow
-def test_a_card_payment_succeeds_and_can_be_read_back(shop: tuple[TestClient, str]) -> None:
+def test_a_card_payment_succeeds_and_can_be_read_back(shop: Shop) -> None:
     client, _ = shop
     paid = client.post("/payments", json={"order_id": "A-1", **CARD})
     assert paid.status_code == 200
@@ -69,19 +65,19 @@ def test_a_card_payment_succeeds_and_can_be_read_back(shop: tuple[TestClient, st
 
 
 @pytest.mark.slow
-def test_stripe_down_fails_over_to_adyen_and_charges_once(shop: tuple[TestClient, str]) -> None:
-    client, admin = shop
-    fault(admin, "stripe", kind="down")
+def test_stripe_down_fails_over_to_adyen_and_charges_once(shop: Shop) -> None:
+    client, sandbox = shop
+    sandbox.fault("stripe", kind="down")
     first = client.post("/payments", json={"order_id": "A-2", **CARD})
     again = client.post("/payments", json={"order_id": "A-2", **CARD})  # a double click
     assert first.json()["provider"] == again.json()["provider"] == "adyen"
-    assert orders_at(admin, "adyen") == {"A-2": {"taken": 2490, "refunded": 0}}
-    assert orders_at(admin, "stripe") == {}
+    assert orders_at(sandbox, "adyen") == {"A-2": {"taken": 2490, "refunded": 0}}
+    assert orders_at(sandbox, "stripe") == {}
 
 
 @pytest.mark.slow
 def test_a_wallet_payment_redirects_and_the_return_page_asks_paypal(
-    shop: tuple[TestClient, str],
+    shop: Shop,
 ) -> None:
     client, _ = shop
     body = {
@@ -103,11 +99,11 @@ def test_a_wallet_payment_redirects_and_the_return_page_asks_paypal(
 
 @pytest.mark.slow
 def test_no_provider_for_the_currency_is_a_clear_503_and_no_charge(
-    shop: tuple[TestClient, str],
+    shop: Shop,
 ) -> None:
-    client, admin = shop
-    fault(admin, "stripe", kind="down")
-    fault(admin, "adyen", kind="down")
+    client, sandbox = shop
+    sandbox.fault("stripe", kind="down")
+    sandbox.fault("adyen", kind="down")
     answer = client.post("/payments", json={"order_id": "A-4", **CARD})
     assert answer.status_code == 503
     assert "nothing was charged" in answer.json()["detail"]
@@ -115,7 +111,7 @@ def test_no_provider_for_the_currency_is_a_clear_503_and_no_charge(
 
 @pytest.mark.slow
 def test_bad_input_names_the_field_and_never_echoes_the_card(
-    shop: tuple[TestClient, str],
+    shop: Shop,
 ) -> None:
     client, _ = shop
     answer = client.post(
@@ -128,15 +124,15 @@ def test_bad_input_names_the_field_and_never_echoes_the_card(
 
 @pytest.mark.slow
 def test_refunds_stop_at_the_payment_and_wait_out_an_outage(
-    shop: tuple[TestClient, str],
+    shop: Shop,
 ) -> None:
-    client, admin_url = shop
+    client, sandbox = shop
     assert client.post("/payments", json={"order_id": "R-1", **CARD}).status_code == 200
 
     part = client.post("/payments/R-1/refunds", json={"amount": "10.00", "request_id": "rt-1"})
     again = client.post("/payments/R-1/refunds", json={"amount": "10.00", "request_id": "rt-1"})
     too_much = client.post("/payments/R-1/refunds", json={"amount": "15.00"})
-    fault(admin_url, "stripe", kind="busy", status=503, operations=["refund"])
+    sandbox.fault("stripe", kind="busy", status=503, operations=["refund"])
     queued = client.post("/payments/R-1/refunds", json={})
 
     assert part.status_code == again.status_code == 200
@@ -155,15 +151,15 @@ def test_refunds_stop_at_the_payment_and_wait_out_an_outage(
     assert queued.status_code == 202
     assert queued.json()["status"] == "queued"
     assert queued.json()["amount"] == "14.90"
-    assert orders_at(admin_url, "stripe")["R-1"] == {"taken": 2490, "refunded": 1000}
+    assert orders_at(sandbox, "stripe")["R-1"] == {"taken": 2490, "refunded": 1000}
 
 
 @pytest.mark.slow
 def test_a_signed_stripe_notification_is_applied_and_a_forged_one_refused(
-    shop: tuple[TestClient, str],
+    shop: Shop,
 ) -> None:
-    client, admin_url = shop
-    fault(admin_url, "stripe", kind="pending", settle_after_seconds=3600)
+    client, sandbox = shop
+    sandbox.fault("stripe", kind="pending", settle_after_seconds=3600)
     assert client.post("/payments", json={"order_id": "W-1", **CARD}).json()["status"] == "pending"
     assert client.portal is not None
     pending = client.portal.call(client.app.state.router.lookup, "W-1")  # type: ignore[attr-defined]

@@ -70,6 +70,19 @@ class Books:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
+    def write(self, *statements: tuple[str, tuple[object, ...]]) -> None:
+        """Run `statements` in one transaction: a provider's operation and its stored reply
+        are one write, so a crash never leaves an operation no replay can answer."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    self._db.execute(sql, args)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

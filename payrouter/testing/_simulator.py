@@ -189,6 +189,10 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the books (a file-backed book stays on disk for the next process)."""
         self._books.close()
 
     # -- the wire ------------------------------------------------------------------------------
@@ -254,20 +258,22 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         if action is _Action.SUCCEED and not call.get("capture", True):
             status_text = "authorized"
         reference = f"{self.name}_{uuid.uuid4().hex[:16]}"
-        self._books.query(
-            "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?)",
-            reference,
-            call["reference"],
-            call["order_id"],
-            call["amount"],
-            call["currency"],
-            status_text,
-        )
         reply = {"id": reference, "status": status_text, "reference": call["reference"]}
         if action is _Action.REQUIRES_ACTION:
             reply["action_url"] = f"https://{self.name}.example/authenticate/{reference}"
-        self._books.query(
-            "INSERT INTO replies VALUES (?, ?, ?, ?)", key, body, 200, json.dumps(reply)
+        self._books.write(
+            (
+                "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    reference,
+                    call["reference"],
+                    call["order_id"],
+                    call["amount"],
+                    call["currency"],
+                    status_text,
+                ),
+            ),
+            ("INSERT INTO replies VALUES (?, ?, ?, ?)", (key, body, 200, json.dumps(reply))),
         )
         if action is _Action.TIMEOUT_AFTER_CHARGING:
             raise httpx.ReadTimeout("timed out after the charge", request=request)
@@ -309,24 +315,23 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
         if problem is not None:
             return problem
         status_text = "pending" if behavior.action is _Action.PENDING else "succeeded"
-        self._books.query(
-            "INSERT INTO followups VALUES (?, ?, ?, ?, ?)",
-            key,
-            subject,
-            operation,
-            amount,
-            status_text,
-        )
+        writes: list[tuple[str, tuple[object, ...]]] = [
+            (
+                "INSERT INTO followups VALUES (?, ?, ?, ?, ?)",
+                (key, subject, operation, amount, status_text),
+            )
+        ]
         if operation == "capture":
-            self._books.query(
-                "UPDATE charges SET status = 'succeeded', amount_minor = ? "
-                "WHERE provider_reference = ?",
-                amount,
-                subject,
+            writes.append(
+                (
+                    "UPDATE charges SET status = 'succeeded', amount_minor = ? "
+                    "WHERE provider_reference = ?",
+                    (amount, subject),
+                )
             )
         elif operation == "void":
-            self._books.query(
-                "UPDATE charges SET status = 'voided' WHERE provider_reference = ?", subject
+            writes.append(
+                ("UPDATE charges SET status = 'voided' WHERE provider_reference = ?", (subject,))
             )
         reply_id = (
             subject
@@ -334,9 +339,10 @@ class SimulatedProvider(httpx.AsyncBaseTransport):
             else (f"{operation}_{uuid.uuid4().hex[:12]}")
         )
         reply: dict[str, object] = {"id": reply_id, "status": status_text}
-        self._books.query(
-            "INSERT INTO replies VALUES (?, ?, ?, ?)", key, body, 200, json.dumps(reply)
+        writes.append(
+            ("INSERT INTO replies VALUES (?, ?, ?, ?)", (key, body, 200, json.dumps(reply)))
         )
+        self._books.write(*writes)
         if behavior.action is _Action.TIMEOUT_AFTER_CHARGING:
             raise httpx.ReadTimeout("timed out after the follow-up", request=request)
         if behavior.action is _Action.HANG_AFTER_CHARGING:
