@@ -169,9 +169,9 @@ def check_inline_secrets(raw: Mapping[object, object]) -> None:
             message names the field and never shows the value.
     """
     for key, value in raw.items():
-        for path, name, text in _leaves(str(key), value):
+        for path, option, text in _leaves(str(key), value):
             if ".options." not in path and _LIVE_VALUE.search(_literal(text)):
-                _refuse(path, "a live secret key", _variable("payrouter", name))
+                _refuse(path, "a live secret key", _variable("payrouter", option))
     for key in EXPANDED_FIELDS:
         value = raw.get(key)
         if isinstance(value, str):

@@ -67,12 +67,16 @@ class Clock:
 
 
 def test_a_late_process_backs_its_limit_off_and_a_punctual_one_grows_it_again() -> None:
-    """AIMD: each late sample multiplies the limit by `backoff` down to the floor; on-time
-    samples add one while at least half the limit is in use."""
-    admission = Admission(AdmissionSettings(initial_limit=100, min_limit=10, backoff=0.5))
+    """AIMD: a late sample multiplies the limit by `backoff`, at most once per probe interval
+    and never below the floor; on-time samples add one while half the limit is in use."""
+    clock = Clock()
+    settings = AdmissionSettings(initial_limit=100, min_limit=10, backoff=0.5)
+    admission = Admission(settings, clock=clock)
     admission.observe_lag(0.5)
+    admission.observe_lag(0.5)  # the same stall, seen again in the same interval
     assert admission.limit == 50
     for _ in range(10):
+        clock.now += settings.probe_interval_seconds
         admission.observe_lag(0.5)
     assert admission.limit == 10
     for _ in range(5):

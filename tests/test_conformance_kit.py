@@ -24,6 +24,7 @@ from payrouter.provider import (
     HttpOptions,
     PaymentHandle,
     ProviderReply,
+    Resolution,
 )
 from payrouter.testing import HttpAnswer, ScriptedProvider, UnscriptedRequestError
 from payrouter.testing.conformance import (
@@ -51,6 +52,7 @@ class ToyAdapter(HttpAdapter[ToyOptions]):
     options_model = ToyOptions
     default_capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
     idempotency_key_max_length = 32
+    resolution = Resolution(lookup=True, replay_window_seconds=24 * 3600)
     flaws: ClassVar[frozenset[str]] = frozenset()
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
@@ -197,6 +199,18 @@ def test_a_lookup_5xx_read_as_a_decline_is_caught() -> None:
     suite = flawed("lookup_5xx_is_declined")
     with pytest.raises(AssertionError, match="card_declined"):
         suite.test_a_lookup_the_provider_could_not_answer_concludes_nothing()
+
+
+def test_a_resolution_the_description_contradicts_is_caught() -> None:
+    """Declaring a replay window the description has no replay for (or no lookup while one is
+    described) would have the router count on a rung that is not there."""
+    suite = flawed()
+    suite.case = dataclasses.replace(suite.case, replay=None)
+    with pytest.raises(AssertionError, match="replay_window_seconds=86400"):
+        suite.test_the_declared_resolution_matches_the_description()
+    suite.case = dataclasses.replace(suite.case, replay=CHARGED, lookup=None)
+    with pytest.raises(AssertionError, match="lookup=True"):
+        suite.test_the_declared_resolution_matches_the_description()
 
 
 def test_a_description_missing_a_failure_kind_is_caught() -> None:

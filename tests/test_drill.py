@@ -121,7 +121,8 @@ def test_unknown_scenario_name_lists_the_built_in_ones() -> None:
 
 
 def test_cli_drill_writes_json_and_html_report(tmp_path: Path) -> None:
-    """`payrouter drill FILE --report DIR` prints the tables and writes both report files."""
+    """`payrouter drill FILE --report DIR --pressure 1` prints the tables, states the
+    conditions, and writes both report files."""
     scenario = yaml.safe_load(
         Path(__file__)
         .parent.parent.joinpath("lab/payrouter_lab/drill/scenarios/provider-down.yaml")
@@ -132,14 +133,18 @@ def test_cli_drill_writes_json_and_html_report(tmp_path: Path) -> None:
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(scenario))
     report = tmp_path / "report"
-    result = CliRunner().invoke(app, ["drill", str(path), "--report", str(report)])
+    result = CliRunner().invoke(
+        app, ["drill", str(path), "--report", str(report), "--pressure", "1"]
+    )
     assert "double charges" in result.output
+    assert "1 CPU-bound neighbour processes" in result.output
     document = json.loads((report / "report.json").read_text())
     missed = [target["name"] for target in document["targets"] if not target["met"]]
     assert result.exit_code == (1 if missed else 0), result.output
     assert document["scenario"]["name"] == "provider-down"
     assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert (report / "payrouter.yaml").is_file(), "the router ran from a merchant-style config"
+    assert document["conditions"]["pressure_processes"] == 1
 
 
 async def test_customers_sent_to_approve_act_and_the_return_page_settles_their_payment(
@@ -174,3 +179,31 @@ def test_success_of_possible_counts_only_possible_payments_above_the_line() -> N
     figures = strategy_figures(StrategyRun("payrouter", records, {}), 1.0, None)
 
     assert figures["success_of_possible"] == 0.5
+
+
+async def test_pressure_runs_neighbours_for_the_drill_and_the_report_states_the_conditions(
+    tmp_path: Path,
+) -> None:
+    """`pressure=1`: one CPU-bound neighbour for the drill's length, every strategy run at
+    once under it, and the report says so; the neighbour is gone afterwards."""
+    from payrouter_lab.drill._pressure import cpu_pressure
+
+    with cpu_pressure(1) as pids:
+        assert len(pids) == 1
+        assert _state(pids[0]) in ("R", "S")  # running or runnable, not gone
+    assert _state(pids[0]) == "gone"
+    outcome = await run_drill(shortened("provider-down"), tmp_path, pressure=1)
+    conditions = outcome.report["conditions"]
+    assert isinstance(conditions, dict)
+    assert conditions["pressure_processes"] == 1
+    assert conditions["strategies_ran"].startswith("concurrently")
+    strategies = outcome.report["strategies"]
+    assert isinstance(strategies, list)
+    assert [strategy["shed_at_admission"] for strategy in strategies[1:]] == [0, 0]
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return "gone"

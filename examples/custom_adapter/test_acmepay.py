@@ -97,7 +97,7 @@ class TestAcmePayConformance(AdapterConformance):
         },
         after_submission_5xx=HttpAnswer(504, {}),
         in_doubt={"409 same key in flight": HttpAnswer(409, {})},
-        replay=CHARGED,
+        replay=None,
         lookup=LookupCase(
             handle=HANDLE,
             found=HttpAnswer(200, {"data": [{"id": "ch_1001", "status": "succeeded"}]}),

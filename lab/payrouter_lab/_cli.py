@@ -55,8 +55,17 @@ def drill(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")
     ] = False,
+    pressure: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=32,
+            help="CPU-bound neighbour processes to run for the drill's length (a busy server).",
+        ),
+    ] = 0,
 ) -> None:
-    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults.
+    """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults,
+    at the same time and under the same conditions (`--pressure N`: N CPU-bound neighbours).
 
     Exits 1 when payrouter missed a target (so CI can gate on it), 2 on a bad scenario.
     """
@@ -77,7 +86,7 @@ def drill(
     except OSError as error:
         _fail("error", f"--report {report}: {error.strerror or error}: choose a writable folder")
     try:
-        _run_and_report(chosen, report, as_json=as_json)
+        _run_and_report(chosen, report, as_json=as_json, pressure=pressure)
     except OSError as error:
         where = f"{error.filename}: " if error.filename else ""
         _fail("error", f"{where}{error.strerror or error}")
@@ -85,13 +94,13 @@ def drill(
         _fail("error", str(error))
 
 
-def _run_and_report(chosen: Scenario, report: Path, *, as_json: bool) -> None:
+def _run_and_report(chosen: Scenario, report: Path, *, as_json: bool, pressure: int) -> None:
     """Run the drill (live table unless `as_json`), write the report, and print the summary;
     exit 1 when payrouter missed a target."""
     from .drill import missed_targets, run_drill
 
     if as_json:
-        outcome = asyncio.run(run_drill(chosen, report))
+        outcome = asyncio.run(run_drill(chosen, report, pressure=pressure))
     else:
         live = _LiveDrill()
         with Live(live.render(), console=console, refresh_per_second=4, transient=True) as screen:
@@ -103,6 +112,7 @@ def _run_and_report(chosen: Scenario, report: Path, *, as_json: bool) -> None:
                     on_start=live.start,
                     on_payment=live.record,
                     on_breaker=live.breaker,
+                    pressure=pressure,
                 )
             )
     json_path, html_path = write_report(outcome.report, report)
@@ -238,7 +248,9 @@ def _print_conditions(conditions: dict[str, Any] | None) -> None:
         f"conditions: {conditions['cpus']} cores, "
         f"CPU busy {'n/a' if busy is None else f'{busy} %'} during the run, "
         f"load average peak {conditions.get('load_average_peak')}, "
-        f"the drill used {conditions.get('drill_cpu_percent_of_one_core')} % of one core"
+        f"the drill used {conditions.get('drill_cpu_percent_of_one_core')} % of one core; "
+        f"{conditions.get('pressure_processes', 0)} CPU-bound neighbour processes; strategies "
+        f"ran {conditions.get('strategies_ran', 'one after another')}"
     )
     if conditions.get("warning"):
         console.print(f"[bold yellow]warning:[/bold yellow] {conditions['warning']}")
@@ -275,6 +287,7 @@ _FIGURES = (
     ("pending (money may have moved)", "pending"),
     ("pending after reconcile", "pending_after_reconcile"),
     ("failed (no money moved, as far as it knows)", "failed"),
+    ("  of them shed at admission (nothing sent)", "shed_at_admission"),
     ("double charges", "double_charges"),
     ("records lost", "records_lost"),
     ("success (succeeded + requires action)", "success_rate"),

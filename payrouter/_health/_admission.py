@@ -9,7 +9,8 @@ when it does not.
 
 The limit on payments in flight is adaptive, as Netflix's concurrency-limits `AIMDLimit`: each
 sample of how late the process runs either backs the limit off multiplicatively (late: above
-`target_lag_seconds`) or, while the limit is actually being used, adds one (on time). Two
+`target_lag_seconds`, at most once per probe interval) or, while the limit is actually being
+used, adds one (on time). Two
 signals feed it, both measures of "can this process call providers in time":
 
 - event-loop lag: a probe task sleeps `probe_interval_seconds` and measures how much later
@@ -26,6 +27,7 @@ injectable clock, and the loop is some forty lines.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -58,6 +60,7 @@ class Admission:
         self._shed = 0
         self._unflushed = 0
         self._lag = 0.0
+        self._backed_off_at = -math.inf
 
     @property
     def limit(self) -> int:
@@ -86,10 +89,18 @@ class Admission:
         self.observe(self._lag)
 
     def observe(self, late_seconds: float) -> None:
-        """AIMD on one sample: back off when late, grow by one while the limit is in use."""
+        """AIMD on one sample: back off when late, grow by one while the limit is in use.
+
+        One stall makes many payments late at once; like TCP's once per round trip, the limit
+        backs off at most once per probe interval, so a burst of late samples from the same
+        stall counts once, and a stall that lasts keeps backing it off every interval.
+        """
         params = self._params
         if late_seconds > params.target_lag_seconds:
-            self._limit = max(float(params.min_limit), self._limit * params.backoff)
+            now = self._clock()
+            if now - self._backed_off_at >= params.probe_interval_seconds:
+                self._backed_off_at = now
+                self._limit = max(float(params.min_limit), self._limit * params.backoff)
         elif self._in_flight * 2 >= self._limit:
             self._limit = min(float(params.max_limit), self._limit + 1.0)
 

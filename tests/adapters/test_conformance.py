@@ -376,7 +376,7 @@ class TestBerlinGroup(AdapterConformance):
             "409 on initiation": tpp_error(409, "STATUS_INVALID"),
             "408": HttpAnswer(408),
         },
-        replay=initiated("ACSC"),
+        replay=None,
         lookup=LookupCase(
             handle=TRANSFER,
             found=HttpAnswer(200, {"transactionStatus": "ACSC"}),

@@ -48,6 +48,8 @@ class Conditions:
     started_wall: float = 0.0
     ended_wall: float = 0.0
     load_averages: list[float] = field(default_factory=list)
+    pressure_processes: int = 0
+    """CPU-bound neighbour processes the drill ran beside (`--pressure`)."""
 
     def summary(self) -> dict[str, object]:
         """Busy share, peak load, the drill's own CPU, and a warning when saturated."""
@@ -76,6 +78,8 @@ class Conditions:
             )
         return {
             "cpus": self.cpus,
+            "pressure_processes": self.pressure_processes,
+            "strategies_ran": "concurrently, each against its own stand-ins, on one event loop",
             "cpu_busy_percent": None if busy is None else round(busy * 100, 1),
             "load_average_peak": None if peak_load is None else round(peak_load, 2),
             "drill_cpu_percent_of_one_core": None if own is None else round(own * 100, 1),

@@ -1,10 +1,11 @@
-"""Running a drill: stand-ins up, then each strategy on the same traffic and the same faults.
+"""Running a drill: stand-ins up, then every strategy on the same traffic and the same faults.
 
-payrouter runs first and alone; then the two baselines run side by side, each against its
-own set of stand-ins, so a drill takes two traffic windows, not three. Before each run the
-stand-ins are reset and the faults posted again, so every strategy meets the same fault
-timeline from its own start. The stand-ins' books, read after each run, are the ground truth
-for double charges and lost records.
+The three strategies run at once, each against its own set of stand-ins, so they share one
+traffic window, one event loop and the same machine (with `pressure`, the same CPU-bound
+neighbours): none is measured on a quieter machine than another. Before the run the
+stand-ins are reset and the faults posted, so every strategy meets the same fault timeline.
+The stand-ins' books, read after the run, are the ground truth for double charges and lost
+records.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from payrouter.provider import Adapter, adapters_from_config
 from ._conditions import Conditions, watch_conditions
 from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figures
 from ._findings import REQUIRES_ACTION, targets
+from ._pressure import cpu_pressure
 from ._scenario import DrillProvider, Scenario
 from ._strategies import (
     Progress,
@@ -36,7 +38,9 @@ from ._strategies import (
 )
 from ._traffic import Arrival, arrivals
 
-__all__ = ["BLOCKING_FAULTS", "DrillOutcome", "run_drill"]
+__all__ = ["BLOCKING_FAULTS", "STRATEGIES", "DrillOutcome", "run_drill"]
+
+STRATEGIES = ("payrouter", "single provider + tenacity", "try/except chain")
 
 BLOCKING_FAULTS = frozenset({"down", "maintenance", "credentials", "busy"})
 """Fault kinds that, at probability 1 and for everyone, leave a provider unable to take money."""
@@ -61,8 +65,11 @@ async def run_drill(
     on_start: StrategyStarted = lambda name, total: None,
     on_payment: Callable[[str, PaymentRecord], None] = lambda strategy, record: None,
     on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
+    pressure: int = 0,
 ) -> DrillOutcome:
     """Run every strategy over the scenario against a fresh in-process sandbox.
+
+    `pressure` CPU-bound neighbour processes run for the drill's whole length.
 
     `on_start`, `on_payment` and `on_breaker` feed a live display: a strategy starting, each
     payment finishing (with its strategy's name: the baselines run side by side), and each
@@ -71,44 +78,45 @@ async def run_drill(
     folder = folder or Path(tempfile.mkdtemp(prefix="payrouter-drill-"))
     folder.mkdir(parents=True, exist_ok=True)
     traffic = arrivals(scenario)
-    runs: list[StrategyRun] = []
     started = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
+        neighbours = stack.enter_context(cpu_pressure(pressure))
         conditions = await stack.enter_async_context(watch_conditions())
-        first = await _Sandboxes.start(stack, scenario, seed_offset=0)
-        config = router_config(scenario, first.urls, folder)
-
-        # payrouter runs alone: its after-breaker latency is the router's own time, and the
-        # baselines' load on the shared event loop would show up in it.
-        on_start("payrouter", len(traffic))
-        await first.arm()
-        records, events, settled = await serve_with_router(
-            traffic,
-            config,
-            lambda record: on_payment("payrouter", record),
-            on_breaker,
-            scenario.approvals,
-            scenario.seed,
-        )
-        runs.append(StrategyRun("payrouter", records, await first.books(), settled, events))
-
-        # The two baselines run side by side, each against its own stand-ins (faults and
-        # books are per stand-in), so the drill takes two traffic windows instead of three.
-        second = await _Sandboxes.start(stack, scenario, seed_offset=len(scenario.providers))
-        baselines = (
-            ("single provider + tenacity", serve_with_single, first),
-            ("try/except chain", serve_with_chain, second),
-        )
-        for name, _, sandboxes in baselines:
+        # Each strategy has its own stand-ins (faults and books are per stand-in).
+        sandboxes = [
+            await _Sandboxes.start(stack, scenario, seed_offset=offset)
+            for offset in (0, 0, len(scenario.providers))
+        ]
+        config = router_config(scenario, sandboxes[0].urls, folder)
+        for name, own in zip(STRATEGIES, sandboxes, strict=True):
             on_start(name, len(traffic))
-            await sandboxes.arm()
-        baseline_runs = await asyncio.gather(
-            *(
-                _baseline(name, serve_with, sandboxes, scenario, traffic, on_payment)
-                for name, serve_with, sandboxes in baselines
+            await own.arm()
+
+        async def router_run() -> StrategyRun:
+            records, events, settled = await serve_with_router(
+                traffic,
+                config,
+                lambda record: on_payment(STRATEGIES[0], record),
+                on_breaker,
+                scenario.approvals,
+                scenario.seed,
+            )
+            return StrategyRun(STRATEGIES[0], records, await sandboxes[0].books(), settled, events)
+
+        # All three run at once on the same traffic, from the same start, on one event loop
+        # and under the same neighbours: none of them gets a quieter machine than the others.
+        runs = list(
+            await asyncio.gather(
+                router_run(),
+                _baseline(
+                    STRATEGIES[1], serve_with_single, sandboxes[1], scenario, traffic, on_payment
+                ),
+                _baseline(
+                    STRATEGIES[2], serve_with_chain, sandboxes[2], scenario, traffic, on_payment
+                ),
             )
         )
-        runs.extend(baseline_runs)
+        conditions.pressure_processes = len(neighbours)
 
     for run in runs:
         _mark_possible(run.records, traffic, scenario)

@@ -41,6 +41,8 @@ class PaymentRecord:
     possible: bool = True
     """Some offered source had a provider not hit by a blocking fault at `sent_at`."""
     amount_minor: int = 0
+    shed: bool = False
+    """Refused at admission (`CapacityExhaustedError`, `PaymentShed`): nothing was sent."""
 
 
 @dataclass(slots=True)
@@ -173,6 +175,7 @@ def strategy_figures(
         "pending": pending,
         "pending_after_reconcile": pending_after,
         "failed": outcomes[PaymentStatus.FAILED.value],
+        "shed_at_admission": sum(1 for record in records if record.shed),
         "double_charges": double_charges,
         "records_lost": records_lost,
         "success_rate": served / len(records) if records else 0.0,

@@ -30,6 +30,7 @@ from payrouter.instrumentation import (
     BreakerStateChanged,
     CandidateSkipped,
     Event,
+    PaymentShed,
     RetryScheduled,
 )
 from payrouter.provider import Adapter, Charge, Outcome, ProviderReply, policy_for
@@ -141,6 +142,7 @@ async def serve_with_router(
     attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     skips: dict[str, int] = defaultdict(int)
     retried: set[str] = set()
+    shed: set[str] = set()
     call_started: dict[str, float] = {}
     breaker_events: list[dict[str, object]] = []
     clock_zero = time.monotonic()
@@ -152,6 +154,8 @@ async def serve_with_router(
             call_started[event.order_id] = time.perf_counter()  # the last attempt's wins
         elif isinstance(event, RetryScheduled):
             retried.add(event.order_id)
+        elif isinstance(event, PaymentShed):
+            shed.add(event.order_id)
         elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
             skips[event.order_id] += 1
         elif isinstance(event, BreakerStateChanged):
@@ -191,6 +195,7 @@ async def serve_with_router(
                 if order_id in call_started
                 else None,
                 amount_minor=arrival.request.amount.minor_units,
+                shed=order_id in shed,
             )
 
         clock_zero = time.monotonic()

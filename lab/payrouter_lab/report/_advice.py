@@ -20,7 +20,10 @@ def _conditions(conditions: object) -> list[str]:
         f'<p id="conditions">Conditions: {escape(str(conditions.get("cpus")))} cores, CPU '
         f"busy {escape('n/a' if busy is None else f'{busy} %')} during the run, load average "
         f"peak {escape(str(conditions.get('load_average_peak')))}, the drill used "
-        f"{escape(str(conditions.get('drill_cpu_percent_of_one_core')))} % of one core.</p>"
+        f"{escape(str(conditions.get('drill_cpu_percent_of_one_core')))} % of one core; "
+        f"{escape(str(conditions.get('pressure_processes', 0)))} CPU-bound neighbour processes "
+        f"(<code>--pressure</code>); the strategies ran "
+        f"{escape(str(conditions.get('strategies_ran', 'one after another')))}.</p>"
     ]
     warning = conditions.get("warning")
     if isinstance(warning, str) and warning:

@@ -85,9 +85,11 @@ class AdapterCase:
         not_reported: every other kind of the taxonomy, with why the provider never says it.
         after_submission_5xx: a 5xx that may come after the provider acted: UNKNOWN for `pay`
             and for every follow-up.
-        replay: the provider's answer when the key of a succeeded `pay` is sent again.
-        lookup: how `lookup` finds a payment; None when the provider cannot look one up,
-            and then `lookup` must answer UNKNOWN without a request.
+        replay: the provider's answer when the key of a succeeded `pay` is sent again; None
+            when it documents no replay (its `resolution.replay_window_seconds` is 0).
+        lookup: how `lookup` finds a payment; None when the provider cannot look one up (its
+            `resolution` declares neither lookup nor search), and then `lookup` must answer
+            UNKNOWN without a request.
         capture, refund, void: how each follow-up is accepted; None when the provider does not
             offer it, and then it must fail INVALID_REQUEST without a request.
         complete: for an adapter that `CompletesApproval`, how completing an approved payment
@@ -104,7 +106,7 @@ class AdapterCase:
     failures: Mapping[FailureKind, Answers]
     not_reported: Mapping[FailureKind, str]
     after_submission_5xx: Answers
-    replay: Answers
+    replay: Answers | None
     lookup: LookupCase | None
     capture: FollowUpCase | None
     refund: FollowUpCase | None

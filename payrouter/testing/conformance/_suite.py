@@ -122,6 +122,11 @@ class AdapterConformance:
         """Sending a succeeded pay's key again is answered by the provider's replay, not a
         second charge: same outcome, same reference, same key on the wire."""
         provider = ScriptedProvider()
+        if self.case.replay is None:
+            adapter = self.case.build(provider)
+            asyncio.run(adapter.aclose())
+            assert adapter.resolution.replay_window_seconds == 0, "no replay is described"
+            return
         self._queue(self.case.succeeded)(provider)
         self._queue(self.case.replay)(provider)
         first, again = self._run(provider, [("pay", _KEY), ("pay", _KEY)])
@@ -130,6 +135,16 @@ class AdapterConformance:
         sent = {self.case.key_sent(request) for request in provider.requests}
         assert None not in sent, "a pay request carried no key"
         assert len(sent) == 1, sent
+
+    def test_the_declared_resolution_matches_the_description(self) -> None:
+        """The router resolves unknown outcomes by what `resolution` declares: it may ask only
+        an adapter whose lookup is described, and count on a replay only one described."""
+        adapter = self.case.build(ScriptedProvider())
+        asyncio.run(adapter.aclose())
+        declared = adapter.resolution
+        can_look = declared.lookup or declared.search_lag_seconds is not None
+        assert can_look is (self.case.lookup is not None), declared
+        assert (declared.replay_window_seconds > 0) is (self.case.replay is not None), declared
 
     # --- every call that sends a request --------------------------------------------------
 
