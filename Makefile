@@ -3,6 +3,8 @@
 #   make test    pass the tests (peers it can install itself: Prism, localstripe; Redis and
 #                PostgreSQL when their packages are installed and it runs as root)
 #   make dist    wheels and sdists of payrouter (with its adapters) and payrouter-lab in dist/
+#   make test-fast PYTHON_VERSION=3.13   the fast suite (-m "not slow") on another Python
+#                from pyenv, in its own .venv-3.13
 
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +12,9 @@ PRISM  := .peers/node_modules/.bin/prism
 
 DIST   := dist
 
-.PHONY: drill test lint dist
+PYENV_VERSIONS := $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
+
+.PHONY: drill test test-fast lint dist
 
 $(BIN)/.installed: pyproject.toml lab/pyproject.toml
 	python3 -m venv $(VENV)
@@ -39,3 +43,16 @@ lint: $(BIN)/.installed
 dist: $(BIN)/.installed
 	$(BIN)/python -m build --no-isolation --outdir $(DIST) .
 	$(BIN)/python -m build --no-isolation --outdir $(DIST) lab
+
+# A venv per extra Python (pyenv's), reinstalled when the package metadata changes.
+.venv-%/.installed: pyproject.toml lab/pyproject.toml
+	@python=$$(ls -d $(PYENV_VERSIONS)/$*.*/bin/python3 2>/dev/null | sort -V | tail -1); \
+	  test -n "$$python" || { echo "no Python $* in $(PYENV_VERSIONS)"; exit 1; }; \
+	  "$$python" -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet -e ".[dev]" -e ./lab
+	touch $@
+
+test-fast: $(PRISM)
+	@test -n "$(PYTHON_VERSION)" || { echo "set PYTHON_VERSION, e.g. 3.13"; exit 2; }
+	$(MAKE) .venv-$(PYTHON_VERSION)/.installed
+	PYTEST=.venv-$(PYTHON_VERSION)/bin/pytest bash .ci/test -m "not slow"

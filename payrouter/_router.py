@@ -35,7 +35,6 @@ from ._ledger import (
     ProviderHealth,
     SqlLedger,
 )
-from ._ledger._sheds import record_sheds, shed_since
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from ._money import Money
 from ._paying._payer import Payer
@@ -48,9 +47,7 @@ if TYPE_CHECKING:
     from ._health._shared import SharedState
     from .webhooks import Receipt, WebhookEvent
 from ._followups._surface import FollowUpMethods
-from ._ledger._books import (
-    DiscrepancyStats,
-)
+from ._ledger._books import DiscrepancyStats
 from ._paying._routing import RoutingPolicy
 from ._reconcile._payments import ReconcileReport, reconcile, reconcile_payment
 from ._reconcile._surface import RecordsMethods
@@ -146,6 +143,7 @@ class Router(FollowUpMethods, RecordsMethods):
             owner=self._owner,
             routing=routing,
             admission=self._admission,
+            take_over=self._take_over,
         )
         self._followups = FollowUps(
             ledger=self._ledger,
@@ -258,9 +256,7 @@ class Router(FollowUpMethods, RecordsMethods):
         if not count:
             return
         try:
-            await self._ledger.transact(
-                lambda conn: record_sheds(conn, self._owner, time.time(), count)
-            )
+            await self._ledger.record_sheds(self._owner, time.time(), count)
         except PayrouterError:
             self._admission.put_back(count)
 
@@ -306,6 +302,13 @@ class Router(FollowUpMethods, RecordsMethods):
         """Where the payment for `order_id` stands in the ledger, or None if never paid."""
         self._require_open()
         return await self._ledger.get(order_id)
+
+    async def _take_over(self, order_id: str) -> bool:
+        """Resolve a crashed worker's payment at its own provider, if its lease ran out."""
+        change = await reconcile_payment(
+            self._ledger, self._by_name, self.settings, self._owner, order_id
+        )
+        return change is not None
 
     async def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
         """Finish every payment left pending, awaiting action, or orphaned by a crash.
@@ -396,7 +399,7 @@ class Router(FollowUpMethods, RecordsMethods):
         """
         self._require_open()
         since = time.time() - minutes * 60
-        return await self._ledger.transact(lambda conn: shed_since(conn, since))
+        return await self._ledger.shed_count(since)
 
     def retry_budget_left(self) -> float:
         """Retries this process may still spend in the current window."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -14,6 +14,7 @@ from .._taxonomy import FailureKind, Outcome
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
     from ._stats import ProviderHealth
 
 T = TypeVar("T")
@@ -137,6 +138,38 @@ class Ledger(Protocol):
         """Attempts per (provider, method) started since `since` (epoch seconds), by outcome."""
         ...
 
+    async def period_attempts(self, since: float, until: float) -> list[PeriodAttempt]:
+        """Attempts started in `[since, until]` (epoch seconds), with their payment's money."""
+        ...
+
+    async def save_discrepancies(
+        self,
+        found: Sequence[Discrepancy],
+        providers: Sequence[str],
+        since: float,
+        until: float,
+        now: float,
+    ) -> list[Discrepancy]:
+        """Record what a comparison found and resolve what it no longer finds, atomically."""
+        ...
+
+    async def open_discrepancies(self) -> list[Discrepancy]: ...
+
+    async def acknowledge_discrepancy(
+        self, discrepancy_id: str, note: str, now: float
+    ) -> Discrepancy | None: ...
+
+    async def discrepancy_stats(self, now: float) -> DiscrepancyStats: ...
+
+    async def record_sheds(self, owner: str, at: float, count: int) -> None:
+        """Add `count` payments `owner` shed at admission up to `at` (epoch seconds)."""
+        ...
+
+    async def shed_count(self, since: float) -> int:
+        """Payments every process shed at admission since `since` (epoch seconds)."""
+        ...
+
     async def transact(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction (the outbox and webhook stores build on this)."""
+        """Run `work` in one transaction. Only the follow-up outbox and the webhook event
+        store still build on this; every other feature uses a named operation above."""
         ...

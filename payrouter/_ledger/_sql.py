@@ -36,6 +36,7 @@ from .._models import PaymentResult, PaymentStatus
 from .._money import Money
 from ._file import LedgerLocation
 from ._migrate import upgrade, upgrade_sqlite_file
+from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._rows import clip, payment_result, value_of
@@ -63,7 +64,7 @@ _SELECT_ATTEMPTS: Final = (
 )
 
 
-class SqlLedger:
+class SqlLedger(BooksOperations):
     """A ledger in any SQLAlchemy database; `sqlite:///payments.db` or `postgresql+psycopg://…`.
 
     Args:

@@ -27,7 +27,7 @@ from typing import Final, Protocol, runtime_checkable
 from .._adapter import Adapter, PaymentHandle
 from .._errors import PayrouterError
 from .._ledger import Ledger
-from .._ledger._books import Discrepancy, PeriodAttempt, period_attempts, save_discrepancies
+from .._ledger._books import Discrepancy, PeriodAttempt
 from .._models import PaymentMethod
 from .._paying._fees import FeeRule
 from .._taxonomy import FailureKind
@@ -141,7 +141,7 @@ async def compare_records(
     window = (since.timestamp(), until.timestamp())
     wide = (window[0] - _MATCH_SLACK_SECONDS, window[1] + _MATCH_SLACK_SECONDS)
     by_provider: dict[str, list[PeriodAttempt]] = {name: [] for name in adapters}
-    for attempt in await ledger.transact(lambda conn: period_attempts(conn, *wide)):
+    for attempt in await ledger.period_attempts(*wide):
         by_provider.setdefault(attempt.provider, []).append(attempt)
     mismatches: list[Mismatch] = []
     compared, unlisted, late, checked = 0, [], {}, []
@@ -167,9 +167,7 @@ async def compare_records(
         checked.append(name)
     if keep:
         rows = [_stored(m) for m in mismatches]
-        await ledger.transact(
-            lambda conn: save_discrepancies(conn, rows, checked, *window, time.time())
-        )
+        await ledger.save_discrepancies(rows, checked, *window, time.time())
     return RecordsReport(since, until, compared, tuple(mismatches), tuple(unlisted), late)
 
 

@@ -13,13 +13,7 @@ from datetime import datetime
 
 from .._adapter import Adapter
 from .._ledger import Ledger
-from .._ledger._books import (
-    Discrepancy,
-    DiscrepancyStats,
-    acknowledge,
-    discrepancy_stats,
-    open_discrepancies,
-)
+from .._ledger._books import Discrepancy, DiscrepancyStats
 from .._paying._fees import FeeRule
 from ._records import RecordsReport, compare_records
 
@@ -64,22 +58,20 @@ class RecordsMethods:
     async def discrepancies(self) -> list[Discrepancy]:
         """Differences records reconciliation found that are still open, oldest first."""
         self._require_open()
-        return await self._ledger.transact(open_discrepancies)
+        return await self._ledger.open_discrepancies()
 
     async def acknowledge_discrepancy(self, discrepancy_id: str, note: str) -> Discrepancy | None:
         """Close an open discrepancy by a person's decision (`note` says why); None when no
         open discrepancy has that id."""
         self._require_open()
         now = time.time()
-        return await self._ledger.transact(
-            lambda conn: acknowledge(conn, discrepancy_id, note, now)
-        )
+        return await self._ledger.acknowledge_discrepancy(discrepancy_id, note, now)
 
     async def discrepancy_stats(self) -> DiscrepancyStats:
         """How many discrepancies are open and how old the oldest is (metrics, status)."""
         self._require_open()
         now = time.time()
-        self._discrepancies = await self._ledger.transact(lambda conn: discrepancy_stats(conn, now))
+        self._discrepancies = await self._ledger.discrepancy_stats(now)
         return self._discrepancies
 
     def open_discrepancy_stats(self) -> DiscrepancyStats:

@@ -1,0 +1,71 @@
+"""Named ledger operations for records reconciliation and admission, so those features ask
+the ledger for what they need ("the attempts of a period", "save what a comparison found")
+and never hold a database connection themselves. Each is one transaction.
+
+`SqlLedger` inherits them; the statements live in `_books` and `_sheds`, beside the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Connection
+
+from . import _books, _sheds
+from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
+
+__all__ = ["BooksOperations"]
+
+T = TypeVar("T")
+
+
+class _Transacting(Protocol):
+    async def transact(self: _Transacting, work: Callable[[Connection], T]) -> T: ...
+
+
+class BooksOperations:
+    """Records reconciliation's and admission's operations, mixed into a ledger class that
+    runs work in one transaction (`transact`)."""
+
+    async def period_attempts(
+        self: _Transacting, since: float, until: float
+    ) -> list[PeriodAttempt]:
+        """Attempts started in `[since, until]` (epoch seconds), with their payment's money."""
+        return await self.transact(lambda conn: _books.period_attempts(conn, since, until))
+
+    async def save_discrepancies(
+        self: _Transacting,
+        found: Sequence[Discrepancy],
+        providers: Sequence[str],
+        since: float,
+        until: float,
+        now: float,
+    ) -> list[Discrepancy]:
+        """Record what a comparison of `providers` over `[since, until]` found, and resolve
+        the open ones it no longer finds, in one transaction."""
+        return await self.transact(
+            lambda conn: _books.save_discrepancies(conn, found, providers, since, until, now)
+        )
+
+    async def open_discrepancies(self: _Transacting) -> list[Discrepancy]:
+        """Open discrepancies, oldest first."""
+        return await self.transact(_books.open_discrepancies)
+
+    async def acknowledge_discrepancy(
+        self: _Transacting, discrepancy_id: str, note: str, now: float
+    ) -> Discrepancy | None:
+        """Close an open discrepancy by a person's decision; None when none is open by that id."""
+        return await self.transact(lambda conn: _books.acknowledge(conn, discrepancy_id, note, now))
+
+    async def discrepancy_stats(self: _Transacting, now: float) -> DiscrepancyStats:
+        """How many discrepancies are open, and the age of the oldest at `now`."""
+        return await self.transact(lambda conn: _books.discrepancy_stats(conn, now))
+
+    async def record_sheds(self: _Transacting, owner: str, at: float, count: int) -> None:
+        """Add `count` payments `owner` shed at admission up to `at` (epoch seconds)."""
+        await self.transact(lambda conn: _sheds.record_sheds(conn, owner, at, count))
+
+    async def shed_count(self: _Transacting, since: float) -> int:
+        """Payments every process shed at admission since `since` (epoch seconds)."""
+        return await self.transact(lambda conn: _sheds.shed_since(conn, since))
