@@ -141,6 +141,9 @@ class ProviderReply:
     retry_after: float | None = None
     action_url: str | None = None
     message: str | None = None
+    amount: Money | None = None
+    """What the provider says it took or authorised, when its answer says (a payment's pay
+    answer or lookup): the router settles a payment only when it is the charge's amount."""
 
     def __post_init__(self) -> None:
         if self.outcome is Outcome.FAILED and self.failure_kind is None:
@@ -159,13 +162,16 @@ class ProviderReply:
         *,
         provider_code: str | None = None,
         http_status: int | None = None,
+        amount: Money | None = None,
     ) -> Self:
-        """The provider took the payment (or confirmed the follow-up)."""
+        """The provider took the payment (or confirmed the follow-up); `amount` is what it
+        says it took, when it says."""
         return cls(
             Outcome.SUCCEEDED,
             provider_reference=provider_reference,
             provider_code=provider_code,
             http_status=http_status,
+            amount=amount,
         )
 
     @classmethod

@@ -143,6 +143,7 @@ class Router(FollowUpMethods, RecordsMethods):
             owner=self._owner,
             routing=routing,
             admission=self._admission,
+            take_over=self._take_over,
         )
         self._followups = FollowUps(
             ledger=self._ledger,
@@ -301,6 +302,13 @@ class Router(FollowUpMethods, RecordsMethods):
         """Where the payment for `order_id` stands in the ledger, or None if never paid."""
         self._require_open()
         return await self._ledger.get(order_id)
+
+    async def _take_over(self, order_id: str) -> bool:
+        """Resolve a crashed worker's payment at its own provider, if its lease ran out."""
+        change = await reconcile_payment(
+            self._ledger, self._by_name, self.settings, self._owner, order_id
+        )
+        return change is not None
 
     async def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
         """Finish every payment left pending, awaiting action, or orphaned by a crash.

@@ -22,6 +22,7 @@ __all__ = [
     "RouterSettings",
 ]
 
+_DEFAULT_DEADLINE_SECONDS = 20.0
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -116,7 +117,9 @@ class RouterSettings(BaseModel):
     model_config = _FROZEN
 
     deadline_seconds: float = Field(
-        default=20.0, gt=0, description="A payment never takes longer, so checkout never hangs."
+        default=_DEFAULT_DEADLINE_SECONDS,
+        gt=0,
+        description="A payment never takes longer, so checkout never hangs.",
     )
     lookup_tries: int = Field(
         default=3, ge=1, le=10, description="Lookups of an unknown outcome before `pending`."
@@ -134,7 +137,11 @@ class RouterSettings(BaseModel):
         default=10.0, ge=0, description="How long a duplicate `pay` waits for the first one."
     )
     lease_seconds: float = Field(
-        default=120.0, gt=0, description="After this, reconcile may take over a crashed payment."
+        default=40.0,
+        gt=0,
+        description="After this, `pay` or reconcile may take over a crashed payment. "
+        "Without a value: twice `deadline_seconds`, so a killed worker's orders are free again "
+        "soon after the payment could no longer have been running.",
     )
     replay_max_age_seconds: float = Field(
         default=3600.0,
@@ -165,6 +172,15 @@ class RouterSettings(BaseModel):
     breaker: BreakerSettings = BreakerSettings()
     admission: AdmissionSettings = AdmissionSettings()
     outbox: OutboxSettings = OutboxSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lease_follows_deadline(cls, data: object) -> object:
+        if isinstance(data, dict) and "lease_seconds" not in data:
+            deadline = data.get("deadline_seconds", _DEFAULT_DEADLINE_SECONDS)
+            if isinstance(deadline, int | float) and not isinstance(deadline, bool):
+                return {**data, "lease_seconds": 2.0 * deadline}
+        return data
 
     @model_validator(mode="after")
     def _lease_outlives_deadline(self) -> Self:

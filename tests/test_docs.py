@@ -56,3 +56,10 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-5000:]
     taxonomy = (tmp_path / "site" / "concepts" / "index.html").read_text()
     assert "insufficient_funds" in taxonomy  # the table generated from POLICY is in the page
+    # The API reference covers every public package, the lab's included, from docstrings.
+    api = (tmp_path / "site" / "reference" / "api" / "index.html").read_text()
+    lab = (tmp_path / "site" / "reference" / "lab" / "index.html").read_text()
+    for name in ("payrouter.provider", "WebhookReceiver", "LoggingHook", "payrouter_simulated"):
+        assert name in api, name
+    for name in ("SandboxControl", "FaultSpec", "run_drill", "write_report"):
+        assert name in lab, name

@@ -234,3 +234,19 @@ async def test_a_payment_the_ledger_could_not_record_in_time_counts_as_failed(
     assert refused
     assert router["payments"] == strategies[1]["payments"]
     assert router["failed"] >= 1
+
+
+async def test_paid_not_arrived_checks_payrouters_ledger_against_every_providers_records(
+    tmp_path: Path,
+) -> None:
+    """After reconcile, the drill compares payrouter's ledger with each stand-in's records
+    (Stripe's lists, PayPal's Transaction Search, Adyen's report, the bank's statement);
+    what a stand-in took and never answered for would be listed with its reference."""
+    outcome = await run_drill(shortened("paid-not-arrived"), tmp_path)
+    check = outcome.report["records_check"]
+    assert isinstance(check, dict)
+    assert check["compared"] > 0
+    assert check["late"] == {}
+    assert check["unlisted"] == []  # every provider's records were read
+    assert "missing_at_provider" not in check["differences"], check
+    assert "missing_in_ledger" not in check["differences"], check

@@ -30,6 +30,7 @@ from payrouter import (
 )
 from payrouter._ledger import AttemptOutcome, PaymentUpdate, SqlLedger
 from payrouter._models import PaymentResult
+from payrouter.provider import Resolution
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 
@@ -121,7 +122,8 @@ class FailingAfterCall:
 
 class DownAfterPaying(SimulatedAdapter):
     def __init__(self, provider: SimulatedProvider, ledger: FailingAfterCall) -> None:
-        super().__init__(provider)
+        # A lookup is authoritative here and search has no lag: "no such payment" settles it.
+        super().__init__(provider, resolution=Resolution(lookup=True, search_lag_seconds=0))
         self.ledger = ledger
 
     async def pay(self, *args: Any, **kwargs: Any) -> Any:
@@ -142,8 +144,7 @@ async def test_a_write_failing_after_the_call_says_the_provider_may_have_charged
     provider = SimulatedProvider("card_a")
     provider.script(behavior)
     adapter = DownAfterPaying(provider, ledger)
-    settings = RouterSettings(not_found_after_seconds=0)
-    async with Router([adapter], ledger=ledger, hooks=(), settings=settings) as router:
+    async with Router([adapter], ledger=ledger, hooks=()) as router:
         with pytest.raises(OutcomeNotRecordedError) as raised:
             await router.pay(request("order-1"))
         error = raised.value

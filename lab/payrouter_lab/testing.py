@@ -130,15 +130,16 @@ class SandboxControl:
         answer: dict[str, Any] = self._get(f"/_admin/{provider}/books")
         return answer
 
-    def config_for(self, template: str | Path, folder: Path) -> Path:
+    def config_for(self, template: str | Path, folder: Path, *, fresh_ledger: bool = True) -> Path:
         """A copy of a config written for `payrouter sandbox --port 8700`, aimed at these
-        stand-ins, with a fresh ledger file in `folder` (so tests never share payments)."""
+        stand-ins, with a fresh ledger file in `folder` (so tests never share payments);
+        `fresh_ledger=False` keeps the template's `ledger` (e.g. `${LEDGER_URL}`)."""
         text = Path(template).read_text()
         for provider, port in SANDBOX_PORTS.items():
             root = self.urls[provider].removesuffix("/v72")
             text = text.replace(f"http://127.0.0.1:{port}", root)
         config = folder / "payrouter.yaml"
-        config.write_text(_fresh_ledger(text, folder))
+        config.write_text(_fresh_ledger(text, folder) if fresh_ledger else text)
         return config
 
     def close(self) -> None:

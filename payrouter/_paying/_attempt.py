@@ -15,15 +15,25 @@ from dataclasses import dataclass
 from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
 from .._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
 from .._health._protection import Protection
+from .._money import Money
 from .._settings import RetrySettings
 from .._taxonomy import FailureKind, Outcome, policy_for
-from ..instrumentation._events import Hook, RetryScheduled, emit
+from ..instrumentation._events import AmountMismatch, Hook, RetryScheduled, emit
 from ._retry import RetryableReply, pause_seconds, retrying
 from ._transport import reply_for_exception
 
-__all__ = ["AttemptRun", "call_safely", "is_conclusive_lookup", "retry_same_key", "run_attempt"]
+__all__ = [
+    "AMOUNT_MISMATCH",
+    "AttemptRun",
+    "call_safely",
+    "check_amount",
+    "is_conclusive_lookup",
+    "retry_same_key",
+    "run_attempt",
+]
 
 _BREAKER_REFUSED = ProviderReply.failed(FailureKind.PROVIDER_DOWN, provider_code="breaker_open")
+AMOUNT_MISMATCH = "amount_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +45,41 @@ class AttemptRun:
     latency_ms: float
 
 
-async def call_safely(call: Awaitable[ProviderReply], deadline: float) -> ProviderReply:
+async def call_safely(
+    call: Awaitable[ProviderReply], deadline: float, expected: Money | None = None
+) -> ProviderReply:
     """Await an adapter call; any exception becomes the reply it stands for.
 
     The payment deadline bounds the call; running out of time after sending is `unknown`.
+    With `expected` (a payment's pay answer or lookup), a success reporting another amount
+    is `unknown` (see `check_amount`).
     """
     try:
         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-            return await call
+            reply = await call
     except Exception as error:  # every exception is an outcome, mapped by one table
         return reply_for_exception(error)
+    return reply if expected is None else check_amount(reply, expected)
+
+
+def check_amount(reply: ProviderReply, expected: Money) -> ProviderReply:
+    """A success is a success only for the charge's amount and currency.
+
+    Money moved, but not what was asked: never `succeeded` (nor failed over: money moved),
+    so it is `unknown` with `amount_mismatch` and both figures, the payment stays pending
+    for a person, and every later lookup answers the same. A reply that reports no amount is
+    taken as it is (most adapters' answers say nothing about it).
+    """
+    if reply.outcome is not Outcome.SUCCEEDED or reply.amount is None or reply.amount == expected:
+        return reply
+    return ProviderReply(
+        Outcome.UNKNOWN,
+        provider_code=AMOUNT_MISMATCH,
+        http_status=reply.http_status,
+        provider_reference=reply.provider_reference,
+        message=f"the provider reported {reply.amount} for a payment of {expected}",
+        amount=reply.amount,
+    )
 
 
 def is_conclusive_lookup(reply: ProviderReply) -> bool:
@@ -107,7 +142,7 @@ async def run_attempt(
             with guard:
                 tries += 1
                 reply = await call_safely(
-                    adapter.pay(charge, idempotency_key=idempotency_key), deadline
+                    adapter.pay(charge, idempotency_key=idempotency_key), deadline, charge.amount
                 )
                 if reply.failure_kind and policy_for(reply.failure_kind).counts_against_breaker:
                     raise ProviderFault(reply)
@@ -160,6 +195,21 @@ async def run_attempt(
             deadline,
             sleep,
             charge if replay else None,
+        )
+    if reply.provider_code == AMOUNT_MISMATCH and reply.amount is not None:
+        emit(
+            hooks,
+            AmountMismatch(
+                order_id=charge.order_id,
+                provider=adapter.name,
+                source="reply",
+                reference=charge.reference,
+                result=AMOUNT_MISMATCH,
+                expected_minor=charge.amount.minor_units,
+                expected_currency=charge.amount.currency,
+                reported_minor=reply.amount.minor_units,
+                reported_currency=reply.amount.currency,
+            ),
         )
     return AttemptRun(reply, tries, (time.perf_counter() - started) * 1000)
 
@@ -224,7 +274,7 @@ async def resolve_unknown(
             return found
     if charge is not None and rungs.replay_window_seconds > 0 and time.monotonic() < deadline:
         replayed = await call_safely(
-            adapter.pay(charge, idempotency_key=charge.reference), deadline
+            adapter.pay(charge, idempotency_key=charge.reference), deadline, charge.amount
         )
         if is_conclusive_lookup(replayed):
             return replayed
@@ -241,7 +291,7 @@ async def _look_up(
 ) -> ProviderReply | None:
     for number in range(1, tries + 1):
         lookup_deadline = max(deadline, time.monotonic() + wait + 1.0)
-        reply = await call_safely(adapter.lookup(handle), lookup_deadline)
+        reply = await call_safely(adapter.lookup(handle), lookup_deadline, handle.amount)
         if is_conclusive_lookup(reply):
             return reply
         if number == tries or time.monotonic() >= deadline:

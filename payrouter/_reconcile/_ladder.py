@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
+from .._money import Money
 from .._paying._attempt import call_safely, is_conclusive_lookup
 from .._taxonomy import FailureKind
 
@@ -66,17 +67,17 @@ async def climb(
     age = time.time() - started_at
     searched: ProviderReply | None = None
     if handle.provider_reference is not None and rungs.lookup:
-        reply = await _call(adapter.lookup(handle))
+        reply = await _call(adapter.lookup(handle), handle.amount)
         if is_conclusive_lookup(reply):
             return Climb(reply)
     elif handle.provider_reference is None and rungs.search_lag_seconds is not None:
-        searched = await _call(adapter.lookup(handle))
+        searched = await _call(adapter.lookup(handle), handle.amount)
         if is_conclusive_lookup(searched):
             return Climb(searched)  # a hit is conclusive, however fresh
     window = min(rungs.replay_window_seconds, replay_max_age)
     if replay is not None and age < window:
         key = replay.reference
-        reply = await _call(adapter.pay(replay, idempotency_key=key))
+        reply = await _call(adapter.pay(replay, idempotency_key=key), replay.amount)
         if is_conclusive_lookup(reply):
             return Climb(reply)  # the provider's own answer to the same request
     if searched is not None and searched.failure_kind is FailureKind.NOT_FOUND:
@@ -133,8 +134,9 @@ def _still_open(
     )
 
 
-async def _call(call: Awaitable[ProviderReply]) -> ProviderReply:
-    return await call_safely(call, time.monotonic() + _CALL_SECONDS)
+async def _call(call: Awaitable[ProviderReply], expected: Money) -> ProviderReply:
+    """One call, bounded; a success for another amount than `expected` is unknown."""
+    return await call_safely(call, time.monotonic() + _CALL_SECONDS, expected)
 
 
 def _clock(epoch: float) -> str:

@@ -224,7 +224,8 @@ async def _resolve_attempt(
         reply = climbed.reply
         absent = reply.failure_kind is FailureKind.NOT_FOUND  # concluded by the ladder
     else:
-        reply = await call_safely(adapter.lookup(handle), time.monotonic() + _LOOKUP_SECONDS)
+        deadline = time.monotonic() + _LOOKUP_SECONDS
+        reply = await call_safely(adapter.lookup(handle), deadline, payment.amount)
     if reply.outcome is Outcome.REQUIRES_ACTION and isinstance(adapter, CompletesApproval):
         reply = await _complete(adapter, handle, reply, settings, payment, attempt)
     if is_conclusive_lookup(reply) or absent:
@@ -273,7 +274,9 @@ async def _complete(
         handle, provider_reference=reply.provider_reference or handle.provider_reference
     )
     return await call_safely(
-        adapter.complete(handle, idempotency_key=key), time.monotonic() + _LOOKUP_SECONDS
+        adapter.complete(handle, idempotency_key=key),
+        time.monotonic() + _LOOKUP_SECONDS,
+        payment.amount,
     )
 
 

@@ -13,9 +13,11 @@ from typing import Final, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from payrouter import Money
 from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
+from ._amounts import iso_amount
 from ._codes import (
     CANCELLATION_REASONS,
     CAPTURE_STATUSES,
@@ -82,6 +84,8 @@ class Object(BaseModel):
 
     id: str | None = None
     status: str | None = None
+    amount: int | None = None
+    currency: str | None = None
     next_action: _NextAction | None = None
     last_payment_error: _Problem | None = None
     cancellation_reason: str | None = None
@@ -174,7 +178,18 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
         )
     match row.outcome:
         case Outcome.SUCCEEDED:
-            return ProviderReply.succeeded(intent.id, provider_code=code, http_status=status)
+            try:
+                taken = _taken(intent)
+            except ValueError as error:  # money moved, but not in a form we asked for
+                return ProviderReply.unknown(
+                    provider_code="amount_mismatch",
+                    http_status=status,
+                    provider_reference=intent.id,
+                    message=str(error),
+                )
+            return ProviderReply.succeeded(
+                intent.id, provider_code=code, http_status=status, amount=taken
+            )
         case Outcome.PENDING:
             return ProviderReply.pending(intent.id, provider_code=code, http_status=status)
         case Outcome.REQUIRES_ACTION:
@@ -201,6 +216,22 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
             return ProviderReply.unknown(
                 provider_code=code, http_status=status, provider_reference=intent.id
             )
+
+
+def _taken(intent: Object) -> Money | None:
+    """The intent's amount in ISO minor units, for the router to compare with the charge;
+    None when Stripe's answer does not say.
+
+    Raises:
+        ValueError: it says something no payment of ours could be (a currency we do not
+            know, an ISK amount that is no whole krona).
+    """
+    if intent.amount is None or intent.currency is None:
+        return None
+    minor, currency = iso_amount(intent.amount, intent.currency)
+    if minor is None or currency is None:
+        raise ValueError(f"{intent.amount} {intent.currency} is no amount of a payment of ours")
+    return Money(minor_units=minor, currency=currency)
 
 
 def _failed_attempt(provider: str, intent: Object, row: StatusRow, status: int) -> ProviderReply:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from payrouter import FollowUpStatus, PaymentStatus, currency_exponent
+from payrouter import FollowUpStatus, PaymentStatus
 from payrouter.webhooks import (
     Effect,
     ForgedNotificationError,
@@ -27,7 +27,7 @@ from payrouter.webhooks import (
     load_json_object,
 )
 
-from ._codes import STRIPE_EXPONENTS
+from ._amounts import iso_amount
 
 __all__ = ["StripeWebhooks"]
 
@@ -131,7 +131,7 @@ def parse_event(body: bytes, provider: str = "stripe") -> WebhookEvent:
         effect, reference = Effect.DISPUTE, obj.get("payment_intent") or obj.get("charge")
     metadata = obj.get("metadata")
     ours = metadata.get("payrouter_reference") if isinstance(metadata, dict) else None
-    amount, currency = _iso_amount(obj.get("amount"), obj.get("currency"))
+    amount, currency = iso_amount(obj.get("amount"), obj.get("currency"))
     return WebhookEvent(
         provider=provider,
         event_id=event_id,
@@ -156,27 +156,3 @@ def _moment(created: Any) -> datetime:
         return datetime.fromtimestamp(created, UTC)
     except (OverflowError, OSError, ValueError):
         raise MalformedNotificationError("Stripe event's created is not a usable time") from None
-
-
-def _iso_amount(amount: object, currency: object) -> tuple[int | None, str | None]:
-    """Stripe's amount in ISO 4217 minor units; None where it has no exact ISO value.
-
-    An amount Stripe reports that maps to no whole ISO minor unit (ISK in Stripe's hundredths
-    not divisible by 100) cannot be any payment's amount, so it is reported as unreadable:
-    the receiver treats a success without a readable amount as a mismatch.
-    """
-    if not isinstance(currency, str) or len(currency) != 3:
-        return None, None
-    code = currency.upper()
-    if not _is_int(amount) or not isinstance(amount, int) or amount < 0:
-        return None, code
-    try:
-        iso = currency_exponent(code)
-    except ValueError:
-        return None, code if code.isascii() and code.isalpha() else None
-    shift = STRIPE_EXPONENTS.get(code, iso) - iso
-    scale: int = 10 ** abs(shift)
-    if shift >= 0:
-        whole, rest = divmod(amount, scale)
-        return (None if rest else whole), code
-    return amount * scale, code
