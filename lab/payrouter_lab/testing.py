@@ -192,6 +192,11 @@ def running_sandbox(port: int = 0) -> Iterator[SandboxControl]:
     thread = threading.Thread(target=run, name="payrouter-sandbox", daemon=True)
     thread.start()
     if not ready.wait(60) or failure:
+        # Stop and close the loop here: left to the garbage collector, its sockets would be
+        # reported as unclosed in whichever test runs next.
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        loop.close()
         raise RuntimeError("the sandbox did not start") from (failure[0] if failure else None)
     control = SandboxControl(started[0])
     try:
