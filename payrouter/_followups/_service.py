@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
 
 from .._adapter import Adapter, PaymentHandle
 from .._errors import FollowUpNotAllowedError, FollowUpRefusedError
 from .._health._breakers import BreakerBoard
 from .._health._maintenance import MaintenanceSchedule
 from .._ledger import Ledger
+from .._ledger import _followup_ops as outbox
 from .._models import Mandate
 from .._money import Money
 from .._paying._keys import derive_key
@@ -25,7 +25,6 @@ from .._sensitive import card_data_problem
 from .._settings import RouterSettings
 from .._taxonomy import policy_for
 from ..instrumentation._events import FollowUpFinished, Hook, emit
-from . import _store
 from ._model import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
 from ._sender import Backoff, send, status_for
 
@@ -81,16 +80,14 @@ class FollowUps:
                 "configure: follow-ups go to the provider that holds the payment",
                 order_id=order_id,
             )
-        draft = _store.Draft(
+        draft = outbox.Draft(
             kind,
             amount=amount,
             reason=reason,
             merchant_key=key,
             key_for=self._key_maker(order_id, kind, provider),
         )
-        followup, _ = await self._ledger.transact(
-            partial(_store.record_for_payment, order_id=order_id, draft=draft)
-        )
+        followup, _ = await outbox.record_for_payment(self._ledger, order_id, draft)
         return await self._send_now(followup)
 
     async def cancel_mandate(self, mandate: Mandate, *, key: str | None = None) -> FollowUp:
@@ -102,19 +99,13 @@ class FollowUps:
                 "router does not configure: a mandate is cancelled where it was given"
             )
         kind = FollowUpKind.CANCEL_MANDATE
-        draft = _store.Draft(
+        draft = outbox.Draft(
             kind,
             merchant_key=key,
             key_for=self._key_maker(f"mandate-{mandate.mandate_id}", kind, mandate.provider),
         )
-        followup, _ = await self._ledger.transact(
-            partial(
-                _store.record_for_mandate,
-                provider=mandate.provider,
-                mandate_id=mandate.mandate_id,
-                method=mandate.method,
-                draft=draft,
-            )
+        followup, _ = await outbox.record_for_mandate(
+            self._ledger, mandate.provider, mandate.mandate_id, mandate.method, draft
         )
         return await self._send_now(followup)
 
@@ -124,24 +115,22 @@ class FollowUps:
         Only follow-ups of providers this router configures are taken, so a worker with a
         partial config never holds another's follow-ups.
         """
-        leased = await self._ledger.transact(
-            partial(
-                _store.lease_due,
-                owner=self._owner,
-                seconds=self._settings.outbox.lease_seconds,
-                limit=limit or self._settings.outbox.batch_size,
-                providers=frozenset(self._adapters),
-            )
+        leased = await outbox.lease_due(
+            self._ledger,
+            owner=self._owner,
+            seconds=self._settings.outbox.lease_seconds,
+            limit=limit or self._settings.outbox.batch_size,
+            providers=frozenset(self._adapters),
         )
         done = [await self._deliver(followup) for followup in leased]
         await self.stats()
         return done
 
     async def of_payment(self, order_id: str) -> list[FollowUp]:
-        return await self._ledger.transact(partial(_store.followups_of, order_id=order_id))
+        return await outbox.followups_of(self._ledger, order_id)
 
     async def stats(self) -> OutboxStats:
-        self.last_stats = await self._ledger.transact(_store.stats)
+        self.last_stats = await outbox.stats(self._ledger)
         return self.last_stats
 
     # -- sending -----------------------------------------------------------------------------
@@ -151,13 +140,11 @@ class FollowUps:
             raise FollowUpRefusedError(followup)
         if followup.status is not FollowUpStatus.QUEUED:
             return followup  # already confirmed, accepted, or being sent by someone else
-        leased = await self._ledger.transact(
-            partial(
-                _store.lease,
-                followup_id=followup.followup_id,
-                owner=self._owner,
-                seconds=self._settings.outbox.lease_seconds,
-            )
+        leased = await outbox.lease(
+            self._ledger,
+            followup_id=followup.followup_id,
+            owner=self._owner,
+            seconds=self._settings.outbox.lease_seconds,
         )
         if leased is None:
             return followup
@@ -183,22 +170,20 @@ class FollowUps:
         )
         reply, tries = result.reply, followup.tries + result.tries
         status = status_for(reply)
-        finished = await self._ledger.transact(
-            partial(
-                _store.finish,
-                followup_id=followup.followup_id,
-                status=status,
-                tries=tries,
-                failure_kind=reply.failure_kind,
-                provider_code=reply.provider_code,
-                provider_reference=reply.provider_reference or followup.provider_reference,
-                message=reply.message,
-                next_try_at=(
-                    self._backoff.next_try_at(tries, reply.retry_after)
-                    if status is FollowUpStatus.QUEUED
-                    else None
-                ),
-            )
+        finished = await outbox.finish(
+            self._ledger,
+            followup_id=followup.followup_id,
+            status=status,
+            tries=tries,
+            failure_kind=reply.failure_kind,
+            provider_code=reply.provider_code,
+            provider_reference=reply.provider_reference or followup.provider_reference,
+            message=reply.message,
+            next_try_at=(
+                self._backoff.next_try_at(tries, reply.retry_after)
+                if status is FollowUpStatus.QUEUED
+                else None
+            ),
         )
         alert = status is FollowUpStatus.REFUSED or bool(
             reply.failure_kind and policy_for(reply.failure_kind).alert

@@ -4,7 +4,6 @@ ledger's outbox while it is down, and complete once it answers: once, whatever h
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from payrouter import (
     Mandate,
     PaymentMethod,
 )
-from payrouter._followups import _store
+from payrouter._ledger import _followup_ops as outbox
 from payrouter.instrumentation import Event, FollowUpFinished
 from payrouter.provider import FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
@@ -151,9 +150,7 @@ async def test_a_follow_up_left_by_a_crashed_sender_is_sent_after_its_lease() ->
         adapter.provider.followup_default = Behavior.unavailable()
         queued = await payments.refund(payment)
         # Another worker took it and died mid-call: its lease ran out at once.
-        taken = await payments._ledger.transact(
-            partial(_store.lease, followup_id=queued.followup_id, owner="dead", seconds=0)
-        )
+        taken = await outbox.lease(payments._ledger, queued.followup_id, owner="dead", seconds=0)
         assert taken is not None
         assert taken.status is FollowUpStatus.SENDING
         adapter.provider.followup_default = Behavior.succeed()

@@ -1,4 +1,5 @@
-"""The outbox's statements, run through `Ledger.transact` so each step is one transaction.
+"""The outbox's statements, beside the ledger's tables; `_followup_ops` runs each as one
+transaction, so the follow-up feature asks for named operations and holds no connection.
 
 Recording a follow-up first locks its payment's row (an UPDATE that changes nothing: a row
 lock on PostgreSQL, the write lock on SQLite), then checks the money rules against every
@@ -16,13 +17,13 @@ from typing import Any, Final
 from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from .._errors import FollowUpNotAllowedError
-from .._ledger._rows import payment_result
-from .._ledger._schema import attempts, followups, payments, webhook_events
+from .._followups._model import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
+from .._followups._rules import PaymentBooks, allowed_amount
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import FailureKind
-from ._model import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
-from ._rules import PaymentBooks, allowed_amount
+from ._rows import payment_result
+from ._schema import attempts, followups, payments, webhook_events
 
 __all__ = [
     "Draft",
