@@ -280,14 +280,19 @@ class PaymentRequest(_EdgeModel):
     @classmethod
     def _bounded_metadata(cls, value: dict[str, str]) -> dict[str, str]:
         for key, item in value.items():
+            if (problem := card_data_problem(key)) is not None:  # first: never echo it
+                raise ValueError(f"a metadata key {problem}")
+            if (problem := card_data_problem(item)) is not None:
+                raise ValueError(f"metadata[{key[:40]!r}] {problem}")
             if not 0 < len(key) <= 40 or len(item) > 500:
                 raise ValueError(
                     f"entry {key[:40]!r}: keys need 1-40 characters and values at most 500"
                 )
-            if (problem := card_data_problem(key)) is not None:
-                raise ValueError(f"a metadata key {problem}")
-            if (problem := card_data_problem(item)) is not None:
-                raise ValueError(f"metadata[{key!r}] {problem}")
+            if "[" in key or "]" in key:
+                raise ValueError(
+                    f"entry {key[:40]!r}: keys cannot contain square brackets (Stripe refuses "
+                    "them: they nest form fields); use letters, digits, '_' or '-'"
+                )
         return value
 
     @property

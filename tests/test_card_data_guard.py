@@ -198,3 +198,31 @@ async def test_a_refund_reason_or_key_holding_card_data_is_refused(tmp_path: Any
         with pytest.raises(FollowUpNotAllowedError, match=r"key looks like an IBAN"):
             await router.refund(paid, key=f"refund-{_IBAN}")
         assert await router.followups(paid) == []
+
+
+@pytest.mark.parametrize("key", ["a[b]", "[/x]", "note]"])
+def test_metadata_keys_with_square_brackets_are_refused(key: str) -> None:
+    """Stripe refuses `[` and `]` in metadata keys (they nest form fields), so the edge does."""
+    with pytest.raises(ValidationError, match=r"square brackets"):
+        _request(metadata={key: "x"})
+
+
+def test_a_long_metadata_key_holding_a_card_number_is_not_echoed() -> None:
+    """The key-length message quotes the key, so card data is checked (and refused) first."""
+    key = f"{_VISA} is the customer's card, please keep it"
+    with pytest.raises(ValidationError) as caught:
+        _request(metadata={key: "x"})
+    assert _VISA not in str(caught.value)
+    assert "card number" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", _DISGUISED_CARDS)
+def test_log_redaction_masks_every_card_number_the_guard_refuses(text: str) -> None:
+    """What slips into logs (a provider's reply, an exception) is masked by the same detector:
+    no card number survives redaction, whatever its separators or prefix."""
+    from payrouter.instrumentation._redact import redact_text
+
+    masked = redact_text(f"declined: {text} (retry later)")
+    assert not contains_card_number(masked), masked
+    assert masked.startswith("declined: ")
+    assert masked.endswith(" (retry later)")

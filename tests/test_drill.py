@@ -207,3 +207,46 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split()[2]
     except OSError:
         return "gone"
+
+
+async def test_a_payment_the_ledger_could_not_record_in_time_counts_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an overloaded machine the ledger may not answer within a payment's deadline
+    (`LedgerUnavailableError`, no provider called): the drill records that payment as failed
+    and finishes, instead of losing the whole run to one exception."""
+    from payrouter import LedgerUnavailableError, PaymentRequest, PaymentResult, Router
+
+    real_pay = Router.pay
+    refused: list[str] = []
+
+    async def overloaded_once(self: Router, request: PaymentRequest) -> PaymentResult:
+        if not refused:
+            refused.append(request.order_id)
+            raise LedgerUnavailableError("the ledger did not answer within the deadline")
+        return await real_pay(self, request)
+
+    monkeypatch.setattr(Router, "pay", overloaded_once)
+    outcome = await run_drill(shortened("provider-down"), tmp_path)
+    strategies = outcome.report["strategies"]
+    assert isinstance(strategies, list)
+    router = strategies[0]
+    assert refused
+    assert router["payments"] == strategies[1]["payments"]
+    assert router["failed"] >= 1
+
+
+async def test_paid_not_arrived_checks_payrouters_ledger_against_every_providers_records(
+    tmp_path: Path,
+) -> None:
+    """After reconcile, the drill compares payrouter's ledger with each stand-in's records
+    (Stripe's lists, PayPal's Transaction Search, Adyen's report, the bank's statement);
+    what a stand-in took and never answered for would be listed with its reference."""
+    outcome = await run_drill(shortened("paid-not-arrived"), tmp_path)
+    check = outcome.report["records_check"]
+    assert isinstance(check, dict)
+    assert check["compared"] > 0
+    assert check["late"] == {}
+    assert check["unlisted"] == []  # every provider's records were read
+    assert "missing_at_provider" not in check["differences"], check
+    assert "missing_in_ledger" not in check["differences"], check

@@ -280,3 +280,17 @@ async def test_the_period_is_read_the_same_way_from_postgresql(postgres_url: str
     assert report.ok
     assert report.compared == 2
     assert earlier.compared == 0
+
+
+async def test_attempts_read_to_match_near_the_edge_are_not_counted_as_compared(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The ledger is read two days beyond the period to match records near its edges; the
+    attempts outside the period are neither compared nor reported missing."""
+    async with Router([stripe(sandbox)], ledger=f"sqlite:///{tmp_path / 'l.db'}") as router:
+        await router.pay(request("order-1"))
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        report = await router.compare_records(hour_ago - timedelta(hours=1), hour_ago)
+
+    assert report.ok
+    assert report.compared == 0

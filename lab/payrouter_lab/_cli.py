@@ -233,10 +233,33 @@ def _print_report(document: dict[str, Any]) -> None:
                 f"(see {target['runbook']})"
             )
     _print_routing(document)
+    _print_records_check(document.get("records_check"))
     explanations = document.get("explanations", {})
     if "requires_action" in explanations:
         console.print(explanations["requires_action"])
     _print_conditions(document.get("conditions"))
+
+
+def _print_records_check(check: dict[str, Any] | None) -> None:
+    """payrouter's ledger against every provider's records, after reconcile."""
+    if not check:
+        return
+    unanswered = check["unanswered"]
+    differences = check["differences"]
+    console.print(
+        f"records (payrouter's ledger against each provider's records): {check['compared']} "
+        f"compared; {len(unanswered)} taken by a provider and never answered for"
+    )
+    for found in unanswered:
+        console.print(
+            f"  {found['provider']}: order {found['order_id']} -> {found['provider_reference']} "
+            f"({found['provider_side']})"
+        )
+    for kind, by_provider in differences.items():
+        if kind != "unanswered":
+            console.print(f"  {kind}: {by_provider}")
+    for name, why in check["late"].items():
+        console.print(f"  {name}: records late ({why})")
 
 
 def _print_conditions(conditions: dict[str, Any] | None) -> None:

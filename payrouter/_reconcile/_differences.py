@@ -152,9 +152,10 @@ class Mismatch:
 _TOOK: Final = (Outcome.SUCCEEDED, Outcome.PENDING)
 """Provider outcomes in which the payer's money was taken or is on its way."""
 
-_MOVED_NOTHING: Final = (Outcome.FAILED.value, None)
+_MOVED_NOTHING: Final = (Outcome.FAILED.value, Outcome.REQUIRES_ACTION.value, None)
 """Ledger outcomes a provider may legitimately have no record of: refused before a record was
-made, or still in flight (written before the call)."""
+made, waiting for the customer's approval (a bank credits nothing before SCA), or still in
+flight (written before the call)."""
 
 
 def missing(provider: str, attempt: PeriodAttempt) -> Mismatch | None:

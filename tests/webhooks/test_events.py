@@ -39,3 +39,21 @@ def test_unknown_type_moves_no_status() -> None:
 def test_malformed_body_rejected(body: bytes) -> None:
     with pytest.raises(MalformedNotificationError):
         parse_stripe(body)
+
+
+async def test_adyen_amounts_are_read_back_in_iso_minor_units() -> None:
+    """Adyen counts ISK in hundredths: 1000.00 ISK signed as 100000 is 1000 ISO minor units,
+    and an amount with no whole ISO value (100050) is no payment's amount."""
+    from payrouter_adapters.adyen import AdyenWebhooks
+
+    from .kit import ADYEN_KEY, adyen_body
+
+    whole = await AdyenWebhooks(ADYEN_KEY).read(
+        adyen_body("AUTHORISATION", "PSP1", value=100000, currency="ISK"), {}
+    )
+    broken = await AdyenWebhooks(ADYEN_KEY).read(
+        adyen_body("AUTHORISATION", "PSP1", value=100050, currency="ISK"), {}
+    )
+
+    assert (whole[0].amount_minor, whole[0].currency) == (1000, "ISK")
+    assert (broken[0].amount_minor, broken[0].currency) == (None, "ISK")

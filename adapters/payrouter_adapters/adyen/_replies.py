@@ -11,9 +11,11 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from payrouter import Money
 from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
+from ._amounts import iso_minor
 from ._codes import (
     ERROR_CODES,
     HTTP_STATUSES,
@@ -38,9 +40,18 @@ class _Action(BaseModel):
     url: str | None = None
 
 
+class _Amount(BaseModel):
+    model_config = _LENIENT
+
+    value: int | None = None
+    currency: str | None = None
+
+
 class _Payment(BaseModel):
     model_config = _LENIENT
 
+    amount: _Amount | None = None
+    """The authorised amount (Checkout v52+): the router compares it with the charge."""
     result_code: str | None = Field(default=None, alias="resultCode")
     psp_reference: str | None = Field(default=None, alias="pspReference")
     refusal_reason: str | None = Field(default=None, alias="refusalReason")
@@ -105,7 +116,18 @@ def payment_reply(provider: str, response: httpx.Response) -> ProviderReply:
             return _refusal(provider, body, row, status)
         case Outcome.SUCCEEDED | Outcome.PENDING if psp is not None:
             if row.outcome is Outcome.SUCCEEDED:
-                return ProviderReply.succeeded(psp, provider_code=code, http_status=status)
+                try:
+                    taken = _authorised(body.amount)
+                except ValueError as error:  # authorised, but nothing we could have asked for
+                    return ProviderReply.unknown(
+                        provider_code="amount_mismatch",
+                        http_status=status,
+                        provider_reference=psp,
+                        message=str(error),
+                    )
+                return ProviderReply.succeeded(
+                    psp, provider_code=code, http_status=status, amount=taken
+                )
             return ProviderReply.pending(psp, provider_code=code, http_status=status)
         case _:
             return ProviderReply.unknown(
@@ -114,6 +136,21 @@ def payment_reply(provider: str, response: httpx.Response) -> ProviderReply:
                 provider_reference=psp,
                 message=None if psp else "result without pspReference",
             )
+
+
+def _authorised(amount: _Amount | None) -> Money | None:
+    """The authorised amount as `Money`; None when the answer does not say.
+
+    Raises:
+        ValueError: it says something no charge of ours could be (an unknown currency, a
+            value that is not a positive number of minor units).
+    """
+    if amount is None or amount.value is None or amount.currency is None:
+        return None
+    minor = iso_minor(amount.value, amount.currency)
+    if minor is None:
+        raise ValueError(f"{amount.value} {amount.currency} is no whole ISO minor unit")
+    return Money(minor_units=minor, currency=amount.currency)
 
 
 def _refusal(provider: str, body: _Payment, row: ResultRow, status: int) -> ProviderReply:

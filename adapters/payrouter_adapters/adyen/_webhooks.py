@@ -31,6 +31,8 @@ from payrouter.webhooks import (
     load_json_object,
 )
 
+from ._amounts import iso_minor
+
 __all__ = ["AdyenWebhooks"]
 
 _SIGNED: Final = ("pspReference", "originalReference", "merchantAccountCode", "merchantReference")
@@ -135,7 +137,7 @@ class AdyenWebhooks:
         effect, target = _EFFECTS.get((code, success), (Effect.NONE, None))
         original = item.get("originalReference")
         reference = original if effect is Effect.DISPUTE and original else psp
-        currency = amount.get("currency")
+        currency, value = amount.get("currency") or None, amount.get("value")
         return WebhookEvent(
             provider=self.provider,
             event_id=f"{code}:{psp}:{success_text}",  # Adyen's own identity of an event
@@ -143,8 +145,8 @@ class AdyenWebhooks:
             # A dispute names the payment in originalReference; everything else by its own psp.
             provider_reference=reference,
             our_reference=item.get("merchantReference") or None,
-            amount_minor=amount.get("value"),
-            currency=currency or None,
+            amount_minor=_iso(value, currency),
+            currency=currency,
             occurred_at=self._when(item.get("eventDate")),
             status=target if isinstance(target, PaymentStatus) else None,
             effect=effect,
@@ -161,6 +163,17 @@ class AdyenWebhooks:
         except (ValueError, OverflowError):
             return datetime.fromtimestamp(self._clock(), UTC)
         return moment
+
+
+def _iso(value: int | None, currency: str | None) -> int | None:
+    """The signed amount in ISO minor units (Adyen counts CLP, CVE, IDR, ISK its own way);
+    None when it has no exact ISO value or the currency is unknown: never any payment's."""
+    if value is None or currency is None:
+        return None
+    try:
+        return iso_minor(value, currency)
+    except ValueError:
+        return None
 
 
 def _check_shape(item: Mapping[str, Any]) -> None:

@@ -92,8 +92,10 @@ async def run_drill(
             on_start(name, len(traffic))
             await own.arm()
 
+        checked: dict[str, object] = {}
+
         async def router_run() -> StrategyRun:
-            records, events, settled = await serve_with_router(
+            records, events, settled, books_check = await serve_with_router(
                 traffic,
                 config,
                 lambda record: on_payment(STRATEGIES[0], record),
@@ -101,6 +103,7 @@ async def run_drill(
                 scenario.approvals,
                 scenario.seed,
             )
+            checked.update(books_check)
             return StrategyRun(STRATEGIES[0], records, await sandboxes[0].books(), settled, events)
 
         # All three run at once on the same traffic, from the same start, on one event loop
@@ -121,6 +124,7 @@ async def run_drill(
     for run in runs:
         _mark_possible(run.records, traffic, scenario)
     report = _report(scenario, runs, time.perf_counter() - started, conditions)
+    report["records_check"] = checked
     return DrillOutcome(report, folder)
 
 

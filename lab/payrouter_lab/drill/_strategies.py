@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,15 @@ import httpx
 import yaml
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from payrouter import PaymentError, PaymentRequest, PaymentStatus, Router
+from payrouter import (
+    LedgerUnavailableError,
+    MismatchKind,
+    PaymentError,
+    PaymentRequest,
+    PaymentStatus,
+    RecordsReport,
+    Router,
+)
 from payrouter.instrumentation import (
     AttemptFinished,
     AttemptStarted,
@@ -64,6 +73,8 @@ _SANDBOX_OPTIONS: dict[str, dict[str, object]] = {
         "creditor_iban": "DE89370400440532013000",
         "creditor_name": "Drill Shop GmbH",
         "access_token": "drill-token",
+        "account_id": "drill-account",  # AIS access to the receiving account: its records
+        "consent_id": "drill-consent",
     },
 }
 _READ_TIMEOUT_SECONDS = 2.0
@@ -136,9 +147,12 @@ async def serve_with_router(
     on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
     approvals: Approvals | None = None,
     seed: int = 0,
-) -> tuple[list[PaymentRecord], list[dict[str, object]], dict[str, PaymentStatus]]:
+) -> tuple[
+    list[PaymentRecord], list[dict[str, object]], dict[str, PaymentStatus], dict[str, object]
+]:
     """Pay through payrouter, let customers approve what needs them (when `approvals` is
-    set); then reconcile until nothing is left to learn."""
+    set); reconcile until nothing is left to learn; then check the ledger against every
+    provider's records (what the stand-ins took and never answered for shows there)."""
     attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
     skips: dict[str, int] = defaultdict(int)
     retried: set[str] = set()
@@ -179,7 +193,9 @@ async def serve_with_router(
                 status, method = result.status, result.method
                 if customers is not None:
                     customers.sent_to_approve(result)
-            except PaymentError:
+            except (PaymentError, LedgerUnavailableError):
+                # Not paid: refused, shed, or the ledger could not be written in time (then no
+                # provider was called after its last write; reconcile settles any open attempt).
                 status, method = PaymentStatus.FAILED, None
             order_id = arrival.request.order_id
             return PaymentRecord(
@@ -199,6 +215,7 @@ async def serve_with_router(
             )
 
         clock_zero = time.monotonic()
+        began = datetime.now(UTC) - timedelta(seconds=1)
         records = await _open_loop(arrivals, pay, progress)
         if customers is not None:
             await customers.settle()
@@ -207,7 +224,31 @@ async def serve_with_router(
         settled = await _reconcile_until_quiet(router)
         if customers is not None:  # what the return page saw, unless reconcile learnt more
             settled = {**customers.after_return, **settled}
-    return records, breaker_events, settled
+        books = await router.compare_records(began, datetime.now(UTC), keep=False)
+    return records, breaker_events, settled, records_check(books)
+
+
+def records_check(report: RecordsReport) -> dict[str, object]:
+    """What the providers' records showed against the ledger, per kind and provider."""
+    kinds: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for mismatch in report.mismatches:
+        kinds[mismatch.kind.value][mismatch.provider] += 1
+    return {
+        "compared": report.compared,
+        "differences": {kind: dict(sorted(by.items())) for kind, by in sorted(kinds.items())},
+        "unanswered": [
+            {
+                "provider": m.provider,
+                "order_id": m.order_id,
+                "provider_reference": m.provider_reference,
+                "provider_side": m.provider_side,
+            }
+            for m in report.mismatches
+            if m.kind is MismatchKind.UNANSWERED
+        ],
+        "late": dict(report.late),
+        "unlisted": list(report.unlisted_providers),
+    }
 
 
 async def _reconcile_until_quiet(router: Router) -> dict[str, PaymentStatus]:
