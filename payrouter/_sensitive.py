@@ -19,7 +19,13 @@ import re
 import unicodedata
 from typing import Final
 
-__all__ = ["card_data_problem", "contains_card_number", "contains_iban", "luhn_valid"]
+__all__ = [
+    "card_data_problem",
+    "card_number_spans",
+    "contains_card_number",
+    "contains_iban",
+    "luhn_valid",
+]
 
 _MIN_DIGITS: Final = 12
 _MAX_DIGITS: Final = 19
@@ -74,43 +80,58 @@ def _is_card(digits: str) -> bool:
     return _CARD_NUMBER.fullmatch(digits) is not None and luhn_valid(digits)
 
 
-def _runs(text: str) -> list[list[str]]:
-    """Digit groups (ASCII), grouped into runs joined by short non-alphanumeric separators."""
-    runs: list[list[str]] = []
-    groups: list[str] = []
+def _runs(text: str) -> list[list[tuple[str, int, int]]]:
+    """Digit groups as (ASCII digits, start, end) in `text`, grouped into runs joined by
+    short non-alphanumeric separators; a letter or a longer gap starts a new run."""
+    runs: list[list[tuple[str, int, int]]] = []
+    groups: list[tuple[str, int, int]] = []
     digits: list[str] = []
-    gap = 0
-    for char in text:
+    begin = gap = 0
+    for index, char in enumerate(text):
         if char.isdecimal():
-            if not digits and groups and gap > _MAX_SEPARATOR:
-                runs.append(groups)
-                groups = []
+            if not digits:
+                if groups and gap > _MAX_SEPARATOR:
+                    runs.append(groups)
+                    groups = []
+                begin = index
             digits.append(str(unicodedata.decimal(char)))
             gap = 0
             continue
         if digits:
-            groups.append("".join(digits))
+            groups.append(("".join(digits), begin, index))
             digits = []
         gap = gap + 1 if not char.isalnum() else _MAX_SEPARATOR + 1
     if digits:
-        groups.append("".join(digits))
+        groups.append(("".join(digits), begin, len(text)))
     if groups:
         runs.append(groups)
     return runs
 
 
-def contains_card_number(text: str) -> bool:
-    """Whether `text` holds a card number, however it is separated or prefixed."""
+def card_number_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) in `text` of every card number, separators between its groups included."""
+    spans: list[tuple[int, int]] = []
     for groups in _runs(text):
-        for start in range(len(groups)):
-            joined = ""
-            for group in groups[start:]:
-                joined += group
+        start = 0
+        while start < len(groups):
+            joined, found = "", None
+            for end in range(start, len(groups)):
+                joined += groups[end][0]
                 if len(joined) > _MAX_DIGITS:
                     break
                 if len(joined) >= _MIN_DIGITS and _is_card(joined):
-                    return True
-    return False
+                    found = end
+            if found is None:
+                start += 1
+                continue
+            spans.append((groups[start][1], groups[found][2]))
+            start = found + 1
+    return spans
+
+
+def contains_card_number(text: str) -> bool:
+    """Whether `text` holds a card number, however it is separated or prefixed."""
+    return bool(card_number_spans(text))
 
 
 def _iban_valid(compact: str) -> bool:

@@ -214,3 +214,15 @@ def test_a_long_metadata_key_holding_a_card_number_is_not_echoed() -> None:
         _request(metadata={key: "x"})
     assert _VISA not in str(caught.value)
     assert "card number" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", _DISGUISED_CARDS)
+def test_log_redaction_masks_every_card_number_the_guard_refuses(text: str) -> None:
+    """What slips into logs (a provider's reply, an exception) is masked by the same detector:
+    no card number survives redaction, whatever its separators or prefix."""
+    from payrouter.instrumentation._redact import redact_text
+
+    masked = redact_text(f"declined: {text} (retry later)")
+    assert not contains_card_number(masked), masked
+    assert masked.startswith("declined: ")
+    assert masked.endswith(" (retry later)")

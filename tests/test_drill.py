@@ -209,6 +209,33 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+async def test_a_payment_the_ledger_could_not_record_in_time_counts_as_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an overloaded machine the ledger may not answer within a payment's deadline
+    (`LedgerUnavailableError`, no provider called): the drill records that payment as failed
+    and finishes, instead of losing the whole run to one exception."""
+    from payrouter import LedgerUnavailableError, PaymentRequest, PaymentResult, Router
+
+    real_pay = Router.pay
+    refused: list[str] = []
+
+    async def overloaded_once(self: Router, request: PaymentRequest) -> PaymentResult:
+        if not refused:
+            refused.append(request.order_id)
+            raise LedgerUnavailableError("the ledger did not answer within the deadline")
+        return await real_pay(self, request)
+
+    monkeypatch.setattr(Router, "pay", overloaded_once)
+    outcome = await run_drill(shortened("provider-down"), tmp_path)
+    strategies = outcome.report["strategies"]
+    assert isinstance(strategies, list)
+    router = strategies[0]
+    assert refused
+    assert router["payments"] == strategies[1]["payments"]
+    assert router["failed"] >= 1
+
+
 async def test_paid_not_arrived_checks_payrouters_ledger_against_every_providers_records(
     tmp_path: Path,
 ) -> None:

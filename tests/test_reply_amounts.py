@@ -107,3 +107,39 @@ async def test_an_adyen_authorisation_for_less_is_pending_never_succeeded() -> N
     assert code == "amount_mismatch"
     (mismatch,) = [e for e in seen if isinstance(e, AmountMismatch)]
     assert (mismatch.reported_minor, mismatch.expected_minor) == (500, 1000)
+
+
+async def test_a_paypal_order_for_another_amount_is_pending_never_succeeded() -> None:
+    """A vaulted PayPal order completes in its create call; the order's amount is compared."""
+    from payrouter import WalletSource
+    from payrouter_adapters.paypal import PayPalAdapter
+
+    peer = ScriptedProvider()
+    order = {
+        "id": "ORDER-1",
+        "status": "COMPLETED",
+        "purchase_units": [
+            {
+                "amount": {"currency_code": "EUR", "value": "0.01"},
+                "payments": {"captures": [{"id": "CAP-1", "status": "COMPLETED"}]},
+            }
+        ],
+    }
+    for _ in range(20):
+        peer.answer(201, order)
+    paypal = PayPalAdapter.from_options(
+        name="paypal",
+        capabilities=None,
+        options={"base_url": "https://paypal.test", "access_token": "A21AA-test"},
+        transport=peer,
+    )
+    seen: list[Event] = []
+    request = _request().model_copy(
+        update={"sources": (WalletSource(wallet="paypal", account=SecretStr("vault-1")),)}
+    )
+    async with Router([paypal], ledger="sqlite://", hooks=[seen.append]) as router:
+        result = await router.pay(request)
+
+    assert result.status is PaymentStatus.PENDING
+    (mismatch,) = [e for e in seen if isinstance(e, AmountMismatch)]
+    assert (mismatch.reported_minor, mismatch.expected_minor) == (1, 1000)

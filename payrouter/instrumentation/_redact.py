@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from .._sensitive import card_number_spans, luhn_valid
+
 __all__ = ["MASK", "is_sensitive_key", "luhn_valid", "redact", "redact_text"]
 
 MASK: Final = "[REDACTED]"
@@ -86,17 +88,6 @@ _PERSONAL_KEYS: Final = frozenset(
 )
 
 
-def luhn_valid(digits: str) -> bool:
-    """The card-number checksum: doubles every second digit from the right."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
 def _iban_valid(compact: str) -> bool:
     """ISO 13616 mod-97: move the first four characters to the end, letters become 10..35."""
     rearranged = compact[4:] + compact[:4]
@@ -162,7 +153,11 @@ def redact_text(text: str) -> str:
     text = _PROVIDER_SECRET.sub(MASK, text)
     text = _EMAIL.sub(_EMAIL_MASK, text)
     text = _mask_ibans(text)
-    return _DIGIT_RUN.sub(_mask_pan, text)
+    text = _DIGIT_RUN.sub(_mask_pan, text)
+    # The guards' detector: card numbers behind dots, slashes, prefixes or in other scripts.
+    for start, end in reversed(card_number_spans(text)):
+        text = text[:start] + _PAN_MASK + text[end:]
+    return text
 
 
 @functools.lru_cache(maxsize=4096)

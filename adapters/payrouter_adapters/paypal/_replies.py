@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
+from ._amounts import with_amount
 from ._codes import (
     ACTION_ISSUES,
     AUTHORIZATION_STATUSES,
@@ -80,9 +81,18 @@ class _Payments(BaseModel):
     authorizations: list[_Payment] = []
 
 
+class _Amount(BaseModel):
+    model_config = _LENIENT
+
+    currency_code: str | None = None
+    value: str | None = None
+
+
 class _Unit(BaseModel):
     model_config = _LENIENT
 
+    amount: _Amount | None = None
+    """What the order is for: the router compares it with the charge."""
     payments: _Payments | None = None
 
 
@@ -181,15 +191,21 @@ def _completed(provider: str, order_id: str, order: _Order, status: int) -> Prov
     captures = [capture for found in payments for capture in found.captures if capture.id]
     authorizations = [auth for found in payments for auth in found.authorizations if auth.id]
     if captures:
-        return _payment_outcome(provider, "capture", order_id, captures[-1], status)
-    if authorizations:
-        return _payment_outcome(provider, "authorization", order_id, authorizations[-1], status)
-    return ProviderReply.unknown(
-        provider_code="COMPLETED",
-        http_status=status,
-        provider_reference=order_id,
-        message="completed order without a capture or authorization",
-    )
+        reply = _payment_outcome(provider, "capture", order_id, captures[-1], status)
+    elif authorizations:
+        reply = _payment_outcome(provider, "authorization", order_id, authorizations[-1], status)
+    else:
+        return ProviderReply.unknown(
+            provider_code="COMPLETED",
+            http_status=status,
+            provider_reference=order_id,
+            message="completed order without a capture or authorization",
+        )
+    units = order.purchase_units
+    ordered = units[0].amount if units else None
+    if reply.outcome is not Outcome.SUCCEEDED or ordered is None:
+        return reply
+    return with_amount(reply, ordered.value, ordered.currency_code, status)
 
 
 _TABLES: Final[Mapping[PaymentKind, Mapping[str, StatusRow]]] = MappingProxyType(

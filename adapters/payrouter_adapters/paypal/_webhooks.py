@@ -14,10 +14,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from payrouter import FollowUpStatus, PaymentStatus, currency_exponent
+from payrouter import FollowUpStatus, PaymentStatus
 from payrouter.provider import ProviderReply
 from payrouter.webhooks import (
     Effect,
@@ -30,6 +29,7 @@ from payrouter.webhooks import (
 )
 
 from ._adapter import PayPalAdapter
+from ._amounts import iso_minor
 
 __all__ = ["PayPalWebhooks"]
 
@@ -143,7 +143,7 @@ def parse_event(event: Mapping[str, Any], provider: str = "paypal") -> WebhookEv
         type=kind,
         provider_reference=reference if isinstance(reference, str) and reference else None,
         our_reference=invoice if isinstance(invoice, str) else None,
-        amount_minor=_minor(value, currency),
+        amount_minor=iso_minor(value, currency),
         currency=currency if isinstance(currency, str) else None,
         occurred_at=occurred,
         status=target if isinstance(target, PaymentStatus) else None,
@@ -160,19 +160,3 @@ def _time(text: str) -> datetime:
     except (ValueError, OverflowError):
         raise MalformedNotificationError("PayPal time is not ISO 8601") from None
     return moment
-
-
-def _minor(value: object, currency: object) -> int | None:
-    """PayPal's decimal string in ISO minor units; None when it is not exactly representable
-    (a fraction of a minor unit, not a number, absurdly large), which never matches a payment."""
-    if not isinstance(value, str) or not isinstance(currency, str) or len(value) > 40:
-        return None
-    try:
-        amount = Decimal(value)
-        exponent = currency_exponent(currency)
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount.adjusted() > 20:
-        return None
-    minor = amount.scaleb(exponent)
-    return int(minor) if minor == minor.to_integral_value() and minor >= 0 else None

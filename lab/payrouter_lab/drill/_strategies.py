@@ -25,6 +25,7 @@ import yaml
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from payrouter import (
+    LedgerUnavailableError,
     MismatchKind,
     PaymentError,
     PaymentRequest,
@@ -192,7 +193,9 @@ async def serve_with_router(
                 status, method = result.status, result.method
                 if customers is not None:
                     customers.sent_to_approve(result)
-            except PaymentError:
+            except (PaymentError, LedgerUnavailableError):
+                # Not paid: refused, shed, or the ledger could not be written in time (then no
+                # provider was called after its last write; reconcile settles any open attempt).
                 status, method = PaymentStatus.FAILED, None
             order_id = arrival.request.order_id
             return PaymentRecord(
