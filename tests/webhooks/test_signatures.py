@@ -9,7 +9,7 @@ import pytest
 from payrouter import PaymentStatus as S
 from payrouter.webhooks import ForgedNotificationError, StaleNotificationError
 from payrouter.webhooks._transitions import is_legal_transition
-from payrouter_adapters.adyen import AdyenWebhooks as AdyenVerifier
+from payrouter_adapters.adyen import AdyenWebhooks
 from payrouter_adapters.stripe import StripeWebhooks
 
 SECRET = "whsec_test"
@@ -66,19 +66,19 @@ def adyen_item(key_hex: str = KEY_HEX) -> dict[str, object]:
 
 
 def test_adyen_genuine_item_passes() -> None:
-    AdyenVerifier(KEY_HEX).verify(adyen_item())
+    AdyenWebhooks(KEY_HEX).verify(adyen_item())
 
 
 def test_adyen_forged_item_rejected() -> None:
     item = adyen_item()
     item["amount"] = {"value": 1, "currency": "EUR"}
     with pytest.raises(ForgedNotificationError):
-        AdyenVerifier(KEY_HEX).verify(item)
+        AdyenWebhooks(KEY_HEX).verify(item)
 
 
 def test_adyen_unsigned_item_rejected() -> None:
     with pytest.raises(ForgedNotificationError):
-        AdyenVerifier(KEY_HEX).verify({"eventCode": "AUTHORISATION"})
+        AdyenWebhooks(KEY_HEX).verify({"eventCode": "AUTHORISATION"})
 
 
 def test_pending_may_settle_but_succeeded_never_moves_back() -> None:
@@ -100,4 +100,4 @@ def test_adyen_documented_example_verifies() -> None:
         "success": "true",
         "additionalData": {"hmacSignature": "coqCmt/IZ4E3CzPvMY8zTjQVL5hYJUiBRg8UU+iCWo0="},
     }
-    AdyenVerifier(KEY_HEX).verify(item)
+    AdyenWebhooks(KEY_HEX).verify(item)
