@@ -105,7 +105,9 @@ def _run_blocks(page: Path, workdir: Path, timeout: float, servers: contextlib.E
             continue
         if block.directive.startswith("include:"):
             shown = ROOT / block.directive.removeprefix("include:").strip()
-            assert block.body == shown.read_text(), f"{where}: differs from {shown}"
+            assert block.body == shown.read_text(), (
+                f"{where}: differs from {shown} (`python -m tests.docs_snippets` copies it in)"
+            )
             exercised += 1
             continue
         if block.directive.startswith("docs-test: serve"):
@@ -202,3 +204,31 @@ def _run(argv: list[str], workdir: Path, where: str, timeout: float) -> str:
     )
     assert done.returncode == 0, f"{where}: exited {done.returncode}\n{done.stderr[-3000:]}"
     return done.stdout
+
+
+_INCLUDE = re.compile(
+    r"^<!-- include: (?P<path>\S+) -->\n```(?P<info>[^\n]*)\n.*?^```$", re.MULTILINE | re.DOTALL
+)
+
+
+def sync_includes(docs: Path = ROOT / "docs") -> list[Path]:
+    """Copy each `<!-- include: PATH -->` block's file into the page again; the pages changed."""
+    changed = []
+    for page in sorted(docs.rglob("*.md")):
+        text = page.read_text()
+        synced = _INCLUDE.sub(
+            lambda m: (
+                f"<!-- include: {m['path']} -->\n```{m['info']}\n"
+                f"{(ROOT / m['path']).read_text()}```"
+            ),
+            text,
+        )
+        if synced != text:
+            page.write_text(synced)
+            changed.append(page)
+    return changed
+
+
+if __name__ == "__main__":
+    for page in sync_includes():
+        print(f"synced {page.relative_to(ROOT)}")

@@ -63,3 +63,18 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
         assert name in api, name
     for name in ("SandboxControl", "FaultSpec", "run_drill", "write_report"):
         assert name in lab, name
+
+
+def test_an_included_file_is_copied_into_its_page_again_by_sync(tmp_path: Path) -> None:
+    """`python -m tests.docs_snippets` brings a stale include back in line with its file."""
+    from tests.docs_snippets import sync_includes
+
+    page = tmp_path / "page.md"
+    page.write_text("Text\n\n<!-- include: examples/deploy/payrouter.yaml -->\n```yaml\nold\n```\n")
+    assert sync_includes(tmp_path) == [page]
+    body = (ROOT / "examples/deploy/payrouter.yaml").read_text()
+    assert (
+        page.read_text()
+        == f"Text\n\n<!-- include: examples/deploy/payrouter.yaml -->\n```yaml\n{body}```\n"
+    )
+    assert sync_includes(tmp_path) == []

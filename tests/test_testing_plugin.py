@@ -148,3 +148,23 @@ def test_the_testing_guide_documents_the_whole_admin_api_and_every_credential() 
         assert f"`{kind.value}`" in guide, f"fault kind {kind.value} is not documented"
     for path in TEST_CREDENTIALS:
         assert f"| {path} |" in guide, f"credential {path!r} is not in the guide's table"
+
+
+def test_a_sandbox_that_cannot_start_says_so_and_leaves_nothing_open() -> None:
+    """Its port taken: an error at once, and no event loop left for the next test to trip on."""
+    import gc
+    import socket
+    import warnings
+
+    from payrouter_lab.testing import running_sandbox
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match="did not start"), running_sandbox(port):
+            pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

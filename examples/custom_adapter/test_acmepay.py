@@ -26,7 +26,7 @@ from payrouter.testing.conformance import (
     FollowUpCase,
     LookupCase,
 )
-from tests import peers
+from payrouter_lab.testing import prism_mock
 
 from .acmepay import AcmePayAdapter
 
@@ -44,7 +44,7 @@ HANDLE = PaymentHandle("payrouter:order-1:1", "order-1", PaymentMethod.CARD, EUR
 
 @pytest.fixture
 def prism_url(tmp_path: Path) -> Iterator[str]:
-    with peers.prism("acmepay", tmp_path, spec=SPEC) as url:
+    with prism_mock(SPEC, tmp_path) as url:
         yield url
 
 

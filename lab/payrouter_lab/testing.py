@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -35,6 +40,7 @@ __all__ = [
     "SandboxControl",
     "payrouter_sandbox",
     "payrouter_sandbox_env",
+    "prism_mock",
     "running_sandbox",
 ]
 
@@ -186,6 +192,11 @@ def running_sandbox(port: int = 0) -> Iterator[SandboxControl]:
     thread = threading.Thread(target=run, name="payrouter-sandbox", daemon=True)
     thread.start()
     if not ready.wait(60) or failure:
+        # Stop and close the loop here: left to the garbage collector, its sockets would be
+        # reported as unclosed in whichever test runs next.
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        loop.close()
         raise RuntimeError("the sandbox did not start") from (failure[0] if failure else None)
     control = SandboxControl(started[0])
     try:
@@ -210,3 +221,48 @@ def payrouter_sandbox_env(monkeypatch: pytest.MonkeyPatch) -> Mapping[str, str]:
     for name, value in SANDBOX_SECRETS.items():
         monkeypatch.setenv(name, value)
     return SANDBOX_SECRETS
+
+
+def _prism() -> str | None:
+    """Prism's command: `PAYROUTER_PRISM`, else `prism` on PATH, else `.peers/` here."""
+    local = Path(".peers/node_modules/.bin/prism")
+    found = os.environ.get("PAYROUTER_PRISM") or shutil.which("prism")
+    return found or (str(local.resolve()) if local.is_file() else None)
+
+
+@contextlib.contextmanager
+def prism_mock(spec: Path, workdir: Path) -> Iterator[str]:
+    """Run Stoplight Prism's validating mock of an OpenAPI document on a free port of
+    127.0.0.1; yields its root URL. A request the spec forbids is answered 422 (the violation
+    in the `sl-violations` header), so an adapter's wrong field fails a test, not a payment.
+
+    Skips the test, saying why, when Prism is not installed
+    (`npm install --prefix .peers @stoplight/prism-cli@5.14.2`, or set `PAYROUTER_PRISM`).
+    """
+    command = _prism()
+    if command is None:
+        pytest.skip("peer prism: not found (npm install --prefix .peers @stoplight/prism-cli)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = workdir / f"prism-{port}.log"
+    with log.open("wb") as sink:
+        argv = [command, "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)]
+        # The tester's own Prism (PAYROUTER_PRISM, PATH or .peers); every argument is ours.
+        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prism did not start: {log.read_text()[-2000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -170,6 +170,7 @@ class Ledger(Protocol):
         ...
 
     async def transact(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction. Only the follow-up outbox and the webhook event
-        store still build on this; every other feature uses a named operation above."""
+        """Run `work` in one transaction: the building block of the ledger's own operation
+        modules (`_followup_ops`, `_webhook_events`). Code outside `payrouter._ledger` calls
+        named operations and never receives the connection."""
         ...

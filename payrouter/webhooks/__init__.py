@@ -23,8 +23,8 @@ from ._errors import (
     WebhookError,
 )
 from ._event import Effect, WebhookEvent, WebhookSource, load_json_object
+from ._receipt import Receipt, WebhookResult
 from ._receiver import Answer, WebhookReceiver
-from ._store import Receipt, WebhookResult
 
 __all__ = [
     "Answer",

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .._ledger._webhook_events import apply_webhook_event
 from ..instrumentation._events import AmountMismatch, Hook, WebhookReceived, emit
 from ._event import WebhookEvent
-from ._store import Receipt, apply_event
+from ._receipt import Receipt
 
 if TYPE_CHECKING:
     from .._ledger import Ledger
@@ -21,7 +22,7 @@ __all__ = ["apply"]
 
 async def apply(ledger: Ledger, hooks: Sequence[Hook], event: WebhookEvent) -> Receipt:
     """Apply `event` in one ledger transaction; emit what it did (and any discrepancy)."""
-    receipt = await ledger.transact(lambda conn: apply_event(conn, event))
+    receipt = await apply_webhook_event(ledger, event)
     emit(
         hooks,
         WebhookReceived(

@@ -20,7 +20,7 @@ from ._errors import (
     WebhookError,
 )
 from ._event import WebhookEvent, WebhookSource
-from ._store import Receipt
+from ._receipt import Receipt
 
 if TYPE_CHECKING:
     from .._router import Router

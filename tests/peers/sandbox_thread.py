@@ -39,10 +39,15 @@ def sandbox_in_thread(port: int = 0) -> Iterator[Sandbox]:
 
     thread = threading.Thread(target=run, name="payrouter-sandbox", daemon=True)
     thread.start()
-    if not ready.wait(30):
+    if not ready.wait(30) or failure:
+        # Close the loop now: left to the garbage collector, its sockets would be reported
+        # as unclosed in whichever test runs next.
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        loop.close()
+        if failure:
+            raise failure[0]
         raise RuntimeError("the sandbox did not start within 30 s")
-    if failure:
-        raise failure[0]
     try:
         yield started[0]
     finally:

@@ -79,6 +79,7 @@ class AdyenStandin(Standin):
 
     name = "adyen"
     idempotency_header = "Idempotency-Key"
+    idempotency_window_seconds = 7 * 24 * 3600  # Adyen keeps keys at least 7 days.
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -128,11 +129,15 @@ class Standin(abc.ABC):
 
     name: str
     idempotency_header: str | None = None
+    idempotency_window_seconds: float | None = None
+    """How long the provider keeps a key's reply (None: for ever); past it the same key is a
+    new request, as at the provider, so a late replay may be processed again."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, clock: Callable[[], float] = time.time) -> None:
         self.faults = FaultBoard(seed)
         self.books = Books()
-        self._replies: dict[str, tuple[str, Reply]] = {}
+        self.clock = clock
+        self._replies: dict[str, tuple[str, Reply, float]] = {}
         self._running: set[str] = set()
 
     def reset(self) -> None:
@@ -205,7 +210,7 @@ class Standin(abc.ABC):
             return
         key = call.headers.get(self.idempotency_header) if self.idempotency_header else None
         if key is not None and call.method == "POST":
-            stored = self._replies.get(key)
+            stored = self._kept_reply(key)
             if stored is not None:
                 same = stored[0] == self.fingerprint(call.method, path, call.body)
                 await _send(send, stored[1] if same else self.idempotency_conflict())
@@ -218,12 +223,22 @@ class Standin(abc.ABC):
             call.fault = self.faults.draw(Phase.OUTCOME, op.name, payer)
             reply = await op.handler(call)
             if key is not None and call.method == "POST":
-                self._replies[key] = (self.fingerprint(call.method, path, call.body), reply)
+                fingerprint = self.fingerprint(call.method, path, call.body)
+                self._replies[key] = (fingerprint, reply, self.clock())
         finally:
             if key is not None:
                 self._running.discard(key)
         late = self.faults.draw(Phase.AFTER, op.name, payer)
         await self._play_late(late, reply, send)
+
+    def _kept_reply(self, key: str) -> tuple[str, Reply, float] | None:
+        """The stored reply to `key`, unless the provider's key window has passed."""
+        stored = self._replies.get(key)
+        window = self.idempotency_window_seconds
+        if stored is not None and window is not None and self.clock() - stored[2] > window:
+            del self._replies[key]
+            return None
+        return stored
 
     async def _play_early(self, fault: Fault, send: Send) -> None:
         spec = fault.spec

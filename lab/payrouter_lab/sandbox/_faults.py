@@ -50,6 +50,9 @@ class FaultKind(enum.StrEnum):
     DECLINED = "declined"
     PENDING = "pending"
     CANCEL_FAILS = "cancel_fails"
+    SEARCH_LAG = "search_lag"
+    """Stripe's search does not show intents younger than `delay_seconds` (eventual
+    consistency: usually under a minute, up to an hour during incidents)."""
 
 
 class Phase(enum.Enum):
@@ -100,6 +103,13 @@ class FaultSpec(BaseModel):
         default=False, description="success_after_timeout: abort instead of answering late."
     )
     settle_after_seconds: float = Field(default=1.0, ge=0.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _search_lag_is_a_lookup_fault(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("kind") == FaultKind.SEARCH_LAG.value:
+            return {"operations": ["lookup"], **data}
+        return data
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:

@@ -67,6 +67,7 @@ class PayPalStandin(Standin):
 
     name = "paypal"
     idempotency_header = "PayPal-Request-Id"
+    idempotency_window_seconds = 6 * 3600  # Orders v2 keeps PayPal-Request-Id 6 hours.
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)

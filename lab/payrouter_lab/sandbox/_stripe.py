@@ -64,6 +64,7 @@ class StripeStandin(Standin):
 
     name = "stripe"
     idempotency_header = "Idempotency-Key"
+    idempotency_window_seconds = 24 * 3600  # Stripe keeps keys at least 24 hours.
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
@@ -315,6 +316,9 @@ class StripeStandin(Standin):
             )
         key, value = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
         found = [i for i in self._intents.values() if meta(i, key) == value]
+        if call.faulted(FaultKind.SEARCH_LAG) and call.fault is not None:
+            indexed_before = self.clock() - call.fault.spec.delay_seconds
+            found = [i for i in found if int(str(i["created"])) <= indexed_before]
         for intent in found:
             self._settle(intent)
         return json_reply(

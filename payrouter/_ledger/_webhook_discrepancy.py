@@ -16,10 +16,10 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .._ledger._books import OPEN
-from .._ledger._schema import discrepancies
 from .._money import Money, currency_exponent
-from ._event import WebhookEvent
+from ..webhooks._event import WebhookEvent
+from ._books import OPEN
+from ._schema import discrepancies
 
 __all__ = ["record_discrepancy"]
 

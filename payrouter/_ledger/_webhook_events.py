@@ -1,5 +1,8 @@
 """Applying a verified notification to the ledger, replay-safe, in one transaction.
 
+`apply_webhook_event` is the named operation the webhook receiver calls; the statements live
+here, beside the tables, so no connection leaves the ledger.
+
 The event's id is inserted first; a conflict means we saw it before, and nothing else
 happens. Then its effect is a conditional UPDATE guarded by the transitions table, so an
 out-of-order event (a failure after a success) matches no row and changes nothing. Both
@@ -18,56 +21,26 @@ dashboard for 30), PayPal for 3 days.
 
 from __future__ import annotations
 
-import enum
 import time
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._followups import FollowUpStatus
-from .._ledger._schema import attempts, followups, payments, webhook_events
 from .._models import PaymentStatus
 from .._money import Money
-from ._discrepancy import record_discrepancy
-from ._errors import NotificationDeferredError
-from ._event import Effect, WebhookEvent
-from ._transitions import LEGAL
+from ..webhooks._errors import NotificationDeferredError
+from ..webhooks._event import Effect, WebhookEvent
+from ..webhooks._receipt import Receipt, WebhookResult
+from ..webhooks._transitions import LEGAL
+from ._schema import attempts, followups, payments, webhook_events
+from ._webhook_discrepancy import record_discrepancy
 
-__all__ = ["Receipt", "WebhookResult", "apply_event"]
+if TYPE_CHECKING:
+    from ._records import Ledger
 
-
-class WebhookResult(enum.StrEnum):
-    """What a notification did; every one of them is answered 2xx to the provider."""
-
-    APPLIED = "applied"
-    REPLAYED = "replayed"
-    """Seen before (same provider and event id): nothing changed."""
-    OUT_OF_ORDER = "out_of_order"
-    """Would move the payment or follow-up backwards or sideways: ignored."""
-    NO_MATCH = "no_match"
-    """No payment or follow-up of ours has that reference (made elsewhere): recorded only."""
-    DISPUTE = "dispute"
-    """A chargeback or dispute: recorded against the payment for a person to answer."""
-    AMOUNT_MISMATCH = "amount_mismatch"
-    """The provider reported another amount or currency than the payment's: not applied,
-    an open discrepancy with both figures (`payrouter records open`)."""
-    PARTIALLY_AUTHORISED = "partially_authorised"
-    """An authorisation for less than asked: the payment is now `partially_authorised`."""
-    UNKNOWN_TYPE = "unknown_type"
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """What one event did; `expected` is the payment's amount when the provider reported
-    another (AMOUNT_MISMATCH, PARTIALLY_AUTHORISED), next to the event's own figures."""
-
-    event_id: str
-    result: WebhookResult
-    order_id: str | None = None
-    followup_id: str | None = None
-    expected: Money | None = None
+__all__ = ["apply_event", "apply_webhook_event"]
 
 
 _FROM: Final = {
@@ -253,3 +226,8 @@ def _order_of(conn: Connection, event: WebhookEvent) -> str | None:
 def _names(column: Any, reference: str) -> Any:
     """The column holds `reference`, alone or after context (PayPal's `ORDER:capture:ID`)."""
     return or_(column == reference, column.endswith(f":{reference}", autoescape=True))
+
+
+async def apply_webhook_event(ledger: Ledger, event: WebhookEvent) -> Receipt:
+    """Remember `event` and apply what it says, in one ledger transaction."""
+    return await ledger.transact(lambda conn: apply_event(conn, event))
