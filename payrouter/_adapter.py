@@ -69,12 +69,18 @@ class Resolution:
        reference, and the search may lag this long (Stripe: up to an hour during incidents).
        A hit is conclusive; a miss only once the attempt is older than this. None: no search.
     4. `webhook`: the provider notifies the outcome; the last resort, never a conclusion.
+
+    `already_done` lists (follow-up kind, provider code) pairs by which the provider refuses
+    a follow-up because it already happened ("refund", "charge_already_refunded"): a resend
+    after a lost answer may meet them, and the router settles it as succeeded when its own
+    ledger explains them (the refund makes the payment fully refunded; no other capture).
     """
 
     lookup: bool = False
     replay_window_seconds: float = 0.0
     search_lag_seconds: float | None = None
     webhook: bool = False
+    already_done: frozenset[tuple[str, str]] = frozenset()
 
     def __post_init__(self) -> None:
         if self.replay_window_seconds < 0:

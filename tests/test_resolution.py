@@ -18,7 +18,9 @@ from pydantic import SecretStr
 from payrouter import (
     AllProvidersUnavailableError,
     CardSource,
+    FollowUpStatus,
     Money,
+    OutboxSettings,
     PaymentRequest,
     PaymentStatus,
     Router,
@@ -86,7 +88,9 @@ async def payments(stripe: ScriptedStripe) -> AsyncIterator[Router]:
         options={"base_url": "https://api.stripe.test", "api_key": "sk_test_x"},
         transport=httpx.MockTransport(stripe),
     )
-    settings = RouterSettings(lookup_tries=1, lookup_wait_seconds=0)
+    settings = RouterSettings(
+        lookup_tries=1, lookup_wait_seconds=0, outbox=OutboxSettings(initial_backoff_seconds=0)
+    )
     async with Router([adapter], ledger="sqlite://", hooks=(), settings=settings) as router:
         yield router
 
@@ -278,3 +282,39 @@ async def test_adyen_unknown_left_by_pay_is_settled_by_reconciles_replay() -> No
     assert result.status is PaymentStatus.SUCCEEDED
     assert report.open == ()
     assert len({r.headers["Idempotency-Key"] for r in adyen.sent("POST", "/v72/payments")}) == 1
+
+
+ALREADY_REFUNDED = {
+    "error": {
+        "type": "invalid_request_error",
+        "code": "charge_already_refunded",
+        "message": "Charge ch_1 has already been refunded.",
+    }
+}
+
+
+async def test_a_resent_refund_answered_already_refunded_matching_the_ledger_succeeds(
+    stripe: ScriptedStripe, payments: Router
+) -> None:
+    """The first refund's answer was lost; Stripe answers the resend 'already refunded' for
+    the whole amount, which is this refund: succeeded, never refused."""
+    stripe.on("POST", "/v1/payment_intents", answer(intent("succeeded", amount=1000)))
+    stripe.on("POST", "/v1/refunds", lost, answer(ALREADY_REFUNDED, status=400))
+    paid = await payments.pay(request())
+    first = await payments.refund(paid)
+    assert first.status is FollowUpStatus.QUEUED
+    (resent,) = await payments.process_outbox()
+    assert resent.status is FollowUpStatus.SUCCEEDED
+    assert resent.provider_code == "charge_already_refunded"
+
+
+async def test_already_refunded_that_the_ledger_cannot_explain_stays_refused(
+    stripe: ScriptedStripe, payments: Router
+) -> None:
+    """A partial refund answered 'already refunded' (fully): not this refund's doing."""
+    stripe.on("POST", "/v1/payment_intents", answer(intent("succeeded", amount=1000)))
+    stripe.on("POST", "/v1/refunds", lost, answer(ALREADY_REFUNDED, status=400))
+    paid = await payments.pay(request())
+    await payments.refund(paid, Money.of("4.00", "EUR"))
+    (resent,) = await payments.process_outbox()
+    assert resent.status is FollowUpStatus.REFUSED

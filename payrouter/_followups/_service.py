@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from .._adapter import Adapter, PaymentHandle
+from .._adapter import Adapter, PaymentHandle, ProviderReply
 from .._errors import FollowUpNotAllowedError, FollowUpRefusedError
 from .._health._breakers import BreakerBoard
 from .._health._maintenance import MaintenanceSchedule
@@ -170,6 +170,8 @@ class FollowUps:
         )
         reply, tries = result.reply, followup.tries + result.tries
         status = status_for(reply)
+        if status is FollowUpStatus.REFUSED and await self._already_done(followup, adapter, reply):
+            status = FollowUpStatus.SUCCEEDED
         finished = await outbox.finish(
             self._ledger,
             followup_id=followup.followup_id,
@@ -202,6 +204,37 @@ class FollowUps:
             ),
         )
         return finished
+
+    async def _already_done(
+        self, followup: FollowUp, adapter: Adapter, reply: ProviderReply
+    ) -> bool:
+        """The provider refused because it already did this, and the ledger says it was us:
+        a refund that makes the payment fully refunded, or the payment's only capture. Such
+        an answer comes to a resend whose first call's answer was lost."""
+        code = reply.provider_code
+        if code is None or (followup.kind.value, code) not in adapter.resolution.already_done:
+            return False
+        if followup.order_id is None:
+            return False
+        payment = await self._ledger.get(followup.order_id)
+        assert payment is not None
+        others = [
+            f
+            for f in await self.of_payment(followup.order_id)
+            if f.followup_id != followup.followup_id and f.status in _CONFIRMED_CAPTURE
+        ]
+        captures = [f for f in others if f.kind is FollowUpKind.CAPTURE]
+        if followup.kind is FollowUpKind.CAPTURE:
+            return not captures
+        if followup.kind is not FollowUpKind.REFUND or followup.amount is None:
+            return False
+        captured = sum(f.amount.minor_units for f in captures if f.amount) or (
+            payment.amount.minor_units
+        )
+        refunded = sum(
+            f.amount.minor_units for f in others if f.kind is FollowUpKind.REFUND and f.amount
+        )
+        return refunded + followup.amount.minor_units == captured
 
     async def _handle(self, followup: FollowUp) -> PaymentHandle | None:
         """How the provider finds the payment: the attempt that took it, and for a refund of

@@ -66,7 +66,13 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
     idempotency_key_max_length: int = 255
     """Stripe's limit for the Idempotency-Key header."""
     resolution: Resolution = Resolution(
-        lookup=True, replay_window_seconds=24 * 3600, search_lag_seconds=3600, webhook=True
+        lookup=True,
+        replay_window_seconds=24 * 3600,
+        search_lag_seconds=3600,
+        webhook=True,
+        already_done=frozenset(
+            {("refund", "charge_already_refunded"), ("capture", "charge_already_captured")}
+        ),
     )
     """Retrieve by intent id; replay with the same Idempotency-Key (kept at least 24 hours);
     search by our metadata, which Stripe documents as lagging up to an hour during
