@@ -186,3 +186,14 @@ def test_many_processes_opening_one_fresh_sqlite_file_migrate_it_once(tmp_path: 
         assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         check.close()
+
+
+async def test_an_unreachable_database_server_is_named_without_its_password() -> None:
+    """A server nobody answers on: LedgerUnavailableError naming it, the password hidden."""
+    ledger = SqlLedger("postgresql+psycopg://app:s3cret-pw@127.0.0.1:9/appdb?connect_timeout=2")
+    with pytest.raises(LedgerUnavailableError) as raised:
+        await ledger.open()
+    message = str(raised.value)
+    assert "127.0.0.1:9/appdb" in message
+    assert "s3cret-pw" not in message
+    assert "running and reachable" in message

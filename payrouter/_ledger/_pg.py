@@ -13,10 +13,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, text
 
-from .._models import PaymentResult
-from ._rows import payment_result
+from .._models import PaymentResult, PaymentStatus
+from ._records import PaymentUpdate
+from ._rows import clip, payment_result, value_of
 
-__all__ = ["finish_attempt_and_payment"]
+__all__ = ["finish_attempt_and_payment", "one_statement_values"]
 
 # Other parts of a statement do not see a CTE's updates, so the attempts come back as the
 # updated row from `a` plus the other attempts read from the table.
@@ -58,3 +59,22 @@ def finish_attempt_and_payment(conn: Connection, values: dict[str, Any]) -> Paym
     if payment is None:
         raise LookupError(f"no payment {values['order_id']!r} to finish")
     return payment_result(payment, attempts)
+
+
+def one_statement_values(
+    order_id: str, number: int, attempt: dict[str, object], change: PaymentUpdate, now: float
+) -> dict[str, Any]:
+    """Parameters of the one-statement finish: the attempt's fields and the payment's."""
+    return {**attempt} | {
+        "order_id": order_id,
+        "number": number,
+        "now": now,
+        "status": change.status.value,
+        "p_provider": change.provider,
+        "p_method": value_of(change.method),
+        "p_provider_reference": change.provider_reference,
+        "p_action_url": clip(change.action_url, 2000),
+        "p_failure_kind": value_of(change.failure_kind),
+        "p_decline_reason": change.decline_reason,
+        "keep_lease": change.status is PaymentStatus.PROCESSING,
+    }

@@ -20,8 +20,6 @@ from sqlalchemy import (
     Engine,
     Row,
     bindparam,
-    create_engine,
-    event,
     func,
     or_,
     select,
@@ -29,15 +27,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
 from .._errors import LedgerUnavailableError
 from .._models import PaymentResult, PaymentStatus
 from .._money import Money
+from ._engine import BUSY_TIMEOUT_SECONDS, ledger_engine
 from ._file import LedgerLocation
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
-from ._pg import finish_attempt_and_payment
+from ._pg import finish_attempt_and_payment, one_statement_values
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._rows import clip, payment_result, value_of
 from ._runner import LedgerRunner
@@ -48,7 +46,6 @@ __all__ = ["SqlLedger"]
 
 T = TypeVar("T")
 
-_BUSY_TIMEOUT_SECONDS: Final = 30.0
 _UNRESOLVED_STATUSES: Final = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
 
 _INSERT_ATTEMPT: Final = attempts.insert()
@@ -118,8 +115,8 @@ class SqlLedger(BooksOperations):
         """On the ledger's thread: migrate (SQLite files in their own exclusive transaction),
         then connect; SQLite keeps its one connection and notes which file it opened."""
         if self._location.path is not None:
-            upgrade_sqlite_file(self.url, _BUSY_TIMEOUT_SECONDS)
-        self._engine = self._create_engine()
+            upgrade_sqlite_file(self.url, BUSY_TIMEOUT_SECONDS)
+        self._engine = ledger_engine(self.url, self._synchronous, self._pool_size)
         if self._is_sqlite:
             self._inline = self._engine.connect()
             self._location.remember()
@@ -142,30 +139,6 @@ class SqlLedger(BooksOperations):
             runner, self._runner = self._runner, None
             await runner.call(self._disconnect)
             runner.shutdown()
-
-    def _create_engine(self) -> Engine:
-        if not self._is_sqlite:
-            # No pre-ping: it would add a round trip to every statement. A connection the server
-            # dropped fails its statement with LedgerUnavailableError before any provider is
-            # called (write before call), and is replaced; recycling retires idle ones.
-            return create_engine(self.url, pool_size=self._pool_size, pool_recycle=300)
-        in_memory = self.url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(
-            self.url,
-            connect_args={"timeout": _BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-            poolclass=StaticPool if in_memory else None,
-        )
-        synchronous = self._synchronous
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: object) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
 
     def _require_engine(self) -> Engine:
         if self._engine is None:
@@ -360,7 +333,7 @@ class SqlLedger(BooksOperations):
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:
                     return finish_attempt_and_payment(
-                        conn, _one_statement_values(order_id, number, attempt, payment, now)
+                        conn, one_statement_values(order_id, number, attempt, payment, now)
                     )
             with self._transaction() if payment else self._statement() as conn:
                 conn.execute(
@@ -460,22 +433,3 @@ class SqlLedger(BooksOperations):
     def _load(conn: Connection, row: Row[Any]) -> PaymentResult:
         attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": row.order_id}).all()
         return payment_result(row._mapping, [attempt._mapping for attempt in attempt_rows])
-
-
-def _one_statement_values(
-    order_id: str, number: int, attempt: dict[str, object], change: PaymentUpdate, now: float
-) -> dict[str, Any]:
-    """Parameters of PostgreSQL's one-statement finish (`_pg.finish_attempt_and_payment`)."""
-    return {**attempt} | {
-        "order_id": order_id,
-        "number": number,
-        "now": now,
-        "status": change.status.value,
-        "p_provider": change.provider,
-        "p_method": value_of(change.method),
-        "p_provider_reference": change.provider_reference,
-        "p_action_url": clip(change.action_url, 2000),
-        "p_failure_kind": value_of(change.failure_kind),
-        "p_decline_reason": change.decline_reason,
-        "keep_lease": change.status is PaymentStatus.PROCESSING,
-    }
