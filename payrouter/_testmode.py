@@ -28,7 +28,8 @@ def is_testing() -> bool:
 
 
 def set_testing(active: bool) -> AbstractContextManager[None]:
-    """Turn backoff and lookup waits off for the whole process.
+    """Turn backoff and lookup waits off for the whole process, and keep admission's limit
+    from following how late the machine runs (its configured limits still apply).
 
     Breaker reset timeouts are settings of their own (`BreakerSettings`), so a test can pin
     an open breaker's behaviour without this switch changing it.

@@ -28,7 +28,7 @@ from payrouter._cli._app import app
 from payrouter._health._admission import Admission, watch_lag
 from payrouter.instrumentation import Event, PaymentShed, PrometheusHook
 from payrouter.provider import Charge, ProviderReply
-from payrouter.testing import SimulatedAdapter, SimulatedProvider
+from payrouter.testing import SimulatedAdapter, SimulatedProvider, set_testing
 
 
 def request(order_id: str) -> PaymentRequest:
@@ -211,3 +211,21 @@ def test_status_shows_the_payments_shed_at_admission(tmp_path: Path) -> None:
     assert json.loads(result.output)["admission"] == {"shed": 2}
     table = CliRunner().invoke(app, ["status", "--config", str(config)])
     assert "2 payments shed at admission" in table.output
+
+
+async def test_under_the_testing_switch_a_late_machine_does_not_move_the_limit() -> None:
+    """Tests must not depend on the machine's speed: with `set_testing(True)` (conftest) the
+    limit ignores lateness; without it, every payment here is "late" and backs it off."""
+    late = RouterSettings(
+        admission=AdmissionSettings(initial_limit=3, min_limit=1, target_lag_seconds=1e-9)
+    )
+    adapters = [SimulatedAdapter(SimulatedProvider("card"))]
+    async with Router(adapters, ledger="sqlite://", settings=late, hooks=()) as router:
+        for number in range(3):
+            await router.pay(request(f"order-{number}"))
+        assert router.admission_state()["limit"] == 3
+    with set_testing(False):
+        adapters = [SimulatedAdapter(SimulatedProvider("card"))]
+        async with Router(adapters, ledger="sqlite://", settings=late, hooks=()) as router:
+            await router.pay(request("order-late"))
+            assert router.admission_state()["limit"] < 3

@@ -3,6 +3,7 @@ open attempt at its own provider, then answers or pays on."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -18,7 +19,7 @@ from payrouter import (
 )
 from payrouter._ledger import AttemptRow, SqlLedger
 from payrouter._paying._keys import derive_key
-from payrouter.provider import Charge, Resolution
+from payrouter.provider import Charge, PaymentHandle, ProviderReply, Resolution
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 
 ORDER = "order-taken-over"
@@ -103,3 +104,24 @@ def test_lease_follows_the_payment_deadline() -> None:
     assert RouterSettings(deadline_seconds=5).lease_seconds == 10
     assert RouterSettings().lease_seconds == 2 * RouterSettings().deadline_seconds
     assert RouterSettings(deadline_seconds=5, lease_seconds=60).lease_seconds == 60
+
+
+class SilentLookups(SimulatedAdapter):
+    """A provider whose lookups never answer."""
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+
+async def test_a_takeover_answers_within_the_retrying_pays_deadline(tmp_path: Path) -> None:
+    """The provider cannot be asked: the retry answers pending at its deadline, not after the
+    30 s a background reconcile allows each call."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    adapter = SilentLookups(SimulatedProvider("card_a"))
+    settings = RouterSettings(deadline_seconds=0.5, in_progress_wait_seconds=0, lookup_tries=1)
+    async with Router([adapter], ledger=url, hooks=(), settings=settings) as payments:
+        await crashed_worker(url, adapter, charged=False)
+        async with asyncio.timeout(25):  # far below the 30 s per call it would otherwise take
+            result = await payments.pay(request())
+    assert result.status is PaymentStatus.PENDING

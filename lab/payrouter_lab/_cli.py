@@ -246,9 +246,12 @@ def _print_records_check(check: dict[str, Any] | None) -> None:
         return
     unanswered = check["unanswered"]
     differences = check["differences"]
+    before = check.get("unanswered_before_reconcile", {})
     console.print(
-        f"records (payrouter's ledger against each provider's records): {check['compared']} "
-        f"compared; {len(unanswered)} taken by a provider and never answered for"
+        f"records (payrouter's ledger against each provider's records): before reconcile, "
+        f"{sum(before.values())} payments a provider took were unanswered in the ledger "
+        f"{before or ''}; after it, {check['compared']} compared, {len(unanswered)} still "
+        "unanswered"
     )
     for found in unanswered:
         console.print(
@@ -260,6 +263,8 @@ def _print_records_check(check: dict[str, Any] | None) -> None:
             console.print(f"  {kind}: {by_provider}")
     for name, why in check["late"].items():
         console.print(f"  {name}: records late ({why})")
+    for name, why in check.get("failed", {}).items():
+        console.print(f"  {name}: records not read ({why})")
 
 
 def _print_conditions(conditions: dict[str, Any] | None) -> None:

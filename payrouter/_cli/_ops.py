@@ -174,7 +174,7 @@ async def _compare_on_schedule(router: Router, schedule: RecordsSchedule) -> Non
         return await router.compare_records(since, until, providers=names)
 
     for run in await schedule.run(by_name, compare):
-        colour = "red" if run.late or run.report.mismatches else "green"
+        colour = "red" if run.late or run.report.mismatches or run.report.failed else "green"
         console.print(f"[{colour}]{run.summary()}[/{colour}]")
     books = await router.discrepancy_stats()
     console.print(f"records: {books.open} open discrepancies (`payrouter records open`)")

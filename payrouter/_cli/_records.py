@@ -86,6 +86,8 @@ def print_report(report: RecordsReport) -> None:
             )
         )
     console.print(table)
+    for name, why in sorted(report.failed.items()):
+        console.print(f"[red]{name}: records could not be read ({why}); not compared[/red]")
     for name, why in sorted(report.late.items()):
         console.print(f"[yellow]{plain(name)}: records late ({plain(why)}); not compared[/yellow]")
     for name in report.unlisted_providers:

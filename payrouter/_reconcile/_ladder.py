@@ -17,7 +17,9 @@ What stays open is said plainly: why, since when, the next step, and whether it 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,9 +28,28 @@ from .._money import Money
 from .._paying._attempt import call_safely, is_conclusive_lookup
 from .._taxonomy import FailureKind
 
-__all__ = ["Climb", "climb", "settles_within"]
+__all__ = ["Climb", "call_deadline", "calls_bounded_by", "climb", "settles_within"]
 
 _CALL_SECONDS = 30.0
+_BOUND: ContextVar[float | None] = ContextVar("payrouter_resolution_deadline", default=None)
+
+
+@contextmanager
+def calls_bounded_by(deadline: float) -> Iterator[None]:
+    """Bound every provider call resolving inside the block by `deadline` (monotonic): a
+    `pay` that takes a crashed payment over still answers within its own deadline."""
+    token = _BOUND.set(deadline)
+    try:
+        yield
+    finally:
+        _BOUND.reset(token)
+
+
+def call_deadline() -> float:
+    """When the next resolving call must have answered: 30 s, or the enclosing bound."""
+    own = time.monotonic() + _CALL_SECONDS
+    bound = _BOUND.get()
+    return own if bound is None else min(own, bound)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +157,7 @@ def _still_open(
 
 async def _call(call: Awaitable[ProviderReply], expected: Money) -> ProviderReply:
     """One call, bounded; a success for another amount than `expected` is unknown."""
-    return await call_safely(call, time.monotonic() + _CALL_SECONDS, expected)
+    return await call_safely(call, call_deadline(), expected)
 
 
 def _clock(epoch: float) -> str:

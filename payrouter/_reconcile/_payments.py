@@ -21,7 +21,7 @@ from .._paying._keys import derive_key
 from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
-from ._ladder import Climb, climb
+from ._ladder import Climb, call_deadline, climb
 
 __all__ = [
     "OpenPayment",
@@ -33,7 +33,6 @@ __all__ = [
 
 _UNRESOLVED = (None, Outcome.UNKNOWN)
 _OPEN_OUTCOMES = (*_UNRESOLVED, Outcome.PENDING, Outcome.REQUIRES_ACTION)
-_LOOKUP_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +223,7 @@ async def _resolve_attempt(
         reply = climbed.reply
         absent = reply.failure_kind is FailureKind.NOT_FOUND  # concluded by the ladder
     else:
-        deadline = time.monotonic() + _LOOKUP_SECONDS
+        deadline = call_deadline()
         reply = await call_safely(adapter.lookup(handle), deadline, payment.amount)
     if reply.outcome is Outcome.REQUIRES_ACTION and isinstance(adapter, CompletesApproval):
         reply = await _complete(adapter, handle, reply, settings, payment, attempt)
@@ -275,7 +274,7 @@ async def _complete(
     )
     return await call_safely(
         adapter.complete(handle, idempotency_key=key),
-        time.monotonic() + _LOOKUP_SECONDS,
+        call_deadline(),
         payment.amount,
     )
 

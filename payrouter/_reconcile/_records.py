@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
+import httpx
+
 from .._adapter import Adapter, PaymentHandle
 from .._errors import PayrouterError
 from .._ledger import Ledger
@@ -98,12 +100,15 @@ class RecordsReport:
     """Providers checked by lookup only: missing-in-ledger cannot be detected there."""
     late: Mapping[str, str] = field(default_factory=dict)
     """Provider → why its records for the period could not be read yet."""
+    failed: Mapping[str, str] = field(default_factory=dict)
+    """Provider → why reading its records failed (unreachable, refused, unreadable); its
+    discrepancies are left as they were, and the next comparison tries again."""
 
     @property
     def ok(self) -> bool:
         """True when the ledger and every provider agree (and every provider's records were
         there to compare)."""
-        return not self.mismatches and not self.late
+        return not self.mismatches and not self.late and not self.failed
 
     def as_json(self) -> dict[str, object]:
         """The report as one JSON object."""
@@ -114,6 +119,7 @@ class RecordsReport:
             "mismatches": [m.as_json() for m in self.mismatches],
             "unlisted_providers": list(self.unlisted_providers),
             "late": dict(self.late),
+            "failed": dict(self.failed),
         }
 
 
@@ -145,6 +151,7 @@ async def compare_records(
         by_provider.setdefault(attempt.provider, []).append(attempt)
     mismatches: list[Mismatch] = []
     compared, unlisted, late, checked = 0, [], {}, []
+    failed: dict[str, str] = {}
     for name, ours in sorted(by_provider.items()):
         adapter = adapters.get(name)
         if adapter is None or (providers is not None and name not in providers):
@@ -155,6 +162,9 @@ async def compare_records(
                 records = [r async for r in adapter.list_payments(since, until)]
             except RecordsNotReadyError as error:
                 late[name] = error.detail
+                continue
+            except (httpx.HTTPError, ValueError) as error:  # unreachable, refused, unreadable
+                failed[name] = f"{type(error).__name__}: {error}"
                 continue
             compared += len(records) + sum(window[0] <= a.started_at <= window[1] for a in ours)
             as_sent = getattr(adapter, "records_reference", None)
@@ -168,7 +178,7 @@ async def compare_records(
     if keep:
         rows = [_stored(m) for m in mismatches]
         await ledger.save_discrepancies(rows, checked, *window, time.time())
-    return RecordsReport(since, until, compared, tuple(mismatches), tuple(unlisted), late)
+    return RecordsReport(since, until, compared, tuple(mismatches), tuple(unlisted), late, failed)
 
 
 def _compare_listed(

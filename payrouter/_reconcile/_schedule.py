@@ -48,6 +48,9 @@ class RecordsRun:
         period = f"{self.since:%Y-%m-%d %H:%M}..{self.until:%Y-%m-%d %H:%M} UTC"
         if self.late is not None:
             return f"records {self.provider} {period}: LATE, {self.late}"
+        failed = self.report.failed.get(self.provider)
+        if failed is not None:
+            return f"records {self.provider} {period}: NOT READ, {failed}"
         differ = len(self.report.mismatches)
         return f"records {self.provider} {period}: {self.report.compared} compared, {differ} differ"
 

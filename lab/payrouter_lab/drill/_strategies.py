@@ -221,15 +221,21 @@ async def serve_with_router(
             await customers.settle()
             for record in records:
                 record.customer = customers.decisions.get(record.order_id)
+        early = await router.compare_records(began, datetime.now(UTC), keep=False)
         settled = await _reconcile_until_quiet(router)
         if customers is not None:  # what the return page saw, unless reconcile learnt more
             settled = {**customers.after_return, **settled}
         books = await router.compare_records(began, datetime.now(UTC), keep=False)
-    return records, breaker_events, settled, records_check(books)
+    return records, breaker_events, settled, records_check(books, early)
 
 
-def records_check(report: RecordsReport) -> dict[str, object]:
-    """What the providers' records showed against the ledger, per kind and provider."""
+def records_check(report: RecordsReport, early: RecordsReport) -> dict[str, object]:
+    """What the providers' records showed against the ledger after reconcile, per kind and
+    provider, and what they showed unanswered before it (`early`)."""
+    before: dict[str, int] = defaultdict(int)
+    for mismatch in early.mismatches:
+        if mismatch.kind is MismatchKind.UNANSWERED:
+            before[mismatch.provider] += 1
     kinds: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for mismatch in report.mismatches:
         kinds[mismatch.kind.value][mismatch.provider] += 1
@@ -246,7 +252,9 @@ def records_check(report: RecordsReport) -> dict[str, object]:
             for m in report.mismatches
             if m.kind is MismatchKind.UNANSWERED
         ],
+        "unanswered_before_reconcile": dict(sorted(before.items())),
         "late": dict(report.late),
+        "failed": dict(report.failed),
         "unlisted": list(report.unlisted_providers),
     }
 
