@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from payrouter import (
     AdmissionSettings,
+    AllProvidersUnavailableError,
     CapacityExhaustedError,
     CardSource,
     Money,
@@ -26,7 +28,7 @@ from payrouter import (
 )
 from payrouter._cli._app import app
 from payrouter._health._admission import Admission, watch_lag
-from payrouter.instrumentation import Event, PaymentShed, PrometheusHook
+from payrouter.instrumentation import Event, PaymentShed, PrometheusHook, RoutePlanned
 from payrouter.provider import Charge, ProviderReply
 from payrouter.testing import SimulatedAdapter, SimulatedProvider, set_testing
 
@@ -229,3 +231,27 @@ async def test_under_the_testing_switch_a_late_machine_does_not_move_the_limit()
         async with Router(adapters, ledger="sqlite://", settings=late, hooks=()) as router:
             await router.pay(request("order-late"))
             assert router.admission_state()["limit"] < 3
+
+
+async def test_a_payment_out_of_time_before_its_first_call_backs_the_limit_off() -> None:
+    """A payment whose deadline ran out before anything was sent gives no send-delay sample
+    of its own, yet it is the latest one there is: admission counts it as late. The stall is
+    a hook that blocks the event loop past the deadline, between the claim and the call."""
+    stalled = RouterSettings(
+        deadline_seconds=0.05,
+        admission=AdmissionSettings(  # no lag probe sample within the test: only the payment
+            initial_limit=10, min_limit=1, target_lag_seconds=0.01, probe_interval_seconds=3600
+        ),
+    )
+
+    def stall(event: Event) -> None:
+        if isinstance(event, RoutePlanned):
+            time.sleep(0.1)  # the loop is blocked, as a CPU-starved process's would be
+
+    with set_testing(False):
+        adapters = [SimulatedAdapter(SimulatedProvider("card"))]
+        async with Router(adapters, ledger="sqlite://", settings=stalled, hooks=[stall]) as r:
+            with pytest.raises(AllProvidersUnavailableError) as refused:
+                await r.pay(request("order-late"))
+            assert refused.value.attempts == ()
+            assert r.admission_state()["limit"] == 9

