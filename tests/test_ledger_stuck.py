@@ -164,3 +164,41 @@ async def test_a_write_failing_after_the_call_says_the_provider_may_have_charged
         charged = bool(provider.charges("order-1"))
     assert settled is not None
     assert settled.status is (PaymentStatus.SUCCEEDED if charged else PaymentStatus.FAILED)
+
+
+class SlowClaims:
+    """A ledger that answers the claim only after `delay` seconds (a slow or locked database
+    that does answer in the end)."""
+
+    def __init__(self, inner: SqlLedger, delay: float, *, after_writing: bool) -> None:
+        self.inner = inner
+        self.delay = delay
+        self.after_writing = after_writing
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def claim(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.after_writing:
+            await asyncio.sleep(self.delay)  # longer than the payment's whole deadline
+        claim = await self.inner.claim(*args, **kwargs)
+        if self.after_writing:
+            await asyncio.sleep(self.delay)  # written, but answered after the deadline
+        return claim
+
+
+@pytest.mark.parametrize("after_writing", [False, True], ids=["slow-to-write", "slow-to-answer"])
+async def test_a_claim_answered_after_the_deadline_blames_the_ledger_not_the_providers(
+    after_writing: bool,
+) -> None:
+    """The ledger used up the deadline: LedgerUnavailableError, no call, the order stays free."""
+    adapter = SimulatedAdapter(SimulatedProvider("card_a"))
+    ledger = SlowClaims(SqlLedger("sqlite://"), delay=0.3, after_writing=after_writing)
+    settings = RouterSettings(deadline_seconds=0.2)
+    async with Router([adapter], ledger=ledger, hooks=(), settings=settings) as router:
+        with pytest.raises(LedgerUnavailableError) as raised:
+            await router.pay(request("order-1"))
+        assert "deadline" in str(raised.value)
+        assert adapter.provider.calls == 0
+        ledger.delay = 0.0
+        assert (await router.pay(request("order-1"))).status is PaymentStatus.SUCCEEDED

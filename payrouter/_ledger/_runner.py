@@ -62,6 +62,9 @@ class LedgerRunner:
 
     async def run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
         """Run `work` on a ledger thread; `before_call` marks work a provider call waits on."""
+        deadline = _DEADLINE.get()
+        if before_call and deadline is not None and time.monotonic() >= deadline:
+            raise self._late(before_call)  # not even started: nothing to abandon or undo
         abandoned = threading.Event()
 
         def job() -> T:
@@ -72,7 +75,6 @@ class LedgerRunner:
                 self._local.abandoned = None
 
         future = asyncio.get_running_loop().run_in_executor(self._executor, job)
-        deadline = _DEADLINE.get()
         if deadline is None:
             return await future
         if not before_call:
@@ -83,19 +85,22 @@ class LedgerRunner:
         except TimeoutError:
             if before_call:
                 abandoned.set()
-            raise LedgerUnavailableError(
-                f"the {self._where} did not answer within the payment's deadline"
-                + (
-                    ": no provider was called. Another process may hold a long write lock "
-                    "on it, or the database is overloaded"
-                    if before_call
-                    else ""
-                )
-            ) from None
+            raise self._late(before_call) from None
         except BaseException:
             if before_call:  # the caller was cancelled: nothing will be sent, roll back
                 abandoned.set()
             raise
+
+    def _late(self, before_call: bool) -> LedgerUnavailableError:
+        return LedgerUnavailableError(
+            f"the {self._where} did not answer within the payment's deadline"
+            + (
+                ": no provider was called. Another process may hold a long write lock on it, "
+                "or the database is overloaded"
+                if before_call
+                else ""
+            )
+        )
 
     def refuse_if_abandoned(self) -> None:
         """Called on the ledger's thread just before a commit: roll back if nobody waits."""

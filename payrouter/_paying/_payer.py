@@ -155,7 +155,19 @@ class Payer:
                     # answer with what it found, or to pay on if no money moved.
                     return await self._pay_admitted(request, admitted_at, took_over=True)
                 return await self._wait_for_other(claim.payment)
+            if time.monotonic() >= deadline:
+                raise await self._ledger_too_slow(request)
             return await self._pay_owned(request, claim.next_attempt, deadline, admitted_at)
+
+    async def _ledger_too_slow(self, request: PaymentRequest) -> LedgerUnavailableError:
+        """The claim came back after the whole deadline: the ledger's fault, not the
+        providers'. The claim is released (failed, nothing moved), so a retry may pay."""
+        await self._ledger.finish_payment(request.order_id, PaymentUpdate(PaymentStatus.FAILED))
+        return LedgerUnavailableError(
+            f"the ledger took longer than the payment's deadline ({self.settings.deadline_seconds}"
+            f" s) to claim order {request.order_id!r}: no provider was called, and the order "
+            "may be paid again; a slow or locked database is the likely cause"
+        )
 
     async def _taken_over(self, payment: PaymentResult, deadline: float) -> bool:
         """Take over a payment whose worker's lease ran out (a crash) and resolve it within
