@@ -196,7 +196,7 @@ async def test_pressure_runs_neighbours_for_the_drill_and_the_report_states_the_
     conditions = outcome.report["conditions"]
     assert isinstance(conditions, dict)
     assert conditions["pressure_processes"] == 1
-    assert conditions["strategies_ran"].startswith("concurrently")
+    assert conditions["strategies_ran"].startswith("one at a time, each alone on the event loop")
     strategies = outcome.report["strategies"]
     assert isinstance(strategies, list)
     assert [strategy["shed_at_admission"] for strategy in strategies[1:]] == [0, 0]
@@ -251,3 +251,12 @@ async def test_paid_not_arrived_checks_payrouters_ledger_against_every_providers
     assert "missing_in_ledger" not in check["differences"], check  # payrouter lost no record
     for found in check["unanswered"]:
         assert found["provider_reference"], found  # the reference the ledger never got
+
+
+def test_the_strategies_run_one_at_a_time_in_an_order_that_rotates_with_the_seed() -> None:
+    from payrouter_lab.drill._engine import STRATEGIES, _order
+
+    orders = {_order(seed) for seed in range(3)}
+    assert len(orders) == 3
+    assert all(sorted(order) == sorted(STRATEGIES) for order in orders)
+    assert {order[0] for order in orders} == set(STRATEGIES)

@@ -65,7 +65,7 @@ def drill(
     ] = 0,
 ) -> None:
     """Rehearse an outage: payrouter and two naive baselines on the same traffic and faults,
-    at the same time and under the same conditions (`--pressure N`: N CPU-bound neighbours).
+    one at a time under the same conditions (`--pressure N`: N CPU-bound neighbours).
 
     Exits 1 when payrouter missed a target (so CI can gate on it), 2 on a bad scenario.
     """

@@ -50,6 +50,8 @@ class Conditions:
     load_averages: list[float] = field(default_factory=list)
     pressure_processes: int = 0
     """CPU-bound neighbour processes the drill ran beside (`--pressure`)."""
+    order: tuple[str, ...] = ()
+    """The strategies in the order they ran, one at a time."""
 
     def summary(self) -> dict[str, object]:
         """Busy share, peak load, the drill's own CPU, and a warning when saturated."""
@@ -79,7 +81,8 @@ class Conditions:
         return {
             "cpus": self.cpus,
             "pressure_processes": self.pressure_processes,
-            "strategies_ran": "concurrently, each against its own stand-ins, on one event loop",
+            "strategies_ran": "one at a time, each alone on the event loop, in this order: "
+            + ", ".join(self.order),
             "cpu_busy_percent": None if busy is None else round(busy * 100, 1),
             "load_average_peak": None if peak_load is None else round(peak_load, 2),
             "drill_cpu_percent_of_one_core": None if own is None else round(own * 100, 1),

@@ -1,16 +1,16 @@
 """Running a drill: stand-ins up, then every strategy on the same traffic and the same faults.
 
-The three strategies run at once, each against its own set of stand-ins, so they share one
-traffic window, one event loop and the same machine (with `pressure`, the same CPU-bound
-neighbours): none is measured on a quieter machine than another. Before the run the
-stand-ins are reset and the faults posted, so every strategy meets the same fault timeline.
-The stand-ins' books, read after the run, are the ground truth for double charges and lost
-records.
+The three strategies run one at a time, each alone on the event loop against its own set of
+stand-ins, in an order that rotates with the seed, and all under the same CPU-bound
+neighbours (`pressure`), which run for the whole drill. Run at once on one loop, the
+baselines (no admission, no deadline) kept an unbounded backlog that took the loop from
+payrouter under pressure. Before each run its stand-ins are reset and the faults posted, so
+every strategy meets the same fault timeline from its own start. The stand-ins' books, read
+after each run, are the ground truth for double charges and lost records.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import tempfile
 import time
@@ -72,7 +72,7 @@ async def run_drill(
     `pressure` CPU-bound neighbour processes run for the drill's whole length.
 
     `on_start`, `on_payment` and `on_breaker` feed a live display: a strategy starting, each
-    payment finishing (with its strategy's name: the baselines run side by side), and each
+    payment finishing (with its strategy's name), and each
     breaker state change of payrouter's run.
     """
     folder = folder or Path(tempfile.mkdtemp(prefix="payrouter-drill-"))
@@ -88,10 +88,6 @@ async def run_drill(
             for offset in (0, 0, len(scenario.providers))
         ]
         config = router_config(scenario, sandboxes[0].urls, folder)
-        for name, own in zip(STRATEGIES, sandboxes, strict=True):
-            on_start(name, len(traffic))
-            await own.arm()
-
         checked: dict[str, object] = {}
 
         async def router_run() -> StrategyRun:
@@ -106,19 +102,26 @@ async def run_drill(
             checked.update(books_check)
             return StrategyRun(STRATEGIES[0], records, await sandboxes[0].books(), settled, events)
 
-        # All three run at once on the same traffic, from the same start, on one event loop
-        # and under the same neighbours: none of them gets a quieter machine than the others.
-        runs = list(
-            await asyncio.gather(
-                router_run(),
-                _baseline(
-                    STRATEGIES[1], serve_with_single, sandboxes[1], scenario, traffic, on_payment
-                ),
-                _baseline(
-                    STRATEGIES[2], serve_with_chain, sandboxes[2], scenario, traffic, on_payment
-                ),
-            )
-        )
+        runners: dict[str, Callable[[], Awaitable[StrategyRun]]] = {
+            STRATEGIES[0]: router_run,
+            STRATEGIES[1]: lambda: _baseline(
+                STRATEGIES[1], serve_with_single, sandboxes[1], scenario, traffic, on_payment
+            ),
+            STRATEGIES[2]: lambda: _baseline(
+                STRATEGIES[2], serve_with_chain, sandboxes[2], scenario, traffic, on_payment
+            ),
+        }
+        # One at a time, each alone on the event loop (no strategy's backlog takes the loop
+        # from another's payments) and under the same neighbours, which run for the whole
+        # drill; the order rotates with the seed, so no strategy always goes first.
+        order = _order(scenario.seed)
+        done: dict[str, StrategyRun] = {}
+        for name in order:
+            on_start(name, len(traffic))
+            await sandboxes[STRATEGIES.index(name)].arm()  # its fault timeline starts now
+            done[name] = await runners[name]()
+        runs = [done[name] for name in STRATEGIES]
+        conditions.order = order
         conditions.pressure_processes = len(neighbours)
 
     for run in runs:
@@ -206,6 +209,12 @@ async def _baseline(
         for adapter in adapters.values():
             await adapter.aclose()
     return StrategyRun(name, records, await sandboxes.books())
+
+
+def _order(seed: int) -> tuple[str, ...]:
+    """The strategies in the order they run: rotated by the seed."""
+    shift = seed % len(STRATEGIES)
+    return STRATEGIES[shift:] + STRATEGIES[:shift]
 
 
 def _blocked(scenario: Scenario, provider: str, at: float) -> bool:
