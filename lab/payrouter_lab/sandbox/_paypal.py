@@ -28,15 +28,14 @@ from ._exchange import (
     Standin,
     decimal_to_minor,
     json_reply,
-    minor_to_decimal,
 )
 from ._faults import FaultKind
+from ._paypal_payments import PaymentsBooks, capture, refund, void
 from ._paypal_records import transactions
 from ._paypal_webhooks import verify_webhook_signature
 from ._paypal_wire import (
     NOT_APPROVED,
     body_payer,
-    currency_of,
     error,
     new_id,
     not_found,
@@ -46,7 +45,6 @@ from ._paypal_wire import (
     text,
     unit_of,
     unprocessable,
-    value_of,
 )
 
 __all__ = ["PayPalStandin"]
@@ -347,110 +345,20 @@ class PayPalStandin(Standin):
         self._settle(payment_id)
         return json_reply(200, public(self._payments[payment_id]))
 
-    def _requested(self, call: Call, payment: dict[str, object], left: int) -> int:
-        amount = call.json().get("amount")
-        if isinstance(amount, dict) and isinstance(amount.get("value"), str):
-            return decimal_to_minor(str(amount["value"]), currency_of(payment))
-        return left
+    def _ledgers(self) -> PaymentsBooks:
+        return PaymentsBooks(self._payments, self._payment_order, self._orders, self.books)
 
     async def _capture(self, call: Call) -> Reply:
-        payment_id = call.path_params["payment"]
-        auth = self._payments.get(payment_id)
-        if auth is None or "_voided" in auth:
-            return not_found() if auth is None else unprocessable("AUTHORIZATION_VOIDED")
-        currency = currency_of(auth)
-        left = decimal_to_minor(value_of(auth), currency) - int(str(auth["_captured"]))
-        wanted = self._requested(call, auth, left)
-        if left <= 0:
-            return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
-        if wanted > left:
-            return unprocessable("MAX_CAPTURE_AMOUNT_EXCEEDED")
-        auth["_captured"] = int(str(auth["_captured"])) + wanted
-        auth["status"] = "CAPTURED" if wanted == left else "PARTIALLY_CAPTURED"
-        capture_id = new_id()
-        capture: dict[str, object] = {
-            "id": capture_id,
-            "status": "COMPLETED",
-            "amount": {"currency_code": currency, "value": minor_to_decimal(wanted, currency)},
-            "final_capture": wanted == left,
-            "create_time": now(),
-            "_captured": wanted,
-            "_refunded": 0,
-        }
-        self._payments[capture_id] = capture
-        self._payment_order[capture_id] = self._payment_order[payment_id]
-        order = self._orders[self._payment_order[payment_id]]
-        self.books.record(
-            EntryKind.CAPTURE,
-            payment_id,
-            order_id=order_key(unit_of(order)),
-            reference=capture_id,
-            minor_units=wanted,
-            currency=currency,
-            payer=text(order.get("_payer")),
-        )
-        return json_reply(201, public(capture))
+        return capture(call, self._ledgers())
 
     async def _void(self, call: Call) -> Reply:
-        payment_id = call.path_params["payment"]
-        auth = self._payments.get(payment_id)
-        if auth is None:
-            return not_found()
-        if int(str(auth["_captured"])) > 0:
-            return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
-        if call.faulted(FaultKind.CANCEL_FAILS):
-            return unprocessable("CANNOT_BE_VOIDED")
-        if "_voided" not in auth:
-            auth["_voided"] = True
-            auth["status"] = "VOIDED"
-            order = self._orders[self._payment_order[payment_id]]
-            self.books.record(
-                EntryKind.RELEASE,
-                payment_id,
-                order_id=order_key(unit_of(order)),
-                reference=payment_id,
-                minor_units=decimal_to_minor(value_of(auth), currency_of(auth)),
-                currency=currency_of(auth),
-                payer=text(order.get("_payer")),
-            )
-        return Reply(204, b"")
+        return void(call, self._ledgers())
 
     async def _refund(self, call: Call) -> Reply:
         payment_id = call.path_params["payment"]
-        capture = self._payments.get(payment_id)
-        if capture is None or "_captured" not in capture:
-            return not_found()
-        self._settle(payment_id)
-        currency = currency_of(capture)
-        left = int(str(capture["_captured"])) - int(str(capture["_refunded"]))
-        if left <= 0:
-            return unprocessable("CAPTURE_FULLY_REFUNDED")
-        wanted = self._requested(call, capture, left)
-        if wanted > left:
-            return unprocessable("REFUND_AMOUNT_EXCEEDED")
-        capture["_refunded"] = int(str(capture["_refunded"])) + wanted
-        pending = call.faulted(FaultKind.PENDING) is not None
-        refund_id = new_id()
-        order = self._orders[self._payment_order[payment_id]]
-        self.books.record(
-            EntryKind.REFUND,
-            payment_id,
-            order_id=order_key(unit_of(order)),
-            reference=refund_id,
-            minor_units=wanted,
-            currency=currency,
-            status=EntryStatus.PENDING if pending else EntryStatus.SUCCEEDED,
-            payer=text(order.get("_payer")),
-        )
-        return json_reply(
-            201,
-            {
-                "id": refund_id,
-                "status": "PENDING" if pending else "COMPLETED",
-                "amount": {"currency_code": currency, "value": minor_to_decimal(wanted, currency)},
-                "create_time": now(),
-            },
-        )
+        if "_captured" in self._payments.get(payment_id, {}):  # a capture: settle it first
+            self._settle(payment_id)
+        return refund(call, self._ledgers())
 
     async def _delete_token(self, call: Call) -> Reply:
         token = call.path_params["token"]

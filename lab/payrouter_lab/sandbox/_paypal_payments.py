@@ -1,0 +1,145 @@
+"""PayPal Payments v2 follow-ups in the stand-in: capture and void an authorization, refund a
+capture, with PayPal's own refusals (`AUTHORIZATION_ALREADY_CAPTURED`,
+`MAX_CAPTURE_AMOUNT_EXCEEDED`, `CANNOT_BE_VOIDED`, `CAPTURE_FULLY_REFUNDED`,
+`REFUND_AMOUNT_EXCEEDED`) and every movement booked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._books import Books, EntryKind, EntryStatus
+from ._exchange import Call, Reply, decimal_to_minor, json_reply, minor_to_decimal
+from ._faults import FaultKind
+from ._paypal_wire import (
+    currency_of,
+    new_id,
+    not_found,
+    now,
+    order_key,
+    public,
+    text,
+    unit_of,
+    unprocessable,
+    value_of,
+)
+
+__all__ = ["PaymentsBooks", "capture", "refund", "void"]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentsBooks:
+    """The stand-in's payments (authorizations and captures), their orders, and its books."""
+
+    payments: dict[str, dict[str, object]]
+    payment_order: dict[str, str]
+    orders: dict[str, dict[str, object]]
+    books: Books
+
+
+def _requested(call: Call, payment: dict[str, object], left: int) -> int:
+    amount = call.json().get("amount")
+    if isinstance(amount, dict) and isinstance(amount.get("value"), str):
+        return decimal_to_minor(str(amount["value"]), currency_of(payment))
+    return left
+
+
+def capture(call: Call, state: PaymentsBooks) -> Reply:
+    payment_id = call.path_params["payment"]
+    auth = state.payments.get(payment_id)
+    if auth is None or "_voided" in auth:
+        return not_found() if auth is None else unprocessable("AUTHORIZATION_VOIDED")
+    currency = currency_of(auth)
+    left = decimal_to_minor(value_of(auth), currency) - int(str(auth["_captured"]))
+    wanted = _requested(call, auth, left)
+    if left <= 0:
+        return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
+    if wanted > left:
+        return unprocessable("MAX_CAPTURE_AMOUNT_EXCEEDED")
+    auth["_captured"] = int(str(auth["_captured"])) + wanted
+    auth["status"] = "CAPTURED" if wanted == left else "PARTIALLY_CAPTURED"
+    capture_id = new_id()
+    capture: dict[str, object] = {
+        "id": capture_id,
+        "status": "COMPLETED",
+        "amount": {"currency_code": currency, "value": minor_to_decimal(wanted, currency)},
+        "final_capture": wanted == left,
+        "create_time": now(),
+        "_captured": wanted,
+        "_refunded": 0,
+    }
+    state.payments[capture_id] = capture
+    state.payment_order[capture_id] = state.payment_order[payment_id]
+    order = state.orders[state.payment_order[payment_id]]
+    state.books.record(
+        EntryKind.CAPTURE,
+        payment_id,
+        order_id=order_key(unit_of(order)),
+        reference=capture_id,
+        minor_units=wanted,
+        currency=currency,
+        payer=text(order.get("_payer")),
+    )
+    return json_reply(201, public(capture))
+
+
+def void(call: Call, state: PaymentsBooks) -> Reply:
+    payment_id = call.path_params["payment"]
+    auth = state.payments.get(payment_id)
+    if auth is None:
+        return not_found()
+    if int(str(auth["_captured"])) > 0:
+        return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
+    if call.faulted(FaultKind.CANCEL_FAILS):
+        return unprocessable("CANNOT_BE_VOIDED")
+    if "_voided" not in auth:
+        auth["_voided"] = True
+        auth["status"] = "VOIDED"
+        order = state.orders[state.payment_order[payment_id]]
+        state.books.record(
+            EntryKind.RELEASE,
+            payment_id,
+            order_id=order_key(unit_of(order)),
+            reference=payment_id,
+            minor_units=decimal_to_minor(value_of(auth), currency_of(auth)),
+            currency=currency_of(auth),
+            payer=text(order.get("_payer")),
+        )
+    return Reply(204, b"")
+
+
+def refund(call: Call, state: PaymentsBooks) -> Reply:
+    payment_id = call.path_params["payment"]
+    capture = state.payments.get(payment_id)
+    if capture is None or "_captured" not in capture:
+        return not_found()
+    currency = currency_of(capture)
+    left = int(str(capture["_captured"])) - int(str(capture["_refunded"]))
+    if left <= 0:
+        return unprocessable("CAPTURE_FULLY_REFUNDED")
+    wanted = _requested(call, capture, left)
+    if wanted > left:
+        return unprocessable("REFUND_AMOUNT_EXCEEDED")
+    capture["_refunded"] = int(str(capture["_refunded"])) + wanted
+    pending = call.faulted(FaultKind.PENDING) is not None
+    refund_id = new_id()
+    order = state.orders[state.payment_order[payment_id]]
+    state.books.record(
+        EntryKind.REFUND,
+        payment_id,
+        order_id=order_key(unit_of(order)),
+        reference=refund_id,
+        minor_units=wanted,
+        currency=currency,
+        status=EntryStatus.PENDING if pending else EntryStatus.SUCCEEDED,
+        payer=text(order.get("_payer")),
+    )
+    return json_reply(
+        201,
+        {
+            "id": refund_id,
+            "status": "PENDING" if pending else "COMPLETED",
+            "amount": {"currency_code": currency, "value": minor_to_decimal(wanted, currency)},
+            "create_time": now(),
+        },
+    )
