@@ -271,26 +271,7 @@ def status(
             }
             print(json.dumps(document, indent=2))
             return
-        table = Table(title=f"providers, last {minutes:g} minutes")
-        table.add_column("provider")
-        table.add_column("method")
-        for column in ("attempts", "success", "unknown", "in flight"):
-            table.add_column(column, justify="right")
-        table.add_column("breaker (this process)")
-        table.add_column("next maintenance (UTC)")
-        for row in rows:
-            share = row["success_rate"]
-            table.add_row(
-                plain(row["provider"]),
-                plain(row["method"]),
-                str(row["attempts"]),
-                "-" if share is None else f"{share:.1%}",
-                str(row["unknown"]),
-                str(row["in_flight"]),
-                plain(row["breaker"]),
-                plain(row["next_maintenance"] or "-"),
-            )
-        console.print(table)
+        _print_status_table(rows, minutes)
         _print_outbox(outbox.depth, outbox.oldest_age_seconds, outbox.pending, outbox.refused)
         colour = "red" if books.open else "green"
         console.print(
@@ -303,6 +284,30 @@ def status(
         )
 
     guarded(run)
+
+
+def _print_status_table(rows: list[dict[str, Any]], minutes: float) -> None:
+    """One row per provider and method; provider data printed as text, never as markup."""
+    table = Table(title=f"providers, last {minutes:g} minutes")
+    table.add_column("provider")
+    table.add_column("method")
+    for column in ("attempts", "success", "unknown", "in flight"):
+        table.add_column(column, justify="right")
+    table.add_column("breaker (this process)")
+    table.add_column("next maintenance (UTC)")
+    for row in rows:
+        share = row["success_rate"]
+        table.add_row(
+            plain(row["provider"]),
+            plain(row["method"]),
+            str(row["attempts"]),
+            "-" if share is None else f"{share:.1%}",
+            str(row["unknown"]),
+            str(row["in_flight"]),
+            plain(row["breaker"]),
+            plain(row["next_maintenance"] or "-"),
+        )
+    console.print(table)
 
 
 def _window(window: MaintenanceWindow | None) -> str | None:

@@ -162,7 +162,11 @@ class PrometheusHook:
             "Payments refused at admission (CapacityExhaustedError): nothing written or sent.",
             registry=reg,
         )
-        self._handlers: dict[str, Callable[[Any], None]] = {
+        self._handlers = self._event_handlers()
+
+    def _event_handlers(self) -> dict[str, Callable[[Any], None]]:
+        """Which metric each event type moves, by the event's class name."""
+        return {
             "PaymentShed": lambda e: self._shed.inc(),
             "AttemptFinished": self._attempt_finished,
             "PaymentFinished": self._payment_finished,

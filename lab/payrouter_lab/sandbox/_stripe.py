@@ -8,12 +8,12 @@ Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
 `pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (a GET of
 `next_action.redirect_to_url.url` authenticates), `pm_card_visa_chargeDeclined` and
 `pm_card_visa_chargeDeclinedInsufficientFunds` decline; any other id is a good card.
-Search by metadata is strongly consistent here (Stripe's is eventually consistent).
+Search by metadata is strongly consistent here unless the `search_lag` fault holds new
+intents back, as Stripe's eventually consistent search may.
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -23,7 +23,8 @@ from starlette.datastructures import Headers
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
-from ._stripe_records import balance_transactions, list_intents
+from ._stripe_records import balance_transactions, list_intents, search_intents
+from ._stripe_refunds import refund
 from ._stripe_wire import (
     error,
     form_payer,
@@ -53,7 +54,6 @@ DECLINE_CODES = {
 }
 """Outcome fault → the `decline_code` Stripe returns for it (docs.stripe.com/declines/codes)."""
 _DECLINES = tuple(DECLINE_CODES)
-_SEARCH = re.compile(r"metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'")
 _CANCELABLE = frozenset(
     {"requires_payment_method", "requires_capture", "requires_confirmation", "requires_action"}
 )
@@ -309,28 +309,7 @@ class StripeStandin(Standin):
         return json_reply(200, public(intent))
 
     async def _search(self, call: Call) -> Reply:
-        match = _SEARCH.fullmatch(call.query.get("query", "").strip())
-        if match is None:
-            return error(
-                400, "invalid_request_error", "Unsupported search query.", code="parameter_invalid"
-            )
-        key, value = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
-        found = [i for i in self._intents.values() if meta(i, key) == value]
-        if call.faulted(FaultKind.SEARCH_LAG) and call.fault is not None:
-            indexed_before = self.clock() - call.fault.spec.delay_seconds
-            found = [i for i in found if int(str(i["created"])) <= indexed_before]
-        for intent in found:
-            self._settle(intent)
-        return json_reply(
-            200,
-            {
-                "object": "search_result",
-                "data": [public(i) for i in found],
-                "has_more": False,
-                "next_page": None,
-                "url": "/v1/payment_intents/search",
-            },
-        )
+        return search_intents(call, self._intents, self._settle, self.clock())
 
     async def _list(self, call: Call) -> Reply:
         return list_intents(call, self._intents, self._settle, self.books)
@@ -389,53 +368,9 @@ class StripeStandin(Standin):
         return json_reply(200, public(intent))
 
     async def _refund(self, call: Call) -> Reply:
-        form = call.form()
-        intent = self._intents.get(form.get("payment_intent", ""))
-        if intent is None:
-            return missing("payment_intent", form.get("payment_intent", ""))
-        self._settle(intent)
-        refundable = int(str(intent["amount_received"])) - int(str(intent["_refunded"]))
-        if refundable <= 0:
-            return error(
-                400,
-                "invalid_request_error",
-                "Charge has already been refunded.",
-                code="charge_already_refunded",
-            )
-        amount = int(form.get("amount", refundable))
-        if amount > refundable:
-            return error(
-                400,
-                "invalid_request_error",
-                f"Refund amount ({amount}) is greater than unrefunded amount ({refundable}).",
-                code="amount_too_large",
-            )
-        intent["_refunded"] = int(str(intent["_refunded"])) + amount
-        pending = call.faulted(FaultKind.PENDING) is not None
-        refund: dict[str, object] = {
-            "id": new_id("re"),
-            "object": "refund",
-            "amount": amount,
-            "charge": intent["latest_charge"],
-            "created": int(time.time()),
-            "currency": intent["currency"],
-            "metadata": {k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
-            "payment_intent": intent["id"],
-            "reason": form.get("reason"),
-            "status": "pending" if pending else "succeeded",
-        }
-        self._refunds[str(refund["id"])] = refund
-        self.books.record(
-            EntryKind.REFUND,
-            str(intent["id"]),
-            order_id=meta(intent, "order_id"),
-            reference=str(refund["id"]),
-            minor_units=amount,
-            currency=str(intent["currency"]),
-            status=EntryStatus.PENDING if pending else EntryStatus.SUCCEEDED,
-            payer=self._refund_payer(call),
+        return refund(
+            call, self._intents, self._refunds, self.books, self._settle, self._refund_payer(call)
         )
-        return json_reply(200, refund)
 
     async def _retrieve_refund(self, call: Call) -> Reply:
         refund = self._refunds.get(call.path_params["refund"])

@@ -8,14 +8,18 @@ moved into the balance and the fee Stripe kept, at the stand-in's list price.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 from ._books import Books
 from ._exchange import Call, Reply, json_reply
+from ._faults import FaultKind
 from ._statements import StatementPayment, statement
 from ._stripe_wire import error, meta, public
 
-__all__ = ["balance_transactions", "list_intents"]
+__all__ = ["balance_transactions", "list_intents", "search_intents"]
+
+_SEARCH = re.compile(r"metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'")
 
 _EXPAND_CHARGE = "data.latest_charge"
 
@@ -159,3 +163,35 @@ def balance_transactions(
         )
     found.sort(key=lambda t: (int(str(t["created"])), str(t["id"])), reverse=True)
     return _page(call, found, "/v1/balance_transactions", limit)
+
+
+def search_intents(
+    call: Call,
+    intents: Mapping[str, dict[str, object]],
+    settle: Callable[[dict[str, object]], None],
+    now: float,
+) -> Reply:
+    """`GET /v1/payment_intents/search` by one metadata value; the `search_lag` fault hides
+    intents created within its delay, as Stripe's index does while it catches up."""
+    match = _SEARCH.fullmatch(call.query.get("query", "").strip())
+    if match is None:
+        return error(
+            400, "invalid_request_error", "Unsupported search query.", code="parameter_invalid"
+        )
+    key, value = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
+    found = [i for i in intents.values() if meta(i, key) == value]
+    if call.faulted(FaultKind.SEARCH_LAG) and call.fault is not None:
+        indexed_before = now - call.fault.spec.delay_seconds
+        found = [i for i in found if int(str(i["created"])) <= indexed_before]
+    for intent in found:
+        settle(intent)
+    return json_reply(
+        200,
+        {
+            "object": "search_result",
+            "data": [public(i) for i in found],
+            "has_more": False,
+            "next_page": None,
+            "url": "/v1/payment_intents/search",
+        },
+    )
