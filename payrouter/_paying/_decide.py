@@ -1,7 +1,7 @@
 """The payment decision as a pure step: what one provider's answer means for the payment.
 
-The pay loop (`_payer.py`) does the I/O: it writes attempts, calls providers and records
-outcomes. Every choice it makes about an answer comes from `decide` (this attempt) and
+The candidate loop (`_candidates.py`) does the I/O: it writes attempts, calls providers and
+records outcomes. Every choice it makes about an answer comes from `decide` (this attempt) and
 `ending` (the payment, once no candidate is left), which read only their arguments, so the
 rules are pinned row by row in `tests/test_decide.py` without a router, a ledger or a clock.
 """

@@ -1,73 +1,49 @@
-"""The pay path of one payment: claim, plan, attempt, decide, record. One way through.
+"""The door of the pay path: admission, the claim on the order id, takeover, waiting.
 
-    PaymentRequest -> claim(order id) -> plan(candidates) -> for each candidate:
-        breaker admits? -> ledger.record_attempt -> run_attempt (breaker, retries, lookups)
-        -> decide: done | next candidate | stop -> ledger.finish_attempt (+ payment)
-    -> PaymentResult
+    PaymentRequest -> admission (shed: CapacityExhaustedError, nothing written)
+        -> ledger.claim(order id): NEW / RETAKEN -> CandidateLoop.pay (`_candidates.py`)
+                                   EXISTING -> take over an expired lease, or wait for it
+                                   CONFLICT -> IdempotencyConflictError
 
-Only a failure whose policy row says `fail_over` moves on, so a payment whose money may have
-moved is never sent anywhere else: it ends `pending` until a lookup or webhook resolves it.
-`Router` owns the lifecycle and the public surface; this module owns the decisions.
+`Router` owns the lifecycle and the public surface; this module decides who may pay an order
+now, and `_candidates.py` pays it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from .._adapter import Adapter, Charge, ProviderReply
+from .._adapter import Adapter
 from .._errors import (
-    AllProvidersUnavailableError,
     CapacityExhaustedError,
     IdempotencyConflictError,
     LedgerUnavailableError,
-    NoEligibleProviderError,
-    OutcomeNotRecordedError,
     PaymentInProgressError,
-    ProviderRejectedRequestError,
 )
 from .._health._admission import Admission
 from .._health._breakers import BreakerBoard
 from .._health._maintenance import MaintenanceSchedule
-from .._health._protection import Protection, Slot
+from .._health._protection import Protection
 from .._ledger import (
-    AttemptOutcome,
-    AttemptRow,
     ClaimKind,
     Ledger,
     PaymentUpdate,
     payment_deadline,
 )
-from .._models import AttemptSummary, PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
+from .._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
 from .._settings import AdmissionSettings, RouterSettings
-from .._taxonomy import FailureKind, policy_for
-from .._testmode import is_testing
 from ..instrumentation._events import (
-    AttemptFinished,
-    AttemptStarted,
-    CandidateSkipped,
-    FailedOver,
     Hook,
-    PaymentFinished,
     PaymentShed,
     emit,
 )
-from ._attempt import run_attempt
+from ._candidates import CandidateLoop
 from ._decide import (
-    Ending,
-    Step,
-    Tally,
-    decide,
-    declined_update,
-    ending,
     failure_error,
-    settled_update,
 )
-from ._keys import derive_key
-from ._plan import Candidate, healthy_methods, plan
-from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
 
 __all__ = ["Payer"]
@@ -94,19 +70,24 @@ class Payer:
         admission: Admission | None = None,
         take_over: Callable[[str, float], Awaitable[bool]] | None = None,
     ) -> None:
-        self._adapters = adapters
         self._take_over = take_over
+        self._owner = owner
         self._ledger = ledger
         self.settings = settings
         self._hooks = hooks
-        self._board = board
-        self._protection = protection
-        self._maintenance = maintenance
-        self._retry = settings.retry
-        self._sleep = sleep
-        self._owner = owner
-        self._routing = routing or RoutingPolicy()
         self._admission = admission or Admission(AdmissionSettings(enabled=False))
+        self._loop = CandidateLoop(
+            adapters=adapters,
+            ledger=ledger,
+            settings=settings,
+            hooks=hooks,
+            board=board,
+            protection=protection,
+            maintenance=maintenance,
+            sleep=sleep,
+            routing=routing,
+            admission=self._admission,
+        )
 
     async def pay(self, request: PaymentRequest) -> PaymentResult:
         """The pay path behind `Router.pay`, whose docstring lists its results and errors.
@@ -157,7 +138,7 @@ class Payer:
                 return await self._wait_for_other(claim.payment)
             if time.monotonic() >= deadline:
                 raise await self._ledger_too_slow(request)
-            return await self._pay_owned(request, claim.next_attempt, deadline, admitted_at)
+            return await self._loop.pay(request, claim.next_attempt, deadline, admitted_at)
 
     async def _ledger_too_slow(self, request: PaymentRequest) -> LedgerUnavailableError:
         """The claim came back after the whole deadline: the ledger's fault, not the
@@ -178,307 +159,7 @@ class Payer:
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
-
-        def unavailable(provider: str, method: PaymentMethod) -> bool:
-            return self._maintenance.draining(provider) or self._board.is_open(provider, method)
-
-        return healthy_methods(request, self._adapters, unavailable)
-
-    async def _pay_owned(
-        self, request: PaymentRequest, number: int, deadline: float, admitted_at: float
-    ) -> PaymentResult:
-        """Try the candidates in order until one answer settles the payment (see `decide`)."""
-        candidates = await self._candidates(request)
-        tally, first_number = Tally(), number
-
-        def passes() -> Iterator[tuple[Candidate, bool]]:
-            yield from ((candidate, False) for candidate in candidates)
-            if tally.made == 0 and self.settings.last_resort_when_all_open:
-                # Every eligible provider's breaker was open, so nothing was tried. Rather than
-                # fail the customer untried, give each one call past its breaker, in order (as
-                # Envoy's panic threshold routes to all hosts when too few look healthy).
-                yield from ((candidate, True) for candidate in tally.refused)
-
-        for candidate, past_breaker in passes():
-            if candidate.source_index in tally.declined_sources:
-                continue
-            if time.monotonic() >= deadline:
-                self._skip(request, candidate, "deadline", tally)
-                if tally.made == 0 and not is_testing():  # never sent: the latest sample
-                    self._admission.sent(admitted_at)
-                break
-            slot = await self._admit(request, candidate, past_breaker, tally)
-            if slot is None:
-                continue
-            try:
-                reply, outcome = await self._attempt(
-                    request,
-                    candidate,
-                    number,
-                    deadline,
-                    past_breaker=past_breaker,
-                    admitted_at=admitted_at if tally.made == 0 else None,
-                )
-            finally:
-                self._protection.leave(slot)
-            tally.called = (candidate.adapter.name, number)
-            self._learn(candidate.adapter.name, candidate.method, reply)
-            number, tally.made = number + 1, tally.made + 1
-            decision = decide(reply, fallback_on_decline=self.settings.fallback_on_decline)
-            tally.record(candidate, reply, decision)
-            last = (number - 1, outcome)
-            if decision.step is Step.SETTLE:
-                assert decision.status is not None
-                update = settled_update(candidate, reply, decision.status)
-                return await self._finish(
-                    request, update, tally.made, last, alert=tally.alert, called=tally.called
-                )
-            if decision.step is Step.DECLINED:
-                update = declined_update(candidate, reply)
-                return await self._finish(
-                    request, update, tally.made, last, alert=tally.alert, called=tally.called
-                )
-            if decision.step is Step.REJECTED:
-                raise await self._rejected(request, candidate, reply, tally, last)
-            if decision.step is Step.FAIL_OVER:
-                assert reply.failure_kind is not None
-                emit(
-                    self._hooks,
-                    FailedOver(
-                        request.order_id,
-                        candidate.adapter.name,
-                        candidate.method,
-                        reply.failure_kind,
-                    ),
-                )
-            write = self._ledger.finish_attempt(request.order_id, *last)
-            await _recorded(write, request.order_id, tally.called)
-        return await self._end(request, tally, attempts_before=first_number - 1)
-
-    async def _candidates(self, request: PaymentRequest) -> list[Candidate]:
-        """The planned, routed candidates; none at all ends the payment as not eligible."""
-        candidates = plan(request, self._adapters)
-        if request.mandate is not None:  # only the provider holding the mandate can charge it
-            candidates = [c for c in candidates if c.adapter.name == request.mandate.provider]
-        candidates = self._routing.decide(
-            candidates, request, self._protection.success_rate, self._hooks
-        )
-        if candidates:
-            return candidates
-        await self._finish(request, PaymentUpdate(PaymentStatus.FAILED), attempts=0)
-        whom = (
-            f"the mandate's provider {request.mandate.provider!r} is not configured or "
-            "does not take"
-            if request.mandate is not None
-            else "no configured provider takes"
-        )
-        raise NoEligibleProviderError(
-            f"{whom} {request.amount.currency} "
-            f"{'/'.join(request.methods)} payments from {request.customer_country}",
-            order_id=request.order_id,
-        )
-
-    def _skip(
-        self, request: PaymentRequest, candidate: Candidate, reason: str, tally: Tally
-    ) -> None:
-        """A candidate not called: an event, no ledger row, and the payment knows it."""
-        provider, method = candidate.adapter.name, candidate.method
-        emit(self._hooks, CandidateSkipped(request.order_id, provider, method, reason))
-        tally.unavailable = True
-
-    async def _admit(
-        self, request: PaymentRequest, candidate: Candidate, past_breaker: bool, tally: Tally
-    ) -> Slot | None:
-        """A protection slot for calling `candidate` now, or None when it must be skipped."""
-        provider, method = candidate.adapter.name, candidate.method
-        if self._maintenance.draining(provider):  # announced: not its health, no row
-            self._skip(request, candidate, "maintenance", tally)
-            return None
-        if not past_breaker and not self._board.admits(provider, method):
-            self._skip(request, candidate, "breaker_open", tally)
-            tally.refused.append(candidate)
-            return None
-        slot = await self._protection.enter(provider)
-        if isinstance(slot, str):  # at its rate limit or bulkhead: not called, no row
-            self._skip(request, candidate, slot, tally)
-            tally.at_capacity = True
-            return None
-        return slot
-
-    async def _rejected(
-        self,
-        request: PaymentRequest,
-        candidate: Candidate,
-        reply: ProviderReply,
-        tally: Tally,
-        last: tuple[int, AttemptOutcome],
-    ) -> ProviderRejectedRequestError:
-        """Record a request the provider refused as invalid, and the error to raise for it."""
-        order_id, provider = request.order_id, candidate.adapter.name
-        update = PaymentUpdate(PaymentStatus.FAILED, failure_kind=reply.failure_kind)
-        await self._finish(request, update, tally.made, last, alert=True, called=tally.called)
-        return ProviderRejectedRequestError(
-            f"{provider} rejected the request as invalid ({reply.provider_code}); "
-            "this is an integration bug, not a customer problem",
-            order_id=order_id,
-            attempts=await self._attempts_of(order_id),
-        )
-
-    async def _end(
-        self, request: PaymentRequest, tally: Tally, *, attempts_before: int
-    ) -> PaymentResult:
-        """No candidate settled the payment: record how it ended, and raise unless declined."""
-        order_id, how = request.order_id, ending(tally, attempts_before=attempts_before)
-        if how is Ending.DECLINED:
-            assert tally.last_decline is not None
-            update = declined_update(*tally.last_decline)
-            return await self._finish(
-                request, update, tally.made, alert=tally.alert, called=tally.called
-            )
-        failed = await self._finish(
-            request,
-            PaymentUpdate(PaymentStatus.FAILED),
-            tally.made,
-            alert=tally.alert,
-            called=tally.called,
-        )
-        if how is Ending.CAPACITY_EXHAUSTED:
-            raise CapacityExhaustedError(
-                f"every provider for order {order_id!r} is at its rate limit or concurrency "
-                "cap; none was called: retry shortly or offer another method",
-                order_id=order_id,
-                healthy_methods=self.healthy_methods(request),
-            )
-        if how is Ending.NONE_ADMITTED:  # eligible providers existed; none admitted us
-            raise AllProvidersUnavailableError(
-                f"no provider could take order {order_id!r} right now; none was called",
-                order_id=order_id,
-                healthy_methods=self.healthy_methods(request),
-            )
-        raise failure_error(failed, self.healthy_methods(request))
-
-    def _learn(self, provider: str, method: PaymentMethod, reply: ProviderReply) -> None:
-        """Feed the rate limit (a 429 slows us down) and the success window."""
-        kind = reply.failure_kind
-        if kind is FailureKind.RATE_LIMITED:
-            self._protection.throttled(provider)
-        healthy = kind is None or not policy_for(kind).counts_against_breaker
-        self._protection.record(provider, method, healthy)
-
-    async def _attempt(
-        self,
-        request: PaymentRequest,
-        candidate: Candidate,
-        number: int,
-        deadline: float,
-        *,
-        past_breaker: bool = False,
-        admitted_at: float | None = None,
-    ) -> tuple[ProviderReply, AttemptOutcome]:
-        """Write the attempt, run it, and return its reply; the caller writes the outcome."""
-        adapter, method = candidate.adapter, candidate.method
-        key = derive_key(
-            self.settings.key_namespace,
-            request.order_id,
-            number,
-            max_length=adapter.idempotency_key_max_length,
-        )
-        charge = Charge(
-            reference=key,
-            order_id=request.order_id,
-            amount=request.amount,
-            source=candidate.source,
-            customer_country=request.customer_country,
-            capture=request.capture,
-            customer_id=request.customer_id,
-            off_session=request.mandate is not None,
-            return_url=request.return_url,
-            description=request.description,
-            metadata=request.metadata,
-        )
-        kept = encode_charge(charge) if replays(adapter) else None
-        row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
-        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
-        if admitted_at is not None and not is_testing():  # admission's second signal
-            self._admission.sent(admitted_at)
-        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
-        run = await run_attempt(
-            adapter=adapter,
-            charge=charge,
-            replay=self.settings.replay_max_age_seconds > 0,
-            idempotency_key=key,
-            board=self._board,
-            retry=self._retry,
-            lookup_tries=self.settings.lookup_tries,
-            lookup_wait=self.settings.lookup_wait_seconds,
-            deadline=deadline,
-            hooks=self._hooks,
-            attempt_number=number,
-            sleep=self._sleep,
-            past_breaker=past_breaker,
-            budget=self._protection,
-        )
-        reply = run.reply
-        emit(
-            self._hooks,
-            AttemptFinished(
-                request.order_id,
-                number,
-                adapter.name,
-                method,
-                reply.outcome,
-                reply.failure_kind,
-                reply.provider_code,
-                run.tries,
-                run.latency_ms,
-            ),
-        )
-        outcome = AttemptOutcome(
-            outcome=reply.outcome,
-            failure_kind=reply.failure_kind,
-            provider_code=reply.provider_code,
-            provider_reference=reply.provider_reference,
-            action_url=reply.action_url,
-            tries=run.tries,
-            latency_ms=run.latency_ms,
-        )
-        return reply, outcome
-
-    async def _finish(
-        self,
-        request: PaymentRequest,
-        update: PaymentUpdate,
-        attempts: int,
-        last_attempt: tuple[int, AttemptOutcome] | None = None,
-        *,
-        alert: bool = False,
-        called: tuple[str, int] | None = None,
-    ) -> PaymentResult:
-        """Write the payment's new status (with its last attempt, in one transaction).
-
-        `called` names the last provider this payment called, if any: a write failing after
-        it raises `OutcomeNotRecordedError`, since that provider may have charged.
-        """
-        order_id = request.order_id
-        if last_attempt is None:
-            write_payment = self._ledger.finish_payment(order_id, update)
-            result = await _recorded(write_payment, order_id, called)
-        else:
-            write = self._ledger.finish_attempt(order_id, *last_attempt, payment=update)
-            finished = await _recorded(write, order_id, called)
-            assert finished is not None
-            result = finished
-        emit(
-            self._hooks,
-            PaymentFinished(
-                order_id, update.status, update.provider, attempts, update.failure_kind, alert
-            ),
-        )
-        return result
-
-    async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:
-        result = await self._ledger.get(order_id)
-        return result.attempts if result else ()
+        return self._loop.healthy_methods(request)
 
     async def _wait_for_other(self, payment: PaymentResult) -> PaymentResult:
         """Another call holds the order: wait (bounded) for its result rather than pay twice."""
@@ -500,14 +181,3 @@ class Payer:
         if payment.status is PaymentStatus.FAILED:
             raise failure_error(payment, ())
         return payment
-
-
-async def _recorded(write: Awaitable[T], order_id: str, called: tuple[str, int] | None) -> T:
-    """Await a ledger write; once a provider was called, its failure is not "ledger
-    unavailable, nothing sent" but "the outcome could not be recorded, money may have moved"."""
-    try:
-        return await write
-    except LedgerUnavailableError as error:
-        if called is None:
-            raise
-        raise OutcomeNotRecordedError(order_id, *called) from error
