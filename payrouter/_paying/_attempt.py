@@ -179,38 +179,9 @@ async def run_attempt(
         )
 
     if reply.outcome is Outcome.UNKNOWN:
-        handle = PaymentHandle(
-            reference=charge.reference,
-            order_id=charge.order_id,
-            method=charge.method,
-            amount=charge.amount,
-            provider_reference=reply.provider_reference,
-        )
-        reply = await resolve_unknown(
-            adapter,
-            handle,
-            reply,
-            lookup_tries,
-            lookup_wait,
-            deadline,
-            sleep,
-            charge if replay else None,
-        )
-    if reply.provider_code == AMOUNT_MISMATCH and reply.amount is not None:
-        emit(
-            hooks,
-            AmountMismatch(
-                order_id=charge.order_id,
-                provider=adapter.name,
-                source="reply",
-                reference=charge.reference,
-                result=AMOUNT_MISMATCH,
-                expected_minor=charge.amount.minor_units,
-                expected_currency=charge.amount.currency,
-                reported_minor=reply.amount.minor_units,
-                reported_currency=reply.amount.currency,
-            ),
-        )
+        ladder = (lookup_tries, lookup_wait, deadline, sleep)
+        reply = await _resolve(adapter, charge, reply, ladder, replay=replay)
+    _report_amount_mismatch(hooks, adapter.name, charge, reply)
     return AttemptRun(reply, tries, (time.perf_counter() - started) * 1000)
 
 
@@ -298,3 +269,54 @@ async def _look_up(
             break
         await sleep(pause_seconds(wait))
     return None
+
+
+async def _resolve(
+    adapter: Adapter,
+    charge: Charge,
+    reply: ProviderReply,
+    ladder: tuple[int, float, float, Callable[[float], Awaitable[None]]],
+    *,
+    replay: bool,
+) -> ProviderReply:
+    """An unknown outcome goes up the adapter's resolution ladder at the same provider."""
+    lookup_tries, lookup_wait, deadline, sleep = ladder
+    handle = PaymentHandle(
+        reference=charge.reference,
+        order_id=charge.order_id,
+        method=charge.method,
+        amount=charge.amount,
+        provider_reference=reply.provider_reference,
+    )
+    return await resolve_unknown(
+        adapter,
+        handle,
+        reply,
+        lookup_tries,
+        lookup_wait,
+        deadline,
+        sleep,
+        charge if replay else None,
+    )
+
+
+def _report_amount_mismatch(
+    hooks: Sequence[Hook], provider: str, charge: Charge, reply: ProviderReply
+) -> None:
+    """A success for another amount was kept unknown by `call_safely`: say so, with both."""
+    if reply.provider_code != AMOUNT_MISMATCH or reply.amount is None:
+        return
+    emit(
+        hooks,
+        AmountMismatch(
+            order_id=charge.order_id,
+            provider=provider,
+            source="reply",
+            reference=charge.reference,
+            result=AMOUNT_MISMATCH,
+            expected_minor=charge.amount.minor_units,
+            expected_currency=charge.amount.currency,
+            reported_minor=reply.amount.minor_units,
+            reported_currency=reply.amount.currency,
+        ),
+    )

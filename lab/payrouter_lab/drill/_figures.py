@@ -106,6 +106,32 @@ def routing_figures(
     }
 
 
+def _failover_costs(records: Sequence[PaymentRecord]) -> tuple[list[float], list[float]]:
+    """Latency added by failing over, and by an open breaker, beyond a healthy payment's."""
+    clean = [r.latency_ms for r in records if len(r.attempts) == 1 and not r.breaker_skips]
+    healthy_p50 = percentiles(clean)["p50"] or 0.0
+    failed_over = [
+        record.latency_ms - healthy_p50
+        for record in records
+        if len(record.attempts) > 1 or record.breaker_skips
+    ]
+    # What an open breaker costs the payments it diverts: the time from `pay` until the call
+    # that paid them started, beyond a healthy payment's. The provider's own speed, and waits
+    # for another provider's Retry-After, are not the open breaker's doing; they are in
+    # `failover_added_latency_ms` above.
+    healthy_before = percentiles(
+        r.before_call_ms
+        for r in records
+        if r.before_call_ms is not None and len(r.attempts) == 1 and not r.breaker_skips
+    )["p50"]
+    after_breaker = [
+        record.before_call_ms - (healthy_before or 0.0)
+        for record in records
+        if record.breaker_skips and len(record.attempts) == 1 and record.before_call_ms is not None
+    ]
+    return failed_over, after_breaker
+
+
 def strategy_figures(
     run: StrategyRun, bucket_seconds: float, peak: tuple[float, float] | None
 ) -> dict[str, object]:
@@ -140,27 +166,7 @@ def strategy_figures(
     at_peak = [
         len(record.attempts) for record in records if peak and peak[0] <= record.sent_at < peak[1]
     ]
-    clean = [r.latency_ms for r in records if len(r.attempts) == 1 and not r.breaker_skips]
-    healthy_p50 = percentiles(clean)["p50"] or 0.0
-    failed_over = [
-        record.latency_ms - healthy_p50
-        for record in records
-        if len(record.attempts) > 1 or record.breaker_skips
-    ]
-    # What an open breaker costs the payments it diverts: the time from `pay` until the call
-    # that paid them started, beyond a healthy payment's. The provider's own speed, and waits
-    # for another provider's Retry-After, are not the open breaker's doing; they are in
-    # `failover_added_latency_ms` above.
-    healthy_before = percentiles(
-        r.before_call_ms
-        for r in records
-        if r.before_call_ms is not None and len(r.attempts) == 1 and not r.breaker_skips
-    )["p50"]
-    after_breaker = [
-        record.before_call_ms - (healthy_before or 0.0)
-        for record in records
-        if record.breaker_skips and len(record.attempts) == 1 and record.before_call_ms is not None
-    ]
+    failed_over, after_breaker = _failover_costs(records)
     pending_after = (
         None
         if run.settled_after_reconcile is None

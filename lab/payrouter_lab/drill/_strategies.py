@@ -140,6 +140,42 @@ async def _open_loop(
     return list(await asyncio.gather(*tasks))
 
 
+class _Observed:
+    """What the drill reads from the router's events for each payment, and breaker changes."""
+
+    def __init__(self, on_breaker: Callable[[dict[str, object]], None]) -> None:
+        self.attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self.skips: dict[str, int] = defaultdict(int)
+        self.retried: set[str] = set()
+        self.shed: set[str] = set()
+        self.call_started: dict[str, float] = {}
+        self.breaker_events: list[dict[str, object]] = []
+        self.clock_zero = time.monotonic()
+        self._on_breaker = on_breaker
+
+    def collect(self, event: Event) -> None:
+        if isinstance(event, AttemptFinished):
+            self.attempts[event.order_id].append((event.provider, event.outcome.value))
+        elif isinstance(event, AttemptStarted):
+            self.call_started[event.order_id] = time.perf_counter()  # the last attempt's wins
+        elif isinstance(event, RetryScheduled):
+            self.retried.add(event.order_id)
+        elif isinstance(event, PaymentShed):
+            self.shed.add(event.order_id)
+        elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
+            self.skips[event.order_id] += 1
+        elif isinstance(event, BreakerStateChanged):
+            change: dict[str, object] = {
+                "t": round(time.monotonic() - self.clock_zero, 3),
+                "provider": event.provider,
+                "method": event.method.value,
+                "from": event.old_state,
+                "to": event.new_state,
+            }
+            self.breaker_events.append(change)
+            self._on_breaker(change)
+
+
 async def serve_with_router(
     arrivals: Sequence[Arrival],
     config: Path,
@@ -153,37 +189,16 @@ async def serve_with_router(
     """Pay through payrouter, let customers approve what needs them (when `approvals` is
     set); reconcile until nothing is left to learn; then check the ledger against every
     provider's records (what the stand-ins took and never answered for shows there)."""
-    attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    skips: dict[str, int] = defaultdict(int)
-    retried: set[str] = set()
-    shed: set[str] = set()
-    call_started: dict[str, float] = {}
-    breaker_events: list[dict[str, object]] = []
-    clock_zero = time.monotonic()
+    seen = _Observed(on_breaker)
+    attempts, skips, retried, shed, call_started = (
+        seen.attempts,
+        seen.skips,
+        seen.retried,
+        seen.shed,
+        seen.call_started,
+    )
 
-    def collect(event: Event) -> None:
-        if isinstance(event, AttemptFinished):
-            attempts[event.order_id].append((event.provider, event.outcome.value))
-        elif isinstance(event, AttemptStarted):
-            call_started[event.order_id] = time.perf_counter()  # the last attempt's wins
-        elif isinstance(event, RetryScheduled):
-            retried.add(event.order_id)
-        elif isinstance(event, PaymentShed):
-            shed.add(event.order_id)
-        elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
-            skips[event.order_id] += 1
-        elif isinstance(event, BreakerStateChanged):
-            change: dict[str, object] = {
-                "t": round(time.monotonic() - clock_zero, 3),
-                "provider": event.provider,
-                "method": event.method.value,
-                "from": event.old_state,
-                "to": event.new_state,
-            }
-            breaker_events.append(change)
-            on_breaker(change)
-
-    async with Router.from_config(config, hooks=[collect]) as router:
+    async with Router.from_config(config, hooks=[seen.collect]) as router:
         customers = Customers(approvals, seed, router) if approvals else None
 
         async def pay(arrival: Arrival) -> PaymentRecord:
@@ -214,7 +229,7 @@ async def serve_with_router(
                 shed=order_id in shed,
             )
 
-        clock_zero = time.monotonic()
+        seen.clock_zero = time.monotonic()
         began = datetime.now(UTC) - timedelta(seconds=1)
         records = await _open_loop(arrivals, pay, progress)
         if customers is not None:
@@ -226,7 +241,7 @@ async def serve_with_router(
         if customers is not None:  # what the return page saw, unless reconcile learnt more
             settled = {**customers.after_return, **settled}
         books = await router.compare_records(began, datetime.now(UTC), keep=False)
-    return records, breaker_events, settled, records_check(books, early)
+    return records, seen.breaker_events, settled, records_check(books, early)
 
 
 def records_check(report: RecordsReport, early: RecordsReport) -> dict[str, object]:
