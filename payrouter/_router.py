@@ -183,28 +183,51 @@ class Router(FollowUpMethods, RecordsMethods):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open the ledger (creating its tables); `async with` does this for you."""
+        """Open the ledger (creating its tables); `async with` does this for you.
+
+        If opening fails (an unopenable ledger, say), the router releases what it holds, its
+        adapters' connections included, before the error propagates: it is then closed.
+        """
         if self._state is _State.CLOSED:
             raise RouterClosedError("a closed router cannot be reopened: create a new one")
         if self._state is _State.NEW:
-            await self._ledger.open()
-            if self._shared is not None:
-                for adapter in self._adapters:  # share every breaker and window it may use
-                    for method in adapter.capabilities.methods:
-                        self._shared.watch((adapter.name, method))
-                await self._shared.start()
-            if self.settings.admission.enabled and not is_testing():
-                # Under the testing switch the limit does not follow the machine's lateness:
-                # a loaded test machine must not shed a test's payments.
-                self._lag_probe = asyncio.create_task(
-                    watch_lag(
-                        self._admission,
-                        self.settings.admission.probe_interval_seconds,
-                        every_round=self._flush_sheds_when_due,
-                    ),
-                    name="payrouter-lag-probe",
-                )
+            try:
+                await self._open_parts()
+            except BaseException:
+                await self._release_after_failed_open()
+                raise
             self._state = _State.OPEN
+
+    async def _open_parts(self) -> None:
+        await self._ledger.open()
+        if self._shared is not None:
+            for adapter in self._adapters:  # share every breaker and window it may use
+                for method in adapter.capabilities.methods:
+                    self._shared.watch((adapter.name, method))
+            await self._shared.start()
+        if self.settings.admission.enabled and not is_testing():
+            # Under the testing switch the limit does not follow the machine's lateness:
+            # a loaded test machine must not shed a test's payments.
+            self._lag_probe = asyncio.create_task(
+                watch_lag(
+                    self._admission,
+                    self.settings.admission.probe_interval_seconds,
+                    every_round=self._flush_sheds_when_due,
+                ),
+                name="payrouter-lag-probe",
+            )
+
+    async def _release_after_failed_open(self) -> None:
+        """Best effort: the open's own error is the one the caller needs to see."""
+        self._state = _State.CLOSED
+        await asyncio.gather(
+            *(adapter.aclose() for adapter in self._adapters), return_exceptions=True
+        )
+        with contextlib.suppress(Exception):
+            if self._shared is not None:
+                await self._shared.close()
+        with contextlib.suppress(Exception):
+            await self._ledger.close()
 
     async def close(self) -> None:
         """Close adapters' connections and the ledger; the router cannot be reopened."""

@@ -21,6 +21,7 @@ from payrouter import (
     PaymentResult,
     PaymentStatus,
     Router,
+    RouterClosedError,
     RouterSettings,
 )
 from payrouter._ledger import AttemptRow, SqlLedger
@@ -340,3 +341,22 @@ async def test_reconcile_never_sends_a_payment_to_a_provider_without_replay() ->
         await payments.reconcile()
         assert adapter.provider.calls == calls
         assert len(adapter.provider.charges()) == taken
+
+
+async def test_a_router_that_cannot_open_its_ledger_closes_its_adapters(tmp_path: Path) -> None:
+    """The failed open's error reaches the caller, and no adapter connection is left open."""
+    closed: list[str] = []
+
+    class Tracked(SimulatedAdapter):
+        async def aclose(self) -> None:
+            closed.append(self.name)
+            await super().aclose()
+
+    missing_directory = tmp_path / "no-such-directory" / "ledger.db"
+    adapters = [Tracked(SimulatedProvider("card_a")), Tracked(SimulatedProvider("card_b"))]
+    router = Router(adapters, ledger=f"sqlite:///{missing_directory}", hooks=())
+    with pytest.raises(LedgerUnavailableError):
+        await router.open()
+    assert sorted(closed) == ["card_a", "card_b"]
+    with pytest.raises(RouterClosedError):
+        await router.open()

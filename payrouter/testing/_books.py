@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,9 @@ class Books:
             timeout=30,
             isolation_level=None,
         )
+        # A provider dropped without `close()` (a router that failed to start, a test that
+        # never opened one) still closes its database when collected, not in a GC warning.
+        weakref.finalize(self, self._db.close)
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
