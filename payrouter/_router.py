@@ -14,7 +14,6 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -32,11 +31,9 @@ from ._health._maintenance import MaintenanceSchedule, MaintenanceWindow
 from ._health._protection import Protection, ProviderLimits
 from ._ledger import (
     Ledger,
-    ProviderHealth,
     SqlLedger,
 )
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
-from ._money import Money
 from ._paying._payer import Payer
 from .instrumentation._events import (
     Hook,
@@ -47,6 +44,7 @@ if TYPE_CHECKING:
     from ._health._shared import SharedState
     from .webhooks import Receipt, WebhookEvent
 from ._followups._surface import FollowUpMethods
+from ._health._surface import HealthMethods
 from ._ledger._books import DiscrepancyStats
 from ._paying._routing import RoutingPolicy
 from ._reconcile._ladder import calls_bounded_by
@@ -66,7 +64,7 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-class Router(FollowUpMethods, RecordsMethods):
+class Router(FollowUpMethods, RecordsMethods, HealthMethods):
     """Routes payments across providers; async first (`SyncRouter` wraps it for sync code).
 
     Use it as `async with Router(adapters, ledger="sqlite:///payments.db") as router:` or build
@@ -368,80 +366,10 @@ class Router(FollowUpMethods, RecordsMethods):
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
         return self._payer.healthy_methods(request)
 
-    def available_methods(
-        self, country: str, currency: str, amount: Money
-    ) -> tuple[PaymentMethod, ...]:
-        """The methods a checkout page should offer right now: at least one provider can
-        legally and technically take them and is neither in maintenance nor behind an open
-        breaker. Hide a wallet that is down before the customer picks it."""
-        if amount.currency != currency:
-            raise ValueError(f"amount is in {amount.currency}, not {currency}: pass one currency")
-        methods: dict[PaymentMethod, None] = {}
-        for adapter in self._adapters:
-            for method in sorted(adapter.capabilities.methods):
-                if not adapter.capabilities.accepts(method, amount, country):
-                    continue
-                if self._maintenance.draining(adapter.name) or self._board.is_open(
-                    adapter.name, method
-                ):
-                    continue
-                methods[method] = None
-        return tuple(methods)
-
-    async def provider_health(self, *, minutes: float = 15.0) -> list[ProviderHealth]:
-        """Attempts and success rate per (provider, method) over the last `minutes`, from
-        the ledger: every process's attempts, not only this one's."""
-        self._require_open()
-        return await self._ledger.provider_health(time.time() - minutes * 60)
-
-    def success_rate(self, provider: str, method: PaymentMethod) -> float | None:
-        """Healthy share of recent attempts at `provider` for `method` (every worker's, with
-        shared state); None until there are enough of them to say."""
-        return self._protection.success_rate(provider, method)
-
-    def announce_maintenance(self, provider: str, start: datetime, end: datetime) -> None:
-        """A provider announced a window at run time: drain before it, return after."""
-        self._maintenance.announce(provider, MaintenanceWindow(start=start, end=end))
-
-    def next_maintenance(self, provider: str) -> MaintenanceWindow | None:
-        """The provider's current or next announced window, if any."""
-        return self._maintenance.next_window(provider)
-
-    def rate_limit_tokens(self) -> dict[str, float]:
-        """Tokens left in each rate-limited provider's bucket in this process (metrics)."""
-        return self._protection.all_tokens()
-
-    def admission_state(self) -> dict[str, float]:
-        """This process's admission: its adaptive `limit`, payments `in_flight`, payments
-        `shed` since it started, and the event loop's last measured `lag_ms` (metrics)."""
-        state = self._admission.state()
-        return {
-            "limit": float(state.limit),
-            "in_flight": float(state.in_flight),
-            "shed": float(state.shed),
-            "lag_ms": state.lag_ms,
-        }
-
-    async def shed_count(self, *, minutes: float = 15.0) -> int:
-        """Payments every process refused at admission over the last `minutes`, from the
-        ledger (each process writes its count every few seconds while shedding, and on close).
-        """
-        self._require_open()
-        since = time.time() - minutes * 60
-        return await self._ledger.shed_count(since)
-
-    def retry_budget_left(self) -> float:
-        """Retries this process may still spend in the current window."""
-        return self._protection.retry_budget_left()
-
     @property
     def adapters(self) -> tuple[Adapter, ...]:
         """The providers, in the merchant's order of preference."""
         return self._adapters
-
-    def breaker_states(self) -> dict[tuple[str, PaymentMethod], str]:
-        """The state of every breaker used so far, keyed by (provider, method)."""
-        return self._board.states()
 
 
 def _shared_breakers(url: str, hooks: Sequence[Hook]) -> SharedState:
