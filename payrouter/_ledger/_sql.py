@@ -21,7 +21,6 @@ from sqlalchemy import (
     Row,
     bindparam,
     func,
-    or_,
     select,
     update,
 )
@@ -33,6 +32,7 @@ from .._models import PaymentResult, PaymentStatus
 from .._money import Money
 from ._engine import BUSY_TIMEOUT_SECONDS, ledger_engine
 from ._file import LedgerLocation
+from ._leases import acquire, unresolved
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment, one_statement_values
@@ -46,7 +46,6 @@ __all__ = ["SqlLedger"]
 
 T = TypeVar("T")
 
-_UNRESOLVED_STATUSES: Final = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
 
 _INSERT_ATTEMPT: Final = attempts.insert()
 _FINISH_ATTEMPT: Final = update(attempts).where(
@@ -384,50 +383,13 @@ class SqlLedger(BooksOperations):
         return await self._run(work)
 
     async def acquire(self, order_id: str, owner: str, lease_seconds: float) -> bool:
-        def work() -> bool:
-            now = time.time()
-            claimable = [PaymentStatus.PROCESSING.value, *(s.value for s in _UNRESOLVED_STATUSES)]
-            with self._transaction() as conn:
-                taken = conn.execute(
-                    update(payments)
-                    .where(
-                        payments.c.order_id == order_id,
-                        payments.c.status.in_(claimable),
-                        or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
-                    )
-                    .values(owner=owner, lease_until=now + lease_seconds)
-                    .returning(payments.c.order_id)
-                )
-                return taken.first() is not None
-
-        return await self._run(work)
+        return await self.transact(lambda conn: acquire(conn, order_id, owner, lease_seconds))
 
     async def unresolved(self, limit: int) -> list[str]:
-        def work() -> list[str]:
-            now = time.time()
-            with self._transaction() as conn:
-                rows = conn.execute(
-                    select(payments.c.order_id)
-                    .where(
-                        or_(
-                            payments.c.status.in_([s.value for s in _UNRESOLVED_STATUSES]),
-                            (payments.c.status == PaymentStatus.PROCESSING.value)
-                            & (payments.c.lease_until < now),
-                        )
-                    )
-                    .order_by(payments.c.updated_at)
-                    .limit(limit)
-                )
-                return [row.order_id for row in rows]
-
-        return await self._run(work)
+        return await self.transact(lambda conn: unresolved(conn, limit))
 
     async def provider_health(self, since: float) -> list[ProviderHealth]:
-        def work() -> list[ProviderHealth]:
-            with self._transaction() as conn:
-                return provider_health(conn, since)
-
-        return await self._run(work)
+        return await self.transact(lambda conn: provider_health(conn, since))
 
     @staticmethod
     def _load(conn: Connection, row: Row[Any]) -> PaymentResult:

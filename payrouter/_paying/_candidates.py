@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
-from .._adapter import Adapter, Charge, ProviderReply
+from .._adapter import Adapter, ProviderReply
 from .._errors import (
     AllProvidersUnavailableError,
     CapacityExhaustedError,
@@ -302,19 +302,7 @@ class CandidateLoop:
             number,
             max_length=adapter.idempotency_key_max_length,
         )
-        charge = Charge(
-            reference=key,
-            order_id=request.order_id,
-            amount=request.amount,
-            source=candidate.source,
-            customer_country=request.customer_country,
-            capture=request.capture,
-            customer_id=request.customer_id,
-            off_session=request.mandate is not None,
-            return_url=request.return_url,
-            description=request.description,
-            metadata=request.metadata,
-        )
+        charge = candidate.charge(request, reference=key)
         kept = encode_charge(charge) if replays(adapter) else None
         row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
         await self._ledger.record_attempt(row)  # write before call: raises if it cannot

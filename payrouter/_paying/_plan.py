@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .._adapter import Adapter
+from .._adapter import Adapter, Charge
 from .._models import (
     BankTransferSource,
     CardSource,
@@ -34,6 +34,22 @@ class Candidate:
     @property
     def method(self) -> PaymentMethod:
         return self.source.method
+
+    def charge(self, request: PaymentRequest, *, reference: str) -> Charge:
+        """What the adapter is asked to take for `request` from this candidate's source."""
+        return Charge(
+            reference=reference,
+            order_id=request.order_id,
+            amount=request.amount,
+            source=self.source,
+            customer_country=request.customer_country,
+            capture=request.capture,
+            customer_id=request.customer_id,
+            off_session=request.mandate is not None,
+            return_url=request.return_url,
+            description=request.description,
+            metadata=request.metadata,
+        )
 
 
 def eligible(

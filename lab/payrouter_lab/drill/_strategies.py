@@ -33,19 +33,11 @@ from payrouter import (
     RecordsReport,
     Router,
 )
-from payrouter.instrumentation import (
-    AttemptFinished,
-    AttemptStarted,
-    BreakerStateChanged,
-    CandidateSkipped,
-    Event,
-    PaymentShed,
-    RetryScheduled,
-)
 from payrouter.provider import Adapter, Charge, Outcome, ProviderReply, policy_for
 
 from ._customers import Approvals, Customers
 from ._figures import PaymentRecord
+from ._observed import Observed
 from ._scenario import DrillProvider, Scenario
 from ._traffic import Arrival
 
@@ -140,42 +132,6 @@ async def _open_loop(
     return list(await asyncio.gather(*tasks))
 
 
-class _Observed:
-    """What the drill reads from the router's events for each payment, and breaker changes."""
-
-    def __init__(self, on_breaker: Callable[[dict[str, object]], None]) -> None:
-        self.attempts: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        self.skips: dict[str, int] = defaultdict(int)
-        self.retried: set[str] = set()
-        self.shed: set[str] = set()
-        self.call_started: dict[str, float] = {}
-        self.breaker_events: list[dict[str, object]] = []
-        self.clock_zero = time.monotonic()
-        self._on_breaker = on_breaker
-
-    def collect(self, event: Event) -> None:
-        if isinstance(event, AttemptFinished):
-            self.attempts[event.order_id].append((event.provider, event.outcome.value))
-        elif isinstance(event, AttemptStarted):
-            self.call_started[event.order_id] = time.perf_counter()  # the last attempt's wins
-        elif isinstance(event, RetryScheduled):
-            self.retried.add(event.order_id)
-        elif isinstance(event, PaymentShed):
-            self.shed.add(event.order_id)
-        elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
-            self.skips[event.order_id] += 1
-        elif isinstance(event, BreakerStateChanged):
-            change: dict[str, object] = {
-                "t": round(time.monotonic() - self.clock_zero, 3),
-                "provider": event.provider,
-                "method": event.method.value,
-                "from": event.old_state,
-                "to": event.new_state,
-            }
-            self.breaker_events.append(change)
-            self._on_breaker(change)
-
-
 async def serve_with_router(
     arrivals: Sequence[Arrival],
     config: Path,
@@ -189,7 +145,7 @@ async def serve_with_router(
     """Pay through payrouter, let customers approve what needs them (when `approvals` is
     set); reconcile until nothing is left to learn; then check the ledger against every
     provider's records (what the stand-ins took and never answered for shows there)."""
-    seen = _Observed(on_breaker)
+    seen = Observed(on_breaker)
     attempts, skips, retried, shed, call_started = (
         seen.attempts,
         seen.skips,
