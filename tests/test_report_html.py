@@ -566,3 +566,39 @@ def test_harness_sees_console_messages_and_blocked_scripts(tmp_path: Path) -> No
     assert any("Content Security Policy" in line for line in console), console
     assert "<title>pwned" not in dom.source
     assert dom.first("body")["data-rendered"] == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.peer("chromium")
+def test_fault_labels_never_overlap_and_whole_run_faults_are_named_not_shaded(
+    tmp_path: Path,
+) -> None:
+    """Three faults starting within a second of each other take separate label rows; a fault
+    lasting the whole run is named above each timeline instead of shading all of it."""
+    report = build_report()
+    duration = report["scenario"]["duration_seconds"]  # type: ignore[index]
+    report["phases"] = [
+        {"start": 10.0, "end": 10.6, "provider": "card_a", "fault": "busy"},
+        {"start": 10.2, "end": 10.8, "provider": "card_b", "fault": "http_503"},
+        {"start": 10.4, "end": 11.0, "provider": "wallet_main", "fault": "timeout"},
+        {"start": 0.0, "end": duration, "provider": "card_b", "fault": "latency"},
+    ]
+    _, page = write_report(report, tmp_path)
+    dom, console, _ = open_in_chromium(page, tmp_path)
+    assert_drawn_cleanly(dom, console, expected_chart_ids(3))
+    chart = dom.marks["chart-provider-success-0"]
+    assert chart["rect.phase"] == 3  # the whole-run fault has no band
+    assert chart["text.phase-whole"] == 1
+    labels: dict[str, list[tuple[float, float]]] = {}
+    figure = ""
+    for tag, attributes in dom.elements:
+        if tag == "figure":
+            figure = attributes.get("id", "")
+        elif tag == "text" and attributes.get("class") == "phase-label":
+            labels.setdefault(figure, []).append((float(attributes["x"]), float(attributes["y"])))
+    assert len(labels["chart-provider-success-0"]) == 3
+    label_width = 14.0  # "P1" at 10 px
+    for placed in labels.values():
+        for i, (x, y) in enumerate(placed):
+            for other_x, other_y in placed[i + 1 :]:
+                assert other_y != y or abs(other_x - x) >= label_width, (x, y, other_x, other_y)

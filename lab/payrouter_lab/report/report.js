@@ -74,20 +74,35 @@
   }
 
   function frame(svg, o) {
-    var f = {pl: o.left || 56, pr: o.w - 24, pt: o.time && phases.length ? 24 : 12};
-    f.pb = f.pt + o.plotH;
+    var f = {pl: o.left || 56, pr: o.w - 24};
     f.x = function (v) { return f.pl + Math.max(0, Math.min(1, v / o.xMax)) * (f.pr - f.pl); };
+    // Faults lasting the whole run are named above the chart, not shaded over all of it; timed
+    // faults get a band each, and their labels take the first row where they overlap nothing.
+    var whole = o.time ? phases.filter(function (p) { return p.whole; }) : [];
+    var rowEnds = [], placed = [];
+    (o.time ? phases : []).forEach(function (p) {
+      var x0 = f.x(p.start), x1 = f.x(p.end);
+      if (p.whole || x1 <= x0) { return; }
+      var cx = (x0 + x1) / 2, half = ("P" + p.n).length * 3.5 + 3, row = 0;
+      while (rowEnds[row] !== undefined && rowEnds[row] > cx - half) { row += 1; }
+      rowEnds[row] = cx + half;
+      placed.push({p: p, x0: x0, x1: x1, cx: cx, row: row});
+    });
+    var top = whole.length ? 26 : 12;
+    f.pt = top + 12 * rowEnds.length + (rowEnds.length ? 2 : 0);
+    f.pb = f.pt + o.plotH;
     f.y = function (v) { return f.pb - Math.max(0, Math.min(1, v / o.yMax)) * (f.pb - f.pt); };
-    if (o.time) {
-      phases.forEach(function (p) {
-        var x0 = f.x(p.start), x1 = f.x(p.end);
-        if (x1 <= x0) { return; }
-        var band = add(svg, "rect", {x: x0, y: f.pt, width: x1 - x0, height: o.plotH,
-          "class": "phase"});
-        add(band, "title", {}, "P" + p.n + " " + p.text);
-        add(svg, "text", {x: (x0 + x1) / 2, y: f.pt - 5, "class": "phase-label"}, "P" + p.n);
-      });
+    if (whole.length) {
+      add(svg, "text", {x: f.pl, y: 16, "class": "phase-whole"}, "whole run: " + whole
+        .map(function (p) { return "P" + p.n + " " + p.text; }).join("; "));
     }
+    placed.forEach(function (l) {
+      var band = add(svg, "rect", {x: l.x0, y: f.pt, width: l.x1 - l.x0, height: o.plotH,
+        "class": "phase"});
+      add(band, "title", {}, "P" + l.p.n + " " + l.p.text);
+      add(svg, "text", {x: l.cx, y: top + 12 * l.row + 9, "class": "phase-label"}, "P" + l.p.n);
+    });
+    f.timed = placed.length;
     var grid = add(svg, "g", {"class": "grid"});
     (o.yTicks || ticks(0, o.yMax, 5)).forEach(function (v) {
       add(grid, "line", {x1: f.pl, x2: f.pr, y1: f.y(v), y2: f.y(v)});
@@ -116,7 +131,7 @@
           });
         });
       }
-      if (o.time && phases.length) {
+      if (o.time && f.timed) {
         items = items.concat([{name: "fault phase (P1, P2, ...)", color: "#7a7a7a",
           opacity: 0.3}]);
       }
@@ -354,6 +369,7 @@
     });
     phases.forEach(function (p) { end = Math.max(end, p.end); });
     xMax = end > 0 ? end : 1;
+    phases.forEach(function (p) { p.whole = p.start <= 0 && p.end >= xMax; });
   }
 
   function main() {
