@@ -190,7 +190,8 @@ async def test_pressure_runs_neighbours_for_the_drill_and_the_report_states_the_
 
     with cpu_pressure(1) as pids:
         assert len(pids) == 1
-        assert _state(pids[0]) in ("R", "S")  # running or runnable, not gone
+        # alive: running, sleeping, or still loading from disk (D) on a busy machine
+        assert _state(pids[0]) not in ("gone", "Z", "X")
     assert _state(pids[0]) == "gone"
     outcome = await run_drill(shortened("provider-down"), tmp_path, pressure=1)
     conditions = outcome.report["conditions"]
