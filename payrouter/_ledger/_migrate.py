@@ -45,9 +45,13 @@ def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
     """Upgrade a SQLite file in one exclusive transaction, so concurrent openers take turns.
 
     The file is switched to WAL first, outside any transaction (the switch is persistent, and
-    SQLite cannot make it inside one). The others wait up to `busy_timeout` seconds for the
-    lock, then find the tables at head and change nothing.
+    SQLite cannot make it inside one). A file already at head is left alone without taking the
+    exclusive lock; otherwise the revision is checked again under it, so the one opener that
+    migrates holds it while the others each hold it only for that check. (Running Alembic's
+    upgrade under the lock in every opener made sixteen openers on a busy machine queue past
+    the busy timeout.)
     """
+    heads = head_revisions()  # reads the scripts before any lock is taken
     engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")
@@ -55,13 +59,18 @@ def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
         dbapi_connection.isolation_level = None  # we say when transactions begin
         dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
-    @event.listens_for(engine, "begin")
-    def _exclusive(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN EXCLUSIVE")
-
     try:
+        with engine.connect() as conn:  # no BEGIN: a plain read in autocommit
+            if current_revisions(conn) == heads:
+                return
+
+        @event.listens_for(engine, "begin")
+        def _exclusive(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN EXCLUSIVE")
+
         with engine.begin() as conn:
-            upgrade(conn)
+            if current_revisions(conn) != heads:
+                upgrade(conn)
     finally:
         engine.dispose()
 
