@@ -9,12 +9,14 @@ its own Redis key prefix, so suites can run side by side on one pair of servers.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
 REDIS_URL_VARIABLE = "PAYROUTER_TEST_REDIS_URL"
 POSTGRES_URL_VARIABLE = "PAYROUTER_TEST_POSTGRES_URL"
@@ -49,7 +51,19 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield server.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
     finally:
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """Drop a test's database. FORCE ends the test's own leftover sessions, but not an
+    autovacuum worker the server may have started on the new database (that needs a
+    superuser): wait for it to finish and try again; the throwaway server goes at the end."""
+    for _ in range(20):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError:
+            time.sleep(0.5)
