@@ -248,14 +248,18 @@ class SqlLedger(BooksOperations):
             if inserted.first() is not None:
                 return Claim(ClaimKind.NEW)
             row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one()
-            if row.fingerprint != fingerprint:
-                return Claim(ClaimKind.CONFLICT)
             if row.status != PaymentStatus.FAILED:
+                if row.fingerprint != fingerprint:
+                    return Claim(ClaimKind.CONFLICT)
                 return Claim(ClaimKind.EXISTING, payment=self._load(conn, row))
             retaken = conn.execute(
                 update(payments)
                 .where(payments.c.order_id == order_id, payments.c.status == PaymentStatus.FAILED)
                 .values(
+                    fingerprint=fingerprint,
+                    amount_minor=amount.minor_units,
+                    currency=amount.currency,
+                    authorize_only=authorize_only,
                     status=PaymentStatus.PROCESSING.value,
                     owner=owner,
                     lease_until=now + lease_seconds,
@@ -371,8 +375,6 @@ class SqlLedger(BooksOperations):
         if change.status is not PaymentStatus.PROCESSING:
             values |= {"owner": None, "lease_until": None}
         return self._load(conn, conn.execute(_UPDATE_PAYMENT_RETURNING, values).one())
-
-    # -- reading and reconciling -----------------------------------------------------------
 
     async def get(self, order_id: str) -> PaymentResult | None:
         def work() -> PaymentResult | None:
