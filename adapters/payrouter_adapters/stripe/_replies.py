@@ -31,6 +31,7 @@ from ._codes import (
     VOID_STATUSES,
     StatusRow,
 )
+from ._declines import decline_fields
 
 __all__ = [
     "capture_reply",
@@ -73,6 +74,8 @@ class _Problem(BaseModel):
     type: str | None = None
     code: str | None = None
     decline_code: str | None = None
+    advice_code: str | None = None
+    network_advice_code: str | None = None
     message: str | None = None
     payment_intent: Object | None = None
 
@@ -237,12 +240,16 @@ def _taken(intent: Object) -> Money | None:
 def _failed_attempt(provider: str, intent: Object, row: StatusRow, status: int) -> ProviderReply:
     problem = intent.last_payment_error or _Problem()
     kind = _problem_kind(provider, problem) or row.default_kind or FailureKind.CARD_DECLINED
+    decline, advice, advice_code = decline_fields(kind, problem)
     return ProviderReply.failed(
         kind,
         provider_code=problem.decline_code or problem.code or intent.status,
         http_status=status,
         provider_reference=intent.id,
         message=_scrub(problem.message),
+        decline=decline,
+        advice=advice,
+        advice_code=advice_code,
     )
 
 
@@ -374,6 +381,7 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     retry_after = None
     if kind in _WAIT_KINDS:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    decline, advice, advice_code = decline_fields(kind, problem)
     return ProviderReply.failed(
         kind,
         provider_code=problem.decline_code or problem.code or f"http_{status}",
@@ -381,4 +389,7 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
         retry_after=retry_after,
         provider_reference=problem.payment_intent.id if problem.payment_intent else None,
         message=_scrub(problem.message),
+        decline=decline,
+        advice=advice,
+        advice_code=advice_code,
     )
