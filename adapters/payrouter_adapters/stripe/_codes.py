@@ -17,6 +17,7 @@ from typing import Final
 from payrouter.provider import FailureKind, Outcome
 
 __all__ = [
+    "AWAITING_AUTHENTICATION",
     "CANCELLATION_REASONS",
     "CAPTURE_STATUSES",
     "DECLINE_CODES",
@@ -274,3 +275,9 @@ the code is more precise (409 `idempotency_key_in_use` says "retry" yet is still
 STRIPE_EXPONENTS: Final[Mapping[str, int]] = MappingProxyType({"ISK": 2, "MGA": 0})
 """Currencies whose Stripe minor unit differs from ISO 4217 (docs.stripe.com/currencies):
 ISK stays two-decimal at Stripe (multiples of 100); MGA is zero-decimal at Stripe."""
+
+
+AWAITING_AUTHENTICATION: Final = frozenset({"authentication_required"})
+"""`decline_code` or `code` by which Stripe keeps the intent for the customer to authenticate
+on session (`_authentication`): `requires_action` on a known intent, else the decline
+`DECLINE_CODES` says."""
