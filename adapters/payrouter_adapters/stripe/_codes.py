@@ -18,6 +18,7 @@ from payrouter.provider import Advice, DeclineType, FailureKind, Outcome
 
 __all__ = [
     "ADVICE_CODES",
+    "AWAITING_AUTHENTICATION",
     "CANCELLATION_REASONS",
     "CAPTURE_STATUSES",
     "DECLINE_CODES",
@@ -320,3 +321,9 @@ the code is more precise (409 `idempotency_key_in_use` says "retry" yet is still
 STRIPE_EXPONENTS: Final[Mapping[str, int]] = MappingProxyType({"ISK": 2, "MGA": 0})
 """Currencies whose Stripe minor unit differs from ISO 4217 (docs.stripe.com/currencies):
 ISK stays two-decimal at Stripe (multiples of 100); MGA is zero-decimal at Stripe."""
+
+
+AWAITING_AUTHENTICATION: Final = frozenset({"authentication_required"})
+"""`decline_code` or `code` by which Stripe keeps the intent for the customer to authenticate
+on session (`_authentication`): `requires_action` on a known intent, else the decline
+`DECLINE_CODES` says."""

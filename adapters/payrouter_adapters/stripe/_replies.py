@@ -18,6 +18,7 @@ from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
 from ._amounts import iso_amount
+from ._authentication import awaiting_customer, awaits_authentication
 from ._codes import (
     CANCELLATION_REASONS,
     CAPTURE_STATUSES,
@@ -213,12 +214,18 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
                 http_status=status,
                 provider_reference=intent.id,
             )
+        case Outcome.FAILED if _awaits_authentication(intent.last_payment_error):
+            return awaiting_customer(intent.id, status)
         case Outcome.FAILED:
             return _failed_attempt(provider, intent, row, status)
         case _:
             return ProviderReply.unknown(
                 provider_code=code, http_status=status, provider_reference=intent.id
             )
+
+
+def _awaits_authentication(problem: _Problem | None) -> bool:
+    return problem is not None and awaits_authentication(problem.decline_code, problem.code)
 
 
 def _taken(intent: Object) -> Money | None:
@@ -368,6 +375,9 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     status = response.status_code
     envelope = load(_Envelope, response)
     problem = envelope.error if envelope and envelope.error else _Problem()
+    intent = problem.payment_intent
+    if status < 500 and intent and intent.id and _awaits_authentication(problem):
+        return awaiting_customer(intent.id, status)
     if status >= 500:
         should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
         kind = SHOULD_RETRY.get(should_retry) or HTTP_STATUSES.get(status)
