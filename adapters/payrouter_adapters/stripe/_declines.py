@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from payrouter.provider import Advice, DeclineType, FailureKind, policy_for
 
 from .._advice import MERCHANT_ADVICE_CODES, strictest
 from ._codes import ADVICE_CODES, DECLINE_TYPES
 
-__all__ = ["StripeProblem", "decline_fields"]
+__all__ = ["DeclineFields", "StripeProblem", "decline_fields"]
+
+
+class DeclineFields(TypedDict):
+    """`ProviderReply.failed`'s decline arguments."""
+
+    decline: DeclineType | None
+    advice: Advice | None
+    advice_code: str | None
 
 
 class StripeProblem(Protocol):
@@ -25,13 +33,11 @@ class StripeProblem(Protocol):
     def network_advice_code(self) -> str | None: ...
 
 
-def decline_fields(
-    kind: FailureKind, problem: StripeProblem
-) -> tuple[DeclineType | None, Advice | None, str | None]:
+def decline_fields(kind: FailureKind, problem: StripeProblem) -> DeclineFields:
     """Soft or hard, and the advice: Stripe's `advice_code` and the network's
     `network_advice_code` (a Mastercard MAC), the stricter of the two winning."""
     if not policy_for(kind).is_decline:
-        return None, None, None
+        return DeclineFields(decline=None, advice=None, advice_code=None)
     code = problem.decline_code or problem.code
     decline = DECLINE_TYPES.get(code) if code else None
     own = ADVICE_CODES.get(problem.advice_code) if problem.advice_code else None
@@ -45,4 +51,5 @@ def decline_fields(
         )
         if value
     ]
-    return decline, strictest(own, from_network), " ".join(given) or None
+    advice = strictest(own, from_network)
+    return DeclineFields(decline=decline, advice=advice, advice_code=" ".join(given) or None)

@@ -247,16 +247,13 @@ def _taken(intent: Object) -> Money | None:
 def _failed_attempt(provider: str, intent: Object, row: StatusRow, status: int) -> ProviderReply:
     problem = intent.last_payment_error or _Problem()
     kind = _problem_kind(provider, problem) or row.default_kind or FailureKind.CARD_DECLINED
-    decline, advice, advice_code = decline_fields(kind, problem)
     return ProviderReply.failed(
         kind,
         provider_code=problem.decline_code or problem.code or intent.status,
         http_status=status,
         provider_reference=intent.id,
         message=_scrub(problem.message),
-        decline=decline,
-        advice=advice,
-        advice_code=advice_code,
+        **decline_fields(kind, problem),
     )
 
 
@@ -391,7 +388,6 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     retry_after = None
     if kind in _WAIT_KINDS:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    decline, advice, advice_code = decline_fields(kind, problem)
     return ProviderReply.failed(
         kind,
         provider_code=problem.decline_code or problem.code or f"http_{status}",
@@ -399,7 +395,5 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
         retry_after=retry_after,
         provider_reference=problem.payment_intent.id if problem.payment_intent else None,
         message=_scrub(problem.message),
-        decline=decline,
-        advice=advice,
-        advice_code=advice_code,
+        **decline_fields(kind, problem),
     )
