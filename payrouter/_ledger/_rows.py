@@ -8,13 +8,14 @@ value was validated on its way into the ledger, and validation was a tenth of a 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
-from .._taxonomy import FailureKind, Outcome
+from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
 
 __all__ = ["attempt_summary", "clip", "payment_result", "value_of"]
 
@@ -50,6 +51,9 @@ def attempt_summary(row: Mapping[Any, Any]) -> AttemptSummary:
         idempotency_key=row["idempotency_key"],
         tries=row["tries"],
         latency_ms=row["latency_ms"],
+        decline=DeclineType(row["decline"]) if row.get("decline") else None,
+        advice=Advice(row["advice"]) if row.get("advice") else None,
+        advice_code=row.get("advice_code"),
         started_at=_when(row["started_at"]),
         finished_at=_when(row["finished_at"]) if row["finished_at"] is not None else None,
     )
@@ -59,7 +63,7 @@ def _when(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def value_of(member: FailureKind | PaymentMethod | None) -> str | None:
+def value_of(member: enum.StrEnum | None) -> str | None:
     return None if member is None else member.value
 
 

@@ -307,6 +307,9 @@ class SqlLedger(BooksOperations):
                 "action_url": clip(outcome.action_url, 2000),
                 "tries": outcome.tries,
                 "latency_ms": outcome.latency_ms,
+                "decline": value_of(outcome.decline),
+                "advice": value_of(outcome.advice),
+                "advice_code": clip(outcome.advice_code, 100),
             }
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:

@@ -182,7 +182,9 @@ class AmountMismatch:
     so the payment was not marked paid (`result` amount_mismatch), or an authorisation for
     less than asked made it `partially_authorised` (`result` partially_authorised). Both
     figures are here and in the ledger: a person decides (capture the part, void, refund).
-    `source` says where the figure came from (webhook); `reference` is the event's id."""
+    `source` says where the figure came from (webhook, reply); `reference` is the event's
+    id or the attempt's. `followup_id` names the refund or capture whose notification
+    reported other figures than its own (it was not marked done); None for a payment."""
 
     order_id: str
     provider: str
@@ -194,6 +196,7 @@ class AmountMismatch:
     reported_minor: int | None
     reported_currency: str | None
     alert: bool = True
+    followup_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,9 +146,15 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
     ),
     "AmountMismatch": lambda e: (
         f"{_get(e, 'provider')} reported {_get(e, 'reported_minor')} "
-        f"{_get(e, 'reported_currency')} for payment {_get(e, 'order_id')} of "
-        f"{_get(e, 'expected_minor')} {_get(e, 'expected_currency')} "
-        f"({_get(e, 'source')} {_get(e, 'reference')}): {_get(e, 'result')}, not marked paid"
+        f"{_get(e, 'reported_currency')} for "
+        + (
+            f"follow-up {_get(e, 'followup_id')}"
+            if _get(e, "followup_id")
+            else f"payment {_get(e, 'order_id')}"
+        )
+        + f" of {_get(e, 'expected_minor')} {_get(e, 'expected_currency')} "
+        f"({_get(e, 'source')} {_get(e, 'reference')}): {_get(e, 'result')}, "
+        + ("not marked done" if _get(e, "followup_id") else "not marked paid")
     ),
     "SharedStateChanged": lambda e: (
         "shared state restored"
