@@ -57,6 +57,12 @@ class FailureKind(enum.StrEnum):
     ACCOUNT_CLOSED = "account_closed"
     REGION_RESTRICTED = "region_restricted"
     AUTHENTICATION_FAILED = "authentication_failed"
+    """The customer did not pass the provider's check (3-D Secure failed or abandoned,
+    wallet or bank login refused)."""
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    """The issuer wants the customer to authenticate (3-D Secure, strong customer
+    authentication) and this provider could not challenge them here, e.g. a saved card
+    charged without the customer. The customer must be brought back to pay on session."""
     SUSPECTED_FRAUD = "suspected_fraud"
     CARD_DECLINED = "card_declined"
     INVALID_REQUEST = "invalid_request"
@@ -135,6 +141,11 @@ POLICY: Final = MappingProxyType(
         FailureKind.AUTHENTICATION_FAILED: _decline(
             "We could not verify the payment. Please sign in again or use another method."
         ),
+        # Never another provider: every issuer check would ask the same, and sending it on
+        # unauthenticated is what the rules forbid. The customer pays again, present.
+        FailureKind.AUTHENTICATION_REQUIRED: _decline(
+            "Your bank asks you to confirm this payment. Please pay again and complete the check."
+        ),
         FailureKind.SUSPECTED_FRAUD: _decline("The payment was declined."),
         FailureKind.CARD_DECLINED: _decline("The payment was declined. Please use another method."),
         # Our request was wrong: neither retrying nor another provider can fix a bug.
@@ -204,6 +215,7 @@ DECLINE_TYPES: Final = MappingProxyType(
         FailureKind.SUSPECTED_FRAUD: DeclineType.HARD,
         # Never sent unauthenticated elsewhere after the issuer asked for authentication.
         FailureKind.AUTHENTICATION_FAILED: DeclineType.HARD,
+        FailureKind.AUTHENTICATION_REQUIRED: DeclineType.HARD,
     }
 )
 """A decline's type when its provider's code says nothing more; one row per decline kind."""
