@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
-from .._taxonomy import FailureKind, Outcome
+from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from .._adapter import ProviderReply
     from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
     from ._stats import ProviderHealth
 
@@ -66,6 +67,32 @@ class AttemptOutcome:
     action_url: str | None
     tries: int
     latency_ms: float
+    decline: DeclineType | None = None
+    advice: Advice | None = None
+    advice_code: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        reply: ProviderReply,
+        *,
+        tries: int,
+        latency_ms: float,
+        provider_reference: str | None = None,
+    ) -> AttemptOutcome:
+        """The outcome `reply` stands for; `provider_reference` when the reply lacks one."""
+        return cls(
+            outcome=reply.outcome,
+            failure_kind=reply.failure_kind,
+            provider_code=reply.provider_code,
+            provider_reference=reply.provider_reference or provider_reference,
+            action_url=reply.action_url,
+            tries=tries,
+            latency_ms=latency_ms,
+            decline=reply.decline,
+            advice=reply.advice,
+            advice_code=reply.advice_code,
+        )
 
 
 @dataclass(frozen=True, slots=True)

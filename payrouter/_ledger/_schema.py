@@ -65,6 +65,10 @@ attempts = Table(
     # What the attempt sent (JSON), kept only for providers that replay by key: a replay
     # must carry the same body. It holds the payment source's token or IBAN.
     Column("request", Text),
+    # A decline's type (soft/hard) and the network's retry advice, normalized and as given.
+    Column("decline", String(10)),
+    Column("advice", String(30)),
+    Column("advice_code", String(100)),
     UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_attempt_key"),
 )
 

@@ -340,16 +340,7 @@ class CandidateLoop:
                 run.latency_ms,
             ),
         )
-        outcome = AttemptOutcome(
-            outcome=reply.outcome,
-            failure_kind=reply.failure_kind,
-            provider_code=reply.provider_code,
-            provider_reference=reply.provider_reference,
-            action_url=reply.action_url,
-            tries=run.tries,
-            latency_ms=run.latency_ms,
-        )
-        return reply, outcome
+        return reply, AttemptOutcome.of(reply, tries=run.tries, latency_ms=run.latency_ms)
 
     async def _finish(
         self,
