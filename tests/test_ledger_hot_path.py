@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router, set_testing
 from payrouter._ledger import SqlLedger
+from payrouter.provider import DeclineType, FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 
@@ -61,7 +62,7 @@ async def test_results_from_returned_rows_match_what_the_ledger_reads_back(
     tmp_path: Path,
 ) -> None:
     """A result built from the rows the writes returned equals the payment read back,
-    for a first attempt and for a later one after a failover."""
+    for a first attempt, a later one after a failover, and a decline."""
     first, second = SimulatedProvider("card_a"), SimulatedProvider("card_b")
     adapters = [SimulatedAdapter(first), SimulatedAdapter(second)]
     with set_testing(True):
@@ -69,7 +70,12 @@ async def test_results_from_returned_rows_match_what_the_ledger_reads_back(
             one = await router.pay(_request("order-1"))
             first.default = Behavior.refuse_connection()
             two = await router.pay(_request("order-2"))
+            second.default = Behavior.decline_with(FailureKind.INSUFFICIENT_FUNDS)
+            three = await router.pay(_request("order-3"))
             assert one.status is PaymentStatus.SUCCEEDED
             assert [a.number for a in two.attempts] == [1, 2]
             assert one == await router.lookup("order-1")
             assert two == await router.lookup("order-2")
+            assert three.status is PaymentStatus.DECLINED
+            assert three.attempts[-1].decline is DeclineType.HARD  # the decline's columns too
+            assert three == await router.lookup("order-3")
