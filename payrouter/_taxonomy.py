@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "AUTHENTICATION_KINDS",
     "DECLINE_TYPES",
     "POLICY",
     "REATTEMPT_ADVICE",
@@ -234,3 +235,11 @@ REATTEMPT_ADVICE: Final = MappingProxyType(
 def may_reattempt(decline: DeclineType | None, advice: Advice | None) -> bool:
     """True for a soft decline whose advice, if any, allows another attempt now."""
     return decline is DeclineType.SOFT and (advice is None or REATTEMPT_ADVICE[advice])
+
+
+AUTHENTICATION_KINDS: Final = frozenset(
+    {FailureKind.AUTHENTICATION_FAILED, FailureKind.AUTHENTICATION_REQUIRED}
+)
+"""Declines about the customer's authentication (3-D Secure). Never reattempted at another
+acquirer, whatever an adapter's or a merchant's table calls them: after a provider asked for
+authentication, the card is never sent unauthenticated elsewhere."""
