@@ -53,6 +53,7 @@ from ._settings import (
     RetryBudgetSettings,
     RetrySettings,
     RouterSettings,
+    SoftDeclineSettings,
 )
 from ._sync import SyncRouter
 from ._testmode import set_testing
@@ -108,6 +109,7 @@ __all__ = [
     "RouterClosedError",
     "RouterSettings",
     "RoutingPolicy",
+    "SoftDeclineSettings",
     "Strategy",
     "StrategyName",
     "SyncRouter",

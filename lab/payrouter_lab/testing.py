@@ -167,9 +167,10 @@ def _fresh_ledger(text: str, folder: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_sandbox(port: int = 0) -> Iterator[SandboxControl]:
+def running_sandbox(port: int = 0, *, seed: int = 0) -> Iterator[SandboxControl]:
     """Serve the stand-ins on a daemon thread (admin on `port`, 0 = free ports) until the
-    block ends; their own event loop keeps them answering while the test blocks."""
+    block ends; their own event loop keeps them answering while the test blocks. `seed`
+    seeds the fault dice, so a run replays the same faults for the same requests."""
     ready = threading.Event()
     started: list[Sandbox] = []
     failure: list[BaseException] = []
@@ -177,7 +178,7 @@ def running_sandbox(port: int = 0) -> Iterator[SandboxControl]:
     stop = asyncio.Event()
 
     async def main() -> None:
-        async with serve(port=port) as sandbox:
+        async with serve(port=port, seed=seed) as sandbox:
             started.append(sandbox)
             ready.set()
             await stop.wait()

@@ -196,6 +196,23 @@ class Ledger(Protocol):
         """Payments every process shed at admission since `since` (epoch seconds)."""
         ...
 
+    async def claim_reattempt(
+        self,
+        card: str,
+        order_id: str,
+        providers: tuple[str, str],
+        *,
+        since: float,
+        limit: int,
+        now: float,
+    ) -> bool:
+        """Record a reattempt of `card` (a hash) under the limit in the window, atomically."""
+        ...
+
+    async def card_reattempts(self, card: str, since: float) -> int:
+        """Reattempts of `card` (a hash) recorded since `since` (epoch seconds)."""
+        ...
+
     async def transact(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction: the building block of the ledger's own operation
         modules (`_followup_ops`, `_webhook_events`). Code outside `payrouter._ledger` calls

@@ -57,6 +57,9 @@ class Step(enum.Enum):
     """The provider refused the request itself (an integration bug): stop, alert, raise."""
     FAIL_OVER = "fail_over"
     """The provider could not take it and provably took nothing: try the next candidate."""
+    REATTEMPT = "reattempt"
+    """A soft decline the merchant's policy reattempts once at the next acquirer holding a
+    credential for the same card (`_reattempt.py`); the source's other candidates are not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +105,18 @@ class Tally:
     declined_sources: set[int] = field(default_factory=set)
     refused: list[Candidate] = field(default_factory=list)
     """Candidates whose breaker was open: the last-resort pass may call them once."""
+    reattempted: bool = False
+    reattempt_to: Candidate | None = None
+    """The one candidate of a declined source still to try: a soft decline's reattempt."""
+
+    def skips_source_of(self, candidate: Candidate) -> bool:
+        """True for a candidate of a declined source, unless it is that source's reattempt."""
+        declined = candidate.source_index in self.declined_sources
+        return declined and candidate is not self.reattempt_to
 
     def record(self, candidate: Candidate, reply: ProviderReply, decision: Decision) -> None:
         self.alert = self.alert or decision.alert
-        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED):
+        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED, Step.REATTEMPT):
             self.last_decline = (candidate, reply)
             self.declined_sources.add(candidate.source_index)
         elif decision.step is Step.FAIL_OVER:

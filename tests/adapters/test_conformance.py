@@ -333,6 +333,17 @@ def rejected(code: str) -> HttpAnswer:
     return initiated("RJCT", tppMessages=[{"category": "ERROR", "code": code}])
 
 
+# What `GET .../{paymentId}` returns: a success is read with it, for its instructedAmount.
+RESOURCE = HttpAnswer(
+    200,
+    {
+        "debtorAccount": {"iban": DEBTOR_IBAN},
+        "instructedAmount": {"currency": "EUR", "amount": "10.50"},
+        "creditorAccount": {"iban": CREDITOR_IBAN},
+        "creditorName": "Example Shop GmbH",
+        "transactionStatus": "ACSC",
+    },
+)
 TRANSFER = PaymentHandle(REFERENCE, "order-1", PaymentMethod.BANK_TRANSFER, EUR, PAYMENT_ID)
 
 
@@ -347,7 +358,7 @@ class TestBerlinGroup(AdapterConformance):
             "DE",
             return_url="https://shop.example/return/order-1",
         ),
-        succeeded=initiated("ACSC"),
+        succeeded=(initiated("ACSC"), RESOURCE),
         failures={
             FailureKind.BUSY: HttpAnswer(503, headers={"Retry-After": "3"}),
             FailureKind.RATE_LIMITED: tpp_error(429, "ACCESS_EXCEEDED"),
@@ -379,12 +390,15 @@ class TestBerlinGroup(AdapterConformance):
         replay=None,
         lookup=LookupCase(
             handle=TRANSFER,
-            found=HttpAnswer(200, {"transactionStatus": "ACSC"}),
+            found=(HttpAnswer(200, {"transactionStatus": "ACSC"}), RESOURCE),
             missing=tpp_error(403, "RESOURCE_UNKNOWN"),
         ),
         capture=None,
         refund=None,
         void=FollowUpCase(TRANSFER, HttpAnswer(204)),
-        key_sent=lambda request: request.headers.get("X-Request-ID"),
+        # A read's X-Request-ID is a fresh UUID naming the request, not the router's key.
+        key_sent=lambda request: (
+            None if request.method == "GET" else request.headers.get("X-Request-ID")
+        ),
         secrets=(BANK_TOKEN, DEBTOR_IBAN, CREDITOR_IBAN),
     )
