@@ -143,6 +143,13 @@ async def stripe_flow(sandbox: Sandbox, admin: httpx.AsyncClient, recorder: Reco
         idempotency_key="k8",
     )  # 402 authentication_required
     await client.lookup(handle(waiting, "o8"))
+    async with httpx.AsyncClient(
+        base_url=sandbox.urls["stripe"], transport=recorder, headers={"Authorization": "Bearer k"}
+    ) as stripe_js:  # the customer back: the intent confirmed on session
+        await stripe_js.post(
+            f"/v1/payment_intents/{waiting.provider_reference}/confirm",
+            data={"payment_method": "pm_card_threeDSecure2Required", "return_url": "https://s.x"},
+        )
     await client.cancel_mandate("pm_card_visa", idempotency_key="d1")
     await add_fault(admin, "stripe", kind="insufficient_funds", count=1)
     await client.pay(charge("stripe", "o5"), idempotency_key="k5")
