@@ -54,6 +54,7 @@ from ._settings import (
     RetryBudgetSettings,
     RetrySettings,
     RouterSettings,
+    SoftDeclineSettings,
 )
 from ._sync import SyncRouter
 from ._testmode import set_testing
@@ -110,6 +111,7 @@ __all__ = [
     "RouterClosedError",
     "RouterSettings",
     "RoutingPolicy",
+    "SoftDeclineSettings",
     "Strategy",
     "StrategyName",
     "SyncRouter",

@@ -15,7 +15,7 @@ from typing import Protocol, Self, runtime_checkable
 
 from ._models import BankTransferSource, CardSource, PaymentMethod, WalletSource
 from ._money import Money
-from ._taxonomy import FailureKind, Outcome
+from ._taxonomy import DECLINE_TYPES, Advice, DeclineType, FailureKind, Outcome
 
 __all__ = [
     "Adapter",
@@ -193,10 +193,22 @@ class ProviderReply:
     amount: Money | None = None
     """What the provider says it took or authorised, when its answer says (a payment's pay
     answer or lookup): the router settles a payment only when it is the charge's amount."""
+    decline: DeclineType | None = None
+    """For a decline: soft or hard. Left out, the kind's row in `DECLINE_TYPES` decides."""
+    advice: Advice | None = None
+    """The network's or provider's advice on retrying this card, when the answer gives one."""
+    advice_code: str | None = None
+    """The advice as the provider gave it (`network_advice_code:03`, `merchantAdviceCode:21`),
+    kept with the attempt for whoever must explain a retry or its absence."""
 
     def __post_init__(self) -> None:
         if self.outcome is Outcome.FAILED and self.failure_kind is None:
             raise ValueError("a FAILED reply needs a failure_kind")
+        default = DECLINE_TYPES.get(self.failure_kind) if self.failure_kind else None
+        if self.decline is not None and default is None:
+            raise ValueError(f"a {self.failure_kind} reply is no decline: it has no decline type")
+        if self.decline is None and default is not None and self.outcome is Outcome.FAILED:
+            object.__setattr__(self, "decline", default)
         if self.failure_kind is FailureKind.UNKNOWN_OUTCOME and self.outcome is Outcome.FAILED:
             object.__setattr__(self, "outcome", Outcome.UNKNOWN)
         if self.outcome is Outcome.UNKNOWN and self.failure_kind is None:
@@ -267,8 +279,12 @@ class ProviderReply:
         retry_after: float | None = None,
         provider_reference: str | None = None,
         message: str | None = None,
+        decline: DeclineType | None = None,
+        advice: Advice | None = None,
+        advice_code: str | None = None,
     ) -> Self:
-        """Definitely failed with `kind` (an `UNKNOWN_OUTCOME` kind becomes `unknown`)."""
+        """Definitely failed with `kind` (an `UNKNOWN_OUTCOME` kind becomes `unknown`); a
+        decline may say whether it is soft or hard, and carry the network's advice."""
         return cls(
             Outcome.FAILED,
             failure_kind=kind,
@@ -277,6 +293,9 @@ class ProviderReply:
             retry_after=retry_after,
             provider_reference=provider_reference,
             message=message,
+            decline=decline,
+            advice=advice,
+            advice_code=advice_code,
         )
 
     @classmethod

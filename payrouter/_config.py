@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from ._adapter import Adapter, AdapterFactory, Capabilities
+from ._codes import CodeRow, with_codes
 from ._config_values import (
     EXPANDED_FIELDS,
     TOO_DEEP,
@@ -86,6 +87,11 @@ class ProviderConfig(BaseModel):
     fees: list[FeeRule] = Field(
         default_factory=list,
         description="What it charges: the first rule matching method and currency wins.",
+    )
+    codes: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], CodeRow] = Field(
+        default_factory=dict,
+        description="Merchant rows over the adapter's code tables: provider code -> failure "
+        "kind (and soft/hard for a decline), applied to every reply of this provider.",
     )
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -180,7 +186,8 @@ class PayrouterConfig(BaseModel):
 def _build(provider: ProviderConfig) -> Adapter:
     factory = _factory(provider)
     options = {key: _expand(provider.name, key, value) for key, value in provider.options.items()}
-    return factory(name=provider.name, capabilities=provider.capabilities(), options=options)
+    adapter = factory(name=provider.name, capabilities=provider.capabilities(), options=options)
+    return with_codes(adapter, provider.codes)
 
 
 def _factory(provider: ProviderConfig) -> AdapterFactory:

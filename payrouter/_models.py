@@ -39,7 +39,7 @@ from ._sources import (
     no_card_data,
     source_identity,
 )
-from ._taxonomy import FailureKind, Outcome
+from ._taxonomy import Advice, DeclineType, FailureKind, Outcome
 
 __all__ = [
     "AttemptSummary",
@@ -235,6 +235,13 @@ class AttemptSummary(BaseModel):
     idempotency_key: str
     tries: int = Field(default=0, description="Calls sent with this attempt's key.")
     latency_ms: float | None = None
+    decline: DeclineType | None = Field(
+        default=None, description="A decline's type: soft (may pass elsewhere) or hard."
+    )
+    advice: Advice | None = Field(
+        default=None, description="The card network's advice on retrying this card."
+    )
+    advice_code: str | None = Field(default=None, description="The advice as the provider gave it.")
     started_at: datetime
     finished_at: datetime | None = None
 

@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["POLICY", "FailureKind", "FailurePolicy", "Outcome", "policy_for"]
+__all__ = [
+    "AUTHENTICATION_KINDS",
+    "DECLINE_TYPES",
+    "POLICY",
+    "REATTEMPT_ADVICE",
+    "Advice",
+    "DeclineType",
+    "FailureKind",
+    "FailurePolicy",
+    "Outcome",
+    "may_reattempt",
+    "policy_for",
+]
 
 
 class Outcome(enum.StrEnum):
@@ -46,6 +58,12 @@ class FailureKind(enum.StrEnum):
     ACCOUNT_CLOSED = "account_closed"
     REGION_RESTRICTED = "region_restricted"
     AUTHENTICATION_FAILED = "authentication_failed"
+    """The customer did not pass the provider's check (3-D Secure failed or abandoned,
+    wallet or bank login refused)."""
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    """The issuer wants the customer to authenticate (3-D Secure, strong customer
+    authentication) and this provider could not challenge them here, e.g. a saved card
+    charged without the customer. The customer must be brought back to pay on session."""
     SUSPECTED_FRAUD = "suspected_fraud"
     CARD_DECLINED = "card_declined"
     INVALID_REQUEST = "invalid_request"
@@ -124,6 +142,11 @@ POLICY: Final = MappingProxyType(
         FailureKind.AUTHENTICATION_FAILED: _decline(
             "We could not verify the payment. Please sign in again or use another method."
         ),
+        # Never another provider: every issuer check would ask the same, and sending it on
+        # unauthenticated is what the rules forbid. The customer pays again, present.
+        FailureKind.AUTHENTICATION_REQUIRED: _decline(
+            "Your bank asks you to confirm this payment. Please pay again and complete the check."
+        ),
         FailureKind.SUSPECTED_FRAUD: _decline("The payment was declined."),
         FailureKind.CARD_DECLINED: _decline("The payment was declined. Please use another method."),
         # Refused before any money moved, as this provider saw the request (a token it never
@@ -144,3 +167,81 @@ POLICY: Final = MappingProxyType(
 def policy_for(kind: FailureKind) -> FailurePolicy:
     """The policy row for `kind`; every kind has one (a test checks the table is complete)."""
     return POLICY[kind]
+
+
+class DeclineType(enum.StrEnum):
+    """Whether a declined card might be approved on another attempt now.
+
+    The networks split declines the same way: a soft decline is this attempt's (the issuer
+    was unavailable or said "do not honour" without a reason, the path to it failed), a hard
+    one is the card's (lost or stolen, invalid account or number, fraud, closed, expired).
+    """
+
+    SOFT = "soft"
+    """Another attempt, through another acquirer, may be approved."""
+    HARD = "hard"
+    """No attempt with this card as sent will be approved; retrying only adds network fees."""
+
+
+class Advice(enum.StrEnum):
+    """The card network's (or provider's) advice on retrying a declined card, normalized.
+
+    Adapters translate their provider's fields (Stripe `advice_code` and
+    `network_advice_code`, Adyen's Mastercard merchant advice code, Visa's decline
+    categories) into these; a reattempt honours them through `REATTEMPT_ADVICE`.
+    """
+
+    TRY_AGAIN_LATER = "try_again_later"
+    """The issuer cannot approve now but may on a later attempt (Stripe `try_again_later`,
+    Mastercard MAC 02, Visa category 2)."""
+    WAIT_BEFORE_RETRY = "wait_before_retry"
+    """Retry no sooner than a stated wait, an hour to ten days (Mastercard MAC 24-30)."""
+    CONFIRM_CARD_DATA = "confirm_card_data"
+    """The card data must be updated or confirmed before any retry (Stripe
+    `confirm_card_data`, Mastercard MAC 01, Visa category 3)."""
+    DO_NOT_TRY_AGAIN = "do_not_try_again"
+    """Never retry this card (Stripe `do_not_try_again`, Mastercard MAC 03, 04 and 21,
+    Visa category 1); networks fine merchants who do."""
+
+
+DECLINE_TYPES: Final = MappingProxyType(
+    {
+        # An unmapped card decline is hard: a reattempt must be earned by a row saying soft.
+        FailureKind.CARD_DECLINED: DeclineType.HARD,
+        # The same balance is behind every acquirer; the networks allow a retry days later,
+        # which is the merchant's dunning, not a failover.
+        FailureKind.INSUFFICIENT_FUNDS: DeclineType.HARD,
+        FailureKind.ACCOUNT_LOCKED: DeclineType.HARD,
+        FailureKind.ACCOUNT_FROZEN: DeclineType.HARD,
+        FailureKind.ACCOUNT_CLOSED: DeclineType.HARD,
+        FailureKind.REGION_RESTRICTED: DeclineType.HARD,
+        FailureKind.SUSPECTED_FRAUD: DeclineType.HARD,
+        # Never sent unauthenticated elsewhere after the issuer asked for authentication.
+        FailureKind.AUTHENTICATION_FAILED: DeclineType.HARD,
+        FailureKind.AUTHENTICATION_REQUIRED: DeclineType.HARD,
+    }
+)
+"""A decline's type when its provider's code says nothing more; one row per decline kind."""
+
+REATTEMPT_ADVICE: Final = MappingProxyType(
+    {
+        Advice.TRY_AGAIN_LATER: True,
+        Advice.WAIT_BEFORE_RETRY: False,
+        Advice.CONFIRM_CARD_DATA: False,
+        Advice.DO_NOT_TRY_AGAIN: False,
+    }
+)
+"""Whether a soft decline with this advice may be reattempted at another acquirer at once."""
+
+
+def may_reattempt(decline: DeclineType | None, advice: Advice | None) -> bool:
+    """True for a soft decline whose advice, if any, allows another attempt now."""
+    return decline is DeclineType.SOFT and (advice is None or REATTEMPT_ADVICE[advice])
+
+
+AUTHENTICATION_KINDS: Final = frozenset(
+    {FailureKind.AUTHENTICATION_FAILED, FailureKind.AUTHENTICATION_REQUIRED}
+)
+"""Declines about the customer's authentication (3-D Secure). Never reattempted at another
+acquirer, whatever an adapter's or a merchant's table calls them: after a provider asked for
+authentication, the card is never sent unauthenticated elsewhere."""

@@ -23,16 +23,28 @@ from ._config import adapters_from_config
 from ._http_adapter import HttpAdapter, HttpOptions, UnsendableError
 from ._public import present_as_public
 from ._reconcile._records import ProviderRecord, RecordsNotReadyError, RecordsSource
-from ._taxonomy import POLICY, FailureKind, FailurePolicy, Outcome, policy_for
+from ._taxonomy import (
+    DECLINE_TYPES,
+    POLICY,
+    Advice,
+    DeclineType,
+    FailureKind,
+    FailurePolicy,
+    Outcome,
+    policy_for,
+)
 
 __all__ = [
+    "DECLINE_TYPES",
     "POLICY",
     "Adapter",
     "AdapterFactory",
+    "Advice",
     "Capabilities",
     "Charge",
     "CompletesApproval",
     "CredentialRules",
+    "DeclineType",
     "FailureKind",
     "FailurePolicy",
     "HttpAdapter",

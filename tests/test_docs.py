@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from payrouter_lab.testing import running_sandbox
 from tests.docs_snippets import blocks, run_page, sandbox_port
-from tests.peers.sandbox_thread import sandbox_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -34,7 +34,7 @@ def test_every_code_block_of_the_page_runs_and_prints_what_the_page_shows(
     if port is None:
         assert run_page(page, tmp_path) > 0
         return
-    with sandbox_in_thread(port):
+    with running_sandbox(port):
         assert run_page(page, tmp_path) > 0
 
 

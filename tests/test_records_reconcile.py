@@ -9,7 +9,6 @@ router, a ledger row edited or restored from the wrong backup.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from payrouter import (
@@ -35,6 +33,7 @@ from payrouter.provider import Charge, RecordsSource
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 from payrouter_adapters.stripe import StripeAdapter
 from payrouter_lab.sandbox import Sandbox, serve
+from tests.records.kit import edit, plant_payment
 
 
 @pytest_asyncio.fixture
@@ -63,40 +62,6 @@ def request(order_id: str, amount: str = "10.00") -> PaymentRequest:
 def today() -> tuple[datetime, datetime]:
     now = datetime.now(UTC)
     return now - timedelta(minutes=5), now + timedelta(minutes=5)
-
-
-def edit(database: Path, statement: str, **values: object) -> None:
-    """Change a ledger row behind the router's back, as a bad restore or manual fix would."""
-    engine = create_engine(f"sqlite:///{database}")
-    with engine.begin() as conn:
-        assert conn.execute(text(statement), values).rowcount == 1
-    engine.dispose()
-
-
-def plant_payment(database: Path, order_id: str, provider: str, reference: str) -> None:
-    """A succeeded payment the ledger holds but no provider ever took."""
-    now = time.time()
-    edit(
-        database,
-        "INSERT INTO payrouter_payments (order_id, fingerprint, status, amount_minor, currency,"
-        " provider, method, provider_reference, created_at, updated_at) VALUES (:o, 'f',"
-        " 'succeeded', 500, 'EUR', :p, 'card', :r, :now, :now)",
-        o=order_id,
-        p=provider,
-        r=reference,
-        now=now,
-    )
-    edit(
-        database,
-        "INSERT INTO payrouter_attempts (order_id, number, provider, method, idempotency_key,"
-        " outcome, provider_reference, tries, started_at, finished_at) VALUES (:o, 1, :p,"
-        " 'card', :k, 'succeeded', :r, 1, :now, :now)",
-        o=order_id,
-        p=provider,
-        k=f"key-{order_id}",
-        r=reference,
-        now=now,
-    )
 
 
 def kinds(mismatches: tuple[Mismatch, ...]) -> list[tuple[MismatchKind, str | None]]:

@@ -71,7 +71,18 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         "card insufficient funds": "pm_card_visa_chargeDeclinedInsufficientFunds",
         "card 3-D Secure": (
             "pm_card_authenticationRequired or pm_card_threeDSecure2Required: requires_action; "
-            "a GET of the action URL authenticates"
+            "a GET of the action URL authenticates (with ?outcome=fail it fails), then "
+            "router.refresh finds it succeeded (or declined, authentication_failed)"
+        ),
+        "card 3-D Secure off session": (
+            "the same cards as a mandate: requires_action without action_url "
+            "(authentication_required); POST /v1/payment_intents/{id}/confirm with "
+            "payment_method and return_url brings the challenge back"
+        ),
+        "card 3-D Secure (Adyen)": (
+            "a stored card id starting 3ds2_: RedirectShopper; a GET of action.url passes "
+            "(?outcome=fail fails), then /payments/details authorises; off session it is "
+            "declined, authentication_required (refusal 38)"
         ),
         "wallet approval (PayPal)": (
             "any payer: requires_action with a payer-action link; a GET of it approves, "
@@ -167,9 +178,10 @@ def _fresh_ledger(text: str, folder: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_sandbox(port: int = 0) -> Iterator[SandboxControl]:
+def running_sandbox(port: int = 0, *, seed: int = 0) -> Iterator[SandboxControl]:
     """Serve the stand-ins on a daemon thread (admin on `port`, 0 = free ports) until the
-    block ends; their own event loop keeps them answering while the test blocks."""
+    block ends; their own event loop keeps them answering while the test blocks. `seed`
+    seeds the fault dice, so a run replays the same faults for the same requests."""
     ready = threading.Event()
     started: list[Sandbox] = []
     failure: list[BaseException] = []
@@ -177,7 +189,7 @@ def running_sandbox(port: int = 0) -> Iterator[SandboxControl]:
     stop = asyncio.Event()
 
     async def main() -> None:
-        async with serve(port=port) as sandbox:
+        async with serve(port=port, seed=seed) as sandbox:
             started.append(sandbox)
             ready.set()
             await stop.wait()

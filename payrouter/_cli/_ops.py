@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from .._config import load_config
 from .._followups import FollowUp, FollowUpStatus
 from .._health._maintenance import MaintenanceWindow
 from .._reconcile._payments import OpenPayment
@@ -228,10 +229,18 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show each provider and method: recent attempts and success rate (from the ledger, so
-    every process's), breaker state, the next announced maintenance window, and how many
-    payments were shed at admission (overload refused before anything was sent)."""
+    every process's), breaker state, the next announced maintenance window, how many
+    payments were shed at admission (overload refused before anything was sent), and the
+    merchant's code rows over each adapter's tables."""
 
     async def run() -> None:
+        codes = {
+            provider.name: {
+                code: row.model_dump(mode="json") for code, row in provider.codes.items()
+            }
+            for provider in load_config(config).providers
+            if provider.codes
+        }
         async with Router.from_config(config, hooks=()) as router:
             health = {
                 (row.provider, row.method): row
@@ -268,6 +277,7 @@ def status(
                     "oldest_age_seconds": books.oldest_age_seconds,
                 },
                 "admission": {"shed": shed},
+                "codes": codes,
             }
             print(json.dumps(document, indent=2))
             return
@@ -282,6 +292,7 @@ def status(
             f"admission: {shed} payments shed at admission in the last {minutes:g} minutes "
             "(every process; refused with CapacityExhaustedError, nothing sent)"
         )
+        _print_codes(codes)
 
     guarded(run)
 
@@ -307,6 +318,21 @@ def _print_status_table(rows: list[dict[str, Any]], minutes: float) -> None:
             plain(row["breaker"]),
             plain(row["next_maintenance"] or "-"),
         )
+    console.print(table)
+
+
+def _print_codes(codes: dict[str, dict[str, dict[str, str | None]]]) -> None:
+    """The merchant's rows over the adapters' code tables, as the router applies them."""
+    if not codes:
+        console.print("codes: no merchant rows; each adapter's own tables apply")
+        return
+    table = Table(title="merchant code rows (config `codes`)")
+    for column in ("provider", "provider code", "kind", "decline"):
+        table.add_column(column)
+    for provider, rows in codes.items():
+        for code, row in rows.items():
+            decline = row["decline"] or "-"
+            table.add_row(plain(provider), plain(code), plain(row["kind"] or ""), plain(decline))
     console.print(table)
 
 

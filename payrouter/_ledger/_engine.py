@@ -15,7 +15,8 @@ ledger's thread, and a payment waits for it only until its own deadline (`_runne
 
 
 def ledger_engine(url: str, synchronous: str, pool_size: int) -> Engine:
-    """An engine for `url`; SQLite connections get WAL, `synchronous` and foreign keys."""
+    """An engine for `url`; SQLite connections get WAL, `synchronous` and foreign keys, and
+    a file's connections leave WAL checkpoints to the ledger's own thread (`_checkpoint`)."""
     if not url.startswith("sqlite"):
         # No pre-ping: it would add a round trip to every statement. A connection the server
         # dropped fails its statement with LedgerUnavailableError before any provider is
@@ -34,6 +35,8 @@ def ledger_engine(url: str, synchronous: str, pool_size: int) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:  # the ledger's checkpoint thread does it, off the payment path
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     return engine

@@ -15,6 +15,7 @@ Two jobs that protect "one order, one charge" from the file system:
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -131,7 +132,7 @@ class LedgerLocation:
         return status.st_dev, status.st_ino
 
     def error(
-        self, error: SQLAlchemyError | OSError, doing: str
+        self, error: SQLAlchemyError | sqlite3.Error | OSError, doing: str
     ) -> LedgerUnavailableError | ConfigurationError:
         """`error`, raised while `doing` (e.g. "opening"), as the error an operator can act on:
         a URL naming no installed driver is a configuration error, the rest the ledger's."""

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
-from .._taxonomy import FailureKind, Outcome
+from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from .._adapter import ProviderReply
     from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
     from ._stats import ProviderHealth
 
@@ -68,6 +69,32 @@ class AttemptOutcome:
     action_url: str | None
     tries: int
     latency_ms: float
+    decline: DeclineType | None = None
+    advice: Advice | None = None
+    advice_code: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        reply: ProviderReply,
+        *,
+        tries: int,
+        latency_ms: float,
+        provider_reference: str | None = None,
+    ) -> AttemptOutcome:
+        """The outcome `reply` stands for; `provider_reference` when the reply lacks one."""
+        return cls(
+            outcome=reply.outcome,
+            failure_kind=reply.failure_kind,
+            provider_code=reply.provider_code,
+            provider_reference=reply.provider_reference or provider_reference,
+            action_url=reply.action_url,
+            tries=tries,
+            latency_ms=latency_ms,
+            decline=reply.decline,
+            advice=reply.advice,
+            advice_code=reply.advice_code,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +196,23 @@ class Ledger(Protocol):
 
     async def shed_count(self, since: float) -> int:
         """Payments every process shed at admission since `since` (epoch seconds)."""
+        ...
+
+    async def claim_reattempt(
+        self,
+        card: str,
+        order_id: str,
+        providers: tuple[str, str],
+        *,
+        since: float,
+        limit: int,
+        now: float,
+    ) -> bool:
+        """Record a reattempt of `card` (a hash) under the limit in the window, atomically."""
+        ...
+
+    async def card_reattempts(self, card: str, since: float) -> int:
+        """Reattempts of `card` (a hash) recorded since `since` (epoch seconds)."""
         ...
 
     async def transact(self, work: Callable[[Connection], T]) -> T:

@@ -65,6 +65,10 @@ attempts = Table(
     # What the attempt sent (JSON), kept only for providers that replay by key: a replay
     # must carry the same body. It holds the payment source's token or IBAN.
     Column("request", Text),
+    # A decline's type (soft/hard) and the network's retry advice, normalized and as given.
+    Column("decline", String(10)),
+    Column("advice", String(30)),
+    Column("advice_code", String(100)),
     UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_attempt_key"),
 )
 
@@ -154,4 +158,18 @@ admission_sheds = Table(
     Column("flushed_at", Double, primary_key=True),
     Column("owner", String(100), primary_key=True),
     Column("count", Integer, nullable=False),
+)
+
+card_reattempts = Table(
+    "payrouter_card_reattempts",
+    metadata,
+    # One row per soft-declined card reattempted at another acquirer. `card` is a SHA-256 of
+    # the card's credentials, never a token: it only needs to tell one card from another,
+    # so the networks' limit per card over a rolling window can be counted by every process.
+    Column("card", String(64), primary_key=True),
+    Column("order_id", String(200), primary_key=True),
+    Column("at", Double, nullable=False),
+    Column("from_provider", String(100), nullable=False),
+    Column("to_provider", String(100), nullable=False),
+    Index("ix_payrouter_card_reattempts_card_at", "card", "at"),
 )

@@ -10,17 +10,16 @@ for the busy timeout. Statements are built once at import and executed with para
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, Final, TypeVar
+from contextlib import AbstractContextManager, contextmanager
+from typing import Final, TypeVar
 
 from sqlalchemy import (
     Connection,
     Engine,
-    Row,
     bindparam,
-    func,
     select,
     update,
 )
@@ -30,6 +29,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from .._errors import LedgerUnavailableError
 from .._models import PaymentResult, PaymentStatus
 from .._money import Money
+from . import _sqlite_path
+from ._checkpoint import Checkpointer
+from ._claims import SELECT_PAYMENT, claim_values, load, settle_existing
 from ._engine import BUSY_TIMEOUT_SECONDS, ledger_engine
 from ._file import LedgerLocation
 from ._leases import acquire, unresolved
@@ -37,7 +39,7 @@ from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment, one_statement_values
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
-from ._rows import clip, payment_result, value_of
+from ._rows import clip, payment_result, payment_values, value_of
 from ._runner import LedgerRunner
 from ._schema import attempts, payments
 from ._stats import ProviderHealth, provider_health
@@ -53,10 +55,6 @@ _FINISH_ATTEMPT: Final = update(attempts).where(
 )
 _UPDATE_PAYMENT_RETURNING: Final = (
     update(payments).where(payments.c.order_id == bindparam("key_order_id")).returning(payments)
-)
-_SELECT_PAYMENT: Final = select(payments).where(payments.c.order_id == bindparam("order_id"))
-_SELECT_ATTEMPTS: Final = (
-    select(attempts).where(attempts.c.order_id == bindparam("order_id")).order_by(attempts.c.number)
 )
 
 
@@ -81,6 +79,8 @@ class SqlLedger(BooksOperations):
         self._engine: Engine | None = None
         self._runner: LedgerRunner | None = None
         self._inline: Connection | None = None
+        self._checkpointer: Checkpointer | None = None
+        self._dbapi: sqlite3.Connection | None = None  # SQLite: the hot path's connection
         self._location = LedgerLocation(url)
         self._is_sqlite = url.startswith("sqlite")
         dialect = sqlite if self._is_sqlite else postgresql
@@ -103,7 +103,8 @@ class SqlLedger(BooksOperations):
             ConfigurationError: the URL names no installed database driver.
         """
         threads = 1 if self._is_sqlite else self._pool_size
-        self._runner = LedgerRunner(threads, self._location.where)
+        batch = self._batch if self._is_sqlite else None
+        self._runner = LedgerRunner(threads, self._location.where, transaction=batch)
         try:
             await self._runner.call(self._connect)
         except (SQLAlchemyError, OSError) as error:
@@ -118,13 +119,23 @@ class SqlLedger(BooksOperations):
         self._engine = ledger_engine(self.url, self._synchronous, self._pool_size)
         if self._is_sqlite:
             self._inline = self._engine.connect()
+            dbapi = self._inline.connection.dbapi_connection
+            assert isinstance(dbapi, sqlite3.Connection)
+            self._dbapi = dbapi
             self._location.remember()
+            if self._location.path is not None:
+                self._checkpointer = Checkpointer(self._location.path)
+                self._checkpointer.start()
         if self._location.path is None:
             with self._engine.begin() as conn:
                 upgrade(conn)
 
     def _disconnect(self) -> None:
         self._location.forget()
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
+        self._dbapi = None
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -146,8 +157,12 @@ class SqlLedger(BooksOperations):
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """One transaction: on the inline connection (SQLite) or a pooled one (the rest)."""
+        """One transaction: on the inline connection (SQLite; inside the writer's shared
+        transaction when it runs a batch) or a pooled one (the rest)."""
         if self._inline is not None:
+            if self._require_runner().grouped:
+                yield self._inline
+                return
             with self._inline.begin():
                 yield self._inline
                 self._require_runner().refuse_if_abandoned()
@@ -161,12 +176,34 @@ class SqlLedger(BooksOperations):
         """For work that is one statement: SQLite's inline transaction, or on a network
         database an autocommit connection, which spares the BEGIN and COMMIT round trips."""
         if self._inline is not None:
-            with self._inline.begin():
-                yield self._inline
-                self._require_runner().refuse_if_abandoned()
+            with self._transaction() as conn:
+                yield conn
         else:
             with self._require_engine().connect() as conn:
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def _batch(self) -> AbstractContextManager[object]:
+        """The writer's shared transaction for a batch of work (group commit, `_writer`)."""
+        if self._inline is None:
+            raise LedgerUnavailableError("the ledger is not open")
+        return self._inline.begin()
+
+    @contextmanager
+    def _raw(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on SQLite's DBAPI connection, for the happy path's statements
+        (`_sqlite_path`); rolled back if it fails or its caller gave up waiting."""
+        db = self._dbapi
+        assert db is not None
+        if self._require_runner().grouped:
+            yield db
+            return
+        try:
+            yield db
+            self._require_runner().refuse_if_abandoned()
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
 
     def _require_runner(self) -> LedgerRunner:
         if self._runner is None:
@@ -186,7 +223,7 @@ class SqlLedger(BooksOperations):
 
         try:
             return await self._require_runner().run(checked, before_call=before_call)
-        except (SQLAlchemyError, OSError) as error:
+        except (SQLAlchemyError, sqlite3.Error, OSError) as error:
             raise self._location.error(error, "writing or reading it") from error
 
     async def transact(self, work: Callable[[Connection], T]) -> T:
@@ -215,89 +252,40 @@ class SqlLedger(BooksOperations):
         authorize_only: bool = False,
     ) -> Claim:
         def work() -> Claim:
-            return self._claim(order_id, fingerprint, amount, owner, lease_seconds, authorize_only)
+            now = time.time()
+            until = now + lease_seconds
+            values = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
+            if self._dbapi is not None:
+                with self._raw() as db:
+                    if _sqlite_path.insert_claim(db, values):
+                        return Claim(ClaimKind.NEW)
+            else:
+                with self._statement() as conn:
+                    if conn.execute(self._insert_payment, values).first() is not None:
+                        return Claim(ClaimKind.NEW)
+            with self._statement() as conn:
+                return settle_existing(conn, values)
 
         return await self._run(work, before_call=True)
 
-    def _claim(
-        self,
-        order_id: str,
-        fingerprint: str,
-        amount: Money,
-        owner: str,
-        lease_seconds: float,
-        authorize_only: bool,
-    ) -> Claim:
-        now = time.time()
-        with self._statement() as conn:  # one statement on the happy path
-            inserted = conn.execute(
-                self._insert_payment,
-                {
-                    "order_id": order_id,
-                    "fingerprint": fingerprint,
-                    "status": PaymentStatus.PROCESSING.value,
-                    "amount_minor": amount.minor_units,
-                    "currency": amount.currency,
-                    "authorize_only": authorize_only,
-                    "owner": owner,
-                    "lease_until": now + lease_seconds,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-            if inserted.first() is not None:
-                return Claim(ClaimKind.NEW)
-            row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one()
-            if row.status != PaymentStatus.FAILED:
-                if row.fingerprint != fingerprint:
-                    return Claim(ClaimKind.CONFLICT)
-                return Claim(ClaimKind.EXISTING, payment=self._load(conn, row))
-            retaken = conn.execute(
-                update(payments)
-                .where(payments.c.order_id == order_id, payments.c.status == PaymentStatus.FAILED)
-                .values(
-                    fingerprint=fingerprint,
-                    amount_minor=amount.minor_units,
-                    currency=amount.currency,
-                    authorize_only=authorize_only,
-                    status=PaymentStatus.PROCESSING.value,
-                    owner=owner,
-                    lease_until=now + lease_seconds,
-                    updated_at=now,
-                    provider=None,
-                    method=None,
-                    provider_reference=None,
-                    action_url=None,
-                    failure_kind=None,
-                    decline_reason=None,
-                )
-                .returning(payments.c.order_id)
-            )
-            if retaken.first() is None:  # another worker retook it between our two statements
-                return Claim(ClaimKind.EXISTING, payment=self._load(conn, row))
-            last = conn.execute(
-                select(func.coalesce(func.max(attempts.c.number), 0)).where(
-                    attempts.c.order_id == order_id
-                )
-            ).scalar_one()
-            return Claim(ClaimKind.RETAKEN, next_attempt=int(last) + 1)
-
     async def record_attempt(self, row: AttemptRow) -> None:
         def work() -> None:
+            values = {
+                "order_id": row.order_id,
+                "number": row.number,
+                "provider": row.provider,
+                "method": row.method.value,
+                "idempotency_key": row.idempotency_key,
+                "request": row.request,
+                "tries": 0,
+                "started_at": time.time(),
+            }
+            if self._dbapi is not None:
+                with self._raw() as db:
+                    _sqlite_path.insert_attempt(db, values)
+                return
             with self._statement() as conn:
-                conn.execute(
-                    _INSERT_ATTEMPT,
-                    {
-                        "order_id": row.order_id,
-                        "number": row.number,
-                        "provider": row.provider,
-                        "method": row.method.value,
-                        "idempotency_key": row.idempotency_key,
-                        "request": row.request,
-                        "tries": 0,
-                        "started_at": time.time(),
-                    },
-                )
+                conn.execute(_INSERT_ATTEMPT, values)
 
         await self._run(work, before_call=True)
 
@@ -332,22 +320,42 @@ class SqlLedger(BooksOperations):
                 "action_url": clip(outcome.action_url, 2000),
                 "tries": outcome.tries,
                 "latency_ms": outcome.latency_ms,
+                "decline": value_of(outcome.decline),
+                "advice": value_of(outcome.advice),
+                "advice_code": clip(outcome.advice_code, 100),
             }
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:
                     return finish_attempt_and_payment(
                         conn, one_statement_values(order_id, number, attempt, payment, now)
                     )
-            with self._transaction() if payment else self._statement() as conn:
-                conn.execute(
-                    _FINISH_ATTEMPT,
-                    {"key_order_id": order_id, "key_number": number, "finished_at": now} | attempt,
-                )
-                if payment is None:
-                    return None
-                return self._update_payment(conn, order_id, payment, now)
+            keys = {"key_order_id": order_id, "key_number": number, "finished_at": now}
+            if self._dbapi is not None:
+                return self._finish_on_sqlite(keys | attempt, payment, now)
+            with self._statement() as conn:
+                conn.execute(_FINISH_ATTEMPT, keys | attempt)
+            return None
 
         return await self._run(work)
+
+    def _finish_on_sqlite(
+        self, attempt: dict[str, object], payment: PaymentUpdate | None, now: float
+    ) -> PaymentResult | None:
+        """The outcome (and the payment's status) in one transaction; the result is built
+        from the rows the writes return, and attempt 1, a payment's only attempt on the happy
+        path, needs nothing read back."""
+        order_id, number = str(attempt["key_order_id"]), int(str(attempt["key_number"]))
+        changed = None
+        if payment is not None:
+            keep = payment.status is PaymentStatus.PROCESSING
+            changed = payment_values(payment, now) | {"key_order_id": order_id, "keep_lease": keep}
+        with self._raw() as db:
+            finished, paid = _sqlite_path.finish_attempt(db, attempt, changed)
+            if paid is None:
+                return None
+            others = [] if number == 1 else _sqlite_path.other_attempts(db, order_id, number)
+        ordered = sorted([finished, *others], key=lambda row: int(row["number"]))
+        return payment_result(paid, ordered)
 
     async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
         """Write the payment's new status and return the payment as it now stands."""
@@ -361,26 +369,16 @@ class SqlLedger(BooksOperations):
     def _update_payment(
         self, conn: Connection, order_id: str, change: PaymentUpdate, now: float
     ) -> PaymentResult:
-        values: dict[str, object] = {
-            "key_order_id": order_id,
-            "status": change.status.value,
-            "provider": change.provider,
-            "method": value_of(change.method),
-            "provider_reference": change.provider_reference,
-            "action_url": clip(change.action_url, 2000),
-            "failure_kind": value_of(change.failure_kind),
-            "decline_reason": change.decline_reason,
-            "updated_at": now,
-        }
-        if change.status is not PaymentStatus.PROCESSING:
-            values |= {"owner": None, "lease_until": None}
-        return self._load(conn, conn.execute(_UPDATE_PAYMENT_RETURNING, values).one())
+        values = payment_values(change, now) | {"key_order_id": order_id}
+        return load(conn, conn.execute(_UPDATE_PAYMENT_RETURNING, values).one())
+
+    # -- reading and reconciling -----------------------------------------------------------
 
     async def get(self, order_id: str) -> PaymentResult | None:
         def work() -> PaymentResult | None:
             with self._transaction() as conn:
-                row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
-                return None if row is None else self._load(conn, row)
+                row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
+                return None if row is None else load(conn, row)
 
         return await self._run(work)
 
@@ -392,8 +390,3 @@ class SqlLedger(BooksOperations):
 
     async def provider_health(self, since: float) -> list[ProviderHealth]:
         return await self.transact(lambda conn: provider_health(conn, since))
-
-    @staticmethod
-    def _load(conn: Connection, row: Row[Any]) -> PaymentResult:
-        attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": row.order_id}).all()
-        return payment_result(row._mapping, [attempt._mapping for attempt in attempt_rows])

@@ -1,4 +1,5 @@
-"""A notification whose amount is not its payment's becomes an open discrepancy.
+"""A notification whose amount is not its payment's (or its refund's or capture's) becomes an
+open discrepancy.
 
 It joins the differences records reconciliation finds (`payrouter_discrepancies`), so one
 list holds every disagreement about money: `payrouter status` counts it, `payrouter records
@@ -16,8 +17,9 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .._money import Money, currency_exponent
+from .._money import currency_exponent
 from ..webhooks._event import WebhookEvent
+from ..webhooks._receipt import Receipt, WebhookResult
 from ._books import OPEN
 from ._schema import discrepancies
 
@@ -27,16 +29,27 @@ _MISMATCH: Final = (
     "the provider reported another amount than the payment's, so it was not marked paid: "
     "look the payment up at the provider, then settle it by hand (refund or collect the rest)"
 )
+_FOLLOW_UP_MISMATCH: Final = (
+    "the provider reported another amount than the follow-up's ({followup}), so it was not "
+    "marked done: look it up at the provider, then settle it by hand"
+)
 _PARTIAL: Final = (
     "the issuer authorised only part of the payment (partially_authorised): capture that part "
     "(router.capture with the amount) or void it, as your policy says, and ask for the rest"
 )
 
 
-def record_discrepancy(
-    conn: Connection, event: WebhookEvent, order_id: str, expected: Money, *, partial: bool
-) -> None:
-    """Insert the open discrepancy for `event`'s payment, unless one of its kind is known."""
+def record_discrepancy(conn: Connection, event: WebhookEvent, receipt: Receipt) -> None:
+    """Insert the open discrepancy `receipt` found for `event` (its `expected` figures are the
+    payment's, or the follow-up's when it names one), unless one of its kind is known."""
+    assert receipt.expected is not None
+    expected, order_id, followup = receipt.expected, receipt.order_id, receipt.followup_id
+    if receipt.result is WebhookResult.PARTIALLY_AUTHORISED:
+        action = _PARTIAL
+    elif followup is not None:
+        action = _FOLLOW_UP_MISMATCH.format(followup=followup)
+    else:
+        action = _MISMATCH
     same_currency = event.currency in (None, expected.currency)
     kind = "amount_differs" if same_currency else "currency_differs"
     reported = _show(event.amount_minor, event.currency)
@@ -53,10 +66,10 @@ def record_discrepancy(
             provider=event.provider,
             provider_reference=event.provider_reference,
             order_id=order_id,
-            reference=event.our_reference,
+            reference=followup or event.our_reference,
             ledger_side=str(expected),
             provider_side=f"{reported} in {event.type} ({event.event_id})"[:300],
-            action=_PARTIAL if partial else _MISMATCH,
+            action=action,
             state=OPEN,
             occurred_at=event.occurred_at.timestamp(),
             first_seen=now,

@@ -12,7 +12,9 @@ remember it without applying it.
 A payment event is applied only when the amount and currency the provider reports are the
 payment's own. A mismatch never moves the payment: it is remembered with the reported figures
 (the payment row holds ours) as `amount_mismatch`. An authorisation for less than asked, in
-the same currency, makes the payment `partially_authorised`, never `succeeded`.
+the same currency, makes the payment `partially_authorised`, never `succeeded`. A refund's or
+capture's notification is held to the follow-up's own figures the same way: a mismatch never
+finishes the follow-up, and becomes the same open discrepancy.
 
 Event ids are kept for good (nothing deletes them), so a provider's redelivery is recognised
 however late it comes: Adyen retries for 30 days, Stripe for 3 days (and resends from its
@@ -72,8 +74,7 @@ def apply_event(conn: Connection, event: WebhookEvent) -> Receipt:
         return Receipt(event.event_id, WebhookResult.REPLAYED)
     receipt = _effect(conn, event)
     if receipt.expected is not None and receipt.order_id is not None:
-        partial = receipt.result is WebhookResult.PARTIALLY_AUTHORISED
-        record_discrepancy(conn, event, receipt.order_id, receipt.expected, partial=partial)
+        record_discrepancy(conn, event, receipt)
     conn.execute(
         update(webhook_events)
         .where(
@@ -152,12 +153,8 @@ def judge_amount(
     same currency, is a partial authorisation. Other statuses only need to agree when the
     provider reports figures at all.
     """
-    reported = (event.amount_minor, event.currency)
     if target is not PaymentStatus.SUCCEEDED:
-        known = None not in reported
-        return (
-            target if not known or reported == (expected.minor_units, expected.currency) else None
-        )
+        return target if agrees(event, expected, must_report=False) else None
     if event.currency != expected.currency or event.amount_minor is None:
         return None
     if event.amount_minor == expected.minor_units:
@@ -167,16 +164,43 @@ def judge_amount(
     return None
 
 
+def agrees(event: WebhookEvent, expected: Money, *, must_report: bool) -> bool:
+    """True when `event` reports `expected`'s amount and currency, or (unless it
+    `must_report` them, as a success must) reports no figures at all."""
+    reported = (event.amount_minor, event.currency)
+    if None in reported:
+        return not must_report
+    return reported == (expected.minor_units, expected.currency)
+
+
 def _finish_follow_up(conn: Connection, event: WebhookEvent) -> Receipt:
     assert event.followup_status is not None
     found = conn.execute(
-        select(followups.c.followup_id, followups.c.order_id, followups.c.status).where(
+        select(
+            followups.c.followup_id,
+            followups.c.order_id,
+            followups.c.amount_minor,
+            followups.c.currency,
+        ).where(
             followups.c.provider == event.provider,
             _names(followups.c.provider_reference, event.provider_reference or ""),
         )
     ).first()
     if found is None:
         return Receipt(event.event_id, WebhookResult.NO_MATCH, _order_of(conn, event))
+    if found.amount_minor is not None:  # a capture or refund (a void names no amount)
+        expected = Money(minor_units=found.amount_minor, currency=found.currency)
+        confirms = event.followup_status is FollowUpStatus.SUCCEEDED
+        # Checked whatever the follow-up's status: a refund's amount never changes, so a
+        # late notification naming other figures is a difference all the same.
+        if not agrees(event, expected, must_report=confirms):
+            return Receipt(
+                event.event_id,
+                WebhookResult.AMOUNT_MISMATCH,
+                found.order_id,
+                found.followup_id,
+                expected,
+            )
     now = time.time()
     refused = event.followup_status is FollowUpStatus.REFUSED
     finished = conn.execute(

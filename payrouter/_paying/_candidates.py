@@ -56,6 +56,7 @@ from ._decide import (
 )
 from ._keys import derive_key
 from ._plan import Candidate, Plan, healthy_methods, plan
+from ._reattempt import Reattempts
 from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
 
@@ -92,6 +93,7 @@ class CandidateLoop:
         self._sleep = sleep
         self._routing = routing or RoutingPolicy()
         self._admission = admission
+        self._reattempts = Reattempts(ledger, settings.soft_declines, hooks)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -118,7 +120,7 @@ class CandidateLoop:
                 yield from ((candidate, True) for candidate in tally.refused)
 
         for candidate, past_breaker in passes():
-            if candidate.source_index in tally.declined_sources:
+            if tally.skips_source_of(candidate):
                 continue
             if time.monotonic() >= deadline:
                 self._skip(request, candidate, "deadline", tally)
@@ -143,6 +145,10 @@ class CandidateLoop:
             self._learn(candidate.adapter.name, candidate.method, reply)
             number, tally.made = number + 1, tally.made + 1
             decision = decide(reply, fallback_on_decline=self.settings.fallback_on_decline)
+            if decision.step in (Step.DECLINED, Step.NEXT_SOURCE):
+                decision = await self._reattempts.review(
+                    request, candidate, reply, decision, candidates, tally
+                )
             tally.record(candidate, reply, decision)
             last = (number - 1, outcome)
             if decision.step is Step.SETTLE:
@@ -321,16 +327,7 @@ class CandidateLoop:
                 run.latency_ms,
             ),
         )
-        outcome = AttemptOutcome(
-            outcome=reply.outcome,
-            failure_kind=reply.failure_kind,
-            provider_code=reply.provider_code,
-            provider_reference=reply.provider_reference,
-            action_url=reply.action_url,
-            tries=run.tries,
-            latency_ms=run.latency_ms,
-        )
-        return reply, outcome
+        return reply, AttemptOutcome.of(reply, tries=run.tries, latency_ms=run.latency_ms)
 
     async def _finish(
         self,

@@ -55,6 +55,9 @@ class Step(enum.Enum):
     """Declined: skip every provider of this source, try the customer's next source."""
     FAIL_OVER = "fail_over"
     """The provider could not take it and provably took nothing: try the next candidate."""
+    REATTEMPT = "reattempt"
+    """A soft decline the merchant's policy reattempts once at the next acquirer holding a
+    credential for the same card (`_reattempt.py`); the source's other candidates are not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +106,18 @@ class Tally:
     the next candidate was tried, and the payment may still end failed for this reason."""
     refused: list[Candidate] = field(default_factory=list)
     """Candidates whose breaker was open: the last-resort pass may call them once."""
+    reattempted: bool = False
+    reattempt_to: Candidate | None = None
+    """The one candidate of a declined source still to try: a soft decline's reattempt."""
+
+    def skips_source_of(self, candidate: Candidate) -> bool:
+        """True for a candidate of a declined source, unless it is that source's reattempt."""
+        declined = candidate.source_index in self.declined_sources
+        return declined and candidate is not self.reattempt_to
 
     def record(self, candidate: Candidate, reply: ProviderReply, decision: Decision) -> None:
         self.alert = self.alert or decision.alert
-        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED):
+        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED, Step.REATTEMPT):
             self.last_decline = (candidate, reply)
             self.declined_sources.add(candidate.source_index)
         elif reply.failure_kind is FailureKind.INVALID_REQUEST:

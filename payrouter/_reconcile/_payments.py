@@ -228,14 +228,11 @@ async def _resolve_attempt(
     if reply.outcome is Outcome.REQUIRES_ACTION and isinstance(adapter, CompletesApproval):
         reply = await _complete(adapter, handle, reply, settings, payment, attempt)
     if is_conclusive_lookup(reply) or absent:
-        outcome = AttemptOutcome(
-            outcome=reply.outcome,
-            failure_kind=reply.failure_kind,
-            provider_code=reply.provider_code,
-            provider_reference=reply.provider_reference or attempt.provider_reference,
-            action_url=reply.action_url,
+        outcome = AttemptOutcome.of(
+            reply,
             tries=attempt.tries,
             latency_ms=attempt.latency_ms or (time.perf_counter() - started) * 1000,
+            provider_reference=attempt.provider_reference,
         )
         await ledger.finish_attempt(payment.order_id, attempt.number, outcome)
     return Climb(None)

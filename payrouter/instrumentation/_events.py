@@ -22,6 +22,7 @@ __all__ = [
     "AttemptStarted",
     "BreakerStateChanged",
     "CandidateSkipped",
+    "DeclineReattempt",
     "Event",
     "FailedOver",
     "FollowUpFinished",
@@ -88,6 +89,23 @@ class FailedOver:
     from_provider: str
     method: PaymentMethod
     failure_kind: FailureKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineReattempt:
+    """A soft-declined card and the next acquirer holding a credential for it.
+
+    `outcome` is `reattempted` (the card goes there now), `card_limit` (not sent: the card
+    reached the merchant's cap of reattempts over its window, every process counted) or
+    `advice` (not sent: the network's advice forbids another attempt now).
+    """
+
+    order_id: str
+    from_provider: str
+    to_provider: str
+    method: PaymentMethod
+    outcome: str
+    advice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +200,9 @@ class AmountMismatch:
     so the payment was not marked paid (`result` amount_mismatch), or an authorisation for
     less than asked made it `partially_authorised` (`result` partially_authorised). Both
     figures are here and in the ledger: a person decides (capture the part, void, refund).
-    `source` says where the figure came from (webhook); `reference` is the event's id."""
+    `source` says where the figure came from (webhook, reply); `reference` is the event's
+    id or the attempt's. `followup_id` names the refund or capture whose notification
+    reported other figures than its own (it was not marked done); None for a payment."""
 
     order_id: str
     provider: str
@@ -194,6 +214,7 @@ class AmountMismatch:
     reported_minor: int | None
     reported_currency: str | None
     alert: bool = True
+    followup_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +231,7 @@ Event = (
     | AttemptFinished
     | RetryScheduled
     | FailedOver
+    | DeclineReattempt
     | CandidateSkipped
     | RoutePlanned
     | BreakerStateChanged

@@ -42,6 +42,7 @@ async def apply(ledger: Ledger, hooks: Sequence[Hook], event: WebhookEvent) -> R
                 expected_currency=receipt.expected.currency,
                 reported_minor=event.amount_minor,
                 reported_currency=event.currency,
+                followup_id=receipt.followup_id,
             ),
         )
     return receipt

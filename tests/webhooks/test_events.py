@@ -57,3 +57,22 @@ async def test_adyen_amounts_are_read_back_in_iso_minor_units() -> None:
 
     assert (whole[0].amount_minor, whole[0].currency) == (1000, "ISK")
     assert (broken[0].amount_minor, broken[0].currency) == (None, "ISK")
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("authentication_required", PaymentStatus.REQUIRES_ACTION),
+        ("payment_intent_authentication_failure", PaymentStatus.DECLINED),
+        ("card_declined", PaymentStatus.DECLINED),
+    ],
+)
+def test_payment_failed_for_authentication_still_awaits_the_customer(
+    code: str, status: PaymentStatus
+) -> None:
+    """Stripe reports an off-session charge the issuer wants authenticated as
+    `payment_intent.payment_failed`, yet the intent waits for the customer to confirm it on
+    session: it keeps the payment requires_action; a failed authentication declines it."""
+    body = json.loads(stripe_event("payment_intent.payment_failed"))
+    body["data"]["object"]["last_payment_error"] = {"type": "card_error", "code": code}
+    assert parse_stripe(json.dumps(body).encode()).status is status

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from payrouter.provider import FailureKind, Outcome
+from payrouter.provider import DeclineType, FailureKind, Outcome
 
 __all__ = [
     "ADYEN_EXPONENTS",
@@ -20,6 +20,7 @@ __all__ = [
     "REFUND_REASONS",
     "REFUSALS",
     "REFUSAL_CODE_BY_REASON",
+    "REFUSAL_DECLINE_TYPES",
     "RESULT_CODES",
     "ResultRow",
 ]
@@ -95,7 +96,9 @@ REFUSALS: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "35": FailureKind.CARD_DECLINED,  # No savings account available on Card
         "36": FailureKind.AUTHENTICATION_FAILED,  # Mobile pin required
         "37": FailureKind.CARD_DECLINED,  # Contactless fallback
-        "38": FailureKind.AUTHENTICATION_FAILED,  # Authentication required
+        # Authentication required: the issuer wants 3-D Secure that was not done here (a
+        # payment without the shopper, or attemptAuthentication never). Not a failed check.
+        "38": FailureKind.AUTHENTICATION_REQUIRED,
         "39": FailureKind.AUTHENTICATION_FAILED,  # RReq not received from DS
         "40": FailureKind.CARD_DECLINED,  # Current AID is in Penalty Box
         "41": FailureKind.AUTHENTICATION_FAILED,  # CVM Required Restart Payment
@@ -104,6 +107,29 @@ REFUSALS: Final[Mapping[str, FailureKind]] = MappingProxyType(
     }
 )
 """`refusalReasonCode` → kind, for `Refused` and `Error` results (Adyen's refusal reasons)."""
+
+REFUSAL_DECLINE_TYPES: Final[Mapping[str, DeclineType]] = MappingProxyType(
+    {
+        # Soft: this attempt's, not the card's; another acquirer may get an approval.
+        "0": DeclineType.SOFT,  # Unknown: the issuer gave no reason
+        "2": DeclineType.SOFT,  # Refused: a generic decline, such as "do not honour"
+        "9": DeclineType.SOFT,  # Issuer Unavailable
+        # Hard: lost or stolen, invalid account or number, fraud, closed, expired.
+        "5": DeclineType.HARD,  # Blocked Card
+        "6": DeclineType.HARD,  # Expired Card
+        "8": DeclineType.HARD,  # Invalid Card Number
+        "14": DeclineType.HARD,  # Acquirer Fraud
+        "20": DeclineType.HARD,  # FRAUD
+        "22": DeclineType.HARD,  # FRAUD-CANCELLED
+        "26": DeclineType.HARD,  # Revocation Of Auth
+        "31": DeclineType.HARD,  # Issuer Suspected Fraud
+        # Adyen itself stops retries that would cost network fees.
+        "44": DeclineType.HARD,  # Transaction blocked by Adyen to prevent retry fees
+    }
+)
+"""`refusalReasonCode` → soft or hard; a code not listed takes its kind's type (hard for
+every decline kind). Adyen's "Acquirer Error" (4) and "Not Submitted" (21) are no declines:
+the chain failed before the issuer, so they fail over as `provider_down`."""
 
 REFUSAL_CODE_BY_REASON: Final[Mapping[str, str]] = MappingProxyType(
     {

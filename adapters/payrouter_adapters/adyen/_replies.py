@@ -12,14 +12,16 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from payrouter import Money
-from payrouter.provider import FailureKind, Outcome, ProviderReply
+from payrouter.provider import Advice, DeclineType, FailureKind, Outcome, ProviderReply, policy_for
 
+from .._advice import MERCHANT_ADVICE_CODES, VISA_CATEGORIES, leading_code, strictest
 from .._common import parse_retry_after, warn_unmapped_once
 from ._amounts import iso_minor
 from ._codes import (
     ERROR_CODES,
     HTTP_STATUSES,
     REFUSAL_CODE_BY_REASON,
+    REFUSAL_DECLINE_TYPES,
     REFUSALS,
     RESULT_CODES,
     ResultRow,
@@ -57,6 +59,7 @@ class _Payment(BaseModel):
     refusal_reason: str | None = Field(default=None, alias="refusalReason")
     refusal_reason_code: str | None = Field(default=None, alias="refusalReasonCode")
     action: _Action | None = None
+    additional_data: dict[str, str] | None = Field(default=None, alias="additionalData")
 
 
 class _Modification(BaseModel):
@@ -161,13 +164,42 @@ def _refusal(provider: str, body: _Payment, row: ResultRow, status: int) -> Prov
         if code or reason:
             warn_unmapped_once(provider, f"refusal:{code or reason}")
         kind = row.default_kind or FailureKind.CARD_DECLINED
+    decline, advice, advice_code = _decline_fields(kind, code, body.additional_data or {})
     return ProviderReply.failed(
         kind,
         provider_code=code or body.result_code,
         http_status=status,
         provider_reference=body.psp_reference,
         message=reason,
+        decline=decline,
+        advice=advice,
+        advice_code=advice_code,
     )
+
+
+def _decline_fields(
+    kind: FailureKind, code: str | None, data: dict[str, str]
+) -> tuple[DeclineType | None, Advice | None, str | None]:
+    """Soft or hard by the refusal code, and the advice: the Mastercard merchant advice code,
+    or for a Visa card its raw response code's decline category; the stricter wins.
+
+    Both come in `additionalData`, which Adyen sends only when the merchant enabled those
+    fields in its Customer Area; without them the refusal code alone decides.
+    """
+    if not policy_for(kind).is_decline:
+        return None, None, None
+    decline = REFUSAL_DECLINE_TYPES.get(code) if code else None
+    mac = leading_code(data.get("merchantAdviceCode"))
+    raw = data.get("refusalReasonRaw")
+    visa = data.get("paymentMethod", "").lower().startswith("visa")
+    category = leading_code(raw) if visa else None
+    advice = strictest(
+        MERCHANT_ADVICE_CODES.get(mac) if mac else None,
+        VISA_CATEGORIES.get(category) if category else None,
+    )
+    given = [f"merchantAdviceCode:{mac}"] if mac else []
+    given += [f"visa:{category}"] if category else []
+    return decline, advice, " ".join(given) or None
 
 
 def modification_reply(provider: str, response: httpx.Response) -> ProviderReply:

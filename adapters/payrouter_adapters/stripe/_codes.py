@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from payrouter.provider import FailureKind, Outcome
+from payrouter.provider import Advice, DeclineType, FailureKind, Outcome
 
 __all__ = [
+    "ADVICE_CODES",
+    "AWAITING_AUTHENTICATION",
     "CANCELLATION_REASONS",
     "CAPTURE_STATUSES",
     "DECLINE_CODES",
+    "DECLINE_TYPES",
     "ERROR_CODES",
     "HTTP_STATUSES",
     "INTENT_STATUSES",
@@ -126,7 +129,8 @@ DECLINE_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "restricted_card": FailureKind.ACCOUNT_LOCKED,
         "pin_try_exceeded": FailureKind.ACCOUNT_LOCKED,
         "new_account_information_available": FailureKind.ACCOUNT_CLOSED,  # card replaced
-        "authentication_required": FailureKind.AUTHENTICATION_FAILED,
+        # Only without an intent; with one it waits for the customer (AWAITING_AUTHENTICATION).
+        "authentication_required": FailureKind.AUTHENTICATION_REQUIRED,
         "incorrect_pin": FailureKind.AUTHENTICATION_FAILED,
         "invalid_pin": FailureKind.AUTHENTICATION_FAILED,
         "offline_pin_required": FailureKind.AUTHENTICATION_FAILED,
@@ -169,6 +173,50 @@ DECLINE_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
 """`error.decline_code` (the issuer's reason) → kind; looked up before `error.code`."""
 
 
+DECLINE_TYPES: Final[Mapping[str, DeclineType]] = MappingProxyType(
+    {
+        # Soft: this attempt's, not the card's; another acquirer may get an approval.
+        "do_not_honor": DeclineType.SOFT,
+        "generic_decline": DeclineType.SOFT,
+        "issuer_not_available": DeclineType.SOFT,
+        "try_again_later": DeclineType.SOFT,
+        "reenter_transaction": DeclineType.SOFT,
+        "approve_with_id": DeclineType.SOFT,
+        "no_action_taken": DeclineType.SOFT,
+        # Hard: lost or stolen, invalid account or number, fraud, closed, expired.
+        "lost_card": DeclineType.HARD,
+        "stolen_card": DeclineType.HARD,
+        "pickup_card": DeclineType.HARD,
+        "fraudulent": DeclineType.HARD,
+        "invalid_account": DeclineType.HARD,
+        "incorrect_number": DeclineType.HARD,
+        "invalid_number": DeclineType.HARD,
+        "expired_card": DeclineType.HARD,
+        "new_account_information_available": DeclineType.HARD,  # the card was replaced
+        "do_not_try_again": DeclineType.HARD,
+        "revocation_of_all_authorizations": DeclineType.HARD,
+        "revocation_of_authorization": DeclineType.HARD,
+        "stop_payment_order": DeclineType.HARD,
+        # Stripe stopped accepting this card after too many declines: retrying elsewhere is
+        # exactly what the networks' retry rules fine.
+        "card_decline_rate_limit_exceeded": DeclineType.HARD,
+    }
+)
+"""`decline_code` (or `code` without one) → soft or hard; a code not listed takes its kind's
+type (`payrouter.provider.DECLINE_TYPES`: hard for every decline kind)."""
+
+
+ADVICE_CODES: Final[Mapping[str, Advice]] = MappingProxyType(
+    {
+        "try_again_later": Advice.TRY_AGAIN_LATER,
+        "do_not_try_again": Advice.DO_NOT_TRY_AGAIN,
+        "confirm_card_data": Advice.CONFIRM_CARD_DATA,
+    }
+)
+"""`error.advice_code` (Stripe's own advice, 2024-12-18 API and later) → advice. The card
+network's two-digit `network_advice_code` is read through the shared MAC table."""
+
+
 ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
     {
         "card_declined": FailureKind.CARD_DECLINED,
@@ -185,7 +233,7 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "payment_intent_payment_attempt_failed": FailureKind.CARD_DECLINED,
         "payment_method_provider_decline": FailureKind.CARD_DECLINED,
         "insufficient_funds": FailureKind.INSUFFICIENT_FUNDS,
-        "authentication_required": FailureKind.AUTHENTICATION_FAILED,
+        "authentication_required": FailureKind.AUTHENTICATION_REQUIRED,
         "payment_intent_authentication_failure": FailureKind.AUTHENTICATION_FAILED,
         "payment_intent_action_required": FailureKind.AUTHENTICATION_FAILED,
         "payment_intent_payment_attempt_expired": FailureKind.AUTHENTICATION_FAILED,
@@ -274,3 +322,9 @@ the code is more precise (409 `idempotency_key_in_use` says "retry" yet is still
 STRIPE_EXPONENTS: Final[Mapping[str, int]] = MappingProxyType({"ISK": 2, "MGA": 0})
 """Currencies whose Stripe minor unit differs from ISO 4217 (docs.stripe.com/currencies):
 ISK stays two-decimal at Stripe (multiples of 100); MGA is zero-decimal at Stripe."""
+
+
+AWAITING_AUTHENTICATION: Final = frozenset({"authentication_required"})
+"""`decline_code` or `code` by which Stripe keeps the intent for the customer to authenticate
+on session (`_authentication`): `requires_action` on a known intent, else the decline
+`DECLINE_CODES` says."""

@@ -18,6 +18,7 @@ from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
 from ._amounts import iso_amount
+from ._authentication import awaiting_customer, awaits_authentication
 from ._codes import (
     CANCELLATION_REASONS,
     CAPTURE_STATUSES,
@@ -31,6 +32,7 @@ from ._codes import (
     VOID_STATUSES,
     StatusRow,
 )
+from ._declines import decline_fields
 
 __all__ = [
     "capture_reply",
@@ -73,6 +75,8 @@ class _Problem(BaseModel):
     type: str | None = None
     code: str | None = None
     decline_code: str | None = None
+    advice_code: str | None = None
+    network_advice_code: str | None = None
     message: str | None = None
     payment_intent: Object | None = None
 
@@ -210,12 +214,18 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
                 http_status=status,
                 provider_reference=intent.id,
             )
+        case Outcome.FAILED if _awaits_authentication(intent.last_payment_error):
+            return awaiting_customer(intent.id, status)
         case Outcome.FAILED:
             return _failed_attempt(provider, intent, row, status)
         case _:
             return ProviderReply.unknown(
                 provider_code=code, http_status=status, provider_reference=intent.id
             )
+
+
+def _awaits_authentication(problem: _Problem | None) -> bool:
+    return problem is not None and awaits_authentication(problem.decline_code, problem.code)
 
 
 def _taken(intent: Object) -> Money | None:
@@ -243,6 +253,7 @@ def _failed_attempt(provider: str, intent: Object, row: StatusRow, status: int) 
         http_status=status,
         provider_reference=intent.id,
         message=_scrub(problem.message),
+        **decline_fields(kind, problem),
     )
 
 
@@ -361,6 +372,9 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     status = response.status_code
     envelope = load(_Envelope, response)
     problem = envelope.error if envelope and envelope.error else _Problem()
+    intent = problem.payment_intent
+    if status < 500 and intent and intent.id and _awaits_authentication(problem):
+        return awaiting_customer(intent.id, status)
     if status >= 500:
         should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
         kind = SHOULD_RETRY.get(should_retry) or HTTP_STATUSES.get(status)
@@ -381,4 +395,5 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
         retry_after=retry_after,
         provider_reference=problem.payment_intent.id if problem.payment_intent else None,
         message=_scrub(problem.message),
+        **decline_fields(kind, problem),
     )

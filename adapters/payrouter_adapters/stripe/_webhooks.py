@@ -28,6 +28,7 @@ from payrouter.webhooks import (
 )
 
 from ._amounts import iso_amount
+from ._authentication import awaits_authentication
 
 __all__ = ["StripeWebhooks"]
 
@@ -119,6 +120,8 @@ def parse_event(body: bytes, provider: str = "stripe") -> WebhookEvent:
     if not isinstance(obj, dict):
         raise MalformedNotificationError("Stripe event's data.object is not an object")
     status = _STATUS.get(kind)
+    if status is PaymentStatus.DECLINED and _awaits_authentication(obj):
+        status = PaymentStatus.REQUIRES_ACTION  # confirmed again on session: not a decline
     effect, followup_status = (Effect.PAYMENT, None) if status else (Effect.NONE, None)
     reference = obj.get("id")
     if kind in _REFUND_EVENTS:
@@ -145,6 +148,14 @@ def parse_event(body: bytes, provider: str = "stripe") -> WebhookEvent:
         effect=effect,
         followup_status=followup_status,
     )
+
+
+def _awaits_authentication(intent: Mapping[str, Any]) -> bool:
+    """The failed intent waits for the customer to authenticate (`_authentication`)."""
+    problem = intent.get("last_payment_error")
+    if not isinstance(problem, dict):
+        return False
+    return awaits_authentication(problem.get("code"), problem.get("decline_code"))
 
 
 def _is_int(value: object) -> bool:

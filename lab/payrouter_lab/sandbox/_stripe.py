@@ -5,8 +5,9 @@ Stripe-shaped JSON out; `Authorization` must be present (any key works); `Idempo
 replays the stored answer for 24 hours of sandbox life (until reset).
 
 Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
-`pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (a GET of
-`next_action.redirect_to_url.url` authenticates), `pm_card_visa_chargeDeclined` and
+`pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (on
+session a GET of `next_action.redirect_to_url.url` authenticates; off session they decline
+with `authentication_required`: `_stripe_3ds`), `pm_card_visa_chargeDeclined` and
 `pm_card_visa_chargeDeclinedInsufficientFunds` decline; any other id is a good card.
 Search by metadata is strongly consistent here unless the `search_lag` fault holds new
 intents back, as Stripe's eventually consistent search may.
@@ -23,6 +24,7 @@ from starlette.datastructures import Headers
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
+from ._stripe_3ds import THREE_DS, challenge, declined, fail_authentication
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import refund
 from ._stripe_wire import (
@@ -38,7 +40,6 @@ from ._stripe_wire import (
 
 __all__ = ["StripeStandin"]
 
-_THREE_DS = frozenset({"pm_card_authenticationRequired", "pm_card_threeDSecure2Required"})
 _TEST_DECLINES = {
     "pm_card_visa_chargeDeclined": "generic_decline",
     "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
@@ -222,6 +223,7 @@ class StripeStandin(Standin):
             "cancellation_reason": None,
             "_payer": form.get("payment_method"),
             "_return_url": form.get("return_url"),
+            "_off_session": form.get("off_session") == "true",
             "_refunded": 0,
         }
         self._intents[intent_id] = intent
@@ -234,9 +236,14 @@ class StripeStandin(Standin):
         intent = self._intent(call)
         if intent is None:
             return missing("payment_intent", call.path_params["intent"])
-        method = call.form().get("payment_method")
+        form = call.form()
+        method = form.get("payment_method")
         if method:
             intent["payment_method"] = intent["_payer"] = method
+        if not intent["payment_method"]:
+            return unexpected_state(intent, "confirm")
+        intent["_off_session"] = form.get("off_session") == "true"  # the customer is back
+        intent["_return_url"] = form.get("return_url", intent["_return_url"])
         return self._confirm(call, intent, call.base_url)
 
     def _confirm(self, call: Call, intent: dict[str, object], base_url: str) -> Reply:
@@ -247,30 +254,12 @@ class StripeStandin(Standin):
             decline = DECLINE_CODES[kind]
         intent_id = str(intent["id"])
         if decline is not None:
-            problem = {
-                "type": "card_error",
-                "code": "card_declined",
-                "decline_code": decline,
-                "message": "Your card was declined.",
-                "charge": new_id("ch"),
-                "payment_method": payment_method(method),
-            }
-            intent.update(status="requires_payment_method", last_payment_error=problem)
-            intent.update(payment_method=None, latest_charge=problem["charge"])
-            return json_reply(402, {"error": {**problem, "payment_intent": public(intent)}})
-        if method in _THREE_DS and not intent.get("_authenticated"):
-            return_url = intent["_return_url"]
-            action: dict[str, object] = {"type": "use_stripe_sdk", "use_stripe_sdk": {}}
-            if isinstance(return_url, str):
-                action = {
-                    "type": "redirect_to_url",
-                    "redirect_to_url": {
-                        "url": f"{base_url}/sandbox/3ds/{intent_id}",
-                        "return_url": return_url,
-                    },
-                }
-            intent.update(status="requires_action", next_action=action)
-            return json_reply(200, public(intent))
+            return declined(intent, method, "card_declined", decline)
+        if method in THREE_DS and not intent.get("_authenticated"):
+            if intent["_off_session"]:  # nobody there to authenticate
+                code = "authentication_required"
+                return declined(intent, method, code, code)
+            return challenge(intent, base_url)
         manual = intent["capture_method"] == "manual"
         pending = call.faulted(FaultKind.PENDING) is not None
         intent.update(next_action=None, latest_charge=new_id("ch"), last_payment_error=None)
@@ -294,10 +283,14 @@ class StripeStandin(Standin):
         return json_reply(200, public(intent))
 
     async def _authenticate(self, call: Call) -> Reply:
-        """The 3-D Secure page: the customer passes, and the payment goes through."""
+        """The 3-D Secure page: the customer passes and the payment goes through, or fails
+        (`?outcome=fail`) and nothing is charged."""
         intent = self._intent(call)
         if intent is None or intent["status"] != "requires_action":
             return Reply(404, b"<html>No such authentication</html>", media_type="text/html")
+        if call.query.get("outcome") == "fail":
+            fail_authentication(intent)
+            return Reply(200, b"<html>Authentication failed</html>", media_type="text/html")
         intent["_authenticated"] = True
         self._confirm(call, intent, call.base_url)
         return Reply(200, b"<html>Authenticated</html>", media_type="text/html")

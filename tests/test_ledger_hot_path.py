@@ -1,0 +1,81 @@
+"""The ledger's hot path on SQLite: checkpoints off the payment's commit, results built from
+the rows the writes return, and the same records as the general path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router, set_testing
+from payrouter._ledger import SqlLedger
+from payrouter.provider import DeclineType, FailureKind
+from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+
+
+def _request(order_id: str) -> PaymentRequest:
+    return PaymentRequest(
+        order_id=order_id,
+        amount=Money.of("10.00", "EUR"),
+        sources=[CardSource(token=SecretStr("pm_card_visa"))],
+        customer_country="DE",
+    )
+
+
+def _rows_in_database_file(path: Path) -> int:
+    """Payments in the database file itself, ignoring the WAL: only checkpoints put them there."""
+    uri = f"file:{path}?immutable=1"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as peek:
+        try:
+            (count,) = peek.execute("SELECT count(*) FROM payrouter_payments").fetchone()
+        except sqlite3.DatabaseError:  # the file's pages are still only in the WAL
+            return 0
+    return int(count)
+
+
+def _wait_for_rows(path: Path, count: int) -> None:
+    while _rows_in_database_file(path) < count:
+        time.sleep(0.05)
+
+
+async def test_the_ledger_connection_leaves_wal_checkpoints_to_its_own_thread(
+    tmp_path: Path,
+) -> None:
+    """No payment's commit runs a checkpoint; the ledger's thread copies the WAL back."""
+    path = tmp_path / "ledger.db"
+    ledger = SqlLedger(f"sqlite:///{path}")
+    adapter = SimulatedAdapter(SimulatedProvider("card"))
+    async with Router([adapter], ledger=ledger, hooks=()) as router:
+        assert ledger._dbapi is not None
+        (automatic,) = ledger._dbapi.execute("PRAGMA wal_autocheckpoint").fetchone()
+        assert automatic == 0
+        for index in range(50):
+            await router.pay(_request(f"order-{index}"))
+        await asyncio.to_thread(_wait_for_rows, path, 50)  # the checkpoint thread's next round
+
+
+async def test_results_from_returned_rows_match_what_the_ledger_reads_back(
+    tmp_path: Path,
+) -> None:
+    """A result built from the rows the writes returned equals the payment read back,
+    for a first attempt, a later one after a failover, and a decline."""
+    first, second = SimulatedProvider("card_a"), SimulatedProvider("card_b")
+    adapters = [SimulatedAdapter(first), SimulatedAdapter(second)]
+    with set_testing(True):
+        async with Router(adapters, ledger=f"sqlite:///{tmp_path / 'l.db'}", hooks=()) as router:
+            one = await router.pay(_request("order-1"))
+            first.default = Behavior.refuse_connection()
+            two = await router.pay(_request("order-2"))
+            second.default = Behavior.decline_with(FailureKind.INSUFFICIENT_FUNDS)
+            three = await router.pay(_request("order-3"))
+            assert one.status is PaymentStatus.SUCCEEDED
+            assert [a.number for a in two.attempts] == [1, 2]
+            assert one == await router.lookup("order-1")
+            assert two == await router.lookup("order-2")
+            assert three.status is PaymentStatus.DECLINED
+            assert three.attempts[-1].decline is DeclineType.HARD  # the decline's columns too
+            assert three == await router.lookup("order-3")
