@@ -43,8 +43,8 @@ class CredentialRules:
             `pm_`, `tok_`, `card_`, `src_` ids). A token the customer's source does not name a
             provider for (`CardSource(token=...)` alone) goes only where it matches. None: the
             provider's tokens cannot be told apart (an Adyen `storedPaymentMethodId`), so they
-            must be named (`CardSource(token=..., provider="adyen")` or `tokens={...}`). The
-            default, any token, keeps adapters that declare nothing working as before.
+            must be named (`CardSource(token=..., provider="adyen")` or `tokens`). Default:
+            any token, as for adapters that declare nothing.
         network_tokens: the provider's API takes card network tokens (token PAN, expiry and
             cryptogram or network transaction id), so a `NetworkToken` is eligible here.
         stored_credential_requires: `PaymentRequest` fields a stored token needs at this
@@ -64,9 +64,7 @@ class CredentialRules:
 
     def recognizes(self, token: str) -> bool:
         """True when `token` has this provider's own token format."""
-        return (
-            self.card_id_format is not None and re.fullmatch(self.card_id_format, token) is not None
-        )
+        return bool(self.card_id_format and re.fullmatch(self.card_id_format, token))
 
 
 @dataclass(frozen=True, slots=True)
