@@ -21,11 +21,12 @@ from payrouter import (
     SoftDeclineSettings,
     WalletSource,
 )
+from payrouter._codes import CodeRow, with_codes
 from payrouter._config import PayrouterConfig
 from payrouter._ledger import SqlLedger
 from payrouter._paying._reattempt import card_identity
 from payrouter.instrumentation import DeclineReattempt, Event, PrometheusHook
-from payrouter.provider import Adapter, DeclineType
+from payrouter.provider import Adapter, DeclineType, FailureKind
 from payrouter.testing import ScriptedProvider
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.stripe import StripeAdapter
@@ -319,3 +320,22 @@ def test_metrics_count_reattempts_by_outcome() -> None:
             "payrouter_decline_reattempts_total", {**labels, "outcome": outcome}
         )
         assert value == 1
+
+
+async def test_a_merchant_row_can_make_a_decline_soft(providers: Providers, tmp_path: Path) -> None:
+    """Adyen's 27 "Declined Non Generic" is hard by default; the merchant's row says soft, and
+    the card is reattempted at Stripe."""
+    refusal = {"resultCode": "Refused", "pspReference": "PSP1", "refusalReasonCode": "27"}
+    providers.adyen_peer.answer(200, refusal)
+    providers.stripe_peer.answer(
+        200, {"id": "pi_1", "status": "succeeded", "amount": 1000, "currency": "eur"}
+    )
+    soft = {"27": CodeRow(kind=FailureKind.CARD_DECLINED, decline=DeclineType.SOFT)}
+    adyen = with_codes(providers.adyen, soft)
+    async with providers.router(tmp_path, ON, adyen, providers.stripe) as router:
+        result = await router.pay(request())
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert [(a.provider, a.decline) for a in result.attempts] == [
+        ("adyen", DeclineType.SOFT),
+        ("stripe", None),
+    ]

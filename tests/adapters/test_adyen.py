@@ -207,6 +207,7 @@ async def test_card_charge_sends_stored_card_with_our_references(
         "paymentMethod": {"type": "scheme", "storedPaymentMethodId": CARD_TOKEN},
         "recurringProcessingModel": "CardOnFile",
         "shopperInteraction": "Ecommerce",
+        "authenticationData": {"threeDSRequestData": {"nativeThreeDS": "disabled"}},
         "captureDelayHours": 0,
     }
 

@@ -96,7 +96,9 @@ REFUSALS: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "35": FailureKind.CARD_DECLINED,  # No savings account available on Card
         "36": FailureKind.AUTHENTICATION_FAILED,  # Mobile pin required
         "37": FailureKind.CARD_DECLINED,  # Contactless fallback
-        "38": FailureKind.AUTHENTICATION_FAILED,  # Authentication required
+        # Authentication required: the issuer wants 3-D Secure that was not done here (a
+        # payment without the shopper, or attemptAuthentication never). Not a failed check.
+        "38": FailureKind.AUTHENTICATION_REQUIRED,
         "39": FailureKind.AUTHENTICATION_FAILED,  # RReq not received from DS
         "40": FailureKind.CARD_DECLINED,  # Current AID is in Penalty Box
         "41": FailureKind.AUTHENTICATION_FAILED,  # CVM Required Restart Payment
