@@ -15,6 +15,7 @@ _HARD_DECLINES = (
     FailureKind.ACCOUNT_CLOSED,
     FailureKind.REGION_RESTRICTED,
     FailureKind.AUTHENTICATION_FAILED,
+    FailureKind.AUTHENTICATION_REQUIRED,
     FailureKind.SUSPECTED_FRAUD,
     FailureKind.CARD_DECLINED,
 )

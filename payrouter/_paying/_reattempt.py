@@ -28,7 +28,7 @@ from .._adapter import ProviderReply
 from .._ledger import Ledger
 from .._models import CardSource, PaymentRequest
 from .._settings import SoftDeclineSettings
-from .._taxonomy import DeclineType, may_reattempt
+from .._taxonomy import AUTHENTICATION_KINDS, DeclineType, may_reattempt
 from ..instrumentation._events import DeclineReattempt, Hook, emit
 from ._decide import Decision, Step, Tally
 from ._plan import Candidate
@@ -86,6 +86,7 @@ class Reattempts:
             or tally.reattempted
             or not isinstance(source, CardSource)
             or reply.decline is not DeclineType.SOFT
+            or reply.failure_kind in AUTHENTICATION_KINDS
         ):
             return decision
         target = _next_for_same_source(candidate, plan)

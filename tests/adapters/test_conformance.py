@@ -65,7 +65,11 @@ class TestStripe(AdapterConformance):
             FailureKind.INSUFFICIENT_FUNDS: declined("insufficient_funds"),
             FailureKind.ACCOUNT_LOCKED: declined("pickup_card"),
             FailureKind.ACCOUNT_CLOSED: declined("new_account_information_available"),
-            FailureKind.AUTHENTICATION_FAILED: declined("authentication_required"),
+            FailureKind.AUTHENTICATION_FAILED: stripe_error(
+                402, "card_error", code="payment_intent_authentication_failure"
+            ),
+            # Without an intent; with one, Stripe keeps it for the customer: requires_action.
+            FailureKind.AUTHENTICATION_REQUIRED: declined("authentication_required"),
             FailureKind.SUSPECTED_FRAUD: declined("fraudulent"),
             FailureKind.CARD_DECLINED: declined("generic_decline"),
             FailureKind.INVALID_REQUEST: stripe_error(
@@ -160,6 +164,7 @@ class TestAdyen(AdapterConformance):
             FailureKind.ACCOUNT_LOCKED: refused("5"),
             FailureKind.REGION_RESTRICTED: refused("25"),
             FailureKind.AUTHENTICATION_FAILED: refused("11"),
+            FailureKind.AUTHENTICATION_REQUIRED: refused("38"),
             FailureKind.SUSPECTED_FRAUD: refused("20"),
             FailureKind.CARD_DECLINED: refused("2"),
             FailureKind.INVALID_REQUEST: service_error(422, "137"),
@@ -267,6 +272,8 @@ class TestPayPal(AdapterConformance):
             "static access token",
             FailureKind.MAINTENANCE: "PayPal's planned maintenance answers 503 "
             "SERVICE_UNAVAILABLE, which reads as BUSY",
+            FailureKind.AUTHENTICATION_REQUIRED: "PayPal asks the payer to act with "
+            "PAYER_ACTION_REQUIRED, which is requires_action with the payer-action link",
         },
         after_submission_5xx=paypal_error(500, "INTERNAL_SERVER_ERROR"),
         in_doubt={
@@ -381,6 +388,8 @@ class TestBerlinGroup(AdapterConformance):
             "by region",
             FailureKind.SUSPECTED_FRAUD: "banks do not tell a TPP a transfer looked fraudulent; "
             "they reject it (RJCT, a decline)",
+            FailureKind.AUTHENTICATION_REQUIRED: "the bank's strong customer authentication "
+            "is the scaRedirect link: requires_action, never a refusal",
         },
         after_submission_5xx=HttpAnswer(500),
         in_doubt={
