@@ -213,6 +213,8 @@ class ProviderReply:
             object.__setattr__(self, "failure_kind", FailureKind.UNKNOWN_OUTCOME)
         if self.outcome not in (Outcome.FAILED, Outcome.UNKNOWN) and self.failure_kind:
             raise ValueError(f"a {self.outcome} reply cannot carry a failure_kind")
+        if self.outcome is Outcome.PARTIALLY_AUTHORISED and self.amount is None:
+            raise ValueError("a partially_authorised reply needs the authorised amount")
 
     @classmethod
     def succeeded(
@@ -227,6 +229,25 @@ class ProviderReply:
         says it took, when it says."""
         return cls(
             Outcome.SUCCEEDED,
+            provider_reference=provider_reference,
+            provider_code=provider_code,
+            http_status=http_status,
+            amount=amount,
+        )
+
+    @classmethod
+    def partially_authorised(
+        cls,
+        provider_reference: str,
+        amount: Money,
+        *,
+        provider_code: str | None = None,
+        http_status: int | None = None,
+    ) -> Self:
+        """The issuer authorised only `amount` of the charge: the router checks that it is a
+        part (same currency, less) and the payment becomes `partially_authorised`."""
+        return cls(
+            Outcome.PARTIALLY_AUTHORISED,
             provider_reference=provider_reference,
             provider_code=provider_code,
             http_status=http_status,

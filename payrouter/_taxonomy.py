@@ -32,6 +32,10 @@ class Outcome(enum.StrEnum):
 
     SUCCEEDED = "succeeded"
     """The provider took the payment (authorized or captured)."""
+    PARTIALLY_AUTHORISED = "partially_authorised"
+    """The issuer authorised less than asked (Adyen's `PartiallyAuthorised`): money is held,
+    but not the charge's amount; the reply's `amount` is the part. Money moved, so it never
+    fails over; it is never `succeeded` either: the merchant captures the part or voids it."""
     REQUIRES_ACTION = "requires_action"
     """The customer must act (3-D Secure, wallet approval, bank SCA); no money moved yet."""
     PENDING = "pending"

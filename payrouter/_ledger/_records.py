@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from .._adapter import ProviderReply
+    from ._amount_discrepancy import AmountDifference
     from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
     from ._stats import ProviderHealth
 
@@ -72,6 +73,8 @@ class AttemptOutcome:
     decline: DeclineType | None = None
     advice: Advice | None = None
     advice_code: str | None = None
+    authorised_minor: int | None = None
+    """What the issuer authorised, for a `partially_authorised` outcome."""
 
     @classmethod
     def of(
@@ -94,6 +97,11 @@ class AttemptOutcome:
             decline=reply.decline,
             advice=reply.advice,
             advice_code=reply.advice_code,
+            authorised_minor=(
+                reply.amount.minor_units
+                if reply.outcome is Outcome.PARTIALLY_AUTHORISED and reply.amount
+                else None
+            ),
         )
 
 
@@ -189,6 +197,10 @@ class Ledger(Protocol):
     ) -> Discrepancy | None: ...
 
     async def discrepancy_stats(self, now: float) -> DiscrepancyStats: ...
+
+    async def record_amount_difference(self, difference: AmountDifference) -> bool:
+        """Keep a provider's other amount as an open discrepancy; False when already known."""
+        ...
 
     async def record_sheds(self, owner: str, at: float, count: int) -> None:
         """Add `count` payments `owner` shed at admission up to `at` (epoch seconds)."""

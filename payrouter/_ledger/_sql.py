@@ -323,6 +323,7 @@ class SqlLedger(BooksOperations):
                 "decline": value_of(outcome.decline),
                 "advice": value_of(outcome.advice),
                 "advice_code": clip(outcome.advice_code, 100),
+                "authorised_minor": outcome.authorised_minor,
             }
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:

@@ -307,6 +307,7 @@ class CandidateLoop:
             lookup_wait=self.settings.lookup_wait_seconds,
             deadline=deadline,
             hooks=self._hooks,
+            ledger=self._ledger,
             attempt_number=number,
             sleep=self._sleep,
             past_breaker=past_breaker,

@@ -37,6 +37,7 @@ __all__ = [
 
 _SETTLED_BY_OUTCOME = {
     Outcome.SUCCEEDED: PaymentStatus.SUCCEEDED,
+    Outcome.PARTIALLY_AUTHORISED: PaymentStatus.PARTIALLY_AUTHORISED,
     Outcome.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
     Outcome.PENDING: PaymentStatus.PENDING,
     Outcome.UNKNOWN: PaymentStatus.PENDING,  # never failed: resolved later at the same provider

@@ -23,6 +23,7 @@ from payrouter.provider import FailureKind, Outcome
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_lab.sandbox import Sandbox
 from tests.sandbox.kit import adyen_adapter, books, charge, options, stripe_adapter
+from tests.webhooks.kit import adyen_body, receiver
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -124,4 +125,41 @@ async def test_authentication_required_is_declined_and_never_sent_elsewhere(
     assert result.decline_reason is not None
     assert "confirm" in result.decline_reason
     assert [a.provider for a in result.attempts] == ["adyen"]
+    assert (await books(admin, "stripe"))["entries"] == []
+
+
+@pytest.mark.parametrize(
+    ("passed", "status"), [(True, PaymentStatus.SUCCEEDED), (False, PaymentStatus.DECLINED)]
+)
+async def test_adyen_challenge_completes_by_its_authorisation_webhook(
+    sandbox: Sandbox, admin: httpx.AsyncClient, passed: bool, status: PaymentStatus
+) -> None:
+    """Adyen's Checkout API cannot be asked afterwards: the payment waits at Adyen until the
+    AUTHORISATION notification of its pspReference settles it, either way; Stripe, next in
+    line for cards, is never called."""
+    adyen = adyen_adapter(sandbox)
+    async with Router([adyen, stripe_adapter(sandbox)], ledger="sqlite://", hooks=()) as router:
+        result = await router.pay(
+            PaymentRequest(
+                order_id="o-adyen-3ds",
+                amount=Money.of("10.50", "EUR"),
+                sources=[CardSource(token=SecretStr(CHALLENGED))],
+                customer_country="DE",
+                customer_id="shopper-1",
+            )
+        )
+        assert (result.status, result.provider) == (PaymentStatus.REQUIRES_ACTION, "adyen")
+        assert result.action_url is not None
+        assert result.provider_reference is not None
+        await visit(result.action_url, passed=passed)
+        # The return page sends Adyen the redirectResult; the notification follows.
+        await adyen.submit_details(
+            {"redirectResult": result.provider_reference}, idempotency_key="details-1"
+        )
+        body = adyen_body("AUTHORISATION", result.provider_reference, success=passed, value=1050)
+        answer = await receiver(router).receive("adyen", body, {})
+        settled = await router.lookup("o-adyen-3ds")
+    assert answer.status == 200
+    assert settled is not None
+    assert settled.status is status
     assert (await books(admin, "stripe"))["entries"] == []
