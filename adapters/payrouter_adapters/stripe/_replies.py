@@ -26,6 +26,7 @@ from ._codes import (
     ERROR_CODES,
     HTTP_STATUSES,
     INTENT_STATUSES,
+    PARAM_ERRORS,
     REFUND_FAILURES,
     REFUND_STATUSES,
     SHOULD_RETRY,
@@ -75,6 +76,7 @@ class _Problem(BaseModel):
     type: str | None = None
     code: str | None = None
     decline_code: str | None = None
+    param: str | None = None
     advice_code: str | None = None
     network_advice_code: str | None = None
     message: str | None = None
@@ -273,6 +275,8 @@ def _problem_kind(provider: str, problem: _Problem) -> FailureKind | None:
         kind = DECLINE_CODES.get(problem.decline_code)
         if kind is None:
             warn_unmapped_once(provider, f"decline_code:{problem.decline_code}")
+    if kind is None and problem.code and problem.param:
+        kind = PARAM_ERRORS.get((problem.code, problem.param))
     if kind is None and problem.code:
         kind = ERROR_CODES.get(problem.code)
         if kind is None:

@@ -5,7 +5,10 @@ value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, the I
 direct debit, a wallet's token (Apple/Google/Samsung Pay), else the wallet type (`paypal`,
 `alipay`, ...). Redirect wallets answer `RedirectShopper`; a GET of `action.url` approves the
 payment, after which `/payments/details` with `redirectResult=<pspReference>` authorises it.
-Stored cards named `3ds2_...` need 3-D Secure 2 (`_adyen_3ds`). SEPA direct debits answer
+Stored payment methods exist per shopper, issued through the admin API (`_credentials`): an
+id this shopper has not stored here (another provider's token, another shopper's id) is
+refused with 422 errorCode 800 "Contract not found", as at Adyen. Stored cards named
+`3ds2_...` need 3-D Secure 2 (`_adyen_3ds`). SEPA direct debits answer
 `Received` (pending). Modifications answer `201 received`, as
 Adyen does; their result would come by webhook, which the sandbox records in its books only.
 """
@@ -22,6 +25,7 @@ from starlette.datastructures import Headers
 from ._adyen_3ds import CHALLENGE_FAILED, challenge, needs_challenge
 from ._adyen_records import report
 from ._books import EntryKind, EntryStatus
+from ._credentials import Vault, random_digits
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
 
@@ -89,6 +93,7 @@ class AdyenStandin(Standin):
         super().__init__(seed)
         self._payments: dict[str, _Payment] = {}
         self._deleted: set[str] = set()
+        self.vault = Vault(random_digits(16), needs_customer=True)
 
     def reset(self) -> None:
         """Forget payments and deleted stored methods as well."""
@@ -188,6 +193,9 @@ class AdyenStandin(Standin):
             return _service_error(422, "100", "No amount specified", "validation")
         if not body.get("merchantAccount") or not isinstance(method, dict):
             return _service_error(422, "702", "Required field missing", "validation")
+        refused = self._foreign(method, body.get("shopperReference"))
+        if refused is not None:
+            return refused
         extra = body.get("additionalData")
         manual = isinstance(extra, dict) and extra.get("manualCapture") == "true"
         payment = _Payment(
@@ -223,6 +231,23 @@ class AdyenStandin(Standin):
             }
             return self._result(payment, {"action": action})
         return self._authorise(call, payment, sepa=kind_of_method == "sepadirectdebit")
+
+    def _foreign(self, method: Mapping[str, object], shopper: object) -> Reply | None:
+        """Adyen's 422 for a stored payment method this shopper does not have here.
+
+        Stored payment methods exist per shopper (`shopperReference`) and only at Adyen: an
+        id Adyen never stored, another shopper's, one deleted, or one sent without a shopper
+        is refused with errorCode 800 "Contract not found" before any payment is made.
+        """
+        stored = method.get("storedPaymentMethodId")
+        if stored is None:
+            return None
+        assert self.vault is not None
+        owner = shopper if isinstance(shopper, str) else None
+        if isinstance(stored, str) and stored not in self._deleted:
+            if owner is not None and self.vault.belongs(stored, owner):
+                return None
+        return _service_error(422, "800", "Contract not found", "validation")
 
     def _authorise(self, call: Call, payment: _Payment, *, sepa: bool) -> Reply:
         pending = call.faulted(FaultKind.PENDING) is not None
@@ -379,7 +404,9 @@ class AdyenStandin(Standin):
         stored = call.path_params["stored"]
         if call.faulted(FaultKind.CANCEL_FAILS):
             return _service_error(422, "802", "Invalid contract", "validation")
-        if stored in self._deleted:
+        assert self.vault is not None
+        shopper = call.query.get("shopperReference")
+        if stored in self._deleted or not self.vault.belongs(stored, shopper):
             return _service_error(422, "800", "Contract not found", "validation")
         self._deleted.add(stored)
         return Reply(204, b"")

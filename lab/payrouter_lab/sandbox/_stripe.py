@@ -8,20 +8,26 @@ Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
 `pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (on
 session a GET of `next_action.redirect_to_url.url` authenticates; off session they decline
 with `authentication_required`: `_stripe_3ds`), `pm_card_visa_chargeDeclined` and
-`pm_card_visa_chargeDeclinedInsufficientFunds` decline; any other id is a good card.
+`pm_card_visa_chargeDeclinedInsufficientFunds` (and Stripe's other decline test cards)
+decline; Stripe's other test methods and the PaymentMethods issued through the admin API
+(`_credentials`) are good cards, and any other id is refused as at Stripe: 400
+`resource_missing` on `payment_method`, since no provider charges another's token.
 Search by metadata is strongly consistent here unless the `search_lag` fault holds new
 intents back, as Stripe's eventually consistent search may.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Sequence
+from typing import Final
 
 from starlette.datastructures import Headers
 
 from ._books import EntryKind, EntryStatus
+from ._credentials import STRIPE_TEST_METHODS, Vault
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
 from ._stripe_3ds import THREE_DS, challenge, declined, fail_authentication
@@ -40,9 +46,22 @@ from ._stripe_wire import (
 
 __all__ = ["StripeStandin"]
 
-_TEST_DECLINES = {
-    "pm_card_visa_chargeDeclined": "generic_decline",
-    "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
+_DECLINED_AS: Final = {
+    "chargeDeclined": ("card_declined", "generic_decline"),
+    "chargeDeclinedInsufficientFunds": ("card_declined", "insufficient_funds"),
+    "chargeDeclinedLostCard": ("card_declined", "lost_card"),
+    "chargeDeclinedStolenCard": ("card_declined", "stolen_card"),
+    "chargeDeclinedFraudulent": ("card_declined", "fraudulent"),
+    "chargeDeclinedExpiredCard": ("expired_card", "expired_card"),
+    "chargeDeclinedIncorrectCvc": ("incorrect_cvc", "incorrect_cvc"),
+    "chargeDeclinedProcessingError": ("processing_error", "processing_error"),
+}
+"""Stripe's decline test cards (docs.stripe.com/testing#declined-payments): the suffix of
+`pm_card_[visa_]...` or `tok_...` -> the error `code` and `decline_code` the confirm gets."""
+_TEST_DECLINES: Final = {
+    f"{prefix}{suffix}": answer
+    for suffix, answer in _DECLINED_AS.items()
+    for prefix in ("pm_card_", "pm_card_visa_", "tok_")
 }
 DECLINE_CODES = {
     FaultKind.INSUFFICIENT_FUNDS: "insufficient_funds",
@@ -73,6 +92,7 @@ class StripeStandin(Standin):
         self._settle_at: dict[str, float] = {}
         self._refunds: dict[str, dict[str, object]] = {}
         self._detached: set[str] = set()
+        self.vault = Vault(lambda: new_id("pm"), id_format=re.compile(r"pm_[0-9A-Za-z_]+"))
 
     def reset(self) -> None:
         """Forget intents, refunds and detachments as well."""
@@ -182,8 +202,27 @@ class StripeStandin(Standin):
         intent["amount_received" if not manual else "amount_capturable"] = intent["amount"]
         self.books.settle(intent_id, EntryStatus.SUCCEEDED)
 
+    def _unknown_method(self, method: str | None) -> Reply | None:
+        """Stripe's 400 for a PaymentMethod this account does not have (another provider's
+        token, or a made-up id): `resource_missing` on `payment_method`; nothing is created."""
+        if method is None or method in STRIPE_TEST_METHODS:
+            return None
+        assert self.vault is not None
+        if self.vault.knows(method):
+            return None
+        return error(
+            400,
+            "invalid_request_error",
+            f"No such PaymentMethod: '{method}'",
+            code="resource_missing",
+            param="payment_method",
+        )
+
     async def _create(self, call: Call) -> Reply:
         form = call.form()
+        unknown = self._unknown_method(form.get("payment_method"))
+        if unknown is not None:
+            return unknown
         amount, currency = form.get("amount", ""), form.get("currency", "")
         if not amount.isdigit() or not currency:
             missing = "amount" if not amount.isdigit() else "currency"
@@ -238,6 +277,9 @@ class StripeStandin(Standin):
             return missing("payment_intent", call.path_params["intent"])
         form = call.form()
         method = form.get("payment_method")
+        unknown = self._unknown_method(method)
+        if unknown is not None:
+            return unknown
         if method:
             intent["payment_method"] = intent["_payer"] = method
         if not intent["payment_method"]:
@@ -251,10 +293,10 @@ class StripeStandin(Standin):
         decline = _TEST_DECLINES.get(method)
         kind = call.faulted(*_DECLINES)
         if kind is not None:
-            decline = DECLINE_CODES[kind]
+            decline = ("card_declined", DECLINE_CODES[kind])
         intent_id = str(intent["id"])
         if decline is not None:
-            return declined(intent, method, "card_declined", decline)
+            return declined(intent, method, *decline)
         if method in THREE_DS and not intent.get("_authenticated"):
             if intent["_off_session"]:  # nobody there to authenticate
                 code = "authentication_required"
