@@ -355,3 +355,18 @@ async def test_a_merchant_row_can_make_a_decline_soft(providers: Providers, tmp_
         ("adyen", DeclineType.SOFT),
         ("stripe", None),
     ]
+
+
+async def test_a_card_with_no_credential_at_the_next_acquirer_is_not_reattempted(
+    providers: Providers, tmp_path: Path
+) -> None:
+    """Tokenized at Stripe only: Adyen cannot charge Stripe's token, so it is not in the
+    plan, and the soft decline is the payment's answer."""
+    providers.stripe_peer.answer(402, stripe_decline("do_not_honor"))
+    stripe_only = CardSource(token="pm_card_visa")
+    async with providers.router(tmp_path) as router:
+        result = await router.pay(request("order-1", stripe_only))
+    assert result.status is PaymentStatus.DECLINED
+    assert result.attempts[0].decline is DeclineType.SOFT
+    assert providers.adyen_peer.requests == []
+    assert providers.reattempts() == []
