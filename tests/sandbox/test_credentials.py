@@ -97,7 +97,8 @@ async def test_adyen_stored_payment_methods_belong_to_their_shopper(
     other_shopper = await client.pay(charge("adyen", "o2", token=stored), idempotency_key="k2")
     foreign = await client.pay(charge("adyen", "o3", token="pm_card_visa"), idempotency_key="k3")
     await client.aclose()
-    assert stored.isdigit() and len(stored) == 16
+    assert stored.isdigit()
+    assert len(stored) == 16
     assert own.outcome is Outcome.SUCCEEDED
     for refused in (other_shopper, foreign):
         assert (refused.failure_kind, refused.provider_code, refused.http_status) == (

@@ -20,8 +20,8 @@ from .._common import parse_retry_after, warn_unmapped_once
 from ._amounts import iso_minor
 from ._codes import (
     ERROR_CODES,
-    PAYMENT_ERROR_CODES,
     HTTP_STATUSES,
+    PAYMENT_ERROR_CODES,
     REFUSAL_CODE_BY_REASON,
     REFUSAL_DECLINE_TYPES,
     REFUSALS,

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import httpx
 
+from payrouter import CardSource, PaymentSource
 from payrouter.provider import Adapter, adapters_from_config
 
+from ._card_failovers import card_failover_figures
 from ._conditions import Conditions, watch_conditions
+from ._credentials import cards_of, to_issue
 from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figures
 from ._findings import REQUIRES_ACTION, targets
 from ._pressure import cpu_pressure
@@ -83,8 +86,14 @@ async def run_drill(
         neighbours = stack.enter_context(cpu_pressure(pressure))
         conditions = await stack.enter_async_context(watch_conditions())
         # Each strategy has its own stand-ins (faults and books are per stand-in).
+        cards = [
+            (str(arrival.request.customer_id), card)
+            for arrival in traffic
+            for card in cards_of(arrival.request.sources)
+        ]
+        issuing = to_issue(cards)
         sandboxes = [
-            await _Sandboxes.start(stack, scenario, seed_offset=offset)
+            await _Sandboxes.start(stack, scenario, issuing, seed_offset=offset)
             for offset in (0, 0, len(scenario.providers))
         ]
         config = router_config(scenario, sandboxes[0].urls, folder)
@@ -135,19 +144,24 @@ class _Sandboxes:
     """One stand-in per provider name (two providers of one type never share faults or
     books), with its admin client: arm the faults, read the books."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, issuing: dict[str, list[dict[str, str]]]) -> None:
         self._scenario = scenario
+        self._issuing = issuing
         self._type_of = {provider.name: provider.type for provider in scenario.providers}
         self.urls: dict[str, str] = {}
         self.admins: dict[str, httpx.AsyncClient] = {}
 
     @classmethod
     async def start(
-        cls, stack: contextlib.AsyncExitStack, scenario: Scenario, seed_offset: int
+        cls,
+        stack: contextlib.AsyncExitStack,
+        scenario: Scenario,
+        issuing: dict[str, list[dict[str, str]]],
+        seed_offset: int,
     ) -> _Sandboxes:
         from ..sandbox import serve
 
-        sandboxes = cls(scenario)
+        sandboxes = cls(scenario, issuing)
         for index, provider in enumerate(scenario.providers):
             sandbox = await stack.enter_async_context(
                 serve(seed=scenario.seed + seed_offset + index)
@@ -159,9 +173,14 @@ class _Sandboxes:
         return sandboxes
 
     async def arm(self) -> None:
-        """Empty the books and post the faults: the fault timeline starts now."""
+        """Empty the books, issue the customers' card credentials at their providers (as
+        their checkout's tokenization did), and post the faults: the fault timeline starts
+        now."""
         for admin in self.admins.values():
             (await admin.post("/_admin/reset")).raise_for_status()
+        for name, credentials in self._issuing.items():
+            path = f"/_admin/{self._type_of[name]}/credentials"
+            (await self.admins[name].post(path, json=credentials)).raise_for_status()
         for fault in self._scenario.faults:
             path = f"/_admin/{self._type_of[fault.provider]}/faults"
             (await self.admins[fault.provider].post(path, json=fault.spec())).raise_for_status()
@@ -230,7 +249,8 @@ def _blocked(scenario: Scenario, provider: str, at: float) -> bool:
 def _mark_possible(
     records: list[PaymentRecord], traffic: Sequence[Arrival], scenario: Scenario
 ) -> None:
-    """A payment was possible if an offered method had a provider not blocked at send time."""
+    """A payment was possible if an offered source had a provider holding a credential for
+    it (a card's token, or a network token) that was not blocked at send time."""
     by_order = {arrival.request.order_id: arrival for arrival in traffic}
     for record in records:
         arrival = by_order[record.order_id]
@@ -238,8 +258,15 @@ def _mark_possible(
             not _blocked(scenario, provider.name, arrival.at)
             for source in arrival.request.sources
             for provider in scenario.providers
-            if source.method in provider.methods
+            if source.method in provider.methods and _holds(source, provider.name)
         )
+
+
+def _holds(source: PaymentSource, provider: str) -> bool:
+    """The drill's cards carry a token per provider that issued one, or a network token."""
+    if not isinstance(source, CardSource):
+        return True
+    return provider in source.tokens or source.network_token is not None
 
 
 def _peak(scenario: Scenario) -> tuple[float, float] | None:
@@ -260,6 +287,10 @@ def _report(
     fees = {provider.name: provider.fees for provider in scenario.providers}
     for figures, run in zip(strategies, runs, strict=True):
         figures["routing"] = routing_figures(run.records, fees, scenario.currency)
+        # Only payrouter's run says which providers held a credential (its RoutePlanned).
+        figures["card_failovers"] = (
+            card_failover_figures(run.records) if run.name == STRATEGIES[0] else None
+        )
     return {
         "scenario": {
             "name": scenario.name,

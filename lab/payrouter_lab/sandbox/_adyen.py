@@ -243,10 +243,14 @@ class AdyenStandin(Standin):
         if stored is None:
             return None
         assert self.vault is not None
-        owner = shopper if isinstance(shopper, str) else None
-        if isinstance(stored, str) and stored not in self._deleted:
-            if owner is not None and self.vault.belongs(stored, owner):
-                return None
+        owned = (
+            isinstance(stored, str)
+            and isinstance(shopper, str)
+            and stored not in self._deleted
+            and self.vault.belongs(stored, shopper)
+        )
+        if owned:
+            return None
         return _service_error(422, "800", "Contract not found", "validation")
 
     def _authorise(self, call: Call, payment: _Payment, *, sepa: bool) -> Reply:
