@@ -151,10 +151,14 @@ async def test_adyen_challenge_completes_by_its_authorisation_webhook(
         await adyen.submit_details(
             {"redirectResult": result.provider_reference}, idempotency_key="details-1"
         )
-        body = adyen_body("AUTHORISATION", result.provider_reference, success=passed, value=1050)
+        reason = None if passed else "3D Not Authenticated"
+        body = adyen_body(
+            "AUTHORISATION", result.provider_reference, success=passed, value=1050, reason=reason
+        )
         answer = await receiver(router).receive("adyen", body, {})
         settled = await router.lookup("o-adyen-3ds")
     assert answer.status == 200
     assert settled is not None
     assert settled.status is status
+    assert settled.failure_kind is (None if passed else FailureKind.AUTHENTICATION_FAILED)
     assert (await books(admin, "stripe"))["entries"] == []
