@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy import Connection
 
 from . import _books, _reattempts, _sheds
+from ._amount_discrepancy import AmountDifference, record_difference
 from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
 
 __all__ = ["BooksOperations"]
@@ -27,6 +28,11 @@ class _Transacting(Protocol):
 class BooksOperations:
     """Records reconciliation's and admission's operations, mixed into a ledger class that
     runs work in one transaction (`transact`)."""
+
+    async def record_amount_difference(self: _Transacting, difference: AmountDifference) -> bool:
+        """Keep a provider's other amount (a pay answer, replay or lookup) as an open
+        discrepancy; False when one with its id was already known."""
+        return await self.transact(lambda conn: record_difference(conn, difference))
 
     async def period_attempts(
         self: _Transacting, since: float, until: float

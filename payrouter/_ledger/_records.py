@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from .._adapter import ProviderReply
+    from ._amount_discrepancy import AmountDifference
     from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
     from ._stats import ProviderHealth
 
@@ -29,11 +30,13 @@ class ClaimKind(enum.Enum):
     NEW = "new"
     """We own a fresh payment."""
     RETAKEN = "retaken"
-    """We own a payment that had failed without moving money; attempts continue numbering."""
+    """We own a payment that had failed without moving money; attempts continue numbering.
+    Its details may differ from the failed run's (a customer id a provider required, another
+    card): nothing was charged, so the new fingerprint and amount replace the old."""
     EXISTING = "existing"
     """Someone else owns it or it is finished: `payment` says where it stands."""
     CONFLICT = "conflict"
-    """The order id was used with different money-relevant fields."""
+    """The order id was used with different money-relevant fields while not failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ class AttemptOutcome:
     decline: DeclineType | None = None
     advice: Advice | None = None
     advice_code: str | None = None
+    authorised_minor: int | None = None
+    """What the issuer authorised, for a `partially_authorised` outcome."""
 
     @classmethod
     def of(
@@ -92,6 +97,11 @@ class AttemptOutcome:
             decline=reply.decline,
             advice=reply.advice,
             advice_code=reply.advice_code,
+            authorised_minor=(
+                reply.amount.minor_units
+                if reply.outcome is Outcome.PARTIALLY_AUTHORISED and reply.amount
+                else None
+            ),
         )
 
 
@@ -187,6 +197,10 @@ class Ledger(Protocol):
     ) -> Discrepancy | None: ...
 
     async def discrepancy_stats(self, now: float) -> DiscrepancyStats: ...
+
+    async def record_amount_difference(self, difference: AmountDifference) -> bool:
+        """Keep a provider's other amount as an open discrepancy; False when already known."""
+        ...
 
     async def record_sheds(self, owner: str, at: float, count: int) -> None:
         """Add `count` payments `owner` shed at admission up to `at` (epoch seconds)."""

@@ -69,6 +69,8 @@ attempts = Table(
     Column("decline", String(10)),
     Column("advice", String(30)),
     Column("advice_code", String(100)),
+    # What the issuer authorised of a `partially_authorised` attempt (the payment's currency).
+    Column("authorised_minor", BigInteger),
     UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_attempt_key"),
 )
 

@@ -264,7 +264,7 @@ class SqlLedger(BooksOperations):
                     if conn.execute(self._insert_payment, values).first() is not None:
                         return Claim(ClaimKind.NEW)
             with self._statement() as conn:
-                return settle_existing(conn, order_id, fingerprint, owner, until, now)
+                return settle_existing(conn, values)
 
         return await self._run(work, before_call=True)
 
@@ -323,6 +323,7 @@ class SqlLedger(BooksOperations):
                 "decline": value_of(outcome.decline),
                 "advice": value_of(outcome.advice),
                 "advice_code": clip(outcome.advice_code, 100),
+                "authorised_minor": outcome.authorised_minor,
             }
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:

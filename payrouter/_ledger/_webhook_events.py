@@ -37,8 +37,8 @@ from ..webhooks._errors import NotificationDeferredError
 from ..webhooks._event import Effect, WebhookEvent
 from ..webhooks._receipt import Receipt, WebhookResult
 from ..webhooks._transitions import LEGAL
+from ._amount_discrepancy import record_discrepancy
 from ._schema import attempts, followups, payments, webhook_events
-from ._webhook_discrepancy import record_discrepancy
 
 if TYPE_CHECKING:
     from ._records import Ledger

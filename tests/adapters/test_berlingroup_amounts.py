@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from payrouter import BankTransferSource, Money, PaymentRequest, PaymentStatus, Router
-from payrouter.instrumentation import Event
+from payrouter.instrumentation import AmountMismatch, Event
 from payrouter.provider import Outcome
 from payrouter.testing import ScriptedProvider
 
@@ -129,8 +129,17 @@ async def test_a_transfer_the_bank_executed_for_another_amount_never_settles_the
     async with Router([adapter_for(peer)], ledger="sqlite://", hooks=[seen.append]) as router:
         first = await router.pay(request)
         await router.reconcile()
+        await router.reconcile()  # the same difference again: still one discrepancy
         after = await router.lookup("order-17")
+        (listed,) = await router.discrepancies()
 
     assert first.status is PaymentStatus.REQUIRES_ACTION
     assert after is not None
-    assert after.status is not PaymentStatus.SUCCEEDED
+    assert after.status is PaymentStatus.PENDING  # money moved, not what was asked
+    assert after.attempts[-1].provider_code == "amount_mismatch"
+    assert (listed.ledger_side, listed.provider_side) == (
+        "10.50 EUR",
+        "1.00 EUR in a reconcile (amount_mismatch)",
+    )
+    (event,) = [e for e in seen if isinstance(e, AmountMismatch)]  # raised once, when new
+    assert (event.source, event.reported_minor, event.expected_minor) == ("reconcile", 100, 1050)

@@ -50,9 +50,9 @@ RESULT_CODES: Final[Mapping[str, ResultRow]] = MappingProxyType(
         # Cancelled "by the shopper or the merchant before processing was completed": we never
         # cancel an open payment ourselves, so it is the shopper abandoning the approval.
         "Cancelled": ResultRow(Outcome.FAILED, FailureKind.AUTHENTICATION_FAILED),
-        # We never ask for partial authorisation; a partial hold is neither a success nor a
-        # clean failure, so an operator must look.
-        "PartiallyAuthorised": ResultRow(Outcome.UNKNOWN),
+        # The issuer held part of the amount (the answer's `amount`): neither a success nor a
+        # failure, its own state; the merchant captures the part or voids it.
+        "PartiallyAuthorised": ResultRow(Outcome.PARTIALLY_AUTHORISED),
     }
 )
 """`PaymentResponse.resultCode` → outcome. Authentication-only codes (`AuthenticationFinished`,
