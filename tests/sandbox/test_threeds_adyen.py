@@ -143,7 +143,11 @@ async def test_adyen_challenge_completes_by_its_authorisation_webhook(
             PaymentRequest(
                 order_id="o-adyen-3ds",
                 amount=Money.of("10.50", "EUR"),
-                sources=[CardSource(token=SecretStr(CHALLENGED), provider="adyen")],
+                sources=[
+                    CardSource(
+                        tokens={"adyen": SecretStr(CHALLENGED), "stripe": SecretStr("pm_card_visa")}
+                    )
+                ],
                 customer_country="DE",
                 customer_id="shopper-1",
             )
