@@ -8,6 +8,7 @@ to the three outcomes in one table, so every adapter gets the same, conservative
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, Self, runtime_checkable
@@ -22,10 +23,48 @@ __all__ = [
     "Capabilities",
     "Charge",
     "CompletesApproval",
+    "CredentialRules",
     "PaymentHandle",
     "ProviderReply",
     "Resolution",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRules:
+    """Which of a customer's credentials this provider can charge: declared by the adapter.
+
+    No provider can charge another provider's token, so the router sends each provider only a
+    credential it issued or can use (`payrouter._paying._plan`); a provider with none for a
+    source is skipped before any call, with the reason in `RoutePlanned.excluded`.
+
+    Attributes:
+        card_id_format: a regular expression the provider's own card tokens match (Stripe:
+            `pm_`, `tok_`, `card_`, `src_` ids). A token the customer's source does not name a
+            provider for (`CardSource(token=...)` alone) goes only where it matches. None: the
+            provider's tokens cannot be told apart (an Adyen `storedPaymentMethodId`), so they
+            must be named (`CardSource(token=..., provider="adyen")` or `tokens`). Default:
+            any token, as for adapters that declare nothing.
+        network_tokens: the provider's API takes card network tokens (token PAN, expiry and
+            cryptogram or network transaction id), so a `NetworkToken` is eligible here.
+        stored_credential_requires: `PaymentRequest` fields a stored token needs at this
+            provider (Adyen's card-on-file needs `customer_id` as its shopper reference).
+        wallet_tokens: wallets this provider charges only with a wallet payment token in the
+            source (Apple Pay and Google Pay at Adyen); others redirect the customer instead.
+    """
+
+    card_id_format: str | None = r".+"
+    network_tokens: bool = False
+    stored_credential_requires: frozenset[str] = frozenset()
+    wallet_tokens: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.card_id_format is not None:
+            re.compile(self.card_id_format)  # a typo fails at import, not on a payment
+
+    def recognizes(self, token: str) -> bool:
+        """True when `token` has this provider's own token format."""
+        return bool(self.card_id_format and re.fullmatch(self.card_id_format, token))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +80,8 @@ class Capabilities:
     wallets: frozenset[str] | None = None
     min_minor_units: int = 1
     max_minor_units: int | None = None
+    credentials: CredentialRules = field(default_factory=CredentialRules)
+    """What the provider's API can charge: its own tokens, network tokens (see the class)."""
 
     def accepts(self, method: PaymentMethod, amount: Money, country: str) -> bool:
         """True when a payment of `method`, `amount` from `country` is within these limits."""

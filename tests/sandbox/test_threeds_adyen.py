@@ -110,7 +110,12 @@ async def test_authentication_required_is_declined_and_never_sent_elsewhere(
         PaymentRequest(
             order_id="o-38",
             amount=Money.of("10.50", "EUR"),
-            sources=[CardSource(token=SecretStr(CHALLENGED))],
+            # Tokenized at both: only the rule, not a missing credential, keeps Stripe out.
+            sources=[
+                CardSource(
+                    tokens={"adyen": SecretStr(CHALLENGED), "stripe": SecretStr("pm_card_visa")}
+                )
+            ],
             customer_country="DE",
             customer_id="shopper-1",
         )
@@ -138,7 +143,7 @@ async def test_adyen_challenge_completes_by_its_authorisation_webhook(
             PaymentRequest(
                 order_id="o-adyen-3ds",
                 amount=Money.of("10.50", "EUR"),
-                sources=[CardSource(token=SecretStr(CHALLENGED))],
+                sources=[CardSource(token=SecretStr(CHALLENGED), provider="adyen")],
                 customer_country="DE",
                 customer_id="shopper-1",
             )

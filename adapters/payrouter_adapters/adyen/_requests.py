@@ -113,6 +113,10 @@ def _shopper_reference(customer_id: str | None) -> str | None:
 
 
 def _card(source: CardSource) -> dict[str, object]:
+    if source.token is None:  # the router sends only what our rules declare we take
+        raise UnsendableError(
+            "stored_payment_method_required", "an Adyen card charge needs its stored card id"
+        )
     token = source.token.get_secret_value()
     if len(token) > _STORED_ID_MAX_LENGTH:
         raise UnsendableError(
