@@ -25,6 +25,8 @@ from payrouter import (
 from payrouter._codes import CodeRow, with_codes
 from payrouter._config import PayrouterConfig
 from payrouter._ledger import SqlLedger
+from payrouter._paying._decide import Tally
+from payrouter._paying._plan import Candidate
 from payrouter._paying._reattempt import card_identity
 from payrouter.instrumentation import DeclineReattempt, Event, PrometheusHook
 from payrouter.provider import Adapter, DeclineType, FailureKind
@@ -370,3 +372,30 @@ async def test_a_card_with_no_credential_at_the_next_acquirer_is_not_reattempted
     assert result.attempts[0].decline is DeclineType.SOFT
     assert providers.adyen_peer.requests == []
     assert providers.reattempts() == []
+
+
+async def test_a_reattempt_that_cannot_be_made_leaves_the_decline_as_the_answer(
+    providers: Providers, tmp_path: Path
+) -> None:
+    """Adyen is down for the reattempt: the customer's card was still declined (soft) at
+    Stripe, and the payment says so instead of "no provider could take it"."""
+    providers.stripe_peer.answer(402, stripe_decline("do_not_honor"))
+    for _ in range(5):
+        providers.adyen_peer.answer(503)
+    async with providers.router(tmp_path) as router:
+        result = await router.pay(request())
+    assert result.status is PaymentStatus.DECLINED
+    assert result.attempts[0].provider == "stripe"
+    assert result.attempts[-1].provider == "adyen"
+    assert [e.outcome for e in providers.reattempts()] == ["reattempted"]
+
+
+def test_only_the_reattempts_own_miss_keeps_the_decline(providers: Providers) -> None:
+    """Any other candidate that could not take it still makes the payment "unavailable"."""
+    first = Candidate(providers.stripe, card(), 0)
+    target = Candidate(providers.adyen, card(), 0)
+    tally = Tally(reattempt_to=target)
+    tally.missed(target)
+    assert not tally.unavailable
+    tally.missed(first)
+    assert tally.unavailable
