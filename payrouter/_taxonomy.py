@@ -153,9 +153,11 @@ POLICY: Final = MappingProxyType(
         ),
         FailureKind.SUSPECTED_FRAUD: _decline("The payment was declined."),
         FailureKind.CARD_DECLINED: _decline("The payment was declined. Please use another method."),
-        # Our request was wrong: neither retrying nor another provider can fix a bug.
+        # Refused before any money moved, as this provider saw the request (a token it never
+        # issued, a field it alone requires): retrying cannot help, another provider may.
+        # Still an alert: it may be our bug.
         FailureKind.INVALID_REQUEST: FailurePolicy(
-            retry_same=False, fail_over=False, counts_against_breaker=False, alert=True
+            retry_same=False, fail_over=True, counts_against_breaker=False, alert=True
         ),
         # A lookup found nothing under our reference: the money did not move there.
         FailureKind.NOT_FOUND: FailurePolicy(

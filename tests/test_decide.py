@@ -52,7 +52,7 @@ def _failed(kind: FailureKind) -> ProviderReply:
         (_failed(K.REGION_RESTRICTED), True, Decision(Step.NEXT_SOURCE)),
         (_failed(K.AUTHENTICATION_FAILED), False, Decision(Step.DECLINED)),
         (_failed(K.CARD_DECLINED), True, Decision(Step.NEXT_SOURCE)),
-        (_failed(K.INVALID_REQUEST), True, Decision(Step.REJECTED, alert=True)),
+        (_failed(K.INVALID_REQUEST), True, Decision(Step.FAIL_OVER, alert=True)),
     ],
 )
 def test_each_answer_decides_one_step(

@@ -30,11 +30,13 @@ class ClaimKind(enum.Enum):
     NEW = "new"
     """We own a fresh payment."""
     RETAKEN = "retaken"
-    """We own a payment that had failed without moving money; attempts continue numbering."""
+    """We own a payment that had failed without moving money; attempts continue numbering.
+    Its details may differ from the failed run's (a customer id a provider required, another
+    card): nothing was charged, so the new fingerprint and amount replace the old."""
     EXISTING = "existing"
     """Someone else owns it or it is finished: `payment` says where it stands."""
     CONFLICT = "conflict"
-    """The order id was used with different money-relevant fields."""
+    """The order id was used with different money-relevant fields while not failed."""
 
 
 @dataclass(frozen=True, slots=True)

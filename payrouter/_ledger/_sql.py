@@ -264,7 +264,7 @@ class SqlLedger(BooksOperations):
                     if conn.execute(self._insert_payment, values).first() is not None:
                         return Claim(ClaimKind.NEW)
             with self._statement() as conn:
-                return settle_existing(conn, order_id, fingerprint, owner, until, now)
+                return settle_existing(conn, values)
 
         return await self._run(work, before_call=True)
 

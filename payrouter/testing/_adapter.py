@@ -96,7 +96,8 @@ class SimulatedAdapter:
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         source = charge.source
         if isinstance(source, CardSource):
-            source_id = source.token.get_secret_value()
+            credential = source.token or (source.network_token and source.network_token.number)
+            source_id = credential.get_secret_value() if credential else ""
         elif isinstance(source, BankTransferSource):
             source_id = source.iban.get_secret_value()
         else:
