@@ -5,6 +5,7 @@ advice and never for a hard decline. Real Stripe and Adyen adapters over scripte
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from payrouter import (
     CardSource,
     Money,
+    NetworkToken,
     PaymentRequest,
     PaymentStatus,
     Router,
@@ -24,6 +26,8 @@ from payrouter import (
 from payrouter._codes import CodeRow, with_codes
 from payrouter._config import PayrouterConfig
 from payrouter._ledger import SqlLedger
+from payrouter._paying._decide import Tally
+from payrouter._paying._plan import Candidate
 from payrouter._paying._reattempt import card_identity
 from payrouter.instrumentation import DeclineReattempt, Event, PrometheusHook
 from payrouter.provider import Adapter, DeclineType, FailureKind
@@ -42,9 +46,15 @@ ADYEN_OPTIONS = {
 }
 
 
-def card(token: str = "pm_card_visa") -> CardSource:
-    """The customer's card, with a credential at every provider of these tests."""
-    return CardSource(token=token)
+def card(name: str = "visa") -> CardSource:
+    """The customer's card, tokenized at every provider of these tests."""
+    return CardSource(
+        tokens={
+            "stripe": f"pm_card_{name}",
+            "adyen": f"ADYEN{name.upper()}",
+            "stripe_b": f"pm_b_{name}",
+        }
+    )
 
 
 def request(order_id: str = "order-1", *sources: CardSource | WalletSource) -> PaymentRequest:
@@ -219,7 +229,7 @@ async def test_the_card_limit_is_counted_in_the_ledger_across_payments(
     async with providers.router(tmp_path, settings) as router:
         first = await router.pay(request("order-1"))
         second = await router.pay(request("order-2"))
-        other = await router.pay(request("order-3", card("pm_other_card")))
+        other = await router.pay(request("order-3", card("other")))
     assert first.status is PaymentStatus.SUCCEEDED
     assert second.status is PaymentStatus.DECLINED
     assert other.status is PaymentStatus.SUCCEEDED
@@ -288,11 +298,20 @@ async def test_concurrent_claims_for_one_card_never_pass_the_limit(postgres_url:
 
 
 def test_a_card_is_known_by_a_hash_never_its_token() -> None:
-    token = "pm_1SecretCardToken"
-    assert card_identity(card(token)) == card_identity(card(token))
-    assert token not in card_identity(card(token))
-    assert card_identity(card(token)) != card_identity(card("pm_other"))
-    assert len(card_identity(card(token))) == 64
+    """Same credentials, same hash; no token in it; a network token names its card too."""
+    assert card_identity(card("secret")) == card_identity(card("secret"))
+    assert "secret" not in card_identity(card("secret")).lower()
+    assert card_identity(card("secret")) != card_identity(card("other"))
+    assert len(card_identity(card("secret"))) == 64
+    network = NetworkToken(
+        number="4895370012003478",
+        expiry_month=12,
+        expiry_year=2031,
+        cryptogram="AgAAAAAAAIR8CQrXcIhbQAAAAAA=",
+    )
+    with_network = CardSource(network_token=network)
+    assert card_identity(with_network) == card_identity(CardSource(network_token=network))
+    assert "4895370012003478" not in card_identity(with_network)
 
 
 @pytest.mark.parametrize(
@@ -339,3 +358,68 @@ async def test_a_merchant_row_can_make_a_decline_soft(providers: Providers, tmp_
         ("adyen", DeclineType.SOFT),
         ("stripe", None),
     ]
+
+
+async def test_a_card_with_no_credential_at_the_next_acquirer_is_not_reattempted(
+    providers: Providers, tmp_path: Path
+) -> None:
+    """Tokenized at Stripe only: Adyen cannot charge Stripe's token, so it is not in the
+    plan, and the soft decline is the payment's answer."""
+    providers.stripe_peer.answer(402, stripe_decline("do_not_honor"))
+    stripe_only = CardSource(token="pm_card_visa")
+    async with providers.router(tmp_path) as router:
+        result = await router.pay(request("order-1", stripe_only))
+    assert result.status is PaymentStatus.DECLINED
+    assert result.attempts[0].decline is DeclineType.SOFT
+    assert providers.adyen_peer.requests == []
+    assert providers.reattempts() == []
+
+
+async def test_a_reattempt_that_cannot_be_made_leaves_the_decline_as_the_answer(
+    providers: Providers, tmp_path: Path
+) -> None:
+    """Adyen is down for the reattempt: the customer's card was still declined (soft) at
+    Stripe, and the payment says so instead of "no provider could take it"."""
+    providers.stripe_peer.answer(402, stripe_decline("do_not_honor"))
+    for _ in range(5):
+        providers.adyen_peer.answer(503)
+    async with providers.router(tmp_path) as router:
+        result = await router.pay(request())
+    assert result.status is PaymentStatus.DECLINED
+    assert result.attempts[0].provider == "stripe"
+    assert result.attempts[-1].provider == "adyen"
+    assert [e.outcome for e in providers.reattempts()] == ["reattempted"]
+
+
+def test_only_the_reattempts_own_miss_keeps_the_decline(providers: Providers) -> None:
+    """Any other candidate that could not take it still makes the payment "unavailable"."""
+    first = Candidate(providers.stripe, card(), 0)
+    target = Candidate(providers.adyen, card(), 0)
+    tally = Tally(reattempt_to=target)
+    tally.missed(target)
+    assert not tally.unavailable
+    tally.missed(first)
+    assert tally.unavailable
+
+
+async def test_a_soft_decline_is_reattempted_with_the_cards_network_token(
+    providers: Providers, tmp_path: Path
+) -> None:
+    """Stripe holds the card's token, Adyen takes its network token: both are credentials
+    for the same card, so the reattempt goes to Adyen with the network token."""
+    providers.stripe_peer.answer(402, stripe_decline("issuer_not_available"))
+    providers.adyen_peer.answer(200, adyen_authorised())
+    network = NetworkToken(
+        number="4895370012003478",
+        expiry_month=12,
+        expiry_year=2031,
+        cryptogram="AgAAAAAAAIR8CQrXcIhbQAAAAAA=",
+        eci="05",
+    )
+    both = CardSource(tokens={"stripe": "pm_card_visa"}, network_token=network)
+    async with providers.router(tmp_path) as router:
+        result = await router.pay(request("order-1", both))
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert [a.provider for a in result.attempts] == ["stripe", "adyen"]
+    sent = json.loads(providers.adyen_peer.requests[0].content)
+    assert sent["paymentMethod"]["type"] == "networkToken"

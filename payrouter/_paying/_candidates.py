@@ -207,7 +207,7 @@ class CandidateLoop:
         """A candidate not called: an event, no ledger row, and the payment knows it."""
         provider, method = candidate.adapter.name, candidate.method
         emit(self._hooks, CandidateSkipped(request.order_id, provider, method, reason))
-        tally.unavailable = True
+        tally.missed(candidate)
 
     async def _admit(
         self, request: PaymentRequest, candidate: Candidate, past_breaker: bool, tally: Tally

@@ -124,7 +124,12 @@ class Tally:
         elif reply.failure_kind is FailureKind.INVALID_REQUEST:
             self.rejected = True
         elif decision.step is Step.FAIL_OVER:
-            self.unavailable = True
+            self.missed(candidate)
+
+    def missed(self, candidate: Candidate) -> None:
+        """`candidate` could not take the payment. A reattempt that could not be made leaves
+        the soft decline before it as the payment's answer: the card was still declined."""
+        self.unavailable = self.unavailable or candidate is not self.reattempt_to
 
 
 class Ending(enum.Enum):

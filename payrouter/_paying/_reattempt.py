@@ -28,6 +28,7 @@ from .._adapter import ProviderReply
 from .._ledger import Ledger
 from .._models import CardSource, PaymentRequest
 from .._settings import SoftDeclineSettings
+from .._sources import source_identity
 from .._taxonomy import AUTHENTICATION_KINDS, DeclineType, may_reattempt
 from ..instrumentation._events import DeclineReattempt, Hook, emit
 from ._decide import Decision, Step, Tally
@@ -39,19 +40,16 @@ _DAY = 24 * 3600.0
 
 
 def card_identity(source: CardSource) -> str:
-    """A SHA-256 of the card's credentials: the same card gives the same hash, at every
-    provider and in every process, and the hash gives back no token."""
-    credentials = {
-        name: value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        for name, value in sorted(_credentials(source).items())
-    }
-    canonical = json.dumps(credentials, sort_keys=True, default=str)
-    return hashlib.sha256(f"payrouter-card:{canonical}".encode()).hexdigest()
+    """A SHA-256 of the card's credentials (its tokens and network token, as the payment's
+    fingerprint reads them): the same card as the checkout sends it gives the same hash in
+    every process, and the hash gives back no token.
 
-
-def _credentials(source: CardSource) -> dict[str, object]:
-    """The fields that name the card itself, not how or where it is charged."""
-    return {"token": source.token}
+    A network token's number alone (a token PAN, not the card's) could be found again by
+    trying every number of its range; the ledger's attempt rows of replaying providers keep
+    the request itself anyway, so the hash adds nothing an attacker with the database lacks.
+    """
+    canonical = json.dumps(["payrouter-card", *source_identity(source)])
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Reattempts:
