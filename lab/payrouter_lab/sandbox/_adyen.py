@@ -68,8 +68,7 @@ class _Payment:
     manual: bool
     result: str
     approved: bool = False
-    failed: bool = False
-    """The shopper failed the 3-D Secure challenge."""
+    failed: bool = False  # the shopper failed the 3-D Secure challenge
     captured: int = 0
     refunded: int = 0
     released: bool = False
