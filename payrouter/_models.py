@@ -27,7 +27,6 @@ from pydantic import (
 from ._money import Money
 from ._sensitive import card_data_problem
 from ._sources import (
-    STRICT_FROZEN,
     BankTransferSource,
     CardSource,
     EdgeModel,
@@ -35,6 +34,7 @@ from ._sources import (
     NetworkToken,
     PaymentMethod,
     PaymentSource,
+    VaultCard,
     WalletSource,
     no_card_data,
     source_identity,
@@ -52,6 +52,7 @@ __all__ = [
     "PaymentResult",
     "PaymentSource",
     "PaymentStatus",
+    "VaultCard",
     "WalletSource",
 ]
 
@@ -86,7 +87,7 @@ OrderId = Annotated[
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
-class Mandate(BaseModel):
+class Mandate(EdgeModel):
     """A customer's standing permission at one provider to charge them again.
 
     Charges against it and its cancellation must go to the provider that holds it, never
@@ -94,16 +95,15 @@ class Mandate(BaseModel):
     reference the merchant stores and passes back, not something the SDK edits.
     """
 
-    model_config = STRICT_FROZEN
-
     provider: str = Field(
         min_length=1, description="Name of the configured provider that holds the mandate."
     )
-    mandate_id: str = Field(
+    # Sent to the provider when charged and when cancelled: never a card number or an IBAN.
+    mandate_id: FreeText = Field(
         min_length=1, description="The provider's own id for the mandate (e.g. a Stripe pm_...)."
     )
     method: PaymentMethod = Field(description="How the customer pays under this mandate.")
-    wallet: str | None = Field(
+    wallet: FreeText | None = Field(
         default=None, description="For a wallet mandate, the wallet type ('paypal' if omitted)."
     )
 

@@ -45,9 +45,9 @@ def _request(capture: bool = True) -> PaymentRequest:
     return PaymentRequest(
         order_id="order-1",
         amount=Money.of("10.00", "EUR"),
-        sources=[CardSource(token=SecretStr("pm_card_visa"))],
+        sources=[CardSource(token=SecretStr("stored_card_1"), provider="adyen")],
         customer_country="DE",
-        customer_id="customer-7",
+        customer_id="customer-7",  # Adyen stores card tokens per shopper
         capture=capture,
     )
 

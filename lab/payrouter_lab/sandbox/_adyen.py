@@ -1,7 +1,8 @@
 """Adyen Checkout API v72 as a stateful stand-in.
 
 Base URL for the adapter: `http://127.0.0.1:PORT/v72`. `X-API-Key` must be present (any
-value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, the IBAN of a SEPA
+value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, a network token or raw
+card number (checked and refused as Adyen does, `_network_tokens`), the IBAN of a SEPA
 direct debit, a wallet's token (Apple/Google/Samsung Pay), else the wallet type (`paypal`,
 `alipay`, ...). Redirect wallets answer `RedirectShopper`; a GET of `action.url` approves the
 payment, after which `/payments/details` with `redirectResult=<pspReference>` authorises it.
@@ -28,6 +29,12 @@ from ._books import EntryKind, EntryStatus
 from ._credentials import Vault, random_digits
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
+from ._network_tokens import (
+    carries_card_number,
+    network_token_error,
+    network_token_payer,
+    network_token_refusal,
+)
 
 __all__ = ["AdyenStandin"]
 
@@ -65,8 +72,7 @@ class _Payment:
     manual: bool
     result: str
     approved: bool = False
-    failed: bool = False
-    """The shopper failed the 3-D Secure challenge."""
+    failed: bool = False  # the shopper failed the 3-D Secure challenge
     captured: int = 0
     refunded: int = 0
     released: bool = False
@@ -75,6 +81,8 @@ class _Payment:
 def _payer_of(method: object) -> str | None:
     if not isinstance(method, dict):
         return None
+    if carries_card_number(method):
+        return network_token_payer(method)
     for field in ("storedPaymentMethodId", "iban", *_TOKEN_FIELDS, "type"):
         value = method.get(field)
         if isinstance(value, str) and value:
@@ -193,9 +201,13 @@ class AdyenStandin(Standin):
             return _service_error(422, "100", "No amount specified", "validation")
         if not body.get("merchantAccount") or not isinstance(method, dict):
             return _service_error(422, "702", "Required field missing", "validation")
-        refused = self._foreign(method, body.get("shopperReference"))
-        if refused is not None:
-            return refused
+        assert self.vault is not None
+        if not self.vault.stored_for(method, body.get("shopperReference"), self._deleted):
+            return _service_error(422, "800", "Contract not found", "validation")
+        if carries_card_number(method):
+            error = network_token_error(method, body)
+            if error is not None:
+                return _service_error(422, *error, "validation")
         extra = body.get("additionalData")
         manual = isinstance(extra, dict) and extra.get("manualCapture") == "true"
         payment = _Payment(
@@ -209,6 +221,10 @@ class AdyenStandin(Standin):
             result="Authorised",
         )
         self._payments[payment.psp] = payment
+        refusal = network_token_refusal(method) if carries_card_number(method) else None
+        if refusal is not None:
+            payment.result = "Refused"
+            return self._result(payment, refusal)
         kind = call.faulted(*REFUSALS)
         if kind is not None:
             reason, code = REFUSALS[kind]
@@ -221,7 +237,7 @@ class AdyenStandin(Standin):
             return self._result(payment, answer)
         kind_of_method = str(method.get("type", ""))
         token_wallet = any(field in method for field in _TOKEN_FIELDS)
-        if kind_of_method not in ("scheme", "sepadirectdebit") and not token_wallet:
+        if kind_of_method not in ("scheme", "networkToken", "sepadirectdebit") and not token_wallet:
             payment.result = "RedirectShopper"
             action = {
                 "type": "redirect",
@@ -231,27 +247,6 @@ class AdyenStandin(Standin):
             }
             return self._result(payment, {"action": action})
         return self._authorise(call, payment, sepa=kind_of_method == "sepadirectdebit")
-
-    def _foreign(self, method: Mapping[str, object], shopper: object) -> Reply | None:
-        """Adyen's 422 for a stored payment method this shopper does not have here.
-
-        Stored payment methods exist per shopper (`shopperReference`) and only at Adyen: an
-        id Adyen never stored, another shopper's, one deleted, or one sent without a shopper
-        is refused with errorCode 800 "Contract not found" before any payment is made.
-        """
-        stored = method.get("storedPaymentMethodId")
-        if stored is None:
-            return None
-        assert self.vault is not None
-        owned = (
-            isinstance(stored, str)
-            and isinstance(shopper, str)
-            and stored not in self._deleted
-            and self.vault.belongs(stored, shopper)
-        )
-        if owned:
-            return None
-        return _service_error(422, "800", "Contract not found", "validation")
 
     def _authorise(self, call: Call, payment: _Payment, *, sepa: bool) -> Reply:
         pending = call.faulted(FaultKind.PENDING) is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Final
 
@@ -129,6 +129,24 @@ class Vault:
     def knows(self, credential_id: str) -> bool:
         """Whether this provider issued it."""
         return credential_id in self._issued
+
+    def stored_for(self, method: Mapping[str, object], shopper: object, deleted: Set[str]) -> bool:
+        """Adyen: whether a payment's `paymentMethod` may be charged for this shopper.
+
+        Stored payment methods exist per shopper (`shopperReference`) and only at Adyen: an
+        id Adyen never stored, another shopper's, one deleted, or one sent without a shopper
+        is refused (errorCode 800 "Contract not found") before any payment is made. A
+        payment method that is not a stored one is not this check's business.
+        """
+        stored = method.get("storedPaymentMethodId")
+        if stored is None:
+            return True
+        return (
+            isinstance(stored, str)
+            and isinstance(shopper, str)
+            and stored not in deleted
+            and self.belongs(stored, shopper)
+        )
 
     def belongs(self, credential_id: str, customer: str | None) -> bool:
         """Whether it was issued, to this customer."""

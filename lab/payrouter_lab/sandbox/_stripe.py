@@ -22,15 +22,15 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from typing import Final
 
 from starlette.datastructures import Headers
 
 from ._books import EntryKind, EntryStatus
-from ._credentials import STRIPE_TEST_METHODS, Vault
+from ._credentials import Vault
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
-from ._stripe_3ds import THREE_DS, challenge, declined, fail_authentication
+from ._stripe_3ds import declined, fail_authentication, three_d_secure
+from ._stripe_methods import TEST_DECLINES, unknown_method
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import refund
 from ._stripe_wire import (
@@ -46,23 +46,6 @@ from ._stripe_wire import (
 
 __all__ = ["StripeStandin"]
 
-_DECLINED_AS: Final = {
-    "chargeDeclined": ("card_declined", "generic_decline"),
-    "chargeDeclinedInsufficientFunds": ("card_declined", "insufficient_funds"),
-    "chargeDeclinedLostCard": ("card_declined", "lost_card"),
-    "chargeDeclinedStolenCard": ("card_declined", "stolen_card"),
-    "chargeDeclinedFraudulent": ("card_declined", "fraudulent"),
-    "chargeDeclinedExpiredCard": ("expired_card", "expired_card"),
-    "chargeDeclinedIncorrectCvc": ("incorrect_cvc", "incorrect_cvc"),
-    "chargeDeclinedProcessingError": ("processing_error", "processing_error"),
-}
-"""Stripe's decline test cards (docs.stripe.com/testing#declined-payments): the suffix of
-`pm_card_[visa_]...` or `tok_...` -> the error `code` and `decline_code` the confirm gets."""
-_TEST_DECLINES: Final = {
-    f"{prefix}{suffix}": answer
-    for suffix, answer in _DECLINED_AS.items()
-    for prefix in ("pm_card_", "pm_card_visa_", "tok_")
-}
 DECLINE_CODES = {
     FaultKind.INSUFFICIENT_FUNDS: "insufficient_funds",
     FaultKind.ACCOUNT_LOCKED: "pickup_card",
@@ -202,25 +185,10 @@ class StripeStandin(Standin):
         intent["amount_received" if not manual else "amount_capturable"] = intent["amount"]
         self.books.settle(intent_id, EntryStatus.SUCCEEDED)
 
-    def _unknown_method(self, method: str | None) -> Reply | None:
-        """Stripe's 400 for a PaymentMethod this account does not have (another provider's
-        token, or a made-up id): `resource_missing` on `payment_method`; nothing is created."""
-        if method is None or method in STRIPE_TEST_METHODS:
-            return None
-        assert self.vault is not None
-        if self.vault.knows(method):
-            return None
-        return error(
-            400,
-            "invalid_request_error",
-            f"No such PaymentMethod: '{method}'",
-            code="resource_missing",
-            param="payment_method",
-        )
-
     async def _create(self, call: Call) -> Reply:
         form = call.form()
-        unknown = self._unknown_method(form.get("payment_method"))
+        assert self.vault is not None
+        unknown = unknown_method(self.vault, form.get("payment_method"))
         if unknown is not None:
             return unknown
         amount, currency = form.get("amount", ""), form.get("currency", "")
@@ -277,7 +245,8 @@ class StripeStandin(Standin):
             return missing("payment_intent", call.path_params["intent"])
         form = call.form()
         method = form.get("payment_method")
-        unknown = self._unknown_method(method)
+        assert self.vault is not None
+        unknown = unknown_method(self.vault, method)
         if unknown is not None:
             return unknown
         if method:
@@ -290,18 +259,16 @@ class StripeStandin(Standin):
 
     def _confirm(self, call: Call, intent: dict[str, object], base_url: str) -> Reply:
         method = str(intent["payment_method"])
-        decline = _TEST_DECLINES.get(method)
+        decline = TEST_DECLINES.get(method)
         kind = call.faulted(*_DECLINES)
         if kind is not None:
             decline = ("card_declined", DECLINE_CODES[kind])
         intent_id = str(intent["id"])
         if decline is not None:
             return declined(intent, method, *decline)
-        if method in THREE_DS and not intent.get("_authenticated"):
-            if intent["_off_session"]:  # nobody there to authenticate
-                code = "authentication_required"
-                return declined(intent, method, code, code)
-            return challenge(intent, base_url)
+        stopped = three_d_secure(intent, method, base_url)
+        if stopped is not None:
+            return stopped
         manual = intent["capture_method"] == "manual"
         pending = call.faulted(FaultKind.PENDING) is not None
         intent.update(next_action=None, latest_charge=new_id("ch"), last_payment_error=None)
