@@ -12,6 +12,7 @@ from typing import Final
 
 from ._credentials import STRIPE_TEST_METHODS, Vault
 from ._exchange import Reply
+from ._stripe_3ds import THREE_DS
 from ._stripe_wire import error
 
 __all__ = ["TEST_DECLINES", "unknown_method"]
@@ -37,7 +38,9 @@ TEST_DECLINES: Final = {
 
 def unknown_method(vault: Vault, method: str | None) -> Reply | None:
     """Stripe's 400 for a PaymentMethod this account does not have, else None."""
-    if method is None or method in STRIPE_TEST_METHODS or vault.knows(method):
+    if method is None or method in STRIPE_TEST_METHODS or method in THREE_DS:
+        return None
+    if vault.knows(method):
         return None
     return error(
         400,
