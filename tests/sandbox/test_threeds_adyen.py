@@ -143,7 +143,11 @@ async def test_adyen_challenge_completes_by_its_authorisation_webhook(
             PaymentRequest(
                 order_id="o-adyen-3ds",
                 amount=Money.of("10.50", "EUR"),
-                sources=[CardSource(token=SecretStr(CHALLENGED), provider="adyen")],
+                sources=[
+                    CardSource(
+                        tokens={"adyen": SecretStr(CHALLENGED), "stripe": SecretStr("pm_card_visa")}
+                    )
+                ],
                 customer_country="DE",
                 customer_id="shopper-1",
             )
@@ -156,10 +160,14 @@ async def test_adyen_challenge_completes_by_its_authorisation_webhook(
         await adyen.submit_details(
             {"redirectResult": result.provider_reference}, idempotency_key="details-1"
         )
-        body = adyen_body("AUTHORISATION", result.provider_reference, success=passed, value=1050)
+        reason = None if passed else "3D Not Authenticated"
+        body = adyen_body(
+            "AUTHORISATION", result.provider_reference, success=passed, value=1050, reason=reason
+        )
         answer = await receiver(router).receive("adyen", body, {})
         settled = await router.lookup("o-adyen-3ds")
     assert answer.status == 200
     assert settled is not None
     assert settled.status is status
+    assert settled.failure_kind is (None if passed else FailureKind.AUTHENTICATION_FAILED)
     assert (await books(admin, "stripe"))["entries"] == []
