@@ -32,6 +32,7 @@ from ._models import (
     BankTransferSource,
     CardSource,
     Mandate,
+    NetworkToken,
     PaymentMethod,
     PaymentRequest,
     PaymentResult,
@@ -53,6 +54,7 @@ from ._settings import (
     RetryBudgetSettings,
     RetrySettings,
     RouterSettings,
+    SoftDeclineSettings,
 )
 from ._sync import SyncRouter
 from ._testmode import set_testing
@@ -82,6 +84,7 @@ __all__ = [
     "Mismatch",
     "MismatchKind",
     "Money",
+    "NetworkToken",
     "NoEligibleProviderError",
     "OpenPayment",
     "OutboxSettings",
@@ -108,6 +111,7 @@ __all__ = [
     "RouterClosedError",
     "RouterSettings",
     "RoutingPolicy",
+    "SoftDeclineSettings",
     "Strategy",
     "StrategyName",
     "SyncRouter",

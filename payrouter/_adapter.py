@@ -8,13 +8,15 @@ to the three outcomes in one table, so every adapter gets the same, conservative
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, Self, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ._models import BankTransferSource, CardSource, PaymentMethod, WalletSource
 from ._money import Money
-from ._taxonomy import DECLINE_TYPES, Advice, DeclineType, FailureKind, Outcome
+from ._reply import ProviderReply
+from ._resolution import Resolution
 
 __all__ = [
     "Adapter",
@@ -22,10 +24,48 @@ __all__ = [
     "Capabilities",
     "Charge",
     "CompletesApproval",
+    "CredentialRules",
     "PaymentHandle",
     "ProviderReply",
     "Resolution",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRules:
+    """Which of a customer's credentials this provider can charge: declared by the adapter.
+
+    No provider can charge another provider's token, so the router sends each provider only a
+    credential it issued or can use (`payrouter._paying._plan`); a provider with none for a
+    source is skipped before any call, with the reason in `RoutePlanned.excluded`.
+
+    Attributes:
+        card_id_format: a regular expression the provider's own card tokens match (Stripe:
+            `pm_`, `tok_`, `card_`, `src_` ids). A token the customer's source does not name a
+            provider for (`CardSource(token=...)` alone) goes only where it matches. None: the
+            provider's tokens cannot be told apart (an Adyen `storedPaymentMethodId`), so they
+            must be named (`CardSource(token=..., provider="adyen")` or `tokens`). Default:
+            any token, as for adapters that declare nothing.
+        network_tokens: the provider's API takes card network tokens (token PAN, expiry and
+            cryptogram or network transaction id), so a `NetworkToken` is eligible here.
+        stored_credential_requires: `PaymentRequest` fields a stored token needs at this
+            provider (Adyen's card-on-file needs `customer_id` as its shopper reference).
+        wallet_tokens: wallets this provider charges only with a wallet payment token in the
+            source (Apple Pay and Google Pay at Adyen); others redirect the customer instead.
+    """
+
+    card_id_format: str | None = r".+"
+    network_tokens: bool = False
+    stored_credential_requires: frozenset[str] = frozenset()
+    wallet_tokens: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.card_id_format is not None:
+            re.compile(self.card_id_format)  # a typo fails at import, not on a payment
+
+    def recognizes(self, token: str) -> bool:
+        """True when `token` has this provider's own token format."""
+        return bool(self.card_id_format and re.fullmatch(self.card_id_format, token))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +81,8 @@ class Capabilities:
     wallets: frozenset[str] | None = None
     min_minor_units: int = 1
     max_minor_units: int | None = None
+    credentials: CredentialRules = field(default_factory=CredentialRules)
+    """What the provider's API can charge: its own tokens, network tokens (see the class)."""
 
     def accepts(self, method: PaymentMethod, amount: Money, country: str) -> bool:
         """True when a payment of `method`, `amount` from `country` is within these limits."""
@@ -51,42 +93,6 @@ class Capabilities:
             and amount.minor_units >= self.min_minor_units
             and (self.max_minor_units is None or amount.minor_units <= self.max_minor_units)
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """How this provider's unknown outcomes are resolved: the rungs of the ladder, as data.
-
-    The router tries them in order for every attempt whose outcome is unknown, and concludes
-    absence only from an authoritative rung:
-
-    1. `lookup`: the provider can be asked by its own reference (a Stripe intent id, a PayPal
-       order id); its answer is authoritative.
-    2. `replay_window_seconds`: the provider keeps idempotency keys this long (Stripe 24 h,
-       Adyen at least 7 days, PayPal Orders 6 h); the same request with the same key returns
-       the original outcome or performs the one attempt now. 0: no replay.
-    3. `search_lag_seconds`: without the provider's reference, `lookup` searches by our
-       reference, and the search may lag this long (Stripe: up to an hour during incidents).
-       A hit is conclusive; a miss only once the attempt is older than this. None: no search.
-    4. `webhook`: the provider notifies the outcome; the last resort, never a conclusion.
-
-    `already_done` lists (follow-up kind, provider code) pairs by which the provider refuses
-    a follow-up because it already happened ("refund", "charge_already_refunded"): a resend
-    after a lost answer may meet them, and the router settles it as succeeded when its own
-    ledger explains them (the refund makes the payment fully refunded; no other capture).
-    """
-
-    lookup: bool = False
-    replay_window_seconds: float = 0.0
-    search_lag_seconds: float | None = None
-    webhook: bool = False
-    already_done: frozenset[tuple[str, str]] = frozenset()
-
-    def __post_init__(self) -> None:
-        if self.replay_window_seconds < 0:
-            raise ValueError("replay_window_seconds cannot be negative")
-        if self.search_lag_seconds is not None and self.search_lag_seconds < 0:
-            raise ValueError("search_lag_seconds cannot be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,149 +135,6 @@ class PaymentHandle:
     captured_reference: str | None = None
     """For a refund of a payment authorized first and captured later: the reference the
     capture's reply carried (PayPal refunds a capture, not the authorization)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderReply:
-    """One provider answer, already translated into the three outcomes.
-
-    Build it with the class methods; a `FAILED` reply must carry its `FailureKind`, and a
-    failure of kind `UNKNOWN_OUTCOME` is normalized to the `UNKNOWN` outcome.
-    """
-
-    outcome: Outcome
-    failure_kind: FailureKind | None = None
-    provider_reference: str | None = None
-    provider_code: str | None = None
-    http_status: int | None = None
-    retry_after: float | None = None
-    action_url: str | None = None
-    message: str | None = None
-    amount: Money | None = None
-    """What the provider says it took or authorised, when its answer says (a payment's pay
-    answer or lookup): the router settles a payment only when it is the charge's amount."""
-    decline: DeclineType | None = None
-    """For a decline: soft or hard. Left out, the kind's row in `DECLINE_TYPES` decides."""
-    advice: Advice | None = None
-    """The network's or provider's advice on retrying this card, when the answer gives one."""
-    advice_code: str | None = None
-    """The advice as the provider gave it (`network_advice_code:03`, `merchantAdviceCode:21`),
-    kept with the attempt for whoever must explain a retry or its absence."""
-
-    def __post_init__(self) -> None:
-        if self.outcome is Outcome.FAILED and self.failure_kind is None:
-            raise ValueError("a FAILED reply needs a failure_kind")
-        default = DECLINE_TYPES.get(self.failure_kind) if self.failure_kind else None
-        if self.decline is not None and default is None:
-            raise ValueError(f"a {self.failure_kind} reply is no decline: it has no decline type")
-        if self.decline is None and default is not None and self.outcome is Outcome.FAILED:
-            object.__setattr__(self, "decline", default)
-        if self.failure_kind is FailureKind.UNKNOWN_OUTCOME and self.outcome is Outcome.FAILED:
-            object.__setattr__(self, "outcome", Outcome.UNKNOWN)
-        if self.outcome is Outcome.UNKNOWN and self.failure_kind is None:
-            object.__setattr__(self, "failure_kind", FailureKind.UNKNOWN_OUTCOME)
-        if self.outcome not in (Outcome.FAILED, Outcome.UNKNOWN) and self.failure_kind:
-            raise ValueError(f"a {self.outcome} reply cannot carry a failure_kind")
-
-    @classmethod
-    def succeeded(
-        cls,
-        provider_reference: str,
-        *,
-        provider_code: str | None = None,
-        http_status: int | None = None,
-        amount: Money | None = None,
-    ) -> Self:
-        """The provider took the payment (or confirmed the follow-up); `amount` is what it
-        says it took, when it says."""
-        return cls(
-            Outcome.SUCCEEDED,
-            provider_reference=provider_reference,
-            provider_code=provider_code,
-            http_status=http_status,
-            amount=amount,
-        )
-
-    @classmethod
-    def pending(
-        cls,
-        provider_reference: str,
-        *,
-        provider_code: str | None = None,
-        http_status: int | None = None,
-    ) -> Self:
-        """Accepted; it settles later (bank transfers, asynchronous wallets)."""
-        return cls(
-            Outcome.PENDING,
-            provider_reference=provider_reference,
-            provider_code=provider_code,
-            http_status=http_status,
-        )
-
-    @classmethod
-    def requires_action(
-        cls,
-        provider_reference: str,
-        action_url: str | None,
-        *,
-        provider_code: str | None = None,
-        http_status: int | None = None,
-    ) -> Self:
-        """The customer must approve, authenticate or be redirected; no money moved yet."""
-        return cls(
-            Outcome.REQUIRES_ACTION,
-            provider_reference=provider_reference,
-            action_url=action_url,
-            provider_code=provider_code,
-            http_status=http_status,
-        )
-
-    @classmethod
-    def failed(
-        cls,
-        kind: FailureKind,
-        *,
-        provider_code: str | None = None,
-        http_status: int | None = None,
-        retry_after: float | None = None,
-        provider_reference: str | None = None,
-        message: str | None = None,
-        decline: DeclineType | None = None,
-        advice: Advice | None = None,
-        advice_code: str | None = None,
-    ) -> Self:
-        """Definitely failed with `kind` (an `UNKNOWN_OUTCOME` kind becomes `unknown`); a
-        decline may say whether it is soft or hard, and carry the network's advice."""
-        return cls(
-            Outcome.FAILED,
-            failure_kind=kind,
-            provider_code=provider_code,
-            http_status=http_status,
-            retry_after=retry_after,
-            provider_reference=provider_reference,
-            message=message,
-            decline=decline,
-            advice=advice,
-            advice_code=advice_code,
-        )
-
-    @classmethod
-    def unknown(
-        cls,
-        *,
-        provider_code: str | None = None,
-        http_status: int | None = None,
-        provider_reference: str | None = None,
-        message: str | None = None,
-    ) -> Self:
-        """The money may have moved; the router will look the payment up before anything else."""
-        return cls(
-            Outcome.UNKNOWN,
-            provider_code=provider_code,
-            http_status=http_status,
-            provider_reference=provider_reference,
-            message=message,
-        )
 
 
 @runtime_checkable

@@ -29,7 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from ._adapter import Adapter, Charge, CompletesApproval, PaymentHandle, ProviderReply
 from ._money import Money
 from ._reconcile._records import ProviderRecord, RecordsSource
-from ._taxonomy import DECLINE_TYPES, DeclineType, FailureKind, Outcome
+from ._taxonomy import AUTHENTICATION_KINDS, DECLINE_TYPES, DeclineType, FailureKind, Outcome
 
 __all__ = ["CodeRow", "apply_codes", "with_codes"]
 
@@ -72,6 +72,11 @@ class CodeRow(BaseModel):
             raise ValueError(
                 f"decline (soft/hard) applies to decline kinds only ({kinds}), "
                 f"not to {self.kind.value}"
+            )
+        if self.decline is DeclineType.SOFT and self.kind in AUTHENTICATION_KINDS:
+            raise ValueError(
+                f"{self.kind.value} cannot be soft: a reattempt elsewhere would send the card "
+                "unauthenticated after a provider asked for authentication; leave decline out"
             )
         return self
 

@@ -13,7 +13,7 @@
         NoEligibleProviderError     no configured provider can take this payment at all
         AllProvidersUnavailableError  every eligible provider was busy, down or in maintenance
           CapacityExhaustedError    no capacity to call one: rate limits, caps, or shed at admission
-        ProviderRejectedRequestError  a provider called our request invalid: a bug to fix
+        ProviderRejectedRequestError  every provider tried refused the request as invalid
       FollowUpNotAllowedError       a capture/refund/void broke a money rule (also ValueError)
       FollowUpRefusedError          the provider definitely refused a follow-up; see `.followup`
       RecordsNotReadyError          a provider has not published a period's records yet (its
@@ -81,7 +81,8 @@ class IdempotencyConflictError(PayrouterError):
     """The order id was paid before with a different amount, currency, customer or source.
 
     Reusing an order id for another payment would break "one order, one charge": use a new
-    order id for a new payment.
+    order id for a new payment. A `failed` payment charged nothing, so its order id may be
+    paid again with other details, and this is not raised for it.
     """
 
     def __init__(self, order_id: str) -> None:
@@ -181,9 +182,12 @@ class CapacityExhaustedError(AllProvidersUnavailableError):
 
 
 class ProviderRejectedRequestError(PaymentError):
-    """A provider answered that our request is invalid; retrying elsewhere would not help.
+    """Every provider tried refused the request as invalid, as it saw it; nothing was charged.
 
-    This is a bug in the integration (ours or the adapter's), not a customer problem.
+    Each refusal (a token the provider never issued, a field it alone requires) moved the
+    payment on to the next candidate; this is raised when none was left. The payment is
+    `failed`, so the same order id can be paid again, with the same details or fixed ones.
+    Refusals also raise an alert: they may be a bug in the integration.
     """
 
 

@@ -10,27 +10,34 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-import re
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    ModelWrapValidatorHandler,
     SecretStr,
     StringConstraints,
-    ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
-from pydantic_core import InitErrorDetails
 
 from ._money import Money
-from ._sensitive import card_data_problem, contains_card_number
+from ._sensitive import card_data_problem
+from ._sources import (
+    BankTransferSource,
+    CardSource,
+    EdgeModel,
+    FreeText,
+    NetworkToken,
+    PaymentMethod,
+    PaymentSource,
+    WalletSource,
+    no_card_data,
+    source_identity,
+)
 from ._taxonomy import Advice, DeclineType, FailureKind, Outcome
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "BankTransferSource",
     "CardSource",
     "Mandate",
+    "NetworkToken",
     "PaymentMethod",
     "PaymentRequest",
     "PaymentResult",
@@ -45,45 +53,6 @@ __all__ = [
     "PaymentStatus",
     "WalletSource",
 ]
-
-_STRICT_FROZEN: Final = ConfigDict(
-    frozen=True, strict=True, extra="forbid", hide_input_in_errors=True
-)
-
-
-class _EdgeModel(BaseModel):
-    """A model validated at the edge whose errors never carry the input.
-
-    `hide_input_in_errors` only hides it from `str()`; `errors()` and `json()` (what FastAPI
-    returns in a 422) would still carry a card number or IBAN. So every error is rebuilt
-    with the input replaced, keeping the field path and the message that names the fix.
-    """
-
-    model_config = _STRICT_FROZEN
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _redact_inputs(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        try:
-            return handler(data)
-        except ValidationError as error:
-            details: list[InitErrorDetails] = []
-            for item in error.errors(include_url=False, include_input=False):
-                detail = InitErrorDetails(type=item["type"], loc=item["loc"], input="[redacted]")
-                if "ctx" in item:
-                    detail["ctx"] = item["ctx"]
-                details.append(detail)
-            raise ValidationError.from_exception_data(
-                error.title, details, hide_input=True
-            ) from None
-
-
-class PaymentMethod(enum.StrEnum):
-    """The three families of payment method the router can fail over between."""
-
-    CARD = "card"
-    WALLET = "wallet"
-    BANK_TRANSFER = "bank_transfer"
 
 
 class PaymentStatus(enum.StrEnum):
@@ -108,87 +77,15 @@ class PaymentStatus(enum.StrEnum):
         return self in (PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED)
 
 
-def _no_card_data(value: str, info: ValidationInfo) -> str:
-    """Refuse a card number or IBAN in a field that reaches a provider (see `_sensitive`)."""
-    problem = card_data_problem(value)
-    if problem is not None:
-        raise ValueError(f"{info.field_name} {problem}")
-    return value
-
-
-def _no_card_data_secret(value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-    if value is not None:
-        _no_card_data(value.get_secret_value(), info)
-    return value
-
-
-FreeText = Annotated[str, AfterValidator(_no_card_data)]
-"""A string sent to providers: never a card number or an IBAN."""
-
 OrderId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@#+=-]+$"),
-    AfterValidator(_no_card_data),
+    AfterValidator(no_card_data),
 ]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
-def _refuse_card_number(token: SecretStr) -> SecretStr:
-    if contains_card_number(token.get_secret_value()):
-        raise ValueError(
-            "looks like a raw card number: pass the provider's card token or payment method id "
-            "(e.g. 'pm_card_visa'), never the card number itself"
-        )
-    return token
-
-
-def _check_iban(iban: SecretStr) -> SecretStr:
-    compact = iban.get_secret_value().replace(" ", "").upper()
-    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", compact):
-        raise ValueError("is not an IBAN: expected country code, 2 check digits, then the BBAN")
-    rearranged = compact[4:] + compact[:4]
-    if int("".join(str(int(char, 36)) for char in rearranged)) % 97 != 1:
-        raise ValueError("has wrong IBAN check digits: check the number with the customer")
-    return SecretStr(compact)
-
-
-class CardSource(_EdgeModel):
-    """A card, as a provider token: the router never sees a card number."""
-
-    method: Literal[PaymentMethod.CARD] = PaymentMethod.CARD
-    token: Annotated[SecretStr, AfterValidator(_refuse_card_number)] = Field(
-        description="Provider card token or payment method id, e.g. 'pm_card_visa'."
-    )
-    network: FreeText | None = Field(default=None, description="'visa', 'mastercard', ...")
-
-
-class WalletSource(_EdgeModel):
-    """A wallet such as PayPal, Alipay or Apple Pay; `account` is the wallet's payer id."""
-
-    method: Literal[PaymentMethod.WALLET] = PaymentMethod.WALLET
-    wallet: Annotated[FreeText, StringConstraints(min_length=1, max_length=40)] = Field(
-        description="Wallet type, e.g. 'paypal', 'alipay', 'applepay'."
-    )
-    account: Annotated[SecretStr | None, AfterValidator(_no_card_data_secret)] = Field(
-        default=None, description="Wallet account or payer id: never a card number or IBAN."
-    )
-
-
-class BankTransferSource(_EdgeModel):
-    """A bank account to debit or initiate a transfer from, by IBAN (checked with mod 97)."""
-
-    method: Literal[PaymentMethod.BANK_TRANSFER] = PaymentMethod.BANK_TRANSFER
-    iban: Annotated[SecretStr, AfterValidator(_check_iban)]
-    holder_name: Annotated[FreeText, StringConstraints(min_length=1, max_length=140)] | None = None
-
-
-PaymentSource = Annotated[
-    CardSource | WalletSource | BankTransferSource, Field(discriminator="method")
-]
-"""One way the customer offered to pay; `PaymentRequest.sources` lists them by preference."""
-
-
-class Mandate(BaseModel):
+class Mandate(EdgeModel):
     """A customer's standing permission at one provider to charge them again.
 
     Charges against it and its cancellation must go to the provider that holds it, never
@@ -196,16 +93,15 @@ class Mandate(BaseModel):
     reference the merchant stores and passes back, not something the SDK edits.
     """
 
-    model_config = _STRICT_FROZEN
-
     provider: str = Field(
         min_length=1, description="Name of the configured provider that holds the mandate."
     )
-    mandate_id: str = Field(
+    # Sent to the provider when charged and when cancelled: never a card number or an IBAN.
+    mandate_id: FreeText = Field(
         min_length=1, description="The provider's own id for the mandate (e.g. a Stripe pm_...)."
     )
     method: PaymentMethod = Field(description="How the customer pays under this mandate.")
-    wallet: str | None = Field(
+    wallet: FreeText | None = Field(
         default=None, description="For a wallet mandate, the wallet type ('paypal' if omitted)."
     )
 
@@ -219,9 +115,11 @@ class Mandate(BaseModel):
         secret = SecretStr(self.mandate_id)
         match self.method:
             case PaymentMethod.CARD:
-                return CardSource(token=secret)
+                return CardSource(token=secret, provider=self.provider)
             case PaymentMethod.WALLET:
-                return WalletSource(wallet=self.wallet or "paypal", account=secret)
+                return WalletSource(
+                    wallet=self.wallet or "paypal", account=secret, provider=self.provider
+                )
             case _:
                 raise ValueError(
                     "a bank-transfer mandate is a standing order the bank executes itself: "
@@ -229,7 +127,7 @@ class Mandate(BaseModel):
                 )
 
 
-class PaymentRequest(_EdgeModel):
+class PaymentRequest(EdgeModel):
     """One order to pay, with the sources the customer accepts in their order of preference.
 
     `order_id` is the merchant's idempotency key: the router takes at most one charge per
@@ -311,23 +209,12 @@ class PaymentRequest(_EdgeModel):
             "customer_id": self.customer_id,
             "customer_country": self.customer_country,
             "capture": self.capture,
-            "sources": [_source_identity(source) for source in self.sources],
+            "sources": [source_identity(source) for source in self.sources],
         }
         if self.mandate is not None:  # only then, so earlier fingerprints stay as they were
             canonical["mandate_provider"] = self.mandate.provider
         encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(encoded).hexdigest()
-
-
-def _source_identity(source: CardSource | WalletSource | BankTransferSource) -> list[str]:
-    match source:
-        case CardSource():
-            return ["card", source.token.get_secret_value()]
-        case WalletSource():
-            account = source.account.get_secret_value() if source.account else ""
-            return ["wallet", source.wallet, account]
-        case BankTransferSource():
-            return ["bank_transfer", source.iban.get_secret_value()]
 
 
 class AttemptSummary(BaseModel):

@@ -333,7 +333,7 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         answering within the retrying `pay`'s own deadline."""
         with calls_bounded_by(deadline):
             change = await reconcile_payment(
-                self._ledger, self._by_name, self.settings, self._owner, order_id
+                self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks
             )
         return change is not None
 
@@ -343,7 +343,9 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         Each open attempt is looked up at its own provider; no new charge is ever sent.
         """
         self._require_open()
-        return await reconcile(self._ledger, self._by_name, self.settings, self._owner, limit=limit)
+        return await reconcile(
+            self._ledger, self._by_name, self.settings, self._owner, limit=limit, hooks=self._hooks
+        )
 
     async def refresh(self, order_id: str) -> PaymentResult | None:
         """Ask the provider where a `pending` or `requires_action` payment stands now.
@@ -359,7 +361,9 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
             PaymentStatus.REQUIRES_ACTION,
         ):
             return payment
-        await reconcile_payment(self._ledger, self._by_name, self.settings, self._owner, order_id)
+        await reconcile_payment(
+            self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks
+        )
         return await self._ledger.get(order_id)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:

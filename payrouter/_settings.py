@@ -20,6 +20,7 @@ __all__ = [
     "RetryBudgetSettings",
     "RetrySettings",
     "RouterSettings",
+    "SoftDeclineSettings",
 ]
 
 _DEFAULT_DEADLINE_SECONDS = 20.0
@@ -111,6 +112,44 @@ class OutboxSettings(BaseModel):
     )
 
 
+class SoftDeclineSettings(BaseModel):
+    """A merchant's policy for soft-declined cards: one reattempt at another acquirer.
+
+    A soft decline (do not honour, issuer unavailable, try again later) may pass through
+    another acquirer that holds a credential for the same card: the next card candidate of
+    the same source in the plan. Never for a hard decline, never against the network's
+    advice (do not try again, confirm card data, wait), at most once per payment, and at
+    most `max_per_card` times per card over `window_days`, counted in the ledger for every
+    process (Visa allows 15 reattempts in 30 days per card; these settings can only be
+    stricter).
+
+    Off by default: a reattempt is a second authorization at a second acquirer, with its fee,
+    it counts against the card's network retry limit, and some acquiring contracts forbid
+    cross-acquirer retries; a merchant turns it on knowingly.
+    """
+
+    model_config = _FROZEN
+
+    reattempts: int = Field(
+        default=0,
+        ge=0,
+        le=1,
+        description="Reattempts of a soft-declined card per payment: 0 off, 1 once (the cap).",
+    )
+    max_per_card: int = Field(
+        default=15,
+        ge=1,
+        le=15,
+        description="Reattempts per card over the window, every payment and process counted.",
+    )
+    window_days: float = Field(
+        default=30.0,
+        ge=30.0,
+        le=365.0,
+        description="The rolling window of `max_per_card`: at least the networks' 30 days.",
+    )
+
+
 class RouterSettings(BaseModel):
     """How the router pays; `Router(..., settings=RouterSettings(deadline_seconds=10))`."""
 
@@ -172,6 +211,7 @@ class RouterSettings(BaseModel):
     breaker: BreakerSettings = BreakerSettings()
     admission: AdmissionSettings = AdmissionSettings()
     outbox: OutboxSettings = OutboxSettings()
+    soft_declines: SoftDeclineSettings = SoftDeclineSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "AUTHENTICATION_KINDS",
     "DECLINE_TYPES",
     "POLICY",
     "REATTEMPT_ADVICE",
@@ -31,6 +32,10 @@ class Outcome(enum.StrEnum):
 
     SUCCEEDED = "succeeded"
     """The provider took the payment (authorized or captured)."""
+    PARTIALLY_AUTHORISED = "partially_authorised"
+    """The issuer authorised less than asked (Adyen's `PartiallyAuthorised`): money is held,
+    but not the charge's amount; the reply's `amount` is the part. Money moved, so it never
+    fails over; it is never `succeeded` either: the merchant captures the part or voids it."""
     REQUIRES_ACTION = "requires_action"
     """The customer must act (3-D Secure, wallet approval, bank SCA); no money moved yet."""
     PENDING = "pending"
@@ -57,6 +62,12 @@ class FailureKind(enum.StrEnum):
     ACCOUNT_CLOSED = "account_closed"
     REGION_RESTRICTED = "region_restricted"
     AUTHENTICATION_FAILED = "authentication_failed"
+    """The customer did not pass the provider's check (3-D Secure failed or abandoned,
+    wallet or bank login refused)."""
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    """The issuer wants the customer to authenticate (3-D Secure, strong customer
+    authentication) and this provider could not challenge them here, e.g. a saved card
+    charged without the customer. The customer must be brought back to pay on session."""
     SUSPECTED_FRAUD = "suspected_fraud"
     CARD_DECLINED = "card_declined"
     INVALID_REQUEST = "invalid_request"
@@ -135,11 +146,18 @@ POLICY: Final = MappingProxyType(
         FailureKind.AUTHENTICATION_FAILED: _decline(
             "We could not verify the payment. Please sign in again or use another method."
         ),
+        # Never another provider: every issuer check would ask the same, and sending it on
+        # unauthenticated is what the rules forbid. The customer pays again, present.
+        FailureKind.AUTHENTICATION_REQUIRED: _decline(
+            "Your bank asks you to confirm this payment. Please pay again and complete the check."
+        ),
         FailureKind.SUSPECTED_FRAUD: _decline("The payment was declined."),
         FailureKind.CARD_DECLINED: _decline("The payment was declined. Please use another method."),
-        # Our request was wrong: neither retrying nor another provider can fix a bug.
+        # Refused before any money moved, as this provider saw the request (a token it never
+        # issued, a field it alone requires): retrying cannot help, another provider may.
+        # Still an alert: it may be our bug.
         FailureKind.INVALID_REQUEST: FailurePolicy(
-            retry_same=False, fail_over=False, counts_against_breaker=False, alert=True
+            retry_same=False, fail_over=True, counts_against_breaker=False, alert=True
         ),
         # A lookup found nothing under our reference: the money did not move there.
         FailureKind.NOT_FOUND: FailurePolicy(
@@ -204,6 +222,7 @@ DECLINE_TYPES: Final = MappingProxyType(
         FailureKind.SUSPECTED_FRAUD: DeclineType.HARD,
         # Never sent unauthenticated elsewhere after the issuer asked for authentication.
         FailureKind.AUTHENTICATION_FAILED: DeclineType.HARD,
+        FailureKind.AUTHENTICATION_REQUIRED: DeclineType.HARD,
     }
 )
 """A decline's type when its provider's code says nothing more; one row per decline kind."""
@@ -222,3 +241,11 @@ REATTEMPT_ADVICE: Final = MappingProxyType(
 def may_reattempt(decline: DeclineType | None, advice: Advice | None) -> bool:
     """True for a soft decline whose advice, if any, allows another attempt now."""
     return decline is DeclineType.SOFT and (advice is None or REATTEMPT_ADVICE[advice])
+
+
+AUTHENTICATION_KINDS: Final = frozenset(
+    {FailureKind.AUTHENTICATION_FAILED, FailureKind.AUTHENTICATION_REQUIRED}
+)
+"""Declines about the customer's authentication (3-D Secure). Never reattempted at another
+acquirer, whatever an adapter's or a merchant's table calls them: after a provider asked for
+authentication, the card is never sent unauthenticated elsewhere."""

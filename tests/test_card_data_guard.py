@@ -168,9 +168,33 @@ def test_the_message_names_the_metadata_key_and_the_fix() -> None:
 def test_an_iban_belongs_only_in_a_bank_transfer_source() -> None:
     """The IBAN field itself takes an IBAN; a mandate id that is a card number is refused."""
     assert BankTransferSource(iban=SecretStr(_IBAN)).iban.get_secret_value() == _IBAN
-    mandate = Mandate(provider="stripe", mandate_id=_VISA, method=PaymentMethod.WALLET)
     with pytest.raises(ValidationError, match="card number"):
-        _request(mandate=mandate, sources=())
+        Mandate(provider="stripe", mandate_id=_VISA, method=PaymentMethod.WALLET)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"mandate_id": "card_4111.1111.1111.1111"}, "mandate_id"),
+        ({"mandate_id": _IBAN}, "mandate_id"),
+        ({"wallet": f"paypal-{_VISA}"}, "wallet"),
+    ],
+)
+def test_a_mandate_holding_card_data_is_refused_wherever_it_is_sent(
+    fields: dict[str, str], field: str
+) -> None:
+    """A mandate reaches its provider when charged and when cancelled (`cancel_mandate`), so
+    the mandate itself refuses card data, naming the field and keeping the value out."""
+    with pytest.raises(ValidationError) as caught:
+        Mandate(
+            **{"provider": "stripe", "mandate_id": "pm_1", **fields},  # type: ignore[arg-type]
+            method=PaymentMethod.WALLET,
+        )
+    assert [issue["loc"] for issue in caught.value.errors()] == [(field,)]
+    text = str(caught.value) + caught.value.json()
+    assert "card number" in text or "IBAN" in text
+    assert _VISA not in text
+    assert "3704" not in text
 
 
 def test_ordinary_text_and_ids_are_accepted() -> None:

@@ -142,3 +142,45 @@ def test_a_yaml_syntax_error_is_one_line_with_its_position(
     assert len(lines) == 1, lines
     assert "is not valid yaml" in lines[0]
     assert where in lines[0]
+
+
+_COMMANDS = {
+    "status": ["status"],
+    "reconcile": ["reconcile"],
+    "worker": ["worker", "--once"],
+    "records": ["records", "--since", "2026-11-01", "--until", "2026-11-02"],
+    "records-open": ["records", "open"],
+    "records-ack": ["records", "ack", "amount_differs:card_main:x", "--note", "done"],
+}
+_BROKEN = {
+    "missing-directory": "ledger: sqlite:///{tmp}/missing/ledger.db\n" + _SIMULATED,
+    "unwritable-path": "ledger: sqlite:///{tmp}/a-file/ledger.db\n" + _SIMULATED,
+    "unknown-scheme": "ledger: foo://x/y\n" + _SIMULATED,
+    "unknown-adapter": "providers: [{name: card_main, type: nosuch}]\n",
+    "markup-in-option": "providers: [{name: card_main, type: simulated, options: {'[/x]': 1}}]\n",
+    "state-scheme": "state: ftp://x/y\n" + _SIMULATED,
+    "not-yaml": "providers: [\n",
+    "inline-live-key": (
+        "providers: [{name: s, type: stripe, methods: [card], options: "
+        "{api_key: sk_live_abcdefghijklmnop, base_url: 'https://stripe.test'}}]\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(_BROKEN), ids=sorted(_BROKEN))
+@pytest.mark.parametrize("command", sorted(_COMMANDS), ids=sorted(_COMMANDS))
+def test_every_command_ends_every_configuration_error_with_one_line(
+    tmp_path: Path, command: str, broken: str
+) -> None:
+    """The same one clear line and exit 2 whichever operator command reads the config."""
+    (tmp_path / "a-file").write_text("not a directory")
+    path = tmp_path / "payrouter.yaml"
+    path.write_text(_BROKEN[broken].replace("{tmp}", str(tmp_path)))
+    words = _COMMANDS[command]
+    result = CliRunner().invoke(app, [*words, "--config", str(path)])
+
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, lines

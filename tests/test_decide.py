@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from payrouter import CardSource, PaymentStatus
+from payrouter import CardSource, Money, PaymentStatus
 from payrouter._paying._decide import Decision, Ending, Step, Tally, decide, ending
 from payrouter._paying._plan import Candidate
 from payrouter.provider import FailureKind, ProviderReply
@@ -26,6 +26,12 @@ def _failed(kind: FailureKind) -> ProviderReply:
     [
         (ProviderReply.succeeded("ref"), True, Decision(Step.SETTLE, PaymentStatus.SUCCEEDED)),
         (ProviderReply.pending("ref"), True, Decision(Step.SETTLE, PaymentStatus.PENDING)),
+        # Part of the money is held: its own state, never succeeded, never failed over.
+        (
+            ProviderReply.partially_authorised("ref", Money(minor_units=500, currency="EUR")),
+            True,
+            Decision(Step.SETTLE, PaymentStatus.PARTIALLY_AUTHORISED),
+        ),
         (
             ProviderReply.requires_action("ref", "https://bank.example/3ds"),
             True,
@@ -46,7 +52,7 @@ def _failed(kind: FailureKind) -> ProviderReply:
         (_failed(K.REGION_RESTRICTED), True, Decision(Step.NEXT_SOURCE)),
         (_failed(K.AUTHENTICATION_FAILED), False, Decision(Step.DECLINED)),
         (_failed(K.CARD_DECLINED), True, Decision(Step.NEXT_SOURCE)),
-        (_failed(K.INVALID_REQUEST), True, Decision(Step.REJECTED, alert=True)),
+        (_failed(K.INVALID_REQUEST), True, Decision(Step.FAIL_OVER, alert=True)),
     ],
 )
 def test_each_answer_decides_one_step(

@@ -78,8 +78,7 @@ def test_may_reattempt_rows(
     assert may_reattempt(decline, advice) is allowed
 
 
-async def test_an_attempt_keeps_its_decline_type_and_advice(tmp_path: Path) -> None:
-    """The ledger records a decline's type and the network's advice with the attempt."""
+async def keeps_decline_and_advice(ledger: str) -> None:
     peer = ScriptedProvider()
     stripe = StripeAdapter.from_options(
         name="stripe",
@@ -90,7 +89,7 @@ async def test_an_attempt_keeps_its_decline_type_and_advice(tmp_path: Path) -> N
     error = {"type": "card_error", "code": "card_declined", "decline_code": "do_not_honor"}
     error |= {"network_advice_code": "03"}
     peer.answer(402, {"error": error})
-    async with Router([stripe], ledger=f"sqlite:///{tmp_path}/l.db", hooks=()) as router:
+    async with Router([stripe], ledger=ledger, hooks=()) as router:
         result = await router.pay(
             PaymentRequest(
                 order_id="o-1",
@@ -105,3 +104,15 @@ async def test_an_attempt_keeps_its_decline_type_and_advice(tmp_path: Path) -> N
         assert attempt.advice is Advice.DO_NOT_TRY_AGAIN
         assert attempt.advice_code == "network_advice_code:03"
         assert (await router.lookup("o-1")) == result
+
+
+async def test_an_attempt_keeps_its_decline_type_and_advice(tmp_path: Path) -> None:
+    """The ledger records a decline's type and the network's advice with the attempt."""
+    await keeps_decline_and_advice(f"sqlite:///{tmp_path}/l.db")
+
+
+async def test_an_attempt_keeps_its_decline_type_and_advice_on_postgres(
+    postgres_url: str,
+) -> None:
+    """PostgreSQL finishes an attempt and its payment in one statement: the same columns."""
+    await keeps_decline_and_advice(postgres_url)

@@ -181,6 +181,21 @@ def test_success_of_possible_counts_only_possible_payments_above_the_line() -> N
     assert figures["success_of_possible"] == 0.5
 
 
+def test_a_payment_served_after_the_checkouts_deadline_is_not_served_in_time() -> None:
+    """A strategy with no deadline of its own that pays a customer after the checkout gave up
+    (the scenario's deadline) is counted as served late, not as a success of the possible."""
+
+    def record(order: str, latency_ms: float) -> PaymentRecord:
+        return PaymentRecord(order, 0.0, latency_ms, PaymentStatus.SUCCEEDED, possible=True)
+
+    records = [record("in-time", 4_999.0), record("after-two-minutes", 120_000.0)]
+    figures = strategy_figures(StrategyRun("try/except chain", records, {}), 1.0, None, 5.0)
+
+    assert figures["success_of_possible"] == 0.5
+    assert figures["served_late"] == 1
+    assert figures["succeeded"] == 2  # what the books saw is still reported as it was
+
+
 async def test_pressure_runs_neighbours_for_the_drill_and_the_report_states_the_conditions(
     tmp_path: Path,
 ) -> None:

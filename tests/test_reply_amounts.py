@@ -34,7 +34,14 @@ def _request() -> PaymentRequest:
     return PaymentRequest(
         order_id="order-1",
         amount=Money.of("10.00", "EUR"),
-        sources=[CardSource(token=SecretStr("pm_card_visa"))],
+        sources=[
+            CardSource(
+                tokens={
+                    "StripeAdapter": SecretStr("pm_card_visa"),
+                    "AdyenAdapter": SecretStr("stored_card_1"),
+                }
+            )
+        ],
         customer_country="DE",
         customer_id="customer-7",  # Adyen stores card tokens per shopper
     )

@@ -99,7 +99,11 @@ def request(order_id: str = "order-1") -> PaymentRequest:
     return PaymentRequest(
         order_id=order_id,
         amount=Money.of("10.00", "EUR"),
-        sources=[CardSource(token=SecretStr("pm_card_visa"))],
+        sources=[
+            CardSource(
+                tokens={"stripe": SecretStr("pm_card_visa"), "adyen": SecretStr("stored_card_1")}
+            )
+        ],
         customer_country="DE",
         customer_id="shopper-7",
     )

@@ -340,21 +340,38 @@ async def test_rejected_credentials_fail_over_and_raise_an_operator_alert() -> N
     assert finished.alert, "an operator must hear of rejected credentials even after failover"
 
 
-async def test_invalid_request_raises_and_does_not_fail_over() -> None:
-    """A provider calling our request invalid is our bug: raise, try nobody else, alert."""
+async def test_one_providers_invalid_request_fails_over_and_still_alerts() -> None:
+    """A provider refusing the request as it sees it took no money: the next one is tried."""
     first, second = provider("card_a", CARD), provider("card_b", CARD)
     books(first).script(Behavior.invalid())
     events: list[Event] = []
     async with router([first, second], events) as payments:
+        result = await payments.pay(request())
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert result.provider == "card_b"
+    assert [a.failure_kind for a in result.attempts] == [FailureKind.INVALID_REQUEST, None]
+    (finished,) = [e for e in events if isinstance(e, PaymentFinished)]
+    assert finished.alert
+
+
+async def test_refused_as_invalid_everywhere_raises_and_the_order_can_be_paid_again() -> None:
+    """Every provider refused it: nothing charged, the error says so, the order stays payable."""
+    first, second = provider("card_a", CARD), provider("card_b", CARD)
+    books(first).script(Behavior.invalid())
+    books(second).script(Behavior.invalid())
+    async with router([first, second], []) as payments:
         with pytest.raises(ProviderRejectedRequestError) as caught:
             await payments.pay(request())
-        assert [a.failure_kind for a in caught.value.attempts] == [FailureKind.INVALID_REQUEST]
-        assert books(second).calls == 0
+        assert [a.failure_kind for a in caught.value.attempts] == [
+            FailureKind.INVALID_REQUEST,
+            FailureKind.INVALID_REQUEST,
+        ]
         stored = await payments.lookup("order-1")
         assert stored is not None
         assert stored.status is PaymentStatus.FAILED
-    (finished,) = [e for e in events if isinstance(e, PaymentFinished)]
-    assert finished.alert
+        again = await payments.pay(request())
+        assert again.status is PaymentStatus.SUCCEEDED
+        assert len(books(first).charges()) + len(books(second).charges()) == 1
 
 
 async def test_all_providers_down_raises_with_attempts_and_healthy_methods() -> None:

@@ -15,6 +15,7 @@ _HARD_DECLINES = (
     FailureKind.ACCOUNT_CLOSED,
     FailureKind.REGION_RESTRICTED,
     FailureKind.AUTHENTICATION_FAILED,
+    FailureKind.AUTHENTICATION_REQUIRED,
     FailureKind.SUSPECTED_FRAUD,
     FailureKind.CARD_DECLINED,
 )
@@ -29,7 +30,7 @@ _DESIGN_TABLE: dict[FailureKind, tuple[bool, bool, bool, bool, bool]] = {
     FailureKind.UNKNOWN_OUTCOME: (False, False, True, False, False),
     FailureKind.CREDENTIALS_REJECTED: (False, True, False, False, True),
     **dict.fromkeys(_HARD_DECLINES, (False, False, False, True, False)),
-    FailureKind.INVALID_REQUEST: (False, False, False, False, True),
+    FailureKind.INVALID_REQUEST: (False, True, False, False, True),
     FailureKind.NOT_FOUND: (False, True, False, False, False),
 }
 

@@ -18,6 +18,7 @@ from payrouter import CardSource, Money, PaymentMethod
 from payrouter.provider import (
     Capabilities,
     Charge,
+    CredentialRules,
     FailureKind,
     HttpAdapter,
     HttpOptions,
@@ -62,7 +63,11 @@ class AcmePayAdapter(HttpAdapter[AcmePayOptions]):
     """
 
     options_model = AcmePayOptions
-    default_capabilities = Capabilities(methods=frozenset({PaymentMethod.CARD}))
+    # Only AcmePay's own card tokens (`tok_...`) are sent here; another provider's are not.
+    default_capabilities = Capabilities(
+        methods=frozenset({PaymentMethod.CARD}),
+        credentials=CredentialRules(card_id_format=r"tok_[A-Za-z0-9_]+"),
+    )
     idempotency_key_max_length = 64
     # Lookup searches charges by our reference; a miss is trusted once a request still in
     # flight would have been recorded (5 minutes). AcmePay keeps no idempotency keys to replay.
@@ -74,8 +79,10 @@ class AcmePayAdapter(HttpAdapter[AcmePayOptions]):
         return {"Authorization": f"Bearer {options.api_key.get_secret_value()}"}
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
-        if not isinstance(charge.source, CardSource):
-            return UnsendableError("source_unsupported", "AcmePay takes cards only").reply()
+        if not isinstance(charge.source, CardSource) or charge.source.token is None:
+            return UnsendableError(
+                "source_unsupported", "AcmePay takes its card tokens only"
+            ).reply()
         body = {
             "amount": charge.amount.minor_units,
             "currency": charge.amount.currency,

@@ -94,6 +94,7 @@ class TestAcmePayConformance(AdapterConformance):
             FailureKind.ACCOUNT_FROZEN: "no AcmePay decline code says frozen",
             FailureKind.ACCOUNT_CLOSED: "no AcmePay decline code says closed",
             FailureKind.AUTHENTICATION_FAILED: "3-D Secure is requires_action, not a decline",
+            FailureKind.AUTHENTICATION_REQUIRED: "AcmePay challenges every card it needs to",
         },
         after_submission_5xx=HttpAnswer(504, {}),
         in_doubt={"409 same key in flight": HttpAnswer(409, {})},

@@ -76,6 +76,21 @@ def test_stripe_down_fails_over_to_adyen_and_charges_once(shop: Shop) -> None:
 
 
 @pytest.mark.slow
+def test_a_card_needing_3d_secure_redirects_and_the_return_page_asks_stripe(shop: Shop) -> None:
+    """The issuer's challenge, then /return: paid at Stripe, never sent on to Adyen."""
+    client, sandbox = shop
+    body = {"order_id": "A-3DS", **CARD, "card_token": "pm_card_threeDSecure2Required"}
+    started = client.post("/payments", json=body).json()
+    assert (started["status"], started["provider"]) == ("requires_action", "stripe")
+    # The customer passes 3-D Secure on the stand-in's challenge page, then comes back.
+    assert httpx.get(started["redirect_url"]).text == "<html>Authenticated</html>"
+    returned = client.get("/return", params={"order_id": "A-3DS"}).json()
+    assert returned["status"] == "succeeded"
+    assert orders_at(sandbox, "stripe") == {"A-3DS": {"taken": 2490, "refunded": 0}}
+    assert orders_at(sandbox, "adyen") == {}
+
+
+@pytest.mark.slow
 def test_a_wallet_payment_redirects_and_the_return_page_asks_paypal(
     shop: Shop,
 ) -> None:

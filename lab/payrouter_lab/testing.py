@@ -71,7 +71,18 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         "card insufficient funds": "pm_card_visa_chargeDeclinedInsufficientFunds",
         "card 3-D Secure": (
             "pm_card_authenticationRequired or pm_card_threeDSecure2Required: requires_action; "
-            "a GET of the action URL authenticates"
+            "a GET of the action URL authenticates (with ?outcome=fail it fails), then "
+            "router.refresh finds it succeeded (or declined, authentication_failed)"
+        ),
+        "card 3-D Secure off session": (
+            "the same cards as a mandate: requires_action without action_url "
+            "(authentication_required); POST /v1/payment_intents/{id}/confirm with "
+            "payment_method and return_url brings the challenge back"
+        ),
+        "card 3-D Secure (Adyen)": (
+            "a stored card id starting 3ds2_: RedirectShopper; a GET of action.url passes "
+            "(?outcome=fail fails), then /payments/details authorises; off session it is "
+            "declined, authentication_required (refusal 38)"
         ),
         "wallet approval (PayPal)": (
             "any payer: requires_action with a payer-action link; a GET of it approves, "

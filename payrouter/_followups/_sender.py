@@ -57,6 +57,9 @@ _STATUS_BY_OUTCOME: Final[Mapping[Outcome, FollowUpStatus]] = MappingProxyType(
         # A refund waiting on the customer (Stripe's requires_action) is accepted, not done.
         Outcome.REQUIRES_ACTION: FollowUpStatus.PENDING,
         Outcome.UNKNOWN: FollowUpStatus.QUEUED,
+        # No confirmation of a capture or refund: its notification, held to the follow-up's
+        # own amount, says how it went.
+        Outcome.PARTIALLY_AUTHORISED: FollowUpStatus.PENDING,
     }
 )
 

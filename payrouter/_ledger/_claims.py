@@ -50,24 +50,31 @@ def claim_values(
     }
 
 
-def settle_existing(
-    conn: Connection, order_id: str, fingerprint: str, owner: str, lease_until: float, now: float
-) -> Claim:
+def settle_existing(conn: Connection, claimed: dict[str, Any]) -> Claim:
     """The order id's row exists: a conflict, someone else's payment, or a failed one to
-    retake (no money moved on it, so paying again is allowed)."""
+    retake. `claimed` is the row the claim tried to insert (`claim_values`).
+
+    A failed payment charged nothing, so it is retaken even with other details (a customer id
+    a provider required, another card): the new fingerprint and amount replace the old.
+    """
+    order_id, fingerprint = claimed["order_id"], claimed["fingerprint"]
     row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()
-    if row.fingerprint != fingerprint:
-        return Claim(ClaimKind.CONFLICT)
     if row.status != PaymentStatus.FAILED:
+        if row.fingerprint != fingerprint:
+            return Claim(ClaimKind.CONFLICT)
         return Claim(ClaimKind.EXISTING, payment=load(conn, row))
     retaken = conn.execute(
         update(payments)
         .where(payments.c.order_id == order_id, payments.c.status == PaymentStatus.FAILED)
         .values(
+            fingerprint=fingerprint,
+            amount_minor=claimed["amount_minor"],
+            currency=claimed["currency"],
+            authorize_only=claimed["authorize_only"],
             status=PaymentStatus.PROCESSING.value,
-            owner=owner,
-            lease_until=lease_until,
-            updated_at=now,
+            owner=claimed["owner"],
+            lease_until=claimed["lease_until"],
+            updated_at=claimed["updated_at"],
             provider=None,
             method=None,
             provider_reference=None,

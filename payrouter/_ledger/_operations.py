@@ -12,7 +12,8 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection
 
-from . import _books, _sheds
+from . import _books, _reattempts, _sheds
+from ._amount_discrepancy import AmountDifference, record_difference
 from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
 
 __all__ = ["BooksOperations"]
@@ -27,6 +28,11 @@ class _Transacting(Protocol):
 class BooksOperations:
     """Records reconciliation's and admission's operations, mixed into a ledger class that
     runs work in one transaction (`transact`)."""
+
+    async def record_amount_difference(self: _Transacting, difference: AmountDifference) -> bool:
+        """Keep a provider's other amount (a pay answer, replay or lookup) as an open
+        discrepancy; False when one with its id was already known."""
+        return await self.transact(lambda conn: record_difference(conn, difference))
 
     async def period_attempts(
         self: _Transacting, since: float, until: float
@@ -69,3 +75,33 @@ class BooksOperations:
     async def shed_count(self: _Transacting, since: float) -> int:
         """Payments every process shed at admission since `since` (epoch seconds)."""
         return await self.transact(lambda conn: _sheds.shed_since(conn, since))
+
+    async def claim_reattempt(
+        self: _Transacting,
+        card: str,
+        order_id: str,
+        providers: tuple[str, str],
+        *,
+        since: float,
+        limit: int,
+        now: float,
+    ) -> bool:
+        """Record a reattempt of `card` (its hash) for `order_id` from one provider to
+        another, unless `limit` reattempts of it fall in `[since, now]`; True when recorded."""
+        from_provider, to_provider = providers
+        return await self.transact(
+            lambda conn: _reattempts.claim_reattempt(
+                conn,
+                card=card,
+                order_id=order_id,
+                from_provider=from_provider,
+                to_provider=to_provider,
+                now=now,
+                since=since,
+                limit=limit,
+            )
+        )
+
+    async def card_reattempts(self: _Transacting, card: str, since: float) -> int:
+        """Reattempts of `card` (its hash) recorded since `since` (epoch seconds)."""
+        return await self.transact(lambda conn: _reattempts.reattempts_since(conn, card, since))

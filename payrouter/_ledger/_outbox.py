@@ -21,7 +21,7 @@ from .._followups._model import FollowUp, FollowUpKind, FollowUpStatus, OutboxSt
 from .._followups._rules import PaymentBooks, allowed_amount
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
-from .._taxonomy import FailureKind
+from .._taxonomy import FailureKind, Outcome
 from ._rows import payment_result
 from ._schema import attempts, followups, payments, webhook_events
 
@@ -323,9 +323,19 @@ def _when(epoch: float | None) -> Any:
 
 def _authorised_part(conn: Connection, payment: PaymentResult) -> int | None:
     """What the issuer authorised of a `partially_authorised` payment: the amount of the
-    notification that made it so (the webhook store remembers it)."""
+    notification that made it so (the webhook store remembers it), else of the attempt whose
+    answer (pay, replay or lookup) said so."""
     if payment.status is not PaymentStatus.PARTIALLY_AUTHORISED:
         return None
+    answered = conn.execute(
+        select(attempts.c.authorised_minor)
+        .where(
+            attempts.c.order_id == payment.order_id,
+            attempts.c.outcome == Outcome.PARTIALLY_AUTHORISED.value,
+        )
+        .order_by(attempts.c.number.desc())
+        .limit(1)
+    ).scalar()
     reported = conn.execute(
         select(webhook_events.c.amount_minor)
         .where(
@@ -335,4 +345,5 @@ def _authorised_part(conn: Connection, payment: PaymentResult) -> int | None:
         .order_by(webhook_events.c.received_at.desc())
         .limit(1)
     ).scalar()
-    return None if reported is None else int(reported)
+    part = reported if reported is not None else answered
+    return None if part is None else int(part)

@@ -28,7 +28,8 @@ _FINISH: Final = text(
             outcome = :outcome, failure_kind = :failure_kind, provider_code = :provider_code,
             provider_reference = :provider_reference, action_url = :action_url,
             tries = :tries, latency_ms = :latency_ms, decline = :decline, advice = :advice,
-            advice_code = :advice_code, finished_at = :now
+            advice_code = :advice_code, authorised_minor = :authorised_minor,
+            finished_at = :now
         WHERE order_id = :order_id AND number = :number
         RETURNING *
     ), p AS (

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from .._adapter import ProviderReply
+    from ._amount_discrepancy import AmountDifference
     from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
     from ._stats import ProviderHealth
 
@@ -29,11 +30,13 @@ class ClaimKind(enum.Enum):
     NEW = "new"
     """We own a fresh payment."""
     RETAKEN = "retaken"
-    """We own a payment that had failed without moving money; attempts continue numbering."""
+    """We own a payment that had failed without moving money; attempts continue numbering.
+    Its details may differ from the failed run's (a customer id a provider required, another
+    card): nothing was charged, so the new fingerprint and amount replace the old."""
     EXISTING = "existing"
     """Someone else owns it or it is finished: `payment` says where it stands."""
     CONFLICT = "conflict"
-    """The order id was used with different money-relevant fields."""
+    """The order id was used with different money-relevant fields while not failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,8 @@ class AttemptOutcome:
     decline: DeclineType | None = None
     advice: Advice | None = None
     advice_code: str | None = None
+    authorised_minor: int | None = None
+    """What the issuer authorised, for a `partially_authorised` outcome."""
 
     @classmethod
     def of(
@@ -92,6 +97,11 @@ class AttemptOutcome:
             decline=reply.decline,
             advice=reply.advice,
             advice_code=reply.advice_code,
+            authorised_minor=(
+                reply.amount.minor_units
+                if reply.outcome is Outcome.PARTIALLY_AUTHORISED and reply.amount
+                else None
+            ),
         )
 
 
@@ -188,12 +198,33 @@ class Ledger(Protocol):
 
     async def discrepancy_stats(self, now: float) -> DiscrepancyStats: ...
 
+    async def record_amount_difference(self, difference: AmountDifference) -> bool:
+        """Keep a provider's other amount as an open discrepancy; False when already known."""
+        ...
+
     async def record_sheds(self, owner: str, at: float, count: int) -> None:
         """Add `count` payments `owner` shed at admission up to `at` (epoch seconds)."""
         ...
 
     async def shed_count(self, since: float) -> int:
         """Payments every process shed at admission since `since` (epoch seconds)."""
+        ...
+
+    async def claim_reattempt(
+        self,
+        card: str,
+        order_id: str,
+        providers: tuple[str, str],
+        *,
+        since: float,
+        limit: int,
+        now: float,
+    ) -> bool:
+        """Record a reattempt of `card` (a hash) under the limit in the window, atomically."""
+        ...
+
+    async def card_reattempts(self, card: str, since: float) -> int:
+        """Reattempts of `card` (a hash) recorded since `since` (epoch seconds)."""
         ...
 
     async def transact(self, work: Callable[[Connection], T]) -> T:

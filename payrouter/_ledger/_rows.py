@@ -16,8 +16,9 @@ from typing import Any
 from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
+from ._records import PaymentUpdate
 
-__all__ = ["attempt_summary", "clip", "payment_result", "value_of"]
+__all__ = ["attempt_summary", "clip", "payment_result", "payment_values", "value_of"]
 
 
 def payment_result(row: Mapping[Any, Any], attempts: Iterable[Mapping[Any, Any]]) -> PaymentResult:
@@ -69,3 +70,20 @@ def value_of(member: enum.StrEnum | None) -> str | None:
 
 def clip(text: str | None, length: int) -> str | None:
     return None if text is None else text[:length]
+
+
+def payment_values(change: PaymentUpdate, now: float) -> dict[str, object]:
+    """The columns a payment's new status writes; its lease ends once it stops processing."""
+    values: dict[str, object] = {
+        "status": change.status.value,
+        "provider": change.provider,
+        "method": value_of(change.method),
+        "provider_reference": change.provider_reference,
+        "action_url": clip(change.action_url, 2000),
+        "failure_kind": value_of(change.failure_kind),
+        "decline_reason": change.decline_reason,
+        "updated_at": now,
+    }
+    if change.status is not PaymentStatus.PROCESSING:
+        values |= {"owner": None, "lease_until": None}
+    return values

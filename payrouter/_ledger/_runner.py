@@ -1,9 +1,9 @@
 """Where and for how long ledger work runs: off the event loop, bounded by the payment.
 
 Every statement runs on the ledger's own threads (one for SQLite, whose writes are serial
-anyway; one per pooled connection elsewhere), so a database that stalls (a SQLite file another
-process holds a write lock on, a slow network round trip) never stalls the event loop and the
-other payments on it.
+anyway, with group commit: `_writer`; one per pooled connection elsewhere), so a database that
+stalls (a SQLite file another process holds a write lock on, a slow network round trip) never
+stalls the event loop and the other payments on it.
 
 A payment bounds its ledger work by its deadline (`payment_deadline`), carried in a context
 variable so every ledger call made on its behalf sees it without widening each signature:
@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Final, TypeVar
 
 from .._errors import LedgerUnavailableError
+from ._writer import Job, Writer
 
 __all__ = ["AbandonedError", "LedgerRunner", "payment_deadline"]
 
@@ -53,28 +54,66 @@ class AbandonedError(Exception):
 
 
 class LedgerRunner:
-    """The ledger's threads, and the rules for how long a caller waits for them."""
+    """The ledger's threads, and the rules for how long a caller waits for them.
 
-    def __init__(self, threads: int, where: str) -> None:
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="payrouter-ledger")
+    Given `transaction` (SQLite), one writer thread runs the work with group commit
+    (`_writer`): work queued together shares one transaction, opened by `transaction()`.
+    Otherwise (network databases) a pool of `threads` runs each piece on its own.
+    """
+
+    def __init__(
+        self,
+        threads: int,
+        where: str,
+        *,
+        transaction: Callable[[], AbstractContextManager[object]] | None = None,
+    ) -> None:
         self._where = where
         self._local = threading.local()
+        self._writer = None if transaction is None else Writer(transaction, self._running)
+        self._executor = (
+            None
+            if transaction is not None
+            else ThreadPoolExecutor(threads, thread_name_prefix="payrouter-ledger")
+        )
 
-    async def run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
-        """Run `work` on a ledger thread; `before_call` marks work a provider call waits on."""
-        deadline = _DEADLINE.get()
-        if before_call and deadline is not None and time.monotonic() >= deadline:
-            raise self._late(before_call)  # not even started: nothing to abandon or undo
+    def _running(self, job: Job | None, grouped: bool) -> None:
+        """On the writer's thread: which job runs now, and whether in a shared transaction."""
+        self._local.abandoned = None if job is None else job.abandoned
+        self._local.grouped = grouped
+
+    @property
+    def grouped(self) -> bool:
+        """True on the writer's thread while a batch's shared transaction is open: the work
+        must neither begin nor commit a transaction of its own."""
+        return bool(getattr(self._local, "grouped", False))
+
+    def _submit(
+        self, work: Callable[[], T], groupable: bool
+    ) -> tuple[Awaitable[T], threading.Event]:
+        """Queue `work`; the awaitable answers after it committed, the event abandons it."""
+        loop = asyncio.get_running_loop()
+        if self._writer is not None:
+            job = Job(work, loop, loop.create_future(), groupable=groupable)
+            self._writer.submit(job)
+            return job.future, job.abandoned
         abandoned = threading.Event()
 
-        def job() -> T:
+        def job_on_pool() -> T:
             self._local.abandoned = abandoned
             try:
                 return work()
             finally:
                 self._local.abandoned = None
 
-        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
+        return loop.run_in_executor(self._executor, job_on_pool), abandoned
+
+    async def run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
+        """Run `work` on a ledger thread; `before_call` marks work a provider call waits on."""
+        deadline = _DEADLINE.get()
+        if before_call and deadline is not None and time.monotonic() >= deadline:
+            raise self._late(before_call)  # not even started: nothing to abandon or undo
+        future, abandoned = self._submit(work, groupable=True)
         if deadline is None:
             return await future
         if not before_call:
@@ -103,16 +142,23 @@ class LedgerRunner:
         )
 
     def refuse_if_abandoned(self) -> None:
-        """Called on the ledger's thread just before a commit: roll back if nobody waits."""
+        """Called on the ledger's thread just before a commit: roll back if nobody waits.
+        In a shared transaction the writer checks every job of the batch before its commit."""
+        if self.grouped:
+            return
         abandoned: threading.Event | None = getattr(self._local, "abandoned", None)
         if abandoned is not None and abandoned.is_set():
             raise AbandonedError
 
     async def call(self, work: Callable[[], T]) -> T:
-        """Run `work` on a ledger thread with no bound (opening and closing)."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        """Run `work` on a ledger thread, alone and with no bound (opening and closing)."""
+        future, _ = self._submit(work, groupable=False)
+        return await future
 
     def shutdown(self) -> None:
         """Stop the threads. Call it after a last `call`: the work queued before it is done,
         so the threads are idle and joining them is immediate."""
-        self._executor.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.shutdown()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)

@@ -69,6 +69,8 @@ attempts = Table(
     Column("decline", String(10)),
     Column("advice", String(30)),
     Column("advice_code", String(100)),
+    # What the issuer authorised of a `partially_authorised` attempt (the payment's currency).
+    Column("authorised_minor", BigInteger),
     UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_attempt_key"),
 )
 
@@ -158,4 +160,18 @@ admission_sheds = Table(
     Column("flushed_at", Double, primary_key=True),
     Column("owner", String(100), primary_key=True),
     Column("count", Integer, nullable=False),
+)
+
+card_reattempts = Table(
+    "payrouter_card_reattempts",
+    metadata,
+    # One row per soft-declined card reattempted at another acquirer. `card` is a SHA-256 of
+    # the card's credentials, never a token: it only needs to tell one card from another,
+    # so the networks' limit per card over a rolling window can be counted by every process.
+    Column("card", String(64), primary_key=True),
+    Column("order_id", String(200), primary_key=True),
+    Column("at", Double, nullable=False),
+    Column("from_provider", String(100), nullable=False),
+    Column("to_provider", String(100), nullable=False),
+    Index("ix_payrouter_card_reattempts_card_at", "card", "at"),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Final, TypeVar
 
 from sqlalchemy import (
@@ -39,7 +39,7 @@ from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment, one_statement_values
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
-from ._rows import clip, payment_result, value_of
+from ._rows import clip, payment_result, payment_values, value_of
 from ._runner import LedgerRunner
 from ._schema import attempts, payments
 from ._stats import ProviderHealth, provider_health
@@ -103,7 +103,8 @@ class SqlLedger(BooksOperations):
             ConfigurationError: the URL names no installed database driver.
         """
         threads = 1 if self._is_sqlite else self._pool_size
-        self._runner = LedgerRunner(threads, self._location.where)
+        batch = self._batch if self._is_sqlite else None
+        self._runner = LedgerRunner(threads, self._location.where, transaction=batch)
         try:
             await self._runner.call(self._connect)
         except (SQLAlchemyError, OSError) as error:
@@ -156,8 +157,12 @@ class SqlLedger(BooksOperations):
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """One transaction: on the inline connection (SQLite) or a pooled one (the rest)."""
+        """One transaction: on the inline connection (SQLite; inside the writer's shared
+        transaction when it runs a batch) or a pooled one (the rest)."""
         if self._inline is not None:
+            if self._require_runner().grouped:
+                yield self._inline
+                return
             with self._inline.begin():
                 yield self._inline
                 self._require_runner().refuse_if_abandoned()
@@ -171,12 +176,17 @@ class SqlLedger(BooksOperations):
         """For work that is one statement: SQLite's inline transaction, or on a network
         database an autocommit connection, which spares the BEGIN and COMMIT round trips."""
         if self._inline is not None:
-            with self._inline.begin():
-                yield self._inline
-                self._require_runner().refuse_if_abandoned()
+            with self._transaction() as conn:
+                yield conn
         else:
             with self._require_engine().connect() as conn:
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def _batch(self) -> AbstractContextManager[object]:
+        """The writer's shared transaction for a batch of work (group commit, `_writer`)."""
+        if self._inline is None:
+            raise LedgerUnavailableError("the ledger is not open")
+        return self._inline.begin()
 
     @contextmanager
     def _raw(self) -> Iterator[sqlite3.Connection]:
@@ -184,6 +194,9 @@ class SqlLedger(BooksOperations):
         (`_sqlite_path`); rolled back if it fails or its caller gave up waiting."""
         db = self._dbapi
         assert db is not None
+        if self._require_runner().grouped:
+            yield db
+            return
         try:
             yield db
             self._require_runner().refuse_if_abandoned()
@@ -251,7 +264,7 @@ class SqlLedger(BooksOperations):
                     if conn.execute(self._insert_payment, values).first() is not None:
                         return Claim(ClaimKind.NEW)
             with self._statement() as conn:
-                return settle_existing(conn, order_id, fingerprint, owner, until, now)
+                return settle_existing(conn, values)
 
         return await self._run(work, before_call=True)
 
@@ -310,6 +323,7 @@ class SqlLedger(BooksOperations):
                 "decline": value_of(outcome.decline),
                 "advice": value_of(outcome.advice),
                 "advice_code": clip(outcome.advice_code, 100),
+                "authorised_minor": outcome.authorised_minor,
             }
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:
@@ -335,7 +349,7 @@ class SqlLedger(BooksOperations):
         changed = None
         if payment is not None:
             keep = payment.status is PaymentStatus.PROCESSING
-            changed = _payment_values(payment, now) | {"key_order_id": order_id, "keep_lease": keep}
+            changed = payment_values(payment, now) | {"key_order_id": order_id, "keep_lease": keep}
         with self._raw() as db:
             finished, paid = _sqlite_path.finish_attempt(db, attempt, changed)
             if paid is None:
@@ -356,7 +370,7 @@ class SqlLedger(BooksOperations):
     def _update_payment(
         self, conn: Connection, order_id: str, change: PaymentUpdate, now: float
     ) -> PaymentResult:
-        values = _payment_values(change, now) | {"key_order_id": order_id}
+        values = payment_values(change, now) | {"key_order_id": order_id}
         return load(conn, conn.execute(_UPDATE_PAYMENT_RETURNING, values).one())
 
     # -- reading and reconciling -----------------------------------------------------------
@@ -377,20 +391,3 @@ class SqlLedger(BooksOperations):
 
     async def provider_health(self, since: float) -> list[ProviderHealth]:
         return await self.transact(lambda conn: provider_health(conn, since))
-
-
-def _payment_values(change: PaymentUpdate, now: float) -> dict[str, object]:
-    """The columns a payment's new status writes; its lease ends once it stops processing."""
-    values: dict[str, object] = {
-        "status": change.status.value,
-        "provider": change.provider,
-        "method": value_of(change.method),
-        "provider_reference": change.provider_reference,
-        "action_url": clip(change.action_url, 2000),
-        "failure_kind": value_of(change.failure_kind),
-        "decline_reason": change.decline_reason,
-        "updated_at": now,
-    }
-    if change.status is not PaymentStatus.PROCESSING:
-        values |= {"owner": None, "lease_until": None}
-    return values

@@ -38,7 +38,8 @@ _FINISH_ATTEMPT: Final = """
         outcome = :outcome, failure_kind = :failure_kind, provider_code = :provider_code,
         provider_reference = :provider_reference, action_url = :action_url, tries = :tries,
         latency_ms = :latency_ms, decline = :decline, advice = :advice,
-        advice_code = :advice_code, finished_at = :finished_at
+        advice_code = :advice_code, authorised_minor = :authorised_minor,
+        finished_at = :finished_at
     WHERE order_id = :key_order_id AND number = :key_number
     RETURNING *
 """

@@ -17,7 +17,12 @@ from ._schema import attempts
 
 __all__ = ["ProviderHealth", "provider_health"]
 
-_SUCCESSFUL: Final = (Outcome.SUCCEEDED, Outcome.PENDING, Outcome.REQUIRES_ACTION)
+_SUCCESSFUL: Final = (
+    Outcome.SUCCEEDED,
+    Outcome.PARTIALLY_AUTHORISED,
+    Outcome.PENDING,
+    Outcome.REQUIRES_ACTION,
+)
 _COUNTS: Final = (
     select(attempts.c.provider, attempts.c.method, attempts.c.outcome, func.count())
     .where(attempts.c.started_at >= bindparam("since"))

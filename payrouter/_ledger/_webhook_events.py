@@ -32,12 +32,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .._followups import FollowUpStatus
 from .._models import PaymentStatus
 from .._money import Money
+from .._taxonomy import policy_for
 from ..webhooks._errors import NotificationDeferredError
 from ..webhooks._event import Effect, WebhookEvent
 from ..webhooks._receipt import Receipt, WebhookResult
 from ..webhooks._transitions import LEGAL
+from ._amount_discrepancy import record_discrepancy
 from ._schema import attempts, followups, payments, webhook_events
-from ._webhook_discrepancy import record_discrepancy
 
 if TYPE_CHECKING:
     from ._records import Ledger
@@ -125,7 +126,10 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
         # Raised inside the transaction, so the event's id is not remembered either.
         raise NotificationDeferredError(f"payment {order_id!r} is being paid right now")
     values: dict[str, object] = {"status": target.value, "updated_at": now}
-    if target is PaymentStatus.DECLINED:
+    if target is PaymentStatus.DECLINED and event.failure_kind is not None:
+        values["failure_kind"] = event.failure_kind.value
+        values["decline_reason"] = policy_for(event.failure_kind).customer_message
+    elif target is PaymentStatus.DECLINED:
         values["decline_reason"] = "declined by the provider"
     if target.is_final or target is PaymentStatus.PARTIALLY_AUTHORISED:
         values |= {"owner": None, "lease_until": None}

@@ -15,25 +15,30 @@ from dataclasses import dataclass
 from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
 from .._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
 from .._health._protection import Protection
+from .._ledger import Ledger
 from .._money import Money
 from .._settings import RetrySettings
 from .._taxonomy import FailureKind, Outcome, policy_for
-from ..instrumentation._events import AmountMismatch, Hook, RetryScheduled, emit
+from ..instrumentation._events import Hook, RetryScheduled, emit
+from ._amounts import AMOUNT_MISMATCH, check_amount, report_amount
 from ._retry import RetryableReply, pause_seconds, retrying
 from ._transport import reply_for_exception
 
 __all__ = [
-    "AMOUNT_MISMATCH",
     "AttemptRun",
     "call_safely",
-    "check_amount",
     "is_conclusive_lookup",
     "retry_same_key",
     "run_attempt",
 ]
 
 _BREAKER_REFUSED = ProviderReply.failed(FailureKind.PROVIDER_DOWN, provider_code="breaker_open")
-AMOUNT_MISMATCH = "amount_mismatch"
+_ANSWERED = (
+    Outcome.SUCCEEDED,
+    Outcome.PARTIALLY_AUTHORISED,
+    Outcome.PENDING,
+    Outcome.REQUIRES_ACTION,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,26 +67,6 @@ async def call_safely(
     return reply if expected is None else check_amount(reply, expected)
 
 
-def check_amount(reply: ProviderReply, expected: Money) -> ProviderReply:
-    """A success is a success only for the charge's amount and currency.
-
-    Money moved, but not what was asked: never `succeeded` (nor failed over: money moved),
-    so it is `unknown` with `amount_mismatch` and both figures, the payment stays pending
-    for a person, and every later lookup answers the same. A reply that reports no amount is
-    taken as it is (most adapters' answers say nothing about it).
-    """
-    if reply.outcome is not Outcome.SUCCEEDED or reply.amount is None or reply.amount == expected:
-        return reply
-    return ProviderReply(
-        Outcome.UNKNOWN,
-        provider_code=AMOUNT_MISMATCH,
-        http_status=reply.http_status,
-        provider_reference=reply.provider_reference,
-        message=f"the provider reported {reply.amount} for a payment of {expected}",
-        amount=reply.amount,
-    )
-
-
 def is_conclusive_lookup(reply: ProviderReply) -> bool:
     """True when a lookup tells where the money stands, not just that the lookup failed.
 
@@ -90,9 +75,10 @@ def is_conclusive_lookup(reply: ProviderReply) -> bool:
     intent back in `requires_payment_method` after a processing error: nothing moved). A
     failure without a reference is the lookup's own (throttled, down, unreachable), and "no
     such payment" is never conclusive here: only the ladder's authoritative rungs conclude
-    absence.
+    absence. An answer for another amount (`amount_mismatch` with the provider's figure) is
+    conclusive too: money moved, not what was asked, and every later lookup says the same.
     """
-    if reply.outcome in (Outcome.SUCCEEDED, Outcome.PENDING, Outcome.REQUIRES_ACTION):
+    if reply.outcome in _ANSWERED or _other_amount(reply):
         return True
     if reply.outcome is not Outcome.FAILED:
         return False
@@ -100,6 +86,10 @@ def is_conclusive_lookup(reply: ProviderReply) -> bool:
     if policy_for(kind).is_decline:
         return True
     return reply.provider_reference is not None and kind is not FailureKind.NOT_FOUND
+
+
+def _other_amount(reply: ProviderReply) -> bool:
+    return reply.provider_code == AMOUNT_MISMATCH and reply.amount is not None
 
 
 def _kind(reply: ProviderReply) -> FailureKind:
@@ -118,6 +108,7 @@ async def run_attempt(
     lookup_wait: float,
     deadline: float,
     hooks: Sequence[Hook],
+    ledger: Ledger,
     attempt_number: int,
     sleep: Callable[[float], Awaitable[None]],
     past_breaker: bool = False,
@@ -130,7 +121,8 @@ async def run_attempt(
     provider up to `lookup_tries` times, and stays unknown if none of them is conclusive.
     `past_breaker` calls without asking the (open) breaker: the router's last resort.
     `budget` counts this attempt and must grant each retry (the global retry budget).
-    `replay` allows one idempotent replay of the charge when lookups cannot tell.
+    `replay` allows one idempotent replay of the charge when lookups cannot tell. An answer
+    for another amount, or for part of it, is raised and kept in `ledger` (`report_amount`).
     """
     started = time.perf_counter()
     tries = 0
@@ -181,8 +173,23 @@ async def run_attempt(
     if reply.outcome is Outcome.UNKNOWN:
         ladder = (lookup_tries, lookup_wait, deadline, sleep)
         reply = await _resolve(adapter, charge, reply, ladder, replay=replay)
-    _report_amount_mismatch(hooks, adapter.name, charge, reply)
+    await _report(ledger, hooks, adapter, charge, reply)
     return AttemptRun(reply, tries, (time.perf_counter() - started) * 1000)
+
+
+async def _report(
+    ledger: Ledger, hooks: Sequence[Hook], adapter: Adapter, charge: Charge, reply: ProviderReply
+) -> None:
+    await report_amount(
+        ledger,
+        hooks,
+        reply,
+        order_id=charge.order_id,
+        provider=adapter.name,
+        reference=charge.reference,
+        expected=charge.amount,
+        source="reply",
+    )
 
 
 def _retryable(reply: ProviderReply) -> bool:
@@ -297,26 +304,4 @@ async def _resolve(
         deadline,
         sleep,
         charge if replay else None,
-    )
-
-
-def _report_amount_mismatch(
-    hooks: Sequence[Hook], provider: str, charge: Charge, reply: ProviderReply
-) -> None:
-    """A success for another amount was kept unknown by `call_safely`: say so, with both."""
-    if reply.provider_code != AMOUNT_MISMATCH or reply.amount is None:
-        return
-    emit(
-        hooks,
-        AmountMismatch(
-            order_id=charge.order_id,
-            provider=provider,
-            source="reply",
-            reference=charge.reference,
-            result=AMOUNT_MISMATCH,
-            expected_minor=charge.amount.minor_units,
-            expected_currency=charge.amount.currency,
-            reported_minor=reply.amount.minor_units,
-            reported_currency=reply.amount.currency,
-        ),
     )

@@ -24,7 +24,6 @@ from .._errors import (
     LedgerUnavailableError,
     NoEligibleProviderError,
     OutcomeNotRecordedError,
-    ProviderRejectedRequestError,
 )
 from .._health._admission import Admission
 from .._health._breakers import BreakerBoard
@@ -56,7 +55,8 @@ from ._decide import (
     settled_update,
 )
 from ._keys import derive_key
-from ._plan import Candidate, healthy_methods, plan
+from ._plan import Candidate, Plan, healthy_methods, plan
+from ._reattempt import Reattempts
 from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
 
@@ -93,6 +93,7 @@ class CandidateLoop:
         self._sleep = sleep
         self._routing = routing or RoutingPolicy()
         self._admission = admission
+        self._reattempts = Reattempts(ledger, settings.soft_declines, hooks)
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
@@ -119,7 +120,7 @@ class CandidateLoop:
                 yield from ((candidate, True) for candidate in tally.refused)
 
         for candidate, past_breaker in passes():
-            if candidate.source_index in tally.declined_sources:
+            if tally.skips_source_of(candidate):
                 continue
             if time.monotonic() >= deadline:
                 self._skip(request, candidate, "deadline", tally)
@@ -144,6 +145,10 @@ class CandidateLoop:
             self._learn(candidate.adapter.name, candidate.method, reply)
             number, tally.made = number + 1, tally.made + 1
             decision = decide(reply, fallback_on_decline=self.settings.fallback_on_decline)
+            if decision.step in (Step.DECLINED, Step.NEXT_SOURCE):
+                decision = await self._reattempts.review(
+                    request, candidate, reply, decision, candidates, tally
+                )
             tally.record(candidate, reply, decision)
             last = (number - 1, outcome)
             if decision.step is Step.SETTLE:
@@ -157,8 +162,6 @@ class CandidateLoop:
                 return await self._finish(
                     request, update, tally.made, last, alert=tally.alert, called=tally.called
                 )
-            if decision.step is Step.REJECTED:
-                raise await self._rejected(request, candidate, reply, tally, last)
             if decision.step is Step.FAIL_OVER:
                 assert reply.failure_kind is not None
                 emit(
@@ -176,11 +179,12 @@ class CandidateLoop:
 
     async def _candidates(self, request: PaymentRequest) -> list[Candidate]:
         """The planned, routed candidates; none at all ends the payment as not eligible."""
-        candidates = plan(request, self._adapters)
+        planned = plan(request, self._adapters)
         if request.mandate is not None:  # only the provider holding the mandate can charge it
-            candidates = [c for c in candidates if c.adapter.name == request.mandate.provider]
+            holder = request.mandate.provider
+            planned = Plan([c for c in planned.candidates if c.adapter.name == holder], [])
         candidates = self._routing.decide(
-            candidates, request, self._protection.success_rate, self._hooks
+            planned, request, self._protection.success_rate, self._hooks
         )
         if candidates:
             return candidates
@@ -203,7 +207,7 @@ class CandidateLoop:
         """A candidate not called: an event, no ledger row, and the payment knows it."""
         provider, method = candidate.adapter.name, candidate.method
         emit(self._hooks, CandidateSkipped(request.order_id, provider, method, reason))
-        tally.unavailable = True
+        tally.missed(candidate)
 
     async def _admit(
         self, request: PaymentRequest, candidate: Candidate, past_breaker: bool, tally: Tally
@@ -224,25 +228,6 @@ class CandidateLoop:
             return None
         return slot
 
-    async def _rejected(
-        self,
-        request: PaymentRequest,
-        candidate: Candidate,
-        reply: ProviderReply,
-        tally: Tally,
-        last: tuple[int, AttemptOutcome],
-    ) -> ProviderRejectedRequestError:
-        """Record a request the provider refused as invalid, and the error to raise for it."""
-        order_id, provider = request.order_id, candidate.adapter.name
-        update = PaymentUpdate(PaymentStatus.FAILED, failure_kind=reply.failure_kind)
-        await self._finish(request, update, tally.made, last, alert=True, called=tally.called)
-        return ProviderRejectedRequestError(
-            f"{provider} rejected the request as invalid ({reply.provider_code}); "
-            "this is an integration bug, not a customer problem",
-            order_id=order_id,
-            attempts=await self._attempts_of(order_id),
-        )
-
     async def _end(
         self, request: PaymentRequest, tally: Tally, *, attempts_before: int
     ) -> PaymentResult:
@@ -254,9 +239,11 @@ class CandidateLoop:
             return await self._finish(
                 request, update, tally.made, alert=tally.alert, called=tally.called
             )
+        # Refused as invalid and never merely unavailable: the error names the refusal.
+        kind = FailureKind.INVALID_REQUEST if tally.rejected and not tally.unavailable else None
         failed = await self._finish(
             request,
-            PaymentUpdate(PaymentStatus.FAILED),
+            PaymentUpdate(PaymentStatus.FAILED, failure_kind=kind),
             tally.made,
             alert=tally.alert,
             called=tally.called,
@@ -320,6 +307,7 @@ class CandidateLoop:
             lookup_wait=self.settings.lookup_wait_seconds,
             deadline=deadline,
             hooks=self._hooks,
+            ledger=self._ledger,
             attempt_number=number,
             sleep=self._sleep,
             past_breaker=past_breaker,

@@ -37,6 +37,7 @@ __all__ = [
 
 _SETTLED_BY_OUTCOME = {
     Outcome.SUCCEEDED: PaymentStatus.SUCCEEDED,
+    Outcome.PARTIALLY_AUTHORISED: PaymentStatus.PARTIALLY_AUTHORISED,
     Outcome.REQUIRES_ACTION: PaymentStatus.REQUIRES_ACTION,
     Outcome.PENDING: PaymentStatus.PENDING,
     Outcome.UNKNOWN: PaymentStatus.PENDING,  # never failed: resolved later at the same provider
@@ -53,10 +54,11 @@ class Step(enum.Enum):
     """The customer's source was declined and the merchant does not fall back on declines."""
     NEXT_SOURCE = "next_source"
     """Declined: skip every provider of this source, try the customer's next source."""
-    REJECTED = "rejected"
-    """The provider refused the request itself (an integration bug): stop, alert, raise."""
     FAIL_OVER = "fail_over"
     """The provider could not take it and provably took nothing: try the next candidate."""
+    REATTEMPT = "reattempt"
+    """A soft decline the merchant's policy reattempts once at the next acquirer holding a
+    credential for the same card (`_reattempt.py`); the source's other candidates are not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,8 @@ def decide(reply: ProviderReply, *, fallback_on_decline: bool) -> Decision:
     if policy.is_decline:
         step = Step.NEXT_SOURCE if fallback_on_decline else Step.DECLINED
         return Decision(step, alert=policy.alert)
-    if not policy.fail_over:
-        return Decision(Step.REJECTED, alert=True)
+    if not policy.fail_over:  # only unknown outcomes, which settle above; a table edit slipped
+        raise ValueError(f"failure kind {reply.failure_kind} neither settles nor fails over")
     return Decision(Step.FAIL_OVER, alert=policy.alert)
 
 
@@ -100,16 +102,34 @@ class Tally:
     alert: bool = False
     last_decline: tuple[Candidate, ProviderReply] | None = None
     declined_sources: set[int] = field(default_factory=set)
+    rejected: bool = False
+    """A provider refused the request as it saw it (its own token, a field it alone needs):
+    the next candidate was tried, and the payment may still end failed for this reason."""
     refused: list[Candidate] = field(default_factory=list)
     """Candidates whose breaker was open: the last-resort pass may call them once."""
+    reattempted: bool = False
+    reattempt_to: Candidate | None = None
+    """The one candidate of a declined source still to try: a soft decline's reattempt."""
+
+    def skips_source_of(self, candidate: Candidate) -> bool:
+        """True for a candidate of a declined source, unless it is that source's reattempt."""
+        declined = candidate.source_index in self.declined_sources
+        return declined and candidate is not self.reattempt_to
 
     def record(self, candidate: Candidate, reply: ProviderReply, decision: Decision) -> None:
         self.alert = self.alert or decision.alert
-        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED):
+        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED, Step.REATTEMPT):
             self.last_decline = (candidate, reply)
             self.declined_sources.add(candidate.source_index)
+        elif reply.failure_kind is FailureKind.INVALID_REQUEST:
+            self.rejected = True
         elif decision.step is Step.FAIL_OVER:
-            self.unavailable = True
+            self.missed(candidate)
+
+    def missed(self, candidate: Candidate) -> None:
+        """`candidate` could not take the payment. A reattempt that could not be made leaves
+        the soft decline before it as the payment's answer: the card was still declined."""
+        self.unavailable = self.unavailable or candidate is not self.reattempt_to
 
 
 class Ending(enum.Enum):
@@ -141,8 +161,10 @@ def failure_error(payment: PaymentResult, healthy: tuple[PaymentMethod, ...]) ->
     """The error `pay` raises for a `failed` payment, for its first caller and duplicates."""
     order_id, attempts = payment.order_id, payment.attempts
     if payment.failure_kind is FailureKind.INVALID_REQUEST:
+        refused = sorted({f"{a.provider}: {a.provider_code}" for a in attempts if a.provider_code})
         return ProviderRejectedRequestError(
-            f"a provider rejected order {order_id!r} as invalid: an integration bug",
+            f"every provider tried refused order {order_id!r} as invalid ({'; '.join(refused)}); "
+            "nothing was charged and the order can be paid again once fixed",
             order_id=order_id,
             attempts=attempts,
         )

@@ -4,6 +4,10 @@ The order is the customer's: each payment source they offered, in their order of
 and for each source every provider that can take it, in the merchant's configured order. So a
 busy card provider hands over to the second card provider before the router moves on to the
 customer's next source.
+
+Each provider is sent only a credential it can charge (`credential_for`): its own token, or a
+network token its API takes. A provider without one for a source is left out before any call,
+and `RoutePlanned.excluded` says why.
 """
 
 from __future__ import annotations
@@ -20,7 +24,15 @@ from .._models import (
     WalletSource,
 )
 
-__all__ = ["Candidate", "eligible", "healthy_methods", "plan"]
+__all__ = [
+    "Candidate",
+    "Exclusion",
+    "Plan",
+    "credential_for",
+    "eligible",
+    "healthy_methods",
+    "plan",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,15 @@ class Candidate:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A provider left out of a payment's route, and why (shown in `RoutePlanned.excluded`)."""
+
+    provider: str
+    method: PaymentMethod
+    reason: str
+
+
 def eligible(
     adapter: Adapter,
     source: CardSource | WalletSource | BankTransferSource,
@@ -66,14 +87,70 @@ def eligible(
     return True
 
 
-def plan(request: PaymentRequest, adapters: Sequence[Adapter]) -> list[Candidate]:
-    """Every eligible candidate, by the customer's source order, then the merchant's order."""
-    return [
-        Candidate(adapter, source, index)
-        for index, source in enumerate(request.sources)
-        for adapter in adapters
-        if eligible(adapter, source, request)
-    ]
+def credential_for(
+    adapter: Adapter,
+    source: CardSource | WalletSource | BankTransferSource,
+    source_index: int,
+    request: PaymentRequest,
+) -> CardSource | WalletSource | BankTransferSource | str:
+    """`source` narrowed to the one credential `adapter` can charge, or why there is none.
+
+    No provider charges another provider's token, so a card goes to a provider only with a
+    token that provider issued or a network token its API takes, and the adapter sees only
+    that credential: a Stripe `pm_...` never reaches Adyen.
+    """
+    rules = adapter.capabilities.credentials
+    what = f"{source.method.value} #{source_index + 1}"
+    match source:
+        case CardSource():
+            token = source.token_for(adapter.name, recognizes=rules.recognizes)
+            missing = _missing_fields(rules.stored_credential_requires, request)
+            if token is not None and not missing:
+                return source.model_copy(
+                    update={"token": token, "provider": None, "tokens": {}, "network_token": None}
+                )
+            if source.network_token is not None and rules.network_tokens:
+                return source.model_copy(update={"token": None, "provider": None, "tokens": {}})
+            if token is not None:
+                return f"a stored card at {adapter.name} needs {', '.join(missing)}"
+            return f"no credential for {adapter.name} in {what}"
+        case WalletSource():
+            account = source.account_for(adapter.name)
+            if account is None and source.wallet.lower() in rules.wallet_tokens:
+                return f"{source.wallet} at {adapter.name} needs a wallet token for it in {what}"
+            # Without an account of its own the provider has the customer approve at the wallet.
+            return source.model_copy(update={"account": account, "provider": None, "accounts": {}})
+        case BankTransferSource():
+            return source
+
+
+def _missing_fields(fields: frozenset[str], request: PaymentRequest) -> list[str]:
+    return sorted(name for name in fields if getattr(request, name, None) is None)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The candidates, by the customer's source order then the merchant's provider order,
+    and the providers left out for want of a credential they could charge."""
+
+    candidates: list[Candidate]
+    excluded: list[Exclusion]
+
+
+def plan(request: PaymentRequest, adapters: Sequence[Adapter]) -> Plan:
+    """Every eligible candidate with its credential, and every provider skipped for lack of one."""
+    candidates: list[Candidate] = []
+    excluded: list[Exclusion] = []
+    for index, source in enumerate(request.sources):
+        for adapter in adapters:
+            if not eligible(adapter, source, request):
+                continue
+            narrowed = credential_for(adapter, source, index, request)
+            if isinstance(narrowed, str):
+                excluded.append(Exclusion(adapter.name, source.method, narrowed))
+            else:
+                candidates.append(Candidate(adapter, narrowed, index))
+    return Plan(candidates, excluded)
 
 
 def healthy_methods(

@@ -19,10 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .._models import CardSource, PaymentMethod, PaymentRequest
 from ..instrumentation._events import Hook, RoutePlanned, emit
 from ._fees import FeeRule, fee_minor
-from ._plan import Candidate
+from ._plan import Candidate, Exclusion, Plan
 
 __all__ = [
-    "Exclusion",
     "ProviderRouting",
     "RoutingPolicy",
     "Strategy",
@@ -101,13 +100,6 @@ class ProviderRouting(BaseModel):
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Exclusion:
-    provider: str
-    method: PaymentMethod
-    reason: str
-
-
 @dataclass(slots=True)
 class RoutingPolicy:
     """The merchant's rules per provider and strategy per method; empty: today's order."""
@@ -122,13 +114,18 @@ class RoutingPolicy:
 
     def decide(
         self,
-        candidates: Sequence[Candidate],
+        planned: Plan,
         request: PaymentRequest,
         success_rate: Callable[[str, PaymentMethod], float | None],
         hooks: Sequence[Hook],
     ) -> list[Candidate]:
-        """`apply`, and a `RoutePlanned` event saying what was decided and why."""
-        ordered, excluded = self.apply(candidates, request, success_rate)
+        """`apply`, and a `RoutePlanned` event saying what was decided and why.
+
+        The event's `excluded` lists the providers the plan left out for want of a credential
+        first, then the ones a merchant's rule excluded.
+        """
+        ordered, excluded = self.apply(planned.candidates, request, success_rate)
+        excluded = planned.excluded + excluded
         if not hooks:  # nobody listens: spare the payment path the strings
             return ordered
         methods = dict.fromkeys(candidate.method for candidate in ordered)

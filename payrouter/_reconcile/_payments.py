@@ -9,18 +9,20 @@ attempts: any success wins; anything still unknown keeps the payment pending, wi
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .._adapter import Adapter, Charge, CompletesApproval, PaymentHandle, ProviderReply
 from .._ledger import AttemptOutcome, Ledger, PaymentUpdate
 from .._models import AttemptSummary, PaymentResult, PaymentStatus
+from .._paying._amounts import report_amount
 from .._paying._attempt import call_safely, is_conclusive_lookup
 from .._paying._keys import derive_key
 from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
+from ..instrumentation._events import Hook
 from ._ladder import Climb, call_deadline, climb
 
 __all__ = [
@@ -84,13 +86,14 @@ async def reconcile(
     owner: str,
     *,
     limit: int,
+    hooks: Sequence[Hook] = (),
 ) -> ReconcileReport:
     """Resolve every open attempt of every unresolved payment, then settle each payment."""
     changes: list[ReconcileChange] = []
     still_open: list[OpenPayment] = []
     order_ids = await ledger.unresolved(limit)
     for order_id in order_ids:
-        reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id)
+        reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id, hooks)
         if reconciled is None:
             continue  # another reconciler or a live worker holds it
         change, left_open = reconciled
@@ -112,13 +115,14 @@ async def reconcile_payment(
     settings: RouterSettings,
     owner: str,
     order_id: str,
+    hooks: Sequence[Hook] = (),
 ) -> ReconcileChange | None:
     """Resolve one payment's open attempts and settle it; None if another worker holds it.
 
     This is also what a checkout calls when the customer comes back from a redirect: the
     provider knows whether they approved before any webhook arrives.
     """
-    reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id)
+    reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id, hooks)
     return None if reconciled is None else reconciled[0]
 
 
@@ -128,6 +132,7 @@ async def _reconcile_one(
     settings: RouterSettings,
     owner: str,
     order_id: str,
+    hooks: Sequence[Hook],
 ) -> tuple[ReconcileChange, OpenPayment | None] | None:
     if not await ledger.acquire(order_id, owner, settings.lease_seconds):
         return None
@@ -137,7 +142,7 @@ async def _reconcile_one(
     for attempt in payment.attempts:
         if attempt.outcome in _OPEN_OUTCOMES:
             reasons[attempt.number] = await _resolve_attempt(
-                ledger, adapters, settings, payment, attempt
+                ledger, adapters, settings, payment, attempt, hooks
             )
     latest = await ledger.get(order_id)
     assert latest is not None
@@ -192,6 +197,7 @@ async def _resolve_attempt(
     settings: RouterSettings,
     payment: PaymentResult,
     attempt: AttemptSummary,
+    hooks: Sequence[Hook],
 ) -> Climb:
     adapter = adapters.get(attempt.provider)
     if adapter is None:  # provider no longer configured: leave it open rather than guess
@@ -227,6 +233,16 @@ async def _resolve_attempt(
         reply = await call_safely(adapter.lookup(handle), deadline, payment.amount)
     if reply.outcome is Outcome.REQUIRES_ACTION and isinstance(adapter, CompletesApproval):
         reply = await _complete(adapter, handle, reply, settings, payment, attempt)
+    await report_amount(
+        ledger,
+        hooks,
+        reply,
+        order_id=payment.order_id,
+        provider=attempt.provider,
+        reference=attempt.idempotency_key,
+        expected=payment.amount,
+        source="reconcile",
+    )
     if is_conclusive_lookup(reply) or absent:
         outcome = AttemptOutcome.of(
             reply,
@@ -277,11 +293,13 @@ async def _complete(
 
 
 def settle(attempts: tuple[AttemptSummary, ...]) -> PaymentUpdate:
-    """A payment's status from its attempts: success wins, then anything still open."""
+    """A payment's status from its attempts: success wins, then a partial authorisation
+    (money held), then anything still open."""
     for attempt in attempts:
         if attempt.outcome is Outcome.SUCCEEDED:
             return _update(PaymentStatus.SUCCEEDED, attempt)
     for outcome, status in (
+        (Outcome.PARTIALLY_AUTHORISED, PaymentStatus.PARTIALLY_AUTHORISED),
         (None, PaymentStatus.PENDING),
         (Outcome.UNKNOWN, PaymentStatus.PENDING),
         (Outcome.PENDING, PaymentStatus.PENDING),

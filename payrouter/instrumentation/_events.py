@@ -22,6 +22,7 @@ __all__ = [
     "AttemptStarted",
     "BreakerStateChanged",
     "CandidateSkipped",
+    "DeclineReattempt",
     "Event",
     "FailedOver",
     "FollowUpFinished",
@@ -88,6 +89,23 @@ class FailedOver:
     from_provider: str
     method: PaymentMethod
     failure_kind: FailureKind | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineReattempt:
+    """A soft-declined card and the next acquirer holding a credential for it.
+
+    `outcome` is `reattempted` (the card goes there now), `card_limit` (not sent: the card
+    reached the merchant's cap of reattempts over its window, every process counted) or
+    `advice` (not sent: the network's advice forbids another attempt now).
+    """
+
+    order_id: str
+    from_provider: str
+    to_provider: str
+    method: PaymentMethod
+    outcome: str
+    advice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +231,7 @@ Event = (
     | AttemptFinished
     | RetryScheduled
     | FailedOver
+    | DeclineReattempt
     | CandidateSkipped
     | RoutePlanned
     | BreakerStateChanged

@@ -54,6 +54,15 @@ _BREAKER: Final = {
     "closed": "{p} is taking {m} payments again: its breaker closed",
 }
 
+_REATTEMPT: Final = {
+    "reattempted": "{f} soft-declined order {o}'s card, so it goes once to {t}, which holds a "
+    "credential for the same card",
+    "card_limit": "{f} soft-declined order {o}'s card, and {t} could take it, but the card "
+    "reached its cap of reattempts in the window: not sent",
+    "advice": "{f} soft-declined order {o}'s card, and {t} could take it, but the network's "
+    "advice forbids another attempt now: not sent",
+}
+
 
 def _shed(event: object) -> bool:
     """A payment that ended `failed` without a single provider call: shed, not refused."""
@@ -64,15 +73,18 @@ def level(event: object) -> int:
     """The stdlib level an event is logged at: what an operator must see is INFO or above.
 
     WARNING: a breaker opening, shared state lost or restored, anything carrying `alert`.
-    INFO: a failover, a breaker half-opening or closing, a payment or provider call shed at
-    capacity. DEBUG: the rest of a payment's step-by-step story.
+    INFO: a failover, a soft decline's reattempt (or why not), a breaker half-opening or
+    closing, a payment or provider call shed at capacity. DEBUG: the rest of a payment's
+    step-by-step story.
     """
     name = type(event).__name__
     if bool(_get(event, "alert", False)) or name == "SharedStateChanged":
         return logging.WARNING
     if name == "BreakerStateChanged":
         return logging.WARNING if _get(event, "new_state") == "open" else logging.INFO
-    if name in ("FailedOver", "PaymentShed") or (name == "PaymentFinished" and _shed(event)):
+    if name in ("FailedOver", "PaymentShed", "DeclineReattempt") or (
+        name == "PaymentFinished" and _shed(event)
+    ):
         return logging.INFO
     if name == "CandidateSkipped" and _get(event, "reason") in ("rate_limited", "bulkhead_full"):
         return logging.INFO
@@ -100,6 +112,12 @@ _WHY: Final[dict[str, Callable[[object], str]]] = {
         f"{_get(e, 'from_provider')} could not take order {_get(e, 'order_id')}"
         + (f" ({_value(_get(e, 'failure_kind'))})" if _get(e, "failure_kind") else "")
         + " and no money moved there, so the payment goes to the next provider"
+    ),
+    "DeclineReattempt": lambda e: (
+        _REATTEMPT.get(str(_get(e, "outcome")), "{o}").format(
+            f=_get(e, "from_provider"), t=_get(e, "to_provider"), o=_get(e, "order_id")
+        )
+        + (f" (advice: {_get(e, 'advice')})" if _get(e, "advice") else "")
     ),
     "RoutePlanned": lambda e: (
         "route "

@@ -42,6 +42,7 @@ METRIC_NAMES: Final = (
     "payrouter_payments_total",
     "payrouter_retries_total",
     "payrouter_failovers_total",
+    "payrouter_decline_reattempts_total",
     "payrouter_candidates_skipped_total",
     "payrouter_breaker_transitions_total",
     "payrouter_shared_state_degraded",
@@ -134,6 +135,12 @@ class PrometheusHook:
             "payrouter_failovers_total", "Failovers away from a provider (money provably unmoved).",
             ["from_provider", "method", "failure_kind"], registry=reg,
         )  # fmt: skip
+        self._reattempts = prom.Counter(
+            "payrouter_decline_reattempts_total",
+            "Soft-declined cards with another acquirer holding a credential for them, by "
+            "outcome (reattempted, card_limit, advice).",
+            ["from_provider", "to_provider", "outcome"], registry=reg,
+        )  # fmt: skip
         self._skipped = prom.Counter(
             "payrouter_candidates_skipped_total", "Candidates not called, by reason.",
             ["provider", "method", "reason"], registry=reg,
@@ -175,6 +182,9 @@ class PrometheusHook:
             ).inc(),
             "FailedOver": lambda e: self._failovers.labels(
                 _label(e.from_provider), _label(e.method), _label(e.failure_kind)
+            ).inc(),
+            "DeclineReattempt": lambda e: self._reattempts.labels(
+                _label(e.from_provider), _label(e.to_provider), _label(e.outcome)
             ).inc(),
             "CandidateSkipped": lambda e: self._skipped.labels(
                 _label(e.provider), _label(e.method), _label(e.reason)

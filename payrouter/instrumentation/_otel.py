@@ -24,6 +24,7 @@ _PAYMENT_PATH: Final = frozenset(
         "AttemptFinished",
         "RetryScheduled",
         "FailedOver",
+        "DeclineReattempt",
         "CandidateSkipped",
         "PaymentFinished",
     }

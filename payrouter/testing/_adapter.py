@@ -18,7 +18,7 @@ from .._adapter import Capabilities, Charge, PaymentHandle, ProviderReply, Resol
 from .._errors import ConfigurationError
 from .._models import BankTransferSource, CardSource, PaymentMethod
 from .._money import Money
-from .._taxonomy import FailureKind
+from .._taxonomy import Advice, DeclineType, FailureKind
 from ._simulator import SimulatedProvider
 
 __all__ = ["SimulatedAdapter"]
@@ -96,7 +96,8 @@ class SimulatedAdapter:
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         source = charge.source
         if isinstance(source, CardSource):
-            source_id = source.token.get_secret_value()
+            credential = source.token or (source.network_token and source.network_token.number)
+            source_id = credential.get_secret_value() if credential else ""
         elif isinstance(source, BankTransferSource):
             source_id = source.iban.get_secret_value()
         else:
@@ -170,9 +171,13 @@ class SimulatedAdapter:
         code = str(body.get("error", ""))
         kind = _BY_CODE.get(code, FailureKind.UNKNOWN_OUTCOME)
         retry_after = response.headers.get("Retry-After")
+        decline, advice = body.get("decline"), body.get("advice")
         return ProviderReply.failed(
             kind,
             provider_code=code,
             http_status=response.status_code,
             retry_after=float(retry_after) if retry_after else None,
+            decline=DeclineType(decline) if decline else None,
+            advice=Advice(advice) if advice else None,
+            advice_code=f"advice:{advice}" if advice else None,
         )

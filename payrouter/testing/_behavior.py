@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .._taxonomy import FailureKind
+from .._taxonomy import Advice, DeclineType, FailureKind
 
 __all__ = ["Behavior"]
 
@@ -40,15 +40,24 @@ class Behavior:
     decline: FailureKind | None = None
     retry_after: float | None = None
     delay: float = 0.0
+    decline_type: DeclineType | None = None
+    advice: Advice | None = None
 
     @classmethod
     def succeed(cls, *, delay: float = 0.0) -> Behavior:
         return cls(_Action.SUCCEED, delay=delay)
 
     @classmethod
-    def decline_with(cls, kind: FailureKind) -> Behavior:
-        """A hard decline such as `FailureKind.INSUFFICIENT_FUNDS`."""
-        return cls(_Action.DECLINE, decline=kind)
+    def decline_with(
+        cls,
+        kind: FailureKind,
+        *,
+        decline_type: DeclineType | None = None,
+        advice: Advice | None = None,
+    ) -> Behavior:
+        """A decline such as `FailureKind.INSUFFICIENT_FUNDS`: hard unless `decline_type`
+        says soft, with the card network's `advice` when given."""
+        return cls(_Action.DECLINE, decline=kind, decline_type=decline_type, advice=advice)
 
     @classmethod
     def rate_limited(cls, retry_after: float = 1.0) -> Behavior:

@@ -293,10 +293,12 @@ def _refusal(request: httpx.Request, behavior: Behavior) -> httpx.Response | Non
     if refusal is None:
         return None
     status, code = refusal
+    body: dict[str, object] = {"error": code}
     if action is _Action.DECLINE:
-        code = str(behavior.decline)
+        body = {"error": str(behavior.decline), "decline": behavior.decline_type}
+        body["advice"] = behavior.advice
     headers = {"Retry-After": str(behavior.retry_after)} if behavior.retry_after else {}
-    return _json(status, {"error": code}, headers)
+    return _json(status, body, headers)
 
 
 _REFUSALS: dict[_Action, tuple[int, str]] = {

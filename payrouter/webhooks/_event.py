@@ -18,6 +18,7 @@ from typing import Any, Final, Protocol
 
 from .._followups import FollowUpStatus
 from .._models import PaymentStatus
+from .._taxonomy import FailureKind, policy_for
 from ._errors import MalformedNotificationError
 
 __all__ = ["Effect", "WebhookEvent", "WebhookSource", "load_json_object"]
@@ -49,7 +50,9 @@ class WebhookEvent:
     PAYMENT event is applied only when they match the ledger's payment. `authorisation`
     marks an event reporting an authorisation, which an issuer may grant for less than asked
     (Adyen's AUTHORISATION): a smaller amount in the same currency then makes the payment
-    `partially_authorised` instead of a mismatch.
+    `partially_authorised` instead of a mismatch. `failure_kind` is why a payment event
+    declines the payment, from the provider's own tables (a failed 3-D Secure challenge is
+    `authentication_failed`); None means a decline the notification does not explain.
 
     Raises:
         MalformedNotificationError: a field the ledger cannot hold, or an effect without
@@ -68,6 +71,7 @@ class WebhookEvent:
     effect: Effect = Effect.NONE
     followup_status: FollowUpStatus | None = None
     authorisation: bool = False
+    failure_kind: FailureKind | None = None
 
     def __post_init__(self) -> None:
         for name, limit in _LIMITS.items():
@@ -95,6 +99,10 @@ class WebhookEvent:
             raise MalformedNotificationError(f"{self.type} moves a payment but names no status")
         if self.effect is Effect.FOLLOW_UP and self.followup_status is None:
             raise MalformedNotificationError(f"{self.type} finishes a follow-up but says no status")
+        if self.failure_kind is not None and not (
+            self.status is PaymentStatus.DECLINED and policy_for(self.failure_kind).is_decline
+        ):
+            raise MalformedNotificationError(f"{self.type}: only a decline carries a decline kind")
 
 
 class WebhookSource(Protocol):

@@ -87,6 +87,20 @@ def initiated(status: str, links: dict[str, str] | None = None, **extra: object)
     return httpx.Response(201, json=body)
 
 
+def with_resource(
+    recorder: ScriptedProvider, payment_id: str = PAYMENT_ID, payments: str = PAYMENTS
+) -> ScriptedProvider:
+    """`recorder`, also serving the payment initiation resource (10.50 EUR) that a success
+    is read with; those requests are kept apart from `recorder.requests`."""
+    amount = {"currency": "EUR", "amount": "10.50"}
+    body = {"debtorAccount": {"iban": DEBTOR_IBAN}, "instructedAmount": amount}
+    recorder.route(f"{payments}/{payment_id}", otherwise=lambda _: httpx.Response(200, json=body))
+    return recorder
+
+
+TEN_FIFTY = Money(minor_units=1050, currency="EUR")
+
+
 def tpp_error(status: int, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
     body = {"tppMessages": [{"category": "ERROR", "code": code, "text": f"IBAN {DEBTOR_IBAN}"}]}
     return httpx.Response(status, json=body, headers=headers)
@@ -233,7 +247,10 @@ async def test_redirect_preference_and_bearer_token_follow_the_options() -> None
 
 async def test_instant_product_option_changes_the_path() -> None:
     """SEPA Instant uses the same JSON body under its own payment product."""
-    recorder = ScriptedProvider.always(initiated("ACSC"))
+    recorder = with_resource(
+        ScriptedProvider.always(initiated("ACSC")),
+        payments="/psd2/v1/payments/instant-sepa-credit-transfers",
+    )
     adapter = adapter_for(recorder, payment_product="instant-sepa-credit-transfers")
     await adapter.pay(make_charge(), idempotency_key="k")
     assert recorder.last.url.path == "/psd2/v1/payments/instant-sepa-credit-transfers"
@@ -283,11 +300,13 @@ async def test_accepted_without_sca_link_is_pending_not_succeeded() -> None:
 
 async def test_settled_initiation_is_succeeded_even_with_links() -> None:
     """ACSC (SCA exemption, executed at once) is success; no redirect is needed."""
-    recorder = ScriptedProvider.always(
-        initiated("ACSC", {"scaRedirect": "https://bank.example/sca"})
+    recorder = with_resource(
+        ScriptedProvider.always(initiated("ACSC", {"scaRedirect": "https://bank.example/sca"}))
     )
     reply = await adapter_for(recorder).pay(make_charge(), idempotency_key="k")
-    assert reply == ProviderReply.succeeded(PAYMENT_ID, provider_code="ACSC", http_status=201)
+    assert reply == ProviderReply.succeeded(
+        PAYMENT_ID, provider_code="ACSC", http_status=201, amount=TEN_FIFTY
+    )
 
 
 async def test_rejected_initiation_with_funds_message_is_insufficient_funds() -> None:
@@ -512,7 +531,9 @@ async def test_redirect_status_is_unknown() -> None:
 @pytest.mark.parametrize(("status", "outcome"), sorted(TRANSACTION_STATUS.items()))
 async def test_transaction_status_table_row(status: str, outcome: Outcome) -> None:
     """Every ISO 20022 status the specification lists maps to its row's outcome."""
-    recorder = ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": status}))
+    recorder = with_resource(
+        ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": status}))
+    )
     reply = await adapter_for(recorder).lookup(make_handle())
     assert reply.outcome is outcome
     assert reply.provider_code == status
@@ -521,9 +542,13 @@ async def test_transaction_status_table_row(status: str, outcome: Outcome) -> No
 
 async def test_lookup_reads_the_status_by_payment_id() -> None:
     """GET .../{paymentId}/status with a fresh UUID request id; no PSU is present."""
-    recorder = ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": "ACSC"}))
+    recorder = with_resource(
+        ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": "ACSC"}))
+    )
     reply = await adapter_for(recorder).lookup(make_handle())
-    assert reply == ProviderReply.succeeded(PAYMENT_ID, provider_code="ACSC", http_status=200)
+    assert reply == ProviderReply.succeeded(
+        PAYMENT_ID, provider_code="ACSC", http_status=200, amount=TEN_FIFTY
+    )
     request = recorder.last
     assert request.method == "GET"
     assert request.url.path == f"{PAYMENTS}/{PAYMENT_ID}/status"
@@ -533,7 +558,9 @@ async def test_lookup_reads_the_status_by_payment_id() -> None:
 
 async def test_lookup_quotes_the_payment_id_into_one_path_segment() -> None:
     """A paymentId with a slash cannot address another resource."""
-    recorder = ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": "ACSC"}))
+    recorder = with_resource(
+        ScriptedProvider.always(httpx.Response(200, json={"transactionStatus": "ACSC"})), "a/b"
+    )
     await adapter_for(recorder).lookup(make_handle("a/b"))
     assert recorder.last.url.raw_path.decode() == f"{PAYMENTS}/a%2Fb/status"
 

@@ -65,7 +65,11 @@ class TestStripe(AdapterConformance):
             FailureKind.INSUFFICIENT_FUNDS: declined("insufficient_funds"),
             FailureKind.ACCOUNT_LOCKED: declined("pickup_card"),
             FailureKind.ACCOUNT_CLOSED: declined("new_account_information_available"),
-            FailureKind.AUTHENTICATION_FAILED: declined("authentication_required"),
+            FailureKind.AUTHENTICATION_FAILED: stripe_error(
+                402, "card_error", code="payment_intent_authentication_failure"
+            ),
+            # Without an intent; with one, Stripe keeps it for the customer: requires_action.
+            FailureKind.AUTHENTICATION_REQUIRED: declined("authentication_required"),
             FailureKind.SUSPECTED_FRAUD: declined("fraudulent"),
             FailureKind.CARD_DECLINED: declined("generic_decline"),
             FailureKind.INVALID_REQUEST: stripe_error(
@@ -160,6 +164,7 @@ class TestAdyen(AdapterConformance):
             FailureKind.ACCOUNT_LOCKED: refused("5"),
             FailureKind.REGION_RESTRICTED: refused("25"),
             FailureKind.AUTHENTICATION_FAILED: refused("11"),
+            FailureKind.AUTHENTICATION_REQUIRED: refused("38"),
             FailureKind.SUSPECTED_FRAUD: refused("20"),
             FailureKind.CARD_DECLINED: refused("2"),
             FailureKind.INVALID_REQUEST: service_error(422, "137"),
@@ -267,6 +272,8 @@ class TestPayPal(AdapterConformance):
             "static access token",
             FailureKind.MAINTENANCE: "PayPal's planned maintenance answers 503 "
             "SERVICE_UNAVAILABLE, which reads as BUSY",
+            FailureKind.AUTHENTICATION_REQUIRED: "PayPal asks the payer to act with "
+            "PAYER_ACTION_REQUIRED, which is requires_action with the payer-action link",
         },
         after_submission_5xx=paypal_error(500, "INTERNAL_SERVER_ERROR"),
         in_doubt={
@@ -333,6 +340,17 @@ def rejected(code: str) -> HttpAnswer:
     return initiated("RJCT", tppMessages=[{"category": "ERROR", "code": code}])
 
 
+# What `GET .../{paymentId}` returns: a success is read with it, for its instructedAmount.
+RESOURCE = HttpAnswer(
+    200,
+    {
+        "debtorAccount": {"iban": DEBTOR_IBAN},
+        "instructedAmount": {"currency": "EUR", "amount": "10.50"},
+        "creditorAccount": {"iban": CREDITOR_IBAN},
+        "creditorName": "Example Shop GmbH",
+        "transactionStatus": "ACSC",
+    },
+)
 TRANSFER = PaymentHandle(REFERENCE, "order-1", PaymentMethod.BANK_TRANSFER, EUR, PAYMENT_ID)
 
 
@@ -347,7 +365,7 @@ class TestBerlinGroup(AdapterConformance):
             "DE",
             return_url="https://shop.example/return/order-1",
         ),
-        succeeded=initiated("ACSC"),
+        succeeded=(initiated("ACSC"), RESOURCE),
         failures={
             FailureKind.BUSY: HttpAnswer(503, headers={"Retry-After": "3"}),
             FailureKind.RATE_LIMITED: tpp_error(429, "ACCESS_EXCEEDED"),
@@ -370,6 +388,8 @@ class TestBerlinGroup(AdapterConformance):
             "by region",
             FailureKind.SUSPECTED_FRAUD: "banks do not tell a TPP a transfer looked fraudulent; "
             "they reject it (RJCT, a decline)",
+            FailureKind.AUTHENTICATION_REQUIRED: "the bank's strong customer authentication "
+            "is the scaRedirect link: requires_action, never a refusal",
         },
         after_submission_5xx=HttpAnswer(500),
         in_doubt={
@@ -379,12 +399,15 @@ class TestBerlinGroup(AdapterConformance):
         replay=None,
         lookup=LookupCase(
             handle=TRANSFER,
-            found=HttpAnswer(200, {"transactionStatus": "ACSC"}),
+            found=(HttpAnswer(200, {"transactionStatus": "ACSC"}), RESOURCE),
             missing=tpp_error(403, "RESOURCE_UNKNOWN"),
         ),
         capture=None,
         refund=None,
         void=FollowUpCase(TRANSFER, HttpAnswer(204)),
-        key_sent=lambda request: request.headers.get("X-Request-ID"),
+        # A read's X-Request-ID is a fresh UUID naming the request, not the router's key.
+        key_sent=lambda request: (
+            None if request.method == "GET" else request.headers.get("X-Request-ID")
+        ),
         secrets=(BANK_TOKEN, DEBTOR_IBAN, CREDITOR_IBAN),
     )

@@ -163,3 +163,11 @@ def test_strictest_advice_wins() -> None:
     assert strictest(Advice.TRY_AGAIN_LATER, None) is Advice.TRY_AGAIN_LATER
     assert strictest(Advice.TRY_AGAIN_LATER, Advice.WAIT_BEFORE_RETRY) is (Advice.WAIT_BEFORE_RETRY)
     assert strictest(Advice.DO_NOT_TRY_AGAIN, Advice.CONFIRM_CARD_DATA) is (Advice.DO_NOT_TRY_AGAIN)
+
+
+def test_adyen_refusal_given_as_text_only_is_typed_by_its_code() -> None:
+    """A reply with `refusalReason` alone ("Issuer Unavailable") is soft like code 9."""
+    body = {"resultCode": "Refused", "pspReference": "P", "refusalReason": "Issuer Unavailable"}
+    reply = payment_reply("adyen", httpx.Response(200, json=body))
+    assert reply.provider_code == "9"
+    assert reply.decline is DeclineType.SOFT

@@ -9,10 +9,22 @@ import pytest
 from pydantic import SecretStr
 
 from payrouter import CardSource, Money, PaymentMethod
-from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
+from payrouter.provider import (
+    Charge,
+    DeclineType,
+    FailureKind,
+    Outcome,
+    PaymentHandle,
+    ProviderReply,
+)
 from payrouter.testing import ScriptedProvider
 from payrouter_adapters.stripe import StripeAdapter
-from payrouter_adapters.stripe._codes import AWAITING_AUTHENTICATION
+from payrouter_adapters.stripe._codes import (
+    AWAITING_AUTHENTICATION,
+    DECLINE_CODES,
+    DECLINE_TYPES,
+    ERROR_CODES,
+)
 
 PI = "pi_3Auth0001"
 EUR = Money(minor_units=1050, currency="EUR")
@@ -103,11 +115,12 @@ async def test_either_field_saying_authentication_required_is_enough(
 async def test_authentication_required_without_an_intent_is_a_decline(
     adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
-    """Without an intent nothing waits for the customer: a decline of the card, as before."""
+    """Without an intent nothing waits for the customer: a decline saying the customer must
+    authenticate (bring them back), not that they failed to."""
     peer.answer(402, {"error": PROBLEM})
     reply = await adapter.pay(off_session_charge(), idempotency_key="k1")
     assert reply.outcome is Outcome.FAILED
-    assert reply.failure_kind is FailureKind.AUTHENTICATION_FAILED
+    assert reply.failure_kind is FailureKind.AUTHENTICATION_REQUIRED
 
 
 async def test_failed_authentication_is_a_decline(
@@ -126,3 +139,13 @@ async def test_failed_authentication_is_a_decline(
 def test_only_authentication_required_awaits_the_customer() -> None:
     """One row: the codes by which Stripe keeps an intent for the customer to authenticate."""
     assert frozenset({"authentication_required"}) == AWAITING_AUTHENTICATION
+
+
+def test_no_authentication_decline_is_a_soft_decline() -> None:
+    """A soft decline may be retried at another acquirer; one about authentication never may,
+    or the card would be sent there unauthenticated."""
+    authentication = {FailureKind.AUTHENTICATION_FAILED, FailureKind.AUTHENTICATION_REQUIRED}
+    codes = {c for table in (DECLINE_CODES, ERROR_CODES) for c, k in table.items()}
+    codes = {c for c in codes if {DECLINE_CODES.get(c), ERROR_CODES.get(c)} & authentication}
+    assert "authentication_required" in codes
+    assert all(DECLINE_TYPES.get(code) is not DeclineType.SOFT for code in codes)

@@ -133,6 +133,16 @@ async def test_card_payment_is_valid(build: Build, capture: bool) -> None:
     assert reply.outcome is Outcome.REQUIRES_ACTION
 
 
+async def test_redirect_challenge_request_is_valid(build: Build) -> None:
+    """The request for a redirect 3-D Secure challenge (`authenticationData`) matches the spec."""
+    adapter, transport = await build()
+    await adapter.pay(charge(CARD), idempotency_key="k-3ds-redirect")
+    request, _ = transport.exchanges[0]
+    assert_accepted(transport)
+    sent = json.loads(request.content)
+    assert sent["authenticationData"] == {"threeDSRequestData": {"nativeThreeDS": "disabled"}}
+
+
 async def test_card_direct_example_reads_as_succeeded(build: Build) -> None:
     """The spec's 'card-direct' answer is an Authorised payment with its pspReference."""
     adapter, transport = await build("example=card-direct")

@@ -72,14 +72,14 @@ def transfer(order_id: str) -> PaymentRequest:
 
 
 def stored_card(order_id: str) -> PaymentRequest:
-    return card(order_id, "stored_card_1")
+    return card(order_id, "stored_card_1", provider="adyen")
 
 
-def card(order_id: str, token: str = "pm_card_visa") -> PaymentRequest:
+def card(order_id: str, token: str = "pm_card_visa", provider: str | None = None) -> PaymentRequest:
     return PaymentRequest(
         order_id=order_id,
         amount=Money.of("10.50", "EUR"),
-        sources=[CardSource(token=SecretStr(token))],
+        sources=[CardSource(token=SecretStr(token), provider=provider)],
         customer_country="DE",
         customer_id="shopper-1",
     )

@@ -67,7 +67,7 @@ async def test_adyen_answer_lost_after_processing_is_recovered_by_replay(
     request = PaymentRequest(
         order_id="order-adyen-lost",
         amount=Money.of("10.50", "EUR"),
-        sources=[CardSource(token="stored_card_1")],  # type: ignore[arg-type]
+        sources=[CardSource(token="stored_card_1", provider="adyen")],  # type: ignore[arg-type]
         customer_country="DE",
         customer_id="shopper-1",
     )

@@ -132,7 +132,7 @@ async def test_adyen_accepts_a_capture_and_a_refund_and_confirms_them_later(
 ) -> None:
     adyen = adyen_adapter(sandbox)
     async with Router([adyen], ledger="sqlite://", hooks=(), settings=SETTINGS) as router:
-        card = CardSource(token=SecretStr("stored_card_1"))
+        card = CardSource(token=SecretStr("stored_card_1"), provider="adyen")
         held = await pay(router, "order-adyen", card, capture=False)
         captured = await router.capture(held)
         refund = await router.refund(held, eur("2.50"))

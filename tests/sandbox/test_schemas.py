@@ -132,6 +132,24 @@ async def stripe_flow(sandbox: Sandbox, admin: httpx.AsyncClient, recorder: Reco
     await client.pay(
         charge("stripe", "o4", token="pm_card_authenticationRequired"), idempotency_key="k4"
     )
+    waiting = await client.pay(
+        charge(
+            "stripe",
+            "o8",
+            token="pm_card_threeDSecure2Required",
+            customer_id="cus_1",
+            off_session=True,
+        ),
+        idempotency_key="k8",
+    )  # 402 authentication_required
+    await client.lookup(handle(waiting, "o8"))
+    async with httpx.AsyncClient(
+        base_url=sandbox.urls["stripe"], transport=recorder, headers={"Authorization": "Bearer k"}
+    ) as stripe_js:  # the customer back: the intent confirmed on session
+        await stripe_js.post(
+            f"/v1/payment_intents/{waiting.provider_reference}/confirm",
+            data={"payment_method": "pm_card_threeDSecure2Required", "return_url": "https://s.x"},
+        )
     await client.cancel_mandate("pm_card_visa", idempotency_key="d1")
     await add_fault(admin, "stripe", kind="insufficient_funds", count=1)
     await client.pay(charge("stripe", "o5"), idempotency_key="k5")
@@ -173,6 +191,13 @@ async def adyen_flow(sandbox: Sandbox, admin: httpx.AsyncClient, recorder: Recor
         {"redirectResult": str(wallet.provider_reference)}, idempotency_key="k4"
     )
     await client.cancel_mandate("shopper-1:stored_card_1", idempotency_key="m1")
+    challenged = await client.pay(charge("adyen", "o8", token="3ds2_visa"), idempotency_key="k8")
+    await client.submit_details(
+        {"redirectResult": str(challenged.provider_reference)}, idempotency_key="k9"
+    )  # not authenticated: Refused 11
+    await client.pay(
+        charge("adyen", "o9", token="3ds2_visa", off_session=True), idempotency_key="ka"
+    )
     await add_fault(admin, "adyen", kind="region_restricted", count=1)
     await client.pay(charge("adyen", "o5"), idempotency_key="k5")
     await client.pay(charge("adyen", "o6"), idempotency_key="k1")  # 704

@@ -40,10 +40,13 @@ async def router(sandbox: Sandbox) -> AsyncIterator[Router]:
 
 
 def card_payment(order_id: str, token: str) -> PaymentRequest:
+    """A card tokenized at both providers (Adyen's a good card), so that only the rule, not a
+    missing credential, keeps a challenged card away from Adyen."""
+    tokens = {"stripe": SecretStr(token), "adyen": SecretStr("stored_card_1")}
     return PaymentRequest(
         order_id=order_id,
         amount=Money.of("10.50", "EUR"),
-        sources=[CardSource(token=SecretStr(token))],
+        sources=[CardSource(tokens=tokens)],
         customer_country="DE",
         customer_id="shopper-1",
     )

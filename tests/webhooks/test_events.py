@@ -5,8 +5,11 @@ import json
 import pytest
 
 from payrouter import PaymentStatus
+from payrouter.provider import FailureKind
 from payrouter.webhooks import MalformedNotificationError
+from payrouter_adapters.adyen import AdyenWebhooks
 from payrouter_adapters.stripe._webhooks import parse_event as parse_stripe
+from tests.webhooks.kit import ADYEN_KEY, adyen_body
 
 
 def stripe_event(kind: str) -> bytes:
@@ -76,3 +79,49 @@ def test_payment_failed_for_authentication_still_awaits_the_customer(
     body = json.loads(stripe_event("payment_intent.payment_failed"))
     body["data"]["object"]["last_payment_error"] = {"type": "card_error", "code": code}
     assert parse_stripe(json.dumps(body).encode()).status is status
+
+
+@pytest.mark.parametrize(
+    ("problem", "kind"),
+    [
+        ({"code": "payment_intent_authentication_failure"}, FailureKind.AUTHENTICATION_FAILED),
+        (
+            {"code": "card_declined", "decline_code": "insufficient_funds"},
+            FailureKind.INSUFFICIENT_FUNDS,
+        ),
+        ({"code": "card_declined", "decline_code": "no_such_code"}, FailureKind.CARD_DECLINED),
+        (None, FailureKind.CARD_DECLINED),
+    ],
+)
+def test_a_stripe_decline_says_why(problem: dict[str, str] | None, kind: FailureKind) -> None:
+    """`payment_intent.payment_failed` carries the failure's kind from Stripe's tables, so a
+    payment declined by notification (a failed 3-D Secure challenge) says why."""
+    body = json.loads(stripe_event("payment_intent.payment_failed"))
+    if problem is not None:
+        body["data"]["object"]["last_payment_error"] = {"type": "card_error", **problem}
+    assert parse_stripe(json.dumps(body).encode()).failure_kind is kind
+
+
+def test_only_a_decline_carries_a_failure_kind() -> None:
+    assert parse_stripe(stripe_event("payment_intent.succeeded")).failure_kind is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("3D Not Authenticated", FailureKind.AUTHENTICATION_FAILED),
+        ("Authentication required", FailureKind.AUTHENTICATION_REQUIRED),
+        ("Not enough balance", FailureKind.INSUFFICIENT_FUNDS),
+        ("Something new", FailureKind.CARD_DECLINED),
+        (None, FailureKind.CARD_DECLINED),
+    ],
+)
+async def test_an_adyen_refused_authorisation_says_why(
+    reason: str | None, kind: FailureKind
+) -> None:
+    """An unsuccessful AUTHORISATION's `reason` is Adyen's refusal reason: its kind rides with
+    the decline (after a 3-D Secure challenge the notification is the only answer)."""
+    body = adyen_body("AUTHORISATION", "PSP1", success=False, reason=reason)
+    (event,) = await AdyenWebhooks(ADYEN_KEY).read(body, {})
+    assert event.status is PaymentStatus.DECLINED
+    assert event.failure_kind is kind

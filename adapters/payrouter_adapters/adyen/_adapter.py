@@ -14,6 +14,7 @@ from payrouter import Money, PaymentMethod
 from payrouter.provider import (
     Capabilities,
     Charge,
+    CredentialRules,
     FailureKind,
     HttpAdapter,
     HttpOptions,
@@ -37,10 +38,20 @@ from ._requests import (
 __all__ = ["AdyenAdapter", "AdyenOptions"]
 
 DEFAULT_CAPABILITIES: Final = Capabilities(
-    methods=frozenset(PaymentMethod), wallets=frozenset(WALLETS)
+    methods=frozenset(PaymentMethod),
+    wallets=frozenset(WALLETS),
+    credentials=CredentialRules(
+        card_id_format=None,
+        stored_credential_requires=frozenset({"customer_id"}),
+        wallet_tokens=frozenset(name for name, row in WALLETS.items() if row.account_field),
+    ),
 )
 """Cards (stored tokens), the wallets in `WALLETS`, and SEPA direct debit; Adyen prices in
-every currency it settles, so currencies and countries are left to the merchant account."""
+every currency it settles, so currencies and countries are left to the merchant account.
+
+A `storedPaymentMethodId` has no format of its own, so an Adyen card token must be named for
+its provider (`CardSource(token=..., provider=...)` or `tokens`); it is stored per shopper, so
+it needs `customer_id` as the shopper reference."""
 
 
 class AdyenOptions(HttpOptions):

@@ -50,9 +50,9 @@ RESULT_CODES: Final[Mapping[str, ResultRow]] = MappingProxyType(
         # Cancelled "by the shopper or the merchant before processing was completed": we never
         # cancel an open payment ourselves, so it is the shopper abandoning the approval.
         "Cancelled": ResultRow(Outcome.FAILED, FailureKind.AUTHENTICATION_FAILED),
-        # We never ask for partial authorisation; a partial hold is neither a success nor a
-        # clean failure, so an operator must look.
-        "PartiallyAuthorised": ResultRow(Outcome.UNKNOWN),
+        # The issuer held part of the amount (the answer's `amount`): neither a success nor a
+        # failure, its own state; the merchant captures the part or voids it.
+        "PartiallyAuthorised": ResultRow(Outcome.PARTIALLY_AUTHORISED),
     }
 )
 """`PaymentResponse.resultCode` → outcome. Authentication-only codes (`AuthenticationFinished`,
@@ -96,7 +96,9 @@ REFUSALS: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "35": FailureKind.CARD_DECLINED,  # No savings account available on Card
         "36": FailureKind.AUTHENTICATION_FAILED,  # Mobile pin required
         "37": FailureKind.CARD_DECLINED,  # Contactless fallback
-        "38": FailureKind.AUTHENTICATION_FAILED,  # Authentication required
+        # Authentication required: the issuer wants 3-D Secure that was not done here (a
+        # payment without the shopper, or attemptAuthentication never). Not a failed check.
+        "38": FailureKind.AUTHENTICATION_REQUIRED,
         "39": FailureKind.AUTHENTICATION_FAILED,  # RReq not received from DS
         "40": FailureKind.CARD_DECLINED,  # Current AID is in Penalty Box
         "41": FailureKind.AUTHENTICATION_FAILED,  # CVM Required Restart Payment

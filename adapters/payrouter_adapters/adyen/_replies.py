@@ -117,6 +117,8 @@ def payment_reply(provider: str, response: httpx.Response) -> ProviderReply:
             )
         case Outcome.FAILED:
             return _refusal(provider, body, row, status)
+        case Outcome.PARTIALLY_AUTHORISED if psp is not None:
+            return _partial(body, code, psp, status)
         case Outcome.SUCCEEDED | Outcome.PENDING if psp is not None:
             if row.outcome is Outcome.SUCCEEDED:
                 try:
@@ -139,6 +141,22 @@ def payment_reply(provider: str, response: httpx.Response) -> ProviderReply:
                 provider_reference=psp,
                 message=None if psp else "result without pspReference",
             )
+
+
+def _partial(body: _Payment, code: str, psp: str, status: int) -> ProviderReply:
+    """`PartiallyAuthorised` with the authorised part (the router checks it is a part of the
+    charge); without a readable part nobody can tell what a capture may take: unknown."""
+    try:
+        part = _authorised(body.amount)
+    except ValueError as error:
+        part, why = None, str(error)
+    else:
+        why = "partial authorisation without the authorised amount"
+    if part is None:
+        return ProviderReply.unknown(
+            provider_code=code, http_status=status, provider_reference=psp, message=why
+        )
+    return ProviderReply.partially_authorised(psp, part, provider_code=code, http_status=status)
 
 
 def _authorised(amount: _Amount | None) -> Money | None:

@@ -33,6 +33,10 @@ REFERENCE_MAX_LENGTH: Final = 80
 _STORED_ID_MAX_LENGTH: Final = 64
 _SHOPPER_REFERENCE_LENGTHS: Final = range(3, 257)
 
+_NATIVE_THREE_DS: Final = "disabled"
+"""A shopper-present card is challenged by redirect: `action.url` is all the checkout needs,
+where native 3-D Secure needs Adyen's component and an action object without a URL."""
+
 RecurringModel = Literal["CardOnFile", "Subscription", "UnscheduledCardOnFile"]
 
 
@@ -109,6 +113,10 @@ def _shopper_reference(customer_id: str | None) -> str | None:
 
 
 def _card(source: CardSource) -> dict[str, object]:
+    if source.token is None:  # the router sends only what our rules declare we take
+        raise UnsendableError(
+            "stored_payment_method_required", "an Adyen card charge needs its stored card id"
+        )
     token = source.token.get_secret_value()
     if len(token) > _STORED_ID_MAX_LENGTH:
         raise UnsendableError(
@@ -190,6 +198,8 @@ def payment_body(
             body["paymentMethod"] = _wallet(charge.source)
         case BankTransferSource():
             body["paymentMethod"] = _bank_transfer(charge.source)
+    if body.get("shopperInteraction") == "Ecommerce":
+        body["authenticationData"] = {"threeDSRequestData": {"nativeThreeDS": _NATIVE_THREE_DS}}
     if charge.capture:
         body["captureDelayHours"] = 0
     else:

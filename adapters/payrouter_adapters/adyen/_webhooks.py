@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from payrouter import FollowUpStatus, PaymentStatus
+from payrouter.provider import FailureKind, policy_for
 from payrouter.webhooks import (
     Effect,
     ForgedNotificationError,
@@ -32,11 +33,13 @@ from payrouter.webhooks import (
 )
 
 from ._amounts import iso_minor
+from ._codes import REFUSAL_CODE_BY_REASON, REFUSALS
 
 __all__ = ["AdyenWebhooks"]
 
 _SIGNED: Final = ("pspReference", "originalReference", "merchantAccountCode", "merchantReference")
-_TEXT: Final = (*_SIGNED, "eventCode", "success", "eventDate")
+_TEXT: Final = (*_SIGNED, "eventCode", "success", "eventDate", "reason")
+_DECLINED: Final = PaymentStatus.DECLINED
 
 # (eventCode, success) -> what it does; a code missing here is acknowledged and ignored.
 _EFFECTS: Final[Mapping[tuple[str, bool], tuple[Effect, PaymentStatus | FollowUpStatus | None]]] = {
@@ -152,6 +155,7 @@ class AdyenWebhooks:
             effect=effect,
             followup_status=target if isinstance(target, FollowUpStatus) else None,
             authorisation=code == "AUTHORISATION",
+            failure_kind=_refusal_kind(item.get("reason")) if target is _DECLINED else None,
         )
 
     def _when(self, event_date: str | None) -> datetime:
@@ -163,6 +167,15 @@ class AdyenWebhooks:
         except (ValueError, OverflowError):
             return datetime.fromtimestamp(self._clock(), UTC)
         return moment
+
+
+def _refusal_kind(reason: object) -> FailureKind:
+    """An unsuccessful AUTHORISATION's `reason` is Adyen's refusal reason: its kind through the
+    adapter's tables (a failed 3-D Secure challenge is "3D Not Authenticated"); a generic
+    card decline when it is missing or new."""
+    code = REFUSAL_CODE_BY_REASON.get(reason.strip().lower()) if isinstance(reason, str) else None
+    kind = REFUSALS.get(code) if code is not None else None
+    return kind if kind is not None and policy_for(kind).is_decline else FailureKind.CARD_DECLINED
 
 
 def _iso(value: int | None, currency: str | None) -> int | None:

@@ -1,6 +1,6 @@
 """Berlin Group NextGenPSD2 1.3.x payment initiation (PIS): SEPA credit transfers by IBAN.
 
-Flows, each one HTTP exchange:
+Flows, each one HTTP exchange (a success two: see the amount below):
 - `pay`: `POST /v1/payments/{product}` (`sepa-credit-transfers` by default) from the
   customer's IBAN to the merchant's (`creditor_iban`, `creditor_name` options). Our reference
   becomes `endToEndIdentification` (SHA-256 hex when it exceeds 35 characters or SEPA's
@@ -13,6 +13,12 @@ Flows, each one HTTP exchange:
   (ACSP/ACTC/...: accepted, but the money has not arrived).
 - `lookup`: `GET .../{paymentId}/status`. Without a `paymentId` there is nothing to ask (PIS
   cannot search by `endToEndIdentification`): `unknown` with `lookup_unsupported`.
+- The amount: a status carries none, so a success (of `pay` or `lookup`) is read together
+  with the payment initiation resource, `GET .../{paymentId}`, whose `instructedAmount` the
+  specification requires; the router settles the payment only for the amount it asked for
+  (another is `unknown` with `amount_mismatch`). A success whose resource cannot be read
+  (an error, a timeout, no `instructedAmount`) is `unknown` with `amount_unread`, keeping
+  the `paymentId`, so it is looked up again and never settled unchecked.
 - `void`: `DELETE /v1/payments/{product}/{paymentId}`; `cancel_mandate`: the same on
   `/v1/periodic-payments/...` (a standing order is PIS's recurring payment). 204 ->
   `succeeded`; 202 with a `startAuthorisation` link -> `requires_action` (its own SCA).

@@ -37,6 +37,7 @@ from payrouter.provider import (
     FailureKind,
     HttpAdapter,
     HttpOptions,
+    Outcome,
     PaymentHandle,
     ProviderRecord,
     ProviderReply,
@@ -44,7 +45,14 @@ from payrouter.provider import (
 )
 
 from . import _records
-from ._replies import cancellation_reply, error_reply, initiation_reply, status_reply
+from ._replies import (
+    amount_unread,
+    cancellation_reply,
+    error_reply,
+    initiation_reply,
+    status_reply,
+    with_instructed_amount,
+)
 
 __all__ = ["DEFAULT_CAPABILITIES", "BerlinGroupAdapter", "BerlinGroupOptions"]
 
@@ -247,7 +255,7 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
         }
         response = await self._client.post(self._payments, json=body, headers=headers)
         if response.is_success:
-            return initiation_reply(self.name, response)
+            return await self._with_amount(initiation_reply(self.name, response))
         return error_reply(self.name, response, creating=True)
 
     def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
@@ -304,8 +312,24 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
             headers={"X-Request-ID": str(uuid.uuid4())},
         )
         if response.is_success:
-            return status_reply(self.name, response, payment_id)
+            return await self._with_amount(status_reply(self.name, response, payment_id))
         return error_reply(self.name, response, creating=False)
+
+    async def _with_amount(self, reply: ProviderReply) -> ProviderReply:
+        """A success with the amount the ASPSP holds for the transfer, which the router
+        compares with the charge (as every provider's): a status carries no amount, the
+        payment initiation resource (`GET .../{paymentId}`) must carry `instructedAmount`.
+        Only a success settles a payment, so only a success costs the second request."""
+        if reply.outcome is not Outcome.SUCCEEDED or reply.provider_reference is None:
+            return reply
+        try:
+            response = await self._client.get(
+                f"{self._payments}/{quote(reply.provider_reference, safe='')}",
+                headers={"X-Request-ID": str(uuid.uuid4())},
+            )
+        except httpx.HTTPError:  # the transfer is known: keep its paymentId for a lookup
+            return amount_unread(reply, None)
+        return with_instructed_amount(reply, response)
 
     async def capture(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str

@@ -20,10 +20,18 @@ import httpx
 
 from payrouter.provider import FailureKind, Outcome, ProviderReply
 
+from .._amounts import with_amount
 from .._common import parse_retry_after, warn_unmapped_once
 from ._codes import FAILURE_BY_CODE, SCA_LINKS, TRANSACTION_STATUS
 
-__all__ = ["cancellation_reply", "error_reply", "initiation_reply", "status_reply"]
+__all__ = [
+    "amount_unread",
+    "cancellation_reply",
+    "error_reply",
+    "initiation_reply",
+    "status_reply",
+    "with_instructed_amount",
+]
 
 _CREDENTIAL_STATUSES: Final = frozenset({401, 403})
 
@@ -111,6 +119,29 @@ def status_reply(provider: str, response: httpx.Response, payment_id: str) -> Pr
             payment_id, None, provider_code=status, http_status=http_status
         )
     return ProviderReply.pending(payment_id, provider_code=status, http_status=http_status)
+
+
+def with_instructed_amount(reply: ProviderReply, response: httpx.Response) -> ProviderReply:
+    """A success with the `instructedAmount` of the payment initiation resource
+    (`GET .../{paymentId}`), for the router to compare with the charge; `amount_mismatch`
+    when it is no amount of ours, `amount_unread` when the resource does not say."""
+    amount = _body(response).get("instructedAmount") if response.is_success else None
+    value = amount.get("amount") if isinstance(amount, dict) else None
+    currency = amount.get("currency") if isinstance(amount, dict) else None
+    if not isinstance(value, str) or not isinstance(currency, str):
+        return amount_unread(reply, response.status_code)
+    return with_amount(reply, value, currency, response.status_code)
+
+
+def amount_unread(reply: ProviderReply, http_status: int | None) -> ProviderReply:
+    """A success whose amount could not be read: unknown, so it is looked up again later and
+    never settled unchecked (the transfer's paymentId is kept for that lookup)."""
+    return ProviderReply.unknown(
+        provider_code="amount_unread",
+        http_status=http_status,
+        provider_reference=reply.provider_reference,
+        message="the payment's instructedAmount could not be read",
+    )
 
 
 def initiation_reply(provider: str, response: httpx.Response) -> ProviderReply:

@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from payrouter.provider import FailureKind, Outcome, ProviderReply
 
+from .._amounts import with_amount
 from .._common import parse_retry_after, warn_unmapped_once
-from ._amounts import with_amount
 from ._codes import (
     ACTION_ISSUES,
     AUTHORIZATION_STATUSES,

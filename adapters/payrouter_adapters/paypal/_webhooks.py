@@ -28,8 +28,8 @@ from payrouter.webhooks import (
     load_json_object,
 )
 
+from .._amounts import iso_minor
 from ._adapter import PayPalAdapter
-from ._amounts import iso_minor
 
 __all__ = ["PayPalWebhooks"]
 

@@ -14,6 +14,7 @@ from payrouter import Money, PaymentMethod
 from payrouter.provider import (
     Capabilities,
     Charge,
+    CredentialRules,
     FailureKind,
     HttpAdapter,
     HttpOptions,
@@ -29,9 +30,13 @@ from ._requests import intent_form, refund_form, search_query, stripe_amount
 
 __all__ = ["StripeAdapter", "StripeOptions"]
 
-DEFAULT_CAPABILITIES: Final = Capabilities(methods=frozenset({PaymentMethod.CARD}))
-"""Cards only; Stripe charges in 135+ currencies, so currencies and countries are left to the
-merchant's account (configure `capabilities` to narrow them)."""
+DEFAULT_CAPABILITIES: Final = Capabilities(
+    methods=frozenset({PaymentMethod.CARD}),
+    credentials=CredentialRules(card_id_format=r"(pm|tok|card|src)_[A-Za-z0-9_]+"),
+)
+"""Cards only, charged by Stripe's own ids (PaymentMethod `pm_`, test token `tok_`, legacy Card
+`card_` and Source `src_`); Stripe charges in 135+ currencies, so currencies and countries are
+left to the merchant's account (configure `capabilities` to narrow them)."""
 
 API_VERSION: Final = "2023-08-16"
 """The API version of the spec this adapter was written and contract-tested against."""

@@ -129,7 +129,8 @@ DECLINE_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "restricted_card": FailureKind.ACCOUNT_LOCKED,
         "pin_try_exceeded": FailureKind.ACCOUNT_LOCKED,
         "new_account_information_available": FailureKind.ACCOUNT_CLOSED,  # card replaced
-        "authentication_required": FailureKind.AUTHENTICATION_FAILED,
+        # Only without an intent; with one it waits for the customer (AWAITING_AUTHENTICATION).
+        "authentication_required": FailureKind.AUTHENTICATION_REQUIRED,
         "incorrect_pin": FailureKind.AUTHENTICATION_FAILED,
         "invalid_pin": FailureKind.AUTHENTICATION_FAILED,
         "offline_pin_required": FailureKind.AUTHENTICATION_FAILED,
@@ -232,7 +233,7 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "payment_intent_payment_attempt_failed": FailureKind.CARD_DECLINED,
         "payment_method_provider_decline": FailureKind.CARD_DECLINED,
         "insufficient_funds": FailureKind.INSUFFICIENT_FUNDS,
-        "authentication_required": FailureKind.AUTHENTICATION_FAILED,
+        "authentication_required": FailureKind.AUTHENTICATION_REQUIRED,
         "payment_intent_authentication_failure": FailureKind.AUTHENTICATION_FAILED,
         "payment_intent_action_required": FailureKind.AUTHENTICATION_FAILED,
         "payment_intent_payment_attempt_expired": FailureKind.AUTHENTICATION_FAILED,

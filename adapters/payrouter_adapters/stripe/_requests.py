@@ -75,6 +75,10 @@ def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str
         raise UnsendableError(
             "unsupported_method", f"this adapter takes cards only, not {charge.method}"
         )
+    if charge.source.token is None:  # the router sends only what our rules declare we take
+        raise UnsendableError(
+            "payment_method_required", "a Stripe card charge needs a Stripe payment method id"
+        )
     form = {
         "amount": str(stripe_amount(charge.amount)),
         "currency": charge.amount.currency.lower(),

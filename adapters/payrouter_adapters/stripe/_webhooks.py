@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from payrouter import FollowUpStatus, PaymentStatus
+from payrouter.provider import FailureKind, policy_for
 from payrouter.webhooks import (
     Effect,
     ForgedNotificationError,
@@ -29,6 +30,7 @@ from payrouter.webhooks import (
 
 from ._amounts import iso_amount
 from ._authentication import awaits_authentication
+from ._codes import DECLINE_CODES, ERROR_CODES
 
 __all__ = ["StripeWebhooks"]
 
@@ -147,6 +149,7 @@ def parse_event(body: bytes, provider: str = "stripe") -> WebhookEvent:
         status=status,
         effect=effect,
         followup_status=followup_status,
+        failure_kind=_decline_kind(obj) if status is PaymentStatus.DECLINED else None,
     )
 
 
@@ -156,6 +159,18 @@ def _awaits_authentication(intent: Mapping[str, Any]) -> bool:
     if not isinstance(problem, dict):
         return False
     return awaits_authentication(problem.get("code"), problem.get("decline_code"))
+
+
+def _decline_kind(intent: Mapping[str, Any]) -> FailureKind:
+    """Why the intent failed, from `last_payment_error` through the adapter's tables
+    (`decline_code` first, then `code`); a generic card decline when they do not say."""
+    problem = intent.get("last_payment_error")
+    problem = problem if isinstance(problem, dict) else {}
+    decline_code, code = problem.get("decline_code"), problem.get("code")
+    kind = DECLINE_CODES.get(decline_code) if isinstance(decline_code, str) else None
+    if kind is None and isinstance(code, str):
+        kind = ERROR_CODES.get(code)
+    return kind if kind is not None and policy_for(kind).is_decline else FailureKind.CARD_DECLINED
 
 
 def _is_int(value: object) -> bool:

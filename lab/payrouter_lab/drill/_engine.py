@@ -255,7 +255,8 @@ def _report(
     scenario: Scenario, runs: list[StrategyRun], seconds: float, conditions: Conditions
 ) -> dict[str, object]:
     peak = _peak(scenario)
-    strategies = [strategy_figures(run, scenario.bucket_seconds, peak) for run in runs]
+    deadline = scenario.router.deadline_seconds
+    strategies = [strategy_figures(run, scenario.bucket_seconds, peak, deadline) for run in runs]
     fees = {provider.name: provider.fees for provider in scenario.providers}
     for figures, run in zip(strategies, runs, strict=True):
         figures["routing"] = routing_figures(run.records, fees, scenario.currency)

@@ -132,10 +132,25 @@ def _failover_costs(records: Sequence[PaymentRecord]) -> tuple[list[float], list
     return failed_over, after_breaker
 
 
+def _in_time(record: PaymentRecord, deadline_seconds: float | None) -> bool:
+    """Served, and within the checkout's deadline when there is one."""
+    if record.status not in _SERVED:
+        return False
+    return deadline_seconds is None or record.latency_ms <= deadline_seconds * 1000
+
+
 def strategy_figures(
-    run: StrategyRun, bucket_seconds: float, peak: tuple[float, float] | None
+    run: StrategyRun,
+    bucket_seconds: float,
+    peak: tuple[float, float] | None,
+    deadline_seconds: float | None = None,
 ) -> dict[str, object]:
-    """The `strategies[]` entry of report.json for one run."""
+    """The `strategies[]` entry of report.json for one run.
+
+    `deadline_seconds` is how long the checkout waits for a payment (the scenario's router
+    deadline), the same for every strategy: a payment served after it was served too late
+    (the customer's request had timed out), so it does not count as served in time.
+    """
     records = run.records
     final = {
         record.order_id: (run.settled_after_reconcile or {}).get(record.order_id, record.status)
@@ -155,7 +170,12 @@ def strategy_figures(
     # Only the possible ones count above the line: a payment served after waiting out a
     # window that blocked every provider when it was sent is good, but it is not one of the
     # possible payments, and counting it would let it hide a possible one that failed.
-    served_possible = sum(1 for record in possible if record.status in _SERVED)
+    served_possible = sum(1 for record in possible if _in_time(record, deadline_seconds))
+    served_late = sum(
+        1
+        for record in records
+        if record.status in _SERVED and not _in_time(record, deadline_seconds)
+    )
     double_charges = sum(count - 1 for count in run.charges_by_order.values() if count > 1)
     records_lost = sum(
         1
@@ -184,6 +204,7 @@ def strategy_figures(
         "shed_at_admission": sum(1 for record in records if record.shed),
         "double_charges": double_charges,
         "records_lost": records_lost,
+        "served_late": served_late,
         "success_rate": served / len(records) if records else 0.0,
         "success_of_possible": served_possible / len(possible) if possible else 1.0,
         "attempts_per_payment": sum(attempts) / len(attempts) if attempts else 0.0,

@@ -183,6 +183,7 @@ _ROWS: Final[tuple[_Row, ...]] = (
     _Row("pending after reconcile", ("pending_after_reconcile",), _count_or_na),
     _Row("failed", ("failed",), _count),
     _Row("of them shed at admission", ("shed_at_admission",), _count_or_na),
+    _Row("served after the checkout's deadline", ("served_late",), _count),
     _Row("double charges", ("double_charges",), _count, alarm=True),
     _Row("records lost", ("records_lost",), _count, alarm=True),
     _Row("success rate", ("success_rate",), _percent),

@@ -5,7 +5,8 @@ value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, the I
 direct debit, a wallet's token (Apple/Google/Samsung Pay), else the wallet type (`paypal`,
 `alipay`, ...). Redirect wallets answer `RedirectShopper`; a GET of `action.url` approves the
 payment, after which `/payments/details` with `redirectResult=<pspReference>` authorises it.
-SEPA direct debits answer `Received` (pending). Modifications answer `201 received`, as
+Stored cards named `3ds2_...` need 3-D Secure 2 (`_adyen_3ds`). SEPA direct debits answer
+`Received` (pending). Modifications answer `201 received`, as
 Adyen does; their result would come by webhook, which the sandbox records in its books only.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 
+from ._adyen_3ds import CHALLENGE_FAILED, challenge, needs_challenge
 from ._adyen_records import report
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, json_reply
@@ -59,6 +61,8 @@ class _Payment:
     manual: bool
     result: str
     approved: bool = False
+    failed: bool = False
+    """The shopper failed the 3-D Secure challenge."""
     captured: int = 0
     refunded: int = 0
     released: bool = False
@@ -203,6 +207,10 @@ class AdyenStandin(Standin):
             payment.result = "Refused"
             extra_fields = {"refusalReason": reason, "refusalReasonCode": code}
             return self._result(payment, extra_fields)
+        if needs_challenge(method):
+            url = f"{call.base_url}/sandbox/redirect/{payment.psp}"
+            payment.result, answer = challenge(body, url)
+            return self._result(payment, answer)
         kind_of_method = str(method.get("type", ""))
         token_wallet = any(field in method for field in _TOKEN_FIELDS)
         if kind_of_method not in ("scheme", "sepadirectdebit") and not token_wallet:
@@ -234,10 +242,16 @@ class AdyenStandin(Standin):
         return self._result(payment)
 
     async def _approve(self, call: Call) -> Reply:
-        """The wallet's approval page: the shopper approves; details will authorise."""
+        """The wallet's approval page or the 3-D Secure challenge: the shopper approves (or
+        fails the challenge, `?outcome=fail`); details will authorise (or refuse)."""
         payment = self._payments.get(call.path_params["psp"])
         if payment is None:
             return Reply(404, b"<html>Unknown payment</html>", media_type="text/html")
+        if call.query.get("outcome") == "fail":  # a 3-D Secure challenge the shopper failed
+            payment.failed = True
+            return Reply(
+                200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html"
+            )
         payment.approved = True
         return Reply(200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html")
 
@@ -249,9 +263,8 @@ class AdyenStandin(Standin):
             return _service_error(422, "803", "PaymentDetail not found", "validation")
         if not payment.approved:
             payment.result = "Refused"
-            return self._result(
-                payment, {"refusalReason": "Shopper Cancelled", "refusalReasonCode": "16"}
-            )
+            cancelled = {"refusalReason": "Shopper Cancelled", "refusalReasonCode": "16"}
+            return self._result(payment, CHALLENGE_FAILED if payment.failed else cancelled)
         return self._authorise(call, payment, sepa=False)
 
     def _modification(self, call: Call, payment: _Payment, extra: dict[str, object]) -> Reply:

@@ -1,7 +1,9 @@
-"""PayPal's amounts (decimal strings in major units) in ISO 4217 minor units, exactly.
+"""Amounts written as decimal strings in major units (PayPal's `value`, Berlin Group's
+`instructedAmount.amount`) in ISO 4217 minor units, exactly.
 
-Read back from an order or a notification without rounding: a value that is no whole number
-of minor units, not a number, or absurdly large cannot be any payment's amount.
+Read back from an order, a payment resource or a notification without rounding: a value that
+is no whole number of minor units, not a number, or absurdly large cannot be any payment's
+amount.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ __all__ = ["iso_minor", "with_amount"]
 
 
 def iso_minor(value: object, currency: object) -> int | None:
-    """PayPal's decimal string in ISO minor units; None when it is not exactly representable
+    """A decimal string in ISO minor units; None when it is not exactly representable
     (a fraction of a minor unit, not a number, absurdly large), which never matches a payment."""
     if not isinstance(value, str) or not isinstance(currency, str) or len(value) > 40:
         return None
@@ -35,8 +37,8 @@ def with_amount(
     reply: ProviderReply, value: str | None, currency: str | None, status: int
 ) -> ProviderReply:
     """A successful order's reply carrying what the order is for, for the router to compare
-    with the charge; unknown (`amount_mismatch`) when PayPal states an amount that cannot be
-    any payment of ours; unchanged when it states none."""
+    with the charge; unknown (`amount_mismatch`) when the provider states an amount that
+    cannot be any payment of ours; unchanged when it states none."""
     if value is None or currency is None:
         return reply
     minor = iso_minor(value, currency)

@@ -1,0 +1,150 @@
+"""SQLite's one writer thread, with group commit: the payments in flight share one commit.
+
+SQLite takes one write transaction at a time, so the ledger gives it one thread. Each commit
+costs the same whatever it holds (the WAL frame headers, the lock, the wake-up of the caller),
+so when several payments' statements are queued together the thread runs them all in one
+transaction and commits once (group commit, as databases do with their own log): with 16
+payments in flight, their claims, attempt rows and outcomes cost one commit per batch instead of
+one each. Every caller still gets its answer only after the commit that holds its rows, so
+"write before call" holds: no provider is called on a row that is not durable yet.
+
+A batch is all or nothing, so one job cannot spoil another's: when a job in a batch fails, or
+its caller gave up waiting (`abandoned`), the batch is rolled back and each of its jobs runs
+again alone, in its own transaction, as if it had come alone. Jobs are statements and the
+values they write, so running one again after a rollback does the same thing.
+
+Answers go back to the event loop in one call per batch, not one per job: waking the loop
+from another thread is a system call, and under load each one costs a context switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = ["Job", "Writer"]
+
+MAX_BATCH: Final = 64
+"""At most this many jobs share a commit, so a burst cannot make one transaction huge."""
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One piece of ledger work, the future its caller awaits, and whether it may share."""
+
+    work: Callable[[], Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    abandoned: threading.Event = field(default_factory=threading.Event)
+    groupable: bool = True
+    outcome: tuple[bool, Any] = (False, None)  # (succeeded, result or exception)
+
+
+class Writer:
+    """The thread that runs queued jobs in batches, each batch in `transaction()`."""
+
+    def __init__(
+        self,
+        transaction: Callable[[], AbstractContextManager[object]],
+        on_thread: Callable[[Job | None, bool], None],
+    ) -> None:
+        """`transaction` opens the shared transaction of a batch (committing on a clean
+        exit); `on_thread(job, grouped)` is told which job runs now, and whether in a batch."""
+        self._transaction = transaction
+        self._on_thread = on_thread
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="payrouter-ledger", daemon=True)
+        self._thread.start()
+        self.batches = 0
+        """Batches committed together (for tests and benchmarks)."""
+
+    def submit(self, job: Job) -> None:
+        self._queue.put(job)
+
+    def shutdown(self) -> None:
+        """Finish the jobs queued before this call, then stop the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _serve(self) -> None:
+        held: Job | None = None  # taken from the queue, but not groupable with the batch
+        stopping = False
+        while not stopping or held is not None:
+            first = held if held is not None else self._queue.get()
+            held = None
+            if first is None:
+                return
+            batch = [first]
+            while first.groupable and len(batch) < MAX_BATCH:
+                try:
+                    following = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if following is None:
+                    stopping = True
+                    break
+                if not following.groupable:
+                    held = following
+                    break
+                batch.append(following)
+            if len(batch) == 1 or not self._together(batch):
+                for job in batch:
+                    self._alone(job)
+            _answer(batch)
+
+    def _alone(self, job: Job) -> None:
+        self._on_thread(job, False)
+        try:
+            job.outcome = (True, job.work())
+        except BaseException as error:  # handed to the caller, whatever it is
+            job.outcome = (False, error)
+        finally:
+            self._on_thread(None, False)
+
+    def _together(self, batch: list[Job]) -> bool:
+        """Run `batch` in one transaction; False (rolled back) if any job failed or was
+        abandoned, and then each runs alone."""
+        try:
+            with self._transaction():
+                for job in batch:
+                    self._on_thread(job, True)
+                    job.outcome = (True, job.work())
+                if any(job.abandoned.is_set() for job in batch):
+                    raise _RolledBackError
+        except BaseException:  # a job failed, was abandoned, or the commit failed
+            return False
+        finally:
+            self._on_thread(None, False)
+        self.batches += 1
+        return True
+
+
+class _RolledBackError(Exception):
+    """Leaves a batch's transaction without committing it."""
+
+
+def _answer(batch: list[Job]) -> None:
+    """Hand each job's outcome to its event loop: one wake-up per loop for the whole batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Job]] = {}
+    for job in batch:
+        by_loop.setdefault(job.loop, []).append(job)
+    for loop, jobs in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, jobs)
+
+
+def _settle(jobs: list[Job]) -> None:
+    for job in jobs:
+        if job.future.done():  # its caller stopped waiting (deadline, cancellation)
+            continue
+        succeeded, value = job.outcome
+        if succeeded:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
