@@ -31,6 +31,7 @@ from tests.chaos.plan import (
     FAULT_CYCLE,
     LEASE_SECONDS,
     PROVIDERS,
+    RECONCILE_READ_TIMEOUT_SECONDS,
     SEED,
     WORKERS,
     Order,
@@ -118,7 +119,14 @@ async def test_overlapping_workers_under_every_fault_charge_once_and_settle(
         # The victim's leases (payments and follow-ups) run out LEASE_SECONDS after its last
         # write, which came before the kill: only then may a reconciler take them over.
         await asyncio.sleep(max(0.0, run.killed_at + LEASE_SECONDS - time.monotonic()))
-        reconciled = _reconcile(config)
+        after_incident = write_config(
+            tmp_path,
+            ledger_url,
+            sandbox.urls,
+            name="reconcile.yaml",
+            read_timeout=RECONCILE_READ_TIMEOUT_SECONDS,
+        )
+        reconciled = _reconcile(after_incident)
         after, followups = await _ledger(config, all_orders)
         books = {provider: sandbox.books(provider)["entries"] for provider in PROVIDERS}
     figures = _figures(run, all_orders, before, after, books)
