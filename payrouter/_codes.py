@@ -20,6 +20,7 @@ definite, since money may have moved there, and never touches a success. A row w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Self
@@ -91,17 +92,13 @@ def apply_codes(reply: ProviderReply, rows: Mapping[str, CodeRow]) -> ProviderRe
     row = rows.get(reply.provider_code)
     if row is None:
         return reply
-    return ProviderReply(
-        Outcome.FAILED,
+    declines = row.kind in DECLINE_TYPES
+    return dataclasses.replace(
+        reply,
         failure_kind=row.kind,
-        provider_reference=reply.provider_reference,
-        provider_code=reply.provider_code,
-        http_status=reply.http_status,
-        retry_after=reply.retry_after,
-        message=reply.message,
         decline=row.decline,
-        advice=reply.advice if row.kind in DECLINE_TYPES else None,
-        advice_code=reply.advice_code if row.kind in DECLINE_TYPES else None,
+        advice=reply.advice if declines else None,
+        advice_code=reply.advice_code if declines else None,
     )
 
 

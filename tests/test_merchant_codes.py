@@ -197,3 +197,18 @@ def test_status_shows_the_merchants_rows(tmp_path: Path) -> None:
     assert table.exit_code == 0, table.output
     assert "do_not_honor" in table.output
     assert "soft" in table.output
+
+
+def test_rows_read_from_toml_too(tmp_path: Path) -> None:
+    """`[providers.codes]` under a `[[providers]]` table: the same rows."""
+    path = tmp_path / "payrouter.toml"
+    path.write_text(
+        '[[providers]]\nname = "card"\ntype = "simulated"\n\n'
+        '[providers.codes]\nissuer_maintenance = "provider_down"\n'
+        '"27" = { kind = "card_declined", decline = "soft" }\n'
+    )
+    (provider,) = load_config(path).providers
+    assert provider.codes == {
+        "issuer_maintenance": CodeRow(kind=FailureKind.PROVIDER_DOWN),
+        "27": CodeRow(kind=FailureKind.CARD_DECLINED, decline=DeclineType.SOFT),
+    }

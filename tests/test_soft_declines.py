@@ -5,6 +5,7 @@ advice and never for a hard decline. Real Stripe and Adyen adapters over scripte
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -399,3 +400,26 @@ def test_only_the_reattempts_own_miss_keeps_the_decline(providers: Providers) ->
     assert not tally.unavailable
     tally.missed(first)
     assert tally.unavailable
+
+
+async def test_a_soft_decline_is_reattempted_with_the_cards_network_token(
+    providers: Providers, tmp_path: Path
+) -> None:
+    """Stripe holds the card's token, Adyen takes its network token: both are credentials
+    for the same card, so the reattempt goes to Adyen with the network token."""
+    providers.stripe_peer.answer(402, stripe_decline("issuer_not_available"))
+    providers.adyen_peer.answer(200, adyen_authorised())
+    network = NetworkToken(
+        number="4895370012003478",
+        expiry_month=12,
+        expiry_year=2031,
+        cryptogram="AgAAAAAAAIR8CQrXcIhbQAAAAAA=",
+        eci="05",
+    )
+    both = CardSource(tokens={"stripe": "pm_card_visa"}, network_token=network)
+    async with providers.router(tmp_path) as router:
+        result = await router.pay(request("order-1", both))
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert [a.provider for a in result.attempts] == ["stripe", "adyen"]
+    sent = json.loads(providers.adyen_peer.requests[0].content)
+    assert sent["paymentMethod"]["type"] == "networkToken"

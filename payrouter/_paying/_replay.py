@@ -29,10 +29,7 @@ def replays(adapter: Adapter) -> bool:
 
 def encode_charge(charge: Charge) -> str:
     """The charge as JSON, secrets revealed: a replay must send the token the original sent."""
-    source = {
-        name: value.get_secret_value() if isinstance(value, SecretStr) else value
-        for name, value in charge.source.model_dump(mode="python").items()
-    }
+    source = _revealed(charge.source.model_dump(mode="python"))
     return json.dumps(
         {
             "reference": charge.reference,
@@ -52,6 +49,15 @@ def encode_charge(charge: Charge) -> str:
         },
         sort_keys=True,
     )
+
+
+def _revealed(value: object) -> object:
+    """`value` with every secret in it, however deeply nested (a network token's), revealed."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {name: _revealed(item) for name, item in value.items()}
+    return value
 
 
 def decode_charge(text: str) -> Charge:

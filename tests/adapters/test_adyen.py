@@ -16,7 +16,9 @@ from payrouter import (
     CardSource,
     ConfigurationError,
     Money,
+    NetworkToken,
     PaymentMethod,
+    VaultCard,
     WalletSource,
 )
 from payrouter.provider import (
@@ -323,6 +325,125 @@ async def test_overlong_card_token_is_refused_before_sending(
     reply = await adapter.pay(charge(CardSource(token=SecretStr("t" * 65))), idempotency_key=KEY)
     assert reply.provider_code == "token_too_long"
     assert peer.requests == []
+
+
+TOKEN_PAN = "4895370012003478"  # a Luhn-valid token PAN (Visa Token Service test range)
+CRYPTOGRAM = "AgAAAAAABk4DWZ4C28yUQAAAAAA="
+FIRST_PAYMENT_ID = "583131161310021"
+
+
+def network_card(*, cryptogram: bool = True, transaction_id: bool = False) -> CardSource:
+    return CardSource(
+        network_token=NetworkToken(
+            number=SecretStr(TOKEN_PAN),
+            expiry_month=3,
+            expiry_year=2030,
+            cryptogram=SecretStr(CRYPTOGRAM) if cryptogram else None,
+            eci="05" if cryptogram else None,
+            network_transaction_id=FIRST_PAYMENT_ID if transaction_id else None,
+        )
+    )
+
+
+def test_adyen_declares_network_tokens() -> None:
+    """Checkout v72 takes a network token (paymentMethod.type networkToken), so it is eligible."""
+    assert AdyenAdapter.default_capabilities.credentials.network_tokens is True
+
+
+async def test_customer_initiated_network_token_sends_token_pan_and_cryptogram(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
+    """A CIT network token is a networkToken payment method, its TAVV and ECI in mpiData."""
+    peer.answer(200, authorised())
+    await adapter.pay(charge(network_card(), customer_id=None), idempotency_key=KEY)
+    sent = peer.last_json
+    assert sent["paymentMethod"] == {
+        "type": "networkToken",
+        "number": TOKEN_PAN,
+        "expiryMonth": "03",
+        "expiryYear": "2030",
+    }
+    assert sent["mpiData"] == {
+        "directoryResponse": "Y",
+        "authenticationResponse": "Y",
+        "tokenAuthenticationVerificationValue": CRYPTOGRAM,
+        "eci": "05",
+    }
+    assert sent["shopperInteraction"] == "Ecommerce"
+    assert sent["recurringProcessingModel"] == "CardOnFile"
+    assert "authenticationData" not in sent  # the token's cryptogram is the authentication
+    assert "shopperReference" not in sent  # no stored Adyen token, so no shopper needed
+
+
+async def test_merchant_initiated_network_token_sends_the_first_payments_reference(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
+    """An MIT network token carries networkPaymentReference, ContAuth and no mpiData."""
+    peer.answer(200, authorised())
+    source = network_card(cryptogram=False, transaction_id=True)
+    await adapter.pay(charge(source, off_session=True), idempotency_key=KEY)
+    sent = peer.last_json
+    assert sent["paymentMethod"] == {
+        "type": "networkToken",
+        "number": TOKEN_PAN,
+        "expiryMonth": "03",
+        "expiryYear": "2030",
+        "networkPaymentReference": FIRST_PAYMENT_ID,
+    }
+    assert "mpiData" not in sent
+    assert sent["shopperInteraction"] == "ContAuth"
+    assert sent["recurringProcessingModel"] == "UnscheduledCardOnFile"
+
+
+async def test_off_session_token_with_both_uses_the_transaction_id(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
+    """Off session the shopper is absent, so the first payment's id is sent, not a cryptogram."""
+    peer.answer(200, authorised())
+    source = network_card(cryptogram=True, transaction_id=True)
+    await adapter.pay(charge(source, off_session=True), idempotency_key=KEY)
+    assert peer.last_json["paymentMethod"]["networkPaymentReference"] == FIRST_PAYMENT_ID
+    assert "mpiData" not in peer.last_json
+
+
+async def test_network_token_never_appears_in_the_reply(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
+    """The token PAN and cryptogram go to Adyen only, never into a reply or message."""
+    peer.answer(422, {"status": 422, "errorCode": "101", "message": "Invalid card number"})
+    reply = await adapter.pay(charge(network_card()), idempotency_key=KEY)
+    assert TOKEN_PAN not in repr(reply)
+    assert CRYPTOGRAM not in repr(reply)
+
+
+NUMBER_ALIAS = "tok_sandbox_bhtsCwFUzoJMw9rWUfEV5e"
+CVC_ALIAS = "tok_sandbox_3Jm6ZrP5f2Wq8N1aXc4Hk7"
+
+
+async def test_vault_card_sends_the_aliases_in_adyens_raw_card_fields(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
+    """A vault-held card is a scheme payment whose number and CVC are the vault's aliases,
+    for its proxy to swap; no stored card, so no shopper reference needed."""
+    peer.answer(200, authorised())
+    card = VaultCard(
+        vault="vgs",
+        number=SecretStr(NUMBER_ALIAS),
+        expiry_month=3,
+        expiry_year=2030,
+        cvc=SecretStr(CVC_ALIAS),
+    )
+    await adapter.pay(charge(CardSource(vault_card=card), customer_id=None), idempotency_key=KEY)
+    sent = peer.last_json
+    assert sent["paymentMethod"] == {
+        "type": "scheme",
+        "number": NUMBER_ALIAS,
+        "expiryMonth": "03",
+        "expiryYear": "2030",
+        "cvc": CVC_ALIAS,
+    }
+    assert sent["shopperInteraction"] == "Ecommerce"
+    assert "shopperReference" not in sent
 
 
 async def test_long_reference_is_shortened_deterministically(

@@ -95,6 +95,30 @@ class TestStripe(AdapterConformance):
                 500, {"error": {"type": "api_error"}}, {"Stripe-Should-Retry": "false"}
             ),
         },
+        challenges={
+            "3-D Secure redirect": HttpAnswer(
+                200,
+                {
+                    **INTENT,
+                    "status": "requires_action",
+                    "next_action": {
+                        "type": "redirect_to_url",
+                        "redirect_to_url": {"url": "https://hooks.stripe.com/3d_secure_2/x"},
+                    },
+                },
+            ),
+            "3-D Secure in Stripe.js": HttpAnswer(
+                200,
+                {**INTENT, "status": "requires_action", "next_action": {"type": "use_stripe_sdk"}},
+            ),
+            "off session, the intent kept for the customer": stripe_error(
+                402,
+                "card_error",
+                code="authentication_required",
+                decline_code="authentication_required",
+                payment_intent={**INTENT, "status": "requires_payment_method"},  # type: ignore[arg-type]
+            ),
+        },
         replay=HttpAnswer(200, INTENT, {"Idempotent-Replayed": "true"}),
         lookup=LookupCase(
             handle=STRIPE_PAYMENT,
@@ -181,6 +205,23 @@ class TestAdyen(AdapterConformance):
         after_submission_5xx=HttpAnswer(500, content=b"upstream"),
         in_doubt={
             "422 errorCode 704 (already processed or in progress)": service_error(422, "704")
+        },
+        challenges={
+            "3-D Secure redirect": HttpAnswer(
+                200,
+                {
+                    "resultCode": "RedirectShopper",
+                    "pspReference": PSP,
+                    "action": {
+                        "type": "redirect",
+                        "method": "GET",
+                        "url": "https://adyen.test/3ds",
+                    },
+                },
+            ),
+            "native 3-D Secure challenge": HttpAnswer(
+                200, {"resultCode": "ChallengeShopper", "action": {"type": "threeDS2"}}
+            ),
         },
         replay=HttpAnswer(200, AUTHORISED),
         lookup=None,
@@ -281,6 +322,16 @@ class TestPayPal(AdapterConformance):
                 409, "RESOURCE_CONFLICT", "PREVIOUS_REQUEST_IN_PROGRESS"
             ),
             "422 DUPLICATE_INVOICE_ID": unprocessable("DUPLICATE_INVOICE_ID"),
+        },
+        challenges={
+            "the payer must act": HttpAnswer(
+                201,
+                {
+                    "id": ORDER,
+                    "status": "PAYER_ACTION_REQUIRED",
+                    "links": [{"rel": "payer-action", "href": "https://www.paypal.com/x"}],
+                },
+            )
         },
         replay=HttpAnswer(200, CAPTURED_ORDER),
         lookup=LookupCase(
@@ -395,6 +446,11 @@ class TestBerlinGroup(AdapterConformance):
         in_doubt={
             "409 on initiation": tpp_error(409, "STATUS_INVALID"),
             "408": HttpAnswer(408),
+        },
+        challenges={
+            "strong customer authentication": initiated(
+                "RCVD", _links={"scaRedirect": {"href": "https://bank.example/sca"}}
+            )
         },
         replay=None,
         lookup=LookupCase(

@@ -171,3 +171,31 @@ def test_adyen_refusal_given_as_text_only_is_typed_by_its_code() -> None:
     reply = payment_reply("adyen", httpx.Response(200, json=body))
     assert reply.provider_code == "9"
     assert reply.decline is DeclineType.SOFT
+
+
+@pytest.mark.parametrize(("raw", "advice"), sorted(VISA_CATEGORIES.items()))
+def test_each_visa_category_row_applies_to_stripe_visa_cards(raw: str, advice: Advice) -> None:
+    """Stripe's network_decline_code on a Visa card gives its decline category's advice."""
+    method = {"id": "pm_1", "card": {"brand": "visa"}}
+    reply = stripe_decline(
+        decline_code="do_not_honor", network_decline_code=raw, payment_method=method
+    )
+    assert reply.advice is advice
+    assert reply.advice_code == f"visa:{raw}"
+
+
+def test_stripe_network_decline_codes_of_other_brands_advise_nothing() -> None:
+    method = {"id": "pm_1", "card": {"brand": "mastercard"}}
+    reply = stripe_failed_intent(
+        decline_code="do_not_honor", network_decline_code="14", payment_method=method
+    )
+    assert reply.advice is None
+    assert reply.decline is DeclineType.SOFT
+
+
+def test_a_stripe_payment_method_given_as_an_id_reads_as_no_brand() -> None:
+    reply = stripe_decline(
+        decline_code="do_not_honor", network_decline_code="14", payment_method="pm_1"
+    )
+    assert reply.failure_kind is FailureKind.CARD_DECLINED
+    assert reply.advice is None

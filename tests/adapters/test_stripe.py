@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -44,6 +45,7 @@ from payrouter_adapters.stripe._codes import (
     STRIPE_EXPONENTS,
     VOID_STATUSES,
 )
+from tests.peers import SPECS_DIR
 
 API_KEY = "sk_test_stripe-secret-do-not-print"
 CARD_TOKEN = "pm_1SecretCardToken"
@@ -976,3 +978,34 @@ async def test_transport_errors_propagate_for_the_router_to_map(
     peer.fail(failure)
     with pytest.raises(type(failure)):
         await EVERY_CALL[operation](adapter, KEY)
+
+
+def _request_fields(node: object, path: str = "") -> Iterator[str]:
+    """Every parameter path of a request schema (`payment_method_options/card/network`)."""
+    if isinstance(node, dict):
+        for key, value in node.get("properties", {}).items():
+            yield f"{path}/{key}"
+            yield from _request_fields(value, f"{path}/{key}")
+        for branch in node.get("anyOf", []):
+            yield from _request_fields(branch, path)
+
+
+def test_stripe_takes_no_network_tokens_because_its_api_has_no_field_for_them() -> None:
+    """Stripe's public PaymentIntent and PaymentMethod APIs take no token PAN or cryptogram, so
+    a network-token card is never sent to Stripe (the router skips it, with the reason)."""
+    spec_file = SPECS_DIR / "stripe" / "spec3.json"
+    if not spec_file.exists():
+        pytest.skip(f"Stripe spec absent at {spec_file}")
+    paths = json.loads(spec_file.read_text())["paths"]
+    fields = [
+        field
+        for path in ("/v1/payment_intents", "/v1/payment_methods")
+        for field in _request_fields(
+            paths[path]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"][
+                "schema"
+            ]
+        )
+    ]
+    assert "/payment_method_options/card/network" in fields  # the walk reaches card options
+    assert not [f for f in fields if "network_token" in f or "cryptogram" in f]
+    assert StripeAdapter.default_capabilities.credentials.network_tokens is False

@@ -15,7 +15,15 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from payrouter import BankTransferSource, CardSource, Money, PaymentMethod, WalletSource
+from payrouter import (
+    BankTransferSource,
+    CardSource,
+    Money,
+    NetworkToken,
+    PaymentMethod,
+    VaultCard,
+    WalletSource,
+)
 from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_adapters.adyen._requests import WALLETS
@@ -162,6 +170,64 @@ async def test_redirect_example_reads_as_requires_action_with_url(build: Build) 
     assert reply.provider_reference == "JLCMPCQ8HXSKGK82"
     assert reply.action_url is not None
     assert reply.action_url.startswith("https://checkoutshopper-test.adyen.com/")
+
+
+def network_card(*, cryptogram: bool) -> CardSource:
+    return CardSource(
+        network_token=NetworkToken(
+            number=SecretStr("4895370012003478"),
+            expiry_month=3,
+            expiry_year=2030,
+            cryptogram=SecretStr("AgAAAAAABk4DWZ4C28yUQAAAAAA=") if cryptogram else None,
+            eci="05" if cryptogram else None,
+            network_transaction_id=None if cryptogram else "583131161310021",
+        )
+    )
+
+
+@pytest.mark.parametrize("cryptogram", [True, False], ids=["customer", "merchant"])
+async def test_network_token_payment_is_valid(build: Build, cryptogram: bool) -> None:
+    """A network token, customer-initiated (mpiData with the TAVV) or merchant-initiated
+    (networkPaymentReference, ContAuth), matches CardDetails and ThreeDSecureData."""
+    adapter, transport = await build()
+    reply = await adapter.pay(charge(network_card(cryptogram=cryptogram)), idempotency_key="k-nt")
+    request, _ = transport.exchanges[0]
+    assert_accepted(transport)
+    assert json.loads(request.content)["paymentMethod"]["type"] == "networkToken"
+    assert reply.outcome is not Outcome.FAILED
+
+
+async def test_vault_card_payment_is_valid(build: Build) -> None:
+    """A card held by a vault: raw card fields (scheme) holding the vault's aliases."""
+    adapter, transport = await build()
+    card = VaultCard(
+        vault="vgs",
+        number=SecretStr("tok_sandbox_bhtsCwFUzoJMw9rWUfEV5e"),
+        expiry_month=3,
+        expiry_year=2030,
+        cvc=SecretStr("tok_sandbox_3Jm6ZrP5f2Wq8N1aXc4Hk7"),
+    )
+    reply = await adapter.pay(charge(CardSource(vault_card=card)), idempotency_key="k-vault")
+    request, _ = transport.exchanges[0]
+    assert_accepted(transport)
+    assert json.loads(request.content)["paymentMethod"]["type"] == "scheme"
+    assert reply.outcome is not Outcome.FAILED
+
+
+async def test_prism_checks_the_network_token_fields(prism_root: str) -> None:
+    """Control: a network token with a transStatus outside the spec's enum is refused."""
+    body = {
+        "amount": {"value": 1, "currency": "EUR"},
+        "merchantAccount": "PayrouterECOM",
+        "reference": "r",
+        "returnUrl": "https://shop.example/return",
+        "paymentMethod": {"type": "networkToken", "number": "4895370012003478"},
+        "mpiData": {"directoryResponse": "Z", "authenticationResponse": "Y"},
+    }
+    async with httpx.AsyncClient(base_url=f"{prism_root}/v72") as client:
+        response = await client.post("/payments", headers={"X-API-Key": "k"}, json=body)
+    assert response.status_code == 422
+    assert "directoryResponse" in response.headers.get("sl-violations", "")
 
 
 @pytest.mark.parametrize("wallet", sorted(WALLETS))

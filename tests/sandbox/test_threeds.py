@@ -178,3 +178,39 @@ async def test_stand_in_declines_off_session_authentication_as_stripe_does(
         None,
         "use_stripe_sdk",
     )
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["pm_card_authenticationRequiredOnSetup", "pm_card_authenticationRequiredSetupForOffSession"],
+)
+async def test_cards_set_up_for_later_are_challenged_only_on_session(
+    sandbox: Sandbox, token: str
+) -> None:
+    """Stripe's cards set up for off-session use: challenged with the customer there, charged
+    without them (the stand-in counts every saved card as set up)."""
+    client = stripe_adapter(sandbox, return_url=RETURN_URL)
+    on = await client.pay(charge("stripe", "o1", token=token), idempotency_key="k1")
+    off = await client.pay(
+        charge("stripe", "o2", token=token, customer_id="cus_Saved1", off_session=True),
+        idempotency_key="k2",
+    )
+    await client.aclose()
+    assert on.outcome is Outcome.REQUIRES_ACTION
+    assert off.outcome is Outcome.SUCCEEDED
+
+
+async def test_a_card_declined_after_authentication_is_declined_for_its_reason(
+    sandbox: Sandbox, admin: httpx.AsyncClient
+) -> None:
+    """`pm_card_authenticationRequiredChargeDeclinedInsufficientFunds`: challenged, and once
+    the customer passed, declined for insufficient funds; nothing is booked."""
+    client = stripe_adapter(sandbox, return_url=RETURN_URL)
+    token = "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds"
+    reply = await client.pay(charge("stripe", token=token), idempotency_key="k1")
+    assert reply.action_url is not None
+    await challenge(reply.action_url)
+    looked = await client.lookup(handle(reply))
+    await client.aclose()
+    assert looked.failure_kind is FailureKind.INSUFFICIENT_FUNDS
+    assert (await books(admin, "stripe"))["entries"] == []

@@ -9,9 +9,14 @@ What is sent:
   characters; longer values are shortened deterministically with a hash suffix),
   `merchantOrderReference` the order id, `shopperReference` the customer id (3-256 chars).
   A card token is a `storedPaymentMethodId` (scheme), charged as `CardOnFile`/`Ecommerce` or
-  as the merchant-initiated model set in options. Wallets map through `WALLETS` (Alipay,
-  WeChat Pay QR, PayPal redirect, Apple/Google/Samsung Pay with their token in
-  `WalletSource.account`, ...); a bank transfer is a SEPA direct debit of the IBAN.
+  as the merchant-initiated model set in options. A card network token is
+  `paymentMethod.type=networkToken` with the token PAN and expiry: customer-initiated with
+  `mpiData` (the cryptogram as `tokenAuthenticationVerificationValue`, the ECI, transStatus
+  Y), or merchant-initiated (`ContAuth`, off session or without a cryptogram) with the first
+  payment's network transaction id as `networkPaymentReference`; no shopper reference needed.
+  Wallets map through `WALLETS` (Alipay, WeChat Pay QR, PayPal redirect, Apple/Google/Samsung
+  Pay with their token in `WalletSource.account`, ...); a bank transfer is a SEPA direct debit
+  of the IBAN.
   `capture=False` sends `additionalData.manualCapture`; otherwise `captureDelayHours: 0`
   captures at once whatever the account default. Adyen's minor units differ from ISO 4217
   for CLP, CVE, IDR and ISK; amounts are converted, and refused if not representable.

@@ -42,16 +42,23 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
     wallets=frozenset(WALLETS),
     credentials=CredentialRules(
         card_id_format=None,
+        network_tokens=True,
+        raw_cards=True,
         stored_credential_requires=frozenset({"customer_id"}),
         wallet_tokens=frozenset(name for name, row in WALLETS.items() if row.account_field),
     ),
 )
-"""Cards (stored tokens), the wallets in `WALLETS`, and SEPA direct debit; Adyen prices in
-every currency it settles, so currencies and countries are left to the merchant account.
+"""Cards (stored tokens and network tokens), the wallets in `WALLETS`, and SEPA direct debit;
+Adyen prices in every currency it settles, so currencies and countries are left to the merchant
+account.
 
 A `storedPaymentMethodId` has no format of its own, so an Adyen card token must be named for
 its provider (`CardSource(token=..., provider=...)` or `tokens`); it is stored per shopper, so
-it needs `customer_id` as the shopper reference."""
+it needs `customer_id` as the shopper reference. A card network token (`paymentMethod.type`
+`networkToken`) needs neither: Adyen charges it like a card number, so it is eligible here
+whoever tokenized the card. Raw card fields (`scheme` with `number`, `expiryMonth`,
+`expiryYear`, `cvc`) are sent only with a forwarding vault's aliases in them (`VaultCard`,
+an adapter built with `vault=`); Adyen must enable raw card data on the merchant account."""
 
 
 class AdyenOptions(HttpOptions):

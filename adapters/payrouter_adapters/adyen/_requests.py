@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
-from payrouter import BankTransferSource, CardSource, Money, WalletSource, currency_exponent
+from pydantic import SecretStr
+
+from payrouter import (
+    BankTransferSource,
+    CardSource,
+    Money,
+    NetworkToken,
+    VaultCard,
+    WalletSource,
+    currency_exponent,
+)
 from payrouter.provider import Charge, UnsendableError
 
 from ._codes import ADYEN_EXPONENTS, REFUND_REASONS
@@ -112,7 +122,7 @@ def _shopper_reference(customer_id: str | None) -> str | None:
     return customer_id
 
 
-def _card(source: CardSource) -> dict[str, object]:
+def _stored_card(source: CardSource) -> dict[str, object]:
     if source.token is None:  # the router sends only what our rules declare we take
         raise UnsendableError(
             "stored_payment_method_required", "an Adyen card charge needs its stored card id"
@@ -124,6 +134,98 @@ def _card(source: CardSource) -> dict[str, object]:
             "an Adyen card token is a storedPaymentMethodId of at most 64 characters",
         )
     return {"type": "scheme", "storedPaymentMethodId": token}
+
+
+def _network_token(token: NetworkToken, *, merchant_initiated: bool) -> dict[str, object]:
+    """`paymentMethod` of type `networkToken`: the token PAN and its expiry, plus, for a
+    merchant-initiated payment, the first payment's `networkTxReference` as
+    `networkPaymentReference` (Checkout v72 `CardDetails`)."""
+    method: dict[str, object] = {
+        "type": "networkToken",
+        "number": token.number.get_secret_value(),
+        "expiryMonth": f"{token.expiry_month:02d}",
+        "expiryYear": str(token.expiry_year),
+    }
+    if merchant_initiated:
+        method["networkPaymentReference"] = token.network_transaction_id
+    return method
+
+
+def _vault_card(card: VaultCard) -> dict[str, object]:
+    """`paymentMethod` of type `scheme` with raw card fields holding the vault's aliases; the
+    vault's proxy, which the adapter's requests go through, swaps them for the card data."""
+    method: dict[str, object] = {
+        "type": "scheme",
+        "number": card.number.get_secret_value(),
+        "expiryMonth": f"{card.expiry_month:02d}",
+        "expiryYear": str(card.expiry_year),
+    }
+    if card.cvc is not None:
+        method["cvc"] = card.cvc.get_secret_value()
+    return method
+
+
+def _token_cryptogram(cryptogram: SecretStr, eci: str | None) -> dict[str, object]:
+    """`mpiData` of a customer-initiated network token payment: the token's cryptogram is
+    its TAVV (`tokenAuthenticationVerificationValue`, "the network token cryptogram" in
+    `ThreeDSecureData`), authenticated by the token requestor, hence transStatus Y."""
+    mpi: dict[str, object] = {
+        "directoryResponse": "Y",
+        "authenticationResponse": "Y",
+        "tokenAuthenticationVerificationValue": cryptogram.get_secret_value(),
+    }
+    if eci is not None:
+        mpi["eci"] = eci
+    return mpi
+
+
+def _card(
+    charge: Charge, source: CardSource, shopper: str | None, recurring_model: RecurringModel
+) -> dict[str, object]:
+    """The card fields of a `/payments` body: a stored card, a network token, or the
+    aliases of a card held by a forwarding vault (raw card fields the vault fills in).
+
+    A network token is charged customer-initiated with its cryptogram while the shopper is
+    present, and merchant-initiated (`ContAuth`, with the first payment's network transaction
+    id) off session or when the token carries no cryptogram.
+    """
+    token = source.network_token
+    if source.token is None and token is not None:
+        cryptogram = token.cryptogram
+        if charge.off_session and token.network_transaction_id is not None:
+            cryptogram = None  # the shopper is absent: the first payment's id speaks for them
+        merchant_initiated = cryptogram is None
+        fields: dict[str, object] = {
+            "paymentMethod": _network_token(token, merchant_initiated=merchant_initiated)
+        }
+        if cryptogram is not None:
+            fields["mpiData"] = _token_cryptogram(cryptogram, token.eci)
+            recurring_model = "CardOnFile"
+        elif recurring_model == "CardOnFile":
+            recurring_model = "UnscheduledCardOnFile"
+        fields["recurringProcessingModel"] = recurring_model
+        fields["shopperInteraction"] = "ContAuth" if merchant_initiated else "Ecommerce"
+        return fields
+    if source.token is None and source.vault_card is not None:
+        if charge.off_session and recurring_model == "CardOnFile":
+            recurring_model = "UnscheduledCardOnFile"
+        return {
+            "paymentMethod": _vault_card(source.vault_card),
+            "recurringProcessingModel": recurring_model,
+            "shopperInteraction": "Ecommerce" if recurring_model == "CardOnFile" else "ContAuth",
+        }
+    if shopper is None:
+        raise UnsendableError(
+            "shopper_reference_required",
+            "a stored card needs Charge.customer_id (3-256 characters) as shopperReference",
+        )
+    if charge.off_session and recurring_model == "CardOnFile":
+        recurring_model = "UnscheduledCardOnFile"  # the shopper is not there to act
+    return {
+        "paymentMethod": _stored_card(source),
+        "recurringProcessingModel": recurring_model,
+        "shopperInteraction": "Ecommerce" if recurring_model == "CardOnFile" else "ContAuth",
+    }
 
 
 def _wallet(source: WalletSource) -> dict[str, object]:
@@ -182,23 +284,12 @@ def payment_body(
         body["shopperReference"] = shopper
     match charge.source:
         case CardSource():
-            if shopper is None:
-                raise UnsendableError(
-                    "shopper_reference_required",
-                    "a stored card needs Charge.customer_id (3-256 characters) as shopperReference",
-                )
-            body["paymentMethod"] = _card(charge.source)
-            if charge.off_session and recurring_model == "CardOnFile":
-                recurring_model = "UnscheduledCardOnFile"  # the shopper is not there to act
-            body["recurringProcessingModel"] = recurring_model
-            body["shopperInteraction"] = (
-                "Ecommerce" if recurring_model == "CardOnFile" else "ContAuth"
-            )
+            body.update(_card(charge, charge.source, shopper, recurring_model))
         case WalletSource():
             body["paymentMethod"] = _wallet(charge.source)
         case BankTransferSource():
             body["paymentMethod"] = _bank_transfer(charge.source)
-    if body.get("shopperInteraction") == "Ecommerce":
+    if body.get("shopperInteraction") == "Ecommerce" and "mpiData" not in body:
         body["authenticationData"] = {"threeDSRequestData": {"nativeThreeDS": _NATIVE_THREE_DS}}
     if charge.capture:
         body["captureDelayHours"] = 0

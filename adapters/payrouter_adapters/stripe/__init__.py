@@ -25,6 +25,20 @@ takes at most 255 characters, which `idempotency_key_max_length` tells the route
 A charge Stripe cannot take as it stands (not a card, a metadata key with brackets) is
 refused as INVALID_REQUEST without a call.
 
+Network tokens: not taken (`CredentialRules.network_tokens=False`). Stripe's public API
+(2023-08-16 spec: PaymentIntent `payment_method_data`, `payment_method_options[card]`,
+PaymentMethod `card`) has no field for a merchant's own token PAN, cryptogram or network
+transaction id; Stripe uses network tokens only as its own managed ones (reported in
+`payment_method_details.card.network_token.used`). So a card offered only as a
+`NetworkToken` is never sent to Stripe: the router skips it with the reason and tries
+the providers that take network tokens (Adyen).
+
+Forwarding vaults: not reachable through one (`CredentialRules.raw_cards=False`, so
+`from_options(vault=...)` is refused). The 2023-08-16 PaymentIntent create takes no card
+fields (`payment_method_data` has no `card`); raw card data goes only to
+`POST /v1/payment_methods` (`card[number]`, ...), a second call before the intent, and only
+on accounts Stripe has enabled for raw card data. This adapter makes one call per payment.
+
 Outcomes: `payment_intent.status` via `INTENT_STATUSES` (succeeded and requires_capture →
 succeeded, processing → pending, requires_action → requires_action with
 `next_action.redirect_to_url.url`, which Stripe gives only when a return_url was sent,

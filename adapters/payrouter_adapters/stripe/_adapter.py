@@ -32,11 +32,14 @@ __all__ = ["StripeAdapter", "StripeOptions"]
 
 DEFAULT_CAPABILITIES: Final = Capabilities(
     methods=frozenset({PaymentMethod.CARD}),
-    credentials=CredentialRules(card_id_format=r"(pm|tok|card|src)_[A-Za-z0-9_]+"),
+    credentials=CredentialRules(
+        card_id_format=r"(pm|tok|card|src)_[A-Za-z0-9_]+", network_tokens=False
+    ),
 )
 """Cards only, charged by Stripe's own ids (PaymentMethod `pm_`, test token `tok_`, legacy Card
-`card_` and Source `src_`); Stripe charges in 135+ currencies, so currencies and countries are
-left to the merchant's account (configure `capabilities` to narrow them)."""
+`card_` and Source `src_`), never a merchant's network token, for which Stripe's public API has
+no field (see the package docstring). Stripe charges in 135+ currencies, so currencies and
+countries are left to the merchant's account (configure `capabilities` to narrow them)."""
 
 API_VERSION: Final = "2023-08-16"
 """The API version of the spec this adapter was written and contract-tested against."""

@@ -32,7 +32,7 @@ from ._codes import (
     VOID_STATUSES,
     StatusRow,
 )
-from ._declines import decline_fields
+from ._declines import DeclineDetails, decline_fields
 
 __all__ = [
     "capture_reply",
@@ -67,16 +67,12 @@ class _NextAction(BaseModel):
     redirect_to_url: _Redirect | None = None
 
 
-class _Problem(BaseModel):
+class _Problem(DeclineDetails):
     """Stripe's error object: an API error, or an intent's `last_payment_error`."""
 
     model_config = LENIENT
 
     type: str | None = None
-    code: str | None = None
-    decline_code: str | None = None
-    advice_code: str | None = None
-    network_advice_code: str | None = None
     message: str | None = None
     payment_intent: Object | None = None
 

@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
-from ._stripe_3ds import THREE_DS, challenge, declined, fail_authentication
+from ._stripe_3ds import declined, fail_authentication, three_d_secure
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import refund
 from ._stripe_wire import (
@@ -255,11 +255,9 @@ class StripeStandin(Standin):
         intent_id = str(intent["id"])
         if decline is not None:
             return declined(intent, method, "card_declined", decline)
-        if method in THREE_DS and not intent.get("_authenticated"):
-            if intent["_off_session"]:  # nobody there to authenticate
-                code = "authentication_required"
-                return declined(intent, method, code, code)
-            return challenge(intent, base_url)
+        stopped = three_d_secure(intent, method, base_url)
+        if stopped is not None:
+            return stopped
         manual = intent["capture_method"] == "manual"
         pending = call.faulted(FaultKind.PENDING) is not None
         intent.update(next_action=None, latest_charge=new_id("ch"), last_payment_error=None)

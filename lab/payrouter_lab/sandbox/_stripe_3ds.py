@@ -10,6 +10,11 @@ As at Stripe (docs.stripe.com/testing#regulatory-cards, docs.stripe.com/payments
   challenge can be shown: a 402 `card_error` with code and decline code
   `authentication_required`, and the intent back in `requires_payment_method`, to be
   confirmed again once the customer is back.
+- `pm_card_authenticationRequiredOnSetup` and `pm_card_authenticationRequiredSetupForOffSession`
+  are challenged on session, and charged off session (a card saved for later, set up with
+  authentication: the stand-in has no SetupIntents, so every saved one counts as set up).
+- `pm_card_authenticationRequiredChargeDeclinedInsufficientFunds` is challenged, and once
+  authenticated declined for `insufficient_funds`.
 - The challenge page is `GET /sandbox/3ds/{intent}`: it passes (the payment goes through), or
   with `?outcome=fail` fails, which leaves the intent in `requires_payment_method` with
   `payment_intent_authentication_failure`, as Stripe's test page does.
@@ -22,10 +27,35 @@ from typing import Final
 from ._exchange import Reply, json_reply
 from ._stripe_wire import new_id, payment_method, public
 
-__all__ = ["THREE_DS", "challenge", "declined", "fail_authentication"]
+__all__ = ["THREE_DS", "declined", "fail_authentication", "three_d_secure"]
 
-THREE_DS: Final = frozenset({"pm_card_authenticationRequired", "pm_card_threeDSecure2Required"})
-"""Stripe's test PaymentMethods whose issuer asks for authentication on every payment."""
+_SET_UP: Final = frozenset(
+    {"pm_card_authenticationRequiredOnSetup", "pm_card_authenticationRequiredSetupForOffSession"}
+)
+_DECLINED_AFTER: Final = {
+    "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": "insufficient_funds"
+}
+THREE_DS: Final = frozenset(
+    {"pm_card_authenticationRequired", "pm_card_threeDSecure2Required", *_SET_UP, *_DECLINED_AFTER}
+)
+"""Stripe's test PaymentMethods whose issuer asks for authentication on session."""
+
+
+def three_d_secure(intent: dict[str, object], method: str, base_url: str) -> Reply | None:
+    """What 3-D Secure makes of a confirm of `method`: a challenge, a decline, or None when
+    the charge goes ahead (no authentication needed, or the customer passed it)."""
+    if method not in THREE_DS:
+        return None
+    if intent.get("_authenticated"):
+        after = _DECLINED_AFTER.get(method)
+        return None if after is None else declined(intent, method, "card_declined", after)
+    if not intent["_off_session"]:
+        return challenge(intent, base_url)
+    if method in _SET_UP:
+        return None
+    code = "authentication_required"  # nobody there to authenticate
+    return declined(intent, method, code, code)
+
 
 _AUTHENTICATION_FAILED: Final = (
     "The provided PaymentMethod has failed authentication. You can provide payment_method_data "

@@ -95,6 +95,10 @@ class AdapterCase:
         complete: for an adapter that `CompletesApproval`, how completing an approved payment
             is accepted (all its requests, in order); None for any other adapter.
         in_doubt: more answers after which `pay` must be UNKNOWN, by name (a key still in use).
+        challenges: answers by which the provider asks the customer to act (a 3-D Secure
+            challenge, an off-session charge kept for the customer to authenticate, a wallet
+            or bank approval), by name: `pay` must read each as REQUIRES_ACTION on the
+            provider's payment, never as a failure the router could fail over from.
         key_sent: where the adapter puts the idempotency key in a request (or what it derives
             from it), None when it sends none.
         secrets: strings that must never show in a repr, a str or a reply.
@@ -113,6 +117,7 @@ class AdapterCase:
     void: FollowUpCase | None
     complete: FollowUpCase | None = None
     in_doubt: Mapping[str, Answers] = field(default_factory=dict)
+    challenges: Mapping[str, Answers] = field(default_factory=dict)
     key_sent: Callable[[httpx.Request], str | None] = idempotency_key_header
     secrets: Sequence[str] = ()
 

@@ -118,6 +118,14 @@ class AdapterConformance:
         reply = self._one("pay", self._queue(given))
         assert reply.outcome is Outcome.UNKNOWN, reply
 
+    def test_every_challenge_is_requires_action_never_a_failure(self) -> None:
+        """A provider asking the customer to act (3-D Secure, approval) holds the payment:
+        REQUIRES_ACTION on its payment, so the router never sends it on unauthenticated."""
+        for name, given in self.case.challenges.items():
+            reply = self._one("pay", self._queue(given))
+            assert reply.outcome is Outcome.REQUIRES_ACTION, (name, reply)
+            assert reply.failure_kind is None, (name, reply)
+
     def test_a_replayed_key_gets_the_same_payment(self) -> None:
         """Sending a succeeded pay's key again is answered by the provider's replay, not a
         second charge: same outcome, same reference, same key on the wire."""
