@@ -33,6 +33,7 @@ from ._taxonomy import (
     Outcome,
     policy_for,
 )
+from ._vault import ForwardingVault, ForwardProxyVault
 
 __all__ = [
     "DECLINE_TYPES",
@@ -47,6 +48,8 @@ __all__ = [
     "DeclineType",
     "FailureKind",
     "FailurePolicy",
+    "ForwardProxyVault",
+    "ForwardingVault",
     "HttpAdapter",
     "HttpOptions",
     "Outcome",
