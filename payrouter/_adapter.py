@@ -53,12 +53,18 @@ class CredentialRules:
             provider (Adyen's card-on-file needs `customer_id` as its shopper reference).
         wallet_tokens: wallets this provider charges only with a wallet payment token in the
             source (Apple Pay and Google Pay at Adyen); others redirect the customer instead.
+        raw_cards: the adapter can send card fields (number, expiry, CVC) in the provider's
+            raw-card API, so a forwarding vault can fill them in from its aliases.
+        vaults: the forwarding vaults this provider is reached through (set when the adapter
+            is built with `vault=`); a `VaultCard` held by one of them is eligible here.
     """
 
     card_id_format: str | None = r".+"
     network_tokens: bool = False
     stored_credential_requires: frozenset[str] = frozenset()
     wallet_tokens: frozenset[str] = frozenset()
+    raw_cards: bool = False
+    vaults: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.card_id_format is not None:

@@ -34,6 +34,7 @@ from ._taxonomy import (
     Outcome,
     policy_for,
 )
+from ._vault import ForwardingVault, ForwardProxyVault
 
 __all__ = [
     "DECLINE_TYPES",
@@ -48,6 +49,8 @@ __all__ = [
     "DeclineType",
     "FailureKind",
     "FailurePolicy",
+    "ForwardProxyVault",
+    "ForwardingVault",
     "HttpAdapter",
     "HttpOptions",
     "Outcome",

@@ -21,6 +21,7 @@ from payrouter import (
     Money,
     NetworkToken,
     PaymentMethod,
+    VaultCard,
     WalletSource,
 )
 from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
@@ -193,6 +194,23 @@ async def test_network_token_payment_is_valid(build: Build, cryptogram: bool) ->
     request, _ = transport.exchanges[0]
     assert_accepted(transport)
     assert json.loads(request.content)["paymentMethod"]["type"] == "networkToken"
+    assert reply.outcome is not Outcome.FAILED
+
+
+async def test_vault_card_payment_is_valid(build: Build) -> None:
+    """A card held by a vault: raw card fields (scheme) holding the vault's aliases."""
+    adapter, transport = await build()
+    card = VaultCard(
+        vault="vgs",
+        number=SecretStr("tok_sandbox_bhtsCwFUzoJMw9rWUfEV5e"),
+        expiry_month=3,
+        expiry_year=2030,
+        cvc=SecretStr("tok_sandbox_3Jm6ZrP5f2Wq8N1aXc4Hk7"),
+    )
+    reply = await adapter.pay(charge(CardSource(vault_card=card)), idempotency_key="k-vault")
+    request, _ = transport.exchanges[0]
+    assert_accepted(transport)
+    assert json.loads(request.content)["paymentMethod"]["type"] == "scheme"
     assert reply.outcome is not Outcome.FAILED
 
 

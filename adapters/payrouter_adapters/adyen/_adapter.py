@@ -43,6 +43,7 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
     credentials=CredentialRules(
         card_id_format=None,
         network_tokens=True,
+        raw_cards=True,
         stored_credential_requires=frozenset({"customer_id"}),
         wallet_tokens=frozenset(name for name, row in WALLETS.items() if row.account_field),
     ),
@@ -55,7 +56,9 @@ A `storedPaymentMethodId` has no format of its own, so an Adyen card token must 
 its provider (`CardSource(token=..., provider=...)` or `tokens`); it is stored per shopper, so
 it needs `customer_id` as the shopper reference. A card network token (`paymentMethod.type`
 `networkToken`) needs neither: Adyen charges it like a card number, so it is eligible here
-whoever tokenized the card."""
+whoever tokenized the card. Raw card fields (`scheme` with `number`, `expiryMonth`,
+`expiryYear`, `cvc`) are sent only with a forwarding vault's aliases in them (`VaultCard`,
+an adapter built with `vault=`); Adyen must enable raw card data on the merchant account."""
 
 
 class AdyenOptions(HttpOptions):
