@@ -348,12 +348,17 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
             self._ledger, self._by_name, self.settings, self._owner, limit=limit, hooks=self._hooks
         )
 
-    async def refresh(self, order_id: str) -> PaymentResult | None:
+    async def refresh(
+        self, order_id: str, *, details: Mapping[str, str] | None = None
+    ) -> PaymentResult | None:
         """Ask the provider where a `pending` or `requires_action` payment stands now.
 
         Call it when the customer returns from a redirect (3-D Secure, wallet approval, bank
         SCA): the provider knows before any webhook arrives. Finished payments are returned
         as they are; a payment another worker is still paying is returned as it stands.
+        `details` are the parameters the provider appended to the return URL (Adyen's
+        `redirectResult`): a provider that finishes a challenge only with them
+        (`SubmitsDetails`) gets them; other providers are asked as without them.
         """
         self._require_open()
         payment = await self._ledger.get(order_id)
@@ -363,7 +368,7 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         ):
             return payment
         await reconcile_payment(
-            self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks
+            self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks, details
         )
         return await self._ledger.get(order_id)
 
