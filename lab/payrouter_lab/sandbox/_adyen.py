@@ -258,17 +258,12 @@ class AdyenStandin(Standin):
         return self._result(payment)
 
     async def _approve(self, call: Call) -> Reply:
-        """The wallet's approval page or the 3-D Secure challenge: the shopper approves (or
-        fails the challenge, `?outcome=fail`); details will authorise (or refuse)."""
+        """A wallet's approval page or a 3-D Secure challenge (`?outcome=fail` fails it)."""
         payment = self._payments.get(call.path_params["psp"])
         if payment is None:
             return Reply(404, b"<html>Unknown payment</html>", media_type="text/html")
-        if call.query.get("outcome") == "fail":  # a 3-D Secure challenge the shopper failed
-            payment.failed = True
-            return Reply(
-                200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html"
-            )
-        payment.approved = True
+        failed = call.query.get("outcome") == "fail"
+        payment.failed, payment.approved = failed, not failed
         return Reply(200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html")
 
     async def _details(self, call: Call) -> Reply:
