@@ -198,6 +198,7 @@ def write_config(folder: Path, ledger: str, urls: Mapping[str, str]) -> Path:
     ]
     config = {
         "ledger": ledger,
+        "ledger_keys": ["${PAYROUTER_LEDGER_KEY}"],
         "router": {
             "deadline_seconds": DEADLINE_SECONDS,
             "lease_seconds": LEASE_SECONDS,
