@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from ._adapter import Adapter, AdapterFactory, Capabilities
+from ._adapter import Adapter, AdapterFactory, Capabilities, CredentialRules
 from ._codes import CodeRow, with_codes
 from ._config_values import (
     EXPANDED_FIELDS,
@@ -117,16 +117,22 @@ class ProviderConfig(BaseModel):
             fees=tuple(self.fees),
         )
 
-    def capabilities(self) -> Capabilities | None:
+    def capabilities(self, defaults: Capabilities | None = None) -> Capabilities | None:
+        """The configured limits, over the adapter's `defaults`: the config narrows what the
+        merchant sends there, but what the provider's API can charge (its credential rules)
+        and, unless listed, its wallets stay the adapter's, so a Stripe `pm_...` never goes
+        to Adyen because the config named Adyen's methods."""
         if self.methods is None:
             return None
+        wallets = defaults.wallets if defaults is not None else None
         return Capabilities(
             methods=frozenset(self.methods),
             currencies=frozenset(self.currencies) if self.currencies is not None else None,
             countries=frozenset(self.countries) if self.countries is not None else None,
-            wallets=frozenset(self.wallets) if self.wallets is not None else None,
+            wallets=frozenset(self.wallets) if self.wallets is not None else wallets,
             min_minor_units=self.min_amount_minor,
             max_minor_units=self.max_amount_minor,
+            credentials=defaults.credentials if defaults is not None else CredentialRules(),
         )
 
 
@@ -191,7 +197,10 @@ class PayrouterConfig(BaseModel):
 def _build(provider: ProviderConfig) -> Adapter:
     factory = _factory(provider)
     options = {key: _expand(provider.name, key, value) for key, value in provider.options.items()}
-    adapter = factory(name=provider.name, capabilities=provider.capabilities(), options=options)
+    # An adapter class's `from_options` carries the class's own declaration of what it takes.
+    defaults = getattr(getattr(factory, "__self__", factory), "default_capabilities", None)
+    capabilities = provider.capabilities(defaults if isinstance(defaults, Capabilities) else None)
+    adapter = factory(name=provider.name, capabilities=capabilities, options=options)
     return with_codes(adapter, provider.codes)
 
 

@@ -235,3 +235,30 @@ def test_missing_or_malformed_file_is_a_configuration_error(tmp_path: Path) -> N
     listing = tmp_path / "list.yaml"
     listing.write_text("- a\n- b\n")
     assert "expected a mapping" in config_error(listing)
+
+
+def test_configured_methods_keep_the_adapters_credential_rules_and_wallets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Narrowing a provider's methods in the config keeps what its API can charge: a Stripe
+    `pm_...` stays Stripe's alone, Adyen's stored cards still need the shopper reference, and
+    Adyen keeps its own wallet list when the config names none."""
+    from payrouter_adapters.adyen import AdyenAdapter
+    from payrouter_adapters.stripe import StripeAdapter
+
+    monkeypatch.setenv("KEY", "sk_test_x")
+    stripe = {"name": "card_a", "type": "stripe", "methods": ["card"]}
+    adyen = {"name": "card_b", "type": "adyen", "methods": ["card", "wallet"]}
+    stripe["options"] = {"api_key": "${KEY}"}
+    adyen["options"] = {
+        "base_url": "https://checkout-test.adyen.com/v72",
+        "api_key": "${KEY}",
+        "merchant_account": "Shop",
+        "return_url": "https://shop.example/return",
+    }
+    path = write_yaml(tmp_path, minimal(providers=[stripe, adyen]))
+    card_a, card_b = Router.from_config(path, hooks=()).adapters
+    assert card_a.capabilities.credentials == StripeAdapter.default_capabilities.credentials
+    assert card_b.capabilities.credentials == AdyenAdapter.default_capabilities.credentials
+    assert card_b.capabilities.wallets == AdyenAdapter.default_capabilities.wallets
+    assert card_b.capabilities.methods == frozenset({PaymentMethod.CARD, PaymentMethod.WALLET})

@@ -27,6 +27,7 @@ from django.test import Client, override_settings  # noqa: E402 - needs django.s
 
 from payrouter_lab.testing import SANDBOX_SECRETS, SandboxControl  # noqa: E402
 
+from ..error_samples import ERRORS  # noqa: E402
 from . import views  # noqa: E402
 
 CONFIG = Path(__file__).with_name("payrouter.yaml")
@@ -36,6 +37,11 @@ CARD = {
     "country": "DE",
     "card_token": "pm_card_visa",
     "customer_id": "shopper-1",
+}
+# A card the checkout tokenized at both providers: each is sent only its own token.
+CARD_AT_BOTH = {
+    **{key: value for key, value in CARD.items() if key != "card_token"},
+    "card_tokens": {"stripe": "pm_card_visa", "adyen": "M5N7TQ4TG5PFWR50"},
 }
 
 
@@ -66,8 +72,8 @@ def test_stripe_down_fails_over_to_adyen_once_even_on_a_double_click(
 ) -> None:
     client, sandbox = shop
     sandbox.fault("stripe", "down")
-    first = post(client, {"order_id": "D-1", **CARD})
-    again = post(client, {"order_id": "D-1", **CARD})
+    first = post(client, {"order_id": "D-1", **CARD_AT_BOTH})
+    again = post(client, {"order_id": "D-1", **CARD_AT_BOTH})
     assert first == again
     assert (first["status"], first["provider"]) == ("succeeded", "adyen")
     books = sandbox.books("adyen")["orders"]
@@ -115,7 +121,7 @@ def test_a_refund_goes_to_the_provider_that_took_the_payment_and_queues_while_it
 ) -> None:
     client, sandbox = shop
     sandbox.fault("stripe", "down")
-    assert post(client, {"order_id": "D-4", **CARD})["provider"] == "adyen"
+    assert post(client, {"order_id": "D-4", **CARD_AT_BOTH})["provider"] == "adyen"
 
     def refund(body: dict[str, object]) -> dict[str, object]:
         response = client.post("/payments/D-4/refunds", body, content_type="application/json")
@@ -173,3 +179,71 @@ def test_a_forged_webhook_is_refused_and_a_signed_one_settles_the_payment(
     assert client.get("/payments/D-5").json()["status"] == "pending"
     assert deliver(SANDBOX_SECRETS["STRIPE_WEBHOOK_SECRET"]) == 200
     assert client.get("/payments/D-5").json()["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_failing_over_to_adyen_without_customer_id_does_not_strand_the_order(
+    shop: Shop,
+) -> None:
+    """The reported case: without the shopper reference Adyen is left out (a 503, never a
+    500), and the same order is paid once the checkout sends it."""
+    client, sandbox = shop
+    sandbox.fault("stripe", "down")
+    anonymous = {key: value for key, value in CARD_AT_BOTH.items() if key != "customer_id"}
+    first = post(client, {"order_id": "D-6", **anonymous})
+    unchanged = post(client, {"order_id": "D-6", **anonymous})
+    fixed = post(client, {"order_id": "D-6", **CARD_AT_BOTH})
+    assert (first["http_status"], first["payable_again"], unchanged["http_status"]) == (
+        503,
+        True,
+        503,
+    )
+    assert (fixed["http_status"], fixed["provider"]) == (200, "adyen")
+    assert sandbox.books("adyen")["orders"] == {"D-6": {"taken": 2490, "refunded": 0}}
+    assert sandbox.books("stripe")["orders"] == {}
+
+
+@pytest.mark.slow
+def test_a_request_every_provider_refuses_is_a_502_and_the_order_can_be_paid_again(
+    shop: Shop,
+) -> None:
+    """1.50 MGA cannot be sent to Stripe (whole units): nothing charged, then paid once fixed."""
+    client, sandbox = shop
+    body = {"order_id": "D-7", **CARD, "currency": "MGA"}
+    refused = post(client, {**body, "amount": "1.50"})
+    paid = post(client, {**body, "amount": "2.00"})
+    assert (refused["http_status"], refused["payable_again"]) == (502, True)
+    assert (paid["http_status"], paid["status"]) == (200, "succeeded")
+    assert sandbox.books("stripe")["orders"] == {"D-7": {"taken": 2, "refunded": 0}}
+
+
+@pytest.mark.slow
+def test_a_decline_is_a_402_with_the_customer_safe_reason(shop: Shop) -> None:
+    client, _ = shop
+    answer = post(client, {"order_id": "D-8", **CARD, "card_token": "pm_card_visa_chargeDeclined"})
+    assert (answer["http_status"], answer["status"]) == (402, "declined")
+    assert answer["decline_reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: type(error).__name__)
+def test_every_payrouter_error_has_its_answer_and_none_is_a_500(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """Whatever the router raises while paying, returning or refunding, the answer is the
+    one that error deserves, never a bare 500."""
+    client, _ = shop
+    assert post(client, {"order_id": "E-1", **CARD})["http_status"] == 200
+
+    def raising(*args: object, **kwargs: object) -> None:
+        raise error
+
+    for operation in ("pay", "refresh", "refund"):
+        monkeypatch.setattr(views.router(), operation, raising)
+    answers = [
+        client.post("/payments", {"order_id": "E-2", **CARD}, content_type="application/json"),
+        client.get("/return", {"order_id": "E-1"}),
+        client.post("/payments/E-1/refunds", {}, content_type="application/json"),
+    ]
+    assert [answer.status_code for answer in answers] == [ERRORS[error]] * 3
+    assert all(answer.json()["detail"] for answer in answers)

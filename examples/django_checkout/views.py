@@ -1,7 +1,8 @@
 """Django views for a checkout, on payrouter's blocking facade (`SyncRouter`).
 
     POST /payments               pay an order: JSON {order_id, amount, currency, country,
-                                 card_token | wallet | iban, prefer}
+                                 customer_id?, card_token | card_tokens, wallet,
+                                 wallet_tokens?, iban, prefer}
     GET  /payments/<order_id>    where a payment stands
     GET  /return?order_id=...    where providers send the customer back: asks the provider
     POST /payments/<order_id>/refunds   refund: JSON {amount?, reason?, request_id?}; 202
@@ -9,14 +10,17 @@
     POST /webhooks/<provider>    Stripe's and Adyen's notifications, verified, applied once
 
 One `SyncRouter` per process, built on first use: it owns the provider connection pools and a
-private event loop thread, so views stay plain synchronous functions.
+private event loop thread, so views stay plain synchronous functions. Every outcome and every
+payrouter error has its own answer (`examples/checkout_answers.py`), never a bare 500.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -26,24 +30,20 @@ from django.views.decorators.http import require_GET, require_POST
 from pydantic import SecretStr
 
 from payrouter import (
-    AllProvidersUnavailableError,
     BankTransferSource,
     CardSource,
-    FollowUpRefusedError,
     FollowUpStatus,
-    IdempotencyConflictError,
     Money,
-    NoEligibleProviderError,
-    PaymentInProgressError,
     PaymentRequest,
-    PaymentResult,
-    PaymentStatus,
+    PayrouterError,
     SyncRouter,
     WalletSource,
     webhooks,
 )
 from payrouter_adapters.adyen import AdyenWebhooks
 from payrouter_adapters.stripe import StripeWebhooks
+
+from ..checkout_answers import Answer, for_error, for_result, payment_view
 
 _router: SyncRouter | None = None
 _receiver: webhooks.WebhookReceiver | None = None
@@ -85,63 +85,61 @@ def close_router() -> None:
             _receiver = None
 
 
+def answering_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Turn every payrouter error and invalid input into its answer (never a bare 500)."""
+
+    @functools.wraps(view)
+    def answered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except (PayrouterError, ValueError) as error:  # pydantic's errors redact the input
+            return _json(for_error(error))
+
+    return answered
+
+
 @csrf_exempt  # a JSON API called by the shop's own front end; add your CSRF policy here
 @require_POST
+@answering_errors
 def pay(request: HttpRequest) -> HttpResponse:
-    try:
-        body: dict[str, Any] = json.loads(request.body)
-        payment_request = _payment_request(body, request)
-    except (ValueError, KeyError) as error:  # pydantic's errors redact the input
-        return JsonResponse({"detail": str(error)}, status=422)
-    try:
-        result = router().pay(payment_request)
-    except (IdempotencyConflictError, PaymentInProgressError) as error:
-        return JsonResponse({"detail": str(error)}, status=409)
-    except (AllProvidersUnavailableError, NoEligibleProviderError) as error:
-        return JsonResponse(
-            {
-                "detail": "no provider can take this payment right now; nothing was charged",
-                "methods_available_now": [method.value for method in error.healthy_methods],
-            },
-            status=503,
-        )
-    return JsonResponse(_view(result))
+    body: dict[str, Any] = json.loads(request.body)
+    return _json(for_result(router().pay(_payment_request(body, request))))
 
 
 @require_GET
+@answering_errors
 def payment(request: HttpRequest, order_id: str) -> HttpResponse:
     result = router().lookup(order_id)
     if result is None:
         return JsonResponse({"detail": f"no payment for order {order_id!r}"}, status=404)
-    return JsonResponse(_view(result))
+    return JsonResponse(payment_view(result))
 
 
 @require_GET
+@answering_errors
 def returned(request: HttpRequest) -> HttpResponse:
-    result = router().refresh(request.GET.get("order_id", ""))
+    # What the provider appended to the return URL (Adyen's redirectResult) finishes a 3-D
+    # Secure challenge at a provider that cannot be asked otherwise.
+    details = {k: v for k, v in request.GET.items() if k != "order_id"}
+    result = router().refresh(request.GET.get("order_id", ""), details=details or None)
     if result is None:
         return JsonResponse({"detail": "no payment for this order"}, status=404)
-    return JsonResponse(_view(result))
+    return _json(for_result(result))
 
 
 @csrf_exempt  # the shop's back office calls it; put it behind your staff authentication
 @require_POST
+@answering_errors
 def refund(request: HttpRequest, order_id: str) -> HttpResponse:
     payments = router()
     payment = payments.lookup(order_id)
     if payment is None:
         return JsonResponse({"detail": f"no payment for order {order_id!r}"}, status=404)
-    try:
-        body: dict[str, Any] = json.loads(request.body or b"{}")
-        asked = body.get("amount")
-        amount = Money.of(str(asked), payment.amount.currency) if asked else None
-        done = payments.refund(
-            payment, amount, reason=body.get("reason"), key=body.get("request_id")
-        )
-    except ValueError as error:  # FollowUpNotAllowedError too: its message says why
-        return JsonResponse({"detail": str(error)}, status=422)
-    except FollowUpRefusedError as refused:
-        return JsonResponse({"detail": str(refused)}, status=502)
+    body: dict[str, Any] = json.loads(request.body or b"{}")
+    asked = body.get("amount")
+    amount = Money.of(str(asked), payment.amount.currency) if asked else None
+    # A broken money rule is a 422 and a provider's refusal a 502 (answering_errors).
+    done = payments.refund(payment, amount, reason=body.get("reason"), key=body.get("request_id"))
     view = {
         "refund_id": done.followup_id,
         "status": done.status.value,
@@ -160,10 +158,37 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     return response
 
 
+def _json(answer: Answer) -> JsonResponse:
+    response = JsonResponse(answer.body, status=answer.status)
+    for name, value in answer.headers.items():
+        response[name] = value
+    return response
+
+
 def _payment_request(body: dict[str, Any], request: HttpRequest) -> PaymentRequest:
+    """The customer's sources in their order of preference, each with its credentials.
+
+    Raises:
+        ValueError: a field is missing or invalid (pydantic's errors name it, redacted).
+    """
+    for name in ("order_id", "amount", "currency", "country"):
+        if name not in body:
+            raise ValueError(f"{name}: field required")
+    card_tokens: dict[str, str] = body.get("card_tokens") or {}
+    wallet_tokens: dict[str, str] = body.get("wallet_tokens") or {}
     offered = {
-        "card": CardSource(token=SecretStr(body["card_token"])) if body.get("card_token") else None,
-        "wallet": WalletSource(wallet=body["wallet"]) if body.get("wallet") else None,
+        "card": CardSource(
+            token=SecretStr(body["card_token"]) if body.get("card_token") else None,
+            tokens={name: SecretStr(token) for name, token in card_tokens.items()},
+        )
+        if body.get("card_token") or card_tokens
+        else None,
+        "wallet": WalletSource(
+            wallet=body["wallet"],
+            accounts={name: SecretStr(token) for name, token in wallet_tokens.items()},
+        )
+        if body.get("wallet")
+        else None,
         "bank_transfer": BankTransferSource(iban=SecretStr(body["iban"]))
         if body.get("iban")
         else None,
@@ -177,14 +202,3 @@ def _payment_request(body: dict[str, Any], request: HttpRequest) -> PaymentReque
         sources=[offered[method] for method in prefer if offered.get(method) is not None],
         return_url=request.build_absolute_uri(f"/return?order_id={body['order_id']}"),
     )
-
-
-def _view(result: PaymentResult) -> dict[str, Any]:
-    awaiting = result.status is PaymentStatus.REQUIRES_ACTION
-    return {
-        "order_id": result.order_id,
-        "status": result.status.value,
-        "provider": result.provider,
-        "redirect_url": result.action_url if awaiting else None,
-        "decline_reason": result.decline_reason,
-    }

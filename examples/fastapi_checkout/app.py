@@ -10,6 +10,10 @@
     POST /webhooks/stripe, /webhooks/adyen   the providers' notifications, verified, applied
                                     once (payrouter.webhooks mounted as an ASGI app)
 
+Every outcome and every payrouter error has its own answer (`examples/checkout_answers.py`):
+200 paid or sent to approve, 202 pending, 402 declined, 409 in progress or conflict, 422
+invalid input, 502 refused by every provider, 503 with Retry-After: never a bare 500.
+
 Run it next to `payrouter sandbox --port 8700`:
 
     STRIPE_SECRET_KEY=sk_test_x ADYEN_API_KEY=x PAYPAL_CLIENT_ID=x PAYPAL_CLIENT_SECRET=x \
@@ -31,25 +35,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, SecretStr
 
 from payrouter import (
-    AllProvidersUnavailableError,
     BankTransferSource,
     CardSource,
     FollowUp,
-    FollowUpRefusedError,
     FollowUpStatus,
-    IdempotencyConflictError,
     Money,
-    NoEligibleProviderError,
-    PaymentInProgressError,
     PaymentRequest,
-    PaymentResult,
     PaymentStatus,
+    PayrouterError,
     Router,
     WalletSource,
     webhooks,
 )
 from payrouter_adapters.adyen import AdyenWebhooks
 from payrouter_adapters.stripe import StripeWebhooks
+
+from ..checkout_answers import Answer, for_error, for_result, payment_view
 
 CONFIG = Path(__file__).with_name("payrouter.yaml")
 
@@ -62,8 +63,19 @@ class Checkout(BaseModel):
     currency: str = Field(min_length=3, max_length=3)
     country: str = Field(min_length=2, max_length=2)
     customer_id: str | None = None
-    card_token: str | None = None
+    card_token: str | None = Field(
+        default=None, description="One provider's card token, e.g. Stripe's 'pm_...'."
+    )
+    card_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="The card's token at each provider that stored it, by configured name.",
+    )
     wallet: str | None = None
+    wallet_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        description="The wallet's payment token for each provider, by configured name "
+        "(Apple Pay / Google Pay); a redirect wallet such as PayPal needs none.",
+    )
     iban: str | None = None
     prefer: list[Literal["card", "wallet", "bank_transfer"]] = ["card", "wallet", "bank_transfer"]
 
@@ -119,29 +131,16 @@ def create_app(config: str | Path = CONFIG) -> FastAPI:
     )
     app.mount("/webhooks", webhooks.app(receiver))
 
+    @app.exception_handler(PayrouterError)
+    @app.exception_handler(ValueError)  # pydantic's ValidationError too; inputs are redacted
+    async def payrouter_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, PayrouterError | ValueError)  # what it is registered for
+        return _json(for_error(error))
+
     @app.post("/payments", response_model=PaymentView)
-    async def pay(checkout: Checkout, request: Request) -> PaymentView | JSONResponse:
+    async def pay(checkout: Checkout, request: Request) -> JSONResponse:
         router: Router = request.app.state.router
-        try:
-            payment_request = _payment_request(checkout)
-        except ValueError as error:  # pydantic's ValidationError too; inputs are redacted
-            raise HTTPException(422, str(error)) from None
-        try:
-            result = await router.pay(payment_request)
-        except IdempotencyConflictError:
-            raise HTTPException(409, "this order id was paid with other details") from None
-        except PaymentInProgressError:
-            raise HTTPException(409, "this order is being paid right now; ask again") from None
-        except (AllProvidersUnavailableError, NoEligibleProviderError) as error:
-            methods = [method.value for method in error.healthy_methods]
-            return JSONResponse(
-                {
-                    "detail": "no provider can take this payment right now; nothing was charged",
-                    "methods_available_now": methods,
-                },
-                status_code=503,
-            )
-        return _view(result)
+        return _json(for_result(await router.pay(_payment_request(checkout))))
 
     @app.get("/payments/{order_id}", response_model=PaymentView)
     async def payment(order_id: str, request: Request) -> PaymentView:
@@ -149,15 +148,18 @@ def create_app(config: str | Path = CONFIG) -> FastAPI:
         result = await router.lookup(order_id)
         if result is None:
             raise HTTPException(404, f"no payment for order {order_id!r}")
-        return _view(result)
+        return PaymentView.model_validate(payment_view(result))
 
     @app.get("/return", response_model=PaymentView)
-    async def returned(order_id: Annotated[str, Query()], request: Request) -> PaymentView:
+    async def returned(order_id: Annotated[str, Query()], request: Request) -> JSONResponse:
         router: Router = request.app.state.router
-        result = await router.refresh(order_id)
+        # What the provider appended to the return URL (Adyen's redirectResult) finishes a
+        # 3-D Secure challenge at a provider that cannot be asked otherwise.
+        details = {k: v for k, v in request.query_params.items() if k != "order_id"}
+        result = await router.refresh(order_id, details=details or None)
         if result is None:
             raise HTTPException(404, f"no payment for order {order_id!r}")
-        return _view(result)
+        return _json(for_result(result))
 
     @app.post("/payments/{order_id}/refunds", response_model=RefundView)
     async def refund(order_id: str, ask: RefundAsk, request: Request) -> RefundView | JSONResponse:
@@ -165,21 +167,19 @@ def create_app(config: str | Path = CONFIG) -> FastAPI:
         payment = await router.lookup(order_id)
         if payment is None:
             raise HTTPException(404, f"no payment for order {order_id!r}")
-        try:
-            amount = Money.of(ask.amount, payment.amount.currency) if ask.amount else None
-            done = await router.refund(payment, amount, reason=ask.reason, key=ask.request_id)
-        except ValueError as error:  # FollowUpNotAllowedError too: its message says why
-            raise HTTPException(422, str(error)) from None
-        except FollowUpRefusedError as refused:
-            raise HTTPException(
-                502, f"{refused.followup.provider} refused the refund: {refused.followup.message}"
-            ) from None
+        amount = Money.of(ask.amount, payment.amount.currency) if ask.amount else None
+        # A broken money rule is a 422 and a provider's refusal a 502 (payrouter_error above).
+        done = await router.refund(payment, amount, reason=ask.reason, key=ask.request_id)
         view = _refund_view(done)
         if done.status is FollowUpStatus.QUEUED:  # kept; `payrouter worker` sends it later
             return JSONResponse(view.model_dump(mode="json"), status_code=202)
         return view
 
     return app
+
+
+def _json(answer: Answer) -> JSONResponse:
+    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
 def _secret(name: str, what: str) -> str:
@@ -199,9 +199,25 @@ def _refund_view(refund: FollowUp) -> RefundView:
 
 
 def _payment_request(checkout: Checkout) -> PaymentRequest:
+    """The customer's sources in their order of preference, each with its credentials.
+
+    Raises:
+        ValueError: a field is invalid (pydantic's ValidationError names it, redacted).
+    """
+    card = checkout.card_token or checkout.card_tokens
     offered = {
-        "card": CardSource(token=SecretStr(checkout.card_token)) if checkout.card_token else None,
-        "wallet": WalletSource(wallet=checkout.wallet) if checkout.wallet else None,
+        "card": CardSource(
+            token=SecretStr(checkout.card_token) if checkout.card_token else None,
+            tokens={name: SecretStr(token) for name, token in checkout.card_tokens.items()},
+        )
+        if card
+        else None,
+        "wallet": WalletSource(
+            wallet=checkout.wallet,
+            accounts={name: SecretStr(token) for name, token in checkout.wallet_tokens.items()},
+        )
+        if checkout.wallet
+        else None,
         "bank_transfer": BankTransferSource(iban=SecretStr(checkout.iban))
         if checkout.iban
         else None,
@@ -215,14 +231,4 @@ def _payment_request(checkout: Checkout) -> PaymentRequest:
         sources=sources,
         return_url=f"{os.environ.get('CHECKOUT_URL', 'http://127.0.0.1:8000')}/return"
         f"?order_id={checkout.order_id}",
-    )
-
-
-def _view(result: PaymentResult) -> PaymentView:
-    return PaymentView(
-        order_id=result.order_id,
-        status=result.status,
-        provider=result.provider,
-        redirect_url=result.action_url if result.status is PaymentStatus.REQUIRES_ACTION else None,
-        decline_reason=result.decline_reason,
     )

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from payrouter_lab.testing import SANDBOX_SECRETS, SandboxControl
 
+from ..error_samples import ERRORS, public_error_classes
 from .app import CONFIG, create_app
 
 Shop = tuple[TestClient, SandboxControl]
@@ -47,6 +48,11 @@ CARD = {
     "card_token": "pm_card_visa",
     "customer_id": "shopper-1",
 }
+# A card the checkout tokenized at both providers: each is sent only its own token.
+CARD_AT_BOTH = {
+    **{key: value for key, value in CARD.items() if key != "card_token"},
+    "card_tokens": {"stripe": "pm_card_visa", "adyen": "M5N7TQ4TG5PFWR50"},
+}
 
 
 @pytest.mark.slow
@@ -68,8 +74,8 @@ def test_a_card_payment_succeeds_and_can_be_read_back(shop: Shop) -> None:
 def test_stripe_down_fails_over_to_adyen_and_charges_once(shop: Shop) -> None:
     client, sandbox = shop
     sandbox.fault("stripe", kind="down")
-    first = client.post("/payments", json={"order_id": "A-2", **CARD})
-    again = client.post("/payments", json={"order_id": "A-2", **CARD})  # a double click
+    first = client.post("/payments", json={"order_id": "A-2", **CARD_AT_BOTH})
+    again = client.post("/payments", json={"order_id": "A-2", **CARD_AT_BOTH})  # a double click
     assert first.json()["provider"] == again.json()["provider"] == "adyen"
     assert orders_at(sandbox, "adyen") == {"A-2": {"taken": 2490, "refunded": 0}}
     assert orders_at(sandbox, "stripe") == {}
@@ -208,3 +214,95 @@ def test_a_signed_stripe_notification_is_applied_and_a_forged_one_refused(
     )
     assert genuine.status_code == 200
     assert client.get("/payments/W-1").json()["status"] == "succeeded"
+
+
+@pytest.mark.slow
+def test_a_stripe_only_card_with_stripe_down_is_a_503_and_never_reaches_adyen(
+    shop: Shop,
+) -> None:
+    """Adyen cannot charge Stripe's `pm_...`: it is not called; the customer may try again."""
+    client, sandbox = shop
+    sandbox.fault("stripe", kind="down")
+    answer = client.post("/payments", json={"order_id": "A-6", **CARD})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "2"
+    assert answer.json()["payable_again"] is True
+    assert orders_at(sandbox, "adyen") == {}
+    sandbox.clear_faults("stripe")
+    again = client.post("/payments", json={"order_id": "A-6", **CARD})
+    assert (again.status_code, again.json()["provider"]) == (200, "stripe")
+
+
+@pytest.mark.slow
+def test_failing_over_to_adyen_without_customer_id_does_not_strand_the_order(
+    shop: Shop,
+) -> None:
+    """The reported case: Adyen's stored card needs the shopper reference. Without it Adyen is
+    left out (never a 500), and the same order is paid once the checkout sends it."""
+    client, sandbox = shop
+    sandbox.fault("stripe", kind="down")
+    anonymous = {key: value for key, value in CARD_AT_BOTH.items() if key != "customer_id"}
+    first = client.post("/payments", json={"order_id": "A-7", **anonymous})
+    unchanged = client.post("/payments", json={"order_id": "A-7", **anonymous})
+    fixed = client.post("/payments", json={"order_id": "A-7", **CARD_AT_BOTH})
+    assert (first.status_code, unchanged.status_code) == (503, 503)
+    assert (fixed.status_code, fixed.json()["provider"]) == (200, "adyen")
+    assert orders_at(sandbox, "adyen") == {"A-7": {"taken": 2490, "refunded": 0}}
+    assert orders_at(sandbox, "stripe") == {}
+
+
+@pytest.mark.slow
+def test_a_request_every_provider_refuses_is_a_502_and_the_order_can_be_paid_again(
+    shop: Shop,
+) -> None:
+    """Stripe counts MGA in whole units: 1.50 MGA cannot be sent, nothing is charged, and the
+    order is paid once the amount is fixed."""
+    client, sandbox = shop
+    body = {"order_id": "A-8", **CARD, "currency": "MGA"}
+    refused = client.post("/payments", json={**body, "amount": "1.50"})
+    assert refused.status_code == 502
+    assert refused.json()["payable_again"] is True
+    paid = client.post("/payments", json={**body, "amount": "2.00"})
+    assert (paid.status_code, paid.json()["status"]) == (200, "succeeded")
+    assert orders_at(sandbox, "stripe") == {"A-8": {"taken": 2, "refunded": 0}}
+
+
+@pytest.mark.slow
+def test_a_decline_is_a_402_with_the_customer_safe_reason(shop: Shop) -> None:
+    client, _ = shop
+    body = {"order_id": "A-9", **CARD, "card_token": "pm_card_visa_chargeDeclined"}
+    answer = client.post("/payments", json=body)
+    assert answer.status_code == 402
+    assert answer.json()["status"] == "declined"
+    assert answer.json()["decline_reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("error", ERRORS, ids=lambda error: type(error).__name__)
+def test_every_payrouter_error_has_its_answer_and_none_is_a_500(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """Whatever the router raises while paying, returning or refunding, the front end gets
+    the answer that error deserves, never a bare 500."""
+    client, _ = shop
+    assert client.post("/payments", json={"order_id": "E-1", **CARD}).status_code == 200
+    router = client.app.state.router  # type: ignore[attr-defined]
+
+    async def raising(*args: object, **kwargs: object) -> None:
+        raise error
+
+    for operation in ("pay", "refresh", "refund"):
+        monkeypatch.setattr(router, operation, raising)
+    answers = [
+        client.post("/payments", json={"order_id": "E-2", **CARD}),
+        client.get("/return", params={"order_id": "E-1"}),
+        client.post("/payments/E-1/refunds", json={}),
+    ]
+    expected = ERRORS[error]
+    assert [answer.status_code for answer in answers] == [expected] * 3
+    assert all(answer.json()["detail"] for answer in answers)
+
+
+def test_the_samples_hold_every_public_payrouter_error() -> None:
+    """A new error class fails here until the examples say what they answer for it."""
+    assert public_error_classes() <= {type(error) for error in ERRORS}
