@@ -38,6 +38,7 @@ from ._models import (
     PaymentResult,
     PaymentSource,
     PaymentStatus,
+    VaultCard,
     WalletSource,
 )
 from ._money import CurrencyCode, Money, currency_exponent
@@ -115,6 +116,7 @@ __all__ = [
     "Strategy",
     "StrategyName",
     "SyncRouter",
+    "VaultCard",
     "WalletSource",
     "__version__",
     "currency_exponent",

@@ -28,6 +28,7 @@ __all__ = [
     "PaymentHandle",
     "ProviderReply",
     "Resolution",
+    "SubmitsDetails",
 ]
 
 
@@ -52,12 +53,18 @@ class CredentialRules:
             provider (Adyen's card-on-file needs `customer_id` as its shopper reference).
         wallet_tokens: wallets this provider charges only with a wallet payment token in the
             source (Apple Pay and Google Pay at Adyen); others redirect the customer instead.
+        raw_cards: the adapter can send card fields (number, expiry, CVC) in the provider's
+            raw-card API, so a forwarding vault can fill them in from its aliases.
+        vaults: the forwarding vaults this provider is reached through (set when the adapter
+            is built with `vault=`); a `VaultCard` held by one of them is eligible here.
     """
 
     card_id_format: str | None = r".+"
     network_tokens: bool = False
     stored_credential_requires: frozenset[str] = frozenset()
     wallet_tokens: frozenset[str] = frozenset()
+    raw_cards: bool = False
+    vaults: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.card_id_format is not None:
@@ -206,6 +213,23 @@ class CompletesApproval(Protocol):
         self, handle: PaymentHandle, *, idempotency_key: str, capture: bool | None = None
     ) -> ProviderReply:
         """Move the approved money; `capture=None` keeps the intent the payment was made with."""
+        ...
+
+
+@runtime_checkable
+class SubmitsDetails(Protocol):
+    """An adapter whose provider finishes a redirect or 3-D Secure challenge only with what it
+    appended to the return URL (Adyen's `redirectResult`), and cannot be asked otherwise.
+
+    The checkout's return page passes those parameters to `Router.refresh(order_id,
+    details=...)`; the router sends them for the attempt awaiting action, under a key derived
+    from that attempt (a reloaded page replays the answer), and records the answer.
+    """
+
+    async def submit_details(
+        self, details: Mapping[str, str], *, idempotency_key: str
+    ) -> ProviderReply:
+        """Finish the flow with `details`; the answer is the payment's, as `pay`'s would be."""
         ...
 
 

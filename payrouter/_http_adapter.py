@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import ClassVar, Generic, Self, TypeVar, cast
 
 import httpx
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ._adapter import Capabilities, ProviderReply, Resolution
 from ._errors import ConfigurationError, PayrouterError
 from ._taxonomy import FailureKind
+from ._vault import ForwardingVault
 
 __all__ = ["HttpAdapter", "HttpOptions", "UnsendableError"]
 
@@ -98,13 +100,22 @@ class HttpAdapter(Generic[OptionsT]):
         capabilities: Capabilities | None,
         options: Mapping[str, object],
         transport: httpx.AsyncBaseTransport | None = None,
+        vault: ForwardingVault | None = None,
     ) -> Self:
         """Build from config; `transport` lets tests put a scripted provider under the client.
 
+        With `vault`, every request goes through the vault's proxy (`vault.transport()`, or
+        `transport` when both are given: a test's stand-in of the vault), and cards the vault
+        holds (`VaultCard`) become eligible here.
+
         Raises:
-            ConfigurationError: an option is missing or invalid; the message names the field.
+            ConfigurationError: an option is missing or invalid (the message names the
+                field), or `vault` is given to an adapter that cannot send card fields.
         """
         parsed = cast("OptionsT", parse_options(cls.options_model, name, options))
+        if vault is not None:
+            capabilities = _through_vault(name, capabilities or cls.default_capabilities, vault)
+            transport = transport or vault.transport()
         if transport is None:
             transport = cls.client_transport(name, parsed)
         client = build_client(parsed, cls.client_headers(parsed), transport)
@@ -133,6 +144,17 @@ class HttpAdapter(Generic[OptionsT]):
     async def aclose(self) -> None:
         """Close the HTTP client and its connections; the router calls it once on close."""
         await self._client.aclose()
+
+
+def _through_vault(name: str, capabilities: Capabilities, vault: ForwardingVault) -> Capabilities:
+    rules = capabilities.credentials
+    if not rules.raw_cards:
+        raise ConfigurationError(
+            f"providers[{name}]: its adapter cannot send card fields, so vault {vault.name!r} "
+            "has nothing to fill in; reach a provider with a raw-card API through the vault"
+        )
+    credentials = replace(rules, vaults=rules.vaults | {vault.name})
+    return replace(capabilities, credentials=credentials)
 
 
 def parse_options(model: type[ModelT], name: str, options: Mapping[str, object]) -> ModelT:

@@ -34,6 +34,7 @@ from ._sources import (
     NetworkToken,
     PaymentMethod,
     PaymentSource,
+    VaultCard,
     WalletSource,
     no_card_data,
     source_identity,
@@ -51,6 +52,7 @@ __all__ = [
     "PaymentResult",
     "PaymentSource",
     "PaymentStatus",
+    "VaultCard",
     "WalletSource",
 ]
 

@@ -160,6 +160,15 @@ class RouterSettings(BaseModel):
         gt=0,
         description="A payment never takes longer, so checkout never hangs.",
     )
+    min_send_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="A provider is called only while at least this much of the payment's "
+        "deadline is left, so the call has that long to answer, counted from when it is "
+        "sent; with less left (the payment waited for a busy process or ledger), it is not "
+        "sent at all and no money moves, instead of being cut off after sending and left "
+        "unknown. Without a value: a quarter of `deadline_seconds`.",
+    )
     lookup_tries: int = Field(
         default=3, ge=1, le=10, description="Lookups of an unknown outcome before `pending`."
     )
@@ -213,6 +222,13 @@ class RouterSettings(BaseModel):
     outbox: OutboxSettings = OutboxSettings()
     soft_declines: SoftDeclineSettings = SoftDeclineSettings()
 
+    @property
+    def send_budget_seconds(self) -> float:
+        """The least time before the deadline at which a provider call may still be sent."""
+        if self.min_send_seconds is not None:
+            return self.min_send_seconds
+        return self.deadline_seconds / 4
+
     @model_validator(mode="before")
     @classmethod
     def _lease_follows_deadline(cls, data: object) -> object:
@@ -224,6 +240,11 @@ class RouterSettings(BaseModel):
 
     @model_validator(mode="after")
     def _lease_outlives_deadline(self) -> Self:
+        if self.min_send_seconds is not None and self.min_send_seconds >= self.deadline_seconds:
+            raise ValueError(
+                "min_send_seconds must be less than deadline_seconds, or no provider would "
+                "ever be called"
+            )
         if self.lease_seconds <= self.deadline_seconds:
             raise ValueError(
                 "lease_seconds must exceed deadline_seconds, or reconcile could take over a "

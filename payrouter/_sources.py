@@ -38,6 +38,7 @@ __all__ = [
     "NetworkToken",
     "PaymentMethod",
     "PaymentSource",
+    "VaultCard",
     "WalletSource",
     "no_card_data",
     "source_identity",
@@ -177,6 +178,40 @@ class NetworkToken(EdgeModel):
         return self
 
 
+def _refuse_card_number_alias(alias: SecretStr) -> SecretStr:
+    if contains_card_number(alias.get_secret_value()):
+        raise ValueError(
+            "looks like a raw card number: give the vault's alias for it, never the number"
+        )
+    return alias
+
+
+_Alias = Annotated[
+    SecretStr,
+    StringConstraints(min_length=1, max_length=200),
+    AfterValidator(_refuse_card_number_alias),
+]
+
+
+class VaultCard(EdgeModel):
+    """A card held by a forwarding vault (VGS, Basis Theory, ...), by the aliases it issued.
+
+    The vault stores the card number and CVC and gives the checkout an alias for each; a
+    provider configured to be reached through that vault (`HttpAdapter.from_options(vault=)`)
+    is sent the aliases in its raw-card fields, and the vault's proxy swaps them for the card
+    data on the way. So neither the merchant's servers nor payrouter ever hold the number,
+    while every provider behind the vault can charge the card (docs/security.md).
+    """
+
+    vault: ProviderName = Field(description="The configured vault's name, e.g. 'vgs'.")
+    number: _Alias = Field(description="The vault's alias of the card number.")
+    expiry_month: int = Field(ge=1, le=12)
+    expiry_year: int = Field(ge=2000, le=2099, description="Four digits, e.g. 2030.")
+    cvc: _Alias | None = Field(
+        default=None, description="The vault's alias of the CVC, for a shopper-present payment."
+    )
+
+
 class CardSource(EdgeModel):
     """A card, as the credentials providers can charge it by: the router never sees its number.
 
@@ -187,6 +222,8 @@ class CardSource(EdgeModel):
     - `tokens`: a token per configured provider, for a card tokenized at several.
     - `network_token`: the card network's token, which every provider taking network tokens
       can charge.
+    - `vault_card`: the aliases a forwarding vault issued for the card, charged at every
+      provider reached through that vault.
     The router sends each provider only a credential it can charge, and skips the others.
     """
 
@@ -204,16 +241,22 @@ class CardSource(EdgeModel):
         description="Card tokens by configured provider name, for a card tokenized at several.",
     )
     network_token: NetworkToken | None = None
+    vault_card: VaultCard | None = None
     network: FreeText | None = Field(default=None, description="'visa', 'mastercard', ...")
 
     @model_validator(mode="after")
     def _some_credential(self) -> Self:
         if self.provider is not None and self.token is None:
             raise ValueError("provider names who issued `token`: give the token too")
-        if self.token is None and not self.tokens and self.network_token is None:
+        if (
+            self.token is None
+            and not self.tokens
+            and self.network_token is None
+            and self.vault_card is None
+        ):
             raise ValueError(
                 "give the card's credential: token (one provider's), tokens (one per "
-                "provider) or network_token"
+                "provider), network_token or vault_card"
             )
         if self.token is not None and self.provider in self.tokens:
             raise ValueError(f"two tokens for provider {self.provider!r}: give it in `tokens` only")
@@ -301,6 +344,9 @@ def source_identity(source: CardSource | WalletSource | BankTransferSource) -> l
                 identity += [name, token.get_secret_value()]
             if source.network_token is not None:
                 identity += ["network_token", source.network_token.number.get_secret_value()]
+            if source.vault_card is not None:
+                vaulted = source.vault_card
+                identity += ["vault_card", vaulted.vault, vaulted.number.get_secret_value()]
             return identity
         case WalletSource():
             account = source.account.get_secret_value() if source.account else ""

@@ -18,6 +18,7 @@ from ._adapter import (
     PaymentHandle,
     ProviderReply,
     Resolution,
+    SubmitsDetails,
 )
 from ._config import adapters_from_config
 from ._http_adapter import HttpAdapter, HttpOptions, UnsendableError
@@ -33,6 +34,7 @@ from ._taxonomy import (
     Outcome,
     policy_for,
 )
+from ._vault import ForwardingVault, ForwardProxyVault
 
 __all__ = [
     "DECLINE_TYPES",
@@ -47,6 +49,8 @@ __all__ = [
     "DeclineType",
     "FailureKind",
     "FailurePolicy",
+    "ForwardProxyVault",
+    "ForwardingVault",
     "HttpAdapter",
     "HttpOptions",
     "Outcome",
@@ -56,6 +60,7 @@ __all__ = [
     "RecordsNotReadyError",
     "RecordsSource",
     "Resolution",
+    "SubmitsDetails",
     "UnsendableError",
     "adapters_from_config",
     "policy_for",

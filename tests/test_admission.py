@@ -90,6 +90,28 @@ def test_a_late_process_backs_its_limit_off_and_a_punctual_one_grows_it_again() 
     assert admission.limit == 11
 
 
+def test_a_late_machine_never_backs_the_limit_off_below_what_it_just_served() -> None:
+    """CPU-bound neighbours make every lag sample late whatever the router does; the limit
+    then stops at what the process finished over the last second times the time a payment
+    has before its first call (Little's law), not at `min_limit`. Once it stops finishing
+    payments, the floor goes back to `min_limit`."""
+    clock = Clock()
+    settings = AdmissionSettings(initial_limit=400, min_limit=2, backoff=0.5)
+    admission = Admission(settings, clock=clock, budget_seconds=2.0)
+    for _ in range(60):  # 60 payments finished just now: 60 within the last second
+        assert admission.admit() is not None
+        admission.release()
+    for _ in range(8):  # a late sample every probe interval, within that second
+        clock.now += settings.probe_interval_seconds
+        admission.observe_lag(1.0)
+    assert admission.limit == 120  # 60 per second x 2 s
+    clock.now += 5.0  # nothing finished since
+    for _ in range(20):
+        clock.now += settings.probe_interval_seconds
+        admission.observe_lag(1.0)
+    assert admission.limit == settings.min_limit
+
+
 def test_over_the_limit_admit_sheds_and_counts_until_a_payment_finishes() -> None:
     admission = Admission(AdmissionSettings(initial_limit=2, min_limit=1, max_limit=2))
     assert admission.admit() is not None
@@ -255,3 +277,34 @@ async def test_a_payment_out_of_time_before_its_first_call_backs_the_limit_off()
                 await r.pay(request("order-late"))
             assert refused.value.attempts == ()
             assert r.admission_state()["limit"] == 9
+
+
+async def test_a_call_is_not_sent_without_its_send_budget_left_before_the_deadline() -> None:
+    """A payment that spent most of its deadline waiting (for the loop, the ledger) is not
+    sent with the little time left, to be cut off after sending and left unknown: nothing is
+    sent, no money moves, and it fails cleanly. The wait is a hook blocking the loop longer
+    than the deadline allows, so a slower machine only makes it wait longer."""
+    settings = RouterSettings(deadline_seconds=4.0, min_send_seconds=3.5)
+
+    def stall(event: Event) -> None:
+        if isinstance(event, RoutePlanned):
+            time.sleep(0.6)  # leaves less than 3.5 s of the 4 s deadline
+
+    provider = SimulatedProvider("card")
+    async with Router(
+        [SimulatedAdapter(provider)], ledger="sqlite://", settings=settings, hooks=[stall]
+    ) as router:
+        with pytest.raises(AllProvidersUnavailableError) as refused:
+            await router.pay(request("order-waited"))
+        assert refused.value.attempts == ()
+        assert provider.calls == 0
+        failed = await router.lookup("order-waited")
+        assert failed is not None
+        assert failed.status is PaymentStatus.FAILED
+
+
+def test_the_send_budget_is_a_quarter_of_the_deadline_unless_set() -> None:
+    assert RouterSettings(deadline_seconds=20).send_budget_seconds == 5.0
+    assert RouterSettings(deadline_seconds=20, min_send_seconds=1).send_budget_seconds == 1.0
+    with pytest.raises(ValueError, match="min_send_seconds must be less than deadline_seconds"):
+        RouterSettings(deadline_seconds=2, min_send_seconds=2)

@@ -122,7 +122,9 @@ class CandidateLoop:
         for candidate, past_breaker in passes():
             if tally.skips_source_of(candidate):
                 continue
-            if time.monotonic() >= deadline:
+            if deadline - time.monotonic() < self.settings.send_budget_seconds:
+                # Too little time left for the provider to answer a call sent now: the call
+                # would be cut off after sending and its outcome left unknown. Not sent.
                 self._skip(request, candidate, "deadline", tally)
                 if tally.made == 0 and not is_testing():  # never sent: the latest sample
                     self._admission.sent(admitted_at)

@@ -5,9 +5,10 @@ and for each source every provider that can take it, in the merchant's configure
 busy card provider hands over to the second card provider before the router moves on to the
 customer's next source.
 
-Each provider is sent only a credential it can charge (`credential_for`): its own token, or a
-network token its API takes. A provider without one for a source is left out before any call,
-and `RoutePlanned.excluded` says why.
+Each provider is sent only a credential it can charge (`credential_for`): its own token, a
+network token its API takes, or the aliases of a card held by a vault it is reached through.
+A provider without one for a source is left out before any call, and `RoutePlanned.excluded`
+says why.
 """
 
 from __future__ import annotations
@@ -107,10 +108,23 @@ def credential_for(
             missing = _missing_fields(rules.stored_credential_requires, request)
             if token is not None and not missing:
                 return source.model_copy(
-                    update={"token": token, "provider": None, "tokens": {}, "network_token": None}
+                    update={
+                        "token": token,
+                        "provider": None,
+                        "tokens": {},
+                        "network_token": None,
+                        "vault_card": None,
+                    }
                 )
             if source.network_token is not None and rules.network_tokens:
-                return source.model_copy(update={"token": None, "provider": None, "tokens": {}})
+                return source.model_copy(
+                    update={"token": None, "provider": None, "tokens": {}, "vault_card": None}
+                )
+            vaulted = source.vault_card
+            if vaulted is not None and rules.raw_cards and vaulted.vault in rules.vaults:
+                return source.model_copy(
+                    update={"token": None, "provider": None, "tokens": {}, "network_token": None}
+                )
             if token is not None:
                 return f"a stored card at {adapter.name} needs {', '.join(missing)}"
             return f"no credential for {adapter.name} in {what}"

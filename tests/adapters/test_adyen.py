@@ -18,6 +18,7 @@ from payrouter import (
     Money,
     NetworkToken,
     PaymentMethod,
+    VaultCard,
     WalletSource,
 )
 from payrouter.provider import (
@@ -413,6 +414,36 @@ async def test_network_token_never_appears_in_the_reply(
     reply = await adapter.pay(charge(network_card()), idempotency_key=KEY)
     assert TOKEN_PAN not in repr(reply)
     assert CRYPTOGRAM not in repr(reply)
+
+
+NUMBER_ALIAS = "tok_sandbox_bhtsCwFUzoJMw9rWUfEV5e"
+CVC_ALIAS = "tok_sandbox_3Jm6ZrP5f2Wq8N1aXc4Hk7"
+
+
+async def test_vault_card_sends_the_aliases_in_adyens_raw_card_fields(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
+    """A vault-held card is a scheme payment whose number and CVC are the vault's aliases,
+    for its proxy to swap; no stored card, so no shopper reference needed."""
+    peer.answer(200, authorised())
+    card = VaultCard(
+        vault="vgs",
+        number=SecretStr(NUMBER_ALIAS),
+        expiry_month=3,
+        expiry_year=2030,
+        cvc=SecretStr(CVC_ALIAS),
+    )
+    await adapter.pay(charge(CardSource(vault_card=card), customer_id=None), idempotency_key=KEY)
+    sent = peer.last_json
+    assert sent["paymentMethod"] == {
+        "type": "scheme",
+        "number": NUMBER_ALIAS,
+        "expiryMonth": "03",
+        "expiryYear": "2030",
+        "cvc": CVC_ALIAS,
+    }
+    assert sent["shopperInteraction"] == "Ecommerce"
+    assert "shopperReference" not in sent
 
 
 async def test_long_reference_is_shortened_deterministically(

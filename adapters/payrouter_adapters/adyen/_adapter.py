@@ -43,6 +43,7 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
     credentials=CredentialRules(
         card_id_format=None,
         network_tokens=True,
+        raw_cards=True,
         stored_credential_requires=frozenset({"customer_id"}),
         wallet_tokens=frozenset(name for name, row in WALLETS.items() if row.account_field),
     ),
@@ -55,7 +56,9 @@ A `storedPaymentMethodId` has no format of its own, so an Adyen card token must 
 its provider (`CardSource(token=..., provider=...)` or `tokens`); it is stored per shopper, so
 it needs `customer_id` as the shopper reference. A card network token (`paymentMethod.type`
 `networkToken`) needs neither: Adyen charges it like a card number, so it is eligible here
-whoever tokenized the card."""
+whoever tokenized the card. Raw card fields (`scheme` with `number`, `expiryMonth`,
+`expiryYear`, `cvc`) are sent only with a forwarding vault's aliases in them (`VaultCard`,
+an adapter built with `vault=`); Adyen must enable raw card data on the merchant account."""
 
 
 class AdyenOptions(HttpOptions):
@@ -136,9 +139,11 @@ class AdyenAdapter(HttpAdapter[AdyenOptions]):
         """`POST /payments/details`: finish a redirect or 3-D Secure flow.
 
         `details` is what Adyen appended to the return URL (e.g. `{"redirectResult": ...}`).
-        Not part of the `Adapter` protocol, and deliberately not named `complete`: the router
-        calls `complete(handle)` on adapters that implement `CompletesApproval`, and Adyen
-        cannot complete from a handle alone. Webhooks are the other way to learn the result.
+        This makes the adapter `SubmitsDetails`: `Router.refresh(order_id, details=...)` sends
+        them for the attempt awaiting action and records the answer. Not named `complete`:
+        the router calls `complete(handle)` on adapters that implement `CompletesApproval`,
+        and Adyen cannot complete from a handle alone. Webhooks are the other way to learn
+        the result.
         """
         response = await self._post(
             "/payments/details", {"details": dict(details)}, idempotency_key

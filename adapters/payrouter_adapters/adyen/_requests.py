@@ -19,6 +19,7 @@ from payrouter import (
     CardSource,
     Money,
     NetworkToken,
+    VaultCard,
     WalletSource,
     currency_exponent,
 )
@@ -150,6 +151,20 @@ def _network_token(token: NetworkToken, *, merchant_initiated: bool) -> dict[str
     return method
 
 
+def _vault_card(card: VaultCard) -> dict[str, object]:
+    """`paymentMethod` of type `scheme` with raw card fields holding the vault's aliases; the
+    vault's proxy, which the adapter's requests go through, swaps them for the card data."""
+    method: dict[str, object] = {
+        "type": "scheme",
+        "number": card.number.get_secret_value(),
+        "expiryMonth": f"{card.expiry_month:02d}",
+        "expiryYear": str(card.expiry_year),
+    }
+    if card.cvc is not None:
+        method["cvc"] = card.cvc.get_secret_value()
+    return method
+
+
 def _token_cryptogram(cryptogram: SecretStr, eci: str | None) -> dict[str, object]:
     """`mpiData` of a customer-initiated network token payment: the token's cryptogram is
     its TAVV (`tokenAuthenticationVerificationValue`, "the network token cryptogram" in
@@ -167,7 +182,8 @@ def _token_cryptogram(cryptogram: SecretStr, eci: str | None) -> dict[str, objec
 def _card(
     charge: Charge, source: CardSource, shopper: str | None, recurring_model: RecurringModel
 ) -> dict[str, object]:
-    """The card fields of a `/payments` body: a stored card, or a network token.
+    """The card fields of a `/payments` body: a stored card, a network token, or the
+    aliases of a card held by a forwarding vault (raw card fields the vault fills in).
 
     A network token is charged customer-initiated with its cryptogram while the shopper is
     present, and merchant-initiated (`ContAuth`, with the first payment's network transaction
@@ -190,6 +206,14 @@ def _card(
         fields["recurringProcessingModel"] = recurring_model
         fields["shopperInteraction"] = "ContAuth" if merchant_initiated else "Ecommerce"
         return fields
+    if source.token is None and source.vault_card is not None:
+        if charge.off_session and recurring_model == "CardOnFile":
+            recurring_model = "UnscheduledCardOnFile"
+        return {
+            "paymentMethod": _vault_card(source.vault_card),
+            "recurringProcessingModel": recurring_model,
+            "shopperInteraction": "Ecommerce" if recurring_model == "CardOnFile" else "ContAuth",
+        }
     if shopper is None:
         raise UnsendableError(
             "shopper_reference_required",

@@ -37,6 +37,12 @@ transaction id; Stripe uses network tokens only as its own managed ones (reporte
 `NetworkToken` is never sent to Stripe: the router skips it with the reason and tries
 the providers that take network tokens (Adyen).
 
+Forwarding vaults: not reachable through one (`CredentialRules.raw_cards=False`, so
+`from_options(vault=...)` is refused). The 2023-08-16 PaymentIntent create takes no card
+fields (`payment_method_data` has no `card`); raw card data goes only to
+`POST /v1/payment_methods` (`card[number]`, ...), a second call before the intent, and only
+on accounts Stripe has enabled for raw card data. This adapter makes one call per payment.
+
 Outcomes: `payment_intent.status` via `INTENT_STATUSES` (succeeded and requires_capture →
 succeeded, processing → pending, requires_action → requires_action with
 `next_action.redirect_to_url.url`, which Stripe gives only when a return_url was sent,

@@ -26,6 +26,7 @@ from payrouter.provider import (
 )
 
 from . import _records, _replies
+from ._refund_replies import refund_reply
 from ._requests import WALLETS, intent_form, refund_form, search_query, stripe_amount
 
 __all__ = ["StripeAdapter", "StripeOptions"]
@@ -161,7 +162,7 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         except UnsendableError as error:
             return error.reply()
         response = await self._post("/v1/refunds", form, idempotency_key)
-        return _replies.refund_reply(self.name, response)
+        return refund_reply(self.name, response)
 
     async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_intents/{id}/cancel`: release an uncaptured authorization.

@@ -9,12 +9,16 @@ moved. Faults are programmed over an admin API. Everything listens on 127.0.0.1 
         sandbox.urls["adyen"]        # http://127.0.0.1:PORT/v72, the adapter's base_url
         sandbox.admin_url            # GET /_admin/{provider}/books, POST .../faults, ...
 
+`VaultProxy` stands in for a forwarding vault's proxy in front of them (card aliases swapped
+for card data on the way to a stand-in).
+
 Needs the `drill` extra (starlette, uvicorn).
 """
 
 from ._books import BookEntry, Books, EntryKind, EntryStatus
 from ._faults import FaultKind, FaultSpec
 from ._server import PROVIDERS, Sandbox, run_sandbox, serve
+from ._vault import StoredCard, VaultProxy
 
 __all__ = [
     "PROVIDERS",
@@ -25,6 +29,8 @@ __all__ = [
     "FaultKind",
     "FaultSpec",
     "Sandbox",
+    "StoredCard",
+    "VaultProxy",
     "run_sandbox",
     "serve",
 ]

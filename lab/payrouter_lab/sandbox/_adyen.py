@@ -1,8 +1,8 @@
 """Adyen Checkout API v72 as a stateful stand-in.
 
 Base URL for the adapter: `http://127.0.0.1:PORT/v72`. `X-API-Key` must be present (any
-value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, a network token (checked
-and refused as Adyen does, `_network_tokens`), the IBAN of a SEPA
+value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, a network token or raw
+card number (checked and refused as Adyen does, `_network_tokens`), the IBAN of a SEPA
 direct debit, a wallet's token (Apple/Google/Samsung Pay; an Apple Pay token that is not
 base64 of its `paymentData` is refused, `_wallet_tokens`), else the wallet type (`paypal`,
 `alipay`, ...). Redirect wallets answer `RedirectShopper`; a GET of `action.url` approves the
@@ -26,7 +26,12 @@ from ._adyen_records import report
 from ._books import EntryKind, EntryStatus
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
-from ._network_tokens import network_token_error, network_token_payer, network_token_refusal
+from ._network_tokens import (
+    carries_card_number,
+    network_token_error,
+    network_token_payer,
+    network_token_refusal,
+)
 from ._wallet_tokens import apple_pay_token_error
 
 __all__ = ["AdyenStandin"]
@@ -74,7 +79,7 @@ class _Payment:
 def _payer_of(method: object) -> str | None:
     if not isinstance(method, dict):
         return None
-    if method.get("type") == "networkToken":
+    if carries_card_number(method):
         return network_token_payer(method)
     for field in ("storedPaymentMethodId", "iban", *_TOKEN_FIELDS, "type"):
         value = method.get(field)
@@ -193,7 +198,7 @@ class AdyenStandin(Standin):
             return _service_error(422, "100", "No amount specified", "validation")
         if not body.get("merchantAccount") or not isinstance(method, dict):
             return _service_error(422, "702", "Required field missing", "validation")
-        if method.get("type") == "networkToken":
+        if carries_card_number(method):
             error = network_token_error(method, body)
             if error is not None:
                 return _service_error(422, *error, "validation")
@@ -213,7 +218,7 @@ class AdyenStandin(Standin):
             result="Authorised",
         )
         self._payments[payment.psp] = payment
-        refusal = network_token_refusal(method) if method.get("type") == "networkToken" else None
+        refusal = network_token_refusal(method) if carries_card_number(method) else None
         if refusal is not None:
             payment.result = "Refused"
             return self._result(payment, refusal)
@@ -258,17 +263,12 @@ class AdyenStandin(Standin):
         return self._result(payment)
 
     async def _approve(self, call: Call) -> Reply:
-        """The wallet's approval page or the 3-D Secure challenge: the shopper approves (or
-        fails the challenge, `?outcome=fail`); details will authorise (or refuse)."""
+        """A wallet's approval page or a 3-D Secure challenge (`?outcome=fail` fails it)."""
         payment = self._payments.get(call.path_params["psp"])
         if payment is None:
             return Reply(404, b"<html>Unknown payment</html>", media_type="text/html")
-        if call.query.get("outcome") == "fail":  # a 3-D Secure challenge the shopper failed
-            payment.failed = True
-            return Reply(
-                200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html"
-            )
-        payment.approved = True
+        failed = call.query.get("outcome") == "fail"
+        payment.failed, payment.approved = failed, not failed
         return Reply(200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html")
 
     async def _details(self, call: Call) -> Reply:

@@ -1,4 +1,4 @@
-"""Card network tokens at the Adyen stand-in, checked as Adyen checks a card.
+"""Card numbers at the Adyen stand-in, network tokens and raw cards, checked as Adyen checks them.
 
 Checkout v72 takes a merchant's network token as `paymentMethod.type` `networkToken` with the
 token PAN (`number`), `expiryMonth` and `expiryYear`, and either the token's cryptogram
@@ -8,6 +8,10 @@ one). A token PAN is a card number to the acquirer, so a malformed one is refuse
 malformed card number is: 422 errorCode 101 "Invalid card number", 129 "Expiry Date Invalid";
 a token past its expiry is `Refused` "Expired Card" (6), as the issuer answers. Stripe takes no
 merchant network tokens (its API has no field for them), so only Adyen's stand-in has this.
+
+Raw card fields (`scheme` with `number`, what a forwarding vault fills in from its aliases)
+are checked the same way: an alias the vault did not swap reaches Adyen as a number that is
+not one, and is refused with errorCode 101.
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-__all__ = ["EXPIRED", "network_token_error", "network_token_payer", "network_token_refusal"]
+__all__ = [
+    "EXPIRED",
+    "carries_card_number",
+    "network_token_error",
+    "network_token_payer",
+    "network_token_refusal",
+]
 
 EXPIRED: Final = {"refusalReason": "Expired Card", "refusalReasonCode": "6"}
 _TOKEN_PAN: Final = re.compile(r"[0-9]{13,19}")
@@ -34,11 +44,18 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def carries_card_number(method: Mapping[str, object]) -> bool:
+    """A network token, or raw card fields: a card number Adyen checks before processing."""
+    return method.get("type") == "networkToken" or (
+        method.get("type") == "scheme" and "number" in method
+    )
+
+
 def network_token_error(
     method: Mapping[str, object], body: Mapping[str, object]
 ) -> tuple[str, str] | None:
-    """Adyen's (errorCode, message) for a payment by the network token `method` (the body's
-    `paymentMethod`) that it would not process, if any."""
+    """Adyen's (errorCode, message) for a payment by the card number in `method` (the body's
+    `paymentMethod`: a network token or raw card fields) that it would not process, if any."""
     number = method.get("number")
     if not isinstance(number, str) or not _TOKEN_PAN.fullmatch(number) or not _luhn_valid(number):
         return "101", "Invalid card number"
@@ -47,6 +64,8 @@ def network_token_error(
         isinstance(year, str) and _YEAR.fullmatch(year)
     ):
         return "129", "Expiry Date Invalid"
+    if method.get("type") != "networkToken":
+        return None
     mpi = body.get("mpiData")
     cryptogram = mpi.get("tokenAuthenticationVerificationValue") if isinstance(mpi, dict) else None
     reference = method.get("networkPaymentReference")
@@ -62,7 +81,7 @@ def network_token_error(
 def network_token_refusal(
     method: Mapping[str, object], now: datetime | None = None
 ) -> dict[str, str] | None:
-    """The issuer's refusal of a well-formed network token: a token past its expiry month."""
+    """The issuer's refusal of a well-formed card number: one past its expiry month."""
     today = now or datetime.now(UTC)
     month, year = int(str(method["expiryMonth"])), int(str(method["expiryYear"]))
     if (year, month) < (today.year, today.month):
@@ -71,6 +90,8 @@ def network_token_refusal(
 
 
 def network_token_payer(method: Mapping[str, object]) -> str:
-    """The payer a network token is booked and faulted under: never the token PAN itself."""
+    """The payer a card number is booked and faulted under (`network_token_...` or
+    `card_...`): never the number itself."""
     digest = hashlib.sha256(str(method.get("number", "")).encode()).hexdigest()[:12]
-    return f"network_token_{digest}"
+    kind = "network_token" if method.get("type") == "networkToken" else "card"
+    return f"{kind}_{digest}"
