@@ -128,7 +128,8 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         }
         self._discrepancies = DiscrepancyStats(0, 0.0)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._admission = Admission(self.settings.admission)
+        before_send = self.settings.deadline_seconds - self.settings.send_budget_seconds
+        self._admission = Admission(self.settings.admission, budget_seconds=before_send / 2)
         self._lag_probe: asyncio.Task[None] | None = None
         self._sheds_flushed_at = time.monotonic()
         self._payer = Payer(
