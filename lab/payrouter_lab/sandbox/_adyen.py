@@ -3,7 +3,8 @@
 Base URL for the adapter: `http://127.0.0.1:PORT/v72`. `X-API-Key` must be present (any
 value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, a network token or raw
 card number (checked and refused as Adyen does, `_card_numbers`), the IBAN of a SEPA
-direct debit, a wallet's token (Apple/Google/Samsung Pay), else the wallet type (`paypal`,
+direct debit, a wallet's token (Apple/Google/Samsung Pay; an Apple Pay token that is not
+base64 of its `paymentData` is refused, `_wallet_tokens`), else the wallet type (`paypal`,
 `alipay`, ...). Redirect wallets answer `RedirectShopper`; a GET of `action.url` approves the
 payment, after which `/payments/details` with `redirectResult=<pspReference>` authorises it.
 Stored cards named `3ds2_...` need 3-D Secure 2 (`_adyen_3ds`). SEPA direct debits answer
@@ -31,6 +32,7 @@ from ._card_numbers import (
 )
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
+from ._wallet_tokens import apple_pay_token_error
 
 __all__ = ["AdyenStandin"]
 
@@ -200,6 +202,9 @@ class AdyenStandin(Standin):
             error = card_number_error(method, body)
             if error is not None:
                 return _service_error(422, *error, "validation")
+        wallet_error = apple_pay_token_error(method)
+        if wallet_error is not None:
+            return _service_error(422, *wallet_error, "validation")
         extra = body.get("additionalData")
         manual = isinstance(extra, dict) and extra.get("manualCapture") == "true"
         payment = _Payment(
