@@ -128,7 +128,8 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         }
         self._discrepancies = DiscrepancyStats(0, 0.0)
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._admission = Admission(self.settings.admission)
+        before_send = self.settings.deadline_seconds - self.settings.send_budget_seconds
+        self._admission = Admission(self.settings.admission, budget_seconds=before_send / 2)
         self._lag_probe: asyncio.Task[None] | None = None
         self._sheds_flushed_at = time.monotonic()
         self._payer = Payer(
@@ -347,12 +348,17 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
             self._ledger, self._by_name, self.settings, self._owner, limit=limit, hooks=self._hooks
         )
 
-    async def refresh(self, order_id: str) -> PaymentResult | None:
+    async def refresh(
+        self, order_id: str, *, details: Mapping[str, str] | None = None
+    ) -> PaymentResult | None:
         """Ask the provider where a `pending` or `requires_action` payment stands now.
 
         Call it when the customer returns from a redirect (3-D Secure, wallet approval, bank
         SCA): the provider knows before any webhook arrives. Finished payments are returned
         as they are; a payment another worker is still paying is returned as it stands.
+        `details` are the parameters the provider appended to the return URL (Adyen's
+        `redirectResult`): a provider that finishes a challenge only with them
+        (`SubmitsDetails`) gets them; other providers are asked as without them.
         """
         self._require_open()
         payment = await self._ledger.get(order_id)
@@ -362,7 +368,7 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         ):
             return payment
         await reconcile_payment(
-            self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks
+            self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks, details
         )
         return await self._ledger.get(order_id)
 

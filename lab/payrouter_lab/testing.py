@@ -81,7 +81,8 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         ),
         "card 3-D Secure (Adyen)": (
             "a stored card id starting 3ds2_: RedirectShopper; a GET of action.url passes "
-            "(?outcome=fail fails), then /payments/details authorises; off session it is "
+            "(?outcome=fail fails), then router.refresh(order_id, details={'redirectResult': "
+            "<pspReference>}) authorises it; off session it is "
             "declined, authentication_required (refusal 38)"
         ),
         "wallet approval (PayPal)": (
@@ -90,7 +91,8 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         ),
         "wallet approval (Adyen)": (
             "a redirect wallet (paypal, alipay, ...): RedirectShopper; a GET of action.url "
-            "approves, router.refresh authorises it"
+            "approves, router.refresh(order_id, details={'redirectResult': <pspReference>}) "
+            "authorises it"
         ),
         "bank transfer with SCA": (
             "any valid IBAN, e.g. DE89370400440532013000: requires_action with scaRedirect; "

@@ -2,8 +2,9 @@
 
 Base URL for the adapter: `http://127.0.0.1:PORT/v72`. `X-API-Key` must be present (any
 value); `Idempotency-Key` replays. Payers are the `storedPaymentMethodId`, a network token or raw
-card number (checked and refused as Adyen does, `_network_tokens`), the IBAN of a SEPA
-direct debit, a wallet's token (Apple/Google/Samsung Pay), else the wallet type (`paypal`,
+card number (checked and refused as Adyen does, `_card_numbers`), the IBAN of a SEPA
+direct debit, a wallet's token (Apple/Google/Samsung Pay; an Apple Pay token that is not
+base64 of its `paymentData` is refused, `_wallet_tokens`), else the wallet type (`paypal`,
 `alipay`, ...). Redirect wallets answer `RedirectShopper`; a GET of `action.url` approves the
 payment, after which `/payments/details` with `redirectResult=<pspReference>` authorises it.
 Stored cards named `3ds2_...` need 3-D Secure 2 (`_adyen_3ds`). SEPA direct debits answer
@@ -23,14 +24,15 @@ from starlette.datastructures import Headers
 from ._adyen_3ds import CHALLENGE_FAILED, challenge, needs_challenge
 from ._adyen_records import report
 from ._books import EntryKind, EntryStatus
+from ._card_numbers import (
+    card_number_error,
+    card_payer,
+    card_refusal,
+    carries_card_number,
+)
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
-from ._network_tokens import (
-    carries_card_number,
-    network_token_error,
-    network_token_payer,
-    network_token_refusal,
-)
+from ._wallet_tokens import apple_pay_token_error
 
 __all__ = ["AdyenStandin"]
 
@@ -78,7 +80,7 @@ def _payer_of(method: object) -> str | None:
     if not isinstance(method, dict):
         return None
     if carries_card_number(method):
-        return network_token_payer(method)
+        return card_payer(method)
     for field in ("storedPaymentMethodId", "iban", *_TOKEN_FIELDS, "type"):
         value = method.get(field)
         if isinstance(value, str) and value:
@@ -197,9 +199,12 @@ class AdyenStandin(Standin):
         if not body.get("merchantAccount") or not isinstance(method, dict):
             return _service_error(422, "702", "Required field missing", "validation")
         if carries_card_number(method):
-            error = network_token_error(method, body)
+            error = card_number_error(method, body)
             if error is not None:
                 return _service_error(422, *error, "validation")
+        wallet_error = apple_pay_token_error(method)
+        if wallet_error is not None:
+            return _service_error(422, *wallet_error, "validation")
         extra = body.get("additionalData")
         manual = isinstance(extra, dict) and extra.get("manualCapture") == "true"
         payment = _Payment(
@@ -213,7 +218,7 @@ class AdyenStandin(Standin):
             result="Authorised",
         )
         self._payments[payment.psp] = payment
-        refusal = network_token_refusal(method) if carries_card_number(method) else None
+        refusal = card_refusal(method) if carries_card_number(method) else None
         if refusal is not None:
             payment.result = "Refused"
             return self._result(payment, refusal)
@@ -258,17 +263,12 @@ class AdyenStandin(Standin):
         return self._result(payment)
 
     async def _approve(self, call: Call) -> Reply:
-        """The wallet's approval page or the 3-D Secure challenge: the shopper approves (or
-        fails the challenge, `?outcome=fail`); details will authorise (or refuse)."""
+        """A wallet's approval page or a 3-D Secure challenge (`?outcome=fail` fails it)."""
         payment = self._payments.get(call.path_params["psp"])
         if payment is None:
             return Reply(404, b"<html>Unknown payment</html>", media_type="text/html")
-        if call.query.get("outcome") == "fail":  # a 3-D Secure challenge the shopper failed
-            payment.failed = True
-            return Reply(
-                200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html"
-            )
-        payment.approved = True
+        failed = call.query.get("outcome") == "fail"
+        payment.failed, payment.approved = failed, not failed
         return Reply(200, f"<html>redirectResult={payment.psp}</html>".encode(), {}, "text/html")
 
     async def _details(self, call: Call) -> Reply:
