@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from sqlalchemy import create_engine, text
 
 from payrouter import ConfigurationError, PaymentStatus, Router, RouterSettings
 from payrouter._config import load_config
@@ -228,3 +229,30 @@ def test_ledger_keys_are_read_from_the_environment(
     monkeypatch.setenv("PAYROUTER_OLD_LEDGER_KEY", OLD_KEY)
     keys = ["${PAYROUTER_LEDGER_KEY}", "${PAYROUTER_OLD_LEDGER_KEY}"]
     assert load_config(_config(tmp_path, keys)).ledger_keys == [NEW_KEY, OLD_KEY]
+
+
+async def test_a_postgresql_ledger_keeps_the_request_sealed_and_replays_it(
+    postgres_url: str,
+) -> None:
+    """With its keys, a server ledger stores the request sealed and reconcile replays it."""
+    peer = ScriptedStripe()
+    peer.on("POST", "/v1/payment_intents", lost, lost, answer(intent("succeeded")))
+    peer.on("GET", "/v1/payment_intents/search", found())
+    async with stripe_router(peer, postgres_url, ledger_keys=[NEW_KEY]) as router:
+        assert (await router.pay(request())).status is PaymentStatus.PENDING
+    engine = create_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            stored = conn.execute(text("SELECT request FROM payrouter_attempts")).scalar_one()
+            conn.execute(text("UPDATE payrouter_attempts SET started_at = started_at - 600"))
+    finally:
+        engine.dispose()
+    assert stored.startswith("payrouter-sealed:1:")
+    assert CARD_TOKEN not in stored
+    async with stripe_router(peer, postgres_url, ledger_keys=[OLD_KEY, NEW_KEY]) as router:
+        await router.reconcile()
+        result = await router.lookup("order-1")
+    assert result is not None
+    assert result.status is PaymentStatus.SUCCEEDED
+    original, _, replay = peer.sent("POST", "/v1/payment_intents")
+    assert replay.content == original.content
