@@ -28,6 +28,7 @@ __all__ = [
     "PaymentHandle",
     "ProviderReply",
     "Resolution",
+    "SubmitsDetails",
 ]
 
 
@@ -212,6 +213,23 @@ class CompletesApproval(Protocol):
         self, handle: PaymentHandle, *, idempotency_key: str, capture: bool | None = None
     ) -> ProviderReply:
         """Move the approved money; `capture=None` keeps the intent the payment was made with."""
+        ...
+
+
+@runtime_checkable
+class SubmitsDetails(Protocol):
+    """An adapter whose provider finishes a redirect or 3-D Secure challenge only with what it
+    appended to the return URL (Adyen's `redirectResult`), and cannot be asked otherwise.
+
+    The checkout's return page passes those parameters to `Router.refresh(order_id,
+    details=...)`; the router sends them for the attempt awaiting action, under a key derived
+    from that attempt (a reloaded page replays the answer), and records the answer.
+    """
+
+    async def submit_details(
+        self, details: Mapping[str, str], *, idempotency_key: str
+    ) -> ProviderReply:
+        """Finish the flow with `details`; the answer is the payment's, as `pay`'s would be."""
         ...
 
 

@@ -7,6 +7,7 @@ from the environment variable NAME, and a live secret written inline is refused
 
 from __future__ import annotations
 
+import inspect
 import tomllib
 from collections.abc import Mapping
 from importlib.metadata import entry_points
@@ -18,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -41,13 +43,37 @@ from ._money import CurrencyCode
 from ._paying._fees import FeeRule
 from ._paying._routing import ProviderRouting, RoutingPolicy, Strategy
 from ._settings import RouterSettings
+from ._vault import ForwardingVault, ForwardProxyVault
 
-__all__ = ["PayrouterConfig", "ProviderConfig", "adapters_from_config", "load_config"]
+__all__ = [
+    "PayrouterConfig",
+    "ProviderConfig",
+    "VaultConfig",
+    "adapters_from_config",
+    "load_config",
+]
 
 _ENTRY_POINT_GROUP = "payrouter.adapters"
 _YAML: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML has it: the same documents, and a nesting limit that
 refuses a hostile file in milliseconds where the pure-Python one recurses for seconds."""
+
+
+class VaultConfig(BaseModel):
+    """A forwarding vault's proxy (`vaults` in the file), which providers name in `vault`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_][a-z0-9_-]{0,99}$")]
+    proxy_url: SecretStr = Field(
+        description="The vault's forward proxy with its credentials, e.g. ${VGS_PROXY_URL}."
+    )
+    ca_file: str | None = Field(
+        default=None, description="The vault's CA bundle, trusted on this route only."
+    )
+
+    def vault(self) -> ForwardProxyVault:
+        return ForwardProxyVault(self.name, self.proxy_url, ca_file=self.ca_file)
 
 
 class ProviderConfig(BaseModel):
@@ -94,6 +120,11 @@ class ProviderConfig(BaseModel):
         "kind (and soft/hard for a decline), applied to every reply of this provider.",
     )
     options: dict[str, Any] = Field(default_factory=dict)
+    vault: str | None = Field(
+        default=None,
+        description="Reach this provider through this forwarding vault (a `vaults` name): "
+        "cards it holds (VaultCard) become eligible here.",
+    )
 
     @model_validator(mode="after")
     def _methods_when_restricting(self) -> Self:
@@ -146,6 +177,11 @@ class PayrouterConfig(BaseModel):
         default="sqlite:///payrouter.db",
         description="SQLAlchemy URL; a relative SQLite path is relative to the config file.",
     )
+    ledger_keys: list[str] | None = Field(
+        default=None,
+        description="Keys sealing the requests kept for replays, as ${NAME} references; the "
+        "first seals, all open. Default: a key file beside a SQLite ledger.",
+    )
     state: str | None = Field(
         default=None,
         description="Redis URL shared by every worker process (breaker state); "
@@ -158,6 +194,20 @@ class PayrouterConfig(BaseModel):
         "providers' order in this file.",
     )
     providers: list[ProviderConfig] = Field(min_length=1)
+    vaults: list[VaultConfig] = Field(
+        default_factory=list, description="Forwarding vaults providers may be reached through."
+    )
+
+    @model_validator(mode="after")
+    def _known_vaults(self) -> Self:
+        names = {vault.name for vault in self.vaults}
+        for provider in self.providers:
+            if provider.vault is not None and provider.vault not in names:
+                raise ValueError(
+                    f"providers[{provider.name}].vault: no vault named {provider.vault!r}; "
+                    f"add it to `vaults` (configured: {', '.join(sorted(names)) or 'none'})"
+                )
+        return self
 
     def ledger_url(self, base: Path) -> str:
         prefix = "sqlite:///"
@@ -186,16 +236,31 @@ class PayrouterConfig(BaseModel):
 
     def build_adapters(self) -> list[Adapter]:
         """Instantiate every provider's adapter through its entry point."""
-        return [_build(provider) for provider in self.providers]
+        vaults = {vault.name: vault.vault() for vault in self.vaults}
+        return [
+            _build(provider, vaults[provider.vault] if provider.vault else None)
+            for provider in self.providers
+        ]
 
 
-def _build(provider: ProviderConfig) -> Adapter:
+def _build(provider: ProviderConfig, vault: ForwardingVault | None = None) -> Adapter:
     factory = _factory(provider)
     options = {key: _expand(provider.name, key, value) for key, value in provider.options.items()}
     # An adapter class's `from_options` carries the class's own declaration of what it takes.
     defaults = getattr(getattr(factory, "__self__", factory), "default_capabilities", None)
     capabilities = provider.capabilities(defaults if isinstance(defaults, Capabilities) else None)
-    adapter = factory(name=provider.name, capabilities=capabilities, options=options)
+    if vault is None:
+        adapter = factory(name=provider.name, capabilities=capabilities, options=options)
+    elif "vault" in inspect.signature(factory).parameters:
+        build_through: Any = factory  # `vault` is HttpAdapter.from_options', beyond the protocol
+        adapter = build_through(
+            name=provider.name, capabilities=capabilities, options=options, vault=vault
+        )
+    else:
+        raise ConfigurationError(
+            f"providers[{provider.name}].vault: adapter {provider.type!r} cannot be reached "
+            "through a vault (its factory takes no `vault`)"
+        )
     return with_codes(adapter, provider.codes)
 
 

@@ -2,9 +2,10 @@
 
 A config file is committed, copied into images and pasted into tickets, so a live secret
 written in it leaks with it. Secrets come from the environment instead: `${NAME}` anywhere in
-`ledger`, `state` or a provider's `options` is replaced by the variable NAME (`$${` writes a
-literal `${`). A live secret written inline is refused; a test secret is accepted with a
-warning; a secret for a local stand-in (a loopback `base_url`) is nobody's secret.
+`ledger`, `ledger_keys`, `state` or a provider's `options` is replaced by the variable NAME
+(`$${` writes a literal `${`). A live secret written inline is refused; a test secret is
+accepted with a warning; a secret for a local stand-in (a loopback `base_url`) is nobody's
+secret. A ledger key is refused inline whatever it looks like.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ TOO_DEEP: Final = (
     "referring to itself through YAML aliases: a router config is a few levels deep"
 )
 
-EXPANDED_FIELDS: Final = ("ledger", "state")
+EXPANDED_FIELDS: Final = ("ledger", "ledger_keys", "state", "vaults")
 """Top-level fields whose `${NAME}` references are expanded (besides providers' options)."""
 
 _TOKEN: Final = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)\})?")
@@ -176,6 +177,16 @@ def check_inline_secrets(raw: Mapping[object, object]) -> None:
         value = raw.get(key)
         if isinstance(value, str):
             _check_url_password(key, value)
+    for path, _, text in _leaves("ledger_keys", raw.get("ledger_keys")):
+        if _literal(text).strip():  # a ledger key is a secret whatever it looks like
+            _refuse(path, "a ledger key", "PAYROUTER_LEDGER_KEY")
+    vaults = raw.get("vaults")
+    for index, vault in enumerate(vaults if isinstance(vaults, list) else []):
+        url = vault.get("proxy_url") if isinstance(vault, Mapping) else None
+        name = vault.get("name") if isinstance(vault, Mapping) else None
+        if isinstance(url, str):
+            variable = f"{name if isinstance(name, str) else f'vault_{index}'}_proxy".upper()
+            _check_url_password(f"vaults.{index}.proxy_url", url, variable)
     providers = raw.get("providers")
     for index, provider in enumerate(providers if isinstance(providers, list) else []):
         options = provider.get("options") if isinstance(provider, Mapping) else None
@@ -210,7 +221,7 @@ def _check_options(field: str, provider: str, options: Mapping[object, object]) 
             _refuse(path, f"a secret for {endpoint.value}", variable)
 
 
-def _check_url_password(field: str, url: str) -> None:
+def _check_url_password(field: str, url: str, variable: str | None = None) -> None:
     try:
         parts = urlsplit(url)
         password, host = parts.password, parts.hostname
@@ -219,7 +230,8 @@ def _check_url_password(field: str, url: str) -> None:
     if password and _literal(password) and _endpoint_of_host(host) is not _Endpoint.LOCAL:
         raise ConfigurationError(
             f"{field}: the URL carries a password written in the config file: write the URL "
-            f"as ${{{field.upper()}_URL}}, or the password as ${{{field.upper()}_PASSWORD}}, "
+            f"as ${{{variable or field.upper()}_URL}}, or the password as "
+            f"${{{variable or field.upper()}_PASSWORD}}, "
             "and export the environment variable"
         )
 

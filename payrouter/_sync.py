@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -63,9 +63,11 @@ class SyncRouter:
         """See `Router.lookup`."""
         return self._run(self.router.lookup(order_id))
 
-    def refresh(self, order_id: str) -> PaymentResult | None:
+    def refresh(
+        self, order_id: str, *, details: Mapping[str, str] | None = None
+    ) -> PaymentResult | None:
         """See `Router.refresh`."""
-        return self._run(self.router.refresh(order_id))
+        return self._run(self.router.refresh(order_id, details=details))
 
     def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
         """See `Router.reconcile`."""

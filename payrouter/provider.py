@@ -18,6 +18,7 @@ from ._adapter import (
     PaymentHandle,
     ProviderReply,
     Resolution,
+    SubmitsDetails,
 )
 from ._config import adapters_from_config
 from ._http_adapter import HttpAdapter, HttpOptions, UnsendableError
@@ -59,6 +60,7 @@ __all__ = [
     "RecordsNotReadyError",
     "RecordsSource",
     "Resolution",
+    "SubmitsDetails",
     "UnsendableError",
     "adapters_from_config",
     "policy_for",

@@ -90,6 +90,28 @@ def test_a_late_process_backs_its_limit_off_and_a_punctual_one_grows_it_again() 
     assert admission.limit == 11
 
 
+def test_a_late_machine_never_backs_the_limit_off_below_what_it_just_served() -> None:
+    """CPU-bound neighbours make every lag sample late whatever the router does; the limit
+    then stops at what the process finished over the last second times the time a payment
+    has before its first call (Little's law), not at `min_limit`. Once it stops finishing
+    payments, the floor goes back to `min_limit`."""
+    clock = Clock()
+    settings = AdmissionSettings(initial_limit=400, min_limit=2, backoff=0.5)
+    admission = Admission(settings, clock=clock, budget_seconds=2.0)
+    for _ in range(60):  # 60 payments finished just now: 60 within the last second
+        assert admission.admit() is not None
+        admission.release()
+    for _ in range(8):  # a late sample every probe interval, within that second
+        clock.now += settings.probe_interval_seconds
+        admission.observe_lag(1.0)
+    assert admission.limit == 120  # 60 per second x 2 s
+    clock.now += 5.0  # nothing finished since
+    for _ in range(20):
+        clock.now += settings.probe_interval_seconds
+        admission.observe_lag(1.0)
+    assert admission.limit == settings.min_limit
+
+
 def test_over_the_limit_admit_sheds_and_counts_until_a_payment_finishes() -> None:
     admission = Admission(AdmissionSettings(initial_limit=2, min_limit=1, max_limit=2))
     assert admission.admit() is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,32 @@ async def test_pressure_runs_neighbours_for_the_drill_and_the_report_states_the_
     strategies = outcome.report["strategies"]
     assert isinstance(strategies, list)
     assert [strategy["shed_at_admission"] for strategy in strategies[1:]] == [0, 0]
+
+
+def test_pressure_neighbours_end_when_the_drill_is_killed() -> None:
+    """A drill killed outright (SIGKILL, an out-of-memory kill) runs no cleanup; its
+    neighbours notice their parent is gone and stop, instead of burning the cores for ever."""
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "from payrouter_lab.drill._pressure import cpu_pressure\n"
+        "import sys, time\n"
+        "with cpu_pressure(1) as pids:\n"
+        "    print(pids[0], flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as drill:
+        assert drill.stdout is not None
+        neighbour = int(drill.stdout.readline())
+        drill.send_signal(signal.SIGKILL)
+    give_up = time.monotonic() + 60  # a generous bound on a loaded machine, not a timing
+    while _state(neighbour) not in ("gone", "Z", "X") and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert _state(neighbour) in ("gone", "Z", "X")
 
 
 def _state(pid: int) -> str:

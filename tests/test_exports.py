@@ -100,6 +100,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "RecordsNotReadyError",
         "RecordsSource",
         "Resolution",
+        "SubmitsDetails",
         "UnsendableError",
         "adapters_from_config",
         "policy_for",

@@ -51,7 +51,7 @@ async def test_a_vault_card_goes_only_to_providers_behind_its_vault() -> None:
     assert [c.adapter.name for c in planned.candidates] == ["adyen_eu"]
     assert planned.candidates[0].source == vault_card()
     assert [(e.provider, e.reason) for e in planned.excluded] == [
-        ("adyen_us", "no credential for adyen_us in card #1")
+        ("adyen_us", "card #1 is held by vault vgs, not reached from adyen_us")
     ]
     other_vault = plan(request.model_copy(update={"sources": [vault_card("basis")]}), [behind])
     assert other_vault.candidates == []

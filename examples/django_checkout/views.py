@@ -118,7 +118,10 @@ def payment(request: HttpRequest, order_id: str) -> HttpResponse:
 @require_GET
 @answering_errors
 def returned(request: HttpRequest) -> HttpResponse:
-    result = router().refresh(request.GET.get("order_id", ""))
+    # What the provider appended to the return URL (Adyen's redirectResult) finishes a 3-D
+    # Secure challenge at a provider that cannot be asked otherwise.
+    details = {k: v for k, v in request.GET.items() if k != "order_id"}
+    result = router().refresh(request.GET.get("order_id", ""), details=details or None)
     if result is None:
         return JsonResponse({"detail": "no payment for this order"}, status=404)
     return _json(for_result(result))

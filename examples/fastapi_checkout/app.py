@@ -153,7 +153,10 @@ def create_app(config: str | Path = CONFIG) -> FastAPI:
     @app.get("/return", response_model=PaymentView)
     async def returned(order_id: Annotated[str, Query()], request: Request) -> JSONResponse:
         router: Router = request.app.state.router
-        result = await router.refresh(order_id)
+        # What the provider appended to the return URL (Adyen's redirectResult) finishes a
+        # 3-D Secure challenge at a provider that cannot be asked otherwise.
+        details = {k: v for k, v in request.query_params.items() if k != "order_id"}
+        result = await router.refresh(order_id, details=details or None)
         if result is None:
             raise HTTPException(404, f"no payment for order {order_id!r}")
         return _json(for_result(result))

@@ -54,10 +54,12 @@ SANDBOX_SECRETS: Final = MappingProxyType(
         "BANK_ACCESS_TOKEN": "example",
         "STRIPE_WEBHOOK_SECRET": "whsec_example",
         "ADYEN_HMAC_KEY": "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056",
+        "PAYROUTER_LEDGER_KEY": "odONRhvtAdPEnlkNCPy3TyM5groVBsP5rCgrDN9HruI=",
     }
 )
-"""Values for the secrets a config names: the stand-ins accept any API key, and these webhook
-secrets are the ones a test signs its notifications with."""
+"""Values for the secrets a config names: the stand-ins accept any API key, these webhook
+secrets are the ones a test signs its notifications with, and the ledger key seals the
+requests a server ledger keeps for replays."""
 
 SANDBOX_PORTS: Final = MappingProxyType(
     {"stripe": 8701, "adyen": 8702, "paypal": 8703, "berlingroup": 8704}
@@ -99,7 +101,8 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         "card 3-D Secure (Adyen)": (
             "a stored card id starting 3ds2_ (issued with credential_id='3ds2_...'): "
             "RedirectShopper; a GET of action.url passes "
-            "(?outcome=fail fails), then /payments/details authorises; off session it is "
+            "(?outcome=fail fails), then router.refresh(order_id, details={'redirectResult': "
+            "<pspReference>}) authorises it; off session it is "
             "declined, authentication_required (refusal 38)"
         ),
         "wallet approval (PayPal)": (
@@ -108,7 +111,8 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         ),
         "wallet approval (Adyen)": (
             "a redirect wallet (paypal, alipay, ...): RedirectShopper; a GET of action.url "
-            "approves, router.refresh authorises it"
+            "approves, router.refresh(order_id, details={'redirectResult': <pspReference>}) "
+            "authorises it"
         ),
         "bank transfer with SCA": (
             "any valid IBAN, e.g. DE89370400440532013000: requires_action with scaRedirect; "

@@ -17,6 +17,7 @@ from typing import Final
 
 from .._adapter import Adapter, PaymentHandle, ProviderReply
 from .._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
+from .._paying._amounts import check_followup_amount
 from .._paying._attempt import call_safely, retry_same_key
 from .._settings import RetrySettings
 from .._taxonomy import FailureKind, Outcome, policy_for
@@ -136,7 +137,7 @@ async def send(
         reply = await retry_same_key(
             one_try, reply, retry, deadline, before_sleep, sleep, lambda: True
         )
-    return SendResult(reply, tries)
+    return SendResult(check_followup_amount(reply, followup.amount), tries)
 
 
 def _call(

@@ -20,6 +20,7 @@ from .._ledger import Ledger
 from .._ledger import _followup_ops as outbox
 from .._models import Mandate
 from .._money import Money
+from .._paying._amounts import report_amount
 from .._paying._keys import derive_key
 from .._sensitive import card_data_problem
 from .._settings import RouterSettings
@@ -169,6 +170,18 @@ class FollowUps:
             sleep=self._sleep,
         )
         reply, tries = result.reply, followup.tries + result.tries
+        if followup.order_id is not None and followup.amount is not None:
+            await report_amount(
+                self._ledger,
+                self._hooks,
+                reply,
+                order_id=followup.order_id,
+                provider=followup.provider,
+                reference=followup.followup_id,
+                expected=followup.amount,
+                source="reply",
+                followup_id=followup.followup_id,
+            )
         status = status_for(reply)
         if status is FollowUpStatus.REFUSED and await self._already_done(followup, adapter, reply):
             status = FollowUpStatus.SUCCEEDED

@@ -19,7 +19,15 @@ signals feed it, both measures of "can this process call providers in time":
   the attempt row, and every wait for the loop in between).
 
 No fixed number is right for every machine, and this one is not a number but a feedback loop;
-the floor `min_limit` keeps a trickle of payments going so the signal never starves. Written by
+the floor `min_limit` keeps a trickle of payments going so the signal never starves.
+
+Lateness alone over-sheds on a busy machine: CPU-bound neighbours make the loop late whatever
+the router does, every sample is then late, and the limit falls to its floor while the process
+could still pay far more than that in time. So the limit never backs off below what the
+process has just shown it can serve within a payment's time before its first call (Little's
+law): the payments it finished over the last second, times `budget_seconds` (half of the
+deadline's part before the send budget). A payment admitted within that is sent in time by the
+throughput the process actually has; only what is beyond it is shed. Written by
 hand: the installable AIMD limiters are young single-author packages without a lag signal or an
 injectable clock, and the loop is some forty lines.
 """
@@ -29,12 +37,15 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .._settings import AdmissionSettings
 
 __all__ = ["Admission", "AdmissionState", "watch_lag"]
+
+_WINDOW_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +62,16 @@ class Admission:
     """The adaptive limit on payments in flight in one process, and its shed count."""
 
     def __init__(
-        self, params: AdmissionSettings, *, clock: Callable[[], float] = time.monotonic
+        self,
+        params: AdmissionSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        budget_seconds: float = 0.0,
     ) -> None:
         self._params = params
         self._clock = clock
+        self._budget = budget_seconds
+        self._finished: deque[float] = deque()  # when recent payments finished (1 s window)
         self._limit = float(min(max(params.initial_limit, params.min_limit), params.max_limit))
         self._in_flight = 0
         self._shed = 0
@@ -78,6 +95,21 @@ class Admission:
     def release(self) -> None:
         """A payment admitted earlier has finished, whatever its result."""
         self._in_flight = max(0, self._in_flight - 1)
+        if self._budget > 0:
+            self._finished.append(self._clock())
+            self._forget_old()
+
+    def _forget_old(self) -> None:
+        window_start = self._clock() - _WINDOW_SECONDS
+        while self._finished and self._finished[0] < window_start:
+            self._finished.popleft()
+
+    def served_floor(self) -> float:
+        """The payments this process can have in flight and still send in time, by what it
+        finished over the last second: never back off below it (or `min_limit`)."""
+        self._forget_old()
+        per_second = len(self._finished) / _WINDOW_SECONDS
+        return max(float(self._params.min_limit), per_second * self._budget)
 
     def sent(self, admitted_at: float) -> None:
         """The payment admitted at `admitted_at` sends its first provider call now."""
@@ -100,7 +132,8 @@ class Admission:
             now = self._clock()
             if now - self._backed_off_at >= params.probe_interval_seconds:
                 self._backed_off_at = now
-                self._limit = max(float(params.min_limit), self._limit * params.backoff)
+                self._limit = max(self.served_floor(), self._limit * params.backoff)
+                self._limit = min(self._limit, float(params.max_limit))
         elif self._in_flight * 2 >= self._limit:
             self._limit = min(float(params.max_limit), self._limit + 1.0)
 

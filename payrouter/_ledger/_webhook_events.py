@@ -24,6 +24,7 @@ dashboard for 30), PayPal for 3 days.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, or_, select, update
@@ -91,6 +92,14 @@ def apply_event(conn: Connection, event: WebhookEvent) -> Receipt:
 
 def _effect(conn: Connection, event: WebhookEvent) -> Receipt:
     match event.effect:
+        case Effect.PAYMENT if _names_a_follow_up(conn, event):
+            # PayPal reports a later capture with the event a payment's own capture sends
+            # (PAYMENT.CAPTURE.COMPLETED): naming a follow-up's reference, it is about that.
+            assert event.status is not None
+            status = _FOLLOW_UP_BY_STATUS.get(event.status)
+            if status is None:
+                return Receipt(event.event_id, WebhookResult.OUT_OF_ORDER, _order_of(conn, event))
+            return _finish_follow_up(conn, replace(event, followup_status=status))
         case Effect.PAYMENT:
             return _move_payment(conn, event)
         case Effect.FOLLOW_UP:
@@ -175,6 +184,36 @@ def agrees(event: WebhookEvent, expected: Money, *, must_report: bool) -> bool:
     if None in reported:
         return not must_report
     return reported == (expected.minor_units, expected.currency)
+
+
+_FOLLOW_UP_BY_STATUS: Final = {
+    PaymentStatus.SUCCEEDED: FollowUpStatus.SUCCEEDED,
+    PaymentStatus.DECLINED: FollowUpStatus.REFUSED,
+}
+
+
+def _names_a_follow_up(conn: Connection, event: WebhookEvent) -> bool:
+    """The event's reference is a follow-up's own, not also its payment's (Stripe's capture
+    answers with the intent's id: its `payment_intent.succeeded` stays the payment's)."""
+    reference = event.provider_reference
+    if not reference:
+        return False
+    payment = conn.execute(
+        select(payments.c.order_id).where(
+            payments.c.provider == event.provider, _names(payments.c.provider_reference, reference)
+        )
+    ).first()
+    if payment is not None:
+        return False
+    found = conn.execute(
+        select(followups.c.followup_id)
+        .where(
+            followups.c.provider == event.provider,
+            _names(followups.c.provider_reference, reference),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def _finish_follow_up(conn: Connection, event: WebhookEvent) -> Receipt:

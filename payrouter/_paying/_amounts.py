@@ -21,7 +21,13 @@ from .._money import Money
 from .._taxonomy import Outcome
 from ..instrumentation._events import AmountMismatch, Hook, emit
 
-__all__ = ["AMOUNT_MISMATCH", "PARTIALLY_AUTHORISED", "check_amount", "report_amount"]
+__all__ = [
+    "AMOUNT_MISMATCH",
+    "PARTIALLY_AUTHORISED",
+    "check_amount",
+    "check_followup_amount",
+    "report_amount",
+]
 
 AMOUNT_MISMATCH = "amount_mismatch"
 PARTIALLY_AUTHORISED = Outcome.PARTIALLY_AUTHORISED.value
@@ -61,6 +67,27 @@ def check_amount(reply: ProviderReply, expected: Money) -> ProviderReply:
     )
 
 
+def check_followup_amount(reply: ProviderReply, expected: Money | None) -> ProviderReply:
+    """A capture or refund answered for another amount than the follow-up's is not done.
+
+    Money may have moved, but not what was asked: the answer becomes `pending` with
+    `amount_mismatch` (its notification, held to the same amount, or a person settles it),
+    never `succeeded`, and never resent (the provider would answer the same). A void names
+    no amount (`expected` None), and an answer that reports none is taken as it is.
+    """
+    accepted = (Outcome.SUCCEEDED, Outcome.PENDING, Outcome.REQUIRES_ACTION)
+    if expected is None or reply.amount in (None, expected) or reply.outcome not in accepted:
+        return reply
+    return ProviderReply(
+        Outcome.PENDING,
+        provider_code=AMOUNT_MISMATCH,
+        http_status=reply.http_status,
+        provider_reference=reply.provider_reference,
+        message=f"the provider reported {reply.amount} for a follow-up of {expected}",
+        amount=reply.amount,
+    )
+
+
 async def report_amount(
     ledger: Ledger,
     hooks: Sequence[Hook],
@@ -71,10 +98,12 @@ async def report_amount(
     reference: str,
     expected: Money,
     source: str,
+    followup_id: str | None = None,
 ) -> None:
     """Keep and raise what `check_amount` found in `reply`: a partial authorisation or an
     amount that is not the charge's. `source` says which answer it was (`reply` for the pay
-    answer and its replays, `reconcile` for reconcile's and `refresh`'s). It is raised once,
+    answer and its replays, `reconcile` for reconcile's and `refresh`'s); `followup_id` names
+    the capture or refund an answer was about (`expected` is then its amount). It is raised once,
     when the discrepancy is new (or could not be written), not at every lookup that finds it.
 
     A ledger that cannot take the discrepancy now loses no money fact: the attempt's outcome,
@@ -97,6 +126,7 @@ async def report_amount(
         provider_reference=reply.provider_reference,
         reference=reference,
         partial=partial,
+        followup_id=followup_id,
     )
     new = True
     with suppress(LedgerUnavailableError):  # see above: the attempt row keeps the difference
@@ -115,5 +145,6 @@ async def report_amount(
             expected_currency=expected.currency,
             reported_minor=reply.amount.minor_units,
             reported_currency=reply.amount.currency,
+            followup_id=followup_id,
         ),
     )

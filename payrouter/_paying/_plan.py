@@ -127,6 +127,8 @@ def credential_for(
                 )
             if token is not None:
                 return f"a stored card at {adapter.name} needs {', '.join(missing)}"
+            if vaulted is not None and not source.tokens and source.network_token is None:
+                return f"{what} is held by vault {vaulted.vault}, not reached from {adapter.name}"
             return f"no credential for {adapter.name} in {what}"
         case WalletSource():
             account = source.account_for(adapter.name)

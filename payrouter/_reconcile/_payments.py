@@ -13,8 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .._adapter import Adapter, Charge, CompletesApproval, PaymentHandle, ProviderReply
+from .._adapter import (
+    Adapter,
+    Charge,
+    CompletesApproval,
+    PaymentHandle,
+    ProviderReply,
+    SubmitsDetails,
+)
 from .._ledger import AttemptOutcome, Ledger, PaymentUpdate
+from .._ledger._sealing import SealedRequestError
 from .._models import AttemptSummary, PaymentResult, PaymentStatus
 from .._paying._amounts import report_amount
 from .._paying._attempt import call_safely, is_conclusive_lookup
@@ -23,7 +31,7 @@ from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook
-from ._ladder import Climb, call_deadline, climb
+from ._ladder import Climb, Unopened, call_deadline, climb
 
 __all__ = [
     "OpenPayment",
@@ -116,13 +124,15 @@ async def reconcile_payment(
     owner: str,
     order_id: str,
     hooks: Sequence[Hook] = (),
+    details: Mapping[str, str] | None = None,
 ) -> ReconcileChange | None:
     """Resolve one payment's open attempts and settle it; None if another worker holds it.
 
     This is also what a checkout calls when the customer comes back from a redirect: the
-    provider knows whether they approved before any webhook arrives.
+    provider knows whether they approved before any webhook arrives. `details` (what the
+    provider appended to the return URL) go to an adapter that `SubmitsDetails`.
     """
-    reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id, hooks)
+    reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id, hooks, details)
     return None if reconciled is None else reconciled[0]
 
 
@@ -133,6 +143,7 @@ async def _reconcile_one(
     owner: str,
     order_id: str,
     hooks: Sequence[Hook],
+    details: Mapping[str, str] | None = None,
 ) -> tuple[ReconcileChange, OpenPayment | None] | None:
     if not await ledger.acquire(order_id, owner, settings.lease_seconds):
         return None
@@ -142,7 +153,7 @@ async def _reconcile_one(
     for attempt in payment.attempts:
         if attempt.outcome in _OPEN_OUTCOMES:
             reasons[attempt.number] = await _resolve_attempt(
-                ledger, adapters, settings, payment, attempt, hooks
+                ledger, adapters, settings, payment, attempt, hooks, details
             )
     latest = await ledger.get(order_id)
     assert latest is not None
@@ -198,6 +209,7 @@ async def _resolve_attempt(
     payment: PaymentResult,
     attempt: AttemptSummary,
     hooks: Sequence[Hook],
+    details: Mapping[str, str] | None = None,
 ) -> Climb:
     adapter = adapters.get(attempt.provider)
     if adapter is None:  # provider no longer configured: leave it open rather than guess
@@ -228,6 +240,12 @@ async def _resolve_attempt(
             return climbed
         reply = climbed.reply
         absent = reply.failure_kind is FailureKind.NOT_FOUND  # concluded by the ladder
+    elif (
+        details is not None
+        and attempt.outcome is Outcome.REQUIRES_ACTION
+        and isinstance(adapter, SubmitsDetails)
+    ):
+        reply = await _submit(adapter, details, settings, payment, attempt)
     else:
         deadline = call_deadline()
         reply = await call_safely(adapter.lookup(handle), deadline, payment.amount)
@@ -256,12 +274,37 @@ async def _resolve_attempt(
 
 async def _replayable(
     ledger: Ledger, adapter: Adapter, order_id: str, number: int
-) -> Charge | None:
-    """The attempt's own request, when its provider replays by key and it was kept."""
+) -> Charge | Unopened | None:
+    """The attempt's own request, when its provider replays by key and it was kept; one that
+    does not open (sealed under a key no longer configured, or altered) skips only the replay."""
     if not replays(adapter):
         return None
-    text = await ledger.attempt_request(order_id, number)
+    try:
+        text = await ledger.attempt_request(order_id, number)
+    except SealedRequestError as error:
+        return Unopened(str(error))
     return None if text is None else decode_charge(text)
+
+
+async def _submit(
+    adapter: SubmitsDetails,
+    details: Mapping[str, str],
+    settings: RouterSettings,
+    payment: PaymentResult,
+    attempt: AttemptSummary,
+) -> ProviderReply:
+    """The customer came back with what the provider appended to the return URL; the key is
+    derived from the attempt, so a reloaded return page replays the provider's answer."""
+    assert isinstance(adapter, Adapter)
+    key = derive_key(
+        settings.key_namespace,
+        payment.order_id,
+        attempt.number,
+        "details",
+        max_length=adapter.idempotency_key_max_length,
+    )
+    asked = adapter.submit_details(dict(details), idempotency_key=key)
+    return await call_safely(asked, call_deadline(), payment.amount)
 
 
 async def _complete(

@@ -132,9 +132,12 @@ def test_adapter_satisfies_the_protocol(adapter: StripeAdapter) -> None:
     assert adapter.idempotency_key_max_length == 255
 
 
-def test_default_capabilities_are_cards_only(adapter: StripeAdapter) -> None:
-    """Without configured capabilities, only cards are offered, in any currency."""
-    assert adapter.capabilities.methods == frozenset({PaymentMethod.CARD})
+def test_default_capabilities_are_cards_and_token_wallets(adapter: StripeAdapter) -> None:
+    """Without configured capabilities: cards, and Apple Pay and Google Pay only with a Stripe
+    credential for them, in any currency."""
+    assert adapter.capabilities.methods == frozenset({PaymentMethod.CARD, PaymentMethod.WALLET})
+    assert adapter.capabilities.wallets == frozenset({"applepay", "googlepay"})
+    assert adapter.capabilities.credentials.wallet_tokens == frozenset({"applepay", "googlepay"})
     assert adapter.capabilities.currencies is None
 
 
@@ -302,6 +305,50 @@ async def test_metadata_key_with_brackets_is_refused_without_a_call(
     assert reply.provider_code == "metadata_key_invalid"
 
 
+@pytest.mark.parametrize("wallet", ["applepay", "googlepay"])
+async def test_a_token_wallet_is_paid_by_the_payment_method_stripe_made_of_it(
+    adapter: StripeAdapter, peer: ScriptedProvider, wallet: str
+) -> None:
+    """Apple Pay / Google Pay at Stripe: the PaymentMethod Stripe.js made of the wallet's token
+    goes as `payment_method`, charged as a card."""
+    peer.answer(200, intent())
+    source = WalletSource(wallet=wallet, account=SecretStr("pm_1ApplePayMethod"))
+    reply = await adapter.pay(charge(source), idempotency_key=KEY)
+    assert reply.outcome is Outcome.SUCCEEDED
+    assert peer.last_form == {
+        "amount": "1050",
+        "currency": "eur",
+        "confirm": "true",
+        "payment_method": "pm_1ApplePayMethod",
+        "payment_method_types[0]": "card",
+        "capture_method": "automatic",
+        "metadata[payrouter_reference]": KEY,
+        "metadata[order_id]": "order-1",
+    }
+
+
+@pytest.mark.parametrize(
+    "account",
+    [None, "ewogICJ2ZXJzaW9uIjogIkVDX3YxIiwKICAiZGF0YSI6ICIuLi4iCn0=", "tok_1LegacyToken"],
+    ids=["none", "adyens_apple_pay_token", "legacy_card_token"],
+)
+async def test_a_token_wallet_without_a_stripe_credential_is_refused_without_a_call(
+    adapter: StripeAdapter, peer: ScriptedProvider, account: str | None
+) -> None:
+    """The raw wallet token (another provider's) is not Stripe's, and a legacy card token must
+    become a PaymentMethod first: nothing is sent."""
+    source = WalletSource(
+        wallet="applepay", account=SecretStr(account) if account is not None else None
+    )
+    reply = await adapter.pay(charge(source), idempotency_key=KEY)
+    assert peer.requests == []
+    assert (reply.failure_kind, reply.provider_code) == (
+        FailureKind.INVALID_REQUEST,
+        "wallet_token_required",
+    )
+    assert "ewogICJ2ZXJz" not in repr(reply)
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -313,7 +360,8 @@ async def test_metadata_key_with_brackets_is_refused_without_a_call(
 async def test_non_card_sources_are_refused_without_a_call(
     adapter: StripeAdapter, peer: ScriptedProvider, source: WalletSource | BankTransferSource
 ) -> None:
-    """This adapter takes cards only; another source is our routing bug, not a decline."""
+    """A wallet other than Apple/Google Pay, or a bank account, is our routing bug, not a
+    decline."""
     reply = await adapter.pay(charge(source), idempotency_key=KEY)
     assert peer.requests == []
     assert reply.failure_kind is FailureKind.INVALID_REQUEST

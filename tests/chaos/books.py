@@ -36,8 +36,13 @@ class Verdict:
     double_charged: dict[str, list[Take]] = field(default_factory=dict)
     unrecorded: list[Take] = field(default_factory=list)
     told_failed_but_charged: list[str] = field(default_factory=list)
+    """Each with what the caller was told, the take, and the attempts as the ledger ends."""
     refunded_twice: list[str] = field(default_factory=list)
     refunds_disagreeing: list[str] = field(default_factory=list)
+    open_but_answered: list[str] = field(default_factory=list)
+    """Payments left open although the books show where their money went."""
+    settled_against_books: list[str] = field(default_factory=list)
+    """Payments the ledger ends as failed or declined although a provider took their money."""
 
 
 def takes(books: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Take]:
@@ -69,7 +74,8 @@ def judge(
     answers: Sequence[Mapping[str, Any]],
 ) -> Verdict:
     """Check the run: once per order, every take recorded, no caller told "failed" about an
-    attempt that took money, every refund applied once and as the ledger says."""
+    attempt that took money, nothing left open that the books can answer, every refund
+    applied once and as the ledger says."""
     verdict = Verdict()
     by_order: dict[str, set[tuple[str, str]]] = defaultdict(set)
     taken_by_key: dict[str, Take] = {}
@@ -93,8 +99,22 @@ def judge(
             verdict.double_charged[order_id] = [t for t in takes(books) if t.order_id == order_id]
     for answer in answers:
         failed = str(answer["status"]).split(":")[0] in TOLD_FAILED
-        if failed and any(key in taken_by_key for key in answer["keys"]):
-            verdict.told_failed_but_charged.append(str(answer["order"]))
+        charged = [taken_by_key[key] for key in answer["keys"] if key in taken_by_key]
+        if failed and charged:
+            payment = ledger.get(str(answer["order"]))
+            final = [
+                f"{a.number} {a.provider} {a.outcome} {a.failure_kind} {a.provider_code}"
+                for a in (payment.attempts if payment else ())
+            ]
+            verdict.told_failed_but_charged.append(
+                f"{answer['order']}: worker {answer.get('worker')} told {answer['status']} "
+                f"{answer.get('seen')}; books {charged}; ledger now {final}"
+            )
+    for order_id, payment in ledger.items():
+        if payment is not None and payment.status in OPEN and order_id in by_order:
+            verdict.open_but_answered.append(order_id)
+        if payment is not None and payment.status.value in TOLD_FAILED and order_id in by_order:
+            verdict.settled_against_books.append(order_id)
     _judge_refunds(books, followups, verdict)
     return verdict
 

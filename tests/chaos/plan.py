@@ -37,6 +37,10 @@ LEASE_SECONDS: Final = 6.0
 """A killed worker's orders may be taken over this long after its last lease (it must
 exceed the deadline, so nothing takes over a payment that is still running)."""
 READ_TIMEOUT_SECONDS: Final = 1.0
+"""The checkouts' read timeout: short, so the stand-ins' late answers are lost answers."""
+RECONCILE_READ_TIMEOUT_SECONDS: Final = 30.0
+"""Reconcile's, once the incident is over: a loaded machine answering slowly must not leave a
+payment open that one more answer would settle (the run's verdict must not hang on timing)."""
 LATE_SECONDS: Final = 1.5
 """How late a `timeout` or late answer comes: past the adapters' read timeout."""
 PROVIDERS: Final = ("stripe", "adyen", "paypal", "berlingroup")
@@ -158,7 +162,14 @@ def provider_faults(index: int) -> list[dict[str, Any]]:
     ] + list(STANDING_FAULTS.get(PROVIDERS[index], ()))
 
 
-def write_config(folder: Path, ledger: str, urls: Mapping[str, str]) -> Path:
+def write_config(
+    folder: Path,
+    ledger: str,
+    urls: Mapping[str, str],
+    *,
+    name: str = "payrouter.yaml",
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+) -> Path:
     """The merchant's config: the real adapters pointed at the stand-ins, one shared ledger.
 
     Secrets are `${NAME}` references to `payrouter_lab.testing.SANDBOX_SECRETS`, which the
@@ -190,7 +201,7 @@ def write_config(folder: Path, ledger: str, urls: Mapping[str, str]) -> Path:
             "methods": methods.get(name, ["bank_transfer"]),
             "options": {
                 "base_url": urls[name],
-                "read_timeout_seconds": READ_TIMEOUT_SECONDS,
+                "read_timeout_seconds": read_timeout,
                 **secrets[name],
             },
         }
@@ -198,6 +209,7 @@ def write_config(folder: Path, ledger: str, urls: Mapping[str, str]) -> Path:
     ]
     config = {
         "ledger": ledger,
+        "ledger_keys": ["${PAYROUTER_LEDGER_KEY}"],
         "router": {
             "deadline_seconds": DEADLINE_SECONDS,
             "lease_seconds": LEASE_SECONDS,
@@ -215,6 +227,6 @@ def write_config(folder: Path, ledger: str, urls: Mapping[str, str]) -> Path:
         "routing": {"card": {"strategy": "weighted", "weights": {"stripe": 1, "adyen": 1}}},
         "providers": providers,
     }
-    path = folder / "payrouter.yaml"
+    path = folder / name
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

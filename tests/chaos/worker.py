@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
 from payrouter import (
+    AttemptSummary,
     FollowUpNotAllowedError,
     FollowUpRefusedError,
     LedgerUnavailableError,
@@ -55,6 +57,13 @@ async def _approve(router: Router, result: PaymentResult, browser: httpx.AsyncCl
         return  # the customer's page did not load: the payment stays awaiting them
 
 
+def _attempts(attempts: Sequence[AttemptSummary]) -> list[str]:
+    """What the caller was told about each attempt, for the report of a broken invariant."""
+    return [
+        f"{a.number} {a.provider} {a.outcome} {a.failure_kind} {a.provider_code}" for a in attempts
+    ]
+
+
 async def _pay(router: Router, order: Order, browser: httpx.AsyncClient) -> dict[str, object]:
     told: dict[str, object] = {"order": order.order_id}
     try:
@@ -68,10 +77,15 @@ async def _pay(router: Router, order: Order, browser: httpx.AsyncClient) -> dict
         return {**told, "status": "not_recorded", "keys": []}  # money may have moved
     except PaymentError as error:
         keys = [attempt.idempotency_key for attempt in error.attempts]
-        return {**told, "status": f"failed:{type(error).__name__}", "keys": keys}
+        seen = _attempts(error.attempts)
+        return {**told, "status": f"failed:{type(error).__name__}", "keys": keys, "seen": seen}
     except LedgerUnavailableError as error:
         return {**told, "status": f"ledger:{type(error).__name__}", "keys": []}  # none called
-    told |= {"status": result.status.value, "keys": [a.idempotency_key for a in result.attempts]}
+    told |= {
+        "status": result.status.value,
+        "keys": [a.idempotency_key for a in result.attempts],
+        "seen": _attempts(result.attempts),
+    }
     if order.refund and result.status is PaymentStatus.SUCCEEDED:
         try:
             refund = await router.refund(order.order_id, key=f"refund-{order.order_id}")

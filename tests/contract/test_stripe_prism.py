@@ -24,7 +24,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from payrouter import CardSource, Money, PaymentMethod
+from payrouter import CardSource, Money, PaymentMethod, WalletSource
 from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
 from payrouter_adapters.stripe import StripeAdapter
 from tests import peers
@@ -224,6 +224,18 @@ async def test_card_payment_is_valid(build: Build, fields: dict[str, Any]) -> No
     adapter, transport = await build()
     reply = await adapter.pay(charge(**fields), idempotency_key="k-pay")
     assert_accepted(transport)
+    assert reply == EXAMPLE_INTENT
+
+
+@pytest.mark.parametrize("wallet", ["applepay", "googlepay"])
+async def test_token_wallet_payment_is_valid(build: Build, wallet: str) -> None:
+    """Apple Pay / Google Pay by the PaymentMethod Stripe made of them matches the spec."""
+    adapter, transport = await build()
+    source = WalletSource(wallet=wallet, account=SecretStr("pm_1WalletMethod"))
+    reply = await adapter.pay(charge(source=source), idempotency_key="k-wallet")
+    request, _ = transport.exchanges[0]
+    assert_accepted(transport)
+    assert "payment_method=pm_1WalletMethod" in request.content.decode()
     assert reply == EXAMPLE_INTENT
 
 

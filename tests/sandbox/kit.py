@@ -75,7 +75,7 @@ def adyen_adapter(sandbox: Sandbox) -> AdyenAdapter:
     )
 
 
-def berlingroup_adapter(sandbox: Sandbox) -> BerlinGroupAdapter:
+def berlingroup_adapter(sandbox: Sandbox, **extra: object) -> BerlinGroupAdapter:
     return BerlinGroupAdapter.from_options(
         name="berlingroup",
         capabilities=None,
@@ -85,8 +85,13 @@ def berlingroup_adapter(sandbox: Sandbox) -> BerlinGroupAdapter:
             access_token="token",
             creditor_iban="DE02100100109307118603",
             creditor_name="Example Shop GmbH",
+            **extra,
         ),
     )
+
+
+AIS_ACCESS = {"account_id": "shop-account", "consent_id": "shop-consent"}
+"""The merchant's AIS access to its receiving account (`berlingroup_adapter(**AIS_ACCESS)`)."""
 
 
 IBAN = "DE89370400440532013000"

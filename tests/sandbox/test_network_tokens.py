@@ -77,6 +77,8 @@ async def test_expired_network_token_is_refused_as_an_expired_card(
         ({"expiryMonth": "13"}, True, "129"),
         ({"expiryYear": "30"}, True, "129"),
         ({}, False, "702"),  # neither a cryptogram nor a network transaction id
+        # raw card fields still holding a vault's alias: the vault never swapped it
+        ({"type": "scheme", "number": "tok_sandbox_bhtsCwFUzoJMw9rWUfEV5e"}, False, "101"),
     ],
 )
 async def test_malformed_network_token_gets_adyens_validation_error(

@@ -18,6 +18,7 @@ from payrouter import (
     PaymentStatus,
     Router,
     RouterSettings,
+    WalletSource,
 )
 from payrouter.provider import FailureKind, Outcome
 from payrouter_adapters.adyen import AdyenAdapter
@@ -171,3 +172,70 @@ async def test_adyen_challenge_completes_by_its_authorisation_webhook(
     assert settled.status is status
     assert settled.failure_kind is (None if passed else FailureKind.AUTHENTICATION_FAILED)
     assert (await books(admin, "stripe"))["entries"] == []
+
+
+@pytest.mark.parametrize(
+    ("passed", "status", "kind"),
+    [
+        (True, PaymentStatus.SUCCEEDED, None),
+        (False, PaymentStatus.DECLINED, FailureKind.AUTHENTICATION_FAILED),
+    ],
+)
+async def test_the_return_page_completes_an_adyen_challenge_with_its_details(
+    sandbox: Sandbox,
+    admin: httpx.AsyncClient,
+    passed: bool,
+    status: PaymentStatus,
+    kind: FailureKind | None,
+) -> None:
+    """Adyen finishes a redirect challenge with what it appended to the return URL: the
+    return page hands it to `refresh(order_id, details=...)`, which sends it to Adyen under
+    the attempt's own key and records the answer; without it, refresh cannot ask Adyen."""
+    card = CardSource(tokens={"adyen": SecretStr(CHALLENGED), "stripe": SecretStr("pm_card_visa")})
+    async with Router(
+        [adyen_adapter(sandbox), stripe_adapter(sandbox)], ledger="sqlite://", hooks=()
+    ) as router:
+        result = await router.pay(
+            PaymentRequest(
+                order_id="o-details",
+                amount=Money.of("10.50", "EUR"),
+                sources=[card],
+                customer_country="DE",
+                customer_id="shopper-1",
+            )
+        )
+        assert result.action_url is not None
+        assert result.provider_reference is not None
+        await visit(result.action_url, passed=passed)
+        unasked = await router.refresh("o-details")
+        returned = {"redirectResult": result.provider_reference}
+        done = await router.refresh("o-details", details=returned)
+        again = await router.refresh("o-details", details=returned)  # the page reloaded
+    assert unasked is not None
+    assert unasked.status is PaymentStatus.REQUIRES_ACTION
+    assert done is not None
+    assert (done.status, done.failure_kind, done.provider) == (status, kind, "adyen")
+    assert again == done
+    assert len((await books(admin, "adyen"))["entries"]) == (1 if passed else 0)  # type: ignore[arg-type]
+    assert (await books(admin, "stripe"))["entries"] == []
+
+
+async def test_the_return_page_completes_an_adyen_redirect_wallet_too(sandbox: Sandbox) -> None:
+    """The same return-page details finish a redirect wallet Adyen's shopper approved."""
+    async with Router([adyen_adapter(sandbox)], ledger="sqlite://", hooks=()) as router:
+        result = await router.pay(
+            PaymentRequest(
+                order_id="o-wallet",
+                amount=Money.of("10.50", "EUR"),
+                sources=[WalletSource(wallet="alipay")],
+                customer_country="DE",
+            )
+        )
+        assert result.action_url is not None
+        assert result.provider_reference is not None
+        await visit(result.action_url)
+        done = await router.refresh(
+            "o-wallet", details={"redirectResult": result.provider_reference}
+        )
+    assert done is not None
+    assert done.status is PaymentStatus.SUCCEEDED

@@ -15,13 +15,15 @@ from payrouter import (
     FollowUpStatus,
     Money,
     PaymentRequest,
+    PaymentStatus,
     Router,
     RouterSettings,
     WalletSource,
 )
 from payrouter.instrumentation import AmountMismatch, Event, PrometheusHook
-from payrouter.testing import Behavior, SimulatedAdapter
+from payrouter.testing import Behavior, ScriptedProvider, SimulatedAdapter
 from payrouter.webhooks import WebhookResult
+from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_adapters.paypal._webhooks import parse_event as paypal_event
 
 from .kit import adyen_body, receiver, simulated, stripe_body, stripe_headers
@@ -236,3 +238,88 @@ async def test_a_follow_up_mismatch_moves_the_metric() -> None:
         {"provider": "stripe", "source": "webhook", "result": "amount_mismatch"},
     )
     assert value == 1.0
+
+
+def _paypal_capture(capture_id: str, value: str, event_id: str) -> object:
+    return paypal_event(
+        {
+            "id": event_id,
+            "event_type": "PAYMENT.CAPTURE.COMPLETED",
+            "create_time": datetime.now(UTC).isoformat(),
+            "resource": {
+                "id": capture_id,
+                "status": "COMPLETED",
+                "amount": {"value": value, "currency_code": "EUR"},
+            },
+        },
+        "paypal",
+    )
+
+
+async def test_a_paypal_capture_notification_confirms_the_capture_it_names() -> None:
+    """PayPal reports a later capture as PAYMENT.CAPTURE.COMPLETED, the event a payment's own
+    capture sends too: naming the capture follow-up's reference, it is about the follow-up,
+    and held to its amount."""
+    peer = ScriptedProvider()
+    authorization = {"id": "AUTH-1", "status": "CREATED"}
+    peer.answer(
+        201,
+        {
+            "id": "ORDER-1",
+            "status": "COMPLETED",
+            "purchase_units": [{"payments": {"authorizations": [authorization]}}],
+        },
+    )
+    peer.answer(201, {"id": "CAP-1", "status": "PENDING"})  # the capture, held for review
+    paypal = PayPalAdapter.from_options(
+        name="paypal",
+        capabilities=None,
+        options={"base_url": "https://paypal.test", "access_token": "A21AA-test"},
+        transport=peer,
+    )
+    seen: list[Event] = []
+    async with Router([paypal], ledger="sqlite://", hooks=[seen.append]) as payments:
+        await payments.pay(
+            PaymentRequest(
+                order_id="order-1",
+                amount=Money.of("10.00", "EUR"),
+                sources=[WalletSource(wallet="paypal", account=SecretStr("vault-1"))],
+                customer_country="DE",
+                capture=False,
+            )
+        )
+        capture = await payments.capture("order-1", Money.of("4.00", "EUR"))
+        wrong = await payments.apply_webhook(_paypal_capture("CAP-1", "10.00", "WH-1"))
+        still = await _status(payments)
+        right = await payments.apply_webhook(_paypal_capture("CAP-1", "4.00", "WH-2"))
+        done = await _status(payments)
+        payment = await payments.lookup("order-1")
+
+    assert capture.status is FollowUpStatus.PENDING
+    assert (wrong.result, wrong.followup_id) == (
+        WebhookResult.AMOUNT_MISMATCH,
+        capture.followup_id,
+    )
+    assert still is FollowUpStatus.PENDING
+    assert (right.result, right.followup_id) == (WebhookResult.APPLIED, capture.followup_id)
+    assert done is FollowUpStatus.SUCCEEDED
+    assert payment is not None
+    assert payment.status is PaymentStatus.SUCCEEDED  # the authorized payment is untouched
+
+
+async def test_a_payment_event_naming_the_payment_itself_is_never_a_follow_up_s() -> None:
+    """Stripe's capture answers with the intent's own id, and `payment_intent.succeeded`
+    after a partial capture still reports the whole intent: the payment's event, out of
+    order for a settled payment, never a difference with the capture."""
+    seen: list[Event] = []
+    async with _router("stripe", seen) as payments:
+        capture = await _pending_followup(payments, capture=True)
+        payment = await payments.lookup("order-1")
+        assert payment is not None
+        assert capture.provider_reference == payment.provider_reference
+        body = stripe_body("payment_intent.succeeded", {"id": payment.provider_reference})
+        answer = await receiver(payments).receive("stripe", body, stripe_headers(body))
+        listed = await payments.discrepancies()
+
+    assert answer.receipts[0].result is WebhookResult.OUT_OF_ORDER
+    assert listed == []

@@ -28,8 +28,8 @@ What is sent:
   (`"status": "received"`), so they reply `pending`; the webhook confirms.
 - `cancel_mandate` → `DELETE /storedPaymentMethods/{id}?shopperReference=&merchantAccount=`,
   with `mandate_id` = `"<shopperReference>:<storedPaymentMethodId>"`.
-- `submit_details(details)` (extra, not in the protocol) → `POST /payments/details`
-  after a redirect.
+- `submit_details(details)` (`SubmitsDetails`, what `Router.refresh(order_id, details=...)`
+  calls) → `POST /payments/details` after a redirect or 3-D Secure challenge.
 Every call sends `Idempotency-Key` (Adyen keeps keys at least 31 days, 64 characters max).
 A charge Adyen cannot take as it stands (no holder name for SEPA, no customer id for a stored
 card, wallet not in the table, sub-unit IDR) is refused as `INVALID_REQUEST` without a call.

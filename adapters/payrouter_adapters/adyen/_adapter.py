@@ -139,9 +139,11 @@ class AdyenAdapter(HttpAdapter[AdyenOptions]):
         """`POST /payments/details`: finish a redirect or 3-D Secure flow.
 
         `details` is what Adyen appended to the return URL (e.g. `{"redirectResult": ...}`).
-        Not part of the `Adapter` protocol, and deliberately not named `complete`: the router
-        calls `complete(handle)` on adapters that implement `CompletesApproval`, and Adyen
-        cannot complete from a handle alone. Webhooks are the other way to learn the result.
+        This makes the adapter `SubmitsDetails`: `Router.refresh(order_id, details=...)` sends
+        them for the attempt awaiting action and records the answer. Not named `complete`:
+        the router calls `complete(handle)` on adapters that implement `CompletesApproval`,
+        and Adyen cannot complete from a handle alone. Webhooks are the other way to learn
+        the result.
         """
         response = await self._post(
             "/payments/details", {"details": dict(details)}, idempotency_key

@@ -223,6 +223,7 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "905": FailureKind.INVALID_REQUEST,  # Payment details are not supported (configuration)
         "00_422": FailureKind.INVALID_REQUEST,
         "14_030": FailureKind.INVALID_REQUEST,  # Return URL is missing
+        "5_002": FailureKind.INVALID_REQUEST,  # Invalid Apple Pay token (not this Adyen's)
     }
 )
 """`ServiceError.errorCode` → kind. An unmapped code is `INVALID_REQUEST` on a 4xx (Adyen

@@ -7,6 +7,7 @@ money-moving call is unknown, because Adyen may have acted on the request.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 import httpx
@@ -69,6 +70,8 @@ class _Modification(BaseModel):
 
     psp_reference: str | None = Field(default=None, alias="pspReference")
     status: str | None = None
+    amount: _Amount | None = None
+    """What a capture or refund is for (Adyen echoes it): compared with the follow-up's."""
 
 
 class _ServiceError(BaseModel):
@@ -237,9 +240,13 @@ def modification_reply(provider: str, response: httpx.Response) -> ProviderReply
             http_status=response.status_code,
             message="modification reply without status 'received' and a pspReference",
         )
-    return ProviderReply.pending(
+    accepted = ProviderReply.pending(
         body.psp_reference, provider_code=body.status, http_status=response.status_code
     )
+    try:
+        return replace(accepted, amount=_authorised(body.amount))
+    except ValueError as error:  # accepted, but for nothing we could have asked for
+        return replace(accepted, provider_code="amount_mismatch", message=str(error))
 
 
 def error_reply(

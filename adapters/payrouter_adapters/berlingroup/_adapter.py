@@ -8,7 +8,7 @@ import re
 import ssl
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Final, Literal, Self
 from urllib.parse import quote
@@ -170,10 +170,13 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
     options_model = BerlinGroupOptions
     default_capabilities = DEFAULT_CAPABILITIES
     idempotency_key_max_length: int = 255
+    """Keys become UUIDv5 `X-Request-ID`s, so any length fits."""
     resolution: Resolution = Resolution(lookup=True)
     """The transfer's status by paymentId; NextGenPSD2 has no idempotent replay (X-Request-ID
-    identifies a request, it does not deduplicate one), no search and no webhook."""
-    """Keys become UUIDv5 `X-Request-ID`s, so any length fits."""
+    identifies a request, it does not deduplicate one), no search and no webhook. With AIS
+    access to the merchant's receiving account (`account_id`, `consent_id`), an initiation
+    without a paymentId is searched for there: a booked credit settles it, and its absence
+    once `_records.CREDIT_BOUND` has passed (see `__init__`)."""
     records_delay: timedelta = _records.RECORDS_DELAY
     """A credit is booked by the next banking day."""
 
@@ -186,6 +189,9 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
         capabilities: Capabilities | None = None,
     ) -> None:
         super().__init__(name=name, client=client, options=options, capabilities=capabilities)
+        if options.account_id is not None and options.consent_id is not None:
+            bound = _records.CREDIT_BOUND.total_seconds()
+            self.resolution = Resolution(lookup=True, search_lag_seconds=bound)
         self._payments = f"/v1/payments/{options.payment_product}"
         self._standing_orders = f"/v1/periodic-payments/{options.payment_product}"
 
@@ -277,15 +283,29 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
         """The transfer's `transactionStatus`, by the ASPSP's `paymentId`.
 
         PIS has no search by `endToEndIdentification`: without a `paymentId` (the initiation
-        timed out before answering) nothing can be asked, so the reply is `unknown` with
-        `lookup_unsupported`, never a `NOT_FOUND` we could not prove. `X-Request-ID` of a
-        status request is a fresh UUID: it identifies the request and moves no money.
+        timed out before answering) PIS cannot be asked. With AIS access to the merchant's
+        account the credit is looked for there (`_records.find_credit`: booked settles it,
+        absence is `NOT_FOUND`, trusted only past `CREDIT_BOUND`); without it the reply is
+        `unknown` with `lookup_unsupported`, never a `NOT_FOUND` we could not prove.
+        `X-Request-ID` of a status request is a fresh UUID: it identifies the request and
+        moves no money.
         """
         payment_id = handle.provider_reference
+        account, consent = self._options.account_id, self._options.consent_id
+        if payment_id is None and account is not None and consent is not None:
+            return await _records.find_credit(
+                self._client,
+                self.name,
+                account,
+                consent.get_secret_value(),
+                end_to_end_id(handle.reference),
+                datetime.now(UTC),
+            )
         if payment_id is None:
             return ProviderReply.unknown(
                 provider_code="lookup_unsupported",
-                message="no paymentId: NextGenPSD2 cannot search payments by our reference",
+                message="no paymentId, and no AIS access to the merchant's account "
+                "(account_id, consent_id): NextGenPSD2 PIS cannot search by our reference",
             )
         response = await self._client.get(
             f"{self._payments}/{quote(payment_id, safe='')}/status",

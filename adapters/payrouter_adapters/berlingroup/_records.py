@@ -7,6 +7,11 @@ settling; an outgoing debit with the same `endToEndId` is money sent back (refun
 statement has dates, not times, so whole days are read; the debtor's `endToEndId` is our
 reference as the adapter sent it (`end_to_end_id`), and the remittance information the order
 id. A bank charges nothing on an incoming SEPA credit: no fee is stated.
+
+The same report settles an initiation whose answer was lost before a `paymentId` came back
+(`find_credit`): PIS has no search and no idempotent replay, but the merchant's own account is
+authoritative for what arrived. A booked credit carrying our `endToEndId` proves the transfer
+executed; its absence proves nothing until `CREDIT_BOUND` has passed (`SEARCH_LAG`).
 """
 
 from __future__ import annotations
@@ -22,12 +27,23 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from payrouter import Money, currency_exponent
-from payrouter.provider import Outcome, ProviderRecord
+from payrouter.provider import FailureKind, Outcome, ProviderRecord, ProviderReply
 
-__all__ = ["RECORDS_DELAY", "list_payments"]
+__all__ = ["CREDIT_BOUND", "RECORDS_DELAY", "find_credit", "list_payments"]
 
 RECORDS_DELAY: Final = timedelta(hours=24)
 """A SEPA credit is booked on the next banking day at the latest."""
+CREDIT_BOUND: Final = timedelta(days=7)
+"""The longest an authorised credit transfer may take to reach the merchant's account, counted
+from the initiation. PSD2 (Directive 2015/2366, art. 83(1)) gives the payer's bank until the
+end of the next business day after the order is received, and an order received after the
+bank's cut-off or on a closing day counts as received on the next business day (art. 78).
+The longest run of TARGET2 closing days is Good Friday to Easter Monday: an order authorised
+on Maundy Thursday after the cut-off may be credited at the end of the following Wednesday,
+six days later; a seventh day covers the customer authorising late (decoupled SCA) and the
+creditor bank booking the credit (art. 87: immediately once it has the funds). An instant
+transfer (SCT Inst) completes within seconds of authorisation, but when the customer
+authorises is not ours to know, so it gets the same bound."""
 
 _LENIENT = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -140,3 +156,50 @@ def _minor(text: str, currency: str) -> int:
         return int(Decimal(text).scaleb(currency_exponent(currency)))
     except InvalidOperation as error:
         raise ValueError(f"not an amount: {text!r}") from error
+
+
+async def find_credit(
+    client: httpx.AsyncClient,
+    provider: str,
+    account_id: str,
+    consent_id: str,
+    end_to_end_id: str,
+    now: datetime,
+) -> ProviderReply:
+    """The transfer with our `endToEndId`, as the merchant's receiving account shows it.
+
+    Booked: `succeeded`, under the credit's transaction id (the id the records comparison
+    joins on). Pending at the bank: `unknown` (money is on its way, not yet arrived). Absent
+    from the account over the last `CREDIT_BOUND`: `failed` `NOT_FOUND`, which the router
+    trusts only once the attempt is older than that bound. An unreadable report is `unknown`.
+    """
+    try:
+        async for record in list_payments(
+            client, provider, account_id, consent_id, now - CREDIT_BOUND, now
+        ):
+            if record.reference != end_to_end_id:
+                continue
+            if record.outcome is Outcome.SUCCEEDED:
+                return ProviderReply.succeeded(
+                    record.provider_reference, provider_code="booked", amount=record.amount
+                )
+            return ProviderReply.unknown(
+                provider_code="credit_pending",
+                message="the credit is pending on the merchant's account, not booked yet",
+            )
+    except httpx.HTTPStatusError as error:
+        return ProviderReply.unknown(
+            provider_code="account_report_refused",
+            http_status=error.response.status_code,
+            message="the bank refused the merchant's account report (AIS consent?)",
+        )
+    except ValueError:
+        return ProviderReply.unknown(
+            provider_code="account_report_unreadable",
+            message="the bank's account report could not be read",
+        )
+    return ProviderReply.failed(
+        FailureKind.NOT_FOUND,
+        provider_code="credit_not_booked",
+        message="no credit with our endToEndId on the merchant's account",
+    )

@@ -64,6 +64,13 @@ class _StatusDetails(BaseModel):
     reason: str | None = None
 
 
+class _Amount(BaseModel):
+    model_config = _LENIENT
+
+    currency_code: str | None = None
+    value: str | None = None
+
+
 class _Payment(BaseModel):
     """A capture, authorization or refund (Payments v2, or inside an order)."""
 
@@ -72,6 +79,8 @@ class _Payment(BaseModel):
     id: str | None = None
     status: str | None = None
     status_details: _StatusDetails | None = None
+    amount: _Amount | None = None
+    """A capture's or refund's own amount: compared with the follow-up's."""
 
 
 class _Payments(BaseModel):
@@ -79,13 +88,6 @@ class _Payments(BaseModel):
 
     captures: list[_Payment] = []
     authorizations: list[_Payment] = []
-
-
-class _Amount(BaseModel):
-    model_config = _LENIENT
-
-    currency_code: str | None = None
-    value: str | None = None
 
 
 class _Unit(BaseModel):
@@ -261,7 +263,11 @@ def payment_reply(
     payment = _load(_Payment, response)
     if payment is None or not payment.id:
         return _unreadable(response, could_move_money=True)
-    return _payment_outcome(provider, kind, source.order_id, payment, response.status_code)
+    status = response.status_code
+    reply = _payment_outcome(provider, kind, source.order_id, payment, status)
+    if reply.outcome in (Outcome.FAILED, Outcome.UNKNOWN) or payment.amount is None:
+        return reply
+    return with_amount(reply, payment.amount.value, payment.amount.currency_code, status)
 
 
 def void_reply(provider: str, response: httpx.Response, reference: str) -> ProviderReply:

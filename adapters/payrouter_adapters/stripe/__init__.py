@@ -1,4 +1,5 @@
-"""Stripe PaymentIntents (API 2023-08-16) for cards, as a payrouter adapter.
+"""Stripe PaymentIntents (API 2023-08-16) for cards, Apple Pay and Google Pay, as a payrouter
+adapter.
 
 Register as `stripe = "payrouter_adapters.stripe:StripeAdapter.from_options"`; options are
 `api_key` (sent as `Authorization: Bearer`), `base_url` (default `https://api.stripe.com`),
@@ -22,7 +23,10 @@ takes at most 255 characters, which `idempotency_key_max_length` tells the route
   without it they answer NOT_FOUND without a call, so the caller looks the payment up first.
 - `cancel_mandate(pm_id)` → `POST /v1/payment_methods/{id}/detach`. This path is not in the
   cut-down Prism spec; its shape comes from the full spec3.json.
-A charge Stripe cannot take as it stands (not a card, a metadata key with brackets) is
+Apple Pay and Google Pay: `payment_method=<the pm_... Stripe made of the wallet's token>`
+(`WalletSource.accounts[<this provider>]`), charged as a card; a wallet without one is not
+eligible here (`CredentialRules.wallet_tokens`), and any other credential is refused.
+A charge Stripe cannot take as it stands (another source, a metadata key with brackets) is
 refused as INVALID_REQUEST without a call.
 
 Network tokens: not taken (`CredentialRules.network_tokens=False`). Stripe's public API

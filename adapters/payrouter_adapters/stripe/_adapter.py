@@ -26,20 +26,26 @@ from payrouter.provider import (
 )
 
 from . import _records, _replies
-from ._requests import intent_form, refund_form, search_query, stripe_amount
+from ._refund_replies import refund_reply
+from ._requests import WALLETS, intent_form, refund_form, search_query, stripe_amount
 
 __all__ = ["StripeAdapter", "StripeOptions"]
 
 DEFAULT_CAPABILITIES: Final = Capabilities(
-    methods=frozenset({PaymentMethod.CARD}),
+    methods=frozenset({PaymentMethod.CARD, PaymentMethod.WALLET}),
+    wallets=frozenset(WALLETS),
     credentials=CredentialRules(
-        card_id_format=r"(pm|tok|card|src)_[A-Za-z0-9_]+", network_tokens=False
+        card_id_format=r"(pm|tok|card|src)_[A-Za-z0-9_]+",
+        network_tokens=False,
+        wallet_tokens=frozenset(WALLETS),
     ),
 )
-"""Cards only, charged by Stripe's own ids (PaymentMethod `pm_`, test token `tok_`, legacy Card
+"""Cards, charged by Stripe's own ids (PaymentMethod `pm_`, test token `tok_`, legacy Card
 `card_` and Source `src_`), never a merchant's network token, for which Stripe's public API has
-no field (see the package docstring). Stripe charges in 135+ currencies, so currencies and
-countries are left to the merchant's account (configure `capabilities` to narrow them)."""
+no field (see the package docstring); and Apple Pay and Google Pay, charged only by the Stripe
+credential Stripe made of the wallet's token (`WalletSource.accounts["<this provider>"]`).
+Stripe charges in 135+ currencies, so currencies and countries are left to the merchant's account
+(configure `capabilities` to narrow them)."""
 
 API_VERSION: Final = "2023-08-16"
 """The API version of the spec this adapter was written and contract-tested against."""
@@ -156,7 +162,7 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         except UnsendableError as error:
             return error.reply()
         response = await self._post("/v1/refunds", form, idempotency_key)
-        return _replies.refund_reply(self.name, response)
+        return refund_reply(self.name, response)
 
     async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_intents/{id}/cancel`: release an uncaptured authorization.

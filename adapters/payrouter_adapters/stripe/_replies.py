@@ -27,8 +27,6 @@ from ._codes import (
     HTTP_STATUSES,
     INTENT_STATUSES,
     PARAM_ERRORS,
-    REFUND_FAILURES,
-    REFUND_STATUSES,
     SHOULD_RETRY,
     VOID_STATUSES,
     StatusRow,
@@ -36,14 +34,18 @@ from ._codes import (
 from ._declines import DeclineDetails, decline_fields
 
 __all__ = [
+    "Object",
+    "amount_of",
     "capture_reply",
     "detach_reply",
     "error_reply",
     "intent_outcome",
     "intent_reply",
+    "kind_for",
     "load",
-    "refund_reply",
+    "read_object",
     "search_reply",
+    "unreadable",
     "void_reply",
 ]
 
@@ -87,6 +89,8 @@ class Object(BaseModel):
     id: str | None = None
     status: str | None = None
     amount: int | None = None
+    amount_received: int | None = None
+    """A captured intent's amount taken (its `amount` stays what was authorized)."""
     currency: str | None = None
     next_action: _NextAction | None = None
     last_payment_error: _Problem | None = None
@@ -121,12 +125,12 @@ def load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
         return None
 
 
-def _read(response: httpx.Response) -> Object | None:
+def read_object(response: httpx.Response) -> Object | None:
     body = load(Object, response)
     return body if body is not None and body.id else None
 
 
-def _unreadable(response: httpx.Response) -> ProviderReply:
+def unreadable(response: httpx.Response) -> ProviderReply:
     return ProviderReply.unknown(
         provider_code="unreadable_body",
         http_status=response.status_code,
@@ -138,9 +142,9 @@ def intent_reply(provider: str, response: httpx.Response) -> ProviderReply:
     """Translate a payment intent returned by create (with confirm) or retrieve."""
     if not response.is_success:
         return error_reply(provider, response)
-    intent = _read(response)
+    intent = read_object(response)
     if intent is None:
-        return _unreadable(response)
+        return unreadable(response)
     return intent_outcome(provider, intent, response.status_code)
 
 
@@ -150,7 +154,7 @@ def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
         return error_reply(provider, response)
     result = load(_SearchResult, response)
     if result is None:
-        return _unreadable(response)
+        return unreadable(response)
     status = response.status_code
     match result.data:
         case []:
@@ -160,7 +164,7 @@ def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
         case [intent] if intent.id:
             return intent_outcome(provider, intent, status)
         case [_]:
-            return _unreadable(response)
+            return unreadable(response)
         case _:
             return ProviderReply.unknown(
                 provider_code="search_ambiguous",
@@ -181,7 +185,7 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
     match row.outcome:
         case Outcome.SUCCEEDED:
             try:
-                taken = _taken(intent)
+                taken = amount_of(intent)
             except ValueError as error:  # money moved, but not in a form we asked for
                 return ProviderReply.unknown(
                     provider_code="amount_mismatch",
@@ -205,7 +209,7 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
             )
         case Outcome.FAILED if code == "canceled":
             reason = intent.cancellation_reason
-            kind = _kind_for(provider, "cancellation_reason", CANCELLATION_REASONS, reason, row)
+            kind = kind_for(provider, "cancellation_reason", CANCELLATION_REASONS, reason, row)
             return ProviderReply.failed(
                 kind,
                 provider_code=reason or code,
@@ -226,8 +230,8 @@ def _awaits_authentication(problem: _Problem | None) -> bool:
     return problem is not None and awaits_authentication(problem.decline_code, problem.code)
 
 
-def _taken(intent: Object) -> Money | None:
-    """The intent's amount in ISO minor units, for the router to compare with the charge;
+def amount_of(intent: Object) -> Money | None:
+    """An intent's or a refund's amount in ISO minor units, for the router to compare;
     None when Stripe's answer does not say.
 
     Raises:
@@ -255,7 +259,7 @@ def _failed_attempt(provider: str, intent: Object, row: StatusRow, status: int) 
     )
 
 
-def _kind_for(
+def kind_for(
     provider: str, field: str, table: Mapping[str, FailureKind], code: str | None, row: StatusRow
 ) -> FailureKind:
     kind = table.get(code) if code else None
@@ -281,20 +285,26 @@ def _problem_kind(provider: str, problem: _Problem) -> FailureKind | None:
 
 
 def _follow_up(
-    table: Mapping[str, StatusRow],
+    table: Mapping[str, StatusRow], *, received: bool = False
 ) -> Callable[[str, httpx.Response], ProviderReply]:
+    """A follow-up's translation; with `received`, a success carries `amount_received` (what
+    a capture took), for the router to compare with the follow-up's amount."""
+
     def translate(provider: str, response: httpx.Response) -> ProviderReply:
         if not response.is_success:
             return error_reply(provider, response)
-        intent = _read(response)
+        intent = read_object(response)
         if intent is None:
-            return _unreadable(response)
+            return unreadable(response)
         assert intent.id is not None
         code = intent.status or ""
         status = response.status_code
         match table.get(code):
             case StatusRow(outcome=Outcome.SUCCEEDED):
-                return ProviderReply.succeeded(intent.id, provider_code=code, http_status=status)
+                taken = _received(intent) if received else None
+                return ProviderReply.succeeded(
+                    intent.id, provider_code=code, http_status=status, amount=taken
+                )
             case StatusRow(outcome=Outcome.PENDING):
                 return ProviderReply.pending(intent.id, provider_code=code, http_status=status)
             case _:
@@ -308,54 +318,28 @@ def _follow_up(
     return translate
 
 
-capture_reply = _follow_up(CAPTURE_STATUSES)
+def _received(intent: Object) -> Money | None:
+    """`amount_received` as Money; None when not said, or not an amount of ours (then the
+    follow-up is judged by its notification)."""
+    minor, currency = iso_amount(intent.amount_received, intent.currency)
+    return (
+        None if minor is None or currency is None else Money(minor_units=minor, currency=currency)
+    )
+
+
+capture_reply = _follow_up(CAPTURE_STATUSES, received=True)
 """Translate `/capture`: succeeded, or pending while an asynchronous capture settles."""
 void_reply = _follow_up(VOID_STATUSES)
 """Translate `/cancel`: a canceled intent means the authorization was released."""
-
-
-def refund_reply(provider: str, response: httpx.Response) -> ProviderReply:
-    """Translate `POST /v1/refunds`; the reply's reference is the refund's id (`re_...`)."""
-    if not response.is_success:
-        return error_reply(provider, response)
-    refund = _read(response)
-    if refund is None:
-        return _unreadable(response)
-    assert refund.id is not None
-    code = refund.status or ""
-    status = response.status_code
-    row = REFUND_STATUSES.get(code)
-    if row is None:
-        warn_unmapped_once(provider, f"refund_status:{code}")
-        return ProviderReply.unknown(
-            provider_code=code or "no_status", http_status=status, provider_reference=refund.id
-        )
-    match row.outcome:
-        case Outcome.SUCCEEDED:
-            return ProviderReply.succeeded(refund.id, provider_code=code, http_status=status)
-        case Outcome.PENDING:
-            return ProviderReply.pending(refund.id, provider_code=code, http_status=status)
-        case Outcome.REQUIRES_ACTION:
-            return ProviderReply.requires_action(
-                refund.id, None, provider_code=code, http_status=status
-            )
-        case _:
-            reason = refund.failure_reason
-            return ProviderReply.failed(
-                _kind_for(provider, "failure_reason", REFUND_FAILURES, reason, row),
-                provider_code=reason or code,
-                http_status=status,
-                provider_reference=refund.id,
-            )
 
 
 def detach_reply(provider: str, response: httpx.Response) -> ProviderReply:
     """Translate `/v1/payment_methods/{id}/detach`: the returned method is detached."""
     if not response.is_success:
         return error_reply(provider, response)
-    method = _read(response)
+    method = read_object(response)
     if method is None:
-        return _unreadable(response)
+        return unreadable(response)
     assert method.id is not None
     return ProviderReply.succeeded(
         method.id, provider_code="detached", http_status=response.status_code

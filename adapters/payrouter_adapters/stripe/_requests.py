@@ -6,9 +6,14 @@ nothing built in this module is logged or put in a message.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
-from payrouter import CardSource, Money, currency_exponent
+from pydantic import SecretStr
+
+from payrouter import CardSource, Money, WalletSource, currency_exponent
 from payrouter.provider import Charge, UnsendableError
 
 from ._codes import STRIPE_EXPONENTS
@@ -17,6 +22,7 @@ __all__ = [
     "METADATA_ORDER_ID",
     "METADATA_REFERENCE",
     "REFUND_REASONS",
+    "WALLETS",
     "intent_form",
     "money_from_stripe",
     "refund_form",
@@ -31,7 +37,15 @@ METADATA_ORDER_ID: Final = "order_id"
 REFUND_REASONS: Final = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 """Stripe's refund `reason` enum; any other reason travels as `metadata[reason]`."""
 
+WALLETS: Final[Mapping[str, str]] = MappingProxyType(
+    {"applepay": "Apple Pay", "googlepay": "Google Pay"}
+)
+"""Wallets Stripe charges as cards: Stripe.js (Payment Request Button, Express Checkout
+Element) or Stripe's mobile SDKs turn the wallet's payment token into a PaymentMethod
+(`pm_...`), and that Stripe credential is what is charged."""
+
 _METADATA_VALUE_MAX_LENGTH: Final = 500
+_WALLET_METHOD: Final = re.compile(r"pm_[A-Za-z0-9_]+")
 _STRIPE_CUSTOMER_PREFIX: Final = "cus_"
 
 
@@ -71,19 +85,11 @@ def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str
         UnsendableError: not a card, a metadata key Stripe refuses, or an amount Stripe
             cannot represent.
     """
-    if not isinstance(charge.source, CardSource):
-        raise UnsendableError(
-            "unsupported_method", f"this adapter takes cards only, not {charge.method}"
-        )
-    if charge.source.token is None:  # the router sends only what our rules declare we take
-        raise UnsendableError(
-            "payment_method_required", "a Stripe card charge needs a Stripe payment method id"
-        )
     form = {
         "amount": str(stripe_amount(charge.amount)),
         "currency": charge.amount.currency.lower(),
         "confirm": "true",
-        "payment_method": charge.source.token.get_secret_value(),
+        **_payment_method(charge),
         "payment_method_types[0]": "card",
         "capture_method": "automatic" if charge.capture else "manual",
     }
@@ -110,6 +116,44 @@ def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str
     if charge.description:
         form["description"] = charge.description
     return form
+
+
+def _payment_method(charge: Charge) -> dict[str, str]:
+    """What the intent is paid with: a card's PaymentMethod, or a wallet's Stripe credential.
+
+    Raises:
+        UnsendableError: not a card or a wallet Stripe takes, or no Stripe credential for it.
+    """
+    match charge.source:
+        case CardSource(token=None):  # the router sends only what our rules declare we take
+            raise UnsendableError(
+                "payment_method_required", "a Stripe card charge needs a Stripe payment method id"
+            )
+        case CardSource(token=token) if token is not None:
+            return {"payment_method": token.get_secret_value()}
+        case WalletSource(wallet=wallet, account=account) if wallet.lower() in WALLETS:
+            return _wallet_payment_method(WALLETS[wallet.lower()], account)
+    raise UnsendableError(
+        "unsupported_method", f"Stripe takes cards and the wallets {sorted(WALLETS)} here"
+    )
+
+
+def _wallet_payment_method(wallet: str, account: SecretStr | None) -> dict[str, str]:
+    """The PaymentMethod Stripe made of the wallet's payment token, as `payment_method`.
+
+    Stripe.js (Payment Request Button, Express Checkout Element) and Stripe's mobile SDKs
+    create it from the Apple Pay / Google Pay sheet. A legacy card token (`tok_...`) is not
+    taken: the 2023-08-16 spec has no `payment_method_data[card]` on PaymentIntents, only
+    `card[token]` on `POST /v1/payment_methods`, which makes the PaymentMethod first.
+    """
+    credential = account.get_secret_value() if account is not None else ""
+    if _WALLET_METHOD.fullmatch(credential):
+        return {"payment_method": credential}
+    raise UnsendableError(
+        "wallet_token_required",
+        f"{wallet} at Stripe is charged by the PaymentMethod (pm_...) Stripe made of the "
+        "wallet's payment token: give it in WalletSource.accounts under this provider's name",
+    )
 
 
 def refund_form(

@@ -24,10 +24,10 @@ from typing import Final
 
 __all__ = [
     "EXPIRED",
+    "card_number_error",
+    "card_payer",
+    "card_refusal",
     "carries_card_number",
-    "network_token_error",
-    "network_token_payer",
-    "network_token_refusal",
 ]
 
 EXPIRED: Final = {"refusalReason": "Expired Card", "refusalReasonCode": "6"}
@@ -51,7 +51,7 @@ def carries_card_number(method: Mapping[str, object]) -> bool:
     )
 
 
-def network_token_error(
+def card_number_error(
     method: Mapping[str, object], body: Mapping[str, object]
 ) -> tuple[str, str] | None:
     """Adyen's (errorCode, message) for a payment by the card number in `method` (the body's
@@ -78,7 +78,7 @@ def network_token_error(
     return None
 
 
-def network_token_refusal(
+def card_refusal(
     method: Mapping[str, object], now: datetime | None = None
 ) -> dict[str, str] | None:
     """The issuer's refusal of a well-formed card number: one past its expiry month."""
@@ -89,7 +89,7 @@ def network_token_refusal(
     return None
 
 
-def network_token_payer(method: Mapping[str, object]) -> str:
+def card_payer(method: Mapping[str, object]) -> str:
     """The payer a card number is booked and faulted under (`network_token_...` or
     `card_...`): never the number itself."""
     digest = hashlib.sha256(str(method.get("number", "")).encode()).hexdigest()[:12]
