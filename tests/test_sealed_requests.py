@@ -256,3 +256,25 @@ async def test_a_postgresql_ledger_keeps_the_request_sealed_and_replays_it(
     assert result.status is PaymentStatus.SUCCEEDED
     original, _, replay = peer.sent("POST", "/v1/payment_intents")
     assert replay.content == original.content
+
+
+async def test_a_process_opened_before_the_key_file_existed_opens_what_another_sealed(
+    tmp_path: Path,
+) -> None:
+    """Two workers on one fresh SQLite file: the one that did not make the key file reads it."""
+    database = tmp_path / "ledger.db"
+    peer = ScriptedStripe()
+    peer.on("POST", "/v1/payment_intents", lost, lost, answer(intent("succeeded")))
+    peer.on("GET", "/v1/payment_intents/search", found())
+    async with (
+        stripe_router(peer, f"sqlite:///{database}") as early,
+        stripe_router(peer, f"sqlite:///{database}") as payer,
+    ):
+        assert (await payer.pay(request())).status is PaymentStatus.PENDING
+        assert (tmp_path / "ledger.db.key").exists()
+        age_attempts(database, 600)
+        report = await early.reconcile()
+        result = await early.lookup("order-1")
+    assert report.open == ()
+    assert result is not None
+    assert result.status is PaymentStatus.SUCCEEDED

@@ -159,13 +159,14 @@ class RequestSeal:
 
     @property
     def needs_key_file(self) -> bool:
-        """The first request to seal, with no key: the key file is created (`create_key_file`)."""
+        """No key yet, but a key file may hold one (or be created for the first seal)."""
         return self.keys is None and self._beside is not None
 
-    def create_key_file(self) -> None:
-        """Create (or read, if another process just did) the key file; on the ledger's thread."""
+    def find_key_file(self, *, create: bool) -> None:
+        """Read the key file, which another process may have created since this ledger
+        opened; with `create`, create it if it is still missing. On the ledger's thread."""
         assert self._beside is not None
-        self.keys = key_file_for(self._beside, create=True)
+        self.keys = key_file_for(self._beside, create=create)
 
     def require(self, *, replaying: bool) -> None:
         """Refuse a ledger that would have to keep a replaying provider's requests and has no
