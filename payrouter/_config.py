@@ -177,6 +177,11 @@ class PayrouterConfig(BaseModel):
         default="sqlite:///payrouter.db",
         description="SQLAlchemy URL; a relative SQLite path is relative to the config file.",
     )
+    ledger_keys: list[str] | None = Field(
+        default=None,
+        description="Keys sealing the requests kept for replays, as ${NAME} references; the "
+        "first seals, all open. Default: a key file beside a SQLite ledger.",
+    )
     state: str | None = Field(
         default=None,
         description="Redis URL shared by every worker process (breaker state); "

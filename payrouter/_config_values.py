@@ -2,9 +2,10 @@
 
 A config file is committed, copied into images and pasted into tickets, so a live secret
 written in it leaks with it. Secrets come from the environment instead: `${NAME}` anywhere in
-`ledger`, `state` or a provider's `options` is replaced by the variable NAME (`$${` writes a
-literal `${`). A live secret written inline is refused; a test secret is accepted with a
-warning; a secret for a local stand-in (a loopback `base_url`) is nobody's secret.
+`ledger`, `ledger_keys`, `state` or a provider's `options` is replaced by the variable NAME
+(`$${` writes a literal `${`). A live secret written inline is refused; a test secret is
+accepted with a warning; a secret for a local stand-in (a loopback `base_url`) is nobody's
+secret. A ledger key is refused inline whatever it looks like.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ TOO_DEEP: Final = (
     "referring to itself through YAML aliases: a router config is a few levels deep"
 )
 
-EXPANDED_FIELDS: Final = ("ledger", "state", "vaults")
+EXPANDED_FIELDS: Final = ("ledger", "ledger_keys", "state", "vaults")
 """Top-level fields whose `${NAME}` references are expanded (besides providers' options)."""
 
 _TOKEN: Final = re.compile(r"\$\$\{|\$\{(?:([A-Za-z_][A-Za-z0-9_]*)\})?")
@@ -176,6 +177,9 @@ def check_inline_secrets(raw: Mapping[object, object]) -> None:
         value = raw.get(key)
         if isinstance(value, str):
             _check_url_password(key, value)
+    for path, _, text in _leaves("ledger_keys", raw.get("ledger_keys")):
+        if _literal(text).strip():  # a ledger key is a secret whatever it looks like
+            _refuse(path, "a ledger key", "PAYROUTER_LEDGER_KEY")
     vaults = raw.get("vaults")
     for index, vault in enumerate(vaults if isinstance(vaults, list) else []):
         url = vault.get("proxy_url") if isinstance(vault, Mapping) else None

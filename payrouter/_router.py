@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 from ._followups._surface import FollowUpMethods
 from ._health._surface import HealthMethods
 from ._ledger._books import DiscrepancyStats
+from ._paying._replay import replays
 from ._paying._routing import RoutingPolicy
 from ._reconcile._ladder import calls_bounded_by
 from ._reconcile._payments import ReconcileReport, reconcile, reconcile_payment
@@ -74,6 +75,8 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         adapters: the providers, in the merchant's order of preference.
         ledger: a database URL (SQLite file by default, PostgreSQL for many processes) or a
             ledger object.
+        ledger_keys: keys sealing the requests kept for replays, the first seals, all open;
+            default: a key file beside a SQLite file; a server ledger needs them (security.md).
         settings: deadlines, retries, breakers; safe defaults.
         hooks: receive every event; default: one stdlib log record per event. `()` silences.
         sleep: replaces `asyncio.sleep` for every wait the router makes (simulations).
@@ -99,6 +102,7 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         limits: Mapping[str, ProviderLimits] | None = None,
         maintenance: Mapping[str, Sequence[MaintenanceWindow]] | None = None,
         routing: RoutingPolicy | None = None,
+        ledger_keys: Sequence[str] | None = None,
     ) -> None:
         if not adapters:
             raise ConfigurationError("Router needs at least one adapter")
@@ -114,7 +118,11 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
                 )
         self._adapters = tuple(adapters)
         self._by_name = {adapter.name: adapter for adapter in adapters}
-        self._ledger: Ledger = SqlLedger(ledger) if isinstance(ledger, str) else ledger
+        if ledger_keys is not None and not isinstance(ledger, str):
+            raise ConfigurationError("ledger_keys go with a ledger URL, not a ledger object")
+        self._ledger: Ledger = (
+            SqlLedger(ledger, keys=ledger_keys) if isinstance(ledger, str) else ledger
+        )
         self.settings = settings or RouterSettings()
         self._hooks: tuple[Hook, ...] = (LoggingHook(),) if hooks is None else tuple(hooks)
         self._shared = None if state is None else _shared_breakers(state, self._hooks)
@@ -177,6 +185,7 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
             limits=config.limits(),
             maintenance={p.name: p.maintenance for p in config.providers if p.maintenance},
             routing=config.routing_policy(),
+            ledger_keys=config.ledger_keys,
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -198,6 +207,8 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
             self._state = _State.OPEN
 
     async def _open_parts(self) -> None:
+        if isinstance(self._ledger, SqlLedger):  # before a replaying provider's first request
+            self._ledger.sealing.require(replaying=any(map(replays, self._adapters)))
         await self._ledger.open()
         if self._shared is not None:
             for adapter in self._adapters:  # share every breaker and window it may use

@@ -91,11 +91,12 @@ def test_a_doubled_dollar_writes_a_literal_reference(
 
 
 def test_a_reference_outside_the_expanded_fields_is_refused(tmp_path: Path) -> None:
-    """Only ledger, state and options are expanded: elsewhere a reference is not kept literal."""
+    """Only ledger, ledger_keys, state and options are expanded: elsewhere a reference is
+    refused, not kept literal."""
     providers = [{"name": "sim", "type": "simulated", "methods": ["wallet"], "wallets": ["${W}"]}]
     message = _refusal(_write(tmp_path, providers=providers))
     assert "providers.0.wallets.0" in message
-    assert "ledger, state" in message
+    assert "ledger, ledger_keys, state" in message
 
 
 @pytest.mark.parametrize("secret", [_LIVE_STRIPE, _LIVE_RESTRICTED])

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router
+from payrouter._ledger._sealing import new_key
 from payrouter._taxonomy import REATTEMPT_ADVICE, may_reattempt
 from payrouter.provider import (
     DECLINE_TYPES,
@@ -89,7 +90,8 @@ async def keeps_decline_and_advice(ledger: str) -> None:
     error = {"type": "card_error", "code": "card_declined", "decline_code": "do_not_honor"}
     error |= {"network_advice_code": "03"}
     peer.answer(402, {"error": error})
-    async with Router([stripe], ledger=ledger, hooks=()) as router:
+    keys = [new_key()]  # a server ledger seals the requests a replay needs with its keys
+    async with Router([stripe], ledger=ledger, hooks=(), ledger_keys=keys) as router:
         result = await router.pay(
             PaymentRequest(
                 order_id="o-1",

@@ -7,6 +7,7 @@ Each test gets fresh stand-ins on free ports from the `payrouter_sandbox` fixtur
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -306,3 +307,37 @@ def test_every_payrouter_error_has_its_answer_and_none_is_a_500(
 def test_the_samples_hold_every_public_payrouter_error() -> None:
     """A new error class fails here until the examples say what they answer for it."""
     assert public_error_classes() <= {type(error) for error in ERRORS}
+
+
+WALLET = {"amount": "15.00", "currency": "EUR", "country": "DE", "prefer": ["wallet"]}
+
+
+@pytest.mark.slow
+def test_paypal_busy_sends_the_paypal_wallet_through_adyens_paypal(shop: Shop) -> None:
+    """PayPal's API answers 429: the customer is sent to approve PayPal through Adyen instead,
+    and PayPal's own API takes nothing."""
+    client, sandbox = shop
+    sandbox.fault("paypal", kind="busy", status=429)
+    started = client.post("/payments", json={"order_id": "P-1", **WALLET, "wallet": "paypal"})
+    assert started.status_code == 200
+    assert (started.json()["status"], started.json()["provider"]) == ("requires_action", "adyen")
+    assert httpx.get(started.json()["redirect_url"]).status_code == 200  # approved at PayPal
+    assert orders_at(sandbox, "paypal") == {}
+
+
+@pytest.mark.slow
+def test_apple_pay_with_stripe_down_is_paid_at_adyen_with_adyens_own_token(shop: Shop) -> None:
+    """The front end sends the wallet's token for each provider: Stripe's PaymentMethod and
+    Adyen's Apple Pay token; with Stripe down, Adyen takes it, once."""
+    client, sandbox = shop
+    sandbox.fault("stripe", kind="down")
+    payment_data = {"version": "EC_v1", "data": "c2VhbGVk", "signature": "c2ln", "header": {}}
+    tokens = {
+        "stripe": "pm_card_visa",
+        "adyen": base64.b64encode(json.dumps(payment_data).encode()).decode(),
+    }
+    body = {"order_id": "P-2", **WALLET, "wallet": "applepay", "wallet_tokens": tokens}
+    paid = client.post("/payments", json=body)
+    assert (paid.status_code, paid.json()["provider"]) == (200, "adyen")
+    assert orders_at(sandbox, "adyen") == {"P-2": {"taken": 1500, "refunded": 0}}
+    assert orders_at(sandbox, "stripe") == {}

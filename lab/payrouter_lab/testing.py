@@ -54,10 +54,12 @@ SANDBOX_SECRETS: Final = MappingProxyType(
         "BANK_ACCESS_TOKEN": "example",
         "STRIPE_WEBHOOK_SECRET": "whsec_example",
         "ADYEN_HMAC_KEY": "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056",
+        "PAYROUTER_LEDGER_KEY": "odONRhvtAdPEnlkNCPy3TyM5groVBsP5rCgrDN9HruI=",
     }
 )
-"""Values for the secrets a config names: the stand-ins accept any API key, and these webhook
-secrets are the ones a test signs its notifications with."""
+"""Values for the secrets a config names: the stand-ins accept any API key, these webhook
+secrets are the ones a test signs its notifications with, and the ledger key seals the
+requests a server ledger keeps for replays."""
 
 SANDBOX_PORTS: Final = MappingProxyType(
     {"stripe": 8701, "adyen": 8702, "paypal": 8703, "berlingroup": 8704}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Final, TypeVar
 
@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from .._errors import LedgerUnavailableError
+from .._errors import ConfigurationError, LedgerUnavailableError
 from .._models import PaymentResult, PaymentStatus
 from .._money import Money
 from . import _sqlite_path
@@ -42,6 +42,7 @@ from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdat
 from ._rows import clip, payment_result, payment_values, value_of
 from ._runner import LedgerRunner
 from ._schema import attempts, payments
+from ._sealing import RequestSeal
 from ._stats import ProviderHealth, provider_health
 
 __all__ = ["SqlLedger"]
@@ -68,9 +69,18 @@ class SqlLedger(BooksOperations):
             crash or power cut may lose the last transactions; "FULL" survives those too,
             at the cost of an fsync per commit.
         pool_size: connections (and worker threads) for databases other than SQLite.
+        keys: the keys sealing kept requests (`_sealing`), the first seals; default: a key
+            file beside a SQLite file, none on a server (then replaying providers refused).
     """
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "NORMAL",
+        pool_size: int = 8,
+        keys: Sequence[str] | None = None,
+    ) -> None:
         if sqlite_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError("sqlite_synchronous must be one of OFF, NORMAL, FULL, EXTRA")
         self.url = url
@@ -83,6 +93,8 @@ class SqlLedger(BooksOperations):
         self._dbapi: sqlite3.Connection | None = None  # SQLite: the hot path's connection
         self._location = LedgerLocation(url)
         self._is_sqlite = url.startswith("sqlite")
+        in_memory = self._is_sqlite and self._location.path is None
+        self.sealing = RequestSeal(keys, self._location.path, in_memory=in_memory)
         dialect = sqlite if self._is_sqlite else postgresql
         # RETURNING tells whether the row went in: psycopg reports no rowcount for an
         # INSERT ... ON CONFLICT DO NOTHING, and RETURNING works on SQLite >= 3.35 too.
@@ -100,7 +112,8 @@ class SqlLedger(BooksOperations):
         Raises:
             LedgerUnavailableError: the database cannot be opened or is corrupt; the message
                 names the file (or server) and the fix.
-            ConfigurationError: the URL names no installed database driver.
+            ConfigurationError: the URL names no installed database driver, or the key
+                file beside a SQLite ledger cannot be read.
         """
         threads = 1 if self._is_sqlite else self._pool_size
         batch = self._batch if self._is_sqlite else None
@@ -110,12 +123,16 @@ class SqlLedger(BooksOperations):
         except (SQLAlchemyError, OSError) as error:
             await self.close()
             raise self._location.error(error, "opening it") from error
+        except ConfigurationError:  # its key file cannot be read
+            await self.close()
+            raise
 
     def _connect(self) -> None:
         """On the ledger's thread: migrate (SQLite files in their own exclusive transaction),
         then connect; SQLite keeps its one connection and notes which file it opened."""
         if self._location.path is not None:
             upgrade_sqlite_file(self.url, BUSY_TIMEOUT_SECONDS)
+        self.sealing.prepare()
         self._engine = ledger_engine(self.url, self._synchronous, self._pool_size)
         if self._is_sqlite:
             self._inline = self._engine.connect()
@@ -269,6 +286,12 @@ class SqlLedger(BooksOperations):
         return await self._run(work, before_call=True)
 
     async def record_attempt(self, row: AttemptRow) -> None:
+        request = row.request
+        if request is not None:  # sealed here, never stored in clear
+            if self.sealing.needs_key_file:
+                await self._run(lambda: self.sealing.find_key_file(create=True))
+            request = self.sealing.seal(request, row.order_id, row.number)
+
         def work() -> None:
             values = {
                 "order_id": row.order_id,
@@ -276,7 +299,7 @@ class SqlLedger(BooksOperations):
                 "provider": row.provider,
                 "method": row.method.value,
                 "idempotency_key": row.idempotency_key,
-                "request": row.request,
+                "request": request,
                 "tries": 0,
                 "started_at": time.time(),
             }
@@ -290,7 +313,11 @@ class SqlLedger(BooksOperations):
         await self._run(work, before_call=True)
 
     async def attempt_request(self, order_id: str, number: int) -> str | None:
+        """Raises SealedRequestError when the kept request does not open (`_sealing`)."""
+
         def work() -> str | None:
+            if self.sealing.needs_key_file:  # another process may have sealed with it since
+                self.sealing.find_key_file(create=False)
             with self._statement() as conn:
                 found = conn.execute(
                     select(attempts.c.request).where(
@@ -299,7 +326,8 @@ class SqlLedger(BooksOperations):
                 ).scalar_one_or_none()
             return None if found is None else str(found)
 
-        return await self._run(work)
+        stored = await self._run(work)
+        return None if stored is None else self.sealing.open(stored, order_id, number)
 
     async def finish_attempt(
         self,

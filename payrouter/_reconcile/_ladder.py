@@ -28,7 +28,14 @@ from .._money import Money
 from .._paying._attempt import call_safely, is_conclusive_lookup
 from .._taxonomy import FailureKind
 
-__all__ = ["Climb", "call_deadline", "calls_bounded_by", "climb", "settles_within"]
+__all__ = [
+    "Climb",
+    "Unopened",
+    "call_deadline",
+    "calls_bounded_by",
+    "climb",
+    "settles_within",
+]
 
 _CALL_SECONDS = 30.0
 _BOUND: ContextVar[float | None] = ContextVar("payrouter_resolution_deadline", default=None)
@@ -50,6 +57,14 @@ def call_deadline() -> float:
     own = time.monotonic() + _CALL_SECONDS
     bound = _BOUND.get()
     return own if bound is None else min(own, bound)
+
+
+@dataclass(frozen=True, slots=True)
+class Unopened:
+    """The attempt's kept request is sealed and does not open (its key is not configured, or
+    the value was altered): its replay rung is skipped, and the other rungs still run."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +95,11 @@ async def climb(
     adapter: Adapter,
     handle: PaymentHandle,
     started_at: float,
-    replay: Charge | None,
+    kept: Charge | Unopened | None,
     replay_max_age: float,
 ) -> Climb:
     """Try each declared rung for one attempt whose outcome is unknown (or never written)."""
+    replay = kept if isinstance(kept, Charge) else None
     rungs = adapter.resolution
     age = time.time() - started_at
     searched: ProviderReply | None = None
@@ -106,6 +122,14 @@ async def climb(
         if age >= lag:
             return Climb(searched)  # absent past the provider's declared lag: nothing moved
     overdue = age > settles_within(adapter, replay_max_age)
+    if isinstance(kept, Unopened) and age < window:
+        return Climb(
+            None,
+            f"the replay was skipped: the request kept for it is {kept.reason}",
+            "list the ledger key that sealed it in ledger_keys and reconcile again, before "
+            f"{_clock(started_at + window)}; else the lookup, search or webhook settles it",
+            overdue,
+        )
     if replay is not None and age < window:
         return Climb(
             None,

@@ -22,6 +22,7 @@ from .._adapter import (
     SubmitsDetails,
 )
 from .._ledger import AttemptOutcome, Ledger, PaymentUpdate
+from .._ledger._sealing import SealedRequestError
 from .._models import AttemptSummary, PaymentResult, PaymentStatus
 from .._paying._amounts import report_amount
 from .._paying._attempt import call_safely, is_conclusive_lookup
@@ -30,7 +31,7 @@ from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook
-from ._ladder import Climb, call_deadline, climb
+from ._ladder import Climb, Unopened, call_deadline, climb
 
 __all__ = [
     "OpenPayment",
@@ -273,11 +274,15 @@ async def _resolve_attempt(
 
 async def _replayable(
     ledger: Ledger, adapter: Adapter, order_id: str, number: int
-) -> Charge | None:
-    """The attempt's own request, when its provider replays by key and it was kept."""
+) -> Charge | Unopened | None:
+    """The attempt's own request, when its provider replays by key and it was kept; one that
+    does not open (sealed under a key no longer configured, or altered) skips only the replay."""
     if not replays(adapter):
         return None
-    text = await ledger.attempt_request(order_id, number)
+    try:
+        text = await ledger.attempt_request(order_id, number)
+    except SealedRequestError as error:
+        return Unopened(str(error))
     return None if text is None else decode_charge(text)
 
 

@@ -41,6 +41,8 @@ class Verdict:
     refunds_disagreeing: list[str] = field(default_factory=list)
     open_but_answered: list[str] = field(default_factory=list)
     """Payments left open although the books show where their money went."""
+    settled_against_books: list[str] = field(default_factory=list)
+    """Payments the ledger ends as failed or declined although a provider took their money."""
 
 
 def takes(books: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Take]:
@@ -111,6 +113,8 @@ def judge(
     for order_id, payment in ledger.items():
         if payment is not None and payment.status in OPEN and order_id in by_order:
             verdict.open_but_answered.append(order_id)
+        if payment is not None and payment.status.value in TOLD_FAILED and order_id in by_order:
+            verdict.settled_against_books.append(order_id)
     _judge_refunds(books, followups, verdict)
     return verdict
 

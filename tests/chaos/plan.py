@@ -209,6 +209,7 @@ def write_config(
     ]
     config = {
         "ledger": ledger,
+        "ledger_keys": ["${PAYROUTER_LEDGER_KEY}"],
         "router": {
             "deadline_seconds": DEADLINE_SECONDS,
             "lease_seconds": LEASE_SECONDS,

@@ -161,6 +161,7 @@ def _assert_kept(
     assert verdict.refunded_twice == []
     assert verdict.refunds_disagreeing == []
     assert verdict.open_but_answered == []
+    assert verdict.settled_against_books == []
     still_open = [o for o, p in after.items() if p is not None and p.status in OPEN]
     unexplained = [o for o in still_open if o not in reconciled.stdout]
     assert unexplained == [], "open payments reconcile did not list with a reason"

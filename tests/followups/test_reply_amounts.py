@@ -159,3 +159,46 @@ async def test_a_refund_answered_for_its_own_amount_goes_on_as_before(provider: 
     assert status is not FollowUpStatus.REFUSED
     assert not [e for e in seen if isinstance(e, AmountMismatch)]
     assert listed == []
+
+
+def _stripe_authorized(peer: ScriptedProvider) -> Adapter:
+    peer.answer(
+        200,
+        {"id": "pi_1", "object": "payment_intent", "status": "requires_capture",
+         "amount": 1000, "currency": "eur", "capture_method": "manual"},
+    )  # fmt: skip
+    return StripeAdapter.from_options(
+        name="stripe",
+        capabilities=None,
+        options={"api_key": "sk_test_123", "base_url": "https://stripe.test"},
+        transport=peer,
+    )
+
+
+@pytest.mark.parametrize(("received", "done"), [(400, True), (1000, False)])
+async def test_a_stripe_capture_is_held_to_the_amount_it_received(
+    received: int, done: bool
+) -> None:
+    """Stripe's captured intent keeps `amount` (what was authorized) and says in
+    `amount_received` what the capture took: that is what the follow-up is held to."""
+    peer = ScriptedProvider()
+    adapter = _stripe_authorized(peer)
+    peer.answer(
+        200,
+        {"id": "pi_1", "object": "payment_intent", "status": "succeeded", "amount": 1000,
+         "amount_received": received, "currency": "eur"},
+    )  # fmt: skip
+    seen: list[Event] = []
+    request = _request("stripe").model_copy(update={"capture": False})
+    async with Router([adapter], ledger="sqlite://", hooks=[seen.append]) as router:
+        await router.pay(request)
+        capture = await router.capture("order-1", FOUR)
+
+    mismatches = [e for e in seen if isinstance(e, AmountMismatch)]
+    if done:
+        assert (capture.status, mismatches) == (FollowUpStatus.SUCCEEDED, [])
+    else:
+        assert capture.status is FollowUpStatus.PENDING
+        assert [(e.followup_id, e.reported_minor) for e in mismatches] == [
+            ("order-1/capture/1", 1000)
+        ]

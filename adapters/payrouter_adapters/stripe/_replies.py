@@ -87,6 +87,8 @@ class Object(BaseModel):
     id: str | None = None
     status: str | None = None
     amount: int | None = None
+    amount_received: int | None = None
+    """A captured intent's amount taken (its `amount` stays what was authorized)."""
     currency: str | None = None
     next_action: _NextAction | None = None
     last_payment_error: _Problem | None = None
@@ -279,8 +281,11 @@ def _problem_kind(provider: str, problem: _Problem) -> FailureKind | None:
 
 
 def _follow_up(
-    table: Mapping[str, StatusRow],
+    table: Mapping[str, StatusRow], *, received: bool = False
 ) -> Callable[[str, httpx.Response], ProviderReply]:
+    """A follow-up's translation; with `received`, a success carries `amount_received` (what
+    a capture took), for the router to compare with the follow-up's amount."""
+
     def translate(provider: str, response: httpx.Response) -> ProviderReply:
         if not response.is_success:
             return error_reply(provider, response)
@@ -292,7 +297,10 @@ def _follow_up(
         status = response.status_code
         match table.get(code):
             case StatusRow(outcome=Outcome.SUCCEEDED):
-                return ProviderReply.succeeded(intent.id, provider_code=code, http_status=status)
+                taken = _received(intent) if received else None
+                return ProviderReply.succeeded(
+                    intent.id, provider_code=code, http_status=status, amount=taken
+                )
             case StatusRow(outcome=Outcome.PENDING):
                 return ProviderReply.pending(intent.id, provider_code=code, http_status=status)
             case _:
@@ -306,7 +314,16 @@ def _follow_up(
     return translate
 
 
-capture_reply = _follow_up(CAPTURE_STATUSES)
+def _received(intent: Object) -> Money | None:
+    """`amount_received` as Money; None when not said, or not an amount of ours (then the
+    follow-up is judged by its notification)."""
+    minor, currency = iso_amount(intent.amount_received, intent.currency)
+    return (
+        None if minor is None or currency is None else Money(minor_units=minor, currency=currency)
+    )
+
+
+capture_reply = _follow_up(CAPTURE_STATUSES, received=True)
 """Translate `/capture`: succeeded, or pending while an asynchronous capture settles."""
 void_reply = _follow_up(VOID_STATUSES)
 """Translate `/cancel`: a canceled intent means the authorization was released."""

@@ -14,19 +14,16 @@ Adyen does; their result would come by webhook, which the sandbox records in its
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 
 from ._adyen_3ds import CHALLENGE_FAILED, challenge, needs_challenge
 from ._adyen_records import report
+from ._adyen_wire import REFUSALS, TOKEN_FIELDS, Payment, new_psp, payer_of, service_error
 from ._books import EntryKind, EntryStatus
 from ._card_numbers import (
     card_number_error,
-    card_payer,
     card_refusal,
     carries_card_number,
 )
@@ -35,57 +32,6 @@ from ._faults import FaultKind
 from ._wallet_tokens import apple_pay_token_error
 
 __all__ = ["AdyenStandin"]
-
-REFUSALS = {
-    FaultKind.INSUFFICIENT_FUNDS: ("Not enough balance", "12"),
-    FaultKind.ACCOUNT_LOCKED: ("Pin tries exceeded", "18"),
-    FaultKind.ACCOUNT_FROZEN: ("Blocked Card", "5"),
-    # Adyen has no "account closed" refusal; a closed card comes back as expired.
-    FaultKind.ACCOUNT_CLOSED: ("Expired Card", "6"),
-    FaultKind.REGION_RESTRICTED: ("Restricted Card", "25"),
-    FaultKind.DECLINED: ("Refused", "2"),
-}
-"""Outcome fault → Adyen's (refusalReason, refusalReasonCode)."""
-_TOKEN_FIELDS = ("applePayToken", "googlePayToken", "samsungPayToken")
-_PSP_ALPHABET = string.ascii_uppercase + string.digits
-
-
-def _psp() -> str:
-    return "".join(secrets.choice(_PSP_ALPHABET) for _ in range(16))
-
-
-def _service_error(status: int, code: str, message: str, kind: str) -> Reply:
-    body = {"status": status, "errorCode": code, "message": message, "errorType": kind}
-    return json_reply(status, body)
-
-
-@dataclass(slots=True)
-class _Payment:
-    psp: str
-    reference: str
-    order_id: str | None
-    value: int
-    currency: str
-    payer: str | None
-    manual: bool
-    result: str
-    approved: bool = False
-    failed: bool = False  # the shopper failed the 3-D Secure challenge
-    captured: int = 0
-    refunded: int = 0
-    released: bool = False
-
-
-def _payer_of(method: object) -> str | None:
-    if not isinstance(method, dict):
-        return None
-    if carries_card_number(method):
-        return card_payer(method)
-    for field in ("storedPaymentMethodId", "iban", *_TOKEN_FIELDS, "type"):
-        value = method.get(field)
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 class AdyenStandin(Standin):
@@ -97,7 +43,7 @@ class AdyenStandin(Standin):
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
-        self._payments: dict[str, _Payment] = {}
+        self._payments: dict[str, Payment] = {}
         self._deleted: set[str] = set()
 
     def reset(self) -> None:
@@ -142,33 +88,33 @@ class AdyenStandin(Standin):
 
     def unauthorized(self) -> Reply:
         """Adyen's 401 ServiceError."""
-        return _service_error(401, "000", "HTTP Status Response - Unauthorized", "security")
+        return service_error(401, "000", "HTTP Status Response - Unauthorized", "security")
 
     def busy(self, status: int, retry_after: int) -> Reply:
         """429 or 503 ServiceError with Retry-After."""
         message = "Too Many Requests" if status == 429 else "Service Unavailable"
-        reply = _service_error(status, "000", message, "internal")
+        reply = service_error(status, "000", message, "internal")
         return Reply(status, reply.body, {"Retry-After": str(retry_after)})
 
     def maintenance(self, retry_after: int) -> Reply:
         """Adyen answers 503 during a scheduled maintenance window."""
-        reply = _service_error(503, "000", "Service under scheduled maintenance", "internal")
+        reply = service_error(503, "000", "Service under scheduled maintenance", "internal")
         return Reply(503, reply.body, {"Retry-After": str(retry_after)})
 
     def server_error(self) -> Reply:
         """Adyen's internal error."""
-        return _service_error(500, "00_500", "Internal error", "internal")
+        return service_error(500, "00_500", "Internal error", "internal")
 
     def idempotency_conflict(self) -> Reply:
         """Same key, other body: 422 errorCode 704."""
-        return _service_error(422, "704", "request already processed or in progress", "validation")
+        return service_error(422, "704", "request already processed or in progress", "validation")
 
     def in_progress(self) -> Reply:
         """Same key while the first request runs: 409 errorCode 704."""
-        return _service_error(409, "704", "request already processed or in progress", "validation")
+        return service_error(409, "704", "request already processed or in progress", "validation")
 
     def _body_payer(self, call: Call) -> str | None:
-        return _payer_of(call.json().get("paymentMethod"))
+        return payer_of(call.json().get("paymentMethod"))
 
     def _payer(self, call: Call) -> str | None:
         payment = self._payments.get(call.path_params.get("psp", ""))
@@ -180,7 +126,7 @@ class AdyenStandin(Standin):
         payment = self._payments.get(psp) if isinstance(psp, str) else None
         return payment.payer if payment else None
 
-    def _result(self, payment: _Payment, extra: Mapping[str, object] | None = None) -> Reply:
+    def _result(self, payment: Payment, extra: Mapping[str, object] | None = None) -> Reply:
         body: dict[str, object] = {
             "pspReference": payment.psp,
             "resultCode": payment.result,
@@ -195,25 +141,25 @@ class AdyenStandin(Standin):
         amount = body.get("amount")
         method = body.get("paymentMethod")
         if not isinstance(amount, dict) or not isinstance(amount.get("value"), int):
-            return _service_error(422, "100", "No amount specified", "validation")
+            return service_error(422, "100", "No amount specified", "validation")
         if not body.get("merchantAccount") or not isinstance(method, dict):
-            return _service_error(422, "702", "Required field missing", "validation")
+            return service_error(422, "702", "Required field missing", "validation")
         if carries_card_number(method):
             error = card_number_error(method, body)
             if error is not None:
-                return _service_error(422, *error, "validation")
+                return service_error(422, *error, "validation")
         wallet_error = apple_pay_token_error(method)
         if wallet_error is not None:
-            return _service_error(422, *wallet_error, "validation")
+            return service_error(422, *wallet_error, "validation")
         extra = body.get("additionalData")
         manual = isinstance(extra, dict) and extra.get("manualCapture") == "true"
-        payment = _Payment(
-            psp=_psp(),
+        payment = Payment(
+            psp=new_psp(),
             reference=str(body.get("reference", "")),
             order_id=_text(body.get("merchantOrderReference")),
             value=int(amount["value"]),
             currency=str(amount.get("currency", "")),
-            payer=_payer_of(method),
+            payer=payer_of(method),
             manual=manual,
             result="Authorised",
         )
@@ -233,7 +179,7 @@ class AdyenStandin(Standin):
             payment.result, answer = challenge(body, url)
             return self._result(payment, answer)
         kind_of_method = str(method.get("type", ""))
-        token_wallet = any(field in method for field in _TOKEN_FIELDS)
+        token_wallet = any(field in method for field in TOKEN_FIELDS)
         if kind_of_method not in ("scheme", "networkToken", "sepadirectdebit") and not token_wallet:
             payment.result = "RedirectShopper"
             action = {
@@ -245,7 +191,7 @@ class AdyenStandin(Standin):
             return self._result(payment, {"action": action})
         return self._authorise(call, payment, sepa=kind_of_method == "sepadirectdebit")
 
-    def _authorise(self, call: Call, payment: _Payment, *, sepa: bool) -> Reply:
+    def _authorise(self, call: Call, payment: Payment, *, sepa: bool) -> Reply:
         pending = call.faulted(FaultKind.PENDING) is not None
         payment.result = "Received" if sepa else ("Pending" if pending else "Authorised")
         if not payment.manual:
@@ -276,28 +222,28 @@ class AdyenStandin(Standin):
         psp = details.get("redirectResult") if isinstance(details, dict) else None
         payment = self._payments.get(psp) if isinstance(psp, str) else None
         if payment is None or payment.result != "RedirectShopper":
-            return _service_error(422, "803", "PaymentDetail not found", "validation")
+            return service_error(422, "803", "PaymentDetail not found", "validation")
         if not payment.approved:
             payment.result = "Refused"
             cancelled = {"refusalReason": "Shopper Cancelled", "refusalReasonCode": "16"}
             return self._result(payment, CHALLENGE_FAILED if payment.failed else cancelled)
         return self._authorise(call, payment, sepa=False)
 
-    def _modification(self, call: Call, payment: _Payment, extra: dict[str, object]) -> Reply:
+    def _modification(self, call: Call, payment: Payment, extra: dict[str, object]) -> Reply:
         body = call.json()
         return json_reply(
             201,
             {
                 "merchantAccount": str(body.get("merchantAccount", "")),
                 "paymentPspReference": payment.psp,
-                "pspReference": _psp(),
+                "pspReference": new_psp(),
                 "reference": str(body.get("reference", "")),
                 "status": "received",
                 **extra,
             },
         )
 
-    def _amount(self, call: Call, payment: _Payment) -> int | None:
+    def _amount(self, call: Call, payment: Payment) -> int | None:
         amount = call.json().get("amount")
         if not isinstance(amount, dict) or amount.get("currency") != payment.currency:
             return None
@@ -307,11 +253,11 @@ class AdyenStandin(Standin):
     async def _capture(self, call: Call) -> Reply:
         payment = self._payments.get(call.path_params["psp"])
         if payment is None:
-            return _service_error(422, "803", "PaymentDetail not found", "validation")
+            return service_error(422, "803", "PaymentDetail not found", "validation")
         value = self._amount(call, payment)
         open_amount = payment.value - payment.captured if payment.manual else 0
         if value is None or value > open_amount or payment.released:
-            return _service_error(422, "137", "Invalid amount specified", "validation")
+            return service_error(422, "137", "Invalid amount specified", "validation")
         payment.captured += value
         self.books.record(
             EntryKind.CAPTURE,
@@ -328,10 +274,10 @@ class AdyenStandin(Standin):
     async def _refund(self, call: Call) -> Reply:
         payment = self._payments.get(call.path_params["psp"])
         if payment is None:
-            return _service_error(422, "803", "PaymentDetail not found", "validation")
+            return service_error(422, "803", "PaymentDetail not found", "validation")
         value = self._amount(call, payment)
         if value is None or value > payment.captured - payment.refunded:
-            return _service_error(422, "137", "Invalid amount specified", "validation")
+            return service_error(422, "137", "Invalid amount specified", "validation")
         payment.refunded += value
         pending = call.faulted(FaultKind.PENDING) is not None
         self.books.record(
@@ -347,7 +293,7 @@ class AdyenStandin(Standin):
         amount = {"value": value, "currency": payment.currency}
         return self._modification(call, payment, {"amount": amount})
 
-    def _release(self, call: Call, payment: _Payment) -> None:
+    def _release(self, call: Call, payment: Payment) -> None:
         """A cancel is accepted either way; only a releasable hold is released.
 
         With `cancel_fails` the hold stays, as a CANCELLATION webhook with success=false
@@ -370,7 +316,7 @@ class AdyenStandin(Standin):
     async def _cancel(self, call: Call) -> Reply:
         payment = self._payments.get(call.path_params["psp"])
         if payment is None:
-            return _service_error(422, "803", "PaymentDetail not found", "validation")
+            return service_error(422, "803", "PaymentDetail not found", "validation")
         self._release(call, payment)
         return self._modification(call, payment, {})
 
@@ -385,7 +331,7 @@ class AdyenStandin(Standin):
             {
                 "merchantAccount": str(body.get("merchantAccount", "")),
                 "paymentReference": reference,
-                "pspReference": _psp(),
+                "pspReference": new_psp(),
                 "reference": str(body.get("reference", "")),
                 "status": "received",
             },
@@ -394,9 +340,9 @@ class AdyenStandin(Standin):
     async def _delete_stored(self, call: Call) -> Reply:
         stored = call.path_params["stored"]
         if call.faulted(FaultKind.CANCEL_FAILS):
-            return _service_error(422, "802", "Invalid contract", "validation")
+            return service_error(422, "802", "Invalid contract", "validation")
         if stored in self._deleted:
-            return _service_error(422, "800", "Contract not found", "validation")
+            return service_error(422, "800", "Contract not found", "validation")
         self._deleted.add(stored)
         return Reply(204, b"")
 
