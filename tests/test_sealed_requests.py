@@ -278,3 +278,21 @@ async def test_a_process_opened_before_the_key_file_existed_opens_what_another_s
     assert report.open == ()
     assert result is not None
     assert result.status is PaymentStatus.SUCCEEDED
+
+
+async def test_a_key_file_others_can_read_is_used_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator's key file (several keys, the first sealing) left 0644: used, and said."""
+    key_file = tmp_path / "ledger.db.key"
+    key_file.write_text(f"{NEW_KEY}\n{OLD_KEY}\n")
+    key_file.chmod(0o644)
+    database = tmp_path / "ledger.db"
+    peer = ScriptedStripe()
+    peer.on("POST", "/v1/payment_intents", lost)
+    peer.on("GET", "/v1/payment_intents/search", found())
+    with caplog.at_level(logging.WARNING, logger="payrouter"):
+        async with stripe_router(peer, f"sqlite:///{database}") as router:
+            await router.pay(request())
+    assert f"ledger key file {key_file} can be read by others (mode 644)" in caplog.text
+    assert LedgerKeys([NEW_KEY]).open(kept(database), "order-1", 1).startswith("{")

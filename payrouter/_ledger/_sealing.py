@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -215,8 +216,9 @@ def _decode_key(text: str, origin: str) -> bytes:
 
 
 def key_file_for(ledger_file: Path, *, create: bool) -> LedgerKeys | None:
-    """The key kept beside a SQLite ledger file (`<file>.key`), created 0600 when `create`
-    (the first request to seal); None when there is none and `create` is false.
+    """The keys kept beside a SQLite ledger file (`<file>.key`, one a line, the first seals),
+    created 0600 when `create` (the first request to seal); None when there is none and
+    `create` is false. A file others can read is used, with a logged warning.
 
     Two processes opening a fresh ledger at once agree on one key: it is written to a private
     temporary file and linked into place, and the loser of the link reads the winner's.
@@ -231,10 +233,13 @@ def key_file_for(ledger_file: Path, *, create: bool) -> LedgerKeys | None:
                 return None
             _create(path)
         text = path.read_text(encoding="ascii")
+        mode = stat.S_IMODE(path.stat().st_mode)
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigurationError(
             f"ledger key file {path} cannot be used ({error}); configure ledger_keys instead"
         ) from None
+    if mode & 0o077:
+        _LOG.warning("ledger key file %s can be read by others (mode %o): chmod 600 it", path, mode)
     return LedgerKeys(text.split(), origin=f"ledger key file {path}")
 
 
