@@ -18,8 +18,10 @@ import httpx
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from payrouter import ConfigurationError, PaymentStatus, Router, RouterSettings
+from payrouter._cli._app import app
 from payrouter._config import load_config
 from payrouter._ledger._sealing import LedgerKeys, SealedRequestError, new_key
 from payrouter_adapters.stripe import StripeAdapter
@@ -296,3 +298,13 @@ async def test_a_key_file_others_can_read_is_used_with_a_warning(
             await router.pay(request())
     assert f"ledger key file {key_file} can be read by others (mode 644)" in caplog.text
     assert LedgerKeys([NEW_KEY]).open(kept(database), "order-1", 1).startswith("{")
+
+
+def test_the_ledger_key_command_prints_a_new_key_the_ledger_accepts() -> None:
+    first = CliRunner().invoke(app, ["ledger-key"])
+    second = CliRunner().invoke(app, ["ledger-key"])
+    assert first.exit_code == 0
+    key = first.output.strip()
+    assert len(key) == 44
+    assert key != second.output.strip()
+    LedgerKeys([key])

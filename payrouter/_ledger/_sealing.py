@@ -9,7 +9,7 @@ id is a digest of the key, so a key list needs no names. The first key seals, ev
 (rotation: put the new key first, keep the old ones until their requests are past every
 replay window). Values written before sealing (JSON in clear) are read as they are.
 
-Keys are 32 random bytes in URL-safe base64 (docs/security.md says how to make one). Without a
+Keys are 32 random bytes in URL-safe base64 (`payrouter ledger-key` prints a new one). Without a
 configured key, a SQLite file ledger keeps one in a file beside it, created 0600 (with a
 logged warning) when the first request is sealed; an in-memory ledger uses a key that dies
 with it, as its rows do; a server ledger needs configured keys.
@@ -51,7 +51,7 @@ _KEY_BYTES: Final = 32
 NO_KEY: Final = (
     "no ledger key is configured, and a replaying provider's requests are kept only sealed: "
     'set `ledger_keys: ["${PAYROUTER_LEDGER_KEY}"]` in the config (or Router(ledger_keys=...)) '
-    "and export the key; docs/security.md says how to make one"
+    "and export the key (`payrouter ledger-key` prints a new one)"
 )
 
 
@@ -210,7 +210,7 @@ def _decode_key(text: str, origin: str) -> bytes:
     if len(key) != _KEY_BYTES:
         raise ConfigurationError(
             f"{origin}: a ledger key is 32 random bytes in URL-safe base64 (44 characters); "
-            "docs/security.md says how to make one"
+            "`payrouter ledger-key` prints a new one"
         )
     return key
 
