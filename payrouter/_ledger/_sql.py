@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from .._errors import LedgerUnavailableError
+from .._errors import ConfigurationError, LedgerUnavailableError
 from .._models import PaymentResult, PaymentStatus
 from .._money import Money
 from . import _sqlite_path
@@ -112,7 +112,8 @@ class SqlLedger(BooksOperations):
         Raises:
             LedgerUnavailableError: the database cannot be opened or is corrupt; the message
                 names the file (or server) and the fix.
-            ConfigurationError: the URL names no installed database driver.
+            ConfigurationError: the URL names no installed database driver, or the key
+                file beside a SQLite ledger cannot be read.
         """
         threads = 1 if self._is_sqlite else self._pool_size
         batch = self._batch if self._is_sqlite else None
@@ -122,6 +123,9 @@ class SqlLedger(BooksOperations):
         except (SQLAlchemyError, OSError) as error:
             await self.close()
             raise self._location.error(error, "opening it") from error
+        except ConfigurationError:  # its key file cannot be read
+            await self.close()
+            raise
 
     def _connect(self) -> None:
         """On the ledger's thread: migrate (SQLite files in their own exclusive transaction),
@@ -285,7 +289,7 @@ class SqlLedger(BooksOperations):
         request = row.request
         if request is not None:  # sealed here, never stored in clear
             if self.sealing.needs_key_file:
-                await self._run(self.sealing.create_key_file)
+                await self._run(lambda: self.sealing.find_key_file(create=True))
             request = self.sealing.seal(request, row.order_id, row.number)
 
         def work() -> None:
@@ -312,6 +316,8 @@ class SqlLedger(BooksOperations):
         """Raises SealedRequestError when the kept request does not open (`_sealing`)."""
 
         def work() -> str | None:
+            if self.sealing.needs_key_file:  # another process may have sealed with it since
+                self.sealing.find_key_file(create=False)
             with self._statement() as conn:
                 found = conn.execute(
                     select(attempts.c.request).where(
