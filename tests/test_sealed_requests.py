@@ -18,8 +18,10 @@ import httpx
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from payrouter import ConfigurationError, PaymentStatus, Router, RouterSettings
+from payrouter._cli._app import app
 from payrouter._config import load_config
 from payrouter._ledger._sealing import LedgerKeys, SealedRequestError, new_key
 from payrouter_adapters.stripe import StripeAdapter
@@ -256,3 +258,53 @@ async def test_a_postgresql_ledger_keeps_the_request_sealed_and_replays_it(
     assert result.status is PaymentStatus.SUCCEEDED
     original, _, replay = peer.sent("POST", "/v1/payment_intents")
     assert replay.content == original.content
+
+
+async def test_a_process_opened_before_the_key_file_existed_opens_what_another_sealed(
+    tmp_path: Path,
+) -> None:
+    """Two workers on one fresh SQLite file: the one that did not make the key file reads it."""
+    database = tmp_path / "ledger.db"
+    peer = ScriptedStripe()
+    peer.on("POST", "/v1/payment_intents", lost, lost, answer(intent("succeeded")))
+    peer.on("GET", "/v1/payment_intents/search", found())
+    async with (
+        stripe_router(peer, f"sqlite:///{database}") as early,
+        stripe_router(peer, f"sqlite:///{database}") as payer,
+    ):
+        assert (await payer.pay(request())).status is PaymentStatus.PENDING
+        assert (tmp_path / "ledger.db.key").exists()
+        age_attempts(database, 600)
+        report = await early.reconcile()
+        result = await early.lookup("order-1")
+    assert report.open == ()
+    assert result is not None
+    assert result.status is PaymentStatus.SUCCEEDED
+
+
+async def test_a_key_file_others_can_read_is_used_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator's key file (several keys, the first sealing) left 0644: used, and said."""
+    key_file = tmp_path / "ledger.db.key"
+    key_file.write_text(f"{NEW_KEY}\n{OLD_KEY}\n")
+    key_file.chmod(0o644)
+    database = tmp_path / "ledger.db"
+    peer = ScriptedStripe()
+    peer.on("POST", "/v1/payment_intents", lost)
+    peer.on("GET", "/v1/payment_intents/search", found())
+    with caplog.at_level(logging.WARNING, logger="payrouter"):
+        async with stripe_router(peer, f"sqlite:///{database}") as router:
+            await router.pay(request())
+    assert f"ledger key file {key_file} can be read by others (mode 644)" in caplog.text
+    assert LedgerKeys([NEW_KEY]).open(kept(database), "order-1", 1).startswith("{")
+
+
+def test_the_ledger_key_command_prints_a_new_key_the_ledger_accepts() -> None:
+    first = CliRunner().invoke(app, ["ledger-key"])
+    second = CliRunner().invoke(app, ["ledger-key"])
+    assert first.exit_code == 0
+    key = first.output.strip()
+    assert len(key) == 44
+    assert key != second.output.strip()
+    LedgerKeys([key])

@@ -143,7 +143,11 @@ class Ledger(Protocol):
         ...
 
     async def attempt_request(self, order_id: str, number: int) -> str | None:
-        """The request attempt `number` sent, as recorded; None if none was kept."""
+        """The request attempt `number` sent, opened if sealed; None if none was kept.
+
+        Raises:
+            SealedRequestError: it was kept sealed and does not open (`_sealing`).
+        """
         ...
 
     async def finish_attempt(

@@ -63,7 +63,8 @@ attempts = Table(
     Column("started_at", Double, nullable=False),
     Column("finished_at", Double),
     # What the attempt sent (JSON), kept only for providers that replay by key: a replay
-    # must carry the same body. It holds the payment source's token or IBAN.
+    # must carry the same body. It holds the payment source's token or IBAN, so it is
+    # sealed (`_sealing`: AES-GCM under ledger_keys); rows from before sealing are in clear.
     Column("request", Text),
     # A decline's type (soft/hard) and the network's retry advice, normalized and as given.
     Column("decline", String(10)),

@@ -9,7 +9,7 @@ id is a digest of the key, so a key list needs no names. The first key seals, ev
 (rotation: put the new key first, keep the old ones until their requests are past every
 replay window). Values written before sealing (JSON in clear) are read as they are.
 
-Keys are 32 random bytes in URL-safe base64 (docs/security.md says how to make one). Without a
+Keys are 32 random bytes in URL-safe base64 (`payrouter ledger-key` prints a new one). Without a
 configured key, a SQLite file ledger keeps one in a file beside it, created 0600 (with a
 logged warning) when the first request is sealed; an in-memory ledger uses a key that dies
 with it, as its rows do; a server ledger needs configured keys.
@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -50,7 +51,7 @@ _KEY_BYTES: Final = 32
 NO_KEY: Final = (
     "no ledger key is configured, and a replaying provider's requests are kept only sealed: "
     'set `ledger_keys: ["${PAYROUTER_LEDGER_KEY}"]` in the config (or Router(ledger_keys=...)) '
-    "and export the key; docs/security.md says how to make one"
+    "and export the key (`payrouter ledger-key` prints a new one)"
 )
 
 
@@ -159,13 +160,14 @@ class RequestSeal:
 
     @property
     def needs_key_file(self) -> bool:
-        """The first request to seal, with no key: the key file is created (`create_key_file`)."""
+        """No key yet, but a key file may hold one (or be created for the first seal)."""
         return self.keys is None and self._beside is not None
 
-    def create_key_file(self) -> None:
-        """Create (or read, if another process just did) the key file; on the ledger's thread."""
+    def find_key_file(self, *, create: bool) -> None:
+        """Read the key file, which another process may have created since this ledger
+        opened; with `create`, create it if it is still missing. On the ledger's thread."""
         assert self._beside is not None
-        self.keys = key_file_for(self._beside, create=True)
+        self.keys = key_file_for(self._beside, create=create)
 
     def require(self, *, replaying: bool) -> None:
         """Refuse a ledger that would have to keep a replaying provider's requests and has no
@@ -208,14 +210,15 @@ def _decode_key(text: str, origin: str) -> bytes:
     if len(key) != _KEY_BYTES:
         raise ConfigurationError(
             f"{origin}: a ledger key is 32 random bytes in URL-safe base64 (44 characters); "
-            "docs/security.md says how to make one"
+            "`payrouter ledger-key` prints a new one"
         )
     return key
 
 
 def key_file_for(ledger_file: Path, *, create: bool) -> LedgerKeys | None:
-    """The key kept beside a SQLite ledger file (`<file>.key`), created 0600 when `create`
-    (the first request to seal); None when there is none and `create` is false.
+    """The keys kept beside a SQLite ledger file (`<file>.key`, one a line, the first seals),
+    created 0600 when `create` (the first request to seal); None when there is none and
+    `create` is false. A file others can read is used, with a logged warning.
 
     Two processes opening a fresh ledger at once agree on one key: it is written to a private
     temporary file and linked into place, and the loser of the link reads the winner's.
@@ -230,10 +233,13 @@ def key_file_for(ledger_file: Path, *, create: bool) -> LedgerKeys | None:
                 return None
             _create(path)
         text = path.read_text(encoding="ascii")
+        mode = stat.S_IMODE(path.stat().st_mode)
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigurationError(
             f"ledger key file {path} cannot be used ({error}); configure ledger_keys instead"
         ) from None
+    if mode & 0o077:
+        _LOG.warning("ledger key file %s can be read by others (mode %o): chmod 600 it", path, mode)
     return LedgerKeys(text.split(), origin=f"ledger key file {path}")
 
 

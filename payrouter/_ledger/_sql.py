@@ -20,13 +20,12 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
-    select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from .._errors import LedgerUnavailableError
+from .._errors import ConfigurationError, LedgerUnavailableError
 from .._models import PaymentResult, PaymentStatus
 from .._money import Money
 from . import _sqlite_path
@@ -34,12 +33,13 @@ from ._checkpoint import Checkpointer
 from ._claims import SELECT_PAYMENT, claim_values, load, settle_existing
 from ._engine import BUSY_TIMEOUT_SECONDS, ledger_engine
 from ._file import LedgerLocation
+from ._kept_requests import KeptRequests
 from ._leases import acquire, unresolved
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment, one_statement_values
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
-from ._rows import clip, payment_result, payment_values, value_of
+from ._rows import outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
 from ._schema import attempts, payments
 from ._sealing import RequestSeal
@@ -59,7 +59,7 @@ _UPDATE_PAYMENT_RETURNING: Final = (
 )
 
 
-class SqlLedger(BooksOperations):
+class SqlLedger(BooksOperations, KeptRequests):
     """A ledger in any SQLAlchemy database; `sqlite:///payments.db` or `postgresql+psycopg://…`.
 
     Args:
@@ -112,7 +112,8 @@ class SqlLedger(BooksOperations):
         Raises:
             LedgerUnavailableError: the database cannot be opened or is corrupt; the message
                 names the file (or server) and the fix.
-            ConfigurationError: the URL names no installed database driver.
+            ConfigurationError: the URL names no installed database driver, or the key
+                file beside a SQLite ledger cannot be read.
         """
         threads = 1 if self._is_sqlite else self._pool_size
         batch = self._batch if self._is_sqlite else None
@@ -122,6 +123,9 @@ class SqlLedger(BooksOperations):
         except (SQLAlchemyError, OSError) as error:
             await self.close()
             raise self._location.error(error, "opening it") from error
+        except ConfigurationError:  # its key file cannot be read
+            await self.close()
+            raise
 
     def _connect(self) -> None:
         """On the ledger's thread: migrate (SQLite files in their own exclusive transaction),
@@ -285,7 +289,7 @@ class SqlLedger(BooksOperations):
         request = row.request
         if request is not None:  # sealed here, never stored in clear
             if self.sealing.needs_key_file:
-                await self._run(self.sealing.create_key_file)
+                await self._run(lambda: self.sealing.find_key_file(create=True))
             request = self.sealing.seal(request, row.order_id, row.number)
 
         def work() -> None:
@@ -308,21 +312,6 @@ class SqlLedger(BooksOperations):
 
         await self._run(work, before_call=True)
 
-    async def attempt_request(self, order_id: str, number: int) -> str | None:
-        """Raises SealedRequestError when the kept request does not open (`_sealing`)."""
-
-        def work() -> str | None:
-            with self._statement() as conn:
-                found = conn.execute(
-                    select(attempts.c.request).where(
-                        attempts.c.order_id == order_id, attempts.c.number == number
-                    )
-                ).scalar_one_or_none()
-            return None if found is None else str(found)
-
-        stored = await self._run(work)
-        return None if stored is None else self.sealing.open(stored, order_id, number)
-
     async def finish_attempt(
         self,
         order_id: str,
@@ -334,19 +323,7 @@ class SqlLedger(BooksOperations):
 
         def work() -> PaymentResult | None:
             now = time.time()
-            attempt: dict[str, object] = {
-                "outcome": outcome.outcome.value,
-                "failure_kind": value_of(outcome.failure_kind),
-                "provider_code": clip(outcome.provider_code, 100),
-                "provider_reference": outcome.provider_reference,
-                "action_url": clip(outcome.action_url, 2000),
-                "tries": outcome.tries,
-                "latency_ms": outcome.latency_ms,
-                "decline": value_of(outcome.decline),
-                "advice": value_of(outcome.advice),
-                "advice_code": clip(outcome.advice_code, 100),
-                "authorised_minor": outcome.authorised_minor,
-            }
+            attempt = outcome_values(outcome)
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:
                     return finish_attempt_and_payment(

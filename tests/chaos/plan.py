@@ -98,7 +98,9 @@ class Order:
         source: PaymentSource
         number = self.order_id.rsplit("-", 1)[-1]
         if self.kind == "card":
-            source = CardSource(token=f"pm_chaos_{number}")  # type: ignore[arg-type]
+            # Tokenized at both card providers, so either can take it and faults fail over.
+            tokens = {"stripe": f"pm_chaos_{number}", "adyen": f"stored_chaos_{number}"}
+            source = CardSource(tokens=tokens)  # type: ignore[arg-type]
         elif self.kind == "wallet":
             source = WalletSource(wallet="paypal", account=f"vault{number}")  # type: ignore[arg-type]
         else:

@@ -150,7 +150,7 @@ async def test_card_payment_through_router_reaches_adyen(
     """A card payment goes config → adyen adapter → Prism, and settles in the ledger."""
     config = _write_config(tmp_path, [_adyen(mocks["adyen"], ["card"])])
     status, provider, attempts = await _pay(
-        config, _request("e2e-card-1", CardSource(token="8415718415172200"))
+        config, _request("e2e-card-1", CardSource(token="8415718415172200", provider="adyen_card"))
     )
     assert status in _SETTLED
     assert (provider, attempts) == ("adyen_card", 1)
