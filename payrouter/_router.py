@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Self
 from ._adapter import Adapter
 from ._errors import (
     ConfigurationError,
-    PayrouterError,
     RouterClosedError,
 )
 from ._followups import FollowUps
@@ -55,8 +54,6 @@ from ._settings import RouterSettings
 from ._testmode import is_testing
 
 __all__ = ["Router"]
-
-_SHED_FLUSH_SECONDS = 5.0
 
 
 class _State(enum.Enum):
@@ -280,22 +277,6 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         from .webhooks._apply import apply
 
         return await apply(self._ledger, self._hooks, event)
-
-    async def _flush_sheds_when_due(self) -> None:
-        if time.monotonic() - self._sheds_flushed_at >= _SHED_FLUSH_SECONDS:
-            await self._flush_sheds()
-
-    async def _flush_sheds(self) -> None:
-        """Write this process's new shed count to the ledger, for every process's status.
-        A ledger that cannot be written keeps the count for the next flush."""
-        self._sheds_flushed_at = time.monotonic()
-        count = self._admission.take_unflushed()
-        if not count:
-            return
-        try:
-            await self._ledger.record_sheds(self._owner, time.time(), count)
-        except PayrouterError:
-            self._admission.put_back(count)
 
     def _require_open(self) -> None:
         if self._state is not _State.OPEN:

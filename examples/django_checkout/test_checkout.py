@@ -247,3 +247,20 @@ def test_every_payrouter_error_has_its_answer_and_none_is_a_500(
     ]
     assert [answer.status_code for answer in answers] == [ERRORS[error]] * 3
     assert all(answer.json()["detail"] for answer in answers)
+
+
+@pytest.mark.slow
+def test_paypal_busy_sends_the_paypal_wallet_through_adyens_paypal(shop: Shop) -> None:
+    """PayPal's API answers 429: the customer approves PayPal through Adyen instead."""
+    client, sandbox = shop
+    sandbox.fault("paypal", "busy", status=429)
+    wallet = {"amount": "15.00", "currency": "EUR", "country": "DE", "prefer": ["wallet"]}
+    started = post(client, {"order_id": "D-9", **wallet, "wallet": "paypal"})
+    assert (started["http_status"], started["status"], started["provider"]) == (
+        200,
+        "requires_action",
+        "adyen",
+    )
+    assert isinstance(started["redirect_url"], str)
+    httpx.get(started["redirect_url"]).raise_for_status()  # the customer approves at PayPal
+    assert sandbox.books("paypal")["orders"] == {}

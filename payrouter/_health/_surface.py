@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 from .._adapter import Adapter
+from .._errors import PayrouterError
 from .._ledger import Ledger, ProviderHealth
 from .._models import PaymentMethod
 from .._money import Money
@@ -19,6 +20,8 @@ from ._maintenance import MaintenanceSchedule, MaintenanceWindow
 from ._protection import Protection
 
 __all__ = ["HealthMethods"]
+
+_SHED_FLUSH_SECONDS = 5.0
 
 
 class HealthMethods:
@@ -31,9 +34,27 @@ class HealthMethods:
     _protection: Protection
     _maintenance: MaintenanceSchedule
     _admission: Admission
+    _owner: str
+    _sheds_flushed_at: float
 
     def _require_open(self) -> None:  # pragma: no cover - Router's own replaces it
         raise NotImplementedError
+
+    async def _flush_sheds_when_due(self) -> None:
+        if time.monotonic() - self._sheds_flushed_at >= _SHED_FLUSH_SECONDS:
+            await self._flush_sheds()
+
+    async def _flush_sheds(self) -> None:
+        """Write this process's new shed count to the ledger, for every process's status.
+        A ledger that cannot be written keeps the count for the next flush."""
+        self._sheds_flushed_at = time.monotonic()
+        count = self._admission.take_unflushed()
+        if not count:
+            return
+        try:
+            await self._ledger.record_sheds(self._owner, time.time(), count)
+        except PayrouterError:
+            self._admission.put_back(count)
 
     def available_methods(
         self, country: str, currency: str, amount: Money

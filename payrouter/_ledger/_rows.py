@@ -16,9 +16,16 @@ from typing import Any
 from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
-from ._records import PaymentUpdate
+from ._records import AttemptOutcome, PaymentUpdate
 
-__all__ = ["attempt_summary", "clip", "payment_result", "payment_values", "value_of"]
+__all__ = [
+    "attempt_summary",
+    "clip",
+    "outcome_values",
+    "payment_result",
+    "payment_values",
+    "value_of",
+]
 
 
 def payment_result(row: Mapping[Any, Any], attempts: Iterable[Mapping[Any, Any]]) -> PaymentResult:
@@ -87,3 +94,20 @@ def payment_values(change: PaymentUpdate, now: float) -> dict[str, object]:
     if change.status is not PaymentStatus.PROCESSING:
         values |= {"owner": None, "lease_until": None}
     return values
+
+
+def outcome_values(outcome: AttemptOutcome) -> dict[str, object]:
+    """The columns an attempt's outcome writes, clipped to their widths."""
+    return {
+        "outcome": outcome.outcome.value,
+        "failure_kind": value_of(outcome.failure_kind),
+        "provider_code": clip(outcome.provider_code, 100),
+        "provider_reference": outcome.provider_reference,
+        "action_url": clip(outcome.action_url, 2000),
+        "tries": outcome.tries,
+        "latency_ms": outcome.latency_ms,
+        "decline": value_of(outcome.decline),
+        "advice": value_of(outcome.advice),
+        "advice_code": clip(outcome.advice_code, 100),
+        "authorised_minor": outcome.authorised_minor,
+    }

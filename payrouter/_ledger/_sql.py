@@ -20,7 +20,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
-    select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,12 +33,13 @@ from ._checkpoint import Checkpointer
 from ._claims import SELECT_PAYMENT, claim_values, load, settle_existing
 from ._engine import BUSY_TIMEOUT_SECONDS, ledger_engine
 from ._file import LedgerLocation
+from ._kept_requests import KeptRequests
 from ._leases import acquire, unresolved
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment, one_statement_values
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
-from ._rows import clip, payment_result, payment_values, value_of
+from ._rows import outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
 from ._schema import attempts, payments
 from ._sealing import RequestSeal
@@ -59,7 +59,7 @@ _UPDATE_PAYMENT_RETURNING: Final = (
 )
 
 
-class SqlLedger(BooksOperations):
+class SqlLedger(BooksOperations, KeptRequests):
     """A ledger in any SQLAlchemy database; `sqlite:///payments.db` or `postgresql+psycopg://…`.
 
     Args:
@@ -312,23 +312,6 @@ class SqlLedger(BooksOperations):
 
         await self._run(work, before_call=True)
 
-    async def attempt_request(self, order_id: str, number: int) -> str | None:
-        """Raises SealedRequestError when the kept request does not open (`_sealing`)."""
-
-        def work() -> str | None:
-            if self.sealing.needs_key_file:  # another process may have sealed with it since
-                self.sealing.find_key_file(create=False)
-            with self._statement() as conn:
-                found = conn.execute(
-                    select(attempts.c.request).where(
-                        attempts.c.order_id == order_id, attempts.c.number == number
-                    )
-                ).scalar_one_or_none()
-            return None if found is None else str(found)
-
-        stored = await self._run(work)
-        return None if stored is None else self.sealing.open(stored, order_id, number)
-
     async def finish_attempt(
         self,
         order_id: str,
@@ -340,19 +323,7 @@ class SqlLedger(BooksOperations):
 
         def work() -> PaymentResult | None:
             now = time.time()
-            attempt: dict[str, object] = {
-                "outcome": outcome.outcome.value,
-                "failure_kind": value_of(outcome.failure_kind),
-                "provider_code": clip(outcome.provider_code, 100),
-                "provider_reference": outcome.provider_reference,
-                "action_url": clip(outcome.action_url, 2000),
-                "tries": outcome.tries,
-                "latency_ms": outcome.latency_ms,
-                "decline": value_of(outcome.decline),
-                "advice": value_of(outcome.advice),
-                "advice_code": clip(outcome.advice_code, 100),
-                "authorised_minor": outcome.authorised_minor,
-            }
+            attempt = outcome_values(outcome)
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:
                     return finish_attempt_and_payment(
