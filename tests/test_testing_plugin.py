@@ -107,12 +107,14 @@ async def test_sandbox_faults_books_and_reset(
     config = payrouter_sandbox.config_for(
         ROOT / "examples/fastapi_checkout/payrouter.yaml", tmp_path
     )
+    stored = payrouter_sandbox.credential("adyen", customer="shopper-1")
+    card = CardSource(tokens={"stripe": SecretStr("pm_card_visa"), "adyen": SecretStr(stored)})
     payrouter_sandbox.fault("stripe", "down")
     assert [fault["spec"]["kind"] for fault in payrouter_sandbox.faults("stripe")] == ["down"]
     async with Router.from_config(config, hooks=()) as router:
-        assert (await router.pay(_request("f-1"))).provider == "adyen"
+        assert (await router.pay(_request("f-1", card))).provider == "adyen"
         payrouter_sandbox.clear_faults("stripe")
-        assert (await router.pay(_request("f-2"))).provider == "stripe"
+        assert (await router.pay(_request("f-2", card))).provider == "stripe"
     assert set(payrouter_sandbox.books("adyen")["orders"]) == {"f-1"}
     payrouter_sandbox.reset()
     assert payrouter_sandbox.books("adyen")["orders"] == {}
@@ -139,7 +141,7 @@ def test_the_testing_guide_documents_the_whole_admin_api_and_every_credential() 
         )
         for method in re.findall(r'"(\w+)"', methods)
     ]
-    assert len(routes) == 8
+    assert len(routes) == 9
     for path, method in routes:
         assert f"`{method} {path}`" in guide, f"{method} {path} is not documented"
     for name in FaultSpec.model_fields:

@@ -43,6 +43,8 @@ CARD_AT_BOTH = {
     **{key: value for key, value in CARD.items() if key != "card_token"},
     "card_tokens": {"stripe": "pm_card_visa", "adyen": "M5N7TQ4TG5PFWR50"},
 }
+ADYEN_STORED_CARD = {"customer": "shopper-1", "credential_id": "M5N7TQ4TG5PFWR50"}
+"""shopper-1's card stored at Adyen: the stand-in charges only what it issued (`shop`)."""
 
 
 Shop = tuple[Client, SandboxControl]
@@ -53,6 +55,7 @@ def shop(
     tmp_path: Path, payrouter_sandbox: SandboxControl, payrouter_sandbox_env: object
 ) -> Iterator[Shop]:
     config = payrouter_sandbox.config_for(CONFIG, tmp_path)
+    payrouter_sandbox.credential("adyen", **ADYEN_STORED_CARD)  # as Adyen's tokenization would
     with override_settings(PAYROUTER_CONFIG=config):
         try:
             yield Client(), payrouter_sandbox

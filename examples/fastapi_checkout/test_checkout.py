@@ -33,6 +33,7 @@ def shop(
 ) -> Iterator[Shop]:
     """The app on a copy of its config whose URLs point at freshly started stand-ins."""
     config = payrouter_sandbox.config_for(CONFIG, tmp_path)
+    payrouter_sandbox.credential("adyen", **ADYEN_STORED_CARD)  # as Adyen's tokenization would
     with TestClient(create_app(config)) as client:
         yield client, payrouter_sandbox
 
@@ -54,6 +55,8 @@ CARD_AT_BOTH = {
     **{key: value for key, value in CARD.items() if key != "card_token"},
     "card_tokens": {"stripe": "pm_card_visa", "adyen": "M5N7TQ4TG5PFWR50"},
 }
+ADYEN_STORED_CARD = {"customer": "shopper-1", "credential_id": "M5N7TQ4TG5PFWR50"}
+"""shopper-1's card stored at Adyen: the stand-in charges only what it issued (`shop`)."""
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router, WalletSource
 from payrouter.testing import Behavior
@@ -46,9 +47,13 @@ async def test_stripe_down_sends_the_card_to_adyen(
     payrouter_sandbox: SandboxControl, payrouter_sandbox_env: object, tmp_path: Path
 ) -> None:
     config = payrouter_sandbox.config_for(CONFIG, tmp_path)  # URLs and ledger for this test
+    # No provider charges another's token: the card is tokenized at both (the stand-in
+    # issues the shopper's Adyen stored card, as the checkout's Adyen tokenization would).
+    stored = payrouter_sandbox.credential("adyen", customer="shopper-1")
+    card = CardSource(tokens={"stripe": SecretStr("pm_card_visa"), "adyen": SecretStr(stored)})
     payrouter_sandbox.fault("stripe", "down")
     async with Router.from_config(config, hooks=()) as router:
-        result = await router.pay(order("o-2"))
+        result = await router.pay(order("o-2", card))
     assert result.provider == "adyen"
     assert payrouter_sandbox.books("adyen")["orders"] == {"o-2": {"taken": 2490, "refunded": 0}}
     assert payrouter_sandbox.books("stripe")["orders"] == {}

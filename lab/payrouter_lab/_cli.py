@@ -233,11 +233,27 @@ def _print_report(document: dict[str, Any]) -> None:
                 f"(see {target['runbook']})"
             )
     _print_routing(document)
+    _print_card_failovers(document)
     _print_records_check(document.get("records_check"))
     explanations = document.get("explanations", {})
     if "requires_action" in explanations:
         console.print(explanations["requires_action"])
     _print_conditions(document.get("conditions"))
+
+
+def _print_card_failovers(document: dict[str, Any]) -> None:
+    """Card failovers payrouter needed, and whether the card held a credential at another
+    card provider (none charges another's token)."""
+    figures = document["strategies"][0].get("card_failovers")
+    if not figures:
+        return
+    share = figures["possible_share"]
+    why_not = ", ".join(f"{why}: {n}" for why, n in figures["not_possible"].items())
+    console.print(
+        f"card failovers (payrouter): {figures['needed']} needed, {figures['possible']} "
+        f"possible ({'n/a' if share is None else f'{share:.1%}'}), {figures['made']} made; "
+        f"not possible: {why_not or 'none'}"
+    )
 
 
 def _print_records_check(check: dict[str, Any] | None) -> None:

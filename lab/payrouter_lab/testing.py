@@ -68,9 +68,26 @@ SANDBOX_PORTS: Final = MappingProxyType(
 
 TEST_CREDENTIALS: Final = MappingProxyType(
     {
-        "card approved": "pm_card_visa (any other Stripe PaymentMethod id too)",
-        "card declined": "pm_card_visa_chargeDeclined (Stripe decline_code generic_decline)",
+        "card approved": (
+            "pm_card_visa (Stripe's other test ids: pm_card_mastercard, tok_visa, ...), or a "
+            "PaymentMethod issued with credential('stripe'); any other id is refused, "
+            "resource_missing"
+        ),
+        "card declined": (
+            "pm_card_visa_chargeDeclined (Stripe decline_code generic_decline); "
+            "pm_card_chargeDeclinedLostCard, ...StolenCard, ...Fraudulent, ...ExpiredCard, "
+            "...IncorrectCvc, ...ProcessingError as at Stripe"
+        ),
         "card insufficient funds": "pm_card_visa_chargeDeclinedInsufficientFunds",
+        "card at Adyen": (
+            "a stored card of the shopper, issued with credential('adyen', customer=...) and "
+            "sent with that customer_id; another shopper's or an unknown id is refused, "
+            "errorCode 800"
+        ),
+        "card failover (tokenized at both)": (
+            "CardSource(tokens={'stripe': 'pm_card_visa', 'adyen': <the shopper's stored "
+            "card>}): Stripe down, Adyen charges it once"
+        ),
         "card 3-D Secure": (
             "pm_card_authenticationRequired or pm_card_threeDSecure2Required: requires_action; "
             "a GET of the action URL authenticates (with ?outcome=fail it fails), then "
@@ -82,7 +99,8 @@ TEST_CREDENTIALS: Final = MappingProxyType(
             "payment_method and return_url brings the challenge back"
         ),
         "card 3-D Secure (Adyen)": (
-            "a stored card id starting 3ds2_: RedirectShopper; a GET of action.url passes "
+            "a stored card id starting 3ds2_ (issued with credential_id='3ds2_...'): "
+            "RedirectShopper; a GET of action.url passes "
             "(?outcome=fail fails), then router.refresh(order_id, details={'redirectResult': "
             "<pspReference>}) authorises it; off session it is "
             "declined, authentication_required (refusal 38)"
@@ -137,6 +155,28 @@ class SandboxControl:
         """The provider's programmed faults with their hit counts."""
         answer: list[dict[str, Any]] = self._get(f"/_admin/{provider}/faults")
         return answer
+
+    def credential(
+        self, provider: str, *, customer: str | None = None, credential_id: str | None = None
+    ) -> str:
+        """Issue a card or wallet credential at a provider, as a checkout's tokenization
+        would (`POST /_admin/{provider}/credentials`), and return its id: a Stripe
+        PaymentMethod (`pm_...`), an Adyen stored payment method of `customer` (its
+        shopperReference, required), a PayPal vault payment token. No stand-in charges
+        another provider's credential.
+
+        Raises:
+            ValueError: the sandbox refused the request; the message says why.
+        """
+        body = {"customer": customer, "id": credential_id}
+        reply = self._admin.post(
+            f"/_admin/{provider}/credentials", json={k: v for k, v in body.items() if v}
+        )
+        if reply.status_code in (404, 422):
+            raise ValueError(f"the sandbox refused the credential: {reply.text}")
+        reply.raise_for_status()
+        issued: str = reply.json()["id"]
+        return issued
 
     def clear_faults(self, provider: str) -> None:
         """End every fault of the provider (a `down` provider listens again)."""

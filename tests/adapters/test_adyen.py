@@ -35,6 +35,7 @@ from payrouter_adapters.adyen import AdyenAdapter, AdyenOptions
 from payrouter_adapters.adyen._codes import (
     ERROR_CODES,
     HTTP_STATUSES,
+    PAYMENT_ERROR_CODES,
     REFUND_REASONS,
     REFUSAL_CODE_BY_REASON,
     REFUSALS,
@@ -693,15 +694,35 @@ async def test_each_http_status_row_maps_to_its_kind(
     assert reply.http_status == status
 
 
-@pytest.mark.parametrize(("code", "kind"), sorted(ERROR_CODES.items()))
+@pytest.mark.parametrize(("code", "kind"), sorted(PAYMENT_ERROR_CODES.items()))
 async def test_each_error_code_maps_to_its_kind(
     adapter: AdyenAdapter, peer: ScriptedProvider, code: str, kind: FailureKind
 ) -> None:
-    """Every errorCode row yields the kind the table names."""
+    """Every errorCode row of a payment yields the kind the table names."""
     peer.answer(422, service_error(422, code))
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.failure_kind is kind
     assert reply.provider_code == code
+
+
+@pytest.mark.parametrize(("code", "kind"), sorted(ERROR_CODES.items()))
+async def test_each_error_code_of_a_deletion_maps_to_its_kind(
+    adapter: AdyenAdapter, peer: ScriptedProvider, code: str, kind: FailureKind
+) -> None:
+    """Outside a payment the shared rows apply: 800 on a deletion is a stored method gone."""
+    peer.answer(422, service_error(422, code))
+    reply = await adapter.cancel_mandate("shopper-1:8415718415172200", idempotency_key=KEY)
+    assert reply.failure_kind is kind
+
+
+async def test_a_stored_card_adyen_does_not_have_is_a_refused_payment(
+    adapter: AdyenAdapter, peer: ScriptedProvider
+) -> None:
+    """800 "Contract not found" on /payments: another provider's token or another shopper's
+    id, refused before any payment: INVALID_REQUEST, so the router moves on."""
+    peer.answer(422, service_error(422, "800"))
+    reply = await adapter.pay(charge(), idempotency_key=KEY)
+    assert (reply.outcome, reply.failure_kind) == (Outcome.FAILED, FailureKind.INVALID_REQUEST)
 
 
 @pytest.mark.parametrize("status", [401, 403])

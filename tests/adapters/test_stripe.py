@@ -39,6 +39,7 @@ from payrouter_adapters.stripe._codes import (
     ERROR_CODES,
     HTTP_STATUSES,
     INTENT_STATUSES,
+    PARAM_ERRORS,
     REFUND_FAILURES,
     REFUND_STATUSES,
     SHOULD_RETRY,
@@ -528,6 +529,34 @@ async def test_each_error_code_row(
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.failure_kind is kind
     assert reply.provider_code == code
+
+
+@pytest.mark.parametrize(("code_param", "kind"), sorted(PARAM_ERRORS.items()))
+async def test_each_param_error_row(
+    adapter: StripeAdapter, peer: ScriptedProvider, code_param: tuple[str, str], kind: FailureKind
+) -> None:
+    """A code about the object a param names: an unknown PaymentMethod refuses the request."""
+    code, param = code_param
+    peer.answer(400, error("invalid_request_error", code=code, param=param))
+    reply = await adapter.pay(charge(), idempotency_key=KEY)
+    assert (reply.failure_kind, reply.provider_code) == (kind, code)
+
+
+async def test_an_unknown_payment_method_is_a_refused_request_not_a_missing_payment(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
+    """400 `resource_missing` on `payment_method` (another provider's token): INVALID_REQUEST,
+    so the router moves on; without the param it stays NOT_FOUND."""
+    message = "No such PaymentMethod: 'pm_x'"
+    peer.answer(
+        400, error("invalid_request_error", code="resource_missing", param="payment_method",
+                   message=message)
+    )  # fmt: skip
+    refused = await adapter.pay(charge(), idempotency_key=KEY)
+    peer.answer(404, error("invalid_request_error", code="resource_missing"))
+    missing = await adapter.pay(charge(), idempotency_key=KEY)
+    assert refused.failure_kind is FailureKind.INVALID_REQUEST
+    assert missing.failure_kind is FailureKind.NOT_FOUND
 
 
 @pytest.mark.parametrize(("status", "kind"), sorted(HTTP_STATUSES.items()))

@@ -41,12 +41,14 @@ from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_adapters.stripe import StripeAdapter
 from payrouter_lab.sandbox import Sandbox, serve
 from tests.records.kit import edit, plant_fee, plant_payment, plant_refund
-from tests.sandbox.kit import IBAN
+from tests.sandbox.kit import IBAN, issue_stored_cards
 
 
 @pytest_asyncio.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
     async with serve(seed=19) as running:
+        async with httpx.AsyncClient(base_url=f"{running.admin_url}/_admin") as admin:
+            await issue_stored_cards(admin)  # the stored cards the tests charge at Adyen
         yield running
 
 

@@ -39,6 +39,20 @@ def options(sandbox: Sandbox, provider: str, **extra: object) -> dict[str, objec
     }
 
 
+SHOPPER = "shopper-1"
+"""The customer of `charge()`: Adyen's shopperReference for its stored cards."""
+STORED_CARDS = ("stored_card_1", "3ds2_visa")
+"""Adyen stored cards of `SHOPPER`, issued after each reset (`issue_stored_cards`)."""
+
+
+async def issue_stored_cards(admin: httpx.AsyncClient) -> None:
+    """Store the cards the tests charge at Adyen for `SHOPPER`, as a checkout's tokenization
+    would (Adyen refuses a stored id its shopper does not have)."""
+    cards = [{"customer": SHOPPER, "id": card} for card in STORED_CARDS]
+    response = await admin.post("/adyen/credentials", json=cards)
+    assert response.status_code == 201, response.text
+
+
 def stripe_adapter(sandbox: Sandbox, **extra: object) -> StripeAdapter:
     return StripeAdapter.from_options(
         name="stripe",
@@ -99,7 +113,7 @@ def charge(provider: str, order_id: str = "order-1", **extra: object) -> Charge:
         "amount": Money(minor_units=1050, currency="EUR"),
         "source": source,
         "customer_country": "DE",
-        "customer_id": "shopper-1",
+        "customer_id": SHOPPER,
         **extra,
     }
     return Charge(**fields)

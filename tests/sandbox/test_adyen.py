@@ -113,6 +113,7 @@ async def test_idempotency_replays_bytes_and_refuses_another_body(
         "amount": {"value": 1050, "currency": "EUR"},
         "merchantAccount": "ShopECOM",
         "reference": "r1",
+        "shopperReference": "shopper-1",
         "paymentMethod": {"type": "scheme", "storedPaymentMethodId": "stored_card_1"},
         "returnUrl": "https://shop.example",
     }

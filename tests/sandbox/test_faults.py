@@ -149,6 +149,8 @@ async def test_count_probability_and_payer_target_the_fault(
     """`count` limits hits, probability 0 never fires, `payer_prefix` picks the payer."""
     await add_fault(admin, "stripe", kind="busy", probability=0.0)
     await add_fault(admin, "stripe", kind="insufficient_funds", payer_prefix="pm_empty", count=1)
+    issued = await admin.post("/stripe/credentials", json={"id": "pm_empty_wallet"})
+    assert issued.status_code == 201
     client = stripe_adapter(sandbox)
     good = await client.pay(charge("stripe", "o1"), idempotency_key="k1")
     empty = await client.pay(charge("stripe", "o2", token="pm_empty_wallet"), idempotency_key="k2")

@@ -17,6 +17,7 @@ __all__ = [
     "ADYEN_EXPONENTS",
     "ERROR_CODES",
     "HTTP_STATUSES",
+    "PAYMENT_ERROR_CODES",
     "REFUND_REASONS",
     "REFUSALS",
     "REFUSAL_CODE_BY_REASON",
@@ -227,6 +228,19 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
 )
 """`ServiceError.errorCode` → kind. An unmapped code is `INVALID_REQUEST` on a 4xx (Adyen
 refused our request) and unknown on a 5xx (Adyen may have processed it)."""
+
+PAYMENT_ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
+    {
+        **ERROR_CODES,
+        # A payment with a storedPaymentMethodId this shopper has not stored at Adyen
+        # (another provider's token, another shopper's id, one deleted): refused before any
+        # payment was made, so the router records it and moves on to a provider that holds a
+        # credential for the card. For a stored method's deletion it stays NOT_FOUND.
+        "800": FailureKind.INVALID_REQUEST,
+    }
+)
+"""`ERROR_CODES` for `/payments`, where a code about the request's own credential means the
+request was refused, not that a payment is missing."""
 
 
 REFUND_REASONS: Final[Mapping[str, str]] = MappingProxyType(

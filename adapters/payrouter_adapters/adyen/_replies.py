@@ -6,6 +6,7 @@ money-moving call is unknown, because Adyen may have acted on the request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TypeVar
 
@@ -21,6 +22,7 @@ from ._amounts import iso_minor
 from ._codes import (
     ERROR_CODES,
     HTTP_STATUSES,
+    PAYMENT_ERROR_CODES,
     REFUSAL_CODE_BY_REASON,
     REFUSAL_DECLINE_TYPES,
     REFUSALS,
@@ -91,7 +93,7 @@ def _load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
 def payment_reply(provider: str, response: httpx.Response) -> ProviderReply:
     """Translate a `/payments` or `/payments/details` response."""
     if not response.is_success:
-        return error_reply(provider, response)
+        return error_reply(provider, response, PAYMENT_ERROR_CODES)
     status = response.status_code
     body = _load(_Payment, response)
     if body is None:
@@ -247,14 +249,17 @@ def modification_reply(provider: str, response: httpx.Response) -> ProviderReply
         return replace(accepted, provider_code="amount_mismatch", message=str(error))
 
 
-def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
-    """Translate a non-2xx response: HTTP status first, then the body's `errorCode`."""
+def error_reply(
+    provider: str, response: httpx.Response, codes: Mapping[str, FailureKind] = ERROR_CODES
+) -> ProviderReply:
+    """Translate a non-2xx response: HTTP status first, then the body's `errorCode` (in
+    `codes`: the call's own table, `PAYMENT_ERROR_CODES` for a payment)."""
     status = response.status_code
     body = _load(_ServiceError, response)
     code = body.error_code if body else None
     kind = HTTP_STATUSES.get(status)
     if kind is None and code is not None:
-        kind = ERROR_CODES.get(code)
+        kind = codes.get(code)
     if kind is None:
         warn_unmapped_once(provider, code or f"http_{status}")
         kind = FailureKind.INVALID_REQUEST if 400 <= status < 500 else FailureKind.UNKNOWN_OUTCOME

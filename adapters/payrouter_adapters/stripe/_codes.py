@@ -26,6 +26,7 @@ __all__ = [
     "ERROR_CODES",
     "HTTP_STATUSES",
     "INTENT_STATUSES",
+    "PARAM_ERRORS",
     "REFUND_FAILURES",
     "REFUND_STATUSES",
     "SHOULD_RETRY",
@@ -282,6 +283,20 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
 )
 """`error.code` → kind, for 4xx answers (and `last_payment_error` without a decline code)."""
 
+
+PARAM_ERRORS: Final[Mapping[tuple[str, str], FailureKind]] = MappingProxyType(
+    {
+        # "No such PaymentMethod": the token is not this Stripe account's (another provider's,
+        # or detached). Stripe refused the request before creating anything, so the router
+        # records it and moves on to a provider holding a credential for the card.
+        ("resource_missing", "payment_method"): FailureKind.INVALID_REQUEST,
+        # "No such customer": the customer a saved card belongs to is not at this account.
+        ("resource_missing", "customer"): FailureKind.INVALID_REQUEST,
+    }
+)
+"""(`error.code`, `error.param`) → kind, ahead of `ERROR_CODES`: a code whose meaning turns on
+the object it names. `resource_missing` alone stays NOT_FOUND: a payment looked up that
+Stripe does not have."""
 
 HTTP_STATUSES: Final[Mapping[int, FailureKind]] = MappingProxyType(
     {

@@ -26,6 +26,7 @@ from ._codes import (
     ERROR_CODES,
     HTTP_STATUSES,
     INTENT_STATUSES,
+    PARAM_ERRORS,
     SHOULD_RETRY,
     VOID_STATUSES,
     StatusRow,
@@ -75,6 +76,7 @@ class _Problem(DeclineDetails):
     model_config = LENIENT
 
     type: str | None = None
+    param: str | None = None
     message: str | None = None
     payment_intent: Object | None = None
 
@@ -273,6 +275,8 @@ def _problem_kind(provider: str, problem: _Problem) -> FailureKind | None:
         kind = DECLINE_CODES.get(problem.decline_code)
         if kind is None:
             warn_unmapped_once(provider, f"decline_code:{problem.decline_code}")
+    if kind is None and problem.code and problem.param:
+        kind = PARAM_ERRORS.get((problem.code, problem.param))
     if kind is None and problem.code:
         kind = ERROR_CODES.get(problem.code)
         if kind is None:

@@ -21,9 +21,12 @@ from pathlib import Path
 
 import httpx
 
+from payrouter import CardSource, PaymentSource
 from payrouter.provider import Adapter, adapters_from_config
 
+from ._card_failovers import card_failover_figures
 from ._conditions import Conditions, watch_conditions
+from ._credentials import cards_of, to_issue
 from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figures
 from ._findings import REQUIRES_ACTION, targets
 from ._pressure import cpu_pressure
@@ -83,11 +86,18 @@ async def run_drill(
         neighbours = stack.enter_context(cpu_pressure(pressure))
         conditions = await stack.enter_async_context(watch_conditions())
         # Each strategy has its own stand-ins (faults and books are per stand-in).
+        cards = [
+            (str(arrival.request.customer_id), card)
+            for arrival in traffic
+            for card in cards_of(arrival.request.sources)
+        ]
+        issuing = to_issue(cards)
         sandboxes = [
-            await _Sandboxes.start(stack, scenario, seed_offset=offset)
+            await _Sandboxes.start(stack, scenario, issuing, seed_offset=offset)
             for offset in (0, 0, len(scenario.providers))
         ]
         config = router_config(scenario, sandboxes[0].urls, folder)
+        takers = await _network_token_takers(scenario, sandboxes[0].urls)
         checked: dict[str, object] = {}
 
         async def router_run() -> StrategyRun:
@@ -125,7 +135,7 @@ async def run_drill(
         conditions.pressure_processes = len(neighbours)
 
     for run in runs:
-        _mark_possible(run.records, traffic, scenario)
+        _mark_possible(run.records, traffic, scenario, takers)
     report = _report(scenario, runs, time.perf_counter() - started, conditions)
     report["records_check"] = checked
     return DrillOutcome(report, folder)
@@ -135,19 +145,24 @@ class _Sandboxes:
     """One stand-in per provider name (two providers of one type never share faults or
     books), with its admin client: arm the faults, read the books."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, issuing: dict[str, list[dict[str, str]]]) -> None:
         self._scenario = scenario
+        self._issuing = issuing
         self._type_of = {provider.name: provider.type for provider in scenario.providers}
         self.urls: dict[str, str] = {}
         self.admins: dict[str, httpx.AsyncClient] = {}
 
     @classmethod
     async def start(
-        cls, stack: contextlib.AsyncExitStack, scenario: Scenario, seed_offset: int
+        cls,
+        stack: contextlib.AsyncExitStack,
+        scenario: Scenario,
+        issuing: dict[str, list[dict[str, str]]],
+        seed_offset: int,
     ) -> _Sandboxes:
         from ..sandbox import serve
 
-        sandboxes = cls(scenario)
+        sandboxes = cls(scenario, issuing)
         for index, provider in enumerate(scenario.providers):
             sandbox = await stack.enter_async_context(
                 serve(seed=scenario.seed + seed_offset + index)
@@ -159,9 +174,14 @@ class _Sandboxes:
         return sandboxes
 
     async def arm(self) -> None:
-        """Empty the books and post the faults: the fault timeline starts now."""
+        """Empty the books, issue the customers' card credentials at their providers (as
+        their checkout's tokenization did), and post the faults: the fault timeline starts
+        now."""
         for admin in self.admins.values():
             (await admin.post("/_admin/reset")).raise_for_status()
+        for name, credentials in self._issuing.items():
+            path = f"/_admin/{self._type_of[name]}/credentials"
+            (await self.admins[name].post(path, json=credentials)).raise_for_status()
         for fault in self._scenario.faults:
             path = f"/_admin/{self._type_of[fault.provider]}/faults"
             (await self.admins[fault.provider].post(path, json=fault.spec())).raise_for_status()
@@ -177,6 +197,31 @@ class _Sandboxes:
         return charges
 
 
+def _adapters(scenario: Scenario, urls: dict[str, str]) -> list[Adapter]:
+    """The real adapters of the scenario's providers, pointed at the stand-ins at `urls`."""
+    config = {
+        "providers": [
+            {
+                "name": provider.name,
+                "type": provider.type,
+                "methods": [method.value for method in provider.methods],
+                "options": adapter_options(provider, urls[provider.name]),
+            }
+            for provider in scenario.providers
+        ]
+    }
+    return adapters_from_config(config)
+
+
+async def _network_token_takers(scenario: Scenario, urls: dict[str, str]) -> frozenset[str]:
+    """The providers whose adapter takes card network tokens (Adyen's; Stripe's does not)."""
+    adapters = _adapters(scenario, urls)
+    takers = frozenset(a.name for a in adapters if a.capabilities.credentials.network_tokens)
+    for adapter in adapters:
+        await adapter.aclose()
+    return takers
+
+
 async def _baseline(
     name: str,
     serve_with: Callable[
@@ -189,18 +234,7 @@ async def _baseline(
     on_payment: Callable[[str, PaymentRecord], None],
 ) -> StrategyRun:
     """One naive strategy over the traffic with the real adapters, pointed at `sandboxes`."""
-    config = {
-        "providers": [
-            {
-                "name": provider.name,
-                "type": provider.type,
-                "methods": [method.value for method in provider.methods],
-                "options": adapter_options(provider, sandboxes.urls[provider.name]),
-            }
-            for provider in scenario.providers
-        ]
-    }
-    adapters = {adapter.name: adapter for adapter in adapters_from_config(config)}
+    adapters = {adapter.name: adapter for adapter in _adapters(scenario, sandboxes.urls)}
     try:
         records = await serve_with(
             scenario.providers, adapters, traffic, lambda record: on_payment(name, record)
@@ -228,9 +262,13 @@ def _blocked(scenario: Scenario, provider: str, at: float) -> bool:
 
 
 def _mark_possible(
-    records: list[PaymentRecord], traffic: Sequence[Arrival], scenario: Scenario
+    records: list[PaymentRecord],
+    traffic: Sequence[Arrival],
+    scenario: Scenario,
+    network_token_takers: frozenset[str],
 ) -> None:
-    """A payment was possible if an offered method had a provider not blocked at send time."""
+    """A payment was possible if an offered source had a provider holding a credential for
+    it (a card's token, or a network token) that was not blocked at send time."""
     by_order = {arrival.request.order_id: arrival for arrival in traffic}
     for record in records:
         arrival = by_order[record.order_id]
@@ -239,7 +277,18 @@ def _mark_possible(
             for source in arrival.request.sources
             for provider in scenario.providers
             if source.method in provider.methods
+            and _holds(source, provider.name, network_token_takers)
         )
+
+
+def _holds(source: PaymentSource, provider: str, network_token_takers: frozenset[str]) -> bool:
+    """The drill's cards carry a token per provider that issued one, or a network token that
+    only some providers' APIs take."""
+    if not isinstance(source, CardSource):
+        return True
+    if source.network_token is not None:
+        return provider in network_token_takers
+    return provider in source.tokens
 
 
 def _peak(scenario: Scenario) -> tuple[float, float] | None:
@@ -260,6 +309,10 @@ def _report(
     fees = {provider.name: provider.fees for provider in scenario.providers}
     for figures, run in zip(strategies, runs, strict=True):
         figures["routing"] = routing_figures(run.records, fees, scenario.currency)
+        # Only payrouter's run says which providers held a credential (its RoutePlanned).
+        figures["card_failovers"] = (
+            card_failover_figures(run.records) if run.name == STRATEGIES[0] else None
+        )
     return {
         "scenario": {
             "name": scenario.name,

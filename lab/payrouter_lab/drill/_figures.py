@@ -43,6 +43,8 @@ class PaymentRecord:
     amount_minor: int = 0
     shed: bool = False
     """Refused at admission (`CapacityExhaustedError`, `PaymentShed`): nothing was sent."""
+    card_failover: str | None = None
+    """payrouter's run: whether a card failover was needed and possible (`_card_failovers`)."""
 
 
 @dataclass(slots=True)

@@ -6,14 +6,17 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+from payrouter import PaymentMethod
 from payrouter.instrumentation import (
     AttemptFinished,
     AttemptStarted,
     BreakerStateChanged,
     CandidateSkipped,
     Event,
+    FailedOver,
     PaymentShed,
     RetryScheduled,
+    RoutePlanned,
 )
 
 __all__ = ["Observed"]
@@ -29,6 +32,12 @@ class Observed:
         self.shed: set[str] = set()
         self.call_started: dict[str, float] = {}
         self.breaker_events: list[dict[str, object]] = []
+        self.card_route: dict[str, list[str]] = {}
+        """Card providers in each payment's route: each holds a credential for its card."""
+        self.card_excluded: dict[str, dict[str, str]] = {}
+        """Card providers left out of each payment's route, and why."""
+        self.card_left: dict[str, set[str]] = defaultdict(set)
+        """Card providers the router moved on from or skipped, per payment."""
         self.clock_zero = time.monotonic()
         self._on_breaker = on_breaker
 
@@ -41,8 +50,15 @@ class Observed:
             self.retried.add(event.order_id)
         elif isinstance(event, PaymentShed):
             self.shed.add(event.order_id)
-        elif isinstance(event, CandidateSkipped) and event.reason == "breaker_open":
-            self.skips[event.order_id] += 1
+        elif isinstance(event, CandidateSkipped):
+            if event.reason == "breaker_open":
+                self.skips[event.order_id] += 1
+            if event.method is PaymentMethod.CARD:
+                self.card_left[event.order_id].add(event.provider)
+        elif isinstance(event, FailedOver) and event.method is PaymentMethod.CARD:
+            self.card_left[event.order_id].add(event.from_provider)
+        elif isinstance(event, RoutePlanned) and event.order_id not in self.card_route:
+            self._route(event)
         elif isinstance(event, BreakerStateChanged):
             change: dict[str, object] = {
                 "t": round(time.monotonic() - self.clock_zero, 3),
@@ -53,3 +69,14 @@ class Observed:
             }
             self.breaker_events.append(change)
             self._on_breaker(change)
+
+    def _route(self, event: RoutePlanned) -> None:
+        """Entries read `card_a/card fee=39` and `card_b: no credential for card_b in card #1`."""
+        route = [entry.split()[0] for entry in event.route]
+        self.card_route[event.order_id] = [
+            entry.split("/")[0] for entry in route if entry.endswith("/card")
+        ]
+        excluded = (entry.partition(": ") for entry in event.excluded)
+        self.card_excluded[event.order_id] = {
+            provider: why for provider, _, why in excluded if " card #" in why
+        }

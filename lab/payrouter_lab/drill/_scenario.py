@@ -25,6 +25,7 @@ from pydantic import (
 from payrouter import ConfigurationError, FeeRule, PaymentMethod, RouterSettings, Strategy
 
 from ..sandbox import FaultKind, FaultSpec
+from ._credentials import check_shares
 from ._customers import Approvals
 
 __all__ = [
@@ -142,6 +143,11 @@ class Scenario(BaseModel):
     baseline_provider: str | None = Field(
         default=None, description="The single-provider baseline's provider; default: first."
     )
+    credentials: dict[str, float] | None = Field(
+        default=None,
+        description="Shares of cards by where they are tokenized: <type>_only, both, "
+        "network_token (`_credentials`); default: every card at the first card provider.",
+    )
 
     @model_validator(mode="after")
     def _references_exist(self) -> Self:
@@ -155,7 +161,24 @@ class Scenario(BaseModel):
                 raise ValueError(f"faults[{index}]: end must be after start")
         if self.baseline_provider is not None and self.baseline_provider not in names:
             raise ValueError(f"baseline_provider {self.baseline_provider!r} is not a provider")
+        if self.credentials is not None:
+            problem = check_shares(self.credentials, [kind for _, kind in self.card_providers])
+            if problem is not None:
+                raise ValueError(f"credentials: {problem}")
         return self
+
+    @property
+    def card_providers(self) -> list[tuple[str, str]]:
+        """(name, type) of every card provider, in the scenario's order."""
+        return [(p.name, p.type) for p in self.providers if PaymentMethod.CARD in p.methods]
+
+    @property
+    def credential_shares(self) -> dict[str, float]:
+        """The scenario's shares, or every card at the first card provider."""
+        if self.credentials is not None:
+            return dict(self.credentials)
+        cards = self.card_providers
+        return {f"{cards[0][1]}_only": 1.0} if cards else {}
 
     @property
     def payments(self) -> int:

@@ -25,16 +25,20 @@ import yaml
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from payrouter import (
+    CardSource,
     LedgerUnavailableError,
     MismatchKind,
     PaymentError,
+    PaymentMethod,
     PaymentRequest,
+    PaymentSource,
     PaymentStatus,
     RecordsReport,
     Router,
 )
 from payrouter.provider import Adapter, Charge, Outcome, ProviderReply, policy_for
 
+from ._card_failovers import card_failover
 from ._customers import Approvals, Customers
 from ._figures import PaymentRecord
 from ._observed import Observed
@@ -162,13 +166,21 @@ async def serve_with_router(
             try:
                 result = await router.pay(arrival.request)
                 status, method = result.status, result.method
+                served = status in (PaymentStatus.SUCCEEDED, PaymentStatus.REQUIRES_ACTION)
+                taken_by = result.provider if served and method is PaymentMethod.CARD else None
                 if customers is not None:
                     customers.sent_to_approve(result)
             except (PaymentError, LedgerUnavailableError):
                 # Not paid: refused, shed, or the ledger could not be written in time (then no
                 # provider was called after its last write; reconcile settles any open attempt).
-                status, method = PaymentStatus.FAILED, None
+                status, method, taken_by = PaymentStatus.FAILED, None, None
             order_id = arrival.request.order_id
+            verdict = card_failover(
+                seen.card_left.get(order_id, set()),
+                seen.card_route.get(order_id, []),
+                seen.card_excluded.get(order_id, {}),
+                taken_by,
+            )
             return PaymentRecord(
                 order_id=order_id,
                 sent_at=arrival.at,
@@ -183,6 +195,7 @@ async def serve_with_router(
                 else None,
                 amount_minor=arrival.request.amount.minor_units,
                 shed=order_id in shed,
+                card_failover=verdict,
             )
 
         seen.clock_zero = time.monotonic()
@@ -269,13 +282,28 @@ def _classify(reply: ProviderReply) -> PaymentStatus | None:
     return None  # busy, down, unknown...: a naive integration calls it a failure
 
 
-def _charge(request: PaymentRequest, index: int) -> Charge:
+def credential_at(source: PaymentSource, adapter: Adapter) -> PaymentSource | None:
+    """What a hand-rolled integration sends `adapter` for `source`: the card token it holds
+    for that provider, else a network token where the provider takes them; None when it
+    holds nothing that provider can charge, so it does not call it."""
+    if not isinstance(source, CardSource):
+        return source
+    rules = adapter.capabilities.credentials
+    token = source.token_for(adapter.name, recognizes=rules.recognizes)
+    if token is not None:
+        return CardSource(token=token)
+    if source.network_token is not None and rules.network_tokens:
+        return CardSource(network_token=source.network_token)
+    return None
+
+
+def _charge(request: PaymentRequest, source: PaymentSource) -> Charge:
     key = uuid.uuid4().hex
     return Charge(
         reference=key,
         order_id=request.order_id,
         amount=request.amount,
-        source=request.sources[index],
+        source=source,
         customer_country=request.customer_country,
         customer_id=request.customer_id,
         return_url=request.return_url,
@@ -296,8 +324,16 @@ async def serve_with_single(
 
     async def pay(arrival: Arrival) -> PaymentRecord:
         request, sent = arrival.request, time.perf_counter()
-        method = request.sources[0].method
-        provider = next((p.name for p in providers if method in p.methods), None)
+        first = request.sources[0]
+        method = first.method
+        provider = next(
+            (
+                p.name
+                for p in providers
+                if method in p.methods and credential_at(first, adapters[p.name]) is not None
+            ),
+            None,
+        )
         record = PaymentRecord(
             request.order_id,
             arrival.at,
@@ -317,7 +353,9 @@ async def serve_with_single(
             try:
                 async for loop_try in retrying:
                     with loop_try:
-                        reply = await _call(adapter, request, 0, record)
+                        source = credential_at(first, adapter)
+                        assert source is not None
+                        reply = await _call(adapter, request, source, record)
                         verdict = _classify(reply)
                         if verdict is None:
                             raise _TryAgain
@@ -331,10 +369,10 @@ async def serve_with_single(
 
 
 async def _call(
-    adapter: Adapter, request: PaymentRequest, index: int, record: PaymentRecord
+    adapter: Adapter, request: PaymentRequest, source: PaymentSource, record: PaymentRecord
 ) -> ProviderReply:
     try:
-        reply = await adapter.pay(_charge(request, index), idempotency_key=uuid.uuid4().hex)
+        reply = await adapter.pay(_charge(request, source), idempotency_key=uuid.uuid4().hex)
     except httpx.HTTPError:
         record.attempts.append((adapter.name, "unknown"))
         raise
@@ -361,12 +399,15 @@ async def serve_with_chain(
             amount_minor=request.amount.minor_units,
         )
         done = False
-        for index, source in enumerate(request.sources):
+        for source in request.sources:
             for provider in providers:
                 if done or source.method not in provider.methods:
                     continue
+                held = credential_at(source, adapters[provider.name])
+                if held is None:
+                    continue
                 try:
-                    reply = await _call(adapters[provider.name], request, index, record)
+                    reply = await _call(adapters[provider.name], request, held, record)
                 except httpx.HTTPError:
                     continue
                 verdict = _classify(reply)

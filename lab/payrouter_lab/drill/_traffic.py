@@ -19,6 +19,7 @@ from payrouter import (
     currency_exponent,
 )
 
+from ._credentials import card_source
 from ._scenario import Scenario
 
 __all__ = ["EMPTY_PREFIX", "FROZEN_PREFIX", "Arrival", "arrivals"]
@@ -68,7 +69,7 @@ def _source(
     method: PaymentMethod, rng: random.Random, scenario: Scenario
 ) -> CardSource | WalletSource | BankTransferSource:
     if method is PaymentMethod.CARD:
-        return CardSource(token=f"pm_drill_{rng.randrange(10**9)}")
+        return card_source(rng, scenario.credential_shares, scenario.card_providers)
     if method is PaymentMethod.WALLET:
         draw = rng.random()
         prefix = ""

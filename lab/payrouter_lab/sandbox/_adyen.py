@@ -7,7 +7,10 @@ direct debit, a wallet's token (Apple/Google/Samsung Pay; an Apple Pay token tha
 base64 of its `paymentData` is refused, `_wallet_tokens`), else the wallet type (`paypal`,
 `alipay`, ...). Redirect wallets answer `RedirectShopper`; a GET of `action.url` approves the
 payment, after which `/payments/details` with `redirectResult=<pspReference>` authorises it.
-Stored cards named `3ds2_...` need 3-D Secure 2 (`_adyen_3ds`). SEPA direct debits answer
+Stored payment methods exist per shopper, issued through the admin API (`_credentials`): an
+id this shopper has not stored here (another provider's token, another shopper's id) is
+refused with 422 errorCode 800 "Contract not found", as at Adyen. Stored cards named
+`3ds2_...` need 3-D Secure 2 (`_adyen_3ds`). SEPA direct debits answer
 `Received` (pending). Modifications answer `201 received`, as
 Adyen does; their result would come by webhook, which the sandbox records in its books only.
 """
@@ -27,6 +30,7 @@ from ._card_numbers import (
     card_refusal,
     carries_card_number,
 )
+from ._credentials import Vault, random_digits
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
 from ._wallet_tokens import apple_pay_token_error
@@ -45,6 +49,7 @@ class AdyenStandin(Standin):
         super().__init__(seed)
         self._payments: dict[str, Payment] = {}
         self._deleted: set[str] = set()
+        self.vault = Vault(random_digits(16), needs_customer=True)
 
     def reset(self) -> None:
         """Forget payments and deleted stored methods as well."""
@@ -144,6 +149,9 @@ class AdyenStandin(Standin):
             return service_error(422, "100", "No amount specified", "validation")
         if not body.get("merchantAccount") or not isinstance(method, dict):
             return service_error(422, "702", "Required field missing", "validation")
+        assert self.vault is not None
+        if not self.vault.stored_for(method, body.get("shopperReference"), self._deleted):
+            return service_error(422, "800", "Contract not found", "validation")
         if carries_card_number(method):
             error = card_number_error(method, body)
             if error is not None:
@@ -341,7 +349,9 @@ class AdyenStandin(Standin):
         stored = call.path_params["stored"]
         if call.faulted(FaultKind.CANCEL_FAILS):
             return service_error(422, "802", "Invalid contract", "validation")
-        if stored in self._deleted:
+        assert self.vault is not None
+        shopper = call.query.get("shopperReference")
+        if stored in self._deleted or not self.vault.belongs(stored, shopper):
             return service_error(422, "800", "Contract not found", "validation")
         self._deleted.add(stored)
         return Reply(204, b"")

@@ -32,6 +32,7 @@ from starlette.types import Receive, Scope, Send
 from payrouter import currency_exponent
 
 from ._books import Books
+from ._credentials import Vault
 from ._faults import Fault, FaultBoard, FaultKind, Phase
 
 __all__ = [
@@ -139,6 +140,8 @@ class Standin(abc.ABC):
         self.clock = clock
         self._replies: dict[str, tuple[str, Reply, float]] = {}
         self._running: set[str] = set()
+        self.vault: Vault | None = None
+        """The credentials this provider issued; None: it issues none (a bank's IBANs)."""
 
     def reset(self) -> None:
         """Forget payments, books, faults and idempotency keys."""
@@ -146,6 +149,8 @@ class Standin(abc.ABC):
         self.books.clear()
         self._replies.clear()
         self._running.clear()
+        if self.vault is not None:
+            self.vault.clear()
 
     @abc.abstractmethod
     def operations(self) -> Sequence[Operation]:

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from ._adyen import AdyenStandin
 from ._berlingroup import BerlinGroupStandin
+from ._credentials import CredentialRequest
 from ._exchange import AbortLogFilter, Standin
 from ._faults import FaultKind, FaultSpec
 from ._paypal import PayPalStandin
@@ -165,6 +166,7 @@ class _Runtime:
                 Route("/_admin/{provider}/faults", self._faults, methods=["GET", "POST"]),
                 Route("/_admin/{provider}/faults", self._clear, methods=["DELETE"]),
                 Route("/_admin/{provider}/maintenance", self._maintenance, methods=["GET"]),
+                Route("/_admin/{provider}/credentials", self._credentials, methods=["POST"]),
             ]
         )
 
@@ -232,6 +234,33 @@ class _Runtime:
         standin.faults.clear()
         await self.sync(standin.name)
         return Response(status_code=204)
+
+    async def _credentials(self, request: Request) -> Response:
+        """Issue credentials at a provider, as a checkout's tokenization would: one request
+        object or a list of them; 201 with what was issued, or 422 naming each problem."""
+        standin = self._standin(request)
+        if standin is None:
+            return _no_provider(request)
+        if standin.vault is None:
+            problem = f"{standin.name} issues no stored credentials (its payers are IBANs)"
+            return JSONResponse({"errors": [problem]}, status_code=422)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        many = isinstance(body, list)
+        parsed = [CredentialRequest.parse(item) for item in (body if many else [body])]
+        problems = [item for item in parsed if isinstance(item, str)]
+        if problems:
+            return JSONResponse({"errors": problems}, status_code=422)
+        issued: list[dict[str, str | None]] = []
+        for item in parsed:
+            assert not isinstance(item, str)
+            answer = standin.vault.issue(item)
+            if isinstance(answer, str):
+                return JSONResponse({"errors": [answer]}, status_code=422)
+            issued.append({"id": answer[0], "customer": answer[1]})
+        return JSONResponse(issued if many else issued[0], status_code=201)
 
     async def _maintenance(self, request: Request) -> Response:
         standin = self._standin(request)

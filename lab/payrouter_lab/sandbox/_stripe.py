@@ -8,13 +8,17 @@ Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
 `pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (on
 session a GET of `next_action.redirect_to_url.url` authenticates; off session they decline
 with `authentication_required`: `_stripe_3ds`), `pm_card_visa_chargeDeclined` and
-`pm_card_visa_chargeDeclinedInsufficientFunds` decline; any other id is a good card.
+`pm_card_visa_chargeDeclinedInsufficientFunds` (and Stripe's other decline test cards)
+decline; Stripe's other test methods and the PaymentMethods issued through the admin API
+(`_credentials`) are good cards, and any other id is refused as at Stripe: 400
+`resource_missing` on `payment_method`, since no provider charges another's token.
 Search by metadata is strongly consistent here unless the `search_lag` fault holds new
 intents back, as Stripe's eventually consistent search may.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -22,9 +26,11 @@ from collections.abc import Sequence
 from starlette.datastructures import Headers
 
 from ._books import EntryKind, EntryStatus
+from ._credentials import Vault
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
 from ._stripe_3ds import declined, fail_authentication, three_d_secure
+from ._stripe_methods import TEST_DECLINES, unknown_method
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import refund
 from ._stripe_wire import (
@@ -40,10 +46,6 @@ from ._stripe_wire import (
 
 __all__ = ["StripeStandin"]
 
-_TEST_DECLINES = {
-    "pm_card_visa_chargeDeclined": "generic_decline",
-    "pm_card_visa_chargeDeclinedInsufficientFunds": "insufficient_funds",
-}
 DECLINE_CODES = {
     FaultKind.INSUFFICIENT_FUNDS: "insufficient_funds",
     FaultKind.ACCOUNT_LOCKED: "pickup_card",
@@ -73,6 +75,7 @@ class StripeStandin(Standin):
         self._settle_at: dict[str, float] = {}
         self._refunds: dict[str, dict[str, object]] = {}
         self._detached: set[str] = set()
+        self.vault = Vault(lambda: new_id("pm"), id_format=re.compile(r"pm_[0-9A-Za-z_]+"))
 
     def reset(self) -> None:
         """Forget intents, refunds and detachments as well."""
@@ -184,6 +187,10 @@ class StripeStandin(Standin):
 
     async def _create(self, call: Call) -> Reply:
         form = call.form()
+        assert self.vault is not None
+        unknown = unknown_method(self.vault, form.get("payment_method"))
+        if unknown is not None:
+            return unknown
         amount, currency = form.get("amount", ""), form.get("currency", "")
         if not amount.isdigit() or not currency:
             missing = "amount" if not amount.isdigit() else "currency"
@@ -238,6 +245,10 @@ class StripeStandin(Standin):
             return missing("payment_intent", call.path_params["intent"])
         form = call.form()
         method = form.get("payment_method")
+        assert self.vault is not None
+        unknown = unknown_method(self.vault, method)
+        if unknown is not None:
+            return unknown
         if method:
             intent["payment_method"] = intent["_payer"] = method
         if not intent["payment_method"]:
@@ -248,13 +259,13 @@ class StripeStandin(Standin):
 
     def _confirm(self, call: Call, intent: dict[str, object], base_url: str) -> Reply:
         method = str(intent["payment_method"])
-        decline = _TEST_DECLINES.get(method)
+        decline = TEST_DECLINES.get(method)
         kind = call.faulted(*_DECLINES)
         if kind is not None:
-            decline = DECLINE_CODES[kind]
+            decline = ("card_declined", DECLINE_CODES[kind])
         intent_id = str(intent["id"])
         if decline is not None:
-            return declined(intent, method, "card_declined", decline)
+            return declined(intent, method, *decline)
         stopped = three_d_secure(intent, method, base_url)
         if stopped is not None:
             return stopped
