@@ -132,3 +132,22 @@ async def test_the_report_shows_which_card_failovers_were_possible_and_why_not(
         "no credential for card_b": failovers["needed"] - failovers["possible"]
     }
     assert strategies[1]["card_failovers"] is None  # the baselines do not say
+
+
+def test_a_card_is_possible_only_where_a_provider_can_charge_its_credential() -> None:
+    """card_b down: a network-token card (taken by Adyen's API only) or an Adyen-only card
+    was not possible; a card tokenized at Stripe too was."""
+    from payrouter import PaymentStatus
+    from payrouter_lab.drill._engine import _mark_possible
+    from payrouter_lab.drill._figures import PaymentRecord
+
+    shares = {"both": 0.4, "adyen_only": 0.3, "network_token": 0.3}
+    blocked = scenario(credentials=shares, faults=[{"provider": "card_b", "kind": "down"}])
+    traffic = arrivals(blocked)
+    records = [PaymentRecord(a.request.order_id, a.at, 0.0, PaymentStatus.FAILED) for a in traffic]
+    _mark_possible(records, traffic, blocked, frozenset({"card_b"}))
+    cards = [a.request.sources[0] for a in traffic]
+    assert [r.possible for r in records] == [
+        isinstance(c, CardSource) and "card_a" in c.tokens for c in cards
+    ]
+    assert 0 < sum(r.possible for r in records) < len(records)

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from payrouter import FollowUp, PaymentResult, PaymentStatus, Router
-from payrouter_lab.testing import running_sandbox
+from payrouter import CardSource, FollowUp, PaymentResult, PaymentStatus, Router
+from payrouter_lab.testing import SandboxControl, running_sandbox
 from tests.chaos.books import OPEN, Verdict, judge, takes
 from tests.chaos.plan import (
     FAULT_CYCLE,
@@ -112,6 +112,7 @@ async def test_overlapping_workers_under_every_fault_charge_once_and_settle(
     """Rule 1 and rule 3 under chaos: once per order, every take recorded, all settled."""
     all_orders = orders()
     with running_sandbox(seed=SEED) as sandbox:
+        issue_cards(sandbox, all_orders)
         config = write_config(tmp_path, ledger_url, sandbox.urls)
         run = await Conductor(sandbox, config, tmp_path).pay(assignments(all_orders))
         _assert_workers_ran(run, tmp_path)
@@ -136,6 +137,22 @@ async def test_overlapping_workers_under_every_fault_charge_once_and_settle(
     print(reconciled.stdout)
     verdict = judge(books, after, followups, run.answers)
     _assert_kept(verdict, run, after, followups, reconciled)
+
+
+def issue_cards(sandbox: SandboxControl, all_orders: Sequence[Order]) -> None:
+    """Tokenize each card order's card at both providers, as the checkout would have: the
+    stand-ins charge only the credentials they issued (Adyen's per shopper)."""
+    for order in all_orders:
+        if order.kind == "card":
+            card = order.request().sources[0]
+            assert isinstance(card, CardSource)
+            customer = order.request().customer_id
+            for provider, token in card.tokens.items():
+                sandbox.credential(
+                    provider,
+                    customer=customer if provider == "adyen" else None,
+                    credential_id=token.get_secret_value(),
+                )
 
 
 def _assert_workers_ran(run: Run, folder: Path) -> None:

@@ -97,6 +97,7 @@ async def run_drill(
             for offset in (0, 0, len(scenario.providers))
         ]
         config = router_config(scenario, sandboxes[0].urls, folder)
+        takers = await _network_token_takers(scenario, sandboxes[0].urls)
         checked: dict[str, object] = {}
 
         async def router_run() -> StrategyRun:
@@ -134,7 +135,7 @@ async def run_drill(
         conditions.pressure_processes = len(neighbours)
 
     for run in runs:
-        _mark_possible(run.records, traffic, scenario)
+        _mark_possible(run.records, traffic, scenario, takers)
     report = _report(scenario, runs, time.perf_counter() - started, conditions)
     report["records_check"] = checked
     return DrillOutcome(report, folder)
@@ -196,6 +197,31 @@ class _Sandboxes:
         return charges
 
 
+def _adapters(scenario: Scenario, urls: dict[str, str]) -> list[Adapter]:
+    """The real adapters of the scenario's providers, pointed at the stand-ins at `urls`."""
+    config = {
+        "providers": [
+            {
+                "name": provider.name,
+                "type": provider.type,
+                "methods": [method.value for method in provider.methods],
+                "options": adapter_options(provider, urls[provider.name]),
+            }
+            for provider in scenario.providers
+        ]
+    }
+    return adapters_from_config(config)
+
+
+async def _network_token_takers(scenario: Scenario, urls: dict[str, str]) -> frozenset[str]:
+    """The providers whose adapter takes card network tokens (Adyen's; Stripe's does not)."""
+    adapters = _adapters(scenario, urls)
+    takers = frozenset(a.name for a in adapters if a.capabilities.credentials.network_tokens)
+    for adapter in adapters:
+        await adapter.aclose()
+    return takers
+
+
 async def _baseline(
     name: str,
     serve_with: Callable[
@@ -208,18 +234,7 @@ async def _baseline(
     on_payment: Callable[[str, PaymentRecord], None],
 ) -> StrategyRun:
     """One naive strategy over the traffic with the real adapters, pointed at `sandboxes`."""
-    config = {
-        "providers": [
-            {
-                "name": provider.name,
-                "type": provider.type,
-                "methods": [method.value for method in provider.methods],
-                "options": adapter_options(provider, sandboxes.urls[provider.name]),
-            }
-            for provider in scenario.providers
-        ]
-    }
-    adapters = {adapter.name: adapter for adapter in adapters_from_config(config)}
+    adapters = {adapter.name: adapter for adapter in _adapters(scenario, sandboxes.urls)}
     try:
         records = await serve_with(
             scenario.providers, adapters, traffic, lambda record: on_payment(name, record)
@@ -247,7 +262,10 @@ def _blocked(scenario: Scenario, provider: str, at: float) -> bool:
 
 
 def _mark_possible(
-    records: list[PaymentRecord], traffic: Sequence[Arrival], scenario: Scenario
+    records: list[PaymentRecord],
+    traffic: Sequence[Arrival],
+    scenario: Scenario,
+    network_token_takers: frozenset[str],
 ) -> None:
     """A payment was possible if an offered source had a provider holding a credential for
     it (a card's token, or a network token) that was not blocked at send time."""
@@ -258,15 +276,19 @@ def _mark_possible(
             not _blocked(scenario, provider.name, arrival.at)
             for source in arrival.request.sources
             for provider in scenario.providers
-            if source.method in provider.methods and _holds(source, provider.name)
+            if source.method in provider.methods
+            and _holds(source, provider.name, network_token_takers)
         )
 
 
-def _holds(source: PaymentSource, provider: str) -> bool:
-    """The drill's cards carry a token per provider that issued one, or a network token."""
+def _holds(source: PaymentSource, provider: str, network_token_takers: frozenset[str]) -> bool:
+    """The drill's cards carry a token per provider that issued one, or a network token that
+    only some providers' APIs take."""
     if not isinstance(source, CardSource):
         return True
-    return provider in source.tokens or source.network_token is not None
+    if source.network_token is not None:
+        return provider in network_token_takers
+    return provider in source.tokens
 
 
 def _peak(scenario: Scenario) -> tuple[float, float] | None:
