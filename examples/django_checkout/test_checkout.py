@@ -254,7 +254,8 @@ def test_every_payrouter_error_has_its_answer_and_none_is_a_500(
 
 @pytest.mark.slow
 def test_paypal_busy_sends_the_paypal_wallet_through_adyens_paypal(shop: Shop) -> None:
-    """PayPal's API answers 429: the customer approves PayPal through Adyen instead."""
+    """PayPal's API answers 429: the customer approves PayPal through Adyen instead and is
+    charged there once."""
     client, sandbox = shop
     sandbox.fault("paypal", "busy", status=429)
     wallet = {"amount": "15.00", "currency": "EUR", "country": "DE", "prefer": ["wallet"]}
@@ -265,5 +266,10 @@ def test_paypal_busy_sends_the_paypal_wallet_through_adyens_paypal(shop: Shop) -
         "adyen",
     )
     assert isinstance(started["redirect_url"], str)
-    httpx.get(started["redirect_url"]).raise_for_status()  # the customer approves at PayPal
+    approval = httpx.get(started["redirect_url"])  # the customer approves at PayPal
+    # Adyen sends the customer back with redirectResult appended to the return URL.
+    redirect_result = approval.text.removeprefix("<html>redirectResult=").removesuffix("</html>")
+    back = client.get("/return", {"order_id": "D-9", "redirectResult": redirect_result})
+    assert (back.status_code, back.json()["status"]) == (200, "succeeded")
+    assert sandbox.books("adyen")["orders"] == {"D-9": {"taken": 1500, "refunded": 0}}
     assert sandbox.books("paypal")["orders"] == {}

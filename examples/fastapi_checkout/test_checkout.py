@@ -317,14 +317,19 @@ WALLET = {"amount": "15.00", "currency": "EUR", "country": "DE", "prefer": ["wal
 
 @pytest.mark.slow
 def test_paypal_busy_sends_the_paypal_wallet_through_adyens_paypal(shop: Shop) -> None:
-    """PayPal's API answers 429: the customer is sent to approve PayPal through Adyen instead,
-    and PayPal's own API takes nothing."""
+    """PayPal's API answers 429: the customer approves PayPal through Adyen instead, comes back,
+    and Adyen takes the money once; PayPal's own API takes nothing."""
     client, sandbox = shop
     sandbox.fault("paypal", kind="busy", status=429)
     started = client.post("/payments", json={"order_id": "P-1", **WALLET, "wallet": "paypal"})
     assert started.status_code == 200
     assert (started.json()["status"], started.json()["provider"]) == ("requires_action", "adyen")
-    assert httpx.get(started.json()["redirect_url"]).status_code == 200  # approved at PayPal
+    approval = httpx.get(started.json()["redirect_url"])  # the customer approves at PayPal
+    # Adyen sends the customer back with redirectResult appended to the return URL.
+    redirect_result = approval.text.removeprefix("<html>redirectResult=").removesuffix("</html>")
+    back = client.get("/return", params={"order_id": "P-1", "redirectResult": redirect_result})
+    assert (back.status_code, back.json()["status"]) == (200, "succeeded")
+    assert orders_at(sandbox, "adyen") == {"P-1": {"taken": 1500, "refunded": 0}}
     assert orders_at(sandbox, "paypal") == {}
 
 

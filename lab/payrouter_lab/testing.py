@@ -114,6 +114,11 @@ TEST_CREDENTIALS: Final = MappingProxyType(
             "approves, router.refresh(order_id, details={'redirectResult': <pspReference>}) "
             "authorises it"
         ),
+        "wallet token (Apple Pay, Google Pay)": (
+            "a token per provider in WalletSource.accounts: at Stripe a PaymentMethod such as "
+            "pm_card_visa; at Adyen the base64 of Apple Pay's paymentData JSON (version, "
+            "data, signature, header), anything else refused 5_002 Invalid Apple Pay token"
+        ),
         "bank transfer with SCA": (
             "any valid IBAN, e.g. DE89370400440532013000: requires_action with scaRedirect; "
             "a GET of it is the customer's SCA, after which the transfer executes"
