@@ -1,5 +1,6 @@
 """The durable record of every payment and attempt: written before each call, finished after."""
 
+from ._fence import LeaseLostError, held_by
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, Ledger, PaymentUpdate
 from ._runner import payment_deadline
 from ._sql import SqlLedger
@@ -10,9 +11,11 @@ __all__ = [
     "AttemptRow",
     "Claim",
     "ClaimKind",
+    "LeaseLostError",
     "Ledger",
     "PaymentUpdate",
     "ProviderHealth",
     "SqlLedger",
+    "held_by",
     "payment_deadline",
 ]

@@ -14,6 +14,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, text
 
 from .._models import PaymentResult, PaymentStatus
+from ._fence import LeaseLostError
 from ._records import PaymentUpdate
 from ._rows import clip, payment_result, value_of
 
@@ -41,6 +42,7 @@ _FINISH: Final = text(
             owner = CASE WHEN :keep_lease THEN owner END,
             lease_until = CASE WHEN :keep_lease THEN lease_until END
         WHERE order_id = :order_id
+            AND (CAST(:holder AS TEXT) IS NULL OR owner = CAST(:holder AS TEXT))
         RETURNING *
     )
     SELECT
@@ -58,6 +60,8 @@ _FINISH: Final = text(
 def finish_attempt_and_payment(conn: Connection, values: dict[str, Any]) -> PaymentResult:
     """Run the one-statement finish; `values` holds the attempt's and the payment's fields."""
     payment, attempts = conn.execute(_FINISH, values).one()
+    if payment is None and values["holder"] is not None:  # the attempt's outcome still went in
+        raise LeaseLostError(f"order {values['order_id']!r} is held by another worker now")
     if payment is None:
         raise LookupError(f"no payment {values['order_id']!r} to finish")
     return payment_result(payment, attempts)

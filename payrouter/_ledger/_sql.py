@@ -16,12 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Final, TypeVar
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    update,
-)
+from sqlalchemy import Connection, Engine, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,6 +27,7 @@ from . import _sqlite_path
 from ._checkpoint import Checkpointer
 from ._claims import SELECT_PAYMENT, claim_values, load, settle_existing
 from ._engine import BUSY_TIMEOUT_SECONDS, ledger_engine
+from ._fence import current_holder, insert_attempt, update_payment
 from ._file import LedgerLocation
 from ._kept_requests import KeptRequests
 from ._leases import acquire, unresolved
@@ -50,12 +46,8 @@ __all__ = ["SqlLedger"]
 T = TypeVar("T")
 
 
-_INSERT_ATTEMPT: Final = attempts.insert()
 _FINISH_ATTEMPT: Final = update(attempts).where(
     attempts.c.order_id == bindparam("key_order_id"), attempts.c.number == bindparam("key_number")
-)
-_UPDATE_PAYMENT_RETURNING: Final = (
-    update(payments).where(payments.c.order_id == bindparam("key_order_id")).returning(payments)
 )
 
 
@@ -286,7 +278,7 @@ class SqlLedger(BooksOperations, KeptRequests):
         return await self._run(work, before_call=True)
 
     async def record_attempt(self, row: AttemptRow) -> None:
-        request = row.request
+        request, holder = row.request, current_holder()  # read here, off the ledger's thread
         if request is not None:  # sealed here, never stored in clear
             if self.sealing.needs_key_file:
                 await self._run(lambda: self.sealing.find_key_file(create=True))
@@ -302,13 +294,14 @@ class SqlLedger(BooksOperations, KeptRequests):
                 "request": request,
                 "tries": 0,
                 "started_at": time.time(),
+                "holder": holder,
             }
             if self._dbapi is not None:
                 with self._raw() as db:
                     _sqlite_path.insert_attempt(db, values)
                 return
             with self._statement() as conn:
-                conn.execute(_INSERT_ATTEMPT, values)
+                insert_attempt(conn, values)
 
         await self._run(work, before_call=True)
 
@@ -320,18 +313,18 @@ class SqlLedger(BooksOperations, KeptRequests):
         payment: PaymentUpdate | None = None,
     ) -> PaymentResult | None:
         """Write the attempt's outcome; with `payment`, also its new status, and return it."""
+        holder = current_holder()
 
         def work() -> PaymentResult | None:
             now = time.time()
             attempt = outcome_values(outcome)
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:
-                    return finish_attempt_and_payment(
-                        conn, one_statement_values(order_id, number, attempt, payment, now)
-                    )
+                    values = one_statement_values(order_id, number, attempt, payment, now)
+                    return finish_attempt_and_payment(conn, values | {"holder": holder})
             keys = {"key_order_id": order_id, "key_number": number, "finished_at": now}
             if self._dbapi is not None:
-                return self._finish_on_sqlite(keys | attempt, payment, now)
+                return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)
             with self._statement() as conn:
                 conn.execute(_FINISH_ATTEMPT, keys | attempt)
             return None
@@ -348,7 +341,11 @@ class SqlLedger(BooksOperations, KeptRequests):
         changed = None
         if payment is not None:
             keep = payment.status is PaymentStatus.PROCESSING
-            changed = payment_values(payment, now) | {"key_order_id": order_id, "keep_lease": keep}
+            changed = payment_values(payment, now) | {
+                "key_order_id": order_id,
+                "keep_lease": keep,
+                "holder": attempt["holder"],
+            }
         with self._raw() as db:
             finished, paid = _sqlite_path.finish_attempt(db, attempt, changed)
             if paid is None:
@@ -359,18 +356,19 @@ class SqlLedger(BooksOperations, KeptRequests):
 
     async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
         """Write the payment's new status and return the payment as it now stands."""
+        holder = current_holder()
 
         def work() -> PaymentResult:
             with self._transaction() as conn:
-                return self._update_payment(conn, order_id, update, time.time())
+                return self._update_payment(conn, order_id, update, time.time(), holder)
 
         return await self._run(work)
 
     def _update_payment(
-        self, conn: Connection, order_id: str, change: PaymentUpdate, now: float
+        self, conn: Connection, order_id: str, change: PaymentUpdate, now: float, holder: str | None
     ) -> PaymentResult:
-        values = payment_values(change, now) | {"key_order_id": order_id}
-        return load(conn, conn.execute(_UPDATE_PAYMENT_RETURNING, values).one())
+        values = payment_values(change, now) | {"key_order_id": order_id, "holder": holder}
+        return load(conn, update_payment(conn, values))
 
     # -- reading and reconciling -----------------------------------------------------------
 

@@ -17,6 +17,8 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ._fence import LeaseLostError
+
 __all__ = ["finish_attempt", "insert_attempt", "insert_claim", "other_attempts"]
 
 _CLAIM: Final = """
@@ -30,8 +32,10 @@ _CLAIM: Final = """
 _ATTEMPT: Final = """
     INSERT INTO payrouter_attempts (order_id, number, provider, method, idempotency_key,
         request, tries, started_at)
-    VALUES (:order_id, :number, :provider, :method, :idempotency_key, :request, :tries,
-        :started_at)
+    SELECT :order_id, :number, :provider, :method, :idempotency_key, :request, :tries,
+        :started_at
+    WHERE :holder IS NULL OR EXISTS (SELECT 1 FROM payrouter_payments
+        WHERE order_id = :order_id AND owner = :holder AND status = 'processing')
 """
 _FINISH_ATTEMPT: Final = """
     UPDATE payrouter_attempts SET
@@ -51,7 +55,7 @@ _FINISH_PAYMENT: Final = """
         updated_at = :updated_at,
         owner = CASE WHEN :keep_lease THEN owner END,
         lease_until = CASE WHEN :keep_lease THEN lease_until END
-    WHERE order_id = :key_order_id
+    WHERE order_id = :key_order_id AND (:holder IS NULL OR owner = :holder)
     RETURNING *
 """
 _OTHER_ATTEMPTS: Final = """
@@ -66,8 +70,10 @@ def insert_claim(db: sqlite3.Connection, values: Mapping[str, Any]) -> bool:
 
 
 def insert_attempt(db: sqlite3.Connection, values: Mapping[str, Any]) -> None:
-    """Write an attempt before its call (its outcome columns stay NULL)."""
-    db.execute(_ATTEMPT, values)
+    """Write an attempt before its call (its outcome columns stay NULL), only while its
+    payment is held by `values["holder"]` when one is given (`_fence`)."""
+    if db.execute(_ATTEMPT, values).rowcount != 1:
+        raise LeaseLostError(f"order {values['order_id']!r} is held by another worker now")
 
 
 def finish_attempt(
@@ -81,6 +87,8 @@ def finish_attempt(
     if payment is None:
         return finished[0], None
     paid = _rows(db.execute(_FINISH_PAYMENT, payment))
+    if not paid and payment["holder"] is not None:
+        raise LeaseLostError(f"order {payment['key_order_id']!r} is held by another worker now")
     if not paid:
         raise LookupError(f"no payment {payment['key_order_id']!r} to finish")
     return finished[0], paid[0]

@@ -4,7 +4,7 @@
         deadline? maintenance? breaker admits? rate limit slot? (else CandidateSkipped)
         -> ledger.record_attempt (written before the call) -> run_attempt (breaker, retries,
            the resolution ladder for unknowns) -> decide (`_decide.py`): settle | declined |
-           next source | rejected | fail over -> ledger.finish_attempt (+ payment)
+           next source | fail over -> ledger.finish_attempt (+ payment)
     -> PaymentResult, or the error `ending` names
 
 Only a failure whose policy row says `fail_over` moves on, so a payment whose money may have

@@ -12,6 +12,7 @@ now, and `_candidates.py` pays it.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -29,8 +30,10 @@ from .._health._maintenance import MaintenanceSchedule
 from .._health._protection import Protection
 from .._ledger import (
     ClaimKind,
+    LeaseLostError,
     Ledger,
     PaymentUpdate,
+    held_by,
     payment_deadline,
 )
 from .._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
@@ -118,12 +121,13 @@ class Payer:
         self, request: PaymentRequest, admitted_at: float, *, took_over: bool = False
     ) -> PaymentResult:
         deadline = time.monotonic() + self.settings.deadline_seconds
+        holder = f"{self._owner}#{secrets.token_hex(4)}"  # this claim's own, for the fence
         with payment_deadline(deadline):  # the ledger's waits are bounded by it too
             claim = await self._ledger.claim(
                 request.order_id,
                 request.fingerprint(),
                 request.amount,
-                self._owner,
+                holder,
                 self.settings.lease_seconds,
                 authorize_only=not request.capture,
             )
@@ -138,7 +142,11 @@ class Payer:
                 return await self._wait_for_other(claim.payment)
             if time.monotonic() >= deadline:
                 raise await self._ledger_too_slow(request)
-            return await self._loop.pay(request, claim.next_attempt, deadline, admitted_at)
+            try:
+                with held_by(holder):  # a worker that lost its lease writes and sends nothing
+                    return await self._loop.pay(request, claim.next_attempt, deadline, admitted_at)
+            except LeaseLostError:
+                raise PaymentInProgressError(request.order_id) from None
 
     async def _ledger_too_slow(self, request: PaymentRequest) -> LedgerUnavailableError:
         """The claim came back after the whole deadline: the ledger's fault, not the
