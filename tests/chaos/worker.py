@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +44,12 @@ def _say(line: dict[str, object]) -> None:
     sys.stdout.flush()
 
 
+_STARTED: set[str] = set()
+
+
 def _hook(event: Event) -> None:
     if isinstance(event, AttemptStarted):
+        _STARTED.add(event.order_id)
         _say({"started": event.order_id})
 
 
@@ -95,9 +101,12 @@ async def _pay(router: Router, order: Order, browser: httpx.AsyncClient) -> dict
     return told
 
 
-async def main(config: Path, plan: Path) -> None:
+async def main(config: Path, plan: Path, die_after: int | None) -> None:
+    """Pay the plan; given `die_after`, SIGKILL this process once that many payments were
+    answered while others are in flight at their providers (a crash mid-run)."""
     mine = read_plan(plan)
     slots = asyncio.Semaphore(CONCURRENCY)
+    answered: set[str] = set()
     async with (
         Router.from_config(config, hooks=[_hook]) as router,
         httpx.AsyncClient(timeout=10) as browser,
@@ -106,10 +115,14 @@ async def main(config: Path, plan: Path) -> None:
         async def one(order: Order) -> None:
             async with slots:
                 _say(await _pay(router, order, browser))
+            answered.add(order.order_id)
+            if die_after is not None and len(answered) >= die_after and _STARTED - answered:
+                os.kill(os.getpid(), signal.SIGKILL)
 
         await asyncio.gather(*(one(order) for order in mine))
     _say({"done": len(mine)})
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    die_after = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    asyncio.run(main(Path(sys.argv[1]), Path(sys.argv[2]), die_after))
