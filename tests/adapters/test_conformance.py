@@ -192,9 +192,10 @@ class TestAdyen(AdapterConformance):
             FailureKind.SUSPECTED_FRAUD: refused("20"),
             FailureKind.CARD_DECLINED: refused("2"),
             FailureKind.INVALID_REQUEST: service_error(422, "137"),
-            FailureKind.NOT_FOUND: service_error(422, "800"),
         },
         not_reported={
+            FailureKind.NOT_FOUND: "a payment's 800 Contract not found is a stored card this "
+            "shopper does not hold: a refused request (INVALID_REQUEST), so the router moves on",
             FailureKind.MAINTENANCE: "Adyen's planned maintenance is announced, not answered; "
             "an unavailable endpoint answers 503 (BUSY)",
             FailureKind.ACCOUNT_FROZEN: "no refusal reason says frozen; Blocked Card reads as "

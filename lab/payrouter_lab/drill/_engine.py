@@ -24,6 +24,7 @@ import httpx
 from payrouter import CardSource, PaymentSource
 from payrouter.provider import Adapter, adapters_from_config
 
+from ._baselines import serve_with_chain, serve_with_single
 from ._card_failovers import card_failover_figures
 from ._conditions import Conditions, watch_conditions
 from ._credentials import cards_of, to_issue
@@ -31,14 +32,7 @@ from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figu
 from ._findings import REQUIRES_ACTION, targets
 from ._pressure import cpu_pressure
 from ._scenario import DrillProvider, Scenario
-from ._strategies import (
-    Progress,
-    adapter_options,
-    router_config,
-    serve_with_chain,
-    serve_with_router,
-    serve_with_single,
-)
+from ._strategies import Progress, adapter_options, router_config, serve_with_router
 from ._traffic import Arrival, arrivals
 
 __all__ = ["BLOCKING_FAULTS", "STRATEGIES", "DrillOutcome", "run_drill"]

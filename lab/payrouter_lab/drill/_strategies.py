@@ -13,30 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from payrouter import (
-    CardSource,
     LedgerUnavailableError,
     MismatchKind,
     PaymentError,
     PaymentMethod,
-    PaymentRequest,
-    PaymentSource,
     PaymentStatus,
     RecordsReport,
     Router,
 )
-from payrouter.provider import Adapter, Charge, Outcome, ProviderReply, policy_for
 
 from ._card_failovers import card_failover
 from ._customers import Approvals, Customers
@@ -48,10 +41,9 @@ from ._traffic import Arrival
 __all__ = [
     "Progress",
     "adapter_options",
+    "open_loop",
     "router_config",
-    "serve_with_chain",
     "serve_with_router",
-    "serve_with_single",
 ]
 
 Progress = Callable[[PaymentRecord], None]
@@ -119,7 +111,7 @@ def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Pat
     return path
 
 
-async def _open_loop(
+async def open_loop(
     arrivals: Sequence[Arrival],
     pay: Callable[[Arrival], Coroutine[Any, Any, PaymentRecord]],
     progress: Progress,
@@ -200,7 +192,7 @@ async def serve_with_router(
 
         seen.clock_zero = time.monotonic()
         began = datetime.now(UTC) - timedelta(seconds=1)
-        records = await _open_loop(arrivals, pay, progress)
+        records = await open_loop(arrivals, pay, progress)
         if customers is not None:
             await customers.settle()
             for record in records:
@@ -267,155 +259,3 @@ async def _may_still_settle(router: Router, still_open: Sequence[str]) -> bool:
         if payment is None or payment.status is not PaymentStatus.REQUIRES_ACTION:
             return True
     return False
-
-
-def _classify(reply: ProviderReply) -> PaymentStatus | None:
-    """What a naive integration concludes from one reply; None means "try again/next"."""
-    if reply.outcome is Outcome.SUCCEEDED:
-        return PaymentStatus.SUCCEEDED
-    if reply.outcome is Outcome.REQUIRES_ACTION:
-        return PaymentStatus.REQUIRES_ACTION
-    if reply.outcome is Outcome.PENDING:
-        return PaymentStatus.PENDING
-    if reply.failure_kind is not None and policy_for(reply.failure_kind).is_decline:
-        return PaymentStatus.DECLINED
-    return None  # busy, down, unknown...: a naive integration calls it a failure
-
-
-def credential_at(source: PaymentSource, adapter: Adapter) -> PaymentSource | None:
-    """What a hand-rolled integration sends `adapter` for `source`: the card token it holds
-    for that provider, else a network token where the provider takes them; None when it
-    holds nothing that provider can charge, so it does not call it."""
-    if not isinstance(source, CardSource):
-        return source
-    rules = adapter.capabilities.credentials
-    token = source.token_for(adapter.name, recognizes=rules.recognizes)
-    if token is not None:
-        return CardSource(token=token)
-    if source.network_token is not None and rules.network_tokens:
-        return CardSource(network_token=source.network_token)
-    return None
-
-
-def _charge(request: PaymentRequest, source: PaymentSource) -> Charge:
-    key = uuid.uuid4().hex
-    return Charge(
-        reference=key,
-        order_id=request.order_id,
-        amount=request.amount,
-        source=source,
-        customer_country=request.customer_country,
-        customer_id=request.customer_id,
-        return_url=request.return_url,
-    )
-
-
-class _TryAgain(Exception):  # noqa: N818 - tenacity's signal, not an error
-    pass
-
-
-async def serve_with_single(
-    providers: Sequence[DrillProvider],
-    adapters: dict[str, Adapter],
-    arrivals: Sequence[Arrival],
-    progress: Progress,
-) -> list[PaymentRecord]:
-    """One provider per method (the first configured), tenacity retries, no failover."""
-
-    async def pay(arrival: Arrival) -> PaymentRecord:
-        request, sent = arrival.request, time.perf_counter()
-        first = request.sources[0]
-        method = first.method
-        provider = next(
-            (
-                p.name
-                for p in providers
-                if method in p.methods and credential_at(first, adapters[p.name]) is not None
-            ),
-            None,
-        )
-        record = PaymentRecord(
-            request.order_id,
-            arrival.at,
-            0.0,
-            PaymentStatus.FAILED,
-            method=method.value,
-            amount_minor=request.amount.minor_units,
-        )
-        if provider is not None:
-            adapter = adapters[provider]
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(3),
-                wait=wait_exponential(multiplier=0.05, max=0.4),
-                retry=retry_if_exception_type((httpx.HTTPError, _TryAgain)),
-                reraise=True,
-            )
-            try:
-                async for loop_try in retrying:
-                    with loop_try:
-                        source = credential_at(first, adapter)
-                        assert source is not None
-                        reply = await _call(adapter, request, source, record)
-                        verdict = _classify(reply)
-                        if verdict is None:
-                            raise _TryAgain
-                        record.status = verdict
-            except (httpx.HTTPError, _TryAgain):
-                record.status = PaymentStatus.FAILED
-        record.latency_ms = (time.perf_counter() - sent) * 1000
-        return record
-
-    return await _open_loop(arrivals, pay, progress)
-
-
-async def _call(
-    adapter: Adapter, request: PaymentRequest, source: PaymentSource, record: PaymentRecord
-) -> ProviderReply:
-    try:
-        reply = await adapter.pay(_charge(request, source), idempotency_key=uuid.uuid4().hex)
-    except httpx.HTTPError:
-        record.attempts.append((adapter.name, "unknown"))
-        raise
-    record.attempts.append((adapter.name, reply.outcome.value))
-    return reply
-
-
-async def serve_with_chain(
-    providers: Sequence[DrillProvider],
-    adapters: dict[str, Adapter],
-    arrivals: Sequence[Arrival],
-    progress: Progress,
-) -> list[PaymentRecord]:
-    """Every provider of every offered method in turn; any exception means "next"."""
-
-    async def pay(arrival: Arrival) -> PaymentRecord:
-        request, sent = arrival.request, time.perf_counter()
-        record = PaymentRecord(
-            request.order_id,
-            arrival.at,
-            0.0,
-            PaymentStatus.FAILED,
-            method=request.sources[0].method.value,
-            amount_minor=request.amount.minor_units,
-        )
-        done = False
-        for source in request.sources:
-            for provider in providers:
-                if done or source.method not in provider.methods:
-                    continue
-                held = credential_at(source, adapters[provider.name])
-                if held is None:
-                    continue
-                try:
-                    reply = await _call(adapters[provider.name], request, held, record)
-                except httpx.HTTPError:
-                    continue
-                verdict = _classify(reply)
-                if verdict is not None and verdict is not PaymentStatus.DECLINED:
-                    record.status, record.method, done = verdict, source.method.value, True
-                elif verdict is PaymentStatus.DECLINED:
-                    record.status = verdict
-        record.latency_ms = (time.perf_counter() - sent) * 1000
-        return record
-
-    return await _open_loop(arrivals, pay, progress)
