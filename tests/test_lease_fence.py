@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ async def test_a_pay_whose_lease_was_taken_over_mid_call_answers_in_progress(
             )
         )
         await adapter.called.wait()
-        with sqlite3.connect(tmp_path / "ledger.db") as db:  # the stalled lease runs out
+        with closing(sqlite3.connect(tmp_path / "ledger.db")) as db, db:  # the lease runs out
             db.execute("UPDATE payrouter_payments SET lease_until = 0")
         taker = SqlLedger(url)
         await taker.open()

@@ -6,6 +6,7 @@ until SEPA's longest execution time has passed."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -59,7 +60,7 @@ async def authorise_at_the_bank(sandbox: Sandbox) -> None:
 
 def age_attempts(ledger: Path, seconds: float) -> None:
     """Move the payment's attempts `seconds` into the past (time passing, without waiting)."""
-    with sqlite3.connect(ledger) as db:
+    with closing(sqlite3.connect(ledger)) as db, db:  # closed too: 3.13 warns of open ones
         db.execute("UPDATE payrouter_attempts SET started_at = started_at - ?", (seconds,))
 
 
