@@ -61,7 +61,7 @@ def stripe_adapter(sandbox: Sandbox, **extra: object) -> StripeAdapter:
     )
 
 
-def adyen_adapter(sandbox: Sandbox) -> AdyenAdapter:
+def adyen_adapter(sandbox: Sandbox, **extra: object) -> AdyenAdapter:
     return AdyenAdapter.from_options(
         name="adyen",
         capabilities=None,
@@ -71,6 +71,7 @@ def adyen_adapter(sandbox: Sandbox) -> AdyenAdapter:
             api_key="key",
             merchant_account="ShopECOM",
             return_url="https://shop.example/return",
+            **extra,
         ),
     )
 

@@ -23,7 +23,7 @@ from payrouter import (
 from payrouter.provider import FailureKind, Outcome
 from payrouter_adapters.adyen import AdyenAdapter
 from payrouter_lab.sandbox import Sandbox
-from tests.sandbox.kit import adyen_adapter, books, charge, options, stripe_adapter
+from tests.sandbox.kit import adyen_adapter, books, charge, stripe_adapter
 from tests.webhooks.kit import adyen_body, receiver
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -78,18 +78,7 @@ async def test_without_the_shopper_authentication_required_is_refused(sandbox: S
 
 def merchant_initiated_adyen(sandbox: Sandbox) -> AdyenAdapter:
     """Adyen charging every stored card as merchant-initiated (`UnscheduledCardOnFile`)."""
-    return AdyenAdapter.from_options(
-        name="adyen",
-        capabilities=None,
-        options=options(
-            sandbox,
-            "adyen",
-            api_key="key",
-            merchant_account="ShopECOM",
-            return_url="https://shop.example/return",
-            recurring_processing_model="UnscheduledCardOnFile",
-        ),
-    )
+    return adyen_adapter(sandbox, recurring_processing_model="UnscheduledCardOnFile")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
