@@ -172,7 +172,11 @@ def _why_open(
     open_attempts = [a for a in payment.attempts if a.outcome in _OPEN_OUTCOMES]
     open_attempts.sort(key=lambda a: a.outcome not in _UNRESOLVED)
     attempt = open_attempts[0]
-    climb = reasons.get(attempt.number) or _outcome_reason(attempt)
+    climb = reasons.get(attempt.number)
+    if climb is None or not climb.reason:
+        # Not asked, or asked and answered (a conclusive reply says no reason of its own):
+        # the attempt's recorded outcome says why it is still open.
+        climb = _outcome_reason(attempt)
     return OpenPayment(
         payment.order_id,
         attempt.provider,
