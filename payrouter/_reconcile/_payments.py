@@ -261,6 +261,8 @@ async def _resolve_attempt(
         expected=payment.amount,
         source="reconcile",
     )
+    if reply.outcome is Outcome.REQUIRES_ACTION and reply.action is None and attempt.action:
+        reply = replace(reply, action=attempt.action)  # a lookup need not repeat it
     if is_conclusive_lookup(reply) or absent:
         outcome = AttemptOutcome.of(
             reply,
