@@ -146,15 +146,10 @@ async def _reconcile_one(
     hooks: Sequence[Hook],
     details: Mapping[str, str] | None = None,
 ) -> tuple[ReconcileChange, OpenPayment | None] | None:
-    """Take the payment's lease under a holder of this pass's own and settle it, fenced.
-
-    The ladder may outlast the lease (slow lookups, a loaded database). Another worker may
-    then take the payment over, settle it and pay on; this pass's status, computed from
-    attempts read before that, must not land over the new holder's payment: a stale
-    `failed` would tell a waiting caller "failed" and free the order id while the new
-    holder's charge is in flight. So the status write carries the holder (`_fence`), and
-    a pass that lost its lease leaves the payment to the one that holds it (None).
-    """
+    """Settle the payment under a lease of this pass's own, its status write fenced by it
+    (`_fence`): a pass that outlived its lease (a slow ladder, a loaded database) must not
+    write a stale `failed` over a worker that took the payment over and pays on. None: held
+    by another."""
     holder = f"{owner}#{secrets.token_hex(4)}"
     if not await ledger.acquire(order_id, holder, settings.lease_seconds):
         return None
