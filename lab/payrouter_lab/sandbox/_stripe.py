@@ -2,7 +2,8 @@
 
 Base URL for the adapter: the listener's root (`http://127.0.0.1:PORT`). Form bodies in,
 Stripe-shaped JSON out; `Authorization` must be present (any key works); `Idempotency-Key`
-replays the stored answer for 24 hours of sandbox life (until reset).
+replays the stored answer for 24 hours of sandbox life (until reset), its own 500s included:
+a 500 played after processing is what the key keeps, as at Stripe.
 
 Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
 `pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (on
@@ -68,6 +69,8 @@ class StripeStandin(Standin):
     name = "stripe"
     idempotency_header = "Idempotency-Key"
     idempotency_window_seconds = 24 * 3600  # Stripe keeps keys at least 24 hours.
+    keeps_server_errors = True  # "Retries with the same key return the saved response,
+    # including 500 errors" (docs.stripe.com/api/idempotent_requests).
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
