@@ -33,7 +33,7 @@ from ._faults import FaultKind
 from ._stripe_3ds import declined, fail_authentication, three_d_secure
 from ._stripe_methods import TEST_DECLINES, unknown_method
 from ._stripe_records import balance_transactions, list_intents, search_intents
-from ._stripe_refunds import refund
+from ._stripe_refunds import list_refunds, refund
 from ._stripe_wire import (
     error,
     form_payer,
@@ -101,6 +101,7 @@ class StripeStandin(Standin):
             Operation("capture", "POST", f"{intent}/capture", self._capture, self._payer),
             Operation("void", "POST", f"{intent}/cancel", self._cancel, self._payer),
             Operation("refund", "POST", "/v1/refunds", self._refund, self._refund_payer),
+            Operation("lookup", "GET", "/v1/refunds", self._list_refunds),
             Operation("lookup", "GET", "/v1/refunds/{refund}", self._retrieve_refund),
             Operation(
                 "cancel_mandate", "POST", "/v1/payment_methods/{method}/detach", self._detach
@@ -382,6 +383,9 @@ class StripeStandin(Standin):
         if refund is None:
             return missing("refund", call.path_params["refund"])
         return json_reply(200, refund)
+
+    async def _list_refunds(self, call: Call) -> Reply:
+        return list_refunds(call, self._refunds)
 
     async def _detach(self, call: Call) -> Reply:
         method = call.path_params["method"]
