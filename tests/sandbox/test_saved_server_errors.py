@@ -9,7 +9,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from payrouter import Money
 from payrouter.provider import FailureKind, Outcome
 from payrouter_lab.sandbox import Sandbox
 from payrouter_lab.sandbox._adyen import AdyenStandin
@@ -80,22 +79,23 @@ async def test_stripe_replays_the_charge_when_the_edge_lost_the_answer(
 async def test_stripe_replays_its_saved_500_for_a_refund_it_made(
     sandbox: Sandbox, admin: httpx.AsyncClient
 ) -> None:
-    """`POST /v1/refunds` follows the same rule: the refund is booked, the replay repeats
-    the saved 500, and the intent shows the money refunded."""
+    """`POST /v1/refunds` follows the same rule: the refund is booked, the resend under the
+    same key repeats the saved 500, and the intent's refund list shows the refund."""
     client = stripe_adapter(sandbox)
-    amount = Money(minor_units=1050, currency="EUR")
     try:
         paid = await client.pay(charge("stripe"), idempotency_key="k-pay")
-        await add_fault(admin, "stripe", kind="error", processed=True, count=1,
-                        operations=["refund"])  # fmt: skip
-        first = await client.refund(handle(paid), amount, idempotency_key="k-re", reason=None)
-        replayed = await client.refund(handle(paid), amount, idempotency_key="k-re", reason=None)
     finally:
         await client.aclose()
-    assert first.http_status == 500
-    assert first.outcome is Outcome.UNKNOWN
-    assert replayed.http_status == 500
-    assert replayed.outcome is Outcome.UNKNOWN
+    await add_fault(admin, "stripe", kind="error", processed=True, count=1, operations=["refund"])
+    form = {"payment_intent": str(paid.provider_reference), "amount": "1050"}
+    headers = {"Authorization": "Bearer sk_x", "Idempotency-Key": "k-re"}
+    async with httpx.AsyncClient(base_url=sandbox.urls["stripe"], headers=headers) as wire:
+        first = await wire.post("/v1/refunds", data=form)
+        replayed = await wire.post("/v1/refunds", data=form)
+        listed = await wire.get("/v1/refunds", params={"payment_intent": paid.provider_reference})
+    assert first.status_code == 500
+    assert (replayed.status_code, replayed.content) == (500, first.content)
+    assert [r["amount"] for r in listed.json()["data"]] == [1050]
     kinds = [entry["kind"] for entry in entries(await books(admin, "stripe"))]
     assert sorted(kinds) == ["charge", "refund"]
 
