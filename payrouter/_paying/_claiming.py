@@ -28,7 +28,16 @@ from contextvars import ContextVar
 from typing import Final
 
 from .._errors import LedgerUnavailableError
-from .._ledger import AttemptOutcome, AttemptRow, Claim, ClaimKind, Ledger, PaymentUpdate
+from .._ledger import (
+    RECORD_GRACE_SECONDS,
+    AttemptOutcome,
+    AttemptRow,
+    Claim,
+    ClaimKind,
+    Ledger,
+    PaymentUpdate,
+    payment_deadline,
+)
 from .._models import PaymentRequest, PaymentStatus
 from .._taxonomy import FailureKind, Outcome
 
@@ -91,8 +100,11 @@ class FirstClaim:
         return claim
 
     async def alone(self) -> None:
-        """Claim without an attempt: the payment ends before calling anyone."""
-        await self._claim(None)
+        """Claim without an attempt, to write how the payment ended before calling anyone.
+        No call follows, so like the outcome writes it may run past the deadline (by
+        `RECORD_GRACE_SECONDS`): a payment out of time still ends with its reason."""
+        with payment_deadline(max(self._deadline, time.monotonic() + RECORD_GRACE_SECONDS)):
+            await self._claim(None)
 
     async def with_attempt(self, row: AttemptRow) -> None:
         """Claim and write attempt 1 in one transaction; raise unless both are durable and
