@@ -35,6 +35,7 @@ from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment, one_statement_values
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
+from ._reseal import Resealing
 from ._rows import attempt_values, outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
 from ._schema import attempts, payments
@@ -51,7 +52,7 @@ _FINISH_ATTEMPT: Final = update(attempts).where(
 )
 
 
-class SqlLedger(BooksOperations, KeptRequests):
+class SqlLedger(BooksOperations, KeptRequests, Resealing):
     """A ledger in any SQLAlchemy database; `sqlite:///payments.db` or `postgresql+psycopg://…`.
 
     Args:
