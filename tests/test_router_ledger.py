@@ -265,6 +265,22 @@ async def test_pending_payment_succeeds_once_the_provider_has_settled_it() -> No
         assert bank.provider.calls == calls
 
 
+async def test_a_payment_its_provider_has_not_settled_is_left_open_with_that_reason() -> None:
+    """Reconcile asked and the provider answered "accepted, not settled": the open payment says
+    so, with the next step, instead of an empty reason an operator cannot act on."""
+    bank = SimulatedAdapter(SimulatedProvider("bank_a"))
+    bank.provider.script(Behavior.pending())
+    async with router([bank]) as payments:
+        await payments.pay(request(iban=True))
+        report = await payments.reconcile()
+
+    (still,) = report.open
+    assert still.provider == "bank_a"
+    assert still.status is PaymentStatus.PENDING
+    assert still.reason == "accepted by bank_a, not settled yet"
+    assert "reconcile again" in still.next_step
+
+
 async def test_unknown_attempt_succeeds_once_the_late_request_reached_the_provider() -> None:
     """A timed-out request that the provider processed late is found by reconcile."""
     adapter = SimulatedAdapter(SimulatedProvider("card_a"))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from .._actions import NextAction
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
@@ -77,6 +78,8 @@ class AttemptOutcome:
     advice_code: str | None = None
     authorised_minor: int | None = None
     """What the issuer authorised, for a `partially_authorised` outcome."""
+    action: NextAction | None = None
+    """What the customer must do, for a `requires_action` outcome."""
 
     @classmethod
     def of(
@@ -104,6 +107,7 @@ class AttemptOutcome:
                 if reply.outcome is Outcome.PARTIALLY_AUTHORISED and reply.amount
                 else None
             ),
+            action=reply.action,
         )
 
 

@@ -194,7 +194,11 @@ def _why_open(
     open_attempts = [a for a in payment.attempts if a.outcome in _OPEN_OUTCOMES]
     open_attempts.sort(key=lambda a: a.outcome not in _UNRESOLVED)
     attempt = open_attempts[0]
-    climb = reasons.get(attempt.number) or _outcome_reason(attempt)
+    climb = reasons.get(attempt.number)
+    if climb is None or not climb.reason:
+        # Not asked, or asked and answered (a conclusive reply says no reason of its own):
+        # the attempt's recorded outcome says why it is still open.
+        climb = _outcome_reason(attempt)
     return OpenPayment(
         payment.order_id,
         attempt.provider,
@@ -283,6 +287,8 @@ async def _resolve_attempt(
         expected=payment.amount,
         source="reconcile",
     )
+    if reply.outcome is Outcome.REQUIRES_ACTION and reply.action is None and attempt.action:
+        reply = replace(reply, action=attempt.action)  # a lookup need not repeat it
     if is_conclusive_lookup(reply) or absent:
         outcome = AttemptOutcome.of(
             reply,

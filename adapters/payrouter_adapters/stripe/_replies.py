@@ -18,7 +18,7 @@ from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
 from ._amounts import iso_amount
-from ._authentication import awaiting_customer, awaits_authentication
+from ._authentication import awaiting_customer, awaits_authentication, intent_action
 from ._codes import (
     CANCELLATION_REASONS,
     CAPTURE_STATUSES,
@@ -92,6 +92,8 @@ class Object(BaseModel):
     amount_received: int | None = None
     """A captured intent's amount taken (its `amount` stays what was authorized)."""
     currency: str | None = None
+    client_secret: str | None = None
+    """An intent's secret for Stripe.js; it goes only into a requires_action reply's action."""
     next_action: _NextAction | None = None
     last_payment_error: _Problem | None = None
     cancellation_reason: str | None = None
@@ -201,11 +203,14 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
         case Outcome.REQUIRES_ACTION:
             action = intent.next_action
             redirect = action.redirect_to_url if action else None
+            url = redirect.url if redirect else None
+            action_type = action.type if action and action.type else None
             return ProviderReply.requires_action(
                 intent.id,
-                redirect.url if redirect else None,
-                provider_code=action.type if action and action.type else code,
+                url,
+                provider_code=action_type or code,
                 http_status=status,
+                action=intent_action(action_type, url, intent.client_secret),
             )
         case Outcome.FAILED if code == "canceled":
             reason = intent.cancellation_reason
@@ -217,7 +222,7 @@ def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
                 provider_reference=intent.id,
             )
         case Outcome.FAILED if _awaits_authentication(intent.last_payment_error):
-            return awaiting_customer(intent.id, status)
+            return awaiting_customer(intent.id, intent.client_secret, status)
         case Outcome.FAILED:
             return _failed_attempt(provider, intent, row, status)
         case _:
@@ -358,7 +363,7 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     problem = envelope.error if envelope and envelope.error else _Problem()
     intent = problem.payment_intent
     if status < 500 and intent and intent.id and _awaits_authentication(problem):
-        return awaiting_customer(intent.id, status)
+        return awaiting_customer(intent.id, intent.client_secret, status)
     if status >= 500:
         should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
         kind = SHOULD_RETRY.get(should_retry) or HTTP_STATUSES.get(status)
