@@ -77,10 +77,19 @@ class RefusingLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def record_attempt(self, row: AttemptRow) -> None:
+    def _take(self) -> None:
         if self.allowed <= 0:
             raise LedgerUnavailableError("ledger write failed: disk I/O error")
         self.allowed -= 1
+
+    async def claim(self, *args: Any, first_attempt: AttemptRow | None = None, **kw: Any) -> Any:
+        """Attempt 1 travels with the claim, in one transaction: refused, neither is written."""
+        if first_attempt is not None:
+            self._take()
+        return await self.inner.claim(*args, first_attempt=first_attempt, **kw)
+
+    async def record_attempt(self, row: AttemptRow) -> None:
+        self._take()
         await self.inner.record_attempt(row)
 
 
