@@ -8,6 +8,7 @@ attempts: any success wins; anything still unknown keeps the payment pending, wi
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from .._adapter import (
     ProviderReply,
     SubmitsDetails,
 )
-from .._ledger import AttemptOutcome, Ledger, PaymentUpdate
+from .._ledger import AttemptOutcome, LeaseLostError, Ledger, PaymentUpdate, held_by
 from .._ledger._sealing import SealedRequestError
 from .._models import AttemptSummary, PaymentResult, PaymentStatus
 from .._paying._amounts import report_amount
@@ -145,8 +146,34 @@ async def _reconcile_one(
     hooks: Sequence[Hook],
     details: Mapping[str, str] | None = None,
 ) -> tuple[ReconcileChange, OpenPayment | None] | None:
-    if not await ledger.acquire(order_id, owner, settings.lease_seconds):
+    """Take the payment's lease under a holder of this pass's own and settle it, fenced.
+
+    The ladder may outlast the lease (slow lookups, a loaded database). Another worker may
+    then take the payment over, settle it and pay on; this pass's status, computed from
+    attempts read before that, must not land over the new holder's payment: a stale
+    `failed` would tell a waiting caller "failed" and free the order id while the new
+    holder's charge is in flight. So the status write carries the holder (`_fence`), and
+    a pass that lost its lease leaves the payment to the one that holds it (None).
+    """
+    holder = f"{owner}#{secrets.token_hex(4)}"
+    if not await ledger.acquire(order_id, holder, settings.lease_seconds):
         return None
+    try:
+        with held_by(holder):
+            return await _settle_held(ledger, adapters, settings, order_id, hooks, details)
+    except LeaseLostError:
+        return None
+
+
+async def _settle_held(
+    ledger: Ledger,
+    adapters: Mapping[str, Adapter],
+    settings: RouterSettings,
+    order_id: str,
+    hooks: Sequence[Hook],
+    details: Mapping[str, str] | None,
+) -> tuple[ReconcileChange, OpenPayment | None]:
+    """Resolve a held payment's open attempts and write its status from them."""
     payment = await ledger.get(order_id)
     assert payment is not None
     reasons: dict[int, Climb] = {}
