@@ -146,15 +146,10 @@ async def _reconcile_one(
     hooks: Sequence[Hook],
     details: Mapping[str, str] | None = None,
 ) -> tuple[ReconcileChange, OpenPayment | None] | None:
-    """Take the payment's lease under a holder of this pass's own and settle it, fenced.
-
-    The ladder may outlast the lease (slow lookups, a loaded database). Another worker may
-    then take the payment over, settle it and pay on; this pass's status, computed from
-    attempts read before that, must not land over the new holder's payment: a stale
-    `failed` would tell a waiting caller "failed" and free the order id while the new
-    holder's charge is in flight. So the status write carries the holder (`_fence`), and
-    a pass that lost its lease leaves the payment to the one that holds it (None).
-    """
+    """Settle the payment under a lease of this pass's own, its status write fenced by it
+    (`_fence`): a pass that outlived its lease (a slow ladder, a loaded database) must not
+    write a stale `failed` over a worker that took the payment over and pays on. None: held
+    by another."""
     holder = f"{owner}#{secrets.token_hex(4)}"
     if not await ledger.acquire(order_id, holder, settings.lease_seconds):
         return None
@@ -199,7 +194,11 @@ def _why_open(
     open_attempts = [a for a in payment.attempts if a.outcome in _OPEN_OUTCOMES]
     open_attempts.sort(key=lambda a: a.outcome not in _UNRESOLVED)
     attempt = open_attempts[0]
-    climb = reasons.get(attempt.number) or _outcome_reason(attempt)
+    climb = reasons.get(attempt.number)
+    if climb is None or not climb.reason:
+        # Not asked, or asked and answered (a conclusive reply says no reason of its own):
+        # the attempt's recorded outcome says why it is still open.
+        climb = _outcome_reason(attempt)
     return OpenPayment(
         payment.order_id,
         attempt.provider,
@@ -288,6 +287,8 @@ async def _resolve_attempt(
         expected=payment.amount,
         source="reconcile",
     )
+    if reply.outcome is Outcome.REQUIRES_ACTION and reply.action is None and attempt.action:
+        reply = replace(reply, action=attempt.action)  # a lookup need not repeat it
     if is_conclusive_lookup(reply) or absent:
         outcome = AttemptOutcome.of(
             reply,

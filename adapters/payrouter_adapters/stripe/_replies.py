@@ -18,7 +18,7 @@ from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
 from ._amounts import iso_amount
-from ._authentication import awaiting_customer, awaits_authentication
+from ._authentication import awaiting_customer, awaits_authentication, intent_action
 from ._codes import (
     CANCELLATION_REASONS,
     CAPTURE_STATUSES,
@@ -93,6 +93,8 @@ class Object(BaseModel):
     amount_received: int | None = None
     """A captured intent's amount taken (its `amount` stays what was authorized)."""
     currency: str | None = None
+    client_secret: str | None = None
+    """An intent's secret for Stripe.js; it goes only into a requires_action reply's action."""
     next_action: _NextAction | None = None
     last_payment_error: _Problem | None = None
     cancellation_reason: str | None = None
@@ -198,11 +200,14 @@ def _to_authenticate(provider: str, intent: Object, row: StatusRow, status: int)
     assert intent.id is not None
     action = intent.next_action
     redirect = action.redirect_to_url if action else None
+    url = redirect.url if redirect else None
+    action_type = action.type if action and action.type else None
     return ProviderReply.requires_action(
         intent.id,
-        redirect.url if redirect else None,
-        provider_code=action.type if action and action.type else intent.status,
+        url,
+        provider_code=action_type or intent.status,
         http_status=status,
+        action=intent_action(action_type, url, intent.client_secret),
     )
 
 
@@ -218,7 +223,7 @@ def _not_taken(provider: str, intent: Object, row: StatusRow, status: int) -> Pr
             provider_reference=intent.id,
         )
     if _awaits_authentication(intent.last_payment_error):
-        return awaiting_customer(intent.id, status)
+        return awaiting_customer(intent.id, intent.client_secret, status)
     return _failed_attempt(provider, intent, row, status)
 
 
@@ -365,7 +370,7 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     problem = envelope.error if envelope and envelope.error else _Problem()
     intent = problem.payment_intent
     if status < 500 and intent and intent.id and _awaits_authentication(problem):
-        return awaiting_customer(intent.id, status)
+        return awaiting_customer(intent.id, intent.client_secret, status)
     if status >= 500:
         should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
         kind = SHOULD_RETRY.get(should_retry) or HTTP_STATUSES.get(status)
