@@ -45,6 +45,8 @@ class Claim:
     kind: ClaimKind
     next_attempt: int = 1
     payment: PaymentResult | None = None
+    attempt_recorded: bool = False
+    """The claim also wrote the attempt it was given (`Ledger.claim`'s `first_attempt`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +139,16 @@ class Ledger(Protocol):
         lease_seconds: float,
         *,
         authorize_only: bool = False,
+        first_attempt: AttemptRow | None = None,
     ) -> Claim:
         """Take an order id for paying, atomically across processes; `authorize_only` is
-        remembered so follow-ups know a capture or void must come."""
+        remembered so follow-ups know a capture or void must come.
+
+        With `first_attempt` (attempt 1, its provider already chosen and admitted), a NEW
+        claim writes that attempt too, in the same transaction, before answering: one trip
+        to the ledger and one commit where the claim and `record_attempt` took two each.
+        Any other kind writes no attempt; `Claim.attempt_recorded` says which happened.
+        """
         ...
 
     async def record_attempt(self, row: AttemptRow) -> None:

@@ -17,10 +17,11 @@ from .._actions import NextAction
 from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
-from ._records import AttemptOutcome, PaymentUpdate
+from ._records import AttemptOutcome, AttemptRow, PaymentUpdate
 
 __all__ = [
     "attempt_summary",
+    "attempt_values",
     "clip",
     "outcome_values",
     "payment_result",
@@ -138,4 +139,22 @@ def outcome_values(outcome: AttemptOutcome) -> dict[str, object]:
         "advice_code": clip(outcome.advice_code, 100),
         "authorised_minor": outcome.authorised_minor,
         "next_action": outcome.action.stored() if outcome.action else None,
+    }
+
+
+def attempt_values(
+    row: AttemptRow, request: str | None, holder: str | None, now: float
+) -> dict[str, Any]:
+    """An attempt's columns as written before its first call (`request` as kept, sealed),
+    with the `holder` that fences the write (`_fence`)."""
+    return {
+        "order_id": row.order_id,
+        "number": row.number,
+        "provider": row.provider,
+        "method": row.method.value,
+        "idempotency_key": row.idempotency_key,
+        "request": request,
+        "tries": 0,
+        "started_at": now,
+        "holder": holder,
     }
