@@ -32,7 +32,7 @@ from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook
-from ._ladder import Climb, Unopened, call_deadline, climb
+from ._ladder import Climb, Unopened, call_deadline, climb, outcome_reason
 
 __all__ = [
     "OpenPayment",
@@ -194,7 +194,9 @@ def _why_open(
     open_attempts = [a for a in payment.attempts if a.outcome in _OPEN_OUTCOMES]
     open_attempts.sort(key=lambda a: a.outcome not in _UNRESOLVED)
     attempt = open_attempts[0]
-    climb = reasons.get(attempt.number) or _outcome_reason(attempt)
+    climb = reasons.get(attempt.number)
+    if climb is None or not climb.reason:  # not asked, or answered: its outcome says why
+        climb = outcome_reason(attempt.provider, attempt.outcome)
     return OpenPayment(
         payment.order_id,
         attempt.provider,
@@ -204,24 +206,6 @@ def _why_open(
         climb.next_step,
         climb.overdue,
     )
-
-
-def _outcome_reason(attempt: AttemptSummary) -> Climb:
-    """Why an attempt whose provider did answer is still open: the customer or the bank."""
-    name = attempt.provider
-    if attempt.outcome is Outcome.REQUIRES_ACTION:
-        return Climb(
-            None,
-            f"awaiting the customer's approval at {name}",
-            "nothing moved yet: the customer approves, or it stays open",
-        )
-    if attempt.outcome is Outcome.PENDING:
-        return Climb(
-            None,
-            f"accepted by {name}, not settled yet",
-            f"reconcile again later, or {name}'s webhook settles it",
-        )
-    return Climb(None, f"{name} was not asked", "reconcile again")
 
 
 async def _resolve_attempt(
@@ -283,6 +267,8 @@ async def _resolve_attempt(
         expected=payment.amount,
         source="reconcile",
     )
+    if reply.outcome is Outcome.REQUIRES_ACTION and reply.action is None and attempt.action:
+        reply = replace(reply, action=attempt.action)  # a lookup need not repeat it
     if is_conclusive_lookup(reply) or absent:
         outcome = AttemptOutcome.of(
             reply,
