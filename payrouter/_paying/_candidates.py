@@ -42,6 +42,7 @@ from ..instrumentation._events import (
     Hook,
     PaymentFinished,
     emit,
+    listening,
 )
 from ._attempt import run_attempt
 from ._claiming import claimed, record_attempt
@@ -298,7 +299,8 @@ class CandidateLoop:
         await record_attempt(self._ledger, row)  # write before call (with the claim if first)
         if admitted_at is not None and not is_testing():  # admission's second signal
             self._admission.sent(admitted_at)
-        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
+        if listening(self._hooks, AttemptStarted):
+            emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         run = await run_attempt(
             adapter=adapter,
             charge=charge,
@@ -317,9 +319,8 @@ class CandidateLoop:
             budget=self._protection,
         )
         reply = run.reply
-        emit(
-            self._hooks,
-            AttemptFinished(
+        if listening(self._hooks, AttemptFinished):
+            finished = AttemptFinished(
                 request.order_id,
                 number,
                 adapter.name,
@@ -329,8 +330,8 @@ class CandidateLoop:
                 reply.provider_code,
                 run.tries,
                 run.latency_ms,
-            ),
-        )
+            )
+            emit(self._hooks, finished)
         return reply, AttemptOutcome.of(reply, tries=run.tries, latency_ms=run.latency_ms)
 
     async def _finish(
@@ -358,12 +359,11 @@ class CandidateLoop:
             finished = await _recorded(write, order_id, called)
             assert finished is not None
             result = finished
-        emit(
-            self._hooks,
-            PaymentFinished(
+        if listening(self._hooks, PaymentFinished):
+            event = PaymentFinished(
                 order_id, update.status, update.provider, attempts, update.failure_kind, alert
-            ),
-        )
+            )
+            emit(self._hooks, event)
         return result
 
     async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
 from .._money import Money
 from .._paying._attempt import call_safely, is_conclusive_lookup
-from .._taxonomy import FailureKind
+from .._taxonomy import FailureKind, Outcome
 
 __all__ = [
     "Climb",
@@ -34,6 +34,7 @@ __all__ = [
     "call_deadline",
     "calls_bounded_by",
     "climb",
+    "outcome_reason",
     "settles_within",
 ]
 
@@ -184,6 +185,23 @@ def _still_open(
         f"check {name}'s records by hand for our reference",
         overdue,
     )
+
+
+def outcome_reason(name: str, outcome: Outcome | None) -> Climb:
+    """Why an attempt whose provider did answer is still open: the customer or the bank."""
+    if outcome is Outcome.REQUIRES_ACTION:
+        return Climb(
+            None,
+            f"awaiting the customer's approval at {name}",
+            "nothing moved yet: the customer approves, or it stays open",
+        )
+    if outcome is Outcome.PENDING:
+        return Climb(
+            None,
+            f"accepted by {name}, not settled yet",
+            f"reconcile again later, or {name}'s webhook settles it",
+        )
+    return Climb(None, f"{name} was not asked", "reconcile again")
 
 
 async def _call(call: Awaitable[ProviderReply], expected: Money) -> ProviderReply:

@@ -32,7 +32,7 @@ from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook
-from ._ladder import Climb, Unopened, call_deadline, climb
+from ._ladder import Climb, Unopened, call_deadline, climb, outcome_reason
 
 __all__ = [
     "OpenPayment",
@@ -195,10 +195,8 @@ def _why_open(
     open_attempts.sort(key=lambda a: a.outcome not in _UNRESOLVED)
     attempt = open_attempts[0]
     climb = reasons.get(attempt.number)
-    if climb is None or not climb.reason:
-        # Not asked, or asked and answered (a conclusive reply says no reason of its own):
-        # the attempt's recorded outcome says why it is still open.
-        climb = _outcome_reason(attempt)
+    if climb is None or not climb.reason:  # not asked, or answered: its outcome says why
+        climb = outcome_reason(attempt.provider, attempt.outcome)
     return OpenPayment(
         payment.order_id,
         attempt.provider,
@@ -208,24 +206,6 @@ def _why_open(
         climb.next_step,
         climb.overdue,
     )
-
-
-def _outcome_reason(attempt: AttemptSummary) -> Climb:
-    """Why an attempt whose provider did answer is still open: the customer or the bank."""
-    name = attempt.provider
-    if attempt.outcome is Outcome.REQUIRES_ACTION:
-        return Climb(
-            None,
-            f"awaiting the customer's approval at {name}",
-            "nothing moved yet: the customer approves, or it stays open",
-        )
-    if attempt.outcome is Outcome.PENDING:
-        return Climb(
-            None,
-            f"accepted by {name}, not settled yet",
-            f"reconcile again later, or {name}'s webhook settles it",
-        )
-    return Climb(None, f"{name} was not asked", "reconcile again")
 
 
 async def _resolve_attempt(

@@ -104,14 +104,7 @@ async def run_drill(
                 scenario.seed,
             )
             checked.update(served.records_check)
-            return StrategyRun(
-                STRATEGIES[0],
-                served.records,
-                await sandboxes[0].books(),
-                served.settled,
-                served.breaker_events,
-                served.left_pending,
-            )
+            return served.strategy_run(STRATEGIES[0], await sandboxes[0].books())
 
         runners: dict[str, Callable[[], Awaitable[StrategyRun]]] = {
             STRATEGIES[0]: router_run,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,7 +35,7 @@ from payrouter import (
 
 from ._card_failovers import card_failover
 from ._customers import Approvals, Customers
-from ._figures import PaymentRecord
+from ._figures import PaymentRecord, StrategyRun
 from ._observed import Observed
 from ._scenario import DrillProvider, Scenario
 from ._traffic import Arrival
@@ -141,6 +141,12 @@ class RouterRun:
     settled: dict[str, PaymentStatus]
     records_check: dict[str, object]
     left_pending: list[dict[str, object]]
+
+    def strategy_run(self, name: str, books: Mapping[str, int]) -> StrategyRun:
+        """The run as the report's figures take it, with the books read after it."""
+        return StrategyRun(
+            name, self.records, books, self.settled, self.breaker_events, self.left_pending
+        )
 
 
 async def serve_with_router(
