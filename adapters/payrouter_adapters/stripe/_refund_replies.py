@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Final
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from payrouter.provider import Outcome, ProviderReply
 
-from .._common import warn_unmapped_once
-from ._codes import REFUND_FAILURES, REFUND_STATUSES
+from ._codes import REFUND_FAILURES, REFUND_STATUSES, StatusRow
 from ._replies import Object, amount_of, error_reply, kind_for, load, read_object, unreadable
 from ._requests import METADATA_REFERENCE
+from ._statuses import StatusReader, read_status
 
 __all__ = ["listed_refund_reply", "refund_reply"]
 
@@ -72,28 +73,17 @@ def listed_refund_reply(provider: str, response: httpx.Response, key: str) -> Pr
 
 
 def _refund_outcome(provider: str, refund: Object, status: int) -> ProviderReply:
-    assert refund.id is not None
-    code = refund.status or ""
-    row = REFUND_STATUSES.get(code)
-    if row is None:
-        warn_unmapped_once(provider, f"refund_status:{code}")
-        return ProviderReply.unknown(
-            provider_code=code or "no_status", http_status=status, provider_reference=refund.id
-        )
-    match row.outcome:
-        case Outcome.SUCCEEDED:
-            return ProviderReply.succeeded(refund.id, provider_code=code, http_status=status)
-        case Outcome.PENDING:
-            return ProviderReply.pending(refund.id, provider_code=code, http_status=status)
-        case Outcome.REQUIRES_ACTION:
-            return ProviderReply.requires_action(
-                refund.id, None, provider_code=code, http_status=status
-            )
-        case _:
-            reason = refund.failure_reason
-            return ProviderReply.failed(
-                kind_for(provider, "failure_reason", REFUND_FAILURES, reason, row),
-                provider_code=reason or code,
-                http_status=status,
-                provider_reference=refund.id,
-            )
+    return read_status(_REFUND, provider, refund, status)
+
+
+def _refund_failed(provider: str, refund: Object, row: StatusRow, status: int) -> ProviderReply:
+    reason = refund.failure_reason
+    return ProviderReply.failed(
+        kind_for(provider, "failure_reason", REFUND_FAILURES, reason, row),
+        provider_code=reason or refund.status or "",
+        http_status=status,
+        provider_reference=refund.id,
+    )
+
+
+_REFUND: Final = StatusReader(REFUND_STATUSES, "refund_status", {Outcome.FAILED: _refund_failed})
