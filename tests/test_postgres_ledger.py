@@ -27,7 +27,10 @@ from payrouter import (
     Router,
 )
 from payrouter._ledger import SqlLedger
+from payrouter._ledger._sealing import new_key
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+from payrouter_adapters.stripe import StripeAdapter
+from tests.test_next_action import SECRET, challenged_at_stripe, challenged_card
 
 pytestmark = pytest.mark.peer("postgres")
 
@@ -138,3 +141,17 @@ async def _create_tables(url: str) -> None:
     ledger = SqlLedger(url)
     await ledger.open()
     await ledger.close()
+
+
+async def test_an_action_and_its_client_secret_are_kept_on_postgres(postgres_url: str) -> None:
+    """The one-statement finish writes the action; a second pay reads it back whole."""
+    stripe = challenged_at_stripe(StripeAdapter)
+    ledger = SqlLedger(postgres_url, keys=[new_key()])  # Stripe's requests are kept sealed
+    async with Router([stripe], ledger=ledger, hooks=()) as router:
+        paid = await router.pay(challenged_card("pg-3ds"))
+        again = await router.pay(challenged_card("pg-3ds"))
+    assert paid.status is again.status is PaymentStatus.REQUIRES_ACTION
+    assert again.action is not None
+    assert again.action.client_secret is not None
+    assert again.action.client_secret.get_secret_value() == SECRET
+    assert again.action == paid.action

@@ -30,6 +30,7 @@ _FINISH: Final = text(
             provider_reference = :provider_reference, action_url = :action_url,
             tries = :tries, latency_ms = :latency_ms, decline = :decline, advice = :advice,
             advice_code = :advice_code, authorised_minor = :authorised_minor,
+            next_action = :next_action,
             finished_at = :now
         WHERE order_id = :order_id AND number = :number
         RETURNING *

@@ -35,7 +35,8 @@ from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import finish_attempt_and_payment, one_statement_values
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
-from ._rows import outcome_values, payment_result, payment_values
+from ._reseal import Resealing
+from ._rows import attempt_values, outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
 from ._schema import attempts, payments
 from ._sealing import RequestSeal
@@ -51,7 +52,7 @@ _FINISH_ATTEMPT: Final = update(attempts).where(
 )
 
 
-class SqlLedger(BooksOperations, KeptRequests):
+class SqlLedger(BooksOperations, KeptRequests, Resealing):
     """A ledger in any SQLAlchemy database; `sqlite:///payments.db` or `postgresql+psycopg://…`.
 
     Args:
@@ -259,43 +260,50 @@ class SqlLedger(BooksOperations, KeptRequests):
         lease_seconds: float,
         *,
         authorize_only: bool = False,
+        first_attempt: AttemptRow | None = None,
     ) -> Claim:
+        """See `Ledger.claim`: with `first_attempt`, a new payment's row and its attempt 1
+        go in one transaction (SQLite) or one job on the ledger's thread (elsewhere)."""
+        request = None if first_attempt is None else await self._sealed(first_attempt)
+
         def work() -> Claim:
             now = time.time()
             until = now + lease_seconds
             values = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
+            attempt = None
+            if first_attempt is not None:  # fenced by its own claim's owner, as it is inside
+                attempt = attempt_values(first_attempt, request, owner, now)
             if self._dbapi is not None:
                 with self._raw() as db:
                     if _sqlite_path.insert_claim(db, values):
-                        return Claim(ClaimKind.NEW)
+                        if attempt is not None:
+                            _sqlite_path.insert_attempt(db, attempt)
+                        return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None)
             else:
                 with self._statement() as conn:
                     if conn.execute(self._insert_payment, values).first() is not None:
-                        return Claim(ClaimKind.NEW)
+                        if attempt is not None:
+                            insert_attempt(conn, attempt)
+                        return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None)
             with self._statement() as conn:
                 return settle_existing(conn, values)
 
         return await self._run(work, before_call=True)
 
+    async def _sealed(self, row: AttemptRow) -> str | None:
+        """The request to keep for `row`, sealed here on the event loop's side: never stored
+        in clear, and the writer's thread does no per-payment crypto."""
+        if row.request is None:
+            return None
+        if self.sealing.needs_key_file:
+            await self._run(lambda: self.sealing.find_key_file(create=True))
+        return self.sealing.seal(row.request, row.order_id, row.number)
+
     async def record_attempt(self, row: AttemptRow) -> None:
-        request, holder = row.request, current_holder()  # read here, off the ledger's thread
-        if request is not None:  # sealed here, never stored in clear
-            if self.sealing.needs_key_file:
-                await self._run(lambda: self.sealing.find_key_file(create=True))
-            request = self.sealing.seal(request, row.order_id, row.number)
+        request, holder = await self._sealed(row), current_holder()  # read off the thread
 
         def work() -> None:
-            values = {
-                "order_id": row.order_id,
-                "number": row.number,
-                "provider": row.provider,
-                "method": row.method.value,
-                "idempotency_key": row.idempotency_key,
-                "request": request,
-                "tries": 0,
-                "started_at": time.time(),
-                "holder": holder,
-            }
+            values = attempt_values(row, request, holder, time.time())
             if self._dbapi is not None:
                 with self._raw() as db:
                     _sqlite_path.insert_attempt(db, values)

@@ -42,8 +42,10 @@ from ..instrumentation._events import (
     Hook,
     PaymentFinished,
     emit,
+    listening,
 )
 from ._attempt import run_attempt
+from ._claiming import claimed, record_attempt
 from ._decide import (
     Ending,
     Step,
@@ -294,10 +296,11 @@ class CandidateLoop:
         charge = candidate.charge(request, reference=key)
         kept = encode_charge(charge) if replays(adapter) else None
         row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
-        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
+        await record_attempt(self._ledger, row)  # write before call (with the claim if first)
         if admitted_at is not None and not is_testing():  # admission's second signal
             self._admission.sent(admitted_at)
-        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
+        if listening(self._hooks, AttemptStarted):
+            emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         run = await run_attempt(
             adapter=adapter,
             charge=charge,
@@ -316,9 +319,8 @@ class CandidateLoop:
             budget=self._protection,
         )
         reply = run.reply
-        emit(
-            self._hooks,
-            AttemptFinished(
+        if listening(self._hooks, AttemptFinished):
+            finished = AttemptFinished(
                 request.order_id,
                 number,
                 adapter.name,
@@ -328,8 +330,8 @@ class CandidateLoop:
                 reply.provider_code,
                 run.tries,
                 run.latency_ms,
-            ),
-        )
+            )
+            emit(self._hooks, finished)
         return reply, AttemptOutcome.of(reply, tries=run.tries, latency_ms=run.latency_ms)
 
     async def _finish(
@@ -349,6 +351,7 @@ class CandidateLoop:
         """
         order_id = request.order_id
         if last_attempt is None:
+            await claimed()  # ended before any attempt: the claim was not made yet
             write_payment = self._ledger.finish_payment(order_id, update)
             result = await _recorded(write_payment, order_id, called)
         else:
@@ -356,12 +359,11 @@ class CandidateLoop:
             finished = await _recorded(write, order_id, called)
             assert finished is not None
             result = finished
-        emit(
-            self._hooks,
-            PaymentFinished(
+        if listening(self._hooks, PaymentFinished):
+            event = PaymentFinished(
                 order_id, update.status, update.provider, attempts, update.failure_kind, alert
-            ),
-        )
+            )
+            emit(self._hooks, event)
         return result
 
     async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:

@@ -17,7 +17,7 @@ from itertools import groupby
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._models import CardSource, PaymentMethod, PaymentRequest
-from ..instrumentation._events import Hook, RoutePlanned, emit
+from ..instrumentation._events import Hook, RoutePlanned, emit, listening
 from ._fees import FeeRule, fee_minor
 from ._plan import Candidate, Exclusion, Plan
 
@@ -125,9 +125,9 @@ class RoutingPolicy:
         first, then the ones a merchant's rule excluded.
         """
         ordered, excluded = self.apply(planned.candidates, request, success_rate)
-        excluded = planned.excluded + excluded
-        if not hooks:  # nobody listens: spare the payment path the strings
+        if not listening(hooks, RoutePlanned):  # nobody listens: spare the path the strings
             return ordered
+        excluded = planned.excluded + excluded
         methods = dict.fromkeys(candidate.method for candidate in ordered)
         event = RoutePlanned(
             request.order_id,
