@@ -43,6 +43,8 @@ class Candidate:
     adapter: Adapter
     source: CardSource | WalletSource | BankTransferSource
     source_index: int
+    authenticate: bool = False
+    """A 3-D Secure step-up: this provider refused the card for want of authentication."""
 
     @property
     def method(self) -> PaymentMethod:
@@ -62,6 +64,7 @@ class Candidate:
             return_url=request.return_url,
             description=request.description,
             metadata=request.metadata,
+            authenticate=self.authenticate,
         )
 
 
