@@ -93,6 +93,10 @@ class Capabilities:
     max_minor_units: int | None = None
     credentials: CredentialRules = field(default_factory=CredentialRules)
     """What the provider's API can charge: its own tokens, network tokens (see the class)."""
+    step_up: bool = False
+    """The adapter asks its provider for 3-D Secure when a charge says `authenticate`, so
+    a card refused for want of authentication can be resent there with it (where the
+    merchant enabled 3-D Secure for the provider: `ProviderRouting.three_d_secure`)."""
 
     def accepts(self, method: PaymentMethod, amount: Money, country: str) -> bool:
         """True when a payment of `method`, `amount` from `country` is within these limits."""
@@ -126,6 +130,10 @@ class Charge:
     return_url: str | None = None
     description: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    authenticate: bool = False
+    """Ask the issuer to authenticate the customer (3-D Secure) whatever the provider's own
+    rules would do: a resend of a customer-initiated card charge refused for want of it
+    (Stripe `request_three_d_secure=any`, Adyen `attemptAuthentication: always`)."""
 
     @property
     def method(self) -> PaymentMethod:

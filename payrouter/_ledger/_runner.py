@@ -22,14 +22,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Final, TypeVar
 
 from .._errors import LedgerUnavailableError
-from ._writer import Job, Writer
+from ._writer import Abandon, Job, Writer
 
 __all__ = ["RECORD_GRACE_SECONDS", "AbandonedError", "LedgerRunner", "payment_deadline"]
 
@@ -88,16 +88,14 @@ class LedgerRunner:
         must neither begin nor commit a transaction of its own."""
         return bool(getattr(self._local, "grouped", False))
 
-    def _submit(
-        self, work: Callable[[], T], groupable: bool
-    ) -> tuple[Awaitable[T], threading.Event]:
-        """Queue `work`; the awaitable answers after it committed, the event abandons it."""
+    def _submit(self, work: Callable[[], T], groupable: bool) -> tuple[asyncio.Future[T], Abandon]:
+        """Queue `work`; the future answers after it committed, the flag abandons it."""
         loop = asyncio.get_running_loop()
         if self._writer is not None:
             job = Job(work, loop, loop.create_future(), groupable=groupable)
             self._writer.submit(job)
             return job.future, job.abandoned
-        abandoned = threading.Event()
+        abandoned = Abandon()
 
         def job_on_pool() -> T:
             self._local.abandoned = abandoned
@@ -109,7 +107,11 @@ class LedgerRunner:
         return loop.run_in_executor(self._executor, job_on_pool), abandoned
 
     async def run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
-        """Run `work` on a ledger thread; `before_call` marks work a provider call waits on."""
+        """Run `work` on a ledger thread; `before_call` marks work a provider call waits on.
+
+        The wait is bounded by a timer on the loop that cancels the future, not by
+        `asyncio.timeout` (whose task bookkeeping cost as much again on every ledger call).
+        """
         deadline = _DEADLINE.get()
         if before_call and deadline is not None and time.monotonic() >= deadline:
             raise self._late(before_call)  # not even started: nothing to abandon or undo
@@ -118,17 +120,24 @@ class LedgerRunner:
             return await future
         if not before_call:
             deadline = max(deadline, time.monotonic() + RECORD_GRACE_SECONDS)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = future.cancel()  # False once answered: the answer stands
+
+        loop = asyncio.get_running_loop()
+        timer = loop.call_at(loop.time() + max(0.0, deadline - time.monotonic()), expire)
         try:
-            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                return await future
-        except TimeoutError:
-            if before_call:
-                abandoned.set()
-            raise self._late(before_call) from None
+            return await future
         except BaseException:
-            if before_call:  # the caller was cancelled: nothing will be sent, roll back
+            if before_call:  # out of time, or the caller was cancelled: nothing will be sent
                 abandoned.set()
+            if expired:
+                raise self._late(before_call) from None
             raise
+        finally:
+            timer.cancel()
 
     def _late(self, before_call: bool) -> LedgerUnavailableError:
         return LedgerUnavailableError(
@@ -146,7 +155,7 @@ class LedgerRunner:
         In a shared transaction the writer checks every job of the batch before its commit."""
         if self.grouped:
             return
-        abandoned: threading.Event | None = getattr(self._local, "abandoned", None)
+        abandoned: Abandon | None = getattr(self._local, "abandoned", None)
         if abandoned is not None and abandoned.is_set():
             raise AbandonedError
 

@@ -61,6 +61,7 @@ from ._plan import Candidate, Plan, healthy_methods, plan
 from ._reattempt import Reattempts
 from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
+from ._step_up import step_up, then_step_ups
 
 __all__ = ["CandidateLoop"]
 
@@ -112,14 +113,15 @@ class CandidateLoop:
         `number` is the first attempt number, `admitted_at` when admission let it in."""
         candidates = await self._candidates(request)
         tally, first_number = Tally(), number
+        step_ups: list[tuple[Candidate, bool]] = []
 
         def passes() -> Iterator[tuple[Candidate, bool]]:
-            yield from ((candidate, False) for candidate in candidates)
+            yield from then_step_ups(((c, False) for c in candidates), step_ups)
             if tally.made == 0 and self.settings.last_resort_when_all_open:
                 # Every eligible provider's breaker was open, so nothing was tried. Rather than
                 # fail the customer untried, give each one call past its breaker, in order (as
                 # Envoy's panic threshold routes to all hosts when too few look healthy).
-                yield from ((candidate, True) for candidate in tally.refused)
+                yield from then_step_ups(((c, True) for c in tally.refused), step_ups)
 
         for candidate, past_breaker in passes():
             if tally.skips_source_of(candidate):
@@ -149,6 +151,10 @@ class CandidateLoop:
             self._learn(candidate.adapter.name, candidate.method, reply)
             number, tally.made = number + 1, tally.made + 1
             decision = decide(reply, fallback_on_decline=self.settings.fallback_on_decline)
+            rules = self._routing.providers.get(candidate.adapter.name)
+            decision = step_up(request, candidate, reply, decision, tally, rules)
+            if tally.reattempt_to is not None and decision.step is Step.STEP_UP:
+                step_ups.append((tally.reattempt_to, past_breaker))
             if decision.step in (Step.DECLINED, Step.NEXT_SOURCE):
                 decision = await self._reattempts.review(
                     request, candidate, reply, decision, candidates, tally

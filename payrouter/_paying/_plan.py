@@ -45,6 +45,8 @@ class Candidate:
     adapter: Adapter
     source: CardSource | WalletSource | BankTransferSource
     source_index: int
+    authenticate: bool = False
+    """A 3-D Secure step-up: this provider refused the card for want of authentication."""
 
     @property
     def method(self) -> PaymentMethod:
@@ -64,6 +66,7 @@ class Candidate:
             return_url=request.return_url,
             description=request.description,
             metadata=request.metadata,
+            authenticate=self.authenticate,
         )
 
 

@@ -81,6 +81,11 @@ class ProviderRouting(BaseModel):
         default=frozenset(), description="Never payments carrying any of these tags."
     )
     fees: tuple[FeeRule, ...] = ()
+    three_d_secure: bool = Field(
+        default=False,
+        description="3-D Secure is enabled at this provider: a customer-initiated card "
+        "payment it refuses for want of authentication is resent to it once, asking for it.",
+    )
 
     def exclusion(self, candidate: Candidate, request: PaymentRequest) -> str | None:
         """Why this provider must not take this candidate, or None."""
