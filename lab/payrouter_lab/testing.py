@@ -108,7 +108,9 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         ),
         "wallet approval (PayPal)": (
             "any payer: requires_action with a payer-action link; a GET of it approves, "
-            "router.refresh completes the order; a vaulted wallet completes at once"
+            "router.refresh completes the order; a vaulted wallet completes at once when its "
+            "vault id was issued through POST /_admin/paypal/credentials; any other vault id is "
+            "refused 422 TOKEN_ID_NOT_FOUND"
         ),
         "wallet approval (Adyen)": (
             "a redirect wallet (paypal, alipay, ...): RedirectShopper; a GET of action.url "
