@@ -2,10 +2,11 @@
 
 Every call runs on the ledger's own threads (`_runner`), never on the event loop: SQLite on
 one thread over one long-lived connection (its writes are serial anyway), network databases
-on one thread per pooled connection. A hop to that thread costs tens of microseconds; a
-SQLite file another process holds locked would otherwise freeze every payment in the process
-for the busy timeout. Statements are built once at import and executed with parameters
-(building them per call costs ~75 µs).
+on one thread per pooled connection, but for the pay path's writes, which share pipelines and
+commits on a writer thread with a connection of its own (`_pg_writer`). A hop to a thread
+costs tens of microseconds; a SQLite file another process holds locked would otherwise freeze
+every payment in the process for the busy timeout. Statements are built once at import and
+executed with parameters (building them per call costs ~75 µs).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._errors import ConfigurationError, LedgerUnavailableError
@@ -33,13 +33,15 @@ from ._kept_requests import KeptRequests
 from ._leases import acquire, unresolved
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
-from ._pg import finish_attempt_and_payment, one_statement_values
+from ._pg import attempt_step, claim_step, finish_step, one_statement_values
+from ._pg_writer import PipelineWriter, Step
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._rows import outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
-from ._schema import attempts, payments
+from ._schema import attempts
 from ._sealing import RequestSeal
 from ._stats import ProviderHealth, provider_health
+from ._writer import Job, Writer
 
 __all__ = ["SqlLedger"]
 
@@ -87,14 +89,6 @@ class SqlLedger(BooksOperations, KeptRequests):
         self._is_sqlite = url.startswith("sqlite")
         in_memory = self._is_sqlite and self._location.path is None
         self.sealing = RequestSeal(keys, self._location.path, in_memory=in_memory)
-        dialect = sqlite if self._is_sqlite else postgresql
-        # RETURNING tells whether the row went in: psycopg reports no rowcount for an
-        # INSERT ... ON CONFLICT DO NOTHING, and RETURNING works on SQLite >= 3.35 too.
-        self._insert_payment = (
-            dialect.insert(payments)
-            .on_conflict_do_nothing(index_elements=[payments.c.order_id])
-            .returning(payments.c.order_id)
-        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -107,9 +101,8 @@ class SqlLedger(BooksOperations, KeptRequests):
             ConfigurationError: the URL names no installed database driver, or the key
                 file beside a SQLite ledger cannot be read.
         """
-        threads = 1 if self._is_sqlite else self._pool_size
-        batch = self._batch if self._is_sqlite else None
-        self._runner = LedgerRunner(threads, self._location.where, transaction=batch)
+        threads = 0 if self._is_sqlite else self._pool_size
+        self._runner = LedgerRunner(threads, self._location.where, writer=self._writer)
         try:
             await self._runner.call(self._connect)
         except (SQLAlchemyError, OSError) as error:
@@ -138,6 +131,12 @@ class SqlLedger(BooksOperations, KeptRequests):
         if self._location.path is None:
             with self._engine.begin() as conn:
                 upgrade(conn)
+
+    def _writer(self, on_thread: Callable[[Job | None, bool], None]) -> Writer:
+        """SQLite's writer (a batch is one transaction), or a server's (one pipeline)."""
+        if self._is_sqlite:
+            return Writer(self._batch, on_thread)
+        return PipelineWriter(self._require_engine, on_thread)
 
     def _disconnect(self) -> None:
         self._location.forget()
@@ -219,11 +218,24 @@ class SqlLedger(BooksOperations, KeptRequests):
             raise LedgerUnavailableError("the ledger is not open")
         return self._runner
 
-    async def _run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
+    async def _step(self, step: Step[T], *, before_call: bool = False) -> T:
+        """A pay-path write on a server: sent in a batch with other payments' by the writer
+        (`_pg_writer`), or alone, in autocommit on a pooled connection."""
+
+        def alone() -> T:
+            with self._statement() as conn:
+                rows = conn.exec_driver_sql(step.sql, dict(step.values)).all()
+            return step.then(rows)
+
+        return await self._run(alone, before_call=before_call, step=step)
+
+    async def _run(
+        self, work: Callable[[], T], *, before_call: bool = False, step: Step[T] | None = None
+    ) -> T:
         """Run `work` on the ledger's thread, checking first that the file is still ours.
 
         `before_call` marks a payment's writes before its provider is called: they wait at
-        most until the payment's deadline (see `_runner`).
+        most until the payment's deadline (see `_runner`). `step`: see `_step`.
         """
 
         def checked() -> T:
@@ -231,7 +243,10 @@ class SqlLedger(BooksOperations, KeptRequests):
             return work()
 
         try:
-            return await self._require_runner().run(checked, before_call=before_call)
+            hot = step is not None  # SQLite has no pool: its writer takes all the work
+            return await self._require_runner().run(
+                checked, before_call=before_call, hot=hot, step=step
+            )
         except (SQLAlchemyError, sqlite3.Error, OSError) as error:
             raise self._location.error(error, "writing or reading it") from error
 
@@ -264,17 +279,20 @@ class SqlLedger(BooksOperations, KeptRequests):
             now = time.time()
             until = now + lease_seconds
             values = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
-            if self._dbapi is not None:
-                with self._raw() as db:
-                    if _sqlite_path.insert_claim(db, values):
-                        return Claim(ClaimKind.NEW)
-            else:
-                with self._statement() as conn:
-                    if conn.execute(self._insert_payment, values).first() is not None:
-                        return Claim(ClaimKind.NEW)
+            with self._raw() as db:
+                if _sqlite_path.insert_claim(db, values):
+                    return Claim(ClaimKind.NEW)
+            return existing(values)
+
+        def existing(values: dict[str, Any]) -> Claim:
             with self._statement() as conn:
                 return settle_existing(conn, values)
 
+        if not self._is_sqlite:
+            now = time.time()
+            until = now + lease_seconds
+            new = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
+            return await self._step(claim_step(new, lambda: existing(new)), before_call=True)
         return await self._run(work, before_call=True)
 
     async def record_attempt(self, row: AttemptRow) -> None:
@@ -284,18 +302,19 @@ class SqlLedger(BooksOperations, KeptRequests):
                 await self._run(lambda: self.sealing.find_key_file(create=True))
             request = self.sealing.seal(request, row.order_id, row.number)
 
+        values = {
+            "order_id": row.order_id,
+            "number": row.number,
+            "provider": row.provider,
+            "method": row.method.value,
+            "idempotency_key": row.idempotency_key,
+            "request": request,
+            "tries": 0,
+            "started_at": time.time(),
+            "holder": holder,
+        }
+
         def work() -> None:
-            values = {
-                "order_id": row.order_id,
-                "number": row.number,
-                "provider": row.provider,
-                "method": row.method.value,
-                "idempotency_key": row.idempotency_key,
-                "request": request,
-                "tries": 0,
-                "started_at": time.time(),
-                "holder": holder,
-            }
             if self._dbapi is not None:
                 with self._raw() as db:
                     _sqlite_path.insert_attempt(db, values)
@@ -303,6 +322,8 @@ class SqlLedger(BooksOperations, KeptRequests):
             with self._statement() as conn:
                 insert_attempt(conn, values)
 
+        if holder is not None and not self._is_sqlite:  # the pay path's: fenced, may share
+            return await self._step(attempt_step(values), before_call=True)
         await self._run(work, before_call=True)
 
     async def finish_attempt(
@@ -314,14 +335,14 @@ class SqlLedger(BooksOperations, KeptRequests):
     ) -> PaymentResult | None:
         """Write the attempt's outcome; with `payment`, also its new status, and return it."""
         holder = current_holder()
+        if payment is not None and not self._is_sqlite:  # one statement for both
+            attempt = outcome_values(outcome)
+            values = one_statement_values(order_id, number, attempt, payment, time.time())
+            return await self._step(finish_step(values | {"holder": holder}))
 
         def work() -> PaymentResult | None:
             now = time.time()
             attempt = outcome_values(outcome)
-            if payment is not None and not self._is_sqlite:
-                with self._statement() as conn:
-                    values = one_statement_values(order_id, number, attempt, payment, now)
-                    return finish_attempt_and_payment(conn, values | {"holder": holder})
             keys = {"key_order_id": order_id, "key_number": number, "finished_at": now}
             if self._dbapi is not None:
                 return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)

@@ -44,6 +44,7 @@ class Job:
     abandoned: threading.Event = field(default_factory=threading.Event)
     groupable: bool = True
     outcome: tuple[bool, Any] = (False, None)  # (succeeded, result or exception)
+    step: object = None  # what a pipelining writer sends for it (`_pg_writer.Step`)
 
 
 class Writer:
