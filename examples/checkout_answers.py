@@ -3,7 +3,10 @@
 Both example checkouts (FastAPI and Django) answer through these two functions, so the shop's
 front end sees the same thing whichever framework serves it, and never a bare 500:
 
-    200  succeeded; requires_action with `redirect_url` (send the customer there)
+    200  succeeded; requires_action with `action`: what the front end does next, either
+         {"kind": "redirect", "url": ...} (send the customer there; also `redirect_url`) or
+         {"kind": "sdk", "client_secret": ...} for Stripe.js (`stripe.handleNextAction`) or
+         {"kind": "sdk", "action": {...}} for Adyen's Drop-in (`checkout.createFromAction`)
     202  pending: the provider has not confirmed yet (or the outcome is being recorded);
          ask `GET /payments/{order_id}` later, nothing to do now
     402  declined, with the customer-safe `decline_reason`; partially authorised
@@ -43,9 +46,9 @@ from payrouter import (
     ProviderRejectedRequestError,
     RouterClosedError,
 )
-from payrouter.provider import FailureKind, RecordsNotReadyError, UnsendableError
+from payrouter.provider import FailureKind, NextAction, RecordsNotReadyError, UnsendableError
 
-__all__ = ["Answer", "for_error", "for_result", "payment_view"]
+__all__ = ["Answer", "action_view", "for_error", "for_result", "payment_view"]
 
 RETRY_AFTER_SECONDS: Final = 2
 """How long a front end waits before asking again when nothing could take the payment now:
@@ -69,8 +72,22 @@ def payment_view(result: PaymentResult) -> dict[str, object]:
         "status": result.status.value,
         "provider": result.provider,
         "redirect_url": result.action_url if awaiting else None,
+        "action": action_view(result.action) if awaiting and result.action else None,
         "decline_reason": result.decline_reason,
     }
+
+
+def action_view(action: NextAction) -> dict[str, object]:
+    """The action as the front end's code takes it. The client secret leaves the server only
+    here, in the answer to the customer's own checkout (Stripe: never log or store it)."""
+    view: dict[str, object] = {"kind": action.kind, "type": action.provider_type}
+    if action.url is not None:
+        view["url"] = action.url
+    if action.client_secret is not None:
+        view["client_secret"] = action.client_secret.get_secret_value()
+    if action.provider_data is not None:
+        view["action"] = action.provider_data
+    return view
 
 
 def for_result(result: PaymentResult) -> Answer:

@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from ._actions import NextAction
 from ._money import Money
 from ._sensitive import card_data_problem
 from ._sources import (
@@ -232,6 +233,9 @@ class AttemptSummary(BaseModel):
     provider_code: str | None = None
     provider_reference: str | None = None
     action_url: str | None = None
+    action: NextAction | None = Field(
+        default=None, description="What the customer must do, when the outcome is requires_action."
+    )
     idempotency_key: str
     tries: int = Field(default=0, description="Calls sent with this attempt's key.")
     latency_ms: float | None = None
@@ -259,6 +263,12 @@ class PaymentResult(BaseModel):
     provider_reference: str | None = None
     action_url: str | None = Field(
         default=None, description="Where to send the customer when status is requires_action."
+    )
+    action: NextAction | None = Field(
+        default=None,
+        description="Everything the checkout's front end needs when status is requires_action: "
+        "a redirect URL, or what the provider's client SDK takes (a client secret, an action "
+        "object); `action_url` is its URL, when it has one.",
     )
     failure_kind: FailureKind | None = None
     decline_reason: str | None = Field(

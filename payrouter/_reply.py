@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Self
 
+from ._actions import NextAction
 from ._money import Money
 from ._taxonomy import DECLINE_TYPES, Advice, DeclineType, FailureKind, Outcome
 
@@ -42,6 +43,10 @@ class ProviderReply:
     advice_code: str | None = None
     """The advice as the provider gave it (`network_advice_code:03`, `merchantAdviceCode:21`),
     kept with the attempt for whoever must explain a retry or its absence."""
+    action: NextAction | None = None
+    """What the customer's browser must do for a `requires_action` reply, as the provider's
+    client SDK takes it. Left out, an `action_url` becomes a redirect action; given, its URL
+    is the `action_url`."""
 
     def __post_init__(self) -> None:
         if self.outcome is Outcome.FAILED and self.failure_kind is None:
@@ -59,6 +64,16 @@ class ProviderReply:
             raise ValueError(f"a {self.outcome} reply cannot carry a failure_kind")
         if self.outcome is Outcome.PARTIALLY_AUTHORISED and self.amount is None:
             raise ValueError("a partially_authorised reply needs the authorised amount")
+        self._settle_action()
+
+    def _settle_action(self) -> None:
+        """One action, one URL: each fills the other where the adapter gave only one."""
+        if self.action is not None and self.outcome is not Outcome.REQUIRES_ACTION:
+            raise ValueError(f"a {self.outcome} reply cannot carry an action")
+        if self.action is None and self.action_url and self.outcome is Outcome.REQUIRES_ACTION:
+            object.__setattr__(self, "action", NextAction.redirect(self.action_url))
+        elif self.action and self.action.kind == "redirect" and self.action_url is None:
+            object.__setattr__(self, "action_url", self.action.url)
 
     @classmethod
     def succeeded(
@@ -122,14 +137,17 @@ class ProviderReply:
         *,
         provider_code: str | None = None,
         http_status: int | None = None,
+        action: NextAction | None = None,
     ) -> Self:
-        """The customer must approve, authenticate or be redirected; no money moved yet."""
+        """The customer must approve, authenticate or be redirected; no money moved yet.
+        `action` says how, for a client SDK; a bare `action_url` is a redirect."""
         return cls(
             Outcome.REQUIRES_ACTION,
             provider_reference=provider_reference,
             action_url=action_url,
             provider_code=provider_code,
             http_status=http_status,
+            action=action,
         )
 
     @classmethod

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._reply import ProviderReply
+from ._taxonomy import Outcome
+
 __all__ = ["Resolution"]
 
 
@@ -27,6 +30,12 @@ class Resolution:
        A hit is conclusive; a miss only once the attempt is older than this. None: no search.
     4. `webhook`: the provider notifies the outcome; the last resort, never a conclusion.
 
+    `saved_error_statuses` lists the HTTP statuses of the provider's own errors that it saves
+    under the key and answers to every replay (Stripe: 500, "including 500 errors"): a replay
+    answered with one is the saved answer repeating, not a new one, so it settles nothing and
+    the replay rung is spent for that attempt (search and webhook remain). An edge's 502/504
+    page is not the provider's answer and is never listed.
+
     `already_done` lists (follow-up kind, provider code) pairs by which the provider refuses
     a follow-up because it already happened ("refund", "charge_already_refunded"): a resend
     after a lost answer may meet them, and the router settles it as succeeded when its own
@@ -37,7 +46,17 @@ class Resolution:
     replay_window_seconds: float = 0.0
     search_lag_seconds: float | None = None
     webhook: bool = False
+    saved_error_statuses: frozenset[int] = frozenset()
     already_done: frozenset[tuple[str, str]] = frozenset()
+
+    def repeats_saved_error(self, reply: ProviderReply) -> bool:
+        """Whether `reply` to a replay is a saved error of the provider's own, repeating: the
+        outcome stays unknown, and replaying again cannot change it within the key window."""
+        return (
+            reply.outcome is Outcome.UNKNOWN
+            and reply.http_status is not None
+            and reply.http_status in self.saved_error_statuses
+        )
 
     def __post_init__(self) -> None:
         if self.replay_window_seconds < 0:

@@ -8,6 +8,7 @@ name it in the config's `providers` list; the router never imports an adapter. T
 kit an adapter's tests run lives in `payrouter.testing`.
 """
 
+from ._actions import NextAction
 from ._adapter import (
     Adapter,
     AdapterFactory,
@@ -53,6 +54,7 @@ __all__ = [
     "ForwardingVault",
     "HttpAdapter",
     "HttpOptions",
+    "NextAction",
     "Outcome",
     "PaymentHandle",
     "ProviderRecord",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,11 +35,27 @@ def test_every_code_block_of_the_page_runs_and_prints_what_the_page_shows(
         ignore=shutil.ignore_patterns("__pycache__", "*.db", "*.db-*"),
     )
     port = sandbox_port(page.read_text())
-    if port is None:
-        assert run_page(page, tmp_path) > 0
-        return
-    with running_sandbox(port):
-        assert run_page(page, tmp_path) > 0
+    with _the_guides_ports():
+        if port is None:
+            assert run_page(page, tmp_path) > 0
+            return
+        with running_sandbox(port):
+            assert run_page(page, tmp_path) > 0
+
+
+@contextlib.contextmanager
+def _the_guides_ports() -> Iterator[None]:
+    """Test runs sharing a machine take turns at the pages.
+
+    The guides name the ports a reader types (8000, 8700-8704), so two runs of this test at once
+    would find them taken. One lock file per machine makes the second run wait for the first.
+    """
+    with open(Path(tempfile.gettempdir()) / "payrouter-guides-ports.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def test_the_quickstart_is_among_the_pages_whose_code_runs() -> None:

@@ -303,3 +303,33 @@ def test_the_strategies_run_one_at_a_time_in_an_order_that_rotates_with_the_seed
     assert len(orders) == 3
     assert all(sorted(order) == sorted(STRATEGIES) for order in orders)
     assert {order[0] for order in orders} == set(STRATEGIES)
+
+
+async def test_the_report_says_why_each_payment_left_pending_after_reconcile(
+    tmp_path: Path,
+) -> None:
+    """Bank transfers the customers approved, which the bank has not settled yet, stay pending
+    after reconcile: the report lists each with its provider and reason, as `payrouter
+    reconcile` prints it, so a missed target names what to look at."""
+    from payrouter_lab.drill._scenario import DrillFault
+
+    scenario = shortened("paid-not-arrived").model_copy(
+        update={
+            "approvals": Approvals(approve_share=1.0, think_seconds=0.01),
+            "faults": [
+                DrillFault(provider="bank", kind="pending", settle_after_seconds=3600)  # type: ignore[arg-type]
+            ],
+        }
+    )
+    outcome = await run_drill(scenario, tmp_path)
+    strategies: list[dict[str, Any]] = outcome.report["strategies"]  # type: ignore[assignment]
+    router, *baselines = strategies
+    why = router["pending_after_reconcile_why"]
+    assert router["pending_after_reconcile"] > 0, router["outcomes"]
+    assert len(why) == router["pending_after_reconcile"]
+    for left in why:
+        assert left["provider"] == "bank", left
+        assert left["status"] == "pending"
+        assert left["reason"] == "accepted by bank, not settled yet", left
+        assert left["next_step"]
+    assert all(baseline["pending_after_reconcile_why"] is None for baseline in baselines)

@@ -93,6 +93,7 @@ PUBLIC: dict[str, tuple[str, ...]] = {
         "ForwardingVault",
         "HttpAdapter",
         "HttpOptions",
+        "NextAction",
         "Outcome",
         "PaymentHandle",
         "ProviderRecord",

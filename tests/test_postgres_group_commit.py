@@ -125,6 +125,25 @@ async def test_a_whole_payment_of_each_of_many_in_flight_shares_commits(ledger: 
         assert [a.outcome for a in paid.attempts] == ["succeeded"]
 
 
+async def test_claims_with_their_first_attempt_share_a_batch(ledger: SqlLedger) -> None:
+    """Each new order's claim writes its attempt 1 in the same statement; an order id found
+    taken writes none, and its caller is told so."""
+    await ledger.claim("taken", "fp", AMOUNT, "other-worker", 60)
+    orders = ["o-1", "o-2", "taken"]
+    async with _writer_held(ledger):
+        claims = await _queued(
+            *(ledger.claim(o, "fp", AMOUNT, "w", 60, first_attempt=_attempt(o)) for o in orders)
+        )
+    answers = [(c.kind.value, c.attempt_recorded) for c in await asyncio.gather(*claims)]
+    assert answers == [("new", True), ("new", True), ("existing", False)]
+    written = await ledger.transact(
+        lambda conn: sorted(conn.execute(select(attempts.c.order_id, attempts.c.number)).all())
+    )
+    assert [tuple(row) for row in written] == [("o-1", 1), ("o-2", 1)]
+    assert ledger._runner is not None
+    assert ledger._runner.batches == 1
+
+
 async def test_batched_writes_cost_one_commit_each_batch(
     ledger: SqlLedger, postgres_url: str
 ) -> None:

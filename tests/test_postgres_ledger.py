@@ -2,7 +2,7 @@
 
 Four worker processes submit the same orders at the same instant: the providers' books show
 exactly one charge per order, and every caller receives that one result. The happy path costs
-three database round trips.
+two database round trips.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ from payrouter import (
     Router,
 )
 from payrouter._ledger import SqlLedger
+from payrouter._ledger._sealing import new_key
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+from payrouter_adapters.stripe import StripeAdapter
+from tests.test_next_action import SECRET, challenged_at_stripe, challenged_card
 
 pytestmark = pytest.mark.peer("postgres")
 
@@ -62,7 +65,7 @@ class RoundTrips:
             self.count += 1
 
 
-async def test_the_happy_path_costs_three_round_trips(postgres_url: str) -> None:
+async def test_the_happy_path_costs_two_round_trips(postgres_url: str) -> None:
     ledger = SqlLedger(postgres_url)
     provider = SimulatedProvider("card")
     async with Router([SimulatedAdapter(provider)], ledger=ledger, hooks=()) as router:
@@ -71,7 +74,7 @@ async def test_the_happy_path_costs_three_round_trips(postgres_url: str) -> None
         result = await router.pay(request("order-1"))
     assert result.status is PaymentStatus.SUCCEEDED
     assert [a.outcome for a in result.attempts] == ["succeeded"]
-    assert trips.count == 3  # claim, write the attempt, finish attempt and payment together
+    assert trips.count == 2  # claim with attempt 1, finish attempt and payment together
 
 
 async def test_the_rules_hold_on_postgres(postgres_url: str) -> None:
@@ -138,3 +141,17 @@ async def _create_tables(url: str) -> None:
     ledger = SqlLedger(url)
     await ledger.open()
     await ledger.close()
+
+
+async def test_an_action_and_its_client_secret_are_kept_on_postgres(postgres_url: str) -> None:
+    """The one-statement finish writes the action; a second pay reads it back whole."""
+    stripe = challenged_at_stripe(StripeAdapter)
+    ledger = SqlLedger(postgres_url, keys=[new_key()])  # Stripe's requests are kept sealed
+    async with Router([stripe], ledger=ledger, hooks=()) as router:
+        paid = await router.pay(challenged_card("pg-3ds"))
+        again = await router.pay(challenged_card("pg-3ds"))
+    assert paid.status is again.status is PaymentStatus.REQUIRES_ACTION
+    assert again.action is not None
+    assert again.action.client_secret is not None
+    assert again.action.client_secret.get_secret_value() == SECRET
+    assert again.action == paid.action

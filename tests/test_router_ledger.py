@@ -77,10 +77,19 @@ class RefusingLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def record_attempt(self, row: AttemptRow) -> None:
+    def _take(self) -> None:
         if self.allowed <= 0:
             raise LedgerUnavailableError("ledger write failed: disk I/O error")
         self.allowed -= 1
+
+    async def claim(self, *args: Any, first_attempt: AttemptRow | None = None, **kw: Any) -> Any:
+        """Attempt 1 travels with the claim, in one transaction: refused, neither is written."""
+        if first_attempt is not None:
+            self._take()
+        return await self.inner.claim(*args, first_attempt=first_attempt, **kw)
+
+    async def record_attempt(self, row: AttemptRow) -> None:
+        self._take()
         await self.inner.record_attempt(row)
 
 
@@ -254,6 +263,22 @@ async def test_pending_payment_succeeds_once_the_provider_has_settled_it() -> No
             (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED)
         ]
         assert bank.provider.calls == calls
+
+
+async def test_a_payment_its_provider_has_not_settled_is_left_open_with_that_reason() -> None:
+    """Reconcile asked and the provider answered "accepted, not settled": the open payment says
+    so, with the next step, instead of an empty reason an operator cannot act on."""
+    bank = SimulatedAdapter(SimulatedProvider("bank_a"))
+    bank.provider.script(Behavior.pending())
+    async with router([bank]) as payments:
+        await payments.pay(request(iban=True))
+        report = await payments.reconcile()
+
+    (still,) = report.open
+    assert still.provider == "bank_a"
+    assert still.status is PaymentStatus.PENDING
+    assert still.reason == "accepted by bank_a, not settled yet"
+    assert "reconcile again" in still.next_step
 
 
 async def test_unknown_attempt_succeeds_once_the_late_request_reached_the_provider() -> None:

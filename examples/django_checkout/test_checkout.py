@@ -102,6 +102,7 @@ def test_a_paypal_payment_redirects_and_completes_when_the_customer_returns(
     )
     assert started["status"] == "requires_action"
     assert isinstance(started["redirect_url"], str)
+    assert started["action"] == {"kind": "redirect", "type": None, "url": started["redirect_url"]}
     httpx.get(started["redirect_url"]).raise_for_status()  # the customer approves
     returned = client.get("/return", {"order_id": "D-2"}).json()
     assert returned["status"] == "succeeded"

@@ -87,6 +87,11 @@ class PaymentView(BaseModel):
     status: PaymentStatus
     provider: str | None
     redirect_url: str | None = None
+    action: dict[str, object] | None = Field(
+        default=None,
+        description="What the front end does for requires_action: kind redirect (url) or sdk "
+        "(Stripe.js: client_secret; Adyen Drop-in: the action object).",
+    )
     decline_reason: str | None = None
 
 

@@ -69,6 +69,7 @@ def test_a_card_payment_succeeds_and_can_be_read_back(shop: Shop) -> None:
         "status": "succeeded",
         "provider": "stripe",
         "redirect_url": None,
+        "action": None,
         "decline_reason": None,
     }
     assert client.get("/payments/A-1").json()["status"] == "succeeded"
@@ -92,6 +93,15 @@ def test_a_card_needing_3d_secure_redirects_and_the_return_page_asks_stripe(shop
     body = {"order_id": "A-3DS", **CARD, "card_token": "pm_card_threeDSecure2Required"}
     started = client.post("/payments", json=body).json()
     assert (started["status"], started["provider"]) == ("requires_action", "stripe")
+    # What the front end needs: the redirect, and the intent's client secret for Stripe.js.
+    action = started["action"]
+    assert (action["kind"], action["type"], action["url"]) == (
+        "redirect",
+        "redirect_to_url",
+        started["redirect_url"],
+    )
+    assert action["client_secret"].startswith("pi_")
+    assert client.get("/payments/A-3DS").json()["action"] == action  # a reloaded page
     # The customer passes 3-D Secure on the stand-in's challenge page, then comes back.
     assert httpx.get(started["redirect_url"]).text == "<html>Authenticated</html>"
     returned = client.get("/return", params={"order_id": "A-3DS"}).json()

@@ -235,6 +235,7 @@ def _print_report(document: dict[str, Any]) -> None:
     _print_routing(document)
     _print_card_failovers(document)
     _print_records_check(document.get("records_check"))
+    _print_left_pending(document["strategies"][0].get("pending_after_reconcile_why") or [])
     explanations = document.get("explanations", {})
     if "requires_action" in explanations:
         console.print(explanations["requires_action"])
@@ -281,6 +282,15 @@ def _print_records_check(check: dict[str, Any] | None) -> None:
         console.print(f"  {name}: records late ({why})")
     for name, why in check.get("failed", {}).items():
         console.print(f"  {name}: records not read ({why})")
+
+
+def _print_left_pending(left: list[dict[str, Any]]) -> None:
+    """Each payment payrouter's reconcile left pending: why, and what comes next."""
+    for open_ in left:
+        console.print(
+            f"pending after reconcile: {open_['order_id']} at {open_['provider'] or '-'}: "
+            f"{open_['reason']}; next: {open_['next_step']}"
+        )
 
 
 def _print_conditions(conditions: dict[str, Any] | None) -> None:

@@ -117,7 +117,9 @@ TEST_CREDENTIALS: Final = MappingProxyType(
         "wallet token (Apple Pay, Google Pay)": (
             "a token per provider in WalletSource.accounts: at Stripe a PaymentMethod such as "
             "pm_card_visa; at Adyen the base64 of Apple Pay's paymentData JSON (version, "
-            "data, signature, header), anything else refused 5_002 Invalid Apple Pay token"
+            "data, signature, header), anything else refused 5_002 Invalid Apple Pay token; "
+            "Google Pay's token JSON (protocolVersion ECv1 or ECv2, signature, signedMessage), "
+            "anything else refused 174 Unable to decrypt data"
         ),
         "bank transfer with SCA": (
             "any valid IBAN, e.g. DE89370400440532013000: requires_action with scaRedirect; "

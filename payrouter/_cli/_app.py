@@ -1,4 +1,5 @@
-"""The `payrouter` command: reconcile, worker, status, records, ledger-key, plug-in commands.
+"""The `payrouter` command: reconcile, worker, status, records, ledger-key (and its reseal),
+plug-in commands.
 
 typer parses and documents the commands, rich draws the tables; the work itself lives in the
 library so that every command is also an API call. Other distributions (the lab's `drill` and
@@ -13,9 +14,9 @@ from typing import Annotated
 
 import typer
 
-from .._ledger._sealing import new_key
 from .._version import __version__
 from ._common import console
+from ._keys import ledger_key_app
 from ._ops import reconcile, status, worker
 from ._records import records_app
 
@@ -32,13 +33,7 @@ app.command()(reconcile)
 app.command()(worker)
 app.command()(status)
 app.add_typer(records_app)
-
-
-@app.command("ledger-key")
-def ledger_key() -> None:
-    """Print a new ledger key for `ledger_keys` (32 random bytes, URL-safe base64): export it
-    as PAYROUTER_LEDGER_KEY, never write it in the config file."""
-    typer.echo(new_key())
+app.add_typer(ledger_key_app)
 
 
 def _version(show: bool) -> None:

@@ -2,11 +2,12 @@
 
 from ._fence import LeaseLostError, held_by
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, Ledger, PaymentUpdate
-from ._runner import payment_deadline
+from ._runner import RECORD_GRACE_SECONDS, payment_deadline
 from ._sql import SqlLedger
 from ._stats import ProviderHealth
 
 __all__ = [
+    "RECORD_GRACE_SECONDS",
     "AttemptOutcome",
     "AttemptRow",
     "Claim",

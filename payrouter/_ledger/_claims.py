@@ -50,24 +50,53 @@ def claim_values(
     }
 
 
+_RETAKE_ROUNDS: Final = 3
+"""How often a claim reads the row again after another worker retook it first."""
+
+
 def settle_existing(conn: Connection, claimed: dict[str, Any]) -> Claim:
     """The order id's row exists: a conflict, someone else's payment, or a failed one to
     retake. `claimed` is the row the claim tried to insert (`claim_values`).
 
     A failed payment charged nothing, so it is retaken even with other details (a customer id
     a provider required, another card): the new fingerprint and amount replace the old.
+
+    When another worker retakes it between our read and our retake (PostgreSQL commits each
+    statement on its own), the row is read again: the `failed` we read is no longer true, and
+    answering with it would tell the caller "failed" while the other worker's charge is in
+    flight. What the row says now (held, or failed again) is the answer.
     """
     order_id, fingerprint = claimed["order_id"], claimed["fingerprint"]
-    row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()
-    if row.status != PaymentStatus.FAILED:
-        if row.fingerprint != fingerprint:
-            return Claim(ClaimKind.CONFLICT)
-        return Claim(ClaimKind.EXISTING, payment=load(conn, row))
+    for _ in range(_RETAKE_ROUNDS):
+        row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()
+        if row.status != PaymentStatus.FAILED:
+            if row.fingerprint != fingerprint:
+                return Claim(ClaimKind.CONFLICT)
+            return Claim(ClaimKind.EXISTING, payment=load(conn, row))
+        if _retake(conn, claimed):
+            last = conn.execute(
+                select(func.coalesce(func.max(attempts.c.number), 0)).where(
+                    attempts.c.order_id == order_id
+                )
+            ).scalar_one()
+            return Claim(ClaimKind.RETAKEN, next_attempt=int(last) + 1)
+    row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()  # as it is now
+    if row.fingerprint != fingerprint and row.status != PaymentStatus.FAILED:
+        return Claim(ClaimKind.CONFLICT)
+    return Claim(ClaimKind.EXISTING, payment=load(conn, row))
+
+
+def _retake(conn: Connection, claimed: dict[str, Any]) -> bool:
+    """Hold a failed payment again, with the new claim's details; False when it is no longer
+    failed (another worker retook it first)."""
     retaken = conn.execute(
         update(payments)
-        .where(payments.c.order_id == order_id, payments.c.status == PaymentStatus.FAILED)
+        .where(
+            payments.c.order_id == claimed["order_id"],
+            payments.c.status == PaymentStatus.FAILED,
+        )
         .values(
-            fingerprint=fingerprint,
+            fingerprint=claimed["fingerprint"],
             amount_minor=claimed["amount_minor"],
             currency=claimed["currency"],
             authorize_only=claimed["authorize_only"],
@@ -84,12 +113,7 @@ def settle_existing(conn: Connection, claimed: dict[str, Any]) -> Claim:
         )
         .returning(payments.c.order_id)
     )
-    if retaken.first() is None:  # another worker retook it between our two statements
-        return Claim(ClaimKind.EXISTING, payment=load(conn, row))
-    last = conn.execute(
-        select(func.coalesce(func.max(attempts.c.number), 0)).where(attempts.c.order_id == order_id)
-    ).scalar_one()
-    return Claim(ClaimKind.RETAKEN, next_attempt=int(last) + 1)
+    return retaken.first() is not None
 
 
 def load(conn: Connection, row: Row[Any]) -> PaymentResult:

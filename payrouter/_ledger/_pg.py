@@ -40,6 +40,29 @@ _CLAIM: Final = text(
     """
 )
 
+# The claim and attempt 1 in one statement: the attempt goes in only if the payment's row
+# did (an order id found taken writes no attempt), and both commit or neither does.
+_CLAIM_WITH_ATTEMPT: Final = text(
+    """
+    WITH p AS (
+        INSERT INTO payrouter_payments (order_id, fingerprint, status, amount_minor, currency,
+            authorize_only, owner, lease_until, created_at, updated_at)
+        VALUES (:order_id, :fingerprint, :status, :amount_minor, :currency, :authorize_only,
+            :owner, :lease_until, :created_at, :updated_at)
+        ON CONFLICT (order_id) DO NOTHING
+        RETURNING order_id
+    ), a AS (
+        INSERT INTO payrouter_attempts (order_id, number, provider, method, idempotency_key,
+            request, tries, started_at)
+        SELECT order_id, :number, :provider, :method, :idempotency_key, :request, :tries,
+            :started_at
+        FROM p
+        RETURNING number
+    )
+    SELECT p.order_id, (SELECT count(*) FROM a) FROM p
+    """
+)
+
 # Other parts of a statement do not see a CTE's updates, so the attempts come back as the
 # updated row from `a` plus the other attempts read from the table.
 _FINISH: Final = text(
@@ -50,6 +73,7 @@ _FINISH: Final = text(
             provider_reference = :provider_reference, action_url = :action_url,
             tries = :tries, latency_ms = :latency_ms, decline = :decline, advice = :advice,
             advice_code = :advice_code, authorised_minor = :authorised_minor,
+            next_action = :next_action,
             finished_at = :now
         WHERE order_id = :order_id AND number = :number
         RETURNING *
@@ -78,17 +102,23 @@ _FINISH: Final = text(
 
 
 _CLAIM_SQL: Final = pyformat(_CLAIM)
+_CLAIM_WITH_ATTEMPT_SQL: Final = pyformat(_CLAIM_WITH_ATTEMPT)
 _ATTEMPT_SQL: Final = pyformat(FENCED_ATTEMPT)
 _FINISH_SQL: Final = pyformat(_FINISH)
 
 
-def claim_step(values: dict[str, Any], existing: Callable[[], Claim]) -> Step[Claim]:
-    """The claim's insert for a batch; `existing` settles a row that was already there."""
+def claim_step(
+    values: dict[str, Any], attempt: dict[str, Any] | None, existing: Callable[[], Claim]
+) -> Step[Claim]:
+    """The claim's insert, with attempt 1's row when `attempt` is given (`attempt_values`);
+    `existing` settles a payment row that was already there."""
 
     def then(rows: Sequence[Sequence[Any]]) -> Claim:
-        return Claim(ClaimKind.NEW) if rows else existing()
+        return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None) if rows else existing()
 
-    return Step(_CLAIM_SQL, values, then)
+    if attempt is None:
+        return Step(_CLAIM_SQL, values, then)
+    return Step(_CLAIM_WITH_ATTEMPT_SQL, attempt | values, then)
 
 
 def attempt_step(values: dict[str, Any]) -> Step[None]:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from .._actions import NextAction
 from .._models import PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
@@ -44,6 +45,8 @@ class Claim:
     kind: ClaimKind
     next_attempt: int = 1
     payment: PaymentResult | None = None
+    attempt_recorded: bool = False
+    """The claim also wrote the attempt it was given (`Ledger.claim`'s `first_attempt`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ class AttemptOutcome:
     advice_code: str | None = None
     authorised_minor: int | None = None
     """What the issuer authorised, for a `partially_authorised` outcome."""
+    action: NextAction | None = None
+    """What the customer must do, for a `requires_action` outcome."""
 
     @classmethod
     def of(
@@ -102,6 +107,7 @@ class AttemptOutcome:
                 if reply.outcome is Outcome.PARTIALLY_AUTHORISED and reply.amount
                 else None
             ),
+            action=reply.action,
         )
 
 
@@ -133,9 +139,16 @@ class Ledger(Protocol):
         lease_seconds: float,
         *,
         authorize_only: bool = False,
+        first_attempt: AttemptRow | None = None,
     ) -> Claim:
         """Take an order id for paying, atomically across processes; `authorize_only` is
-        remembered so follow-ups know a capture or void must come."""
+        remembered so follow-ups know a capture or void must come.
+
+        With `first_attempt` (attempt 1, its provider already chosen and admitted), a NEW
+        claim writes that attempt too, in the same transaction, before answering: one trip
+        to the ledger and one commit where the claim and `record_attempt` took two each.
+        Any other kind writes no attempt; `Claim.attempt_recorded` says which happened.
+        """
         ...
 
     async def record_attempt(self, row: AttemptRow) -> None:

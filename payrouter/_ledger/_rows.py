@@ -13,13 +13,15 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from .._actions import NextAction
 from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatus
 from .._money import Money
 from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
-from ._records import AttemptOutcome, PaymentUpdate
+from ._records import AttemptOutcome, AttemptRow, PaymentUpdate
 
 __all__ = [
     "attempt_summary",
+    "attempt_values",
     "clip",
     "outcome_values",
     "payment_result",
@@ -30,17 +32,20 @@ __all__ = [
 
 def payment_result(row: Mapping[Any, Any], attempts: Iterable[Mapping[Any, Any]]) -> PaymentResult:
     """A payment row and its attempt rows (in number order) as the public result."""
+    summaries = tuple(attempt_summary(attempt) for attempt in attempts)
+    status = PaymentStatus(row["status"])
     return PaymentResult.model_construct(
         order_id=row["order_id"],
-        status=PaymentStatus(row["status"]),
+        status=status,
         amount=Money.model_construct(minor_units=row["amount_minor"], currency=row["currency"]),
         provider=row["provider"],
         method=PaymentMethod(row["method"]) if row["method"] else None,
         provider_reference=row["provider_reference"],
         action_url=row["action_url"],
+        action=_awaited(status, row["provider_reference"], summaries),
         failure_kind=FailureKind(row["failure_kind"]) if row["failure_kind"] else None,
         decline_reason=row["decline_reason"],
-        attempts=tuple(attempt_summary(attempt) for attempt in attempts),
+        attempts=summaries,
         created_at=_when(row["created_at"]),
         updated_at=_when(row["updated_at"]),
     )
@@ -56,6 +61,7 @@ def attempt_summary(row: Mapping[Any, Any]) -> AttemptSummary:
         provider_code=row["provider_code"],
         provider_reference=row["provider_reference"],
         action_url=row["action_url"],
+        action=_action(row),
         idempotency_key=row["idempotency_key"],
         tries=row["tries"],
         latency_ms=row["latency_ms"],
@@ -65,6 +71,28 @@ def attempt_summary(row: Mapping[Any, Any]) -> AttemptSummary:
         started_at=_when(row["started_at"]),
         finished_at=_when(row["finished_at"]) if row["finished_at"] is not None else None,
     )
+
+
+def _action(row: Mapping[Any, Any]) -> NextAction | None:
+    """An attempt's action: as kept, else (rows from before actions were kept) its URL."""
+    kept = row.get("next_action")
+    if kept:
+        return NextAction.from_stored(kept)
+    if row["action_url"] and row["outcome"] == Outcome.REQUIRES_ACTION.value:
+        return NextAction.redirect(row["action_url"])
+    return None
+
+
+def _awaited(
+    status: PaymentStatus, reference: str | None, attempts: tuple[AttemptSummary, ...]
+) -> NextAction | None:
+    """A payment's action is its awaiting attempt's: the last one waiting for the customer
+    under the payment's provider reference (or the last one waiting, if none matches)."""
+    if status is not PaymentStatus.REQUIRES_ACTION:
+        return None
+    waiting = [a for a in attempts if a.outcome is Outcome.REQUIRES_ACTION and a.action]
+    matching = [a for a in waiting if a.provider_reference == reference] or waiting
+    return matching[-1].action if matching else None
 
 
 def _when(epoch: float) -> datetime:
@@ -110,4 +138,23 @@ def outcome_values(outcome: AttemptOutcome) -> dict[str, object]:
         "advice": value_of(outcome.advice),
         "advice_code": clip(outcome.advice_code, 100),
         "authorised_minor": outcome.authorised_minor,
+        "next_action": outcome.action.stored() if outcome.action else None,
+    }
+
+
+def attempt_values(
+    row: AttemptRow, request: str | None, holder: str | None, now: float
+) -> dict[str, Any]:
+    """An attempt's columns as written before its first call (`request` as kept, sealed),
+    with the `holder` that fences the write (`_fence`)."""
+    return {
+        "order_id": row.order_id,
+        "number": row.number,
+        "provider": row.provider,
+        "method": row.method.value,
+        "idempotency_key": row.idempotency_key,
+        "request": request,
+        "tries": 0,
+        "started_at": now,
+        "holder": holder,
     }

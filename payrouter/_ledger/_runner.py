@@ -15,7 +15,7 @@ variable so every ledger call made on its behalf sees it without widening each s
   deadline, then raises `LedgerUnavailableError`: no provider was called. A claim still
   waiting for SQLite's lock when the payment gave up is abandoned: its transaction rolls back
   instead of committing, so the customer's retry is not refused as "in progress".
-- work **after** a call (its outcome) gets `_RECORD_GRACE_SECONDS` more even past the
+- work **after** a call (its outcome) gets `RECORD_GRACE_SECONDS` more even past the
   deadline, and is never abandoned: the provider may have charged, and a late record is
   better than none. The payer reports a failure there as `OutcomeNotRecordedError`.
 """
@@ -34,11 +34,11 @@ from typing import Final, TypeVar
 from .._errors import LedgerUnavailableError
 from ._writer import Job, Writer
 
-__all__ = ["AbandonedError", "LedgerRunner", "payment_deadline"]
+__all__ = ["RECORD_GRACE_SECONDS", "AbandonedError", "LedgerRunner", "payment_deadline"]
 
 T = TypeVar("T")
 
-_RECORD_GRACE_SECONDS: Final = 5.0
+RECORD_GRACE_SECONDS: Final = 5.0
 _DEADLINE: ContextVar[float | None] = ContextVar("payrouter_ledger_deadline", default=None)
 
 
@@ -137,7 +137,7 @@ class LedgerRunner:
         if deadline is None:
             return await future
         if not before_call:
-            deadline = max(deadline, time.monotonic() + _RECORD_GRACE_SECONDS)
+            deadline = max(deadline, time.monotonic() + RECORD_GRACE_SECONDS)
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
                 return await future

@@ -72,6 +72,10 @@ attempts = Table(
     Column("advice_code", String(100)),
     # What the issuer authorised of a `partially_authorised` attempt (the payment's currency).
     Column("authorised_minor", BigInteger),
+    # What the customer must do for a requires_action attempt (`NextAction` as JSON): a
+    # redirect URL, or what the provider's client SDK takes. It may hold Stripe's client
+    # secret, which completes that one payment from the customer's browser and nothing else.
+    Column("next_action", Text),
     UniqueConstraint("provider", "idempotency_key", name="uq_payrouter_attempt_key"),
 )
 

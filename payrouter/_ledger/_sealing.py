@@ -43,6 +43,7 @@ __all__ = [
     "SealedRequestError",
     "key_file_for",
     "new_key",
+    "sealed_by",
 ]
 
 _PREFIX: Final = "payrouter-sealed:1:"
@@ -66,6 +67,13 @@ def new_key() -> str:
 
 def _key_id(key: bytes) -> str:
     return hashlib.sha256(b"payrouter ledger key\0" + key).hexdigest()[:12]
+
+
+def sealed_by(stored: str) -> str | None:
+    """The id of the key a stored value was sealed under; None for a value kept in clear."""
+    if not stored.startswith(_PREFIX):
+        return None
+    return stored.removeprefix(_PREFIX).partition(":")[0]
 
 
 def _associated(order_id: str, number: int) -> bytes:

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,7 +36,8 @@ from ._operations import BooksOperations
 from ._pg import attempt_step, claim_step, finish_step, one_statement_values
 from ._pg_writer import PipelineWriter, Step
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
-from ._rows import outcome_values, payment_result, payment_values
+from ._reseal import Resealing
+from ._rows import attempt_values, outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
 from ._schema import attempts
 from ._sealing import RequestSeal
@@ -53,7 +54,7 @@ _FINISH_ATTEMPT: Final = update(attempts).where(
 )
 
 
-class SqlLedger(BooksOperations, KeptRequests):
+class SqlLedger(BooksOperations, KeptRequests, Resealing):
     """A ledger in any SQLAlchemy database; `sqlite:///payments.db` or `postgresql+psycopg://…`.
 
     Args:
@@ -274,45 +275,47 @@ class SqlLedger(BooksOperations, KeptRequests):
         lease_seconds: float,
         *,
         authorize_only: bool = False,
+        first_attempt: AttemptRow | None = None,
     ) -> Claim:
+        """See `Ledger.claim`: with `first_attempt`, a new payment's row and its attempt 1
+        go in one transaction (SQLite) or one statement (PostgreSQL, `_pg.claim_step`)."""
+        request = None if first_attempt is None else await self._sealed(first_attempt)
+        now = time.time()
+        until = now + lease_seconds
+        values = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
+        attempt = None
+        if first_attempt is not None:  # fenced by its own claim's owner, as it is inside
+            attempt = attempt_values(first_attempt, request, owner, now)
+
         def work() -> Claim:
-            now = time.time()
-            until = now + lease_seconds
-            values = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
             with self._raw() as db:
                 if _sqlite_path.insert_claim(db, values):
-                    return Claim(ClaimKind.NEW)
-            return existing(values)
+                    if attempt is not None:
+                        _sqlite_path.insert_attempt(db, attempt)
+                    return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None)
+            return existing()
 
-        def existing(values: dict[str, Any]) -> Claim:
+        def existing() -> Claim:
             with self._statement() as conn:
                 return settle_existing(conn, values)
 
         if not self._is_sqlite:
-            now = time.time()
-            until = now + lease_seconds
-            new = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
-            return await self._step(claim_step(new, lambda: existing(new)), before_call=True)
+            return await self._step(claim_step(values, attempt, existing), before_call=True)
         return await self._run(work, before_call=True)
 
-    async def record_attempt(self, row: AttemptRow) -> None:
-        request, holder = row.request, current_holder()  # read here, off the ledger's thread
-        if request is not None:  # sealed here, never stored in clear
-            if self.sealing.needs_key_file:
-                await self._run(lambda: self.sealing.find_key_file(create=True))
-            request = self.sealing.seal(request, row.order_id, row.number)
+    async def _sealed(self, row: AttemptRow) -> str | None:
+        """The request to keep for `row`, sealed here on the event loop's side: never stored
+        in clear, and the writer's thread does no per-payment crypto."""
+        if row.request is None:
+            return None
+        if self.sealing.needs_key_file:
+            await self._run(lambda: self.sealing.find_key_file(create=True))
+        return self.sealing.seal(row.request, row.order_id, row.number)
 
-        values = {
-            "order_id": row.order_id,
-            "number": row.number,
-            "provider": row.provider,
-            "method": row.method.value,
-            "idempotency_key": row.idempotency_key,
-            "request": request,
-            "tries": 0,
-            "started_at": time.time(),
-            "holder": holder,
-        }
+    async def record_attempt(self, row: AttemptRow) -> None:
+        request, holder = await self._sealed(row), current_holder()  # read off the thread
+
+        values = attempt_values(row, request, holder, time.time())
 
         def work() -> None:
             if self._dbapi is not None:

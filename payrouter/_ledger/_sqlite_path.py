@@ -43,6 +43,7 @@ _FINISH_ATTEMPT: Final = """
         provider_reference = :provider_reference, action_url = :action_url, tries = :tries,
         latency_ms = :latency_ms, decline = :decline, advice = :advice,
         advice_code = :advice_code, authorised_minor = :authorised_minor,
+        next_action = :next_action,
         finished_at = :finished_at
     WHERE order_id = :key_order_id AND number = :key_number
     RETURNING *

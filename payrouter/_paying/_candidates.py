@@ -44,6 +44,7 @@ from ..instrumentation._events import (
     emit,
 )
 from ._attempt import run_attempt
+from ._claiming import claimed, record_attempt
 from ._decide import (
     Ending,
     Step,
@@ -294,7 +295,7 @@ class CandidateLoop:
         charge = candidate.charge(request, reference=key)
         kept = encode_charge(charge) if replays(adapter) else None
         row = AttemptRow(request.order_id, number, adapter.name, method, key, kept)
-        await self._ledger.record_attempt(row)  # write before call: raises if it cannot
+        await record_attempt(self._ledger, row)  # write before call (with the claim if first)
         if admitted_at is not None and not is_testing():  # admission's second signal
             self._admission.sent(admitted_at)
         emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
@@ -349,6 +350,7 @@ class CandidateLoop:
         """
         order_id = request.order_id
         if last_attempt is None:
+            await claimed()  # ended before any attempt: the claim was not made yet
             write_payment = self._ledger.finish_payment(order_id, update)
             result = await _recorded(write_payment, order_id, called)
         else:

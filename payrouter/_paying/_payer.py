@@ -44,6 +44,7 @@ from ..instrumentation._events import (
     emit,
 )
 from ._candidates import CandidateLoop
+from ._claiming import ClaimRefusedError, FirstClaim, claiming
 from ._decide import (
     failure_error,
 )
@@ -122,15 +123,23 @@ class Payer:
     ) -> PaymentResult:
         deadline = time.monotonic() + self.settings.deadline_seconds
         holder = f"{self._owner}#{secrets.token_hex(4)}"  # this claim's own, for the fence
+        first = FirstClaim(
+            self._ledger,
+            request,
+            holder,
+            self.settings.lease_seconds,
+            deadline,
+            self.settings.deadline_seconds,
+        )
         with payment_deadline(deadline):  # the ledger's waits are bounded by it too
-            claim = await self._ledger.claim(
-                request.order_id,
-                request.fingerprint(),
-                request.amount,
-                holder,
-                self.settings.lease_seconds,
-                authorize_only=not request.capture,
-            )
+            try:
+                # The claim is made with attempt 1's row (`_claiming`): one ledger trip.
+                with held_by(holder), claiming(first):
+                    return await self._loop.pay(request, 1, deadline, admitted_at)
+            except ClaimRefusedError as refused:
+                claim = refused.claim
+            except LeaseLostError:
+                raise PaymentInProgressError(request.order_id) from None
             if claim.kind is ClaimKind.CONFLICT:
                 raise IdempotencyConflictError(request.order_id)
             if claim.kind is ClaimKind.EXISTING:
@@ -140,7 +149,7 @@ class Payer:
                     # answer with what it found, or to pay on if no money moved.
                     return await self._pay_admitted(request, admitted_at, took_over=True)
                 return await self._wait_for_other(claim.payment)
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline:  # retaken, but too late to call anyone
                 raise await self._ledger_too_slow(request)
             try:
                 with held_by(holder):  # a worker that lost its lease writes and sends nothing

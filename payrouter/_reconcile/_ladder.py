@@ -20,13 +20,13 @@ import time
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from .._adapter import Adapter, Charge, PaymentHandle, ProviderReply
 from .._money import Money
 from .._paying._attempt import call_safely, is_conclusive_lookup
-from .._taxonomy import FailureKind
+from .._taxonomy import FailureKind, Outcome
 
 __all__ = [
     "Climb",
@@ -34,6 +34,7 @@ __all__ = [
     "call_deadline",
     "calls_bounded_by",
     "climb",
+    "outcome_reason",
     "settles_within",
 ]
 
@@ -112,16 +113,19 @@ async def climb(
         if is_conclusive_lookup(searched):
             return Climb(searched)  # a hit is conclusive, however fresh
     window = min(rungs.replay_window_seconds, replay_max_age)
+    saved: int | None = None
     if replay is not None and age < window:
         key = replay.reference
         reply = await _call(adapter.pay(replay, idempotency_key=key), replay.amount)
         if is_conclusive_lookup(reply):
             return Climb(reply)  # the provider's own answer to the same request
+        if rungs.repeats_saved_error(reply):
+            saved, window = reply.http_status, 0.0  # answered for the key's whole window
     if searched is not None and searched.failure_kind is FailureKind.NOT_FOUND:
         lag = rungs.search_lag_seconds or 0.0
         if age >= lag:
             return Climb(searched)  # absent past the provider's declared lag: nothing moved
-    overdue = age > settles_within(adapter, replay_max_age)
+    overdue = age > settles_within(adapter, replay_max_age if window else 0.0)
     if isinstance(kept, Unopened) and age < window:
         return Climb(
             None,
@@ -137,7 +141,11 @@ async def climb(
             f"reconcile again: the replay stays possible until {_clock(started_at + window)}",
             overdue,
         )
-    return _still_open(adapter, age, started_at, handle, overdue)
+    still = _still_open(adapter, age, started_at, handle, overdue)
+    if saved is None:
+        return still
+    spent = f"the replay repeats the {saved} {adapter.name} saved for the request; "
+    return replace(still, reason=spent + still.reason)
 
 
 def _still_open(
@@ -177,6 +185,23 @@ def _still_open(
         f"check {name}'s records by hand for our reference",
         overdue,
     )
+
+
+def outcome_reason(name: str, outcome: Outcome | None) -> Climb:
+    """Why an attempt whose provider did answer is still open: the customer or the bank."""
+    if outcome is Outcome.REQUIRES_ACTION:
+        return Climb(
+            None,
+            f"awaiting the customer's approval at {name}",
+            "nothing moved yet: the customer approves, or it stays open",
+        )
+    if outcome is Outcome.PENDING:
+        return Climb(
+            None,
+            f"accepted by {name}, not settled yet",
+            f"reconcile again later, or {name}'s webhook settles it",
+        )
+    return Climb(None, f"{name} was not asked", "reconcile again")
 
 
 async def _call(call: Awaitable[ProviderReply], expected: Money) -> ProviderReply:

@@ -8,6 +8,7 @@ attempts: any success wins; anything still unknown keeps the payment pending, wi
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from .._adapter import (
     ProviderReply,
     SubmitsDetails,
 )
-from .._ledger import AttemptOutcome, Ledger, PaymentUpdate
+from .._ledger import AttemptOutcome, LeaseLostError, Ledger, PaymentUpdate, held_by
 from .._ledger._sealing import SealedRequestError
 from .._models import AttemptSummary, PaymentResult, PaymentStatus
 from .._paying._amounts import report_amount
@@ -31,7 +32,7 @@ from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook
-from ._ladder import Climb, Unopened, call_deadline, climb
+from ._ladder import Climb, Unopened, call_deadline, climb, outcome_reason
 
 __all__ = [
     "OpenPayment",
@@ -145,8 +146,29 @@ async def _reconcile_one(
     hooks: Sequence[Hook],
     details: Mapping[str, str] | None = None,
 ) -> tuple[ReconcileChange, OpenPayment | None] | None:
-    if not await ledger.acquire(order_id, owner, settings.lease_seconds):
+    """Settle the payment under a lease of this pass's own, its status write fenced by it
+    (`_fence`): a pass that outlived its lease (a slow ladder, a loaded database) must not
+    write a stale `failed` over a worker that took the payment over and pays on. None: held
+    by another."""
+    holder = f"{owner}#{secrets.token_hex(4)}"
+    if not await ledger.acquire(order_id, holder, settings.lease_seconds):
         return None
+    try:
+        with held_by(holder):
+            return await _settle_held(ledger, adapters, settings, order_id, hooks, details)
+    except LeaseLostError:
+        return None
+
+
+async def _settle_held(
+    ledger: Ledger,
+    adapters: Mapping[str, Adapter],
+    settings: RouterSettings,
+    order_id: str,
+    hooks: Sequence[Hook],
+    details: Mapping[str, str] | None,
+) -> tuple[ReconcileChange, OpenPayment | None]:
+    """Resolve a held payment's open attempts and write its status from them."""
     payment = await ledger.get(order_id)
     assert payment is not None
     reasons: dict[int, Climb] = {}
@@ -172,7 +194,9 @@ def _why_open(
     open_attempts = [a for a in payment.attempts if a.outcome in _OPEN_OUTCOMES]
     open_attempts.sort(key=lambda a: a.outcome not in _UNRESOLVED)
     attempt = open_attempts[0]
-    climb = reasons.get(attempt.number) or _outcome_reason(attempt)
+    climb = reasons.get(attempt.number)
+    if climb is None or not climb.reason:  # not asked, or answered: its outcome says why
+        climb = outcome_reason(attempt.provider, attempt.outcome)
     return OpenPayment(
         payment.order_id,
         attempt.provider,
@@ -182,24 +206,6 @@ def _why_open(
         climb.next_step,
         climb.overdue,
     )
-
-
-def _outcome_reason(attempt: AttemptSummary) -> Climb:
-    """Why an attempt whose provider did answer is still open: the customer or the bank."""
-    name = attempt.provider
-    if attempt.outcome is Outcome.REQUIRES_ACTION:
-        return Climb(
-            None,
-            f"awaiting the customer's approval at {name}",
-            "nothing moved yet: the customer approves, or it stays open",
-        )
-    if attempt.outcome is Outcome.PENDING:
-        return Climb(
-            None,
-            f"accepted by {name}, not settled yet",
-            f"reconcile again later, or {name}'s webhook settles it",
-        )
-    return Climb(None, f"{name} was not asked", "reconcile again")
 
 
 async def _resolve_attempt(
@@ -261,6 +267,8 @@ async def _resolve_attempt(
         expected=payment.amount,
         source="reconcile",
     )
+    if reply.outcome is Outcome.REQUIRES_ACTION and reply.action is None and attempt.action:
+        reply = replace(reply, action=attempt.action)  # a lookup need not repeat it
     if is_conclusive_lookup(reply) or absent:
         outcome = AttemptOutcome.of(
             reply,

@@ -87,6 +87,13 @@ class TestStripe(AdapterConformance):
             FailureKind.REGION_RESTRICTED: "Stripe has no decline code for a card's country",
         },
         after_submission_5xx=stripe_error(500, "api_error"),
+        # The saved 500 of a refund: the intent's refunds show none made under the key.
+        after_submission_5xx_by_operation={
+            "refund": (
+                stripe_error(500, "api_error"),
+                HttpAnswer(200, {"object": "list", "data": [], "has_more": False}),
+            )
+        },
         in_doubt={
             "409 idempotency_key_in_use": stripe_error(
                 409, "idempotency_error", code="idempotency_key_in_use"

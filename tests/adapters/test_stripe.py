@@ -26,6 +26,7 @@ from payrouter.provider import (
     Capabilities,
     Charge,
     FailureKind,
+    NextAction,
     Outcome,
     PaymentHandle,
     ProviderReply,
@@ -462,8 +463,9 @@ async def test_3ds_redirect_is_requires_action_with_the_url(
     next_action = {"type": "redirect_to_url", "redirect_to_url": {"url": url}}
     peer.answer(200, intent("requires_action", next_action=next_action))
     reply = await adapter.pay(charge(return_url="https://shop.example/back"), idempotency_key=KEY)
+    action = NextAction(kind="redirect", provider_type="redirect_to_url", url=url)
     assert reply == ProviderReply.requires_action(
-        PI, url, provider_code="redirect_to_url", http_status=200
+        PI, url, provider_code="redirect_to_url", http_status=200, action=action
     )
 
 
@@ -472,11 +474,16 @@ async def test_3ds_for_stripe_js_is_requires_action_without_url(
 ) -> None:
     """Without a return_url Stripe wants Stripe.js to act: still requires_action, no URL."""
     next_action = {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
-    peer.answer(200, intent("requires_action", next_action=next_action))
+    peer.answer(
+        200, intent("requires_action", next_action=next_action, client_secret=f"{PI}_secret_1")
+    )
     reply = await adapter.pay(charge(), idempotency_key=KEY)
     assert reply.outcome is Outcome.REQUIRES_ACTION
     assert reply.action_url is None
     assert reply.provider_reference == PI
+    assert reply.action == NextAction(
+        kind="sdk", provider_type="use_stripe_sdk", client_secret=SecretStr(f"{PI}_secret_1")
+    )
 
 
 async def test_402_decline_keeps_the_intent_id_and_decline_code(

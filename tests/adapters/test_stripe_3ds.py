@@ -13,6 +13,7 @@ from payrouter.provider import (
     Charge,
     DeclineType,
     FailureKind,
+    NextAction,
     Outcome,
     PaymentHandle,
     ProviderReply,
@@ -66,18 +67,26 @@ def off_session_charge() -> Charge:
     )
 
 
+SECRET = f"{PI}_secret_Zk3"
+
+
 def waiting_intent(**problem: object) -> dict[str, object]:
     return {
         "id": PI,
         "object": "payment_intent",
         "status": "requires_payment_method",
+        "client_secret": SECRET,
         "last_payment_error": {**PROBLEM, **problem},
     }
 
 
 def awaiting_customer(http_status: int) -> ProviderReply:
+    """Stripe.js confirms the kept intent on session, from its client secret."""
+    action = NextAction(
+        kind="sdk", provider_type="authentication_required", client_secret=SecretStr(SECRET)
+    )
     return ProviderReply.requires_action(
-        PI, None, provider_code="authentication_required", http_status=http_status
+        PI, None, provider_code="authentication_required", http_status=http_status, action=action
     )
 
 

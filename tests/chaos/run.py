@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from payrouter_lab.testing import SandboxControl
-from tests.chaos.plan import PROVIDERS, STANDING_FAULTS, Order, provider_faults, write_plan
+from tests.chaos.plan import (
+    AFTER_INCIDENT_FAULTS,
+    PROVIDERS,
+    Order,
+    provider_faults,
+    write_plan,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 VICTIM = 0
@@ -98,12 +104,13 @@ class Conductor:
             self.sandbox.fault(provider, **spec)
 
     def calm(self) -> None:
-        """After the run: only the standing faults stay (Stripe's search still lags)."""
+        """After the run: only what outlasts the incident stays (transfers settle later;
+        Stripe's search has caught up)."""
         for provider in PROVIDERS:
             for fault in self.sandbox.faults(provider):
                 self.run.hits[fault_label(fault["spec"])] += fault["hits"]
             self.sandbox.clear_faults(provider)
-            for spec in STANDING_FAULTS.get(provider, ()):
+            for spec in AFTER_INCIDENT_FAULTS.get(provider, ()):
                 self.sandbox.fault(provider, **spec)
 
     async def pay(self, given: list[list[Order]]) -> Run:

@@ -37,6 +37,10 @@ SETTINGS = RouterSettings(retry=RetrySettings(max_tries=1))
 # Apple Pay's paymentData, stringified and base64-encoded, as Adyen takes it.
 APPLE_PAY_DATA = {"version": "EC_v1", "data": "c2VhbGVk", "signature": "c2ln", "header": {}}
 ADYEN_APPLE_PAY_TOKEN = base64.b64encode(json.dumps(APPLE_PAY_DATA).encode()).decode()
+# Google Pay's payment method token (PaymentData.paymentMethodData.tokenizationData.token).
+GOOGLE_PAY_TOKEN = json.dumps(
+    {"protocolVersion": "ECv2", "signature": "c2ln", "signedMessage": "{}"}
+)
 
 
 def paypal_adapter(sandbox: Sandbox) -> PayPalAdapter:
@@ -159,3 +163,40 @@ async def test_adyen_refuses_an_apple_pay_token_that_is_not_its_own_and_nothing_
     assert (reply.failure_kind, reply.provider_code) == (FailureKind.INVALID_REQUEST, "5_002")
     assert accepted.failure_kind is None
     assert len((await books(admin, "adyen"))["entries"]) == 1  # type: ignore[arg-type]
+
+
+async def test_adyen_refuses_a_google_pay_token_it_cannot_decrypt_and_nothing_moves(
+    sandbox: Sandbox, admin: httpx.AsyncClient
+) -> None:
+    """A Stripe PaymentMethod sent as googlePayToken is Adyen's 422 `174 Unable to decrypt
+    data`, an invalid request; a Google Pay token is charged; one entry is booked."""
+    adyen = adyen_adapter(sandbox)
+    source = WalletSource(wallet="googlepay", account=SecretStr("pm_card_visa"))
+    reply = await adyen.pay(charge("adyen", source=source), idempotency_key="k-g-foreign")
+    good = WalletSource(wallet="googlepay", account=SecretStr(GOOGLE_PAY_TOKEN))
+    accepted = await adyen.pay(charge("adyen", "o-g", source=good), idempotency_key="k-g-own")
+    await adyen.aclose()
+    assert (reply.failure_kind, reply.provider_code) == (FailureKind.INVALID_REQUEST, "174")
+    assert accepted.failure_kind is None
+    assert len((await books(admin, "adyen"))["entries"]) == 1  # type: ignore[arg-type]
+
+
+async def test_google_pay_refused_by_adyen_fails_over_to_stripe_charged_once(
+    sandbox: Sandbox, admin: httpx.AsyncClient
+) -> None:
+    """Adyen first, with a token it cannot decrypt: its refusal moved no money, so the wallet
+    goes on to Stripe's PaymentMethod and is charged there once; the payment is not stranded."""
+    adapters = [adyen_adapter(sandbox), stripe_adapter(sandbox)]
+    wallet = WalletSource(
+        wallet="googlepay",
+        accounts={"adyen": SecretStr("pm_card_visa"), "stripe": SecretStr("pm_card_visa")},
+    )
+    async with Router(adapters, ledger="sqlite://", hooks=(), settings=SETTINGS) as first_adyen:
+        paid = await first_adyen.pay(request("w-g", wallet))
+    assert (paid.status, paid.provider) == (PaymentStatus.SUCCEEDED, "stripe")
+    assert [(a.provider, a.failure_kind) for a in paid.attempts] == [
+        ("adyen", FailureKind.INVALID_REQUEST),
+        ("stripe", None),
+    ]
+    assert await taken(admin, "adyen") == {}
+    assert await taken(admin, "stripe") == {"w-g": {"taken": 3000, "refunded": 0}}

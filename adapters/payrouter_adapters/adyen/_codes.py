@@ -224,6 +224,9 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "00_422": FailureKind.INVALID_REQUEST,
         "14_030": FailureKind.INVALID_REQUEST,  # Return URL is missing
         "5_002": FailureKind.INVALID_REQUEST,  # Invalid Apple Pay token (not this Adyen's)
+        # Unable to decrypt data: Adyen's answer to a Google Pay token it cannot decrypt (made
+        # for another gateway, or not a token at all); nothing was charged.
+        "174": FailureKind.INVALID_REQUEST,
     }
 )
 """`ServiceError.errorCode` → kind. An unmapped code is `INVALID_REQUEST` on a 4xx (Adyen

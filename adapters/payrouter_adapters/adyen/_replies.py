@@ -14,7 +14,15 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from payrouter import Money
-from payrouter.provider import Advice, DeclineType, FailureKind, Outcome, ProviderReply, policy_for
+from payrouter.provider import (
+    Advice,
+    DeclineType,
+    FailureKind,
+    NextAction,
+    Outcome,
+    ProviderReply,
+    policy_for,
+)
 
 from .._advice import MERCHANT_ADVICE_CODES, VISA_CATEGORIES, leading_code, strictest
 from .._common import parse_retry_after, warn_unmapped_once
@@ -39,10 +47,24 @@ BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 class _Action(BaseModel):
-    model_config = _LENIENT
+    """Adyen's `action`, every field kept: Drop-in and Components take it whole."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     type: str | None = None
     url: str | None = None
+    method: str | None = None
+
+    def next_action(self) -> NextAction:
+        """A GET redirect is a plain one; anything else (`threeDS2`, `sdk`, `qrCode`, a
+        redirect that POSTs form `data`) is the Adyen client's to handle, from the object."""
+        plain = self.type == "redirect" and (self.method or "GET").upper() == "GET" and self.url
+        return NextAction(
+            kind="redirect" if plain else "sdk",
+            provider_type=self.type,
+            url=self.url if plain else None,
+            provider_data=self.model_dump(exclude_none=True),
+        )
 
 
 class _Amount(BaseModel):
@@ -113,12 +135,14 @@ def payment_reply(provider: str, response: httpx.Response) -> ProviderReply:
     match row.outcome:
         case Outcome.REQUIRES_ACTION:
             # A native 3-D Secure action may carry neither URL nor pspReference yet.
+            action = body.action.next_action() if body.action else None
             return ProviderReply(
                 Outcome.REQUIRES_ACTION,
                 provider_reference=psp,
-                action_url=body.action.url if body.action else None,
+                action_url=action.url if action else None,
                 provider_code=code,
                 http_status=status,
+                action=action,
             )
         case Outcome.FAILED:
             return _refusal(provider, body, row, status)

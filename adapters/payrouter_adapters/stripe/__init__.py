@@ -67,7 +67,10 @@ for accounts in India: an empty result answers NOT_FOUND (`search_no_match`), wh
 router trusts only once the attempt is older than the declared search lag
 (`resolution.search_lag_seconds`, an hour). Before that, the router replays the original
 request under the same Idempotency-Key (Stripe keeps keys 24 hours), which returns the
-original intent. Two or more matches answer unknown (`search_ambiguous`).
+original intent, or the 500 Stripe saved for it ("including 500 errors":
+`resolution.saved_error_statuses`), which settles nothing: search or a webhook then does.
+Two or more matches answer unknown (`search_ambiguous`). A refund answered by Stripe's own
+500 is looked for in `GET /v1/refunds?payment_intent=...` by the key in its metadata.
 
 Webhooks: `StripeWebhooks(secret)` is the `payrouter.webhooks.WebhookSource` for Stripe: the
 `Stripe-Signature` HMAC over the raw body, then the signed timestamp's tolerance, then the

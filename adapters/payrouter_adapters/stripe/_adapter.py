@@ -26,7 +26,7 @@ from payrouter.provider import (
 )
 
 from . import _records, _replies
-from ._refund_replies import refund_reply
+from ._refund_replies import listed_refund_reply, refund_reply
 from ._requests import WALLETS, intent_form, refund_form, search_query, stripe_amount
 
 __all__ = ["StripeAdapter", "StripeOptions"]
@@ -84,13 +84,15 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         replay_window_seconds=24 * 3600,
         search_lag_seconds=3600,
         webhook=True,
+        saved_error_statuses=frozenset({500}),
         already_done=frozenset(
             {("refund", "charge_already_refunded"), ("capture", "charge_already_captured")}
         ),
     )
-    """Retrieve by intent id; replay with the same Idempotency-Key (kept at least 24 hours);
-    search by our metadata, which Stripe documents as lagging up to an hour during
-    incidents; `payment_intent.*` webhooks."""
+    """Retrieve by intent id; replay with the same Idempotency-Key (kept at least 24 hours),
+    which repeats a saved 500 ("retries with the same key return the saved response,
+    including 500 errors"); search by our metadata, which Stripe documents as lagging up to
+    an hour during incidents; `payment_intent.*` webhooks."""
 
     records_delay: timedelta = timedelta(0)
     """Stripe's lists are current: a period's records are complete when it ends."""
@@ -162,7 +164,15 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         except UnsendableError as error:
             return error.reply()
         response = await self._post("/v1/refunds", form, idempotency_key)
-        return refund_reply(self.name, response)
+        reply = refund_reply(self.name, response)
+        if not self.resolution.repeats_saved_error(reply):
+            return reply
+        # Stripe's own 500, which a resend under this key would only repeat for 24 hours:
+        # the intent's refunds (a list, current, unlike search) say whether it made one.
+        listed = await self._client.get(
+            "/v1/refunds", params={"payment_intent": handle.provider_reference, "limit": "100"}
+        )
+        return listed_refund_reply(self.name, listed, idempotency_key) or reply
 
     async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_intents/{id}/cancel`: release an uncaptured authorization.

@@ -10,11 +10,13 @@ customer and is never sent unauthenticated to another provider.
 
 from __future__ import annotations
 
-from payrouter.provider import ProviderReply
+from pydantic import SecretStr
+
+from payrouter.provider import NextAction, ProviderReply
 
 from ._codes import AWAITING_AUTHENTICATION
 
-__all__ = ["awaiting_customer", "awaits_authentication"]
+__all__ = ["awaiting_customer", "awaits_authentication", "intent_action"]
 
 
 def awaits_authentication(*codes: object) -> bool:
@@ -22,9 +24,29 @@ def awaits_authentication(*codes: object) -> bool:
     return any(code in AWAITING_AUTHENTICATION for code in codes)
 
 
-def awaiting_customer(intent_id: str, http_status: int) -> ProviderReply:
+def awaiting_customer(intent_id: str, client_secret: str | None, http_status: int) -> ProviderReply:
     """The intent waits for the customer; no URL exists until the checkout confirms it again
     (with Stripe.js and the intent's client secret, or server-side with a `return_url`)."""
     return ProviderReply.requires_action(
-        intent_id, None, provider_code="authentication_required", http_status=http_status
+        intent_id,
+        None,
+        provider_code="authentication_required",
+        http_status=http_status,
+        action=intent_action("authentication_required", None, client_secret),
     )
+
+
+def intent_action(
+    action_type: str | None, redirect_url: str | None, client_secret: str | None
+) -> NextAction:
+    """What the checkout does with an intent waiting for the customer.
+
+    `redirect_to_url` is a plain redirect (Stripe gives it when a `return_url` was sent);
+    anything else (`use_stripe_sdk`, an intent back in `requires_payment_method` after
+    `authentication_required`) is finished by Stripe.js from the intent's client secret:
+    `stripe.handleNextAction({clientSecret})`, or `stripe.confirmCardPayment(clientSecret)`
+    for the latter. The client secret comes with every kind, as Stripe.js may use it either way.
+    """
+    secret = SecretStr(client_secret) if client_secret else None
+    kind = "redirect" if redirect_url else "sdk"
+    return NextAction(kind=kind, provider_type=action_type, url=redirect_url, client_secret=secret)

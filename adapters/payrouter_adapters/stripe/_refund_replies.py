@@ -4,17 +4,35 @@ holds to the follow-up's."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from typing import Final
 
 import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from payrouter.provider import Outcome, ProviderReply
 
-from .._common import warn_unmapped_once
-from ._codes import REFUND_FAILURES, REFUND_STATUSES
-from ._replies import Object, amount_of, error_reply, kind_for, read_object, unreadable
+from ._codes import REFUND_FAILURES, REFUND_STATUSES, StatusRow
+from ._replies import Object, amount_of, error_reply, kind_for, load, read_object, unreadable
+from ._requests import METADATA_REFERENCE
+from ._statuses import StatusReader, read_status
 
-__all__ = ["refund_reply"]
+__all__ = ["listed_refund_reply", "refund_reply"]
+
+
+class _Listed(BaseModel):
+    """A refund in `GET /v1/refunds`: its object and the metadata we sent with it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    metadata: dict[str, str] = {}
+
+
+class _RefundList(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    data: list[dict[str, object]]
 
 
 def refund_reply(provider: str, response: httpx.Response) -> ProviderReply:
@@ -36,29 +54,36 @@ def refund_reply(provider: str, response: httpx.Response) -> ProviderReply:
                        message=str(error))  # fmt: skip
 
 
+def listed_refund_reply(provider: str, response: httpx.Response, key: str) -> ProviderReply | None:
+    """The refund made under `key`, from `GET /v1/refunds?payment_intent=...`: the list is
+    read from Stripe's records (not its lagging search), so a refund it made is in it; None
+    when no listed refund carries the key, or the list could not be read."""
+    if not response.is_success:
+        return None
+    listed = load(_RefundList, response)
+    for item in listed.data if listed is not None else []:
+        try:
+            mine = _Listed.model_validate(item).metadata.get(METADATA_REFERENCE) == key
+        except ValidationError:
+            continue
+        if mine:
+            found = httpx.Response(200, content=json.dumps(item).encode())
+            return refund_reply(provider, found)
+    return None
+
+
 def _refund_outcome(provider: str, refund: Object, status: int) -> ProviderReply:
-    assert refund.id is not None
-    code = refund.status or ""
-    row = REFUND_STATUSES.get(code)
-    if row is None:
-        warn_unmapped_once(provider, f"refund_status:{code}")
-        return ProviderReply.unknown(
-            provider_code=code or "no_status", http_status=status, provider_reference=refund.id
-        )
-    match row.outcome:
-        case Outcome.SUCCEEDED:
-            return ProviderReply.succeeded(refund.id, provider_code=code, http_status=status)
-        case Outcome.PENDING:
-            return ProviderReply.pending(refund.id, provider_code=code, http_status=status)
-        case Outcome.REQUIRES_ACTION:
-            return ProviderReply.requires_action(
-                refund.id, None, provider_code=code, http_status=status
-            )
-        case _:
-            reason = refund.failure_reason
-            return ProviderReply.failed(
-                kind_for(provider, "failure_reason", REFUND_FAILURES, reason, row),
-                provider_code=reason or code,
-                http_status=status,
-                provider_reference=refund.id,
-            )
+    return read_status(_REFUND, provider, refund, status)
+
+
+def _refund_failed(provider: str, refund: Object, row: StatusRow, status: int) -> ProviderReply:
+    reason = refund.failure_reason
+    return ProviderReply.failed(
+        kind_for(provider, "failure_reason", REFUND_FAILURES, reason, row),
+        provider_code=reason or refund.status or "",
+        http_status=status,
+        provider_reference=refund.id,
+    )
+
+
+_REFUND: Final = StatusReader(REFUND_STATUSES, "refund_status", {Outcome.FAILED: _refund_failed})

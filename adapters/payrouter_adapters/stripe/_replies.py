@@ -18,7 +18,7 @@ from payrouter.provider import FailureKind, Outcome, ProviderReply
 
 from .._common import parse_retry_after, warn_unmapped_once
 from ._amounts import iso_amount
-from ._authentication import awaiting_customer, awaits_authentication
+from ._authentication import awaiting_customer, awaits_authentication, intent_action
 from ._codes import (
     CANCELLATION_REASONS,
     CAPTURE_STATUSES,
@@ -32,6 +32,7 @@ from ._codes import (
     StatusRow,
 )
 from ._declines import DeclineDetails, decline_fields
+from ._statuses import StatusReader, read_status
 
 __all__ = [
     "Object",
@@ -92,6 +93,8 @@ class Object(BaseModel):
     amount_received: int | None = None
     """A captured intent's amount taken (its `amount` stays what was authorized)."""
     currency: str | None = None
+    client_secret: str | None = None
+    """An intent's secret for Stripe.js; it goes only into a requires_action reply's action."""
     next_action: _NextAction | None = None
     last_payment_error: _Problem | None = None
     cancellation_reason: str | None = None
@@ -174,56 +177,65 @@ def search_reply(provider: str, response: httpx.Response) -> ProviderReply:
 
 
 def intent_outcome(provider: str, intent: Object, status: int) -> ProviderReply:
+    """An intent's reply by its status (`INTENT_STATUSES`), through the shared reader."""
+    return read_status(_INTENT, provider, intent, status)
+
+
+def _taken(provider: str, intent: Object, row: StatusRow, status: int) -> ProviderReply:
     assert intent.id is not None
     code = intent.status or ""
-    row = INTENT_STATUSES.get(code)
-    if row is None:
-        warn_unmapped_once(provider, f"status:{code}")
+    try:
+        taken = amount_of(intent)
+    except ValueError as error:  # money moved, but not in a form we asked for
         return ProviderReply.unknown(
-            provider_code=code or "no_status", http_status=status, provider_reference=intent.id
+            provider_code="amount_mismatch",
+            http_status=status,
+            provider_reference=intent.id,
+            message=str(error),
         )
-    match row.outcome:
-        case Outcome.SUCCEEDED:
-            try:
-                taken = amount_of(intent)
-            except ValueError as error:  # money moved, but not in a form we asked for
-                return ProviderReply.unknown(
-                    provider_code="amount_mismatch",
-                    http_status=status,
-                    provider_reference=intent.id,
-                    message=str(error),
-                )
-            return ProviderReply.succeeded(
-                intent.id, provider_code=code, http_status=status, amount=taken
-            )
-        case Outcome.PENDING:
-            return ProviderReply.pending(intent.id, provider_code=code, http_status=status)
-        case Outcome.REQUIRES_ACTION:
-            action = intent.next_action
-            redirect = action.redirect_to_url if action else None
-            return ProviderReply.requires_action(
-                intent.id,
-                redirect.url if redirect else None,
-                provider_code=action.type if action and action.type else code,
-                http_status=status,
-            )
-        case Outcome.FAILED if code == "canceled":
-            reason = intent.cancellation_reason
-            kind = kind_for(provider, "cancellation_reason", CANCELLATION_REASONS, reason, row)
-            return ProviderReply.failed(
-                kind,
-                provider_code=reason or code,
-                http_status=status,
-                provider_reference=intent.id,
-            )
-        case Outcome.FAILED if _awaits_authentication(intent.last_payment_error):
-            return awaiting_customer(intent.id, status)
-        case Outcome.FAILED:
-            return _failed_attempt(provider, intent, row, status)
-        case _:
-            return ProviderReply.unknown(
-                provider_code=code, http_status=status, provider_reference=intent.id
-            )
+    return ProviderReply.succeeded(intent.id, provider_code=code, http_status=status, amount=taken)
+
+
+def _to_authenticate(provider: str, intent: Object, row: StatusRow, status: int) -> ProviderReply:
+    assert intent.id is not None
+    action = intent.next_action
+    redirect = action.redirect_to_url if action else None
+    url = redirect.url if redirect else None
+    action_type = action.type if action and action.type else None
+    return ProviderReply.requires_action(
+        intent.id,
+        url,
+        provider_code=action_type or intent.status,
+        http_status=status,
+        action=intent_action(action_type, url, intent.client_secret),
+    )
+
+
+def _not_taken(provider: str, intent: Object, row: StatusRow, status: int) -> ProviderReply:
+    assert intent.id is not None
+    if intent.status == "canceled":
+        reason = intent.cancellation_reason
+        kind = kind_for(provider, "cancellation_reason", CANCELLATION_REASONS, reason, row)
+        return ProviderReply.failed(
+            kind,
+            provider_code=reason or intent.status,
+            http_status=status,
+            provider_reference=intent.id,
+        )
+    if _awaits_authentication(intent.last_payment_error):
+        return awaiting_customer(intent.id, intent.client_secret, status)
+    return _failed_attempt(provider, intent, row, status)
+
+
+_INTENT: Final = StatusReader(
+    INTENT_STATUSES,
+    "status",
+    {
+        Outcome.SUCCEEDED: _taken,
+        Outcome.REQUIRES_ACTION: _to_authenticate,
+        Outcome.FAILED: _not_taken,
+    },
+)
 
 
 def _awaits_authentication(problem: _Problem | None) -> bool:
@@ -358,7 +370,7 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     problem = envelope.error if envelope and envelope.error else _Problem()
     intent = problem.payment_intent
     if status < 500 and intent and intent.id and _awaits_authentication(problem):
-        return awaiting_customer(intent.id, status)
+        return awaiting_customer(intent.id, intent.client_secret, status)
     if status >= 500:
         should_retry = response.headers.get("Stripe-Should-Retry", "").strip().lower()
         kind = SHOULD_RETRY.get(should_retry) or HTTP_STATUSES.get(status)

@@ -95,7 +95,7 @@ async def run_drill(
         checked: dict[str, object] = {}
 
         async def router_run() -> StrategyRun:
-            records, events, settled, books_check = await serve_with_router(
+            served = await serve_with_router(
                 traffic,
                 config,
                 lambda record: on_payment(STRATEGIES[0], record),
@@ -103,8 +103,8 @@ async def run_drill(
                 scenario.approvals,
                 scenario.seed,
             )
-            checked.update(books_check)
-            return StrategyRun(STRATEGIES[0], records, await sandboxes[0].books(), settled, events)
+            checked.update(served.records_check)
+            return served.strategy_run(STRATEGIES[0], await sandboxes[0].books())
 
         runners: dict[str, Callable[[], Awaitable[StrategyRun]]] = {
             STRATEGIES[0]: router_run,

@@ -57,6 +57,8 @@ class StrategyRun:
     """Money-taking entries per order id across every provider's books."""
     settled_after_reconcile: Mapping[str, PaymentStatus] | None = None
     breaker_events: list[dict[str, object]] = field(default_factory=list)
+    left_pending: list[dict[str, object]] | None = None
+    """The payments reconcile left pending, each with why (None: the strategy has none)."""
 
 
 def percentiles(values: Iterable[float]) -> dict[str, float | None]:
@@ -202,6 +204,7 @@ def strategy_figures(
         "declined": declined,
         "pending": pending,
         "pending_after_reconcile": pending_after,
+        "pending_after_reconcile_why": run.left_pending,
         "failed": outcomes[PaymentStatus.FAILED.value],
         "shed_at_admission": sum(1 for record in records if record.shed),
         "double_charges": double_charges,

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import yaml
 from payrouter import (
     LedgerUnavailableError,
     MismatchKind,
+    OpenPayment,
     PaymentError,
     PaymentMethod,
     PaymentStatus,
@@ -33,13 +35,14 @@ from payrouter import (
 
 from ._card_failovers import card_failover
 from ._customers import Approvals, Customers
-from ._figures import PaymentRecord
+from ._figures import PaymentRecord, StrategyRun
 from ._observed import Observed
 from ._scenario import DrillProvider, Scenario
 from ._traffic import Arrival
 
 __all__ = [
     "Progress",
+    "RouterRun",
     "adapter_options",
     "open_loop",
     "router_config",
@@ -128,6 +131,24 @@ async def open_loop(
     return list(await asyncio.gather(*tasks))
 
 
+@dataclass(frozen=True, slots=True)
+class RouterRun:
+    """payrouter's run: its records, breaker changes, what reconcile settled, the records
+    check, and the payments reconcile left pending, each with why (`OpenPayment`)."""
+
+    records: list[PaymentRecord]
+    breaker_events: list[dict[str, object]]
+    settled: dict[str, PaymentStatus]
+    records_check: dict[str, object]
+    left_pending: list[dict[str, object]]
+
+    def strategy_run(self, name: str, books: Mapping[str, int]) -> StrategyRun:
+        """The run as the report's figures take it, with the books read after it."""
+        return StrategyRun(
+            name, self.records, books, self.settled, self.breaker_events, self.left_pending
+        )
+
+
 async def serve_with_router(
     arrivals: Sequence[Arrival],
     config: Path,
@@ -135,9 +156,7 @@ async def serve_with_router(
     on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
     approvals: Approvals | None = None,
     seed: int = 0,
-) -> tuple[
-    list[PaymentRecord], list[dict[str, object]], dict[str, PaymentStatus], dict[str, object]
-]:
+) -> RouterRun:
     """Pay through payrouter, let customers approve what needs them (when `approvals` is
     set); reconcile until nothing is left to learn; then check the ledger against every
     provider's records (what the stand-ins took and never answered for shows there)."""
@@ -198,11 +217,29 @@ async def serve_with_router(
             for record in records:
                 record.customer = customers.decisions.get(record.order_id)
         early = await router.compare_records(began, datetime.now(UTC), keep=False)
-        settled = await _reconcile_until_quiet(router)
+        settled, left_open = await _reconcile_until_quiet(router)
         if customers is not None:  # what the return page saw, unless reconcile learnt more
             settled = {**customers.after_return, **settled}
         books = await router.compare_records(began, datetime.now(UTC), keep=False)
-    return records, seen.breaker_events, settled, records_check(books, early)
+    left_pending = [
+        _open_row(payment) for payment in left_open if payment.status is PaymentStatus.PENDING
+    ]
+    return RouterRun(
+        records, seen.breaker_events, settled, records_check(books, early), left_pending
+    )
+
+
+def _open_row(payment: OpenPayment) -> dict[str, object]:
+    """A payment reconcile left open, as the report lists it (what `payrouter reconcile`
+    prints for it)."""
+    return {
+        "order_id": payment.order_id,
+        "provider": payment.provider,
+        "status": payment.status.value,
+        "reason": payment.reason,
+        "next_step": payment.next_step,
+        "overdue": payment.overdue,
+    }
 
 
 def records_check(report: RecordsReport, early: RecordsReport) -> dict[str, object]:
@@ -235,22 +272,27 @@ def records_check(report: RecordsReport, early: RecordsReport) -> dict[str, obje
     }
 
 
-async def _reconcile_until_quiet(router: Router) -> dict[str, PaymentStatus]:
-    """Reconcile repeatedly while payments still settle (bank transfers arrive late).
+async def _reconcile_until_quiet(
+    router: Router,
+) -> tuple[dict[str, PaymentStatus], tuple[OpenPayment, ...]]:
+    """Reconcile repeatedly while payments still settle (bank transfers arrive late); what
+    it settled, and what its last pass left open, with why.
 
     Payments still waiting for a customer do not keep it going: by now every played customer
     has acted, and one who abandoned (or was never played) leaves the payment awaiting
     approval however often the provider is asked.
     """
     settled: dict[str, PaymentStatus] = {}
+    left_open: tuple[OpenPayment, ...] = ()
     for _ in range(6):
         report = await router.reconcile(limit=100_000)
         for change in report.changes:
             settled[change.order_id] = change.after
+        left_open = report.open
         if not await _may_still_settle(router, report.still_open):
             break
         await asyncio.sleep(0.5)
-    return settled
+    return settled, left_open
 
 
 async def _may_still_settle(router: Router, still_open: Sequence[str]) -> bool:

@@ -33,7 +33,7 @@ from ._card_numbers import (
 from ._credentials import Vault, random_digits
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
-from ._wallet_tokens import apple_pay_token_error
+from ._wallet_tokens import wallet_token_error
 
 __all__ = ["AdyenStandin"]
 
@@ -156,7 +156,7 @@ class AdyenStandin(Standin):
             error = card_number_error(method, body)
             if error is not None:
                 return service_error(422, *error, "validation")
-        wallet_error = apple_pay_token_error(method)
+        wallet_error = wallet_token_error(method)
         if wallet_error is not None:
             return service_error(422, *wallet_error, "validation")
         extra = body.get("additionalData")

@@ -8,6 +8,10 @@ the wire format (error bodies, status codes) differs:
 
 Replays return the stored status, headers and body byte for byte. A request refused before
 processing (busy, maintenance, 401) is not stored, as at the real providers: it never ran.
+What a key keeps after a fault that struck once the request was processed follows the
+provider (`keeps_server_errors`): Stripe keeps its own 500, the others the real outcome; a
+load balancer's 502/504 page and a lost answer are never the provider's, so the real outcome
+is what every provider keeps.
 """
 
 from __future__ import annotations
@@ -133,6 +137,11 @@ class Standin(abc.ABC):
     idempotency_window_seconds: float | None = None
     """How long the provider keeps a key's reply (None: for ever); past it the same key is a
     new request, as at the provider, so a late replay may be processed again."""
+    keeps_server_errors: bool = False
+    """The provider saves its own 500 under the key and replays it (Stripe: "Retries with the
+    same key return the saved response, including 500 errors"), so a 500 played after
+    processing is what the key keeps; False: the key keeps the real outcome (Adyen returns
+    the first attempt's response, PayPal the latest status of the original request)."""
 
     def __init__(self, seed: int, clock: Callable[[], float] = time.time) -> None:
         self.faults = FaultBoard(seed)
@@ -227,14 +236,22 @@ class Standin(abc.ABC):
         try:
             call.fault = self.faults.draw(Phase.OUTCOME, op.name, payer)
             reply = await op.handler(call)
+            late = self.faults.draw(Phase.AFTER, op.name, payer)
             if key is not None and call.method == "POST":
                 fingerprint = self.fingerprint(call.method, path, call.body)
-                self._replies[key] = (fingerprint, reply, self.clock())
+                self._replies[key] = (fingerprint, self._kept(reply, late), self.clock())
         finally:
             if key is not None:
                 self._running.discard(key)
-        late = self.faults.draw(Phase.AFTER, op.name, payer)
         await self._play_late(late, reply, send)
+
+    def _kept(self, reply: Reply, late: Fault | None) -> Reply:
+        """What the key keeps: the provider's own 500 played after processing, where the
+        provider saves its 500s (Stripe); else the real reply (an edge's 502/504 page or a lost
+        answer is not the provider's: its API finished and saved the result)."""
+        if self.keeps_server_errors and late is not None and late.spec.kind is FaultKind.ERROR:
+            return self.server_error()
+        return reply
 
     def _kept_reply(self, key: str) -> tuple[str, Reply, float] | None:
         """The stored reply to `key`, unless the provider's key window has passed."""

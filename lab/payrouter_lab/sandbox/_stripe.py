@@ -2,7 +2,8 @@
 
 Base URL for the adapter: the listener's root (`http://127.0.0.1:PORT`). Form bodies in,
 Stripe-shaped JSON out; `Authorization` must be present (any key works); `Idempotency-Key`
-replays the stored answer for 24 hours of sandbox life (until reset).
+replays the stored answer for 24 hours of sandbox life (until reset), its own 500s included:
+a 500 played after processing is what the key keeps, as at Stripe.
 
 Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
 `pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (on
@@ -32,7 +33,7 @@ from ._faults import FaultKind
 from ._stripe_3ds import declined, fail_authentication, three_d_secure
 from ._stripe_methods import TEST_DECLINES, unknown_method
 from ._stripe_records import balance_transactions, list_intents, search_intents
-from ._stripe_refunds import refund
+from ._stripe_refunds import list_refunds, refund
 from ._stripe_wire import (
     error,
     form_payer,
@@ -68,6 +69,8 @@ class StripeStandin(Standin):
     name = "stripe"
     idempotency_header = "Idempotency-Key"
     idempotency_window_seconds = 24 * 3600  # Stripe keeps keys at least 24 hours.
+    keeps_server_errors = True  # "Retries with the same key return the saved response,
+    # including 500 errors" (docs.stripe.com/api/idempotent_requests).
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
@@ -98,6 +101,7 @@ class StripeStandin(Standin):
             Operation("capture", "POST", f"{intent}/capture", self._capture, self._payer),
             Operation("void", "POST", f"{intent}/cancel", self._cancel, self._payer),
             Operation("refund", "POST", "/v1/refunds", self._refund, self._refund_payer),
+            Operation("lookup", "GET", "/v1/refunds", self._list_refunds),
             Operation("lookup", "GET", "/v1/refunds/{refund}", self._retrieve_refund),
             Operation(
                 "cancel_mandate", "POST", "/v1/payment_methods/{method}/detach", self._detach
@@ -379,6 +383,9 @@ class StripeStandin(Standin):
         if refund is None:
             return missing("refund", call.path_params["refund"])
         return json_reply(200, refund)
+
+    async def _list_refunds(self, call: Call) -> Reply:
+        return list_refunds(call, self._refunds)
 
     async def _detach(self, call: Call) -> Reply:
         method = call.path_params["method"]

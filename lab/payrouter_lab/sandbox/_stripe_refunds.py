@@ -15,7 +15,7 @@ from ._exchange import Call, Reply, json_reply
 from ._faults import FaultKind
 from ._stripe_wire import error, meta, missing, new_id
 
-__all__ = ["refund"]
+__all__ = ["list_refunds", "refund"]
 
 
 def refund(
@@ -74,3 +74,14 @@ def refund(
         payer=payer,
     )
     return json_reply(200, body)
+
+
+def list_refunds(call: Call, refunds: Mapping[str, dict[str, object]]) -> Reply:
+    """`GET /v1/refunds`, newest first, of one intent when `payment_intent` is given; current,
+    as Stripe's lists are (only its search lags)."""
+    intent = call.query.get("payment_intent")
+    limit = int(call.query.get("limit", "10"))
+    mine = [r for r in refunds.values() if intent in (None, r["payment_intent"])]
+    mine.reverse()
+    listed = {"object": "list", "data": mine[:limit], "has_more": len(mine) > limit}
+    return json_reply(200, {**listed, "url": "/v1/refunds"})

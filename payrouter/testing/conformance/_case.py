@@ -85,6 +85,9 @@ class AdapterCase:
         not_reported: every other kind of the taxonomy, with why the provider never says it.
         after_submission_5xx: a 5xx that may come after the provider acted: UNKNOWN for `pay`
             and for every follow-up.
+        after_submission_5xx_by_operation: for an operation whose adapter asks again after
+            that 5xx (Stripe lists an intent's refunds after its saved 500), all the answers
+            of that call, in order, still UNKNOWN; other operations get `after_submission_5xx`.
         replay: the provider's answer when the key of a succeeded `pay` is sent again; None
             when it documents no replay (its `resolution.replay_window_seconds` is 0).
         lookup: how `lookup` finds a payment; None when the provider cannot look one up (its
@@ -117,6 +120,7 @@ class AdapterCase:
     void: FollowUpCase | None
     complete: FollowUpCase | None = None
     in_doubt: Mapping[str, Answers] = field(default_factory=dict)
+    after_submission_5xx_by_operation: Mapping[str, Answers] = field(default_factory=dict)
     challenges: Mapping[str, Answers] = field(default_factory=dict)
     key_sent: Callable[[httpx.Request], str | None] = idempotency_key_header
     secrets: Sequence[str] = ()
@@ -139,6 +143,10 @@ class AdapterCase:
             return None if self.lookup is None else answers(self.lookup.found)
         described = self.follow_up(operation)
         return None if described is None else answers(described.accepted)
+
+    def after_submission(self, operation: Operation) -> Answers:
+        """The answers of one `operation` call met by a 5xx after the provider acted."""
+        return self.after_submission_5xx_by_operation.get(operation, self.after_submission_5xx)
 
     def sending(self, *, moving_money: bool) -> list[Operation]:
         """The operations that send a request (with `moving_money`, all but lookup)."""

@@ -187,7 +187,7 @@ class AdapterConformance:
 
     def test_5xx_after_submission_is_unknown(self, money_moving: Operation) -> None:
         """Any money-moving call answered by a 5xx may have been carried out: UNKNOWN."""
-        reply = self._one(money_moving, self._queue(self.case.after_submission_5xx))
+        reply = self._one(money_moving, self._queue(self.case.after_submission(money_moving)))
         assert reply.outcome is Outcome.UNKNOWN, reply
 
     def test_the_routers_key_is_sent_whole(self, money_moving: Operation) -> None:
