@@ -24,7 +24,7 @@ from payrouter._ledger import (
     payment_deadline,
 )
 from payrouter._ledger._schema import attempts, payments
-from payrouter.provider import ProviderReply
+from payrouter.provider import FailureKind, ProviderReply
 
 pytestmark = pytest.mark.peer("postgres")
 
@@ -211,3 +211,29 @@ async def test_an_abandoned_claim_in_a_batch_is_never_sent(ledger: SqlLedger) ->
     await kept
     assert await ledger.transact(_order_ids) == {"kept"}
     assert (await ledger.claim("late", "fp", AMOUNT, "t", 60)).kind.value == "new"
+
+
+async def test_a_failover_outcome_in_a_batch_is_written_without_the_payments(
+    ledger: SqlLedger,
+) -> None:
+    """Attempt 1's outcome, written alone as the payment goes on to its next candidate,
+    shares a batch with another payment's claim; the payment is still processing."""
+    await ledger.claim("moving-on", "fp", AMOUNT, "w", 60, first_attempt=_attempt("moving-on"))
+    unavailable = ProviderReply.failed(FailureKind.PROVIDER_DOWN, provider_code="503")
+    outcome = AttemptOutcome.of(unavailable, tries=1, latency_ms=1.0)
+    async with _writer_held(ledger):
+        with held_by("w"):
+            written, claimed = await _queued(
+                ledger.finish_attempt("moving-on", 1, outcome),
+                ledger.claim("next", "fp", AMOUNT, "w", 60),
+            )
+    assert await written is None
+    assert (await claimed).kind.value == "new"
+    assert ledger._runner is not None
+    assert ledger._runner.batches == 1
+    payment = await ledger.get("moving-on")
+    assert payment is not None
+    assert payment.status is PaymentStatus.PROCESSING
+    assert [(a.outcome, a.failure_kind) for a in payment.attempts] == [
+        ("failed", FailureKind.PROVIDER_DOWN)
+    ]

@@ -27,6 +27,7 @@ __all__ = [
     "claim_step",
     "finish_step",
     "one_statement_values",
+    "outcome_step",
 ]
 
 _CLAIM: Final = text(
@@ -101,7 +102,21 @@ _FINISH: Final = text(
 )
 
 
+# An attempt's outcome alone, when the payment goes on to another candidate.
+_OUTCOME: Final = text(
+    """
+    UPDATE payrouter_attempts SET
+        outcome = :outcome, failure_kind = :failure_kind, provider_code = :provider_code,
+        provider_reference = :provider_reference, action_url = :action_url,
+        tries = :tries, latency_ms = :latency_ms, decline = :decline, advice = :advice,
+        advice_code = :advice_code, authorised_minor = :authorised_minor,
+        next_action = :next_action, finished_at = :now
+    WHERE order_id = :order_id AND number = :number
+    """
+)
+
 _CLAIM_SQL: Final = pyformat(_CLAIM)
+_OUTCOME_SQL: Final = pyformat(_OUTCOME)
 _CLAIM_WITH_ATTEMPT_SQL: Final = pyformat(_CLAIM_WITH_ATTEMPT)
 _ATTEMPT_SQL: Final = pyformat(FENCED_ATTEMPT)
 _FINISH_SQL: Final = pyformat(_FINISH)
@@ -129,6 +144,12 @@ def attempt_step(values: dict[str, Any]) -> Step[None]:
             raise LeaseLostError(f"order {values['order_id']!r} is held by another worker now")
 
     return Step(_ATTEMPT_SQL, values, then)
+
+
+def outcome_step(order_id: str, number: int, attempt: dict[str, object], now: float) -> Step[None]:
+    """An attempt's outcome (`outcome_values`) without the payment's, for a batch."""
+    values = attempt | {"order_id": order_id, "number": number, "now": now}
+    return Step(_OUTCOME_SQL, values, lambda _rows: None)
 
 
 def finish_step(values: dict[str, Any]) -> Step[PaymentResult]:

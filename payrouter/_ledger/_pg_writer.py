@@ -23,17 +23,25 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 import psycopg
-from sqlalchemy import Engine, PoolProxiedConnection, TextClause
+from sqlalchemy import Connection, Engine, PoolProxiedConnection, TextClause
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from ._runner import AbandonedError
 from ._writer import Job, Writer
 
-__all__ = ["LOCK_TIMEOUT_MS", "PipelineConnection", "PipelineWriter", "Step", "pyformat"]
+__all__ = [
+    "LOCK_TIMEOUT_MS",
+    "PipelineConnection",
+    "PipelineWriter",
+    "Step",
+    "pyformat",
+    "run_alone",
+]
 
 LOCK_TIMEOUT_MS: Final = 250
 """How long a statement in a batch waits for a row lock another transaction holds (a worker
@@ -45,6 +53,15 @@ breaks only after `deadlock_timeout`) cost at most this long."""
 T = TypeVar("T")
 
 _DIALECT: Final = PGDialect_psycopg()  # type: ignore[no-untyped-call]
+
+
+def run_alone(statement: Callable[[], AbstractContextManager[Connection]], step: Step[T]) -> T:
+    """A step not sent in a batch: its statement on `statement()`'s connection (autocommit),
+    then its answer, made once that connection is back in its pool."""
+    with statement() as conn:
+        result = conn.exec_driver_sql(step.sql, dict(step.values))
+        rows = result.all() if result.returns_rows else []
+    return step.then(rows)
 
 
 class PipelineConnection:

@@ -2,11 +2,10 @@
 
 Every call runs on the ledger's own threads (`_runner`), never on the event loop: SQLite on
 one thread over one long-lived connection (its writes are serial anyway), network databases
-on one thread per pooled connection, but for the pay path's writes, which share pipelines and
-commits on a writer thread with a connection of its own (`_pg_writer`). A hop to a thread
-costs tens of microseconds; a SQLite file another process holds locked would otherwise freeze
-every payment in the process for the busy timeout. Statements are built once at import and
-executed with parameters (building them per call costs ~75 µs).
+on one thread per pooled connection, but the pay path's writes share commits (`_pg_writer`).
+A hop to a thread costs tens of microseconds; a SQLite file another process holds locked would
+otherwise freeze every payment in the process for the busy timeout. Statements are built once
+at import and executed with parameters (building them per call costs ~75 µs).
 """
 
 from __future__ import annotations
@@ -15,9 +14,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Final, TypeVar
+from functools import partial
+from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._errors import ConfigurationError, LedgerUnavailableError
@@ -33,13 +33,12 @@ from ._kept_requests import KeptRequests
 from ._leases import acquire, unresolved
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
-from ._pg import attempt_step, claim_step, finish_step, one_statement_values
-from ._pg_writer import PipelineWriter, Step
+from ._pg import attempt_step, claim_step, finish_step, one_statement_values, outcome_step
+from ._pg_writer import PipelineWriter, Step, run_alone
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._reseal import Resealing
 from ._rows import attempt_values, outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
-from ._schema import attempts
 from ._sealing import RequestSeal
 from ._stats import ProviderHealth, provider_health
 from ._writer import Job, Writer
@@ -47,11 +46,6 @@ from ._writer import Job, Writer
 __all__ = ["SqlLedger"]
 
 T = TypeVar("T")
-
-
-_FINISH_ATTEMPT: Final = update(attempts).where(
-    attempts.c.order_id == bindparam("key_order_id"), attempts.c.number == bindparam("key_number")
-)
 
 
 class SqlLedger(BooksOperations, KeptRequests, Resealing):
@@ -220,14 +214,9 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         return self._runner
 
     async def _step(self, step: Step[T], *, before_call: bool = False) -> T:
-        """A pay-path write on a server: sent in a batch with other payments' by the writer
-        (`_pg_writer`), or alone, in autocommit on a pooled connection."""
-
-        def alone() -> T:
-            with self._statement() as conn:
-                rows = conn.exec_driver_sql(step.sql, dict(step.values)).all()
-            return step.then(rows)
-
+        """A pay-path write on a server: in a batch with other payments' (`_pg_writer`), or
+        alone, in autocommit on a pooled connection."""
+        alone = partial(run_alone, self._statement, step)
         return await self._run(alone, before_call=before_call, step=step)
 
     async def _run(
@@ -244,9 +233,8 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             return work()
 
         try:
-            hot = step is not None  # SQLite has no pool: its writer takes all the work
             return await self._require_runner().run(
-                checked, before_call=before_call, hot=hot, step=step
+                checked, before_call=before_call, hot=step is not None, step=step
             )
         except (SQLAlchemyError, sqlite3.Error, OSError) as error:
             raise self._location.error(error, "writing or reading it") from error
@@ -337,21 +325,18 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         payment: PaymentUpdate | None = None,
     ) -> PaymentResult | None:
         """Write the attempt's outcome; with `payment`, also its new status, and return it."""
-        holder = current_holder()
-        if payment is not None and not self._is_sqlite:  # one statement for both
-            attempt = outcome_values(outcome)
+        holder, attempt = current_holder(), outcome_values(outcome)
+        if not self._is_sqlite and payment is None:  # failing over: the outcome alone
+            await self._step(outcome_step(order_id, number, attempt, time.time()))
+            return None
+        if not self._is_sqlite and payment is not None:  # one statement for both
             values = one_statement_values(order_id, number, attempt, payment, time.time())
             return await self._step(finish_step(values | {"holder": holder}))
 
         def work() -> PaymentResult | None:
             now = time.time()
-            attempt = outcome_values(outcome)
             keys = {"key_order_id": order_id, "key_number": number, "finished_at": now}
-            if self._dbapi is not None:
-                return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)
-            with self._statement() as conn:
-                conn.execute(_FINISH_ATTEMPT, keys | attempt)
-            return None
+            return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)
 
         return await self._run(work)
 
