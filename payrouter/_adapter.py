@@ -65,14 +65,17 @@ class CredentialRules:
     wallet_tokens: frozenset[str] = frozenset()
     raw_cards: bool = False
     vaults: frozenset[str] = frozenset()
+    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.card_id_format is not None:
-            re.compile(self.card_id_format)  # a typo fails at import, not on a payment
+        # Compiled once: a typo fails at import, not on a payment, and no payment looks the
+        # text up in `re`'s cache again.
+        pattern = re.compile(self.card_id_format) if self.card_id_format else None
+        object.__setattr__(self, "_pattern", pattern)
 
     def recognizes(self, token: str) -> bool:
         """True when `token` has this provider's own token format."""
-        return bool(self.card_id_format and re.fullmatch(self.card_id_format, token))
+        return self._pattern is not None and self._pattern.fullmatch(token) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,10 @@ class Capabilities:
     max_minor_units: int | None = None
     credentials: CredentialRules = field(default_factory=CredentialRules)
     """What the provider's API can charge: its own tokens, network tokens (see the class)."""
+    step_up: bool = False
+    """The adapter asks its provider for 3-D Secure when a charge says `authenticate`, so
+    a card refused for want of authentication can be resent there with it (where the
+    merchant enabled 3-D Secure for the provider: `ProviderRouting.three_d_secure`)."""
 
     def accepts(self, method: PaymentMethod, amount: Money, country: str) -> bool:
         """True when a payment of `method`, `amount` from `country` is within these limits."""
@@ -123,6 +130,10 @@ class Charge:
     return_url: str | None = None
     description: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    authenticate: bool = False
+    """Ask the issuer to authenticate the customer (3-D Secure) whatever the provider's own
+    rules would do: a resend of a customer-initiated card charge refused for want of it
+    (Stripe `request_three_d_secure=any`, Adyen `attemptAuthentication: always`)."""
 
     @property
     def method(self) -> PaymentMethod:

@@ -119,6 +119,13 @@ class ProviderConfig(BaseModel):
         description="Merchant rows over the adapter's code tables: provider code -> failure "
         "kind (and soft/hard for a decline), applied to every reply of this provider.",
     )
+    three_d_secure: bool = Field(
+        default=False,
+        description="3-D Secure is enabled in this provider's account: a customer-initiated "
+        "card payment it refuses for want of authentication (Adyen 38, Stripe "
+        "authentication_required) is resent to it once asking for 3-D Secure, and waits for "
+        "the customer (requires_action) instead of being declined.",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
     vault: str | None = Field(
         default=None,
@@ -146,6 +153,7 @@ class ProviderConfig(BaseModel):
             requires_tags=frozenset(self.requires_tags),
             excludes_tags=frozenset(self.excludes_tags),
             fees=tuple(self.fees),
+            three_d_secure=self.three_d_secure,
         )
 
     def capabilities(self, defaults: Capabilities | None = None) -> Capabilities | None:
@@ -164,6 +172,7 @@ class ProviderConfig(BaseModel):
             min_minor_units=self.min_amount_minor,
             max_minor_units=self.max_amount_minor,
             credentials=defaults.credentials if defaults is not None else CredentialRules(),
+            step_up=defaults.step_up if defaults is not None else False,
         )
 
 

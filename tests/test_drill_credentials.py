@@ -7,10 +7,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from payrouter import CardSource, ConfigurationError
+from payrouter import CardSource, ConfigurationError, WalletSource
 from payrouter_lab.drill import load_scenario, run_drill
 from payrouter_lab.drill._card_failovers import MADE, NOT_POSSIBLE, POSSIBLE, card_failover
+from payrouter_lab.drill._credentials import wallets_to_issue
 from payrouter_lab.drill._scenario import Scenario
 from payrouter_lab.drill._traffic import arrivals
 
@@ -151,3 +153,39 @@ def test_a_card_is_possible_only_where_a_provider_can_charge_its_credential() ->
         isinstance(c, CardSource) and "card_a" in c.tokens for c in cards
     ]
     assert 0 < sum(r.possible for r in records) < len(records)
+
+
+def test_vaulted_paypal_wallets_are_issued_at_every_paypal_provider() -> None:
+    """PayPal charges only the vault ids it holds: every vaulted wallet of the traffic is
+    vaulted at each PayPal provider before a strategy runs; a payer's e-mail is not a vault id."""
+    sources = [
+        WalletSource(wallet="paypal", account=SecretStr("payer1")),
+        WalletSource(wallet="paypal", account=SecretStr("frozen-payer2")),
+        WalletSource(wallet="paypal", account=SecretStr("payer1")),
+        WalletSource(wallet="paypal", account=SecretStr("someone@example.com")),
+        WalletSource(wallet="paypal"),
+        CardSource(token="pm_x"),
+    ]
+    issued = wallets_to_issue(sources, ["wallet_a", "wallet_b"])
+    expected = [{"id": "frozen-payer2"}, {"id": "payer1"}]
+    assert issued == {"wallet_a": expected, "wallet_b": expected}
+
+
+@pytest.mark.slow
+async def test_the_drills_vaulted_paypal_wallets_are_charged_at_paypal(tmp_path: Path) -> None:
+    """The drill vaults its customers' PayPal wallets at the stand-in, so PayPal charges them
+    instead of refusing every one as a vault id it never issued."""
+    wallets = scenario(
+        customers=[{"weight": 1, "sources": ["wallet"]}],
+        providers=[{"name": "wallet_a", "type": "paypal", "methods": ["wallet"]}],
+        duration_seconds=1,
+        rate_per_second=20,
+        frozen_wallet_share=0,
+        empty_wallet_share=0,
+    )
+    outcome = await run_drill(wallets, tmp_path)
+    strategies = outcome.report["strategies"]
+    assert isinstance(strategies, list)
+    router = strategies[0]
+    assert router["payments"] > 0
+    assert router["succeeded"] == router["payments"], router

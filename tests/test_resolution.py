@@ -239,6 +239,52 @@ async def test_an_overdue_open_payment_is_flagged(stripe: ScriptedStripe, tmp_pa
     assert still.next_step == "reconcile again"
 
 
+SAVED_500 = answer({"error": {"type": "api_error", "message": "An unknown error occurred"}}, 500)
+
+
+async def test_a_replay_answered_with_stripes_saved_500_waits_for_search(
+    stripe: ScriptedStripe, tmp_path: Path
+) -> None:
+    """Stripe repeats the 500 it saved under the key: the replay settles nothing, the reason
+    says so, and a hit of search, once it shows the intent, settles the payment."""
+    database = tmp_path / "ledger.db"
+    stripe.on("POST", "/v1/payment_intents", SAVED_500)
+    stripe.on("GET", "/v1/payment_intents/search", found(), found(), found(intent("succeeded")))
+    async with stripe_router(stripe, f"sqlite:///{database}") as router:
+        assert (await router.pay(request())).status is PaymentStatus.PENDING
+        age_attempts(database, 600)
+        waiting = await router.reconcile()
+        settled = await router.reconcile()
+        result = await router.lookup("order-1")
+    (still,) = waiting.open
+    assert still.reason.startswith("the replay repeats the 500 stripe saved for the request")
+    assert "stripe search may lag until" in still.next_step
+    assert settled.open == ()
+    assert result is not None
+    assert result.status is PaymentStatus.SUCCEEDED
+    assert result.provider_reference == "pi_1"
+
+
+async def test_a_saved_500_is_overdue_past_stripes_search_lag_not_its_key_window(
+    stripe: ScriptedStripe, tmp_path: Path
+) -> None:
+    """Replay cannot settle a saved 500, so the bound is search's hour, not the 24-hour key
+    window: open past it, with search unreadable, is overdue (an operator should look)."""
+    database = tmp_path / "ledger.db"
+    stripe.on("POST", "/v1/payment_intents", SAVED_500)
+    stripe.on("GET", "/v1/payment_intents/search", SAVED_500)
+    ledger = f"sqlite:///{database}"
+    async with stripe_router(stripe, ledger, replay_max_age_seconds=86400) as router:
+        await router.pay(request())
+        age_attempts(database, 4000)
+        report = await router.reconcile()
+        result = await router.lookup("order-1")
+    (still,) = report.overdue
+    assert "repeats the 500" in still.reason
+    assert result is not None
+    assert result.status is PaymentStatus.PENDING
+
+
 ADYEN_OPTIONS: dict[str, object] = {
     "base_url": "https://checkout-test.adyen.com/v72",
     "api_key": "adyen-key",

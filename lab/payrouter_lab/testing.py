@@ -102,12 +102,15 @@ TEST_CREDENTIALS: Final = MappingProxyType(
             "a stored card id starting 3ds2_ (issued with credential_id='3ds2_...'): "
             "RedirectShopper; a GET of action.url passes "
             "(?outcome=fail fails), then router.refresh(order_id, details={'redirectResult': "
-            "<pspReference>}) authorises it; off session it is "
-            "declined, authentication_required (refusal 38)"
+            "<pspReference>}) authorises it; off session, or sent with "
+            "attemptAuthentication never, refused 38 (authentication_required), which "
+            "three_d_secure: true steps up on session (resent with always: the challenge)"
         ),
         "wallet approval (PayPal)": (
             "any payer: requires_action with a payer-action link; a GET of it approves, "
-            "router.refresh completes the order; a vaulted wallet completes at once"
+            "router.refresh completes the order; a vaulted wallet completes at once when its "
+            "vault id was issued through POST /_admin/paypal/credentials; any other vault id is "
+            "refused 422 TOKEN_ID_NOT_FOUND"
         ),
         "wallet approval (Adyen)": (
             "a redirect wallet (paypal, alipay, ...): RedirectShopper; a GET of action.url "

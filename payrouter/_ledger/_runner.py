@@ -25,14 +25,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Final, TypeVar
 
 from .._errors import LedgerUnavailableError
-from ._writer import Job, Writer
+from ._writer import Abandon, Job, Writer
 
 __all__ = ["RECORD_GRACE_SECONDS", "AbandonedError", "LedgerRunner", "payment_deadline"]
 
@@ -100,15 +100,15 @@ class LedgerRunner:
 
     def _submit(
         self, work: Callable[[], T], groupable: bool, hot: bool, step: object = None
-    ) -> tuple[Awaitable[T], threading.Event]:
-        """Queue `work`; the awaitable answers after it committed, the event abandons it.
-        The writer takes `hot` work, and all work when there is no pool."""
+    ) -> tuple[asyncio.Future[T], Abandon]:
+        """Queue `work`; the future answers after it committed, the flag abandons it. The
+        writer takes `hot` work, and all work when there is no pool."""
         loop = asyncio.get_running_loop()
         if self._writer is not None and (hot or self._executor is None):
             job = Job(work, loop, loop.create_future(), groupable=groupable, step=step)
             self._writer.submit(job)
             return job.future, job.abandoned
-        abandoned = threading.Event()
+        abandoned = Abandon()
 
         def job_on_pool() -> T:
             self._local.abandoned = abandoned
@@ -129,7 +129,11 @@ class LedgerRunner:
     ) -> T:
         """Run `work` on a ledger thread; `before_call` marks work a provider call waits on,
         `hot` the pay path's writes, which may share a commit with other payments', and
-        `step` the same work as a statement a pipelining writer may send with others'."""
+        `step` the same work as a statement a pipelining writer may send with others'.
+
+        The wait is bounded by a timer on the loop that cancels the future, not by
+        `asyncio.timeout` (whose task bookkeeping cost as much again on every ledger call).
+        """
         deadline = _DEADLINE.get()
         if before_call and deadline is not None and time.monotonic() >= deadline:
             raise self._late(before_call)  # not even started: nothing to abandon or undo
@@ -138,17 +142,24 @@ class LedgerRunner:
             return await future
         if not before_call:
             deadline = max(deadline, time.monotonic() + RECORD_GRACE_SECONDS)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = future.cancel()  # False once answered: the answer stands
+
+        loop = asyncio.get_running_loop()
+        timer = loop.call_at(loop.time() + max(0.0, deadline - time.monotonic()), expire)
         try:
-            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                return await future
-        except TimeoutError:
-            if before_call:
-                abandoned.set()
-            raise self._late(before_call) from None
+            return await future
         except BaseException:
-            if before_call:  # the caller was cancelled: nothing will be sent, roll back
+            if before_call:  # out of time, or the caller was cancelled: nothing will be sent
                 abandoned.set()
+            if expired:
+                raise self._late(before_call) from None
             raise
+        finally:
+            timer.cancel()
 
     def _late(self, before_call: bool) -> LedgerUnavailableError:
         return LedgerUnavailableError(
@@ -166,7 +177,7 @@ class LedgerRunner:
         In a shared transaction the writer checks every job of the batch before its commit."""
         if self.grouped:
             return
-        abandoned: threading.Event | None = getattr(self._local, "abandoned", None)
+        abandoned: Abandon | None = getattr(self._local, "abandoned", None)
         if abandoned is not None and abandoned.is_set():
             raise AbandonedError
 

@@ -27,13 +27,13 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._followups import FollowUpStatus
 from .._models import PaymentStatus
 from .._money import Money
-from .._taxonomy import policy_for
+from .._taxonomy import Outcome, policy_for
 from ..webhooks._errors import NotificationDeferredError
 from ..webhooks._event import Effect, WebhookEvent
 from ..webhooks._receipt import Receipt, WebhookResult
@@ -131,6 +131,10 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
     target = judge_amount(event, event.status, expected)
     if target is None:  # never applied, so no live worker's outcome can be overwritten
         return Receipt(event.event_id, WebhookResult.AMOUNT_MISMATCH, order_id, None, expected)
+    if target is PaymentStatus.DECLINED and _open_elsewhere(conn, order_id, event):
+        # A decline of an attempt the payment moved on from (failed over after it): another
+        # attempt may have moved money, so the payment is not declined by this one.
+        return Receipt(event.event_id, WebhookResult.OUT_OF_ORDER, order_id)
     if held.status == PaymentStatus.PROCESSING.value and (held.lease_until or 0.0) > now:
         # Raised inside the transaction, so the event's id is not remembered either.
         raise NotificationDeferredError(f"payment {order_id!r} is being paid right now")
@@ -288,6 +292,26 @@ def _order_of(conn: Connection, event: WebhookEvent) -> str | None:
         .limit(1)
     ).scalar()
     return None if found is None else str(found)
+
+
+_MAY_HAVE_MOVED: Final = tuple(
+    outcome.value for outcome in Outcome if outcome is not Outcome.FAILED
+)
+
+
+def _open_elsewhere(conn: Connection, order_id: str, event: WebhookEvent) -> bool:
+    """True when an attempt of `order_id` other than the event's may have moved money (its
+    outcome unknown, open, or a success)."""
+    mine = [attempts.c.idempotency_key == event.our_reference] if event.our_reference else []
+    if event.provider_reference:  # NULL-safe: an attempt without a reference is not this one
+        named = _names(attempts.c.provider_reference, event.provider_reference)
+        mine.append(and_(attempts.c.provider_reference.is_not(None), named))
+    others = select(attempts.c.number).where(
+        attempts.c.order_id == order_id,
+        or_(attempts.c.outcome.is_(None), attempts.c.outcome.in_(_MAY_HAVE_MOVED)),
+        ~and_(attempts.c.provider == event.provider, or_(*mine)),
+    )
+    return conn.execute(others.limit(1)).first() is not None
 
 
 def _names(column: Any, reference: str) -> Any:

@@ -28,10 +28,29 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["Job", "Writer"]
+__all__ = ["Abandon", "Job", "Writer"]
 
 MAX_BATCH: Final = 64
 """At most this many jobs share a commit, so a burst cannot make one transaction huge."""
+
+
+class Abandon:
+    """Set on the event loop's side when a job's caller stops waiting; read on the writer's
+    thread just before a commit. A flag behind the GIL is all that takes: a `threading.Event`
+    (a lock and a condition, built per job) cost as much as the rest of a job's set-up, and
+    its lock bought nothing here, since a caller that gives up just after the check is the
+    same as one that gives up just after the commit."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
 
 
 @dataclass(slots=True, eq=False)
@@ -41,7 +60,7 @@ class Job:
     work: Callable[[], Any]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
-    abandoned: threading.Event = field(default_factory=threading.Event)
+    abandoned: Abandon = field(default_factory=Abandon)
     groupable: bool = True
     outcome: tuple[bool, Any] = (False, None)  # (succeeded, result or exception)
     step: object = None  # what a pipelining writer sends for it (`_pg_writer.Step`)

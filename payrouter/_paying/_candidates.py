@@ -42,6 +42,7 @@ from ..instrumentation._events import (
     Hook,
     PaymentFinished,
     emit,
+    listening,
 )
 from ._attempt import run_attempt
 from ._claiming import claimed, record_attempt
@@ -60,6 +61,7 @@ from ._plan import Candidate, Plan, healthy_methods, plan
 from ._reattempt import Reattempts
 from ._replay import encode_charge, replays
 from ._routing import RoutingPolicy
+from ._step_up import step_up, then_step_ups
 
 __all__ = ["CandidateLoop"]
 
@@ -111,14 +113,15 @@ class CandidateLoop:
         `number` is the first attempt number, `admitted_at` when admission let it in."""
         candidates = await self._candidates(request)
         tally, first_number = Tally(), number
+        step_ups: list[tuple[Candidate, bool]] = []
 
         def passes() -> Iterator[tuple[Candidate, bool]]:
-            yield from ((candidate, False) for candidate in candidates)
+            yield from then_step_ups(((c, False) for c in candidates), step_ups)
             if tally.made == 0 and self.settings.last_resort_when_all_open:
                 # Every eligible provider's breaker was open, so nothing was tried. Rather than
                 # fail the customer untried, give each one call past its breaker, in order (as
                 # Envoy's panic threshold routes to all hosts when too few look healthy).
-                yield from ((candidate, True) for candidate in tally.refused)
+                yield from then_step_ups(((c, True) for c in tally.refused), step_ups)
 
         for candidate, past_breaker in passes():
             if tally.skips_source_of(candidate):
@@ -148,6 +151,10 @@ class CandidateLoop:
             self._learn(candidate.adapter.name, candidate.method, reply)
             number, tally.made = number + 1, tally.made + 1
             decision = decide(reply, fallback_on_decline=self.settings.fallback_on_decline)
+            rules = self._routing.providers.get(candidate.adapter.name)
+            decision = step_up(request, candidate, reply, decision, tally, rules)
+            if tally.reattempt_to is not None and decision.step is Step.STEP_UP:
+                step_ups.append((tally.reattempt_to, past_breaker))
             if decision.step in (Step.DECLINED, Step.NEXT_SOURCE):
                 decision = await self._reattempts.review(
                     request, candidate, reply, decision, candidates, tally
@@ -298,7 +305,8 @@ class CandidateLoop:
         await record_attempt(self._ledger, row)  # write before call (with the claim if first)
         if admitted_at is not None and not is_testing():  # admission's second signal
             self._admission.sent(admitted_at)
-        emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
+        if listening(self._hooks, AttemptStarted):
+            emit(self._hooks, AttemptStarted(request.order_id, number, adapter.name, method))
         run = await run_attempt(
             adapter=adapter,
             charge=charge,
@@ -317,9 +325,8 @@ class CandidateLoop:
             budget=self._protection,
         )
         reply = run.reply
-        emit(
-            self._hooks,
-            AttemptFinished(
+        if listening(self._hooks, AttemptFinished):
+            finished = AttemptFinished(
                 request.order_id,
                 number,
                 adapter.name,
@@ -329,8 +336,8 @@ class CandidateLoop:
                 reply.provider_code,
                 run.tries,
                 run.latency_ms,
-            ),
-        )
+            )
+            emit(self._hooks, finished)
         return reply, AttemptOutcome.of(reply, tries=run.tries, latency_ms=run.latency_ms)
 
     async def _finish(
@@ -358,12 +365,11 @@ class CandidateLoop:
             finished = await _recorded(write, order_id, called)
             assert finished is not None
             result = finished
-        emit(
-            self._hooks,
-            PaymentFinished(
+        if listening(self._hooks, PaymentFinished):
+            event = PaymentFinished(
                 order_id, update.status, update.provider, attempts, update.failure_kind, alert
-            ),
-        )
+            )
+            emit(self._hooks, event)
         return result
 
     async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:

@@ -56,6 +56,9 @@ class Step(enum.Enum):
     """Declined: skip every provider of this source, try the customer's next source."""
     FAIL_OVER = "fail_over"
     """The provider could not take it and provably took nothing: try the next candidate."""
+    STEP_UP = "step_up"
+    """Refused for want of authentication: the same provider again, asking for 3-D Secure
+    (`_step_up.py`); the source's other candidates are not tried."""
     REATTEMPT = "reattempt"
     """A soft decline the merchant's policy reattempts once at the next acquirer holding a
     credential for the same card (`_reattempt.py`); the source's other candidates are not."""
@@ -109,7 +112,8 @@ class Tally:
     """Candidates whose breaker was open: the last-resort pass may call them once."""
     reattempted: bool = False
     reattempt_to: Candidate | None = None
-    """The one candidate of a declined source still to try: a soft decline's reattempt."""
+    """The one candidate of a declined source still to try: a soft decline's reattempt, or
+    a 3-D Secure step-up at the provider that refused."""
 
     def skips_source_of(self, candidate: Candidate) -> bool:
         """True for a candidate of a declined source, unless it is that source's reattempt."""
@@ -118,7 +122,7 @@ class Tally:
 
     def record(self, candidate: Candidate, reply: ProviderReply, decision: Decision) -> None:
         self.alert = self.alert or decision.alert
-        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED, Step.REATTEMPT):
+        if decision.step in (Step.NEXT_SOURCE, Step.DECLINED, Step.REATTEMPT, Step.STEP_UP):
             self.last_decline = (candidate, reply)
             self.declined_sources.add(candidate.source_index)
         elif reply.failure_kind is FailureKind.INVALID_REQUEST:

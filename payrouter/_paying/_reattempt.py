@@ -85,6 +85,7 @@ class Reattempts:
             or not isinstance(source, CardSource)
             or reply.decline is not DeclineType.SOFT
             or reply.failure_kind in AUTHENTICATION_KINDS
+            or candidate.authenticate  # stepped up: never elsewhere without it
         ):
             return decision
         target = _next_for_same_source(candidate, plan)

@@ -17,7 +17,7 @@ from itertools import groupby
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._models import CardSource, PaymentMethod, PaymentRequest
-from ..instrumentation._events import Hook, RoutePlanned, emit
+from ..instrumentation._events import Hook, RoutePlanned, emit, listening
 from ._fees import FeeRule, fee_minor
 from ._plan import Candidate, Exclusion, Plan
 
@@ -81,6 +81,11 @@ class ProviderRouting(BaseModel):
         default=frozenset(), description="Never payments carrying any of these tags."
     )
     fees: tuple[FeeRule, ...] = ()
+    three_d_secure: bool = Field(
+        default=False,
+        description="3-D Secure is enabled at this provider: a customer-initiated card "
+        "payment it refuses for want of authentication is resent to it once, asking for it.",
+    )
 
     def exclusion(self, candidate: Candidate, request: PaymentRequest) -> str | None:
         """Why this provider must not take this candidate, or None."""
@@ -125,9 +130,9 @@ class RoutingPolicy:
         first, then the ones a merchant's rule excluded.
         """
         ordered, excluded = self.apply(planned.candidates, request, success_rate)
-        excluded = planned.excluded + excluded
-        if not hooks:  # nobody listens: spare the payment path the strings
+        if not listening(hooks, RoutePlanned):  # nobody listens: spare the path the strings
             return ordered
+        excluded = planned.excluded + excluded
         methods = dict.fromkeys(candidate.method for candidate in ordered)
         event = RoutePlanned(
             request.order_id,
@@ -154,6 +159,8 @@ class RoutingPolicy:
         success_rate: Callable[[str, PaymentMethod], float | None],
     ) -> tuple[list[Candidate], list[Exclusion]]:
         """The candidates to try, in order, and the ones a rule excluded (with why)."""
+        if not self.providers and not self.strategies:  # no rules: the plan's own order
+            return list(candidates), []
         kept: list[Candidate] = []
         excluded: list[Exclusion] = []
         for candidate in candidates:

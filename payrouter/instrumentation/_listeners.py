@@ -7,7 +7,7 @@ state), so paging code reads as what it pages on and never sees unrelated events
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from ._events import BreakerStateChanged, Event, FailedOver, Hook
 
@@ -16,15 +16,27 @@ __all__ = ["listen", "on_breaker_change", "on_failover"]
 _E = TypeVar("_E")
 
 
+class _Listener(Generic[_E]):
+    """Calls `callback` with each event of `event_type`, and wants no other type, so the
+    router does not build events only a listener would ignore (see `Hook`)."""
+
+    def __init__(self, event_type: type[_E], callback: Callable[[_E], object]) -> None:
+        self._type, self._callback = event_type, callback
+
+    def wants(self, event_type: type[Event]) -> bool:
+        return issubclass(event_type, self._type)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, self._type):
+            self._callback(event)
+
+    def __repr__(self) -> str:
+        return f"listen({self._type.__name__}, {getattr(self._callback, '__name__', '?')})"
+
+
 def listen(event_type: type[_E], callback: Callable[[_E], object]) -> Hook:
     """A hook calling `callback` with each event of `event_type` (subclasses included)."""
-
-    def hook(event: Event) -> None:
-        if isinstance(event, event_type):
-            callback(event)
-
-    hook.__qualname__ = f"listen({event_type.__name__}, {getattr(callback, '__name__', '?')})"
-    return hook
+    return _Listener(event_type, callback)
 
 
 def on_breaker_change(

@@ -91,6 +91,35 @@ def level(event: object) -> int:
     return logging.DEBUG
 
 
+# The highest level `level` gives any event of each type: a type whose ceiling the logger
+# ignores never needs building. Types not listed may log at any level.
+_CEILING: Final[dict[str, int]] = {
+    "AttemptStarted": logging.DEBUG,
+    "AttemptFinished": logging.DEBUG,
+    "RetryScheduled": logging.DEBUG,
+    "RoutePlanned": logging.DEBUG,
+    "WebhookReceived": logging.DEBUG,
+    "FailedOver": logging.INFO,
+    "DeclineReattempt": logging.INFO,
+    "CandidateSkipped": logging.INFO,
+    "PaymentShed": logging.INFO,
+    "BreakerStateChanged": logging.WARNING,
+    "PaymentFinished": logging.WARNING,
+    "FollowUpFinished": logging.WARNING,
+    "AmountMismatch": logging.WARNING,
+    "SharedStateChanged": logging.WARNING,
+}
+
+
+def ceiling(event_type: type) -> int:
+    """The highest level `level` can give an event of `event_type` (CRITICAL if unknown).
+
+    A logger that is not enabled for it would drop every such event, so the router need
+    not build them (`LoggingHook.wants`).
+    """
+    return _CEILING.get(event_type.__name__, logging.CRITICAL)
+
+
 # Why-sentences per event type: a table, so a new event needs one line here, and events not
 # listed still log with their fields (see `describe`).
 _WHY: Final[dict[str, Callable[[object], str]]] = {

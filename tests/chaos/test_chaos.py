@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from payrouter import CardSource, FollowUp, PaymentResult, PaymentStatus, Router
+from payrouter import CardSource, FollowUp, PaymentResult, PaymentStatus, Router, WalletSource
 from payrouter_lab.testing import SandboxControl, running_sandbox
 from tests.chaos.books import OPEN, Verdict, judge, takes
 from tests.chaos.plan import (
@@ -140,9 +140,15 @@ async def test_overlapping_workers_under_every_fault_charge_once_and_settle(
 
 
 def issue_cards(sandbox: SandboxControl, all_orders: Sequence[Order]) -> None:
-    """Tokenize each card order's card at both providers, as the checkout would have: the
-    stand-ins charge only the credentials they issued (Adyen's per shopper)."""
+    """Tokenize each card order's card at both providers and vault each wallet order's PayPal
+    wallet, as the checkout would have: the stand-ins charge only the credentials they issued
+    (Adyen's per shopper)."""
     for order in all_orders:
+        if order.kind == "wallet":
+            wallet = order.request().sources[0]
+            assert isinstance(wallet, WalletSource)
+            assert wallet.account is not None
+            sandbox.credential("paypal", credential_id=wallet.account.get_secret_value())
         if order.kind == "card":
             card = order.request().sources[0]
             assert isinstance(card, CardSource)

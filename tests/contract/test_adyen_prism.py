@@ -69,7 +69,7 @@ def prism_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 async def build(prism_root: str) -> AsyncIterator[Build]:
     made: list[AdyenAdapter] = []
 
-    async def _build(prefer: str | None = None) -> tuple[AdyenAdapter, Recording]:
+    async def _build(prefer: str | None = None, **extra: object) -> tuple[AdyenAdapter, Recording]:
         transport = Recording(prefer)
         adapter = AdyenAdapter.from_options(
             name="adyen",
@@ -79,6 +79,7 @@ async def build(prism_root: str) -> AsyncIterator[Build]:
                 "api_key": "AQE-test-key",
                 "merchant_account": "PayrouterECOM",
                 "return_url": "https://shop.example/return",
+                **extra,
             },
             transport=transport,
         )
@@ -150,6 +151,24 @@ async def test_redirect_challenge_request_is_valid(build: Build) -> None:
     assert_accepted(transport)
     sent = json.loads(request.content)
     assert sent["authenticationData"] == {"threeDSRequestData": {"nativeThreeDS": "disabled"}}
+
+
+@pytest.mark.parametrize(("authenticate", "option"), [(True, None), (False, "never")])
+async def test_attempt_authentication_request_is_valid(
+    build: Build, authenticate: bool, option: str | None
+) -> None:
+    """A resend after refusal 38 asks for 3-D Secure (`attemptAuthentication: always`), and
+    a merchant's `attempt_authentication: never` goes out as such; both match the spec."""
+    adapter, transport = await build(attempt_authentication=option)
+    card = replace(charge(CARD), authenticate=authenticate)
+    await adapter.pay(card, idempotency_key="k-3ds-attempt")
+    request, _ = transport.exchanges[0]
+    assert_accepted(transport)
+    sent = json.loads(request.content)
+    assert sent["authenticationData"] == {
+        "threeDSRequestData": {"nativeThreeDS": "disabled"},
+        "attemptAuthentication": "always" if authenticate else "never",
+    }
 
 
 async def test_card_direct_example_reads_as_succeeded(build: Build) -> None:

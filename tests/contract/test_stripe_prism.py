@@ -239,6 +239,18 @@ async def test_token_wallet_payment_is_valid(build: Build, wallet: str) -> None:
     assert reply == EXAMPLE_INTENT
 
 
+async def test_a_three_d_secure_step_up_request_is_valid(build: Build) -> None:
+    """A resend asking for 3-D Secure (`request_three_d_secure=any`) matches the spec."""
+    adapter, transport = await build()
+    await adapter.pay(charge(authenticate=True), idempotency_key="k-step-up")
+    request, _ = transport.exchanges[0]
+    assert_accepted(transport)
+    assert (
+        "payment_method_options%5Bcard%5D%5Brequest_three_d_secure%5D=any"
+        in request.content.decode()
+    )
+
+
 async def test_default_return_url_option_is_valid(build: Build) -> None:
     """The configured return_url is sent as the spec's return_url."""
     adapter, transport = await build(return_url="https://shop.example/default")

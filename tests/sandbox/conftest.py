@@ -14,7 +14,7 @@ import httpx
 import pytest_asyncio
 
 from payrouter_lab.sandbox import Sandbox, serve
-from tests.sandbox.kit import issue_stored_cards
+from tests.sandbox.kit import issue_paypal_vault_ids, issue_stored_cards
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -28,6 +28,7 @@ async def admin(running_sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=f"{running_sandbox.admin_url}/_admin") as client:
         assert (await client.post("/reset")).status_code == 204
         await issue_stored_cards(client)
+        await issue_paypal_vault_ids(client)
         yield client
 
 

@@ -53,6 +53,18 @@ async def issue_stored_cards(admin: httpx.AsyncClient) -> None:
     assert response.status_code == 201, response.text
 
 
+PAYPAL_VAULT_IDS = ("vault-1",)
+"""PayPal vault payment tokens of `SHOPPER`, issued after each reset (`issue_paypal_vault_ids`)."""
+
+
+async def issue_paypal_vault_ids(admin: httpx.AsyncClient) -> None:
+    """Vault the PayPal wallets the tests charge, as a checkout's vaulting would (PayPal
+    refuses a vault id it does not hold with TOKEN_ID_NOT_FOUND)."""
+    tokens = [{"customer": SHOPPER, "id": token} for token in PAYPAL_VAULT_IDS]
+    response = await admin.post("/paypal/credentials", json=tokens)
+    assert response.status_code == 201, response.text
+
+
 def stripe_adapter(sandbox: Sandbox, **extra: object) -> StripeAdapter:
     return StripeAdapter.from_options(
         name="stripe",

@@ -213,6 +213,8 @@ async def paypal_flow(sandbox: Sandbox, admin: httpx.AsyncClient, recorder: Reco
         "purchase_units": [unit],
         "payment_source": {"paypal": {"vault_id": "v-1"}},
     }
+    (await admin.post("/paypal/credentials", json={"id": "v-1"})).raise_for_status()
+    foreign = {"payment_source": {"paypal": {"vault_id": "v-of-another-merchant"}}}
     async with httpx.AsyncClient(
         base_url=sandbox.urls["paypal"], transport=recorder, headers={"Authorization": "Bearer t"}
     ) as raw:
@@ -224,6 +226,8 @@ async def paypal_flow(sandbox: Sandbox, admin: httpx.AsyncClient, recorder: Reco
         ).json()
         await raw.get(f"/v2/checkout/orders/{created['id']}")
         await raw.post(f"/v2/checkout/orders/{created['id']}/capture")  # not approved: 422
+        # A vault id PayPal does not hold: 422 TOKEN_ID_NOT_FOUND (orders.capture-422).
+        await raw.post(f"/v2/checkout/orders/{created['id']}/capture", json=foreign)
         await raw.get(next(x["href"] for x in created["links"] if x["rel"] == "payer-action"))
         await raw.post(f"/v2/checkout/orders/{created['id']}/capture")
         authorize = {**vaulted, "intent": "AUTHORIZE"}

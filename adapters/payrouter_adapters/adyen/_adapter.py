@@ -28,6 +28,7 @@ from payrouter.provider import (
 from . import _records, _replies
 from ._requests import (
     WALLETS,
+    AttemptAuthentication,
     RecurringModel,
     adyen_amount,
     fit,
@@ -47,6 +48,7 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
         stored_credential_requires=frozenset({"customer_id"}),
         wallet_tokens=frozenset(name for name, row in WALLETS.items() if row.account_field),
     ),
+    step_up=True,
 )
 """Cards (stored tokens and network tokens), the wallets in `WALLETS`, and SEPA direct debit;
 Adyen prices in every currency it settles, so currencies and countries are left to the merchant
@@ -85,6 +87,13 @@ class AdyenOptions(HttpOptions):
         default="CardOnFile",
         description="How stored cards are charged: CardOnFile (shopper present) or a "
         "merchant-initiated model (Subscription, UnscheduledCardOnFile).",
+    )
+    attempt_authentication: AttemptAuthentication | None = Field(
+        default=None,
+        description="Sent as authenticationData.attemptAuthentication on shopper-present card "
+        "payments: `never` skips 3-D Secure where Adyen may (an issuer wanting it then "
+        "refuses, 38, and with `three_d_secure: true` the router resends with `always`); "
+        "default: Adyen's dynamic 3-D Secure rules decide.",
     )
 
 
@@ -127,6 +136,7 @@ class AdyenAdapter(HttpAdapter[AdyenOptions]):
                 merchant_account=self._options.merchant_account,
                 default_return_url=self._options.return_url,
                 recurring_model=self._options.recurring_processing_model,
+                attempt_authentication=self._options.attempt_authentication,
             )
         except UnsendableError as error:
             return error.reply()

@@ -30,6 +30,7 @@ from ._codes import ADYEN_EXPONENTS, REFUND_REASONS
 __all__ = [
     "REFERENCE_MAX_LENGTH",
     "WALLETS",
+    "AttemptAuthentication",
     "RecurringModel",
     "WalletRow",
     "adyen_amount",
@@ -48,6 +49,7 @@ _NATIVE_THREE_DS: Final = "disabled"
 where native 3-D Secure needs Adyen's component and an action object without a URL."""
 
 RecurringModel = Literal["CardOnFile", "Subscription", "UnscheduledCardOnFile"]
+AttemptAuthentication = Literal["always", "never"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,8 +267,11 @@ def payment_body(
     merchant_account: str,
     default_return_url: str,
     recurring_model: RecurringModel,
+    attempt_authentication: AttemptAuthentication | None = None,
 ) -> dict[str, object]:
-    """The `POST /payments` body for `charge`.
+    """The `POST /payments` body for `charge`. A shopper-present card payment carries
+    `attempt_authentication` (the merchant's choice; left out, Adyen's rules decide), and
+    `always` when the charge asks for authentication (a resend after refusal 38).
 
     Raises:
         UnsendableError: the charge cannot be sent to Adyen as it stands.
@@ -290,7 +295,13 @@ def payment_body(
         case BankTransferSource():
             body["paymentMethod"] = _bank_transfer(charge.source)
     if body.get("shopperInteraction") == "Ecommerce" and "mpiData" not in body:
-        body["authenticationData"] = {"threeDSRequestData": {"nativeThreeDS": _NATIVE_THREE_DS}}
+        authentication: dict[str, object] = {
+            "threeDSRequestData": {"nativeThreeDS": _NATIVE_THREE_DS}
+        }
+        attempt = "always" if charge.authenticate else attempt_authentication
+        if attempt is not None:
+            authentication["attemptAuthentication"] = attempt
+        body["authenticationData"] = authentication
     if charge.capture:
         body["captureDelayHours"] = 0
     else:

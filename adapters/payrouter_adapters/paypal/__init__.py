@@ -26,8 +26,10 @@ at most 108 characters, `idempotency_key_max_length`):
   `payment_source.paypal` with `experience_context` (return_url, cancel_url, PAY_NOW).
   `WalletSource.account` is a Vault v3 payment token id (`vault_id`: PayPal completes the
   order in the same call) or, holding an `@`, the payer's e-mail (prefilled; still approved).
-  Without a vault id the charge needs a return_url. A charge PayPal cannot take as it stands
-  is refused as INVALID_REQUEST without a call.
+  A vault id PayPal does not hold is refused 422 `TOKEN_ID_NOT_FOUND` (Orders v2 spec,
+  `orders.capture-422`/`orders.authorize-422`), INVALID_REQUEST here: nothing was charged, so
+  the router moves on. Without a vault id the charge needs a return_url. A charge PayPal
+  cannot take as it stands is refused as INVALID_REQUEST without a call.
 - `complete(handle, *, idempotency_key, capture=True)` (extra, not in the protocol) → `POST
   /v2/checkout/orders/{id}/capture` or `/authorize` once the payer approved.
 - `capture` → `POST /v2/payments/authorizations/{id}/capture` (`amount`, `final_capture`

@@ -215,7 +215,13 @@ CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         # The saved wallet (vault token, billing agreement) can no longer be charged.
         "AGREEMENT_ALREADY_CANCELLED": FailureKind.ACCOUNT_CLOSED,
         "BILLING_AGREEMENT_NOT_FOUND": FailureKind.ACCOUNT_CLOSED,
-        "TOKEN_ID_NOT_FOUND": FailureKind.ACCOUNT_CLOSED,
+        # A vault id this PayPal account does not hold (never vaulted here: another merchant's,
+        # another provider's credential, or deleted): refused before any money moved, as the
+        # Orders v2 spec documents (422 TOKEN_ID_NOT_FOUND, "Specified token was not found";
+        # checkout_orders_v2.json, orders.capture-422 and orders.authorize-422). The router
+        # moves on to a provider or source that can charge the customer, as for any credential
+        # a provider never issued.
+        "TOKEN_ID_NOT_FOUND": FailureKind.INVALID_REQUEST,
         "TOKEN_EXPIRED": FailureKind.ACCOUNT_CLOSED,
         "COUNTRY_NOT_SUPPORTED_BY_PAYMENT_SOURCE": FailureKind.REGION_RESTRICTED,
         "DOMESTIC_TRANSACTION_REQUIRED": FailureKind.REGION_RESTRICTED,

@@ -39,6 +39,7 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
         network_tokens=False,
         wallet_tokens=frozenset(WALLETS),
     ),
+    step_up=True,
 )
 """Cards, charged by Stripe's own ids (PaymentMethod `pm_`, test token `tok_`, legacy Card
 `card_` and Source `src_`), never a merchant's network token, for which Stripe's public API has

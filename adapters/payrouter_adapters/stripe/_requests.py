@@ -107,6 +107,8 @@ def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str
         metadata["customer_id"] = customer
     if charge.off_session:
         form["off_session"] = "true"  # merchant-initiated: Stripe applies the stored mandate
+    elif charge.authenticate:  # a resend after authentication_required: ask for 3-D Secure
+        form["payment_method_options[card][request_three_d_secure]"] = "any"
     metadata[METADATA_REFERENCE] = charge.reference
     metadata[METADATA_ORDER_ID] = charge.order_id
     form.update(_metadata(metadata))

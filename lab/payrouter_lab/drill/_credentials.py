@@ -5,7 +5,9 @@ holding a credential for it: a token that provider issued, or a network token it
 A scenario sets the shares (`credentials: {stripe_only: 0.5, both: 0.3, network_token: 0.2}`):
 `<type>_only` is a card tokenized at that card provider alone, `both` at every card provider,
 `network_token` a card network token. The drill issues every token at its stand-in through
-the admin API before each strategy runs, as a checkout's tokenization would have.
+the admin API before each strategy runs, as a checkout's tokenization would have; so too each
+customer's vaulted PayPal wallet at every PayPal provider (`wallets_to_issue`), as PayPal
+charges only the vault ids it holds.
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ from typing import Final
 
 from pydantic import SecretStr
 
-from payrouter import CardSource, NetworkToken, PaymentMethod
+from payrouter import CardSource, NetworkToken, PaymentMethod, WalletSource
 
-__all__ = ["BOTH", "NETWORK_TOKEN", "card_source", "cards_of", "check_shares", "to_issue"]
+__all__ = [
+    "BOTH",
+    "NETWORK_TOKEN",
+    "card_source",
+    "cards_of",
+    "check_shares",
+    "to_issue",
+    "wallets_to_issue",
+]
 
 BOTH: Final = "both"
 NETWORK_TOKEN: Final = "network_token"  # noqa: S105 - a share's name, not a secret
@@ -71,6 +81,24 @@ def to_issue(
                 {"id": token.get_secret_value(), "customer": customer}
             )
     return found
+
+
+def wallets_to_issue(
+    sources: Sequence[object], paypal_providers: Sequence[str]
+) -> dict[str, list[dict[str, str]]]:
+    """Per PayPal provider name, the admin API's requests vaulting every vaulted PayPal wallet
+    among `sources` (a wallet whose account is its vault id, not a payer's e-mail)."""
+    vault_ids = sorted(
+        {
+            source.account.get_secret_value()
+            for source in sources
+            if isinstance(source, WalletSource)
+            and source.wallet == "paypal"
+            and source.account is not None
+            and "@" not in source.account.get_secret_value()
+        }
+    )
+    return {name: [{"id": vault_id} for vault_id in vault_ids] for name in paypal_providers}
 
 
 def cards_of(sources: Sequence[object]) -> list[CardSource]:

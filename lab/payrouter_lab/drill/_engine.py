@@ -27,7 +27,7 @@ from payrouter.provider import Adapter, adapters_from_config
 from ._baselines import serve_with_chain, serve_with_single
 from ._card_failovers import card_failover_figures
 from ._conditions import Conditions, watch_conditions
-from ._credentials import cards_of, to_issue
+from ._credentials import cards_of, to_issue, wallets_to_issue
 from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figures
 from ._findings import REQUIRES_ACTION, targets
 from ._pressure import cpu_pressure
@@ -86,6 +86,10 @@ async def run_drill(
             for card in cards_of(arrival.request.sources)
         ]
         issuing = to_issue(cards)
+        paypals = [p.name for p in scenario.providers if p.type == "paypal"]
+        wallets = [source for arrival in traffic for source in arrival.request.sources]
+        for name, requests in wallets_to_issue(wallets, paypals).items():
+            issuing.setdefault(name, []).extend(requests)
         sandboxes = [
             await _Sandboxes.start(stack, scenario, issuing, seed_offset=offset)
             for offset in (0, 0, len(scenario.providers))

@@ -5,15 +5,24 @@ Base URL for the adapter: the listener's root (`http://127.0.0.1:PORT`). `POST
 every other call needs `Authorization: Bearer <any>`. `PayPal-Request-Id` replays.
 
 An order paid with a vaulted PayPal wallet (`payment_source.paypal.vault_id`) completes at once
-(intent CAPTURE: a capture; AUTHORIZE: an authorization). Any other order answers
-`PAYER_ACTION_REQUIRED` with a `payer-action` link; a GET of that link approves it, after which
-`/capture` or `/authorize` completes it. Payers are the vault id, else the payer's email,
-else "paypal". Payments v2 and Vault v3 bodies follow PayPal's documentation; the shared
-specs hold only Orders v2, so only Orders responses are schema-checked.
+(intent CAPTURE: a capture; AUTHORIZE: an authorization). Vault payment tokens exist only at
+the PayPal account that vaulted them: the stand-in charges only the ones it issued (`POST
+/_admin/paypal/credentials`, as a checkout's vaulting would) and not yet deleted. Any other
+`vault_id` (made up, another merchant's, another provider's credential) is refused with 422
+UNPROCESSABLE_ENTITY, issue `TOKEN_ID_NOT_FOUND` ("Specified token was not found. Verify the
+token and try the request again."), the issue PayPal's Orders v2 spec documents for a
+payment with a vault token it does not hold (checkout_orders_v2.json, `orders.capture-422`,
+`orders.authorize-422`). A vaulted create is that payment (it completes in the call), so it is
+refused there too, with no order made, though the spec's create list does not name the issue.
+Any other order answers `PAYER_ACTION_REQUIRED` with a `payer-action` link; a GET of that
+link approves it, after which `/capture` or `/authorize` completes it. Payers are the vault
+id, else the payer's email, else "paypal". Payments v2 and Vault v3 bodies follow PayPal's
+documentation; the shared specs hold only Orders v2, so only Orders responses are checked.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -21,6 +30,7 @@ from collections.abc import Sequence
 from starlette.datastructures import Headers
 
 from ._books import EntryKind, EntryStatus
+from ._credentials import Vault
 from ._exchange import (
     Call,
     Operation,
@@ -38,6 +48,7 @@ from ._paypal_wire import (
     body_payer,
     error,
     new_id,
+    new_token_id,
     not_found,
     now,
     order_key,
@@ -45,6 +56,7 @@ from ._paypal_wire import (
     text,
     unit_of,
     unprocessable,
+    vault_id_of,
 )
 
 __all__ = ["PayPalStandin"]
@@ -74,6 +86,7 @@ class PayPalStandin(Standin):
         self._payment_order: dict[str, str] = {}
         self._settle_at: dict[str, float] = {}
         self._deleted: set[str] = set()
+        self.vault = Vault(new_token_id, id_format=re.compile(r"[0-9A-Za-z_-]{1,255}"))
 
     def reset(self) -> None:
         """Forget orders, payments and vault deletions as well."""
@@ -207,9 +220,12 @@ class PayPalStandin(Standin):
                 "MISSING_REQUIRED_PARAMETER",
             )
         assert isinstance(unit, dict)
-        order_id = new_id()
         source = body.get("payment_source")
         wallet = source.get("paypal") if isinstance(source, dict) else None
+        vault_id = vault_id_of(call)
+        if vault_id is not None and not self._holds(vault_id):
+            return unprocessable("TOKEN_ID_NOT_FOUND")
+        order_id = new_id()
         links: list[dict[str, str]] = [
             {
                 "href": f"{call.base_url}/v2/checkout/orders/{order_id}",
@@ -227,8 +243,8 @@ class PayPalStandin(Standin):
             "_payer": body_payer(call),
         }
         self._orders[order_id] = order
-        if isinstance(wallet, dict) and isinstance(wallet.get("vault_id"), str):
-            order["payment_source"] = {"paypal": {"vault_id": wallet["vault_id"]}}
+        if isinstance(vault_id, str):
+            order["payment_source"] = {"paypal": {"vault_id": vault_id}}
             order["status"] = "APPROVED"
             return self._settle_order(call, order, 201)
         order["status"] = "PAYER_ACTION_REQUIRED" if wallet is not None else "CREATED"
@@ -237,6 +253,12 @@ class PayPalStandin(Standin):
             {"href": f"{call.base_url}/checkoutnow?token={order_id}", "rel": rel, "method": "GET"}
         )
         return json_reply(201, public(order))
+
+    def _holds(self, vault_id: object) -> bool:
+        """Whether `vault_id` is a payment token this PayPal account vaulted and still has."""
+        assert self.vault is not None
+        known = isinstance(vault_id, str) and self.vault.knows(vault_id)
+        return known and vault_id not in self._deleted
 
     async def _approve(self, call: Call) -> Reply:
         """The PayPal approval page: the payer approves the order."""
@@ -255,6 +277,12 @@ class PayPalStandin(Standin):
             return unprocessable(
                 "ORDER_ALREADY_CAPTURED" if capture else "ORDER_ALREADY_AUTHORIZED"
             )
+        vault_id = vault_id_of(call)
+        if vault_id is not None and not self._holds(vault_id):
+            return unprocessable("TOKEN_ID_NOT_FOUND")
+        if vault_id is not None and order["status"] in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            order["payment_source"] = {"paypal": {"vault_id": vault_id}}
+            order["status"] = "APPROVED"
         if order["status"] != "APPROVED":
             suffix = " or provide a valid `payment_source` in the request." if capture else "."
             return unprocessable("ORDER_NOT_APPROVED", NOT_APPROVED + suffix)
@@ -362,7 +390,7 @@ class PayPalStandin(Standin):
 
     async def _delete_token(self, call: Call) -> Reply:
         token = call.path_params["token"]
-        if token in self._deleted:
+        if not self._holds(token):  # never vaulted here, or deleted already
             return not_found()
         if call.faulted(FaultKind.CANCEL_FAILS):
             return self.server_error()

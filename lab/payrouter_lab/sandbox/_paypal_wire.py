@@ -15,6 +15,7 @@ __all__ = [
     "currency_of",
     "error",
     "new_id",
+    "new_token_id",
     "not_found",
     "now",
     "order_key",
@@ -23,9 +24,11 @@ __all__ = [
     "unit_of",
     "unprocessable",
     "value_of",
+    "vault_id_of",
 ]
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
+_TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 NOT_APPROVED = (
     "Payer has not yet approved the Order for payment. Please redirect the payer to the "
     "'rel':'approve' url returned as part of the HATEOAS links within the Create Order call"
@@ -45,12 +48,26 @@ DESCRIPTIONS = {
     "INVALID_RESOURCE_ID": "Specified resource ID does not exist. Please check the resource ID "
     "and try again.",
     "MISSING_REQUIRED_PARAMETER": "A required parameter is missing.",
+    "TOKEN_ID_NOT_FOUND": "Specified token was not found. Verify the token and try the request "
+    "again.",
 }
 """`details[].description` as PayPal words it; the Orders spec pins these texts per issue."""
 
 
 def new_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+
+
+def new_token_id() -> str:
+    """A Vault v3 payment token id, shaped like PayPal's (`8kk8451t`)."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(8))
+
+
+def vault_id_of(call: Call) -> object:
+    """`payment_source.paypal.vault_id` of a request's JSON body, if any."""
+    source = call.json().get("payment_source")
+    wallet = source.get("paypal") if isinstance(source, dict) else None
+    return wallet.get("vault_id") if isinstance(wallet, dict) else None
 
 
 def now() -> str:
