@@ -10,7 +10,9 @@ tell waiting callers "failed" and let the next retry claim the order id and char
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -26,9 +28,16 @@ from payrouter import (
     Router,
     RouterSettings,
 )
-from payrouter._ledger import AttemptRow, PaymentUpdate, SqlLedger
+from payrouter._ledger import (
+    AttemptOutcome,
+    AttemptRow,
+    Claim,
+    PaymentUpdate,
+    SqlLedger,
+    held_by,
+)
 from payrouter._paying._keys import derive_key
-from payrouter.provider import Charge, ProviderReply, Resolution
+from payrouter.provider import Charge, FailureKind, Outcome, ProviderReply, Resolution
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 
 ORDER = "order-reconciled-twice"
@@ -132,6 +141,87 @@ async def test_a_reconcile_that_lost_its_lease_never_writes_failed_over_the_next
         assert during is not None
         assert during.status is PaymentStatus.PROCESSING  # still the taker's, in flight
         with pytest.raises(PaymentInProgressError):  # not retaken, so not charged again
+            await retrier.pay(_request())
+        taker_adapter.go_on.set()
+        paid = await paying
+        assert paid.status is PaymentStatus.SUCCEEDED
+        assert len(provider.charges(ORDER)) == 1
+
+
+async def _failed_once(url: str) -> None:
+    """Attempt 1 found the provider down (nothing moved): the order failed, retakeable."""
+    ledger = SqlLedger(url)
+    await ledger.open()
+    try:
+        paid = _request()
+        await ledger.claim(ORDER, paid.fingerprint(), paid.amount, "first#1", 60.0)
+        down = AttemptOutcome(Outcome.FAILED, FailureKind.PROVIDER_DOWN, "503", None, None, 1, 5.0)
+        with held_by("first#1"):
+            await ledger.record_attempt(
+                AttemptRow(ORDER, 1, "card_a", PaymentMethod.CARD, f"payrouter:{ORDER}:1")
+            )
+            failed = PaymentUpdate(PaymentStatus.FAILED)
+            await ledger.finish_attempt(ORDER, 1, down, payment=failed)
+    finally:
+        await ledger.close()
+
+
+class _SlowClaim(SqlLedger):
+    """A ledger whose claims come back only when the test lets them, and past the deadline
+    (`deadline_seconds` after the claim was asked for): a stuck database."""
+
+    def __init__(self, url: str, deadline_seconds: float) -> None:
+        super().__init__(url)
+        self.claimed, self.go_on = asyncio.Event(), asyncio.Event()
+        self._deadline_seconds = deadline_seconds
+
+    async def claim(self, *args: Any, **kwargs: Any) -> Claim:  # type: ignore[override]
+        asked = time.monotonic()
+        claim = await super().claim(*args, **kwargs)
+        self.claimed.set()
+        await self.go_on.wait()
+        # Back only once the pay's deadline has passed (a sleep never ends early).
+        await asyncio.sleep(max(0.0, asked + self._deadline_seconds - time.monotonic()))
+        return claim
+
+
+async def test_a_claim_back_past_its_lease_never_writes_failed_over_the_taker(
+    ledger_url: str,
+) -> None:
+    """A retry retakes a failed order, but the retake comes back too late to pay (the
+    `LedgerUnavailableError` path) and past its lease: a taker already pays the order, so the
+    late retake writes nothing over it."""
+    provider = SimulatedProvider("card_a")
+    settings = RouterSettings(in_progress_wait_seconds=0, lookup_tries=1, deadline_seconds=1.0)
+    stuck_ledger = _SlowClaim(ledger_url, settings.deadline_seconds)
+    stuck = Router(
+        [SimulatedAdapter(provider, resolution=_SEARCHABLE)],
+        ledger=stuck_ledger,
+        hooks=(),
+        settings=settings,
+    )
+    taker_adapter = _Stalling(provider)
+    taker = Router([taker_adapter], ledger=ledger_url, hooks=(), settings=settings)
+    retrier = Router(
+        [SimulatedAdapter(provider, resolution=_SEARCHABLE)],
+        ledger=ledger_url,
+        hooks=(),
+        settings=settings,
+    )
+    await _failed_once(ledger_url)
+    async with stuck, taker, retrier:
+        late = asyncio.create_task(stuck.pay(_request()))
+        await stuck_ledger.claimed.wait()  # claimed in the database, the answer not back yet
+        _run_out_leases(ledger_url)
+        paying = asyncio.create_task(taker.pay(_request()))
+        await taker_adapter.called.wait()  # took it over (nothing sent) and pays it
+        stuck_ledger.go_on.set()
+        with pytest.raises(PaymentInProgressError):
+            await late
+        during = await taker.lookup(ORDER)
+        assert during is not None
+        assert during.status is PaymentStatus.PROCESSING
+        with pytest.raises(PaymentInProgressError):
             await retrier.pay(_request())
         taker_adapter.go_on.set()
         paid = await paying

@@ -150,17 +150,28 @@ class Payer:
                     return await self._pay_admitted(request, admitted_at, took_over=True)
                 return await self._wait_for_other(claim.payment)
             if time.monotonic() >= deadline:  # retaken, but too late to call anyone
-                raise await self._ledger_too_slow(request)
+                raise await self._ledger_too_slow(request, holder)
             try:
                 with held_by(holder):  # a worker that lost its lease writes and sends nothing
                     return await self._loop.pay(request, claim.next_attempt, deadline, admitted_at)
             except LeaseLostError:
                 raise PaymentInProgressError(request.order_id) from None
 
-    async def _ledger_too_slow(self, request: PaymentRequest) -> LedgerUnavailableError:
+    async def _ledger_too_slow(
+        self, request: PaymentRequest, holder: str
+    ) -> LedgerUnavailableError | PaymentInProgressError:
         """The claim came back after the whole deadline: the ledger's fault, not the
-        providers'. The claim is released (failed, nothing moved), so a retry may pay."""
-        await self._ledger.finish_payment(request.order_id, PaymentUpdate(PaymentStatus.FAILED))
+        providers'. The claim is released (failed, nothing moved), so a retry may pay; but
+        only while this claim still holds it: if it came back past its lease too, another
+        worker may have taken the order over and be paying it, and `failed` written over
+        that would free the order id for a second charge."""
+        try:
+            with held_by(holder):
+                await self._ledger.finish_payment(
+                    request.order_id, PaymentUpdate(PaymentStatus.FAILED)
+                )
+        except LeaseLostError:
+            return PaymentInProgressError(request.order_id)
         return LedgerUnavailableError(
             f"the ledger took longer than the payment's deadline ({self.settings.deadline_seconds}"
             f" s) to claim order {request.order_id!r}: no provider was called, and the order "
