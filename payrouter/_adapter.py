@@ -65,14 +65,17 @@ class CredentialRules:
     wallet_tokens: frozenset[str] = frozenset()
     raw_cards: bool = False
     vaults: frozenset[str] = frozenset()
+    _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.card_id_format is not None:
-            re.compile(self.card_id_format)  # a typo fails at import, not on a payment
+        # Compiled once: a typo fails at import, not on a payment, and no payment looks the
+        # text up in `re`'s cache again.
+        pattern = re.compile(self.card_id_format) if self.card_id_format else None
+        object.__setattr__(self, "_pattern", pattern)
 
     def recognizes(self, token: str) -> bool:
         """True when `token` has this provider's own token format."""
-        return bool(self.card_id_format and re.fullmatch(self.card_id_format, token))
+        return self._pattern is not None and self._pattern.fullmatch(token) is not None
 
 
 @dataclass(frozen=True, slots=True)

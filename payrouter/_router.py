@@ -33,6 +33,7 @@ from ._ledger import (
     SqlLedger,
 )
 from ._models import PaymentMethod, PaymentRequest, PaymentResult, PaymentStatus
+from ._paying._late import stop_reading_late_answers
 from ._paying._payer import Payer
 from .instrumentation._events import (
     Hook,
@@ -244,6 +245,7 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._lag_probe
             await self._flush_sheds()
+            await stop_reading_late_answers(self._ledger)  # before their adapters close
             await asyncio.gather(*(adapter.aclose() for adapter in self._adapters))
             if self._shared is not None:
                 await self._shared.close()

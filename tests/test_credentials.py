@@ -26,6 +26,7 @@ from payrouter import (
     Router,
     WalletSource,
 )
+from payrouter._paying._plan import credential_for
 from payrouter.instrumentation import Event, RoutePlanned
 from payrouter.provider import Capabilities, CredentialRules
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
@@ -246,3 +247,44 @@ def test_a_merchant_initiated_network_token_carries_the_first_payments_transacti
     )
     assert token.cryptogram is None
     assert "4895370012003478" not in repr(token)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        CardSource(token=SecretStr("pm_card_visa")),
+        CardSource(token=SecretStr("pm_card_visa"), provider="stripe"),
+        CardSource(tokens={"stripe": SecretStr("pm_card_visa")}),
+        CardSource(token=SecretStr("pm_card_visa"), network_token=NETWORK_TOKEN),
+        WalletSource(wallet="paypal"),
+        WalletSource(wallet="paypal", account=SecretStr("payer-1"), provider="stripe"),
+        WalletSource(wallet="paypal", accounts={"stripe": SecretStr("payer-1")}),
+    ],
+)
+def test_the_credential_a_provider_is_sent_is_the_source_narrowed_to_it(
+    source: CardSource | WalletSource,
+) -> None:
+    """A source already holding only that credential goes as it is, equal to the narrowing."""
+    adapter = provider("stripe", STRIPE_LIKE, CARD, WALLET)
+    narrowed = credential_for(adapter, source, 0, request(source))
+    if isinstance(source, CardSource):
+        assert isinstance(narrowed, CardSource)
+        token = source.tokens.get("stripe") or source.token
+        cleared = {"provider": None, "tokens": {}, "network_token": None, "vault_card": None}
+        expected = source.model_copy(update={"token": token, **cleared})
+    else:
+        assert isinstance(narrowed, WalletSource)
+        account = source.account_for("stripe")
+        expected = source.model_copy(update={"account": account, "provider": None, "accounts": {}})
+    assert narrowed == expected
+    assert (narrowed is source) == (narrowed.model_dump() == source.model_dump())
+
+
+def test_credential_rules_compare_and_print_by_their_declared_fields() -> None:
+    """The compiled token format is kept out of equality and the repr."""
+    assert CredentialRules(card_id_format=r"pm_\w+") == STRIPE_LIKE
+    assert "Pattern" not in repr(STRIPE_LIKE)
+    assert STRIPE_LIKE.recognizes("pm_card_visa")
+    assert not STRIPE_LIKE.recognizes("xpm_card_visa")
+    assert not ADYEN_LIKE.recognizes("pm_card_visa")
+    assert not CredentialRules(card_id_format="").recognizes("")

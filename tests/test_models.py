@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
 from payrouter import (
     BankTransferSource,
     CardSource,
+    Mandate,
     Money,
     PaymentMethod,
     PaymentRequest,
     WalletSource,
 )
+from payrouter._sensitive import card_data_problem
+from payrouter._sources import source_identity
 
 _VISA = "4242424242424242"
 _VALID_IBAN = "DE89370400440532013000"
@@ -286,3 +293,74 @@ def test_methods_keep_the_customers_order_without_repeats() -> None:
         PaymentMethod.CARD,
         PaymentMethod.BANK_TRANSFER,
     )
+
+
+def _reference_fingerprint(request: PaymentRequest) -> str:
+    """The fingerprint as first defined: sha256 of `json.dumps` of the money fields."""
+    canonical: dict[str, object] = {
+        "amount": request.amount.minor_units,
+        "currency": request.amount.currency,
+        "customer_id": request.customer_id,
+        "customer_country": request.customer_country,
+        "capture": request.capture,
+        "sources": [source_identity(source) for source in request.sources],
+    }
+    if request.mandate is not None:
+        canonical["mandate_provider"] = request.mandate.provider
+    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+_TEXT = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=30
+).filter(lambda text: card_data_problem(text) is None)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    minor=st.integers(min_value=1, max_value=10**12),
+    capture=st.booleans(),
+    customer_id=st.none() | _TEXT,
+    tokens=st.lists(_TEXT, min_size=1, max_size=3),
+    wallet=_TEXT,
+)
+def test_fingerprints_are_those_of_existing_ledgers(
+    minor: int, capture: bool, customer_id: str | None, tokens: list[str], wallet: str
+) -> None:
+    """Quotes, backslashes, control and non-ASCII characters hash as they always did."""
+    sources = [CardSource(token=SecretStr(token)) for token in tokens]
+    request = _request(
+        amount=Money(minor_units=minor, currency="JPY"),
+        capture=capture,
+        customer_id=customer_id,
+        sources=[*sources, WalletSource(wallet=wallet, account=SecretStr(tokens[0]))],
+    )
+    assert request.fingerprint() == _reference_fingerprint(request)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"customer_id": None, "customer_country": "FR", "capture": False},
+        {"sources": [BankTransferSource(iban=SecretStr(_VALID_IBAN))]},
+        {
+            "sources": [],
+            "mandate": Mandate(provider="stripe", mandate_id="pm_1", method=PaymentMethod.CARD),
+        },
+        {
+            "sources": [
+                CardSource(
+                    token=SecretStr("pm_card_visa"),
+                    provider="stripe",
+                    tokens={"adyen": SecretStr("8415"), "other": SecretStr('q"\\')},
+                ),
+                WalletSource(wallet="applepay", accounts={"adyen": SecretStr("tok-\u00e9")}),
+            ]
+        },
+    ],
+)
+def test_every_kind_of_source_fingerprints_as_it_always_did(changes: dict[str, Any]) -> None:
+    """Named tokens, wallets' accounts, bank accounts and mandates: the same hash as before."""
+    request = _request(**changes)
+    assert request.fingerprint() == _reference_fingerprint(request)

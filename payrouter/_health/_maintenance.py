@@ -50,11 +50,11 @@ class MaintenanceSchedule:
 
     def draining(self, provider: str, now: datetime | None = None) -> bool:
         """True from `drain_seconds` before a window opens until it closes."""
+        windows = self._windows.get(provider)
+        if not windows:  # the usual case: nothing announced, no clock read
+            return False
         moment = now or datetime.now(UTC)
-        return any(
-            window.start - self._drain <= moment < window.end
-            for window in self._windows.get(provider, ())
-        )
+        return any(window.start - self._drain <= moment < window.end for window in windows)
 
     def next_window(self, provider: str, now: datetime | None = None) -> MaintenanceWindow | None:
         """The current or next window of `provider`, if any is announced."""

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from . import _books, _reattempts, _sheds
 from ._amount_discrepancy import AmountDifference, record_difference
 from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
+from ._late_reference import note_late_reference
 
 __all__ = ["BooksOperations"]
 
@@ -105,3 +106,12 @@ class BooksOperations:
     async def card_reattempts(self: _Transacting, card: str, since: float) -> int:
         """Reattempts of `card` (its hash) recorded since `since` (epoch seconds)."""
         return await self.transact(lambda conn: _reattempts.reattempts_since(conn, card, since))
+
+    async def note_late_reference(
+        self: _Transacting, order_id: str, number: int, reference: str
+    ) -> bool | None:
+        """The provider's reference from an answer that came after the payment's deadline,
+        for attempt `number` if it is still unknown without one (`_late_reference`)."""
+        return await self.transact(
+            lambda conn: note_late_reference(conn, order_id, number, reference)
+        )

@@ -244,6 +244,11 @@ class Ledger(Protocol):
         """Reattempts of `card` (a hash) recorded since `since` (epoch seconds)."""
         ...
 
+    async def note_late_reference(self, order_id: str, number: int, reference: str) -> bool | None:
+        """Give an unknown attempt the reference a late answer brought; None while its
+        outcome is not written yet, False when it needs none."""
+        ...
+
     async def transact(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction: the building block of the ledger's own operation
         modules (`_followup_ops`, `_webhook_events`). Code outside `payrouter._ledger` calls

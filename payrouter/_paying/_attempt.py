@@ -21,6 +21,7 @@ from .._settings import RetrySettings
 from .._taxonomy import FailureKind, Outcome, policy_for
 from ..instrumentation._events import Hook, RetryScheduled, emit
 from ._amounts import AMOUNT_MISMATCH, check_amount, report_amount
+from ._late import call_reading_late_answer
 from ._retry import RetryableReply, pause_seconds, retrying
 from ._transport import reply_for_exception
 
@@ -133,8 +134,8 @@ async def run_attempt(
             guard = nullcontext() if past_breaker else board.guard(adapter.name, charge.method)
             with guard:
                 tries += 1
-                reply = await call_safely(
-                    adapter.pay(charge, idempotency_key=idempotency_key), deadline, charge.amount
+                reply = await _pay(
+                    adapter, charge, idempotency_key, deadline, ledger, attempt_number
                 )
                 if reply.failure_kind and policy_for(reply.failure_kind).counts_against_breaker:
                     raise ProviderFault(reply)
@@ -175,6 +176,19 @@ async def run_attempt(
         reply = await _resolve(adapter, charge, reply, ladder, replay=replay)
     await _report(ledger, hooks, adapter, charge, reply)
     return AttemptRun(reply, tries, (time.perf_counter() - started) * 1000)
+
+
+def _pay(
+    adapter: Adapter, charge: Charge, key: str, deadline: float, ledger: Ledger, number: int
+) -> Awaitable[ProviderReply]:
+    """The pay call, bounded by the deadline; one whose answer its provider cannot give again
+    (no replay by key) is read to its end even after the deadline (`_late`)."""
+    paying = adapter.pay(charge, idempotency_key=key)
+    if adapter.resolution.replay_window_seconds > 0:
+        return call_safely(paying, deadline, charge.amount)
+    return call_reading_late_answer(
+        paying, deadline, charge.amount, ledger, charge.order_id, number
+    )
 
 
 async def _report(

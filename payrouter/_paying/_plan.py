@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from pydantic import SecretStr
+
 from .._adapter import Adapter, Charge
 from .._models import (
     BankTransferSource,
@@ -110,6 +112,8 @@ def credential_for(
             token = source.token_for(adapter.name, recognizes=rules.recognizes)
             missing = _missing_fields(rules.stored_credential_requires, request)
             if token is not None and not missing:
+                if _only_token(source, token):
+                    return source  # already that credential alone: nothing to narrow
                 return source.model_copy(
                     update={
                         "token": token,
@@ -138,12 +142,28 @@ def credential_for(
             if account is None and source.wallet.lower() in rules.wallet_tokens:
                 return f"{source.wallet} at {adapter.name} needs a wallet token for it in {what}"
             # Without an account of its own the provider has the customer approve at the wallet.
+            if account is source.account and source.provider is None and not source.accounts:
+                return source  # already that account alone (or none): nothing to narrow
             return source.model_copy(update={"account": account, "provider": None, "accounts": {}})
         case BankTransferSource():
             return source
 
 
+def _only_token(source: CardSource, token: SecretStr) -> bool:
+    """True when `source` holds `token` as its one credential, named for no provider: the
+    narrowed copy would equal it (sources are frozen, so the router may share it)."""
+    return (
+        token is source.token
+        and source.provider is None
+        and not source.tokens
+        and source.network_token is None
+        and source.vault_card is None
+    )
+
+
 def _missing_fields(fields: frozenset[str], request: PaymentRequest) -> list[str]:
+    if not fields:
+        return []
     return sorted(name for name in fields if getattr(request, name, None) is None)
 
 

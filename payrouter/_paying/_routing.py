@@ -159,6 +159,8 @@ class RoutingPolicy:
         success_rate: Callable[[str, PaymentMethod], float | None],
     ) -> tuple[list[Candidate], list[Exclusion]]:
         """The candidates to try, in order, and the ones a rule excluded (with why)."""
+        if not self.providers and not self.strategies:  # no rules: the plan's own order
+            return list(candidates), []
         kept: list[Candidate] = []
         excluded: list[Exclusion] = []
         for candidate in candidates:
