@@ -102,8 +102,9 @@ TEST_CREDENTIALS: Final = MappingProxyType(
             "a stored card id starting 3ds2_ (issued with credential_id='3ds2_...'): "
             "RedirectShopper; a GET of action.url passes "
             "(?outcome=fail fails), then router.refresh(order_id, details={'redirectResult': "
-            "<pspReference>}) authorises it; off session it is "
-            "declined, authentication_required (refusal 38)"
+            "<pspReference>}) authorises it; off session, or sent with "
+            "attemptAuthentication never, refused 38 (authentication_required), which "
+            "three_d_secure: true steps up on session (resent with always: the challenge)"
         ),
         "wallet approval (PayPal)": (
             "any payer: requires_action with a payer-action link; a GET of it approves, "
