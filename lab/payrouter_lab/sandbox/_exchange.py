@@ -161,6 +161,10 @@ class Standin(abc.ABC):
         if self.vault is not None:
             self.vault.clear()
 
+    def configure_account(self, settings: object) -> dict[str, object] | str:
+        """Apply account settings from the admin API: the settings now, or a message."""
+        return f"{self.name} has no account settings"
+
     @abc.abstractmethod
     def operations(self) -> Sequence[Operation]:
         """The provider's routes."""
