@@ -95,6 +95,9 @@ class ToyAdapter(HttpAdapter[ToyOptions]):
 
     def _read(self, response: httpx.Response) -> ProviderReply:
         status = response.status_code
+        if status == 202:  # the issuer's challenge, at the page the body names
+            url = None if "challenge_without_action" in self.flaws else response.json()["url"]
+            return ProviderReply.requires_action(response.json()["id"], url, http_status=status)
         if response.is_success:
             return ProviderReply.succeeded(response.json()["id"], http_status=status)
         kinds = {402: FailureKind.CARD_DECLINED, 404: FailureKind.NOT_FOUND, 503: FailureKind.BUSY}
@@ -138,6 +141,7 @@ def case_for(adapter: type[ToyAdapter]) -> AdapterCase:
         capture=FollowUpCase(HANDLE, CHARGED),
         refund=FollowUpCase(HANDLE, CHARGED),
         void=FollowUpCase(HANDLE, CHARGED),
+        challenges={"3-D Secure": HttpAnswer(202, {"id": "ch_1", "url": "https://toy.test/3ds"})},
         secrets=(SECRET,),
     )
 
@@ -177,6 +181,12 @@ def test_keys_not_derived_from_the_routers_are_caught() -> None:
         suite.test_the_routers_key_is_sent_whole("capture")
     with pytest.raises(AssertionError):
         suite.test_a_replayed_key_gets_the_same_payment()
+
+
+def test_a_challenge_the_checkout_cannot_act_on_is_caught() -> None:
+    """requires_action with neither a URL nor an action leaves the customer nowhere to go."""
+    with pytest.raises(AssertionError, match="no action for the checkout"):
+        flawed("challenge_without_action").test_every_challenge_is_requires_action_never_a_failure()
 
 
 def test_a_secret_in_the_repr_is_caught() -> None:

@@ -333,3 +333,34 @@ async def test_the_report_says_why_each_payment_left_pending_after_reconcile(
         assert left["reason"] == "accepted by bank, not settled yet", left
         assert left["next_step"]
     assert all(baseline["pending_after_reconcile_why"] is None for baseline in baselines)
+
+
+async def test_a_customer_whose_approval_page_does_not_load_gives_up_without_ending_the_run() -> (
+    None
+):
+    """The provider's page fails to load (the connection is refused): that customer abandons,
+    and the drill goes on, instead of a task whose error nobody reads (or that sinks the run)."""
+    import socket
+    from datetime import UTC, datetime
+
+    from payrouter import Money, PaymentResult, PaymentStatus
+    from payrouter_lab.drill._customers import Customers
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    customers = Customers(Approvals(approve_share=1.0, think_seconds=0.0), 7, router=None)  # type: ignore[arg-type]
+    customers.sent_to_approve(
+        PaymentResult(
+            order_id="order-1",
+            status=PaymentStatus.REQUIRES_ACTION,
+            amount=Money.of("10.00", "EUR"),
+            action_url=f"http://127.0.0.1:{port}/sca/1",
+            created_at=datetime.now(UTC),
+            updated_at=datetime.now(UTC),
+        )
+    )
+    await customers.settle()
+
+    assert customers.decisions == {"order-1": "abandoned"}
+    assert customers.after_return == {}

@@ -53,6 +53,32 @@ async def test_a_provider_at_its_rate_limit_is_skipped_not_called() -> None:
     assert [(e.order_id, e.reason) for e in skips] == [("order-2", "rate_limited")]
 
 
+async def test_a_repeated_order_id_spends_no_rate_limit_token() -> None:
+    """The claim comes before the token: a double click on a paid order answers with its
+    result and leaves the token for the next customer's payment."""
+    card_a, _ = pair()
+    limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=2)}
+    async with Router([SimulatedAdapter(card_a)], ledger="sqlite://", hooks=(), limits=limits) as r:
+        paid = await r.pay(request("order-1"))
+        assert await r.pay(request("order-1")) == paid  # answered from the ledger
+        other = await r.pay(request("order-2"))
+    assert other.status is PaymentStatus.SUCCEEDED
+    assert card_a.calls == 2
+
+
+async def test_a_repeated_order_id_tells_of_no_skip() -> None:
+    """Skips are events of a payment this call pays: a second call for a paid order id whose
+    provider is now at capacity answers with the result, and no skip is told for it."""
+    card_a, _ = pair()
+    events: list[Event] = []
+    limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=1)}
+    adapters = [SimulatedAdapter(card_a)]
+    async with Router(adapters, ledger="sqlite://", hooks=[events.append], limits=limits) as r:
+        paid = await r.pay(request("order-1"))
+        assert await r.pay(request("order-1")) == paid
+    assert [e for e in events if isinstance(e, CandidateSkipped)] == []
+
+
 async def test_when_every_provider_is_at_capacity_pay_fails_fast_with_a_typed_error() -> None:
     card_a, _ = pair()
     limits = {"card_a": ProviderLimits(rate_per_second=0.001, burst=1)}

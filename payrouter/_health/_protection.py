@@ -138,6 +138,11 @@ class Protection:
 
     # -- rate limits and bulkheads ---------------------------------------------------------
 
+    def takes_tokens(self, provider: str) -> bool:
+        """True when a call to `provider` spends a rate-limit token, which is never given back
+        (a bulkhead place is: `leave`)."""
+        return provider in self._buckets
+
     async def enter(self, provider: str) -> Slot | str:
         """A slot for one attempt at `provider`, or why not: "bulkhead_full"/"rate_limited"."""
         limit = self._limits.get(provider)

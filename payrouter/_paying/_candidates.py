@@ -129,6 +129,7 @@ class CandidateLoop:
             if deadline - time.monotonic() < self.settings.send_budget_seconds:
                 # Too little time left for the provider to answer a call sent now: the call
                 # would be cut off after sending and its outcome left unknown. Not sent.
+                await claimed()
                 self._skip(request, candidate, "deadline", tally)
                 if tally.made == 0 and not is_testing():  # never sent: the latest sample
                     self._admission.sent(admitted_at)
@@ -225,14 +226,19 @@ class CandidateLoop:
         """A protection slot for calling `candidate` now, or None when it must be skipped."""
         provider, method = candidate.adapter.name, candidate.method
         if self._maintenance.draining(provider):  # announced: not its health, no row
+            await claimed()  # a skip is told only of a payment this call pays
             self._skip(request, candidate, "maintenance", tally)
             return None
         if not past_breaker and not self._board.admits(provider, method):
+            await claimed()
             self._skip(request, candidate, "breaker_open", tally)
             tally.refused.append(candidate)
             return None
+        if self._protection.takes_tokens(provider):
+            await claimed()  # a token spent on an order id found taken would be lost
         slot = await self._protection.enter(provider)
         if isinstance(slot, str):  # at its rate limit or bulkhead: not called, no row
+            await claimed()
             self._skip(request, candidate, slot, tally)
             tally.at_capacity = True
             return None

@@ -11,9 +11,11 @@ transaction committed.
 Only when the order id turns out taken (a retry of a payment in progress or finished, a
 conflict, a failed one to retake) does the loop's work stop there: `ClaimRefusedError` carries the
 claim back to the payer, which handles it as before; nothing was written for the attempt and
-no provider was called. A loop that ends before any attempt (no eligible provider, every
-candidate skipped) claims alone first (`claimed`), since its ending is written on the
-payment's row.
+no provider was called. The loop claims alone first (`claimed`) before anything a taken
+order id must not cause: a skip's event, a rate-limit token (never given back), or an ending
+written on the payment's row (no eligible provider, every candidate skipped). What runs
+before the claim is the route's plan, the breaker's and maintenance's answers, and a bulkhead
+place given back at once.
 
 The pending claim rides in a context variable, like the payment's deadline and its lease
 holder, so the loop's writes find it without widening every signature.

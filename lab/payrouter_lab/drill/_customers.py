@@ -66,8 +66,12 @@ class Customers:
         if dice.random() >= self._approvals.approve_share:
             self.decisions[order_id] = "abandoned"
             return
+        try:
+            await self._client.get(page)  # the customer approves on the provider's page
+        except httpx.HTTPError:  # the page did not load: nothing approved, they give up
+            self.decisions[order_id] = "abandoned"
+            return
         self.decisions[order_id] = "approved"
-        await self._client.get(page)  # the customer approves on the provider's page
         refreshed = await self._router.refresh(order_id)  # ...and comes back to the shop
         if refreshed is not None:
             self.after_return[order_id] = refreshed.status

@@ -120,11 +120,13 @@ class AdapterConformance:
 
     def test_every_challenge_is_requires_action_never_a_failure(self) -> None:
         """A provider asking the customer to act (3-D Secure, approval) holds the payment:
-        REQUIRES_ACTION on its payment, so the router never sends it on unauthenticated."""
+        REQUIRES_ACTION on its payment, so the router never sends it on unauthenticated,
+        with an action the checkout can carry out (a redirect, or its client SDK's data)."""
         for name, given in self.case.challenges.items():
             reply = self._one("pay", self._queue(given))
             assert reply.outcome is Outcome.REQUIRES_ACTION, (name, reply)
             assert reply.failure_kind is None, (name, reply)
+            assert reply.action is not None, (name, "no action for the checkout", reply)
 
     def test_a_replayed_key_gets_the_same_payment(self) -> None:
         """Sending a succeeded pay's key again is answered by the provider's replay, not a
