@@ -127,3 +127,17 @@ async def test_without_three_d_secure_enabled_refusal_38_is_a_decline(
     assert result.failure_kind is FailureKind.AUTHENTICATION_REQUIRED
     assert [a.provider for a in result.attempts] == ["adyen"]
     assert (await books(admin, "stripe"))["entries"] == []
+
+
+async def test_an_adyen_charging_stored_cards_merchant_initiated_never_steps_up(
+    sandbox: Sandbox,
+) -> None:
+    """With a merchant-initiated recurring model every stored card goes out ContAuth: the
+    adapter declares no step-up, so refusal 38 is one attempt, not a second futile one."""
+    adyen = adyen_adapter(sandbox, recurring_processing_model="UnscheduledCardOnFile")
+    assert not adyen.capabilities.step_up
+    policy = routing(three_d_secure=True)
+    async with Router([adyen], ledger="sqlite://", hooks=(), routing=policy) as router:
+        result = await router.pay(card_payment("o-mit-model"))
+    assert result.status is PaymentStatus.DECLINED
+    assert [a.provider_code for a in result.attempts] == ["38"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import quote
@@ -112,6 +113,20 @@ class AdyenAdapter(HttpAdapter[AdyenOptions]):
 
     records_delay: timedelta = _records.RECORDS_DELAY
     """A day's accounting report is published the morning after."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        client: httpx.AsyncClient,
+        options: AdyenOptions,
+        capabilities: Capabilities | None = None,
+    ) -> None:
+        super().__init__(name=name, client=client, options=options, capabilities=capabilities)
+        if options.recurring_processing_model != "CardOnFile":
+            # Every stored card goes out merchant-initiated (ContAuth): there is no shopper
+            # to authenticate, so a refusal 38 cannot be stepped up here.
+            self.capabilities = replace(self.capabilities, step_up=False)
 
     def list_payments(self, since: datetime, until: datetime) -> AsyncIterator[ProviderRecord]:
         """Payments in `[since, until]` from the daily payment accounting reports, with

@@ -80,16 +80,7 @@ async def run_drill(
         neighbours = stack.enter_context(cpu_pressure(pressure))
         conditions = await stack.enter_async_context(watch_conditions())
         # Each strategy has its own stand-ins (faults and books are per stand-in).
-        cards = [
-            (str(arrival.request.customer_id), card)
-            for arrival in traffic
-            for card in cards_of(arrival.request.sources)
-        ]
-        issuing = to_issue(cards)
-        paypals = [p.name for p in scenario.providers if p.type == "paypal"]
-        wallets = [source for arrival in traffic for source in arrival.request.sources]
-        for name, requests in wallets_to_issue(wallets, paypals).items():
-            issuing.setdefault(name, []).extend(requests)
+        issuing = _issuing(scenario, traffic)
         sandboxes = [
             await _Sandboxes.start(stack, scenario, issuing, seed_offset=offset)
             for offset in (0, 0, len(scenario.providers))
@@ -137,6 +128,22 @@ async def run_drill(
     report = _report(scenario, runs, time.perf_counter() - started, conditions)
     report["records_check"] = checked
     return DrillOutcome(report, folder)
+
+
+def _issuing(scenario: Scenario, traffic: Sequence[Arrival]) -> dict[str, list[dict[str, str]]]:
+    """The credentials each provider issued to the customers (cards, PayPal vault tokens),
+    as their checkout's tokenization did before the drill."""
+    cards = [
+        (str(arrival.request.customer_id), card)
+        for arrival in traffic
+        for card in cards_of(arrival.request.sources)
+    ]
+    issuing = to_issue(cards)
+    paypals = [p.name for p in scenario.providers if p.type == "paypal"]
+    wallets = [source for arrival in traffic for source in arrival.request.sources]
+    for name, requests in wallets_to_issue(wallets, paypals).items():
+        issuing.setdefault(name, []).extend(requests)
+    return issuing
 
 
 class _Sandboxes:

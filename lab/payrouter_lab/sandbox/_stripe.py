@@ -5,16 +5,13 @@ Stripe-shaped JSON out; `Authorization` must be present (any key works); `Idempo
 replays the stored answer for 24 hours of sandbox life (until reset), its own 500s included:
 a 500 played after processing is what the key keeps, as at Stripe.
 
-Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
-`pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (on
-session a GET of `next_action.redirect_to_url.url` authenticates; off session they decline
-with `authentication_required`: `_stripe_3ds`), `pm_card_visa_chargeDeclined` and
-`pm_card_visa_chargeDeclinedInsufficientFunds` (and Stripe's other decline test cards)
-decline; Stripe's other test methods and the PaymentMethods issued through the admin API
-(`_credentials`) are good cards, and any other id is refused as at Stripe: 400
-`resource_missing` on `payment_method`, since no provider charges another's token.
-Search by metadata is strongly consistent here unless the `search_lag` fault holds new
-intents back, as Stripe's eventually consistent search may.
+Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe (`_stripe_3ds` for
+`pm_card_authenticationRequired` and `pm_card_threeDSecure2Required`; the decline test cards
+decline); the PaymentMethods issued through the admin API (`_credentials`) or made by `POST
+/v1/payment_methods` (`_stripe_payment_methods`: raw card data, refused without the account's
+access, or a card token) are good cards, and any other id is refused as at Stripe: 400
+`resource_missing` on `payment_method`. Search by metadata is strongly consistent here unless
+the `search_lag` fault holds new intents back, as Stripe's eventually consistent search may.
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
 from ._stripe_3ds import declined, fail_authentication, three_d_secure
 from ._stripe_methods import TEST_DECLINES, unknown_method
+from ._stripe_payment_methods import PaymentMethods
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import list_refunds, refund
 from ._stripe_wire import (
@@ -69,8 +67,8 @@ class StripeStandin(Standin):
     name = "stripe"
     idempotency_header = "Idempotency-Key"
     idempotency_window_seconds = 24 * 3600  # Stripe keeps keys at least 24 hours.
-    keeps_server_errors = True  # "Retries with the same key return the saved response,
-    # including 500 errors" (docs.stripe.com/api/idempotent_requests).
+    keeps_server_errors = True  # "...return the saved response, including 500 errors"
+    replayed_header = "Idempotent-Replayed"  # docs.stripe.com/api/idempotent_requests
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
@@ -78,7 +76,8 @@ class StripeStandin(Standin):
         self._settle_at: dict[str, float] = {}
         self._refunds: dict[str, dict[str, object]] = {}
         self._detached: set[str] = set()
-        self.vault = Vault(lambda: new_id("pm"), id_format=re.compile(r"pm_[0-9A-Za-z_]+"))
+        self.vault = Vault(lambda: new_id("pm"), id_format=re.compile(r"(pm|tok)_[0-9A-Za-z_]+"))
+        self.methods = PaymentMethods(self.vault)
 
     def reset(self) -> None:
         """Forget intents, refunds and detachments as well."""
@@ -87,11 +86,17 @@ class StripeStandin(Standin):
         self._settle_at.clear()
         self._refunds.clear()
         self._detached.clear()
+        self.methods.reset()
+
+    def configure_account(self, settings: object) -> dict[str, object] | str:
+        """`{"raw_card_data": bool}`: Stripe's raw card data access (off until granted)."""
+        return self.methods.configure(settings)
 
     def operations(self) -> Sequence[Operation]:
         """Stripe's routes; search precedes retrieve so `/search` is not taken for an id."""
         intent = "/v1/payment_intents/{intent}"
         return (
+            Operation("tokenize", "POST", "/v1/payment_methods", self.methods.create),
             Operation("pay", "POST", "/v1/payment_intents", self._create, form_payer),
             Operation("lookup", "GET", "/v1/payment_intents/search", self._search),
             Operation("records", "GET", "/v1/payment_intents", self._list),
@@ -263,7 +268,7 @@ class StripeStandin(Standin):
 
     def _confirm(self, call: Call, intent: dict[str, object], base_url: str) -> Reply:
         method = str(intent["payment_method"])
-        decline = TEST_DECLINES.get(method)
+        decline = TEST_DECLINES.get(self.methods.origin(method))
         kind = call.faulted(*_DECLINES)
         if kind is not None:
             decline = ("card_declined", DECLINE_CODES[kind])
