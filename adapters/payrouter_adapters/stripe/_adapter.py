@@ -29,6 +29,7 @@ from . import _records, _replies
 from ._payment_methods import created_method, method_key, payment_method_form, transport_failure
 from ._refund_replies import listed_refund_reply, refund_reply
 from ._requests import WALLETS, intent_form, refund_form, search_query, stripe_amount
+from ._saved_errors import FollowUpOperation, after_saved_500
 
 __all__ = ["StripeAdapter", "StripeOptions"]
 
@@ -174,7 +175,8 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
             return error.reply()
         path = f"{_intent_path(handle.provider_reference)}/capture"
         response = await self._post(path, form, idempotency_key)
-        return _replies.capture_reply(self.name, response)
+        reply = _replies.capture_reply(self.name, response)
+        return await self._settle_saved_500("capture", reply, response, handle.provider_reference)
 
     async def refund(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
@@ -208,7 +210,8 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
             return _no_intent("void")
         path = f"{_intent_path(handle.provider_reference)}/cancel"
         response = await self._post(path, {}, idempotency_key)
-        return _replies.void_reply(self.name, response)
+        reply = _replies.void_reply(self.name, response)
+        return await self._settle_saved_500("void", reply, response, handle.provider_reference)
 
     async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_methods/{id}/detach`: the saved card can no longer be charged.
@@ -218,6 +221,20 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         path = f"/v1/payment_methods/{quote(mandate_id, safe='')}/detach"
         response = await self._post(path, {}, idempotency_key)
         return _replies.detach_reply(self.name, response)
+
+    async def _settle_saved_500(
+        self,
+        operation: FollowUpOperation,
+        reply: ProviderReply,
+        answered: httpx.Response,
+        intent_id: str,
+    ) -> ProviderReply:
+        """After Stripe's own 500 to a capture or void, which the same key would repeat for
+        24 hours, the intent says whether it was done (see `_saved_errors`)."""
+        if not self.resolution.repeats_saved_error(reply):
+            return reply
+        intent = await self._client.get(_intent_path(intent_id))
+        return after_saved_500(self.name, operation, reply, answered, intent)
 
     async def _post(self, path: str, form: Mapping[str, str], key: str) -> httpx.Response:
         return await self._client.post(path, data=dict(form), headers={"Idempotency-Key": key})

@@ -65,8 +65,8 @@ class StripeStandin(Standin):
     name = "stripe"
     idempotency_header = "Idempotency-Key"
     idempotency_window_seconds = 24 * 3600  # Stripe keeps keys at least 24 hours.
-    keeps_server_errors = True  # "Retries with the same key return the saved response,
-    # including 500 errors" (docs.stripe.com/api/idempotent_requests).
+    keeps_server_errors = True  # "...return the saved response, including 500 errors"
+    replayed_header = "Idempotent-Replayed"  # docs.stripe.com/api/idempotent_requests
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
