@@ -47,6 +47,11 @@ class ProviderReply:
     """What the customer's browser must do for a `requires_action` reply, as the provider's
     client SDK takes it. Left out, an `action_url` becomes a redirect action; given, its URL
     is the `action_url`."""
+    key_spent: bool = False
+    """The provider keeps under this idempotency key an answer that is not the operation's
+    outcome (Stripe's saved 500, replayed), and the operation is known not done: a resend
+    under the same key would only repeat that answer, so a follow-up goes again under a new
+    key. Only for an `UNKNOWN` reply."""
 
     def __post_init__(self) -> None:
         if self.outcome is Outcome.FAILED and self.failure_kind is None:
@@ -64,6 +69,8 @@ class ProviderReply:
             raise ValueError(f"a {self.outcome} reply cannot carry a failure_kind")
         if self.outcome is Outcome.PARTIALLY_AUTHORISED and self.amount is None:
             raise ValueError("a partially_authorised reply needs the authorised amount")
+        if self.key_spent and self.outcome is not Outcome.UNKNOWN:
+            raise ValueError("only an unknown outcome leaves a key spent")
         self._settle_action()
 
     def _settle_action(self) -> None:

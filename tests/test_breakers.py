@@ -22,8 +22,9 @@ from payrouter import (
     RouterSettings,
     WalletSource,
 )
+from payrouter._health._breakers import BreakerBoard, BreakerOpen, ProviderFault
 from payrouter.instrumentation import BreakerStateChanged, CandidateSkipped, Event
-from payrouter.provider import FailureKind
+from payrouter.provider import FailureKind, ProviderReply
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 CARD = PaymentMethod.CARD
@@ -266,3 +267,20 @@ async def test_the_last_resort_can_be_switched_off() -> None:
             await payments.pay(request("order-2"))
     assert only.provider.calls == 1
     assert refused.value.attempts == ()
+
+
+def test_the_guard_counts_provider_faults_and_refuses_an_open_breaker_unsent() -> None:
+    """Faults raised in the block reach pybreaker; once open, entering raises BreakerOpen."""
+    board = BreakerBoard(BreakerSettings(fail_max=2, reset_timeout_seconds=60), hooks=())
+    fault = ProviderFault(ProviderReply.failed(FailureKind.PROVIDER_DOWN))
+    for _ in range(2):
+        with pytest.raises(ProviderFault), board.guard("card_a", CARD):
+            raise fault
+    assert board.state("card_a", CARD) == "open"
+    entered = False
+    with pytest.raises(BreakerOpen, match="card_a/card"), board.guard("card_a", CARD):
+        entered = True
+    assert not entered
+    with board.guard("card_b", CARD):  # others untouched, and a clean block counts nothing
+        pass
+    assert board.state("card_b", CARD) == "closed"

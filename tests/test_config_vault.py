@@ -32,6 +32,7 @@ def write(tmp_path: Path, vaults: str, provider: str) -> Path:
 def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADYEN_API_KEY", "AQE-test")
     monkeypatch.setenv("STRIPE_API_KEY", "sk_x")
+    monkeypatch.setenv("PAYPAL_TOKEN", "A21-test")
     monkeypatch.setenv("VGS_PROXY_URL", "https://USER:PASS@tnt.sandbox.verygoodproxy.com:8443")
 
 
@@ -65,12 +66,12 @@ def test_a_proxy_password_written_in_the_file_is_refused(tmp_path: Path) -> None
 def test_an_adapter_that_cannot_send_card_fields_is_refused_behind_a_vault(
     tmp_path: Path,
 ) -> None:
-    """Stripe takes no card fields on a PaymentIntent: configuring it behind a vault fails."""
+    """PayPal's adapter sends no card fields: configuring it behind a vault fails."""
     vaults = '  - name: vgs\n    proxy_url: "${VGS_PROXY_URL}"'
-    stripe = (
-        "  - name: stripe\n    type: stripe\n    vault: vgs\n"
-        '    options:\n      api_key: "${STRIPE_API_KEY}"\n'
+    paypal = (
+        "  - name: paypal\n    type: paypal\n    methods: [wallet]\n    vault: vgs\n"
+        '    options:\n      access_token: "${PAYPAL_TOKEN}"\n'
     )
-    config = load_config(write(tmp_path, vaults, stripe))
+    config = load_config(write(tmp_path, vaults, paypal))
     with pytest.raises(ConfigurationError, match="cannot send card fields"):
         config.build_adapters()

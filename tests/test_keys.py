@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -58,3 +59,16 @@ def test_keys_fit_every_providers_limit_and_are_stable(
     key = derive_key("payrouter", order_id, *parts, max_length=max_length)
     assert len(key) <= max_length
     assert key == derive_key("payrouter", order_id, *parts, max_length=max_length)
+
+
+@given(st.lists(st.text(alphabet=":a1", max_size=4), max_size=3))
+def test_a_part_holding_the_separator_is_refused_and_any_other_keeps_its_place(
+    parts: list[str],
+) -> None:
+    """A `:` inside a part would make two different part lists read the same."""
+    if any(":" in part for part in parts):
+        with pytest.raises(ValueError, match="may not contain"):
+            derive_key("shop", "order-1", *parts, max_length=255)
+    else:
+        key = derive_key("shop", "order-1", *parts, max_length=255)
+        assert key == "shop:order-1" + "".join(f":{part}" for part in parts)

@@ -141,7 +141,7 @@ def test_the_testing_guide_documents_the_whole_admin_api_and_every_credential() 
         )
         for method in re.findall(r'"(\w+)"', methods)
     ]
-    assert len(routes) == 9
+    assert len(routes) == 10
     for path, method in routes:
         assert f"`{method} {path}`" in guide, f"{method} {path} is not documented"
     for name in FaultSpec.model_fields:

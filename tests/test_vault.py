@@ -9,6 +9,7 @@ from payrouter import CardSource, ConfigurationError, Money, PaymentRequest, Vau
 from payrouter._paying._plan import plan
 from payrouter.provider import ForwardingVault, ForwardProxyVault
 from payrouter_adapters.adyen import AdyenAdapter
+from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_adapters.stripe import StripeAdapter
 
 ALIAS = "tok_sandbox_bhtsCwFUzoJMw9rWUfEV5e"
@@ -60,11 +61,21 @@ async def test_a_vault_card_goes_only_to_providers_behind_its_vault() -> None:
 
 
 def test_an_adapter_that_cannot_send_card_fields_refuses_a_vault() -> None:
-    """Stripe's PaymentIntent API takes no card fields, so a vault has nothing to fill in."""
+    """PayPal's Orders API here takes wallets only, so a vault has nothing to fill in."""
     with pytest.raises(ConfigurationError, match="cannot send card fields"):
-        StripeAdapter.from_options(
-            name="stripe", capabilities=None, options={"api_key": "sk_x"}, vault=VAULT
+        PayPalAdapter.from_options(
+            name="paypal", capabilities=None, options={"access_token": "t"}, vault=VAULT
         )
+
+
+def test_stripe_behind_a_vault_takes_the_vaults_cards() -> None:
+    """Stripe makes a PaymentMethod of the vault's aliases first, so a vault card is eligible
+    at a Stripe adapter built with that vault, and only there."""
+    behind = StripeAdapter.from_options(
+        name="stripe", capabilities=None, options={"api_key": "sk_x"}, vault=VAULT
+    )
+    assert behind.capabilities.credentials.raw_cards
+    assert behind.capabilities.credentials.vaults == frozenset({VAULT.name})
 
 
 def test_the_forward_proxy_vault_keeps_its_credentials_out_of_its_repr() -> None:

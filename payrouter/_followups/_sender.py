@@ -133,7 +133,8 @@ async def send(
         reply = await one_try()
     except BreakerOpen:
         return SendResult(_BREAKER_OPEN, 0)
-    if reply.failure_kind is not None and policy_for(reply.failure_kind).retry_same:
+    # A spent key (the provider's saved error, known not done) only repeats itself.
+    if reply.failure_kind and policy_for(reply.failure_kind).retry_same and not reply.key_spent:
         reply = await retry_same_key(
             one_try, reply, retry, deadline, before_sleep, sleep, lambda: True
         )

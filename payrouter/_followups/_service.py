@@ -199,6 +199,7 @@ class FollowUps:
                 if status is FollowUpStatus.QUEUED
                 else None
             ),
+            idempotency_key=self._fresh_key(followup, adapter, tries) if reply.key_spent else None,
         )
         alert = status is FollowUpStatus.REFUSED or bool(
             reply.failure_kind and policy_for(reply.failure_kind).alert
@@ -274,6 +275,21 @@ class FollowUps:
             amount=payment.amount,
             provider_reference=payment.provider_reference,
             captured_reference=captured_reference,
+        )
+
+    def _fresh_key(self, followup: FollowUp, adapter: Adapter, tries: int) -> str:
+        """A new key for a follow-up whose key the provider spent on a saved error, known not
+        done: the follow-up's own key with the calls so far, so each one is new and none can
+        be another follow-up's (they have one part fewer)."""
+        subject = followup.order_id or f"mandate-{followup.mandate_id}"
+        number = followup.followup_id.rsplit("/", 1)[-1]
+        return derive_key(
+            self._settings.key_namespace,
+            subject,
+            followup.kind.value,
+            number,
+            f"resend{tries}",
+            max_length=adapter.idempotency_key_max_length,
         )
 
     def _key_maker(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import pybreaker
@@ -61,6 +62,32 @@ class _Listener(pybreaker.CircuitBreakerListener):
         emit(self._board.hooks, event)
 
 
+class _Guard:
+    """pybreaker's `calling()` with its refusal as `BreakerOpen`: a plain class, not one
+    more generator-based context manager around pybreaker's own (one per provider call)."""
+
+    __slots__ = ("_breaker", "_calling")
+
+    def __init__(self, breaker: pybreaker.CircuitBreaker) -> None:
+        self._breaker = breaker
+        self._calling: AbstractContextManager[None] = breaker.calling()
+
+    def __enter__(self) -> None:
+        try:
+            self._calling.__enter__()
+        except pybreaker.CircuitBreakerError:
+            # Only entering `calling()` raises it (throw_new_error_on_trip is off): not sent.
+            raise BreakerOpen(self._breaker.name) from None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return self._calling.__exit__(exc_type, exc, traceback)
+
+
 def _not_a_provider_fault(error: BaseException) -> bool:
     return not isinstance(error, ProviderFault)
 
@@ -99,19 +126,12 @@ class BreakerBoard:
             self._breakers[key] = breaker
         return breaker
 
-    @contextmanager
-    def guard(self, provider: str, method: PaymentMethod) -> Iterator[None]:
+    def guard(self, provider: str, method: PaymentMethod) -> AbstractContextManager[None]:
         """Run the block under the breaker; raises `BreakerOpen` if it refuses the call.
 
         Raise `ProviderFault` inside the block for a failure that counts; it propagates.
         """
-        breaker = self._breaker(provider, method)
-        try:
-            with breaker.calling():
-                yield
-        except pybreaker.CircuitBreakerError:
-            # Only entering `calling()` raises it (throw_new_error_on_trip is off): not sent.
-            raise BreakerOpen(f"{provider}/{method}") from None
+        return _Guard(self._breaker(provider, method))
 
     def open_signal(self, provider: str, method: PaymentMethod) -> asyncio.Event:
         """Set while the breaker is open: a retry waiting on this provider wakes up at once

@@ -179,9 +179,12 @@ def finish(
     provider_reference: str | None = None,
     message: str | None = None,
     next_try_at: float | None = None,
+    idempotency_key: str | None = None,
 ) -> FollowUp:
-    """Write what the provider answered; a queued one keeps its last answer for the operator."""
+    """Write what the provider answered; a queued one keeps its last answer for the operator.
+    `idempotency_key`, when given, replaces a key the provider has spent (see `key_spent`)."""
     now = time.time()
+    rekeyed = {"idempotency_key": idempotency_key} if idempotency_key else {}
     row = conn.execute(
         update(followups)
         .where(followups.c.followup_id == followup_id)
@@ -197,6 +200,7 @@ def finish(
             lease_until=None,
             updated_at=now,
             finished_at=None if status.is_open else now,
+            **rekeyed,
         )
         .returning(followups)
     ).one()

@@ -28,9 +28,10 @@ def derive_key(namespace: str, order_id: str, *parts: str | int, max_length: int
         ValueError: a part contains `:`, or `max_length` leaves no room for a unique hash.
     """
     texts = [str(part) for part in parts]
-    if any(_SEPARATOR in text for text in texts):
+    joined = _SEPARATOR.join(texts)
+    if joined.count(_SEPARATOR) > max(len(texts) - 1, 0):  # a part holds one itself
         raise ValueError(f"key parts may not contain {_SEPARATOR!r}: {texts!r}")
-    suffix = "".join(f"{_SEPARATOR}{text}" for text in texts)
+    suffix = f"{_SEPARATOR}{joined}" if texts else ""
     readable = f"{namespace}{_SEPARATOR}{_escape(order_id)}{suffix}"
     if len(readable) <= max_length:
         return readable

@@ -12,7 +12,7 @@ now, and `_candidates.py` pays it.
 from __future__ import annotations
 
 import asyncio
-import secrets
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -76,6 +76,7 @@ class Payer:
     ) -> None:
         self._take_over = take_over
         self._owner = owner
+        self._claims = itertools.count(1)
         self._ledger = ledger
         self.settings = settings
         self._hooks = hooks
@@ -122,7 +123,9 @@ class Payer:
         self, request: PaymentRequest, admitted_at: float, *, took_over: bool = False
     ) -> PaymentResult:
         deadline = time.monotonic() + self.settings.deadline_seconds
-        holder = f"{self._owner}#{secrets.token_hex(4)}"  # this claim's own, for the fence
+        # This claim's own, for the fence: a count, not random bytes (no system call per
+        # payment); `p` keeps it apart from reconcile's hex holders under the same owner.
+        holder = f"{self._owner}#p{next(self._claims)}"
         first = FirstClaim(
             self._ledger,
             request,

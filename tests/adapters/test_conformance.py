@@ -87,12 +87,20 @@ class TestStripe(AdapterConformance):
             FailureKind.REGION_RESTRICTED: "Stripe has no decline code for a card's country",
         },
         after_submission_5xx=stripe_error(500, "api_error"),
-        # The saved 500 of a refund: the intent's refunds show none made under the key.
+        # The saved 500 of a refund: the intent's refunds show none made under the key; of a
+        # capture or void: the intent is still requires_capture, and the 500 was no replay.
         after_submission_5xx_by_operation={
             "refund": (
                 stripe_error(500, "api_error"),
                 HttpAnswer(200, {"object": "list", "data": [], "has_more": False}),
-            )
+            ),
+            **{
+                operation: (
+                    stripe_error(500, "api_error"),
+                    HttpAnswer(200, {**INTENT, "status": "requires_capture"}),
+                )
+                for operation in ("capture", "void")
+            },
         },
         in_doubt={
             "409 idempotency_key_in_use": stripe_error(

@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -330,14 +331,13 @@ async def test_a_token_wallet_is_paid_by_the_payment_method_stripe_made_of_it(
 
 @pytest.mark.parametrize(
     "account",
-    [None, "ewogICJ2ZXJzaW9uIjogIkVDX3YxIiwKICAiZGF0YSI6ICIuLi4iCn0=", "tok_1LegacyToken"],
-    ids=["none", "adyens_apple_pay_token", "legacy_card_token"],
+    [None, "ewogICJ2ZXJzaW9uIjogIkVDX3YxIiwKICAiZGF0YSI6ICIuLi4iCn0="],
+    ids=["none", "adyens_apple_pay_token"],
 )
 async def test_a_token_wallet_without_a_stripe_credential_is_refused_without_a_call(
     adapter: StripeAdapter, peer: ScriptedProvider, account: str | None
 ) -> None:
-    """The raw wallet token (another provider's) is not Stripe's, and a legacy card token must
-    become a PaymentMethod first: nothing is sent."""
+    """The raw wallet token (another provider's) is not Stripe's: nothing is sent."""
     source = WalletSource(
         wallet="applepay", account=SecretStr(account) if account is not None else None
     )
@@ -1093,3 +1093,37 @@ def test_stripe_takes_no_network_tokens_because_its_api_has_no_field_for_them() 
     assert "/payment_method_options/card/network" in fields  # the walk reaches card options
     assert not [f for f in fields if "network_token" in f or "cryptogram" in f]
     assert StripeAdapter.default_capabilities.credentials.network_tokens is False
+
+
+async def test_a_wallet_card_token_is_made_into_a_payment_method_before_the_intent(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
+    """A legacy `tok_...` of the Google Pay sheet: `POST /v1/payment_methods` with
+    `card[token]` under a key derived from the attempt's, then the intent paid with its pm."""
+    peer.answer(200, {"id": "pm_1MadeOfToken", "object": "payment_method", "type": "card"})
+    peer.answer(200, intent())
+    source = WalletSource(wallet="googlepay", account=SecretStr("tok_1LegacyToken"))
+    reply = await adapter.pay(charge(source), idempotency_key=KEY)
+    made, paid = peer.requests
+    assert reply.outcome is Outcome.SUCCEEDED
+    assert (made.url.path, made.headers["Idempotency-Key"]) == ("/v1/payment_methods", f"{KEY}:pm")
+    assert dict(parse_qsl(made.content.decode())) == {
+        "type": "card",
+        "card[token]": "tok_1LegacyToken",
+    }
+    assert (paid.url.path, peer.last_form["payment_method"]) == (
+        "/v1/payment_intents",
+        "pm_1MadeOfToken",
+    )
+
+
+async def test_a_payment_method_step_that_fails_is_definite_and_sends_no_intent(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
+    """Making a PaymentMethod moves no money: a 500 there is busy (never unknown), and the
+    intent is not sent."""
+    peer.answer(500, {"error": {"type": "api_error", "message": "boom"}})
+    source = WalletSource(wallet="applepay", account=SecretStr("tok_1LegacyToken"))
+    reply = await adapter.pay(charge(source), idempotency_key=KEY)
+    assert len(peer.requests) == 1
+    assert reply.failure_kind is FailureKind.BUSY

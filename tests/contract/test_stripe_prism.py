@@ -24,9 +24,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from payrouter import CardSource, Money, PaymentMethod, WalletSource
-from payrouter.provider import Charge, FailureKind, Outcome, PaymentHandle, ProviderReply
+from payrouter import CardSource, Money, PaymentMethod, VaultCard, WalletSource
+from payrouter.provider import (
+    Charge,
+    FailureKind,
+    ForwardProxyVault,
+    Outcome,
+    PaymentHandle,
+    ProviderReply,
+)
 from payrouter_adapters.stripe import StripeAdapter
+from payrouter_lab.sandbox import VaultProxy
 from tests import peers
 
 pytestmark = [pytest.mark.slow, pytest.mark.peer("prism")]
@@ -48,8 +56,8 @@ EXAMPLE_INTENT = ProviderReply.failed(
 class Recording(httpx.AsyncBaseTransport):
     """A real HTTP transport that keeps every response and can add Prism's `Prefer` header."""
 
-    def __init__(self, prefer: str | None) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+    def __init__(self, prefer: str | None, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self._inner = inner or httpx.AsyncHTTPTransport()
         self._prefer = prefer
         self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
 
@@ -84,6 +92,25 @@ def detach_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = Path(tmp_path_factory.mktemp("stripe-detach-prism"))
     spec = workdir / "payment_methods_detach.prism.json"
     command = [sys.executable, str(prune), str(full), str(spec), "--paths", DETACH_PATH]
+    subprocess.run(
+        [*command, "--stub-expandables", "--drop-encoding"], check=True, capture_output=True
+    )
+    with peers.prism("stripe", workdir, spec=spec) as root:
+        yield root
+
+
+@pytest.fixture(scope="module")
+def methods_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prism on spec3.json cut down to PaymentMethod creation and PaymentIntents, the two calls
+    of a payment whose PaymentMethod the adapter makes first."""
+    full = peers.SPECS_DIR / "stripe" / "spec3.json"
+    prune = peers.SPECS_DIR / "tools" / "prune_openapi.py"
+    if not full.is_file() or not prune.is_file():
+        pytest.skip(f"peer prism: {full} or {prune} absent (set PAYROUTER_SPECS_DIR)")
+    workdir = Path(tmp_path_factory.mktemp("stripe-methods-prism"))
+    spec = workdir / "payment_methods.prism.json"
+    paths = ["^/v1/payment_methods$", "^/v1/payment_intents$"]
+    command = [sys.executable, str(prune), str(full), str(spec), "--paths", *paths]
     subprocess.run(
         [*command, "--stub-expandables", "--drop-encoding"], check=True, capture_output=True
     )
@@ -335,3 +362,77 @@ async def test_spec_error_bodies_are_classified(build: Build, code: int, kind: F
     assert reply.failure_kind is kind
     assert reply.http_status == code
     assert reply.provider_reference == "string"  # error.payment_intent.id
+
+
+def assert_both_accepted(transport: Recording) -> list[httpx.Request]:
+    """The PaymentMethod creation, then the intent: Prism found nothing wrong with either."""
+    assert [request.url.path for request, _ in transport.exchanges] == [
+        "/v1/payment_methods",
+        "/v1/payment_intents",
+    ]
+    for request, response in transport.exchanges:
+        violations = response.headers.get("sl-violations", "")
+        assert response.is_success, f"{request.url.path}: {response.status_code} {violations}"
+        assert not violations, violations
+        assert_known_parameters(request)
+    return [request for request, _ in transport.exchanges]
+
+
+async def test_a_wallet_card_token_payment_method_then_intent_is_valid(methods_root: str) -> None:
+    """A legacy `tok_...` of the wallet: `card[token]` on POST /v1/payment_methods (the spec's
+    `token_params`), then the intent with the PaymentMethod Stripe answered with."""
+    transport = Recording(None)
+    adapter = StripeAdapter.from_options(
+        name="stripe",
+        capabilities=None,
+        options={"base_url": methods_root, "api_key": "sk_test_contract"},
+        transport=transport,
+    )
+    source = WalletSource(wallet="applepay", account=SecretStr("tok_1WalletToken"))
+    reply = await adapter.pay(charge(source=source), idempotency_key="k-token")
+    await adapter.aclose()
+    made, paid = assert_both_accepted(transport)
+    assert dict(parse_qsl(made.content.decode())) == {
+        "type": "card",
+        "card[token]": "tok_1WalletToken",
+    }
+    assert "payment_method=string" in paid.content.decode()  # Prism's generated id
+    assert reply == EXAMPLE_INTENT
+
+
+async def test_a_vault_card_through_the_vault_proxy_is_valid_at_stripe(methods_root: str) -> None:
+    """A forwarding vault's card: the aliases go through the vault's proxy, which swaps them,
+    as `card[number]`, `card[exp_month]`, `card[exp_year]`, `card[cvc]` (the spec's
+    `card_details_params`); the intent is then paid with the PaymentMethod."""
+    async with VaultProxy() as proxy:
+        stored = proxy.store("4242424242424242", "123")
+        vault = ForwardProxyVault("vgs", proxy.url)
+        transport = Recording(None, inner=vault.transport())
+        adapter = StripeAdapter.from_options(
+            name="stripe",
+            capabilities=None,
+            options={"base_url": methods_root, "api_key": "sk_test_contract"},
+            transport=transport,
+            vault=vault,
+        )
+        card = VaultCard(
+            vault="vgs",
+            number=SecretStr(stored.number),
+            expiry_month=12,
+            expiry_year=2031,
+            cvc=SecretStr(stored.cvc or ""),
+        )
+        reply = await adapter.pay(
+            charge(source=CardSource(vault_card=card)), idempotency_key="k-vault"
+        )
+        await adapter.aclose()
+    made, _ = assert_both_accepted(transport)
+    assert set(dict(parse_qsl(made.content.decode()))) == {
+        "type",
+        "card[number]",
+        "card[exp_month]",
+        "card[exp_year]",
+        "card[cvc]",
+    }
+    assert proxy.forwarded == 2
+    assert reply == EXAMPLE_INTENT

@@ -129,7 +129,8 @@ async def test_adyen_stored_payment_methods_belong_to_their_shopper(
 async def test_the_admin_api_names_what_is_wrong_with_a_credential_request(
     admin: httpx.AsyncClient,
 ) -> None:
-    """Adyen needs the shopper; Stripe ids are `pm_...`; a bank issues none; fields are named."""
+    """Adyen needs the shopper; Stripe ids are `pm_...` (or card tokens, `tok_...`); a bank
+    issues none; fields are named."""
     no_shopper = await admin.post("/adyen/credentials", json={"id": "card_x"})
     not_stripe = await admin.post("/stripe/credentials", json={"id": "card_x"})
     bank = await admin.post("/berlingroup/credentials", json={"customer": "c"})
@@ -137,7 +138,7 @@ async def test_the_admin_api_names_what_is_wrong_with_a_credential_request(
     taken = await admin.post("/adyen/credentials", json={"id": "stored_card_1", "customer": "x"})
     assert [r.status_code for r in (no_shopper, not_stripe, bank, typo, taken)] == [422] * 5
     assert "customer is required" in no_shopper.json()["errors"][0]
-    assert "pm_" in not_stripe.json()["errors"][0]
+    assert "(pm|tok)_" in not_stripe.json()["errors"][0]
     assert "issues no stored credentials" in bank.json()["errors"][0]
     assert "customr" in typo.json()["errors"][0]
     assert "another customer" in taken.json()["errors"][0]

@@ -24,8 +24,9 @@ takes at most 255 characters, which `idempotency_key_max_length` tells the route
 - `cancel_mandate(pm_id)` → `POST /v1/payment_methods/{id}/detach`. This path is not in the
   cut-down Prism spec; its shape comes from the full spec3.json.
 Apple Pay and Google Pay: `payment_method=<the pm_... Stripe made of the wallet's token>`
-(`WalletSource.accounts[<this provider>]`), charged as a card; a wallet without one is not
-eligible here (`CredentialRules.wallet_tokens`), and any other credential is refused.
+(`WalletSource.accounts[<this provider>]`; a `tok_...` is made into one first), charged as a
+card; a wallet without one is not eligible here (`CredentialRules.wallet_tokens`), and any
+other credential is refused.
 A charge Stripe cannot take as it stands (another source, a metadata key with brackets) is
 refused as INVALID_REQUEST without a call.
 
@@ -37,11 +38,14 @@ transaction id; Stripe uses network tokens only as its own managed ones (reporte
 `NetworkToken` is never sent to Stripe: the router skips it with the reason and tries
 the providers that take network tokens (Adyen).
 
-Forwarding vaults: not reachable through one (`CredentialRules.raw_cards=False`, so
-`from_options(vault=...)` is refused). The 2023-08-16 PaymentIntent create takes no card
-fields (`payment_method_data` has no `card`); raw card data goes only to
-`POST /v1/payment_methods` (`card[number]`, ...), a second call before the intent, and only
-on accounts Stripe has enabled for raw card data. This adapter makes one call per payment.
+Forwarding vaults and legacy card tokens (`_payment_methods`): a PaymentIntent (2023-08-16)
+takes neither card fields nor a card token, so a `VaultCard` (built with `vault=`, which
+`CredentialRules.raw_cards` allows) or an Apple Pay / Google Pay `tok_...` is first made into a
+PaymentMethod, `POST /v1/payment_methods` (`card[number]`/`card[exp_month]`/`card[exp_year]`/
+`card[cvc]` holding the vault's aliases, swapped by its proxy; or `card[token]`) under the
+attempt's key + `:pm`, and the intent is paid with the `pm_...`. Stripe refuses raw card data on
+accounts it has not enabled (402, no code): `raw_card_data_not_enabled`, INVALID_REQUEST. That
+first call moves no money, so each of its failures is definite (a 5xx or no answer: BUSY).
 
 Outcomes: `payment_intent.status` via `INTENT_STATUSES` (succeeded and requires_capture →
 succeeded, processing → pending, requires_action → requires_action with

@@ -26,8 +26,10 @@ from payrouter.provider import (
 )
 
 from . import _records, _replies
+from ._payment_methods import created_method, method_key, payment_method_form, transport_failure
 from ._refund_replies import listed_refund_reply, refund_reply
 from ._requests import WALLETS, intent_form, refund_form, search_query, stripe_amount
+from ._saved_errors import FollowUpOperation, after_saved_500
 
 __all__ = ["StripeAdapter", "StripeOptions"]
 
@@ -38,13 +40,17 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
         card_id_format=r"(pm|tok|card|src)_[A-Za-z0-9_]+",
         network_tokens=False,
         wallet_tokens=frozenset(WALLETS),
+        raw_cards=True,
     ),
     step_up=True,
 )
 """Cards, charged by Stripe's own ids (PaymentMethod `pm_`, test token `tok_`, legacy Card
 `card_` and Source `src_`), never a merchant's network token, for which Stripe's public API has
 no field (see the package docstring); and Apple Pay and Google Pay, charged only by the Stripe
-credential Stripe made of the wallet's token (`WalletSource.accounts["<this provider>"]`).
+credential Stripe made of the wallet's token (`WalletSource.accounts["<this provider>"]`): a
+PaymentMethod, or a legacy card token (`tok_...`) made into one first. Cards held by a
+forwarding vault, when built with `vault=` (`raw_cards`): a PaymentMethod is made of the
+vault's aliases first, and the account needs Stripe's raw card data access.
 Stripe charges in 135+ currencies, so currencies and countries are left to the merchant's account
 (configure `capabilities` to narrow them)."""
 
@@ -109,13 +115,32 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
 
     async def pay(self, charge: Charge, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_intents` with `confirm=true`: authorize, and capture unless
-        `charge.capture` is False (then `requires_capture` answers succeeded)."""
+        `charge.capture` is False (then `requires_capture` answers succeeded). A vault's card
+        or a wallet's card token is made into a PaymentMethod first (`_payment_methods`)."""
+        made: str | None = None
+        method_form = payment_method_form(charge.source)
+        if method_form is not None:
+            answer = await self._make_payment_method(method_form, idempotency_key)
+            if isinstance(answer, ProviderReply):
+                return answer
+            made = answer
         try:
-            form = intent_form(charge, self._options.return_url)
+            form = intent_form(charge, self._options.return_url, made)
         except UnsendableError as error:
             return error.reply()
         response = await self._post("/v1/payment_intents", form, idempotency_key)
         return _replies.intent_reply(self.name, response)
+
+    async def _make_payment_method(
+        self, form: Mapping[str, str], idempotency_key: str
+    ) -> str | ProviderReply:
+        """`POST /v1/payment_methods` (see `_payment_methods`): the `pm_...` to pay with, or
+        why not, always a definite failure, as making a PaymentMethod moves no money."""
+        try:
+            response = await self._post("/v1/payment_methods", form, method_key(idempotency_key))
+        except httpx.TransportError as error:
+            return transport_failure(error)
+        return created_method(self.name, response)
 
     async def lookup(self, handle: PaymentHandle) -> ProviderReply:
         """Retrieve the intent by id when known, else search its metadata for our reference.
@@ -150,7 +175,8 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
             return error.reply()
         path = f"{_intent_path(handle.provider_reference)}/capture"
         response = await self._post(path, form, idempotency_key)
-        return _replies.capture_reply(self.name, response)
+        reply = _replies.capture_reply(self.name, response)
+        return await self._settle_saved_500("capture", reply, response, handle.provider_reference)
 
     async def refund(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str, reason: str | None
@@ -184,7 +210,8 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
             return _no_intent("void")
         path = f"{_intent_path(handle.provider_reference)}/cancel"
         response = await self._post(path, {}, idempotency_key)
-        return _replies.void_reply(self.name, response)
+        reply = _replies.void_reply(self.name, response)
+        return await self._settle_saved_500("void", reply, response, handle.provider_reference)
 
     async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_methods/{id}/detach`: the saved card can no longer be charged.
@@ -194,6 +221,20 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         path = f"/v1/payment_methods/{quote(mandate_id, safe='')}/detach"
         response = await self._post(path, {}, idempotency_key)
         return _replies.detach_reply(self.name, response)
+
+    async def _settle_saved_500(
+        self,
+        operation: FollowUpOperation,
+        reply: ProviderReply,
+        answered: httpx.Response,
+        intent_id: str,
+    ) -> ProviderReply:
+        """After Stripe's own 500 to a capture or void, which the same key would repeat for
+        24 hours, the intent says whether it was done (see `_saved_errors`)."""
+        if not self.resolution.repeats_saved_error(reply):
+            return reply
+        intent = await self._client.get(_intent_path(intent_id))
+        return after_saved_500(self.name, operation, reply, answered, intent)
 
     async def _post(self, path: str, form: Mapping[str, str], key: str) -> httpx.Response:
         return await self._client.post(path, data=dict(form), headers={"Idempotency-Key": key})

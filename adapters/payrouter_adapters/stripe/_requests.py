@@ -78,8 +78,11 @@ def money_from_stripe(amount: int, currency: str) -> Money:
     return Money(minor_units=minor, currency=currency)
 
 
-def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str]:
-    """`POST /v1/payment_intents` body: create and confirm in one call.
+def intent_form(
+    charge: Charge, default_return_url: str | None, made_method: str | None = None
+) -> dict[str, str]:
+    """`POST /v1/payment_intents` body: create and confirm in one call, paid with
+    `made_method` when a PaymentMethod was made for the charge first (`_payment_methods`).
 
     Raises:
         UnsendableError: not a card, a metadata key Stripe refuses, or an amount Stripe
@@ -89,7 +92,7 @@ def intent_form(charge: Charge, default_return_url: str | None) -> dict[str, str
         "amount": str(stripe_amount(charge.amount)),
         "currency": charge.amount.currency.lower(),
         "confirm": "true",
-        **_payment_method(charge),
+        **({"payment_method": made_method} if made_method else _payment_method(charge)),
         "payment_method_types[0]": "card",
         "capture_method": "automatic" if charge.capture else "manual",
     }
@@ -144,17 +147,18 @@ def _wallet_payment_method(wallet: str, account: SecretStr | None) -> dict[str, 
     """The PaymentMethod Stripe made of the wallet's payment token, as `payment_method`.
 
     Stripe.js (Payment Request Button, Express Checkout Element) and Stripe's mobile SDKs
-    create it from the Apple Pay / Google Pay sheet. A legacy card token (`tok_...`) is not
-    taken: the 2023-08-16 spec has no `payment_method_data[card]` on PaymentIntents, only
-    `card[token]` on `POST /v1/payment_methods`, which makes the PaymentMethod first.
+    create it from the Apple Pay / Google Pay sheet. A legacy card token (`tok_...`) cannot go
+    here: the 2023-08-16 spec has no `payment_method_data[card]` on PaymentIntents, so the
+    adapter makes the PaymentMethod first (`card[token]` on `POST /v1/payment_methods`).
     """
     credential = account.get_secret_value() if account is not None else ""
     if _WALLET_METHOD.fullmatch(credential):
         return {"payment_method": credential}
     raise UnsendableError(
         "wallet_token_required",
-        f"{wallet} at Stripe is charged by the PaymentMethod (pm_...) Stripe made of the "
-        "wallet's payment token: give it in WalletSource.accounts under this provider's name",
+        f"{wallet} at Stripe is charged by the PaymentMethod (pm_...) or card token (tok_...) "
+        "Stripe made of the wallet's payment token: give it in WalletSource.accounts under "
+        "this provider's name",
     )
 
 

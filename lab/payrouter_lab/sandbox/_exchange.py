@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import parse_qsl
 
@@ -143,6 +143,10 @@ class Standin(abc.ABC):
     processing is what the key keeps; False: the key keeps the real outcome (Adyen returns
     the first attempt's response, PayPal the latest status of the original request)."""
 
+    replayed_header: str | None = None
+    """The header a replay carries, "true", where the provider marks its replays (Stripe's
+    `Idempotent-Replayed`): how a client knows an answer is one the key keeps."""
+
     def __init__(self, seed: int, clock: Callable[[], float] = time.time) -> None:
         self.faults = FaultBoard(seed)
         self.books = Books()
@@ -160,6 +164,10 @@ class Standin(abc.ABC):
         self._running.clear()
         if self.vault is not None:
             self.vault.clear()
+
+    def configure_account(self, settings: object) -> dict[str, object] | str:
+        """Apply account settings from the admin API: the settings now, or a message."""
+        return f"{self.name} has no account settings"
 
     @abc.abstractmethod
     def operations(self) -> Sequence[Operation]:
@@ -219,16 +227,20 @@ class Standin(abc.ABC):
         if slow is not None:
             await asyncio.sleep(self.faults.latency(slow.spec))
         early = self.faults.draw(Phase.BEFORE, op.name, payer)
-        if early is not None:
-            await self._play_early(early, send)
-            return
         key = call.headers.get(self.idempotency_header) if self.idempotency_header else None
         if key is not None and call.method == "POST":
             stored = self._kept_reply(key)
-            if stored is not None:
+            if early is None and stored is not None:
                 same = stored[0] == self.fingerprint(call.method, path, call.body)
-                await _send(send, stored[1] if same else self.idempotency_conflict())
+                await _send(
+                    send, self._replayed(stored[1]) if same else self.idempotency_conflict()
+                )
                 return
+        if early is not None:
+            self._keep_saved_error(early, key, call, path)
+            await self._play_early(early, send)
+            return
+        if key is not None and call.method == "POST":
             if key in self._running:
                 await _send(send, self.in_progress())
                 return
@@ -244,6 +256,21 @@ class Standin(abc.ABC):
             if key is not None:
                 self._running.discard(key)
         await self._play_late(late, reply, send)
+
+    def _replayed(self, reply: Reply) -> Reply:
+        if self.replayed_header is None:
+            return reply
+        return replace(reply, headers={**reply.headers, self.replayed_header: "true"})
+
+    def _keep_saved_error(self, early: Fault, key: str | None, call: Call, path: str) -> None:
+        """A `saved` error: the endpoint began and failed, and a provider that saves its own
+        500s keeps it under the key, so every replay within the window repeats it."""
+        if not (early.spec.saved and self.keeps_server_errors and key and call.method == "POST"):
+            return
+        if key in self._running or self._kept_reply(key) is not None:
+            return
+        fingerprint = self.fingerprint(call.method, path, call.body)
+        self._replies[key] = (fingerprint, self.server_error(), self.clock())
 
     def _kept(self, reply: Reply, late: Fault | None) -> Reply:
         """What the key keeps: the provider's own 500 played after processing, where the

@@ -5,7 +5,8 @@ one point of a request, its *phase*, so a drill knows whether money moved:
 
 - listener (`down`): the provider's port is closed; clients get a refused connection.
 - before processing (`busy`, `maintenance`, `credentials`, `timeout`, `reset`, and `error` /
-  `gateway` unless `processed`): nothing is booked.
+  `gateway` unless `processed`): nothing is booked. An `error` that is `saved` is Stripe's
+  own 500 from an endpoint that began and failed: nothing booked, the 500 kept under the key.
 - outcome (`insufficient_funds`, `account_*`, `region_restricted`, `declined`, `pending`,
   `cancel_fails`): the stand-in answers with the provider's own code for it.
 - after processing (`success_after_timeout`, `error` / `gateway` with `processed`): the money
@@ -99,6 +100,11 @@ class FaultSpec(BaseModel):
     delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
     jitter_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
     processed: bool = Field(default=False, description="error/gateway: book the money first.")
+    saved: bool = Field(
+        default=False,
+        description="error, not processed: the endpoint began, failed and booked nothing, and "
+        "a provider that saves its own 500s (Stripe) keeps it under the idempotency key.",
+    )
     abort: bool = Field(
         default=False, description="success_after_timeout: abort instead of answering late."
     )
@@ -116,6 +122,8 @@ class FaultSpec(BaseModel):
         allowed = _STATUSES.get(self.kind)
         if self.status is not None and (allowed is None or self.status not in allowed):
             raise ValueError(f"status for {self.kind} must be one of {allowed}")
+        if self.saved and (self.kind is not FaultKind.ERROR or self.processed):
+            raise ValueError("saved is an error that booked nothing: kind error, not processed")
         if self.kind is FaultKind.DOWN and (
             self.probability != 1.0 or self.operations or self.payer_prefix or self.count
         ):

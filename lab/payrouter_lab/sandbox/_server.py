@@ -167,6 +167,7 @@ class _Runtime:
                 Route("/_admin/{provider}/faults", self._clear, methods=["DELETE"]),
                 Route("/_admin/{provider}/maintenance", self._maintenance, methods=["GET"]),
                 Route("/_admin/{provider}/credentials", self._credentials, methods=["POST"]),
+                Route("/_admin/{provider}/account", self._account, methods=["POST"]),
             ]
         )
 
@@ -261,6 +262,21 @@ class _Runtime:
                 return JSONResponse({"errors": [answer]}, status_code=422)
             issued.append({"id": answer[0], "customer": answer[1]})
         return JSONResponse(issued if many else issued[0], status_code=201)
+
+    async def _account(self, request: Request) -> Response:
+        """Change the provider account's settings (Stripe: raw card data access); they last
+        until the next reset. 200 with the settings, or 422 naming the problem."""
+        standin = self._standin(request)
+        if standin is None:
+            return _no_provider(request)
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        answer = standin.configure_account(body)
+        if isinstance(answer, str):
+            return JSONResponse({"errors": [answer]}, status_code=422)
+        return JSONResponse(answer)
 
     async def _maintenance(self, request: Request) -> Response:
         standin = self._standin(request)

@@ -5,16 +5,13 @@ Stripe-shaped JSON out; `Authorization` must be present (any key works); `Idempo
 replays the stored answer for 24 hours of sandbox life (until reset), its own 500s included:
 a 500 played after processing is what the key keeps, as at Stripe.
 
-Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe:
-`pm_card_authenticationRequired` / `pm_card_threeDSecure2Required` need 3-D Secure (on
-session a GET of `next_action.redirect_to_url.url` authenticates; off session they decline
-with `authentication_required`: `_stripe_3ds`), `pm_card_visa_chargeDeclined` and
-`pm_card_visa_chargeDeclinedInsufficientFunds` (and Stripe's other decline test cards)
-decline; Stripe's other test methods and the PaymentMethods issued through the admin API
-(`_credentials`) are good cards, and any other id is refused as at Stripe: 400
-`resource_missing` on `payment_method`, since no provider charges another's token.
-Search by metadata is strongly consistent here unless the `search_lag` fault holds new
-intents back, as Stripe's eventually consistent search may.
+Payers are PaymentMethod ids. Stripe's test methods behave as at Stripe (`_stripe_3ds` for
+`pm_card_authenticationRequired` and `pm_card_threeDSecure2Required`; the decline test cards
+decline); the PaymentMethods issued through the admin API (`_credentials`) or made by `POST
+/v1/payment_methods` (`_stripe_payment_methods`: raw card data, refused without the account's
+access, or a card token) are good cards, and any other id is refused as at Stripe: 400
+`resource_missing` on `payment_method`. Search by metadata is strongly consistent here unless
+the `search_lag` fault holds new intents back, as Stripe's eventually consistent search may.
 """
 
 from __future__ import annotations
@@ -31,7 +28,9 @@ from ._credentials import Vault
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
 from ._stripe_3ds import declined, fail_authentication, three_d_secure
+from ._stripe_captures import cancel, capture
 from ._stripe_methods import TEST_DECLINES, unknown_method
+from ._stripe_payment_methods import PaymentMethods
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import list_refunds, refund
 from ._stripe_wire import (
@@ -58,9 +57,6 @@ DECLINE_CODES = {
 }
 """Outcome fault → the `decline_code` Stripe returns for it (docs.stripe.com/declines/codes)."""
 _DECLINES = tuple(DECLINE_CODES)
-_CANCELABLE = frozenset(
-    {"requires_payment_method", "requires_capture", "requires_confirmation", "requires_action"}
-)
 
 
 class StripeStandin(Standin):
@@ -69,8 +65,8 @@ class StripeStandin(Standin):
     name = "stripe"
     idempotency_header = "Idempotency-Key"
     idempotency_window_seconds = 24 * 3600  # Stripe keeps keys at least 24 hours.
-    keeps_server_errors = True  # "Retries with the same key return the saved response,
-    # including 500 errors" (docs.stripe.com/api/idempotent_requests).
+    keeps_server_errors = True  # "...return the saved response, including 500 errors"
+    replayed_header = "Idempotent-Replayed"  # docs.stripe.com/api/idempotent_requests
 
     def __init__(self, seed: int) -> None:
         super().__init__(seed)
@@ -78,7 +74,8 @@ class StripeStandin(Standin):
         self._settle_at: dict[str, float] = {}
         self._refunds: dict[str, dict[str, object]] = {}
         self._detached: set[str] = set()
-        self.vault = Vault(lambda: new_id("pm"), id_format=re.compile(r"pm_[0-9A-Za-z_]+"))
+        self.vault = Vault(lambda: new_id("pm"), id_format=re.compile(r"(pm|tok)_[0-9A-Za-z_]+"))
+        self.methods = PaymentMethods(self.vault)
 
     def reset(self) -> None:
         """Forget intents, refunds and detachments as well."""
@@ -87,11 +84,17 @@ class StripeStandin(Standin):
         self._settle_at.clear()
         self._refunds.clear()
         self._detached.clear()
+        self.methods.reset()
+
+    def configure_account(self, settings: object) -> dict[str, object] | str:
+        """`{"raw_card_data": bool}`: Stripe's raw card data access (off until granted)."""
+        return self.methods.configure(settings)
 
     def operations(self) -> Sequence[Operation]:
         """Stripe's routes; search precedes retrieve so `/search` is not taken for an id."""
         intent = "/v1/payment_intents/{intent}"
         return (
+            Operation("tokenize", "POST", "/v1/payment_methods", self.methods.create),
             Operation("pay", "POST", "/v1/payment_intents", self._create, form_payer),
             Operation("lookup", "GET", "/v1/payment_intents/search", self._search),
             Operation("records", "GET", "/v1/payment_intents", self._list),
@@ -263,7 +266,7 @@ class StripeStandin(Standin):
 
     def _confirm(self, call: Call, intent: dict[str, object], base_url: str) -> Reply:
         method = str(intent["payment_method"])
-        decline = TEST_DECLINES.get(method)
+        decline = TEST_DECLINES.get(self.methods.origin(method))
         kind = call.faulted(*_DECLINES)
         if kind is not None:
             decline = ("card_declined", DECLINE_CODES[kind])
@@ -329,49 +332,13 @@ class StripeStandin(Standin):
         intent = self._intent(call)
         if intent is None:
             return missing("payment_intent", call.path_params["intent"])
-        if intent["status"] != "requires_capture":
-            return unexpected_state(intent, "capture")
-        capturable = int(str(intent["amount_capturable"]))
-        wanted = int(call.form().get("amount_to_capture", capturable))
-        if wanted > capturable:
-            return error(
-                400,
-                "invalid_request_error",
-                "The amount to capture exceeds the amount capturable.",
-                code="amount_too_large",
-            )
-        intent.update(status="succeeded", amount_received=wanted, amount_capturable=0)
-        self.books.record(
-            EntryKind.CAPTURE,
-            str(intent["id"]),
-            order_id=meta(intent, "order_id"),
-            reference=meta(intent, "payrouter_reference"),
-            minor_units=wanted,
-            currency=str(intent["currency"]),
-            payer=self._payer(call),
-        )
-        return json_reply(200, public(intent))
+        return capture(call, intent, self.books, self._payer(call))
 
     async def _cancel(self, call: Call) -> Reply:
         intent = self._intent(call)
         if intent is None:
             return missing("payment_intent", call.path_params["intent"])
-        if intent["status"] not in _CANCELABLE or call.faulted(FaultKind.CANCEL_FAILS):
-            return unexpected_state(intent, "cancel")
-        if intent["status"] == "requires_capture":
-            self.books.record(
-                EntryKind.RELEASE,
-                str(intent["id"]),
-                order_id=meta(intent, "order_id"),
-                reference=meta(intent, "payrouter_reference"),
-                minor_units=int(str(intent["amount_capturable"])),
-                currency=str(intent["currency"]),
-                payer=self._payer(call),
-            )
-        reason = call.form().get("cancellation_reason")
-        intent.update(status="canceled", amount_capturable=0, cancellation_reason=reason)
-        intent["canceled_at"] = int(time.time())
-        return json_reply(200, public(intent))
+        return cancel(call, intent, self.books, self._payer(call))
 
     async def _refund(self, call: Call) -> Reply:
         return refund(
