@@ -47,6 +47,7 @@ from ..instrumentation._events import (
 from ._attempt import run_attempt
 from ._claiming import claimed, record_attempt
 from ._decide import (
+    Decision,
     Ending,
     Step,
     Tally,
@@ -162,14 +163,8 @@ class CandidateLoop:
                 )
             tally.record(candidate, reply, decision)
             last = (number - 1, outcome)
-            if decision.step is Step.SETTLE:
-                assert decision.status is not None
-                update = settled_update(candidate, reply, decision.status)
-                return await self._finish(
-                    request, update, tally.made, last, alert=tally.alert, called=tally.called
-                )
-            if decision.step is Step.DECLINED:
-                update = declined_update(candidate, reply)
+            if decision.step in (Step.SETTLE, Step.DECLINED):
+                update = _ending(candidate, reply, decision)
                 return await self._finish(
                     request, update, tally.made, last, alert=tally.alert, called=tally.called
                 )
@@ -381,6 +376,14 @@ class CandidateLoop:
     async def _attempts_of(self, order_id: str) -> tuple[AttemptSummary, ...]:
         result = await self._ledger.get(order_id)
         return result.attempts if result else ()
+
+
+def _ending(candidate: Candidate, reply: ProviderReply, decision: Decision) -> PaymentUpdate:
+    """The payment's last write for a decision that ends it: settled as decided, or declined."""
+    if decision.step is Step.DECLINED:
+        return declined_update(candidate, reply)
+    assert decision.status is not None
+    return settled_update(candidate, reply, decision.status)
 
 
 async def _recorded(write: Awaitable[T], order_id: str, called: tuple[str, int] | None) -> T:

@@ -28,6 +28,7 @@ from ._credentials import Vault
 from ._exchange import Call, Operation, Reply, Standin, json_reply
 from ._faults import FaultKind
 from ._stripe_3ds import declined, fail_authentication, three_d_secure
+from ._stripe_captures import cancel, capture
 from ._stripe_methods import TEST_DECLINES, unknown_method
 from ._stripe_payment_methods import PaymentMethods
 from ._stripe_records import balance_transactions, list_intents, search_intents
@@ -60,9 +61,6 @@ DECLINE_CODES = {
 }
 """Outcome fault → the `decline_code` Stripe returns for it (docs.stripe.com/declines/codes)."""
 _DECLINES = tuple(DECLINE_CODES)
-_CANCELABLE = frozenset(
-    {"requires_payment_method", "requires_capture", "requires_confirmation", "requires_action"}
-)
 
 
 class StripeStandin(Standin):
@@ -325,49 +323,13 @@ class StripeStandin(Standin):
         intent = self._intent(call)
         if intent is None:
             return missing("payment_intent", call.path_params["intent"])
-        if intent["status"] != "requires_capture":
-            return unexpected_state(intent, "capture")
-        capturable = int(str(intent["amount_capturable"]))
-        wanted = int(call.form().get("amount_to_capture", capturable))
-        if wanted > capturable:
-            return error(
-                400,
-                "invalid_request_error",
-                "The amount to capture exceeds the amount capturable.",
-                code="amount_too_large",
-            )
-        intent.update(status="succeeded", amount_received=wanted, amount_capturable=0)
-        self.books.record(
-            EntryKind.CAPTURE,
-            str(intent["id"]),
-            order_id=meta(intent, "order_id"),
-            reference=meta(intent, "payrouter_reference"),
-            minor_units=wanted,
-            currency=str(intent["currency"]),
-            payer=self._payer(call),
-        )
-        return json_reply(200, public(intent))
+        return capture(call, intent, self.books, self._payer(call))
 
     async def _cancel(self, call: Call) -> Reply:
         intent = self._intent(call)
         if intent is None:
             return missing("payment_intent", call.path_params["intent"])
-        if intent["status"] not in _CANCELABLE or call.faulted(FaultKind.CANCEL_FAILS):
-            return unexpected_state(intent, "cancel")
-        if intent["status"] == "requires_capture":
-            self.books.record(
-                EntryKind.RELEASE,
-                str(intent["id"]),
-                order_id=meta(intent, "order_id"),
-                reference=meta(intent, "payrouter_reference"),
-                minor_units=int(str(intent["amount_capturable"])),
-                currency=str(intent["currency"]),
-                payer=self._payer(call),
-            )
-        reason = call.form().get("cancellation_reason")
-        intent.update(status="canceled", amount_capturable=0, cancellation_reason=reason)
-        intent["canceled_at"] = int(time.time())
-        return json_reply(200, public(intent))
+        return cancel(call, intent, self.books, self._payer(call))
 
     async def _refund(self, call: Call) -> Reply:
         return refund(
