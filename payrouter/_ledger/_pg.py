@@ -17,6 +17,7 @@ from .._models import PaymentResult, PaymentStatus
 from ._fence import LeaseLostError
 from ._records import PaymentUpdate
 from ._rows import clip, payment_result, value_of
+from ._sealed_actions import SecretOpener
 
 __all__ = ["finish_attempt_and_payment", "one_statement_values"]
 
@@ -58,14 +59,17 @@ _FINISH: Final = text(
 )
 
 
-def finish_attempt_and_payment(conn: Connection, values: dict[str, Any]) -> PaymentResult:
-    """Run the one-statement finish; `values` holds the attempt's and the payment's fields."""
+def finish_attempt_and_payment(
+    conn: Connection, values: dict[str, Any], secrets: SecretOpener
+) -> PaymentResult:
+    """Run the one-statement finish; `values` holds the attempt's and the payment's fields,
+    `secrets` opens the client secrets kept sealed in actions."""
     payment, attempts = conn.execute(_FINISH, values).one()
     if payment is None and values["holder"] is not None:  # the attempt's outcome still went in
         raise LeaseLostError(f"order {values['order_id']!r} is held by another worker now")
     if payment is None:
         raise LookupError(f"no payment {values['order_id']!r} to finish")
-    return payment_result(payment, attempts)
+    return payment_result(payment, attempts, secrets=secrets)
 
 
 def one_statement_values(

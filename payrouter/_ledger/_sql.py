@@ -286,7 +286,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
                             insert_attempt(conn, attempt)
                         return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None)
             with self._statement() as conn:
-                return settle_existing(conn, values)
+                return settle_existing(conn, values, self.sealing.open_secret)
 
         return await self._run(work, before_call=True)
 
@@ -321,15 +321,16 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         payment: PaymentUpdate | None = None,
     ) -> PaymentResult | None:
         """Write the attempt's outcome; with `payment`, also its new status, and return it."""
-        holder = current_holder()
+        holder, action = current_holder(), await self.kept_action(order_id, number, outcome)
 
         def work() -> PaymentResult | None:
             now = time.time()
-            attempt = outcome_values(outcome)
+            attempt = outcome_values(outcome, action)
             if payment is not None and not self._is_sqlite:
                 with self._statement() as conn:
                     values = one_statement_values(order_id, number, attempt, payment, now)
-                    return finish_attempt_and_payment(conn, values | {"holder": holder})
+                    values |= {"holder": holder}
+                    return finish_attempt_and_payment(conn, values, self.sealing.open_secret)
             keys = {"key_order_id": order_id, "key_number": number, "finished_at": now}
             if self._dbapi is not None:
                 return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)
@@ -360,7 +361,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
                 return None
             others = [] if number == 1 else _sqlite_path.other_attempts(db, order_id, number)
         ordered = sorted([finished, *others], key=lambda row: int(row["number"]))
-        return payment_result(paid, ordered)
+        return payment_result(paid, ordered, secrets=self.sealing.open_secret)
 
     async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
         """Write the payment's new status and return the payment as it now stands."""
@@ -376,7 +377,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         self, conn: Connection, order_id: str, change: PaymentUpdate, now: float, holder: str | None
     ) -> PaymentResult:
         values = payment_values(change, now) | {"key_order_id": order_id, "holder": holder}
-        return load(conn, update_payment(conn, values))
+        return load(conn, update_payment(conn, values), self.sealing.open_secret)
 
     # -- reading and reconciling -----------------------------------------------------------
 
@@ -384,7 +385,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         def work() -> PaymentResult | None:
             with self._transaction() as conn:
                 row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
-                return None if row is None else load(conn, row)
+                return None if row is None else load(conn, row, self.sealing.open_secret)
 
         return await self._run(work)
 
