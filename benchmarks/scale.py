@@ -8,8 +8,15 @@ payments in flight; throughput is all payments over the wall time from the barri
 worker's end. Round trips per payment are counted on one happy-path payment, on the wire:
 statements, plus BEGIN/COMMIT when the connection is not in autocommit mode.
 
+On a loaded machine payments per second say as much about the other processes as about
+payrouter, so each row also prints what a payment cost, which the load does not change: the
+workers' CPU time per payment (every thread, from the barrier to their end) and, on
+PostgreSQL, the transactions the server committed and the WAL flushes it made per payment
+(`pg_stat_database`, `pg_stat_wal`; each worker's start, a few transactions, included).
+
     python benchmarks/scale.py --postgres postgresql+psycopg://u:p@127.0.0.1:5432/db \\
         --redis redis://127.0.0.1:6379/0 [--payments 1500] [--processes 1,2,4] [--quick] [--json]
+        [--no-sqlite]
 
 PostgreSQL runs in a fresh database created per configuration (the URL's role needs
 CREATEDB). The server's durability settings are printed with the figures, because they change
@@ -107,7 +114,7 @@ class Setup:
 
 async def _pay_many(
     setup: Setup, worker: int, payments: int, concurrency: int, barrier: Any
-) -> float:
+) -> tuple[float, float]:
     # Admission may shed down to its floor on a loaded machine; the floor is the benchmark's
     # own width, so every payment it sends is paid and the rate counts them all.
     settings = RouterSettings(admission=AdmissionSettings(min_limit=concurrency))
@@ -117,6 +124,7 @@ async def _pay_many(
     async with router:
         await router.pay(_request(f"warm-{worker}-{uuid.uuid4().hex[:8]}"))
         barrier.wait()  # every worker connected and warm: start together
+        cpu = time.process_time()
         gate = asyncio.Semaphore(concurrency)
         run = uuid.uuid4().hex[:8]
 
@@ -125,7 +133,7 @@ async def _pay_many(
                 await router.pay(_request(f"w{worker}-{run}-n{number}"))
 
         await asyncio.gather(*(one(number) for number in range(payments)))
-        return time.time()
+        return time.time(), time.process_time() - cpu
 
 
 def _worker(
@@ -134,8 +142,11 @@ def _worker(
     out.put(asyncio.run(_pay_many(setup, worker, payments, concurrency, barrier)))
 
 
-def throughput(setup: Setup, processes: int, payments: int, concurrency: int) -> float:
-    """Payments per second of `processes` workers paying `payments` orders each, together."""
+def throughput(
+    setup: Setup, processes: int, payments: int, concurrency: int
+) -> tuple[float, float]:
+    """Payments per second of `processes` workers paying `payments` orders each, together,
+    and the workers' CPU milliseconds per payment."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes + 1)
     out = context.Queue()
@@ -147,12 +158,13 @@ def throughput(setup: Setup, processes: int, payments: int, concurrency: int) ->
         process.start()
     barrier.wait(timeout=120)
     started = time.time()
-    ends = [out.get(timeout=600) for _ in workers]
+    ends, cpus = zip(*(out.get(timeout=600) for _ in workers), strict=True)
     for process in workers:
         process.join(timeout=60)
         if process.exitcode != 0:
             raise RuntimeError(f"a worker exited with {process.exitcode}")
-    return processes * payments / (max(ends) - started)
+    total = processes * payments
+    return total / (max(ends) - started), 1000 * sum(cpus) / total
 
 
 def round_trips(ledger_url: str) -> int:
@@ -201,6 +213,36 @@ def fresh_postgres(url: str) -> Iterator[str]:
         admin.dispose()
 
 
+_COMMITS: Final = text(
+    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+)
+
+
+def server_counts(url: str) -> tuple[int, int | None]:
+    """Transactions committed in `url`'s database, and WAL flushes on its server (None
+    before PostgreSQL 14), once the counts stop moving: a backend reports its counts when it
+    goes idle or exits, shortly after its client is gone."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            seen: tuple[int, int | None] | None = None
+            for _ in range(20):
+                conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+                commits = conn.execute(_COMMITS).scalar_one()
+                flushes = None
+                if conn.dialect.server_version_info >= (14,):
+                    flushes = conn.execute(text("SELECT wal_sync FROM pg_stat_wal")).scalar_one()
+                now = (int(commits), None if flushes is None else int(flushes))
+                if now == seen:
+                    return now
+                seen = now
+                time.sleep(0.25)
+            assert seen is not None
+            return seen
+    finally:
+        engine.dispose()
+
+
 def postgres_settings(url: str) -> dict[str, str]:
     engine = create_engine(url)
     try:
@@ -222,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="in flight per process")
     parser.add_argument("--quick", action="store_true", help="tiny run, for the smoke test")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL setups only")
     options = parser.parse_args(argv)
     payments = 40 if options.quick else options.payments
     counts = [1, 2] if options.quick else [int(n) for n in options.processes.split(",")]
@@ -231,9 +274,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         setups = [Setup("SQLite", f"sqlite:///{Path(folder) / 'ledger.db'}", None)]
-        trips["SQLite"] = round_trips(f"sqlite:///{Path(folder) / 'rt.db'}")
-        for processes in counts:
-            rows.append(_row(setups[0], processes, payments, options.concurrency))
+        if not options.no_sqlite:
+            trips["SQLite"] = round_trips(f"sqlite:///{Path(folder) / 'rt.db'}")
+            for processes in counts:
+                rows.append(_row(setups[0], processes, payments, options.concurrency))
         if options.postgres:
             settings = postgres_settings(options.postgres)
             with fresh_postgres(options.postgres) as url:
@@ -265,8 +309,21 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _row(setup: Setup, processes: int, payments: int, concurrency: int) -> dict[str, Any]:
-    rate = throughput(setup, processes, payments, concurrency)
-    return {"setup": setup.label, "processes": processes, "payments_per_s": round(rate, 1)}
+    postgres = setup.ledger.startswith("postgresql")
+    before = server_counts(setup.ledger) if postgres else None
+    rate, cpu_ms = throughput(setup, processes, payments, concurrency)
+    row: dict[str, Any] = {
+        "setup": setup.label,
+        "processes": processes,
+        "payments_per_s": round(rate, 1),
+        "cpu_ms_per_payment": round(cpu_ms, 3),
+    }
+    if before is not None:
+        after, paid = server_counts(setup.ledger), processes * (payments + 1)  # + warm-ups
+        row["commits_per_payment"] = round((after[0] - before[0]) / paid, 3)
+        if after[1] is not None and before[1] is not None:
+            row["wal_flushes_per_payment"] = round((after[1] - before[1]) / paid, 3)
+    return row
 
 
 def _rate(rows: list[dict[str, Any]], setup: str, processes: int) -> float | None:
@@ -300,9 +357,17 @@ def _print(report: Mapping[str, Any]) -> None:
         f"load average {report['load_average_before']:.1f} before, "
         f"{report['load_average_after']:.1f} after, on {os.cpu_count()} CPUs"
     )
-    print(f"{'setup':<22}{'processes':>10}{'payments/s':>14}")
+    print(
+        f"{'setup':<22}{'processes':>10}{'payments/s':>12}{'CPU ms/pay':>12}"
+        f"{'commits/pay':>13}{'WAL flushes/pay':>17}"
+    )
     for row in report["rows"]:
-        print(f"{row['setup']:<22}{row['processes']:>10}{row['payments_per_s']:>14,.1f}")
+        commits, flushes = row.get("commits_per_payment"), row.get("wal_flushes_per_payment")
+        print(
+            f"{row['setup']:<22}{row['processes']:>10}{row['payments_per_s']:>12,.1f}"
+            f"{row['cpu_ms_per_payment']:>12.3f}{'-' if commits is None else commits:>13}"
+            f"{'-' if flushes is None else flushes:>17}"
+        )
     print(f"round trips per payment (happy path): {dict(report['round_trips'])}")
     _target(
         "PostgreSQL round trips",

@@ -2,7 +2,7 @@
 
 Four worker processes submit the same orders at the same instant: the providers' books show
 exactly one charge per order, and every caller receives that one result. The happy path costs
-three database round trips.
+two database round trips.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class RoundTrips:
             self.count += 1
 
 
-async def test_the_happy_path_costs_three_round_trips(postgres_url: str) -> None:
+async def test_the_happy_path_costs_two_round_trips(postgres_url: str) -> None:
     ledger = SqlLedger(postgres_url)
     provider = SimulatedProvider("card")
     async with Router([SimulatedAdapter(provider)], ledger=ledger, hooks=()) as router:
@@ -74,7 +74,7 @@ async def test_the_happy_path_costs_three_round_trips(postgres_url: str) -> None
         result = await router.pay(request("order-1"))
     assert result.status is PaymentStatus.SUCCEEDED
     assert [a.outcome for a in result.attempts] == ["succeeded"]
-    assert trips.count == 3  # claim, write the attempt, finish attempt and payment together
+    assert trips.count == 2  # claim with attempt 1, finish attempt and payment together
 
 
 async def test_the_rules_hold_on_postgres(postgres_url: str) -> None:

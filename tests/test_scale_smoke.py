@@ -44,4 +44,4 @@ def test_scale_benchmark_reports_every_setup(postgres_url: str, redis_url: str) 
         for processes in (1, 2)
     }
     assert all(row["payments_per_s"] > 0 for row in report["rows"])
-    assert report["round_trips"]["PostgreSQL"] == 3
+    assert report["round_trips"]["PostgreSQL"] == 2

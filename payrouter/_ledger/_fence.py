@@ -23,7 +23,14 @@ from sqlalchemy import Connection, Row, String, bindparam, cast, or_, text, upda
 
 from ._schema import attempts, payments
 
-__all__ = ["LeaseLostError", "current_holder", "held_by", "insert_attempt", "update_payment"]
+__all__ = [
+    "FENCED_ATTEMPT",
+    "LeaseLostError",
+    "current_holder",
+    "held_by",
+    "insert_attempt",
+    "update_payment",
+]
 
 _HOLDER: ContextVar[str | None] = ContextVar("payrouter_ledger_holder", default=None)
 
@@ -50,7 +57,7 @@ def current_holder() -> str | None:
 
 # PostgreSQL: the attempt goes in only while its payment is held by `holder`; FOR UPDATE
 # makes a takeover running at the same moment wait for this statement, then see the attempt.
-_FENCED_ATTEMPT: Final = text(
+FENCED_ATTEMPT: Final = text(
     """
     WITH held AS (
         SELECT order_id FROM payrouter_payments
@@ -84,7 +91,7 @@ def insert_attempt(conn: Connection, values: dict[str, Any]) -> None:
     (PostgreSQL and other databases; SQLite's hot path has its own statement)."""
     if values["holder"] is None:
         conn.execute(_INSERT_ATTEMPT, values)
-    elif conn.execute(_FENCED_ATTEMPT, values).first() is None:
+    elif conn.execute(FENCED_ATTEMPT, values).first() is None:
         raise LeaseLostError(f"order {values['order_id']!r} is held by another worker now")
 
 

@@ -1,9 +1,12 @@
 """Where and for how long ledger work runs: off the event loop, bounded by the payment.
 
-Every statement runs on the ledger's own threads (one for SQLite, whose writes are serial
-anyway, with group commit: `_writer`; one per pooled connection elsewhere), so a database that
-stalls (a SQLite file another process holds a write lock on, a slow network round trip) never
-stalls the event loop and the other payments on it.
+Every statement runs on the ledger's own threads, so a database that stalls (a SQLite file
+another process holds a write lock on, a slow network round trip) never stalls the event loop
+and the other payments on it. SQLite has one writer thread, whose writes are serial anyway,
+with group commit (`_writer`). A network database has one thread per pooled connection and,
+for the pay path's own writes (claim, attempt row, outcome: `hot` work), a writer thread of
+its own with group commit on one connection, so payments in flight share a commit (one WAL
+flush) instead of each paying for three.
 
 A payment bounds its ledger work by its deadline (`payment_deadline`), carried in a context
 variable so every ledger call made on its behalf sees it without widening each signature:
@@ -24,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Final, TypeVar
 
@@ -56,9 +59,11 @@ class AbandonedError(Exception):
 class LedgerRunner:
     """The ledger's threads, and the rules for how long a caller waits for them.
 
-    Given `transaction` (SQLite), one writer thread runs the work with group commit
-    (`_writer`): work queued together shares one transaction, opened by `transaction()`.
-    Otherwise (network databases) a pool of `threads` runs each piece on its own.
+    Given `writer`, one writer thread runs work with group commit (`_writer`: SQLite's, work
+    queued together shares one transaction; `_pg_writer`: a network database's, steps
+    queued together share one pipeline and one commit). Given `threads`, a pool of that many
+    runs each piece on its own. SQLite has only the writer (0 threads); a network database
+    has both, and only its `hot` work goes to the writer.
     """
 
     def __init__(
@@ -66,14 +71,14 @@ class LedgerRunner:
         threads: int,
         where: str,
         *,
-        transaction: Callable[[], AbstractContextManager[object]] | None = None,
+        writer: Callable[[Callable[[Job | None, bool], None]], Writer] | None = None,
     ) -> None:
         self._where = where
         self._local = threading.local()
-        self._writer = None if transaction is None else Writer(transaction, self._running)
+        self._writer = None if writer is None else writer(self._running)
         self._executor = (
             None
-            if transaction is not None
+            if threads == 0
             else ThreadPoolExecutor(threads, thread_name_prefix="payrouter-ledger")
         )
 
@@ -88,11 +93,19 @@ class LedgerRunner:
         must neither begin nor commit a transaction of its own."""
         return bool(getattr(self._local, "grouped", False))
 
-    def _submit(self, work: Callable[[], T], groupable: bool) -> tuple[asyncio.Future[T], Abandon]:
-        """Queue `work`; the future answers after it committed, the flag abandons it."""
+    @property
+    def batches(self) -> int:
+        """Batches the writer committed together (for tests and benchmarks); 0 without one."""
+        return 0 if self._writer is None else self._writer.batches
+
+    def _submit(
+        self, work: Callable[[], T], groupable: bool, hot: bool, step: object = None
+    ) -> tuple[asyncio.Future[T], Abandon]:
+        """Queue `work`; the future answers after it committed, the flag abandons it. The
+        writer takes `hot` work, and all work when there is no pool."""
         loop = asyncio.get_running_loop()
-        if self._writer is not None:
-            job = Job(work, loop, loop.create_future(), groupable=groupable)
+        if self._writer is not None and (hot or self._executor is None):
+            job = Job(work, loop, loop.create_future(), groupable=groupable, step=step)
             self._writer.submit(job)
             return job.future, job.abandoned
         abandoned = Abandon()
@@ -106,8 +119,17 @@ class LedgerRunner:
 
         return loop.run_in_executor(self._executor, job_on_pool), abandoned
 
-    async def run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
-        """Run `work` on a ledger thread; `before_call` marks work a provider call waits on.
+    async def run(
+        self,
+        work: Callable[[], T],
+        *,
+        before_call: bool = False,
+        hot: bool = False,
+        step: object = None,
+    ) -> T:
+        """Run `work` on a ledger thread; `before_call` marks work a provider call waits on,
+        `hot` the pay path's writes, which may share a commit with other payments', and
+        `step` the same work as a statement a pipelining writer may send with others'.
 
         The wait is bounded by a timer on the loop that cancels the future, not by
         `asyncio.timeout` (whose task bookkeeping cost as much again on every ledger call).
@@ -115,7 +137,7 @@ class LedgerRunner:
         deadline = _DEADLINE.get()
         if before_call and deadline is not None and time.monotonic() >= deadline:
             raise self._late(before_call)  # not even started: nothing to abandon or undo
-        future, abandoned = self._submit(work, groupable=True)
+        future, abandoned = self._submit(work, groupable=True, hot=hot, step=step)
         if deadline is None:
             return await future
         if not before_call:
@@ -160,8 +182,9 @@ class LedgerRunner:
             raise AbandonedError
 
     async def call(self, work: Callable[[], T]) -> T:
-        """Run `work` on a ledger thread, alone and with no bound (opening and closing)."""
-        future, _ = self._submit(work, groupable=False)
+        """Run `work` on a ledger thread, alone and with no bound (opening and closing); on
+        the writer's thread when there is one, so it runs after the work queued there."""
+        future, _ = self._submit(work, groupable=False, hot=True)
         return await future
 
     def shutdown(self) -> None:

@@ -2,10 +2,10 @@
 
 Every call runs on the ledger's own threads (`_runner`), never on the event loop: SQLite on
 one thread over one long-lived connection (its writes are serial anyway), network databases
-on one thread per pooled connection. A hop to that thread costs tens of microseconds; a
-SQLite file another process holds locked would otherwise freeze every payment in the process
-for the busy timeout. Statements are built once at import and executed with parameters
-(building them per call costs ~75 µs).
+on one thread per pooled connection, but the pay path's writes share commits (`_pg_writer`).
+A hop to a thread costs tens of microseconds; a SQLite file another process holds locked would
+otherwise freeze every payment in the process for the busy timeout. Statements are built once
+at import and executed with parameters (building them per call costs ~75 µs).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Final, TypeVar
+from functools import partial
+from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._errors import ConfigurationError, LedgerUnavailableError
@@ -33,23 +33,19 @@ from ._kept_requests import KeptRequests
 from ._leases import acquire, unresolved
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
-from ._pg import finish_attempt_and_payment, one_statement_values
+from ._pg import attempt_step, claim_step, finish_step, one_statement_values, outcome_step
+from ._pg_writer import PipelineWriter, Step, run_alone
 from ._records import AttemptOutcome, AttemptRow, Claim, ClaimKind, PaymentUpdate
 from ._reseal import Resealing
 from ._rows import attempt_values, outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
-from ._schema import attempts, payments
 from ._sealing import RequestSeal
 from ._stats import ProviderHealth, provider_health
+from ._writer import Job, Writer
 
 __all__ = ["SqlLedger"]
 
 T = TypeVar("T")
-
-
-_FINISH_ATTEMPT: Final = update(attempts).where(
-    attempts.c.order_id == bindparam("key_order_id"), attempts.c.number == bindparam("key_number")
-)
 
 
 class SqlLedger(BooksOperations, KeptRequests, Resealing):
@@ -88,14 +84,6 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         self._is_sqlite = url.startswith("sqlite")
         in_memory = self._is_sqlite and self._location.path is None
         self.sealing = RequestSeal(keys, self._location.path, in_memory=in_memory)
-        dialect = sqlite if self._is_sqlite else postgresql
-        # RETURNING tells whether the row went in: psycopg reports no rowcount for an
-        # INSERT ... ON CONFLICT DO NOTHING, and RETURNING works on SQLite >= 3.35 too.
-        self._insert_payment = (
-            dialect.insert(payments)
-            .on_conflict_do_nothing(index_elements=[payments.c.order_id])
-            .returning(payments.c.order_id)
-        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -108,9 +96,8 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             ConfigurationError: the URL names no installed database driver, or the key
                 file beside a SQLite ledger cannot be read.
         """
-        threads = 1 if self._is_sqlite else self._pool_size
-        batch = self._batch if self._is_sqlite else None
-        self._runner = LedgerRunner(threads, self._location.where, transaction=batch)
+        threads = 0 if self._is_sqlite else self._pool_size
+        self._runner = LedgerRunner(threads, self._location.where, writer=self._writer)
         try:
             await self._runner.call(self._connect)
         except (SQLAlchemyError, OSError) as error:
@@ -139,6 +126,12 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         if self._location.path is None:
             with self._engine.begin() as conn:
                 upgrade(conn)
+
+    def _writer(self, on_thread: Callable[[Job | None, bool], None]) -> Writer:
+        """SQLite's writer (a batch is one transaction), or a server's (one pipeline)."""
+        if self._is_sqlite:
+            return Writer(self._batch, on_thread)
+        return PipelineWriter(self._require_engine, on_thread)
 
     def _disconnect(self) -> None:
         self._location.forget()
@@ -220,11 +213,19 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             raise LedgerUnavailableError("the ledger is not open")
         return self._runner
 
-    async def _run(self, work: Callable[[], T], *, before_call: bool = False) -> T:
+    async def _step(self, step: Step[T], *, before_call: bool = False) -> T:
+        """A pay-path write on a server: in a batch with other payments' (`_pg_writer`), or
+        alone, in autocommit on a pooled connection."""
+        alone = partial(run_alone, self._statement, step)
+        return await self._run(alone, before_call=before_call, step=step)
+
+    async def _run(
+        self, work: Callable[[], T], *, before_call: bool = False, step: Step[T] | None = None
+    ) -> T:
         """Run `work` on the ledger's thread, checking first that the file is still ours.
 
         `before_call` marks a payment's writes before its provider is called: they wait at
-        most until the payment's deadline (see `_runner`).
+        most until the payment's deadline (see `_runner`). `step`: see `_step`.
         """
 
         def checked() -> T:
@@ -232,7 +233,9 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             return work()
 
         try:
-            return await self._require_runner().run(checked, before_call=before_call)
+            return await self._require_runner().run(
+                checked, before_call=before_call, hot=step is not None, step=step
+            )
         except (SQLAlchemyError, sqlite3.Error, OSError) as error:
             raise self._location.error(error, "writing or reading it") from error
 
@@ -263,31 +266,29 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         first_attempt: AttemptRow | None = None,
     ) -> Claim:
         """See `Ledger.claim`: with `first_attempt`, a new payment's row and its attempt 1
-        go in one transaction (SQLite) or one job on the ledger's thread (elsewhere)."""
+        go in one transaction (SQLite) or one statement (PostgreSQL, `_pg.claim_step`)."""
         request = None if first_attempt is None else await self._sealed(first_attempt)
+        now = time.time()
+        until = now + lease_seconds
+        values = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
+        attempt = None
+        if first_attempt is not None:  # fenced by its own claim's owner, as it is inside
+            attempt = attempt_values(first_attempt, request, owner, now)
 
         def work() -> Claim:
-            now = time.time()
-            until = now + lease_seconds
-            values = claim_values(order_id, fingerprint, amount, owner, until, authorize_only, now)
-            attempt = None
-            if first_attempt is not None:  # fenced by its own claim's owner, as it is inside
-                attempt = attempt_values(first_attempt, request, owner, now)
-            if self._dbapi is not None:
-                with self._raw() as db:
-                    if _sqlite_path.insert_claim(db, values):
-                        if attempt is not None:
-                            _sqlite_path.insert_attempt(db, attempt)
-                        return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None)
-            else:
-                with self._statement() as conn:
-                    if conn.execute(self._insert_payment, values).first() is not None:
-                        if attempt is not None:
-                            insert_attempt(conn, attempt)
-                        return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None)
+            with self._raw() as db:
+                if _sqlite_path.insert_claim(db, values):
+                    if attempt is not None:
+                        _sqlite_path.insert_attempt(db, attempt)
+                    return Claim(ClaimKind.NEW, attempt_recorded=attempt is not None)
+            return existing()
+
+        def existing() -> Claim:
             with self._statement() as conn:
                 return settle_existing(conn, values, self.sealing.open_secret)
 
+        if not self._is_sqlite:
+            return await self._step(claim_step(values, attempt, existing), before_call=True)
         return await self._run(work, before_call=True)
 
     async def _sealed(self, row: AttemptRow) -> str | None:
@@ -302,8 +303,9 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
     async def record_attempt(self, row: AttemptRow) -> None:
         request, holder = await self._sealed(row), current_holder()  # read off the thread
 
+        values = attempt_values(row, request, holder, time.time())
+
         def work() -> None:
-            values = attempt_values(row, request, holder, time.time())
             if self._dbapi is not None:
                 with self._raw() as db:
                     _sqlite_path.insert_attempt(db, values)
@@ -311,6 +313,8 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             with self._statement() as conn:
                 insert_attempt(conn, values)
 
+        if holder is not None and not self._is_sqlite:  # the pay path's: fenced, may share
+            return await self._step(attempt_step(values), before_call=True)
         await self._run(work, before_call=True)
 
     async def finish_attempt(
@@ -322,21 +326,19 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
     ) -> PaymentResult | None:
         """Write the attempt's outcome; with `payment`, also its new status, and return it."""
         holder, action = current_holder(), await self.kept_action(order_id, number, outcome)
+        attempt = outcome_values(outcome, action)
+        if not self._is_sqlite and payment is None:  # failing over: the outcome alone
+            await self._step(outcome_step(order_id, number, attempt, time.time()))
+            return None
+        if not self._is_sqlite and payment is not None:  # one statement for both
+            values = one_statement_values(order_id, number, attempt, payment, time.time())
+            values |= {"holder": holder}
+            return await self._step(finish_step(values, self.sealing.open_secret))
 
         def work() -> PaymentResult | None:
             now = time.time()
-            attempt = outcome_values(outcome, action)
-            if payment is not None and not self._is_sqlite:
-                with self._statement() as conn:
-                    values = one_statement_values(order_id, number, attempt, payment, now)
-                    values |= {"holder": holder}
-                    return finish_attempt_and_payment(conn, values, self.sealing.open_secret)
             keys = {"key_order_id": order_id, "key_number": number, "finished_at": now}
-            if self._dbapi is not None:
-                return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)
-            with self._statement() as conn:
-                conn.execute(_FINISH_ATTEMPT, keys | attempt)
-            return None
+            return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)
 
         return await self._run(work)
 

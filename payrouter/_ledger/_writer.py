@@ -63,6 +63,7 @@ class Job:
     abandoned: Abandon = field(default_factory=Abandon)
     groupable: bool = True
     outcome: tuple[bool, Any] = (False, None)  # (succeeded, result or exception)
+    step: object = None  # what a pipelining writer sends for it (`_pg_writer.Step`)
 
 
 class Writer:

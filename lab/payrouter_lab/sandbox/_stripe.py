@@ -34,7 +34,11 @@ from ._stripe_payment_methods import PaymentMethods
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import list_refunds, refund
 from ._stripe_wire import (
+    IDEMPOTENCY_CONFLICT,
+    IN_PROGRESS,
+    UNAUTHORIZED,
     error,
+    failed_validation,
     form_payer,
     meta,
     missing,
@@ -119,13 +123,7 @@ class StripeStandin(Standin):
         return headers.get("authorization", "").startswith("Bearer ")
 
     def unauthorized(self) -> Reply:
-        """Stripe's 401: an invalid_request_error without a code."""
-        return error(
-            401,
-            "invalid_request_error",
-            "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth.",
-        )
+        return UNAUTHORIZED
 
     def busy(self, status: int, retry_after: int) -> Reply:
         """429 `rate_limit`, or 503 with `Stripe-Should-Retry: true` (load shedding)."""
@@ -147,22 +145,15 @@ class StripeStandin(Standin):
         return error(500, "api_error", "An unknown error occurred")
 
     def idempotency_conflict(self) -> Reply:
-        """Stripe's 400 `idempotency_error`."""
-        return error(
-            400,
-            "idempotency_error",
-            "Keys for idempotent requests can only be used with the same parameters they "
-            "were first used with.",
-        )
+        return IDEMPOTENCY_CONFLICT
 
     def in_progress(self) -> Reply:
-        """Stripe's 409 `idempotency_key_in_use`."""
-        return error(
-            409,
-            "invalid_request_error",
-            "There is currently another in-progress request using this Idempotent Key.",
-            code="idempotency_key_in_use",
-        )
+        return IN_PROGRESS
+
+    def saves(self, reply: Reply) -> bool:
+        """Not a request that failed parameter validation: Stripe saves results only once
+        the endpoint began (a decline's 402 is saved)."""
+        return not failed_validation(reply)
 
     def _payer(self, call: Call) -> str | None:
         intent = self._intents.get(call.path_params.get("intent", ""))
