@@ -7,7 +7,7 @@ retried) after the outcome, to payrouter's own webhook app. A payment whose answ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -67,13 +67,14 @@ class Inbox:
     registered first, and only the registration answers the secret)."""
 
     app: Any = None
+    secret: str = ""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def inbox(sandbox: Sandbox, router: Router) -> AsyncIterator[str]:
+async def inbox(sandbox: Sandbox, router: Router) -> AsyncIterator[Inbox]:
     """payrouter's webhook app on a port of its own, registered at the Stripe stand-in."""
     late = Inbox()
     listener = _Listener(Starlette(routes=[Mount("/", app=late)]), 0)
@@ -84,9 +85,19 @@ async def inbox(sandbox: Sandbox, router: Router) -> AsyncIterator[str]:
         secret = registered.json()["secret"]
         assert secret.startswith("whsec_")
         late.app = payrouter.webhooks.app(WebhookReceiver(router, [StripeWebhooks(secret)]))
-        yield secret
+        late.secret = secret
+        yield late
     finally:
         await listener.close()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait for the stand-in's deliveries to reach `condition` (polled: they run apart)."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.05)
 
 
 async def settled(router: Router, order_id: str) -> PaymentResult:
@@ -99,7 +110,7 @@ async def settled(router: Router, order_id: str) -> PaymentResult:
 
 
 async def test_a_lost_answer_behind_lagging_search_is_settled_by_the_webhook(
-    sandbox: Sandbox, router: Router, admin: httpx.AsyncClient, inbox: str
+    sandbox: Sandbox, router: Router, admin: httpx.AsyncClient, inbox: Inbox
 ) -> None:
     await add_fault(admin, "stripe", kind="search_lag", delay_seconds=600)
     # Stripe charged and answered its own 500, which every replay under the key repeats.
@@ -142,6 +153,37 @@ async def test_a_lost_answer_behind_lagging_search_is_settled_by_the_webhook(
         "taken": 1050,
         "refunded": 1050,
     }
+
+
+async def test_a_delivery_refused_is_tried_again_until_it_is_taken(
+    sandbox: Sandbox, router: Router, inbox: Inbox
+) -> None:
+    """The endpoint refuses the first tries (a receiver holding another secret answers 401);
+    Stripe tries again, and once the receiver holds the endpoint's secret the event settles
+    the payment. A decline's event carries its reason."""
+    standin = sandbox.standins["stripe"]
+    assert isinstance(standin, StripeStandin)
+    right = inbox.app
+    inbox.app = payrouter.webhooks.app(
+        WebhookReceiver(router, [StripeWebhooks("whsec_" + "0" * 32)])
+    )
+    declined = await router.pay(
+        PaymentRequest(
+            order_id="order-webhook-declined",
+            amount=Money.of("10.50", "EUR"),
+            sources=[CardSource(token=SecretStr("pm_card_visa_chargeDeclinedInsufficientFunds"))],
+            customer_country="DE",
+        )
+    )
+    await until(lambda: any(d.statuses for d in standin.webhooks.deliveries))
+    inbox.app = right
+    await until(lambda: all(d.delivered for d in standin.webhooks.deliveries))
+
+    (delivery,) = standin.webhooks.deliveries
+    assert declined.status is PaymentStatus.DECLINED  # the answer said so already
+    assert delivery.type == "payment_intent.payment_failed"
+    assert delivery.statuses[0] == 401
+    assert delivery.statuses[-1] == 200
 
 
 async def test_an_endpoint_needs_its_url_and_events(sandbox: Sandbox) -> None:
