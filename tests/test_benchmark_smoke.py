@@ -57,3 +57,23 @@ def test_overhead_benchmark_prints_one_json_object_with_numeric_figures() -> Non
     assert figures["payments"] == 50
     assert figures["sqlite_synchronous"] == "NORMAL"
     assert figures["journal_mode"] == "WAL"
+
+
+@pytest.mark.slow
+def test_router_work_benchmark_prints_the_cpu_per_payment_of_the_router_alone() -> None:
+    """`router_work.py --json` pays through a router whose ledger and adapter answer at
+    once, and prints finite CPU figures per payment."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT.with_name("router_work.py")), "--payments", "50", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    for key in ("router_cpu_us_per_payment_best", "router_cpu_us_per_payment_median"):
+        assert type(figures[key]) is float, key
+        assert math.isfinite(figures[key]), key
+        assert figures[key] > 0, key
+    assert figures["payments_per_round"] == 50

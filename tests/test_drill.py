@@ -214,6 +214,12 @@ async def test_pressure_runs_neighbours_for_the_drill_and_the_report_states_the_
     assert isinstance(conditions, dict)
     assert conditions["pressure_processes"] == 1
     assert conditions["strategies_ran"].startswith("one at a time, each alone on the event loop")
+    # Each strategy's turn is measured on its own: they meet the machine one after another.
+    turns = conditions["by_strategy"]
+    assert sorted(turns) == sorted(s["name"] for s in outcome.report["strategies"])  # type: ignore[union-attr]
+    for name, turn in turns.items():
+        assert turn["wall_seconds"] > 0, name
+        assert f"{name} (load average peak" in conditions["strategies_ran"]
     strategies = outcome.report["strategies"]
     assert isinstance(strategies, list)
     assert [strategy["shed_at_admission"] for strategy in strategies[1:]] == [0, 0]

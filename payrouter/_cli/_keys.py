@@ -70,7 +70,7 @@ def reseal(
 
 def _print(report: ResealReport) -> None:
     table = Table(title=f"reseal under ledger key {report.sealing_key}")
-    for column in ("kept requests", "count"):
+    for column in ("kept requests and client secrets", "count"):
         table.add_column(column)
     table.add_row("examined", str(report.examined))
     table.add_row("re-sealed now", str(report.resealed))

@@ -17,6 +17,7 @@ from .._money import Money
 from ._records import Claim, ClaimKind
 from ._rows import payment_result
 from ._schema import attempts, payments
+from ._sealed_actions import SecretOpener
 
 __all__ = ["claim_values", "load", "settle_existing"]
 
@@ -54,7 +55,9 @@ _RETAKE_ROUNDS: Final = 3
 """How often a claim reads the row again after another worker retook it first."""
 
 
-def settle_existing(conn: Connection, claimed: dict[str, Any]) -> Claim:
+def settle_existing(
+    conn: Connection, claimed: dict[str, Any], secrets: SecretOpener | None
+) -> Claim:
     """The order id's row exists: a conflict, someone else's payment, or a failed one to
     retake. `claimed` is the row the claim tried to insert (`claim_values`).
 
@@ -72,7 +75,7 @@ def settle_existing(conn: Connection, claimed: dict[str, Any]) -> Claim:
         if row.status != PaymentStatus.FAILED:
             if row.fingerprint != fingerprint:
                 return Claim(ClaimKind.CONFLICT)
-            return Claim(ClaimKind.EXISTING, payment=load(conn, row))
+            return Claim(ClaimKind.EXISTING, payment=load(conn, row, secrets))
         if _retake(conn, claimed):
             last = conn.execute(
                 select(func.coalesce(func.max(attempts.c.number), 0)).where(
@@ -83,7 +86,7 @@ def settle_existing(conn: Connection, claimed: dict[str, Any]) -> Claim:
     row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()  # as it is now
     if row.fingerprint != fingerprint and row.status != PaymentStatus.FAILED:
         return Claim(ClaimKind.CONFLICT)
-    return Claim(ClaimKind.EXISTING, payment=load(conn, row))
+    return Claim(ClaimKind.EXISTING, payment=load(conn, row, secrets))
 
 
 def _retake(conn: Connection, claimed: dict[str, Any]) -> bool:
@@ -116,7 +119,10 @@ def _retake(conn: Connection, claimed: dict[str, Any]) -> bool:
     return retaken.first() is not None
 
 
-def load(conn: Connection, row: Row[Any]) -> PaymentResult:
-    """A payment row with its attempts, read now, as the public result."""
+def load(conn: Connection, row: Row[Any], secrets: SecretOpener | None) -> PaymentResult:
+    """A payment row with its attempts, read now, as the public result (`secrets` opens the
+    client secrets kept sealed in actions)."""
     attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": row.order_id}).all()
-    return payment_result(row._mapping, [attempt._mapping for attempt in attempt_rows])
+    return payment_result(
+        row._mapping, [attempt._mapping for attempt in attempt_rows], secrets=secrets
+    )

@@ -85,7 +85,8 @@ def record_for_payment(conn: Connection, order_id: str, draft: Draft) -> tuple[F
     attempt_rows = conn.execute(
         select(attempts).where(attempts.c.order_id == order_id).order_by(attempts.c.number)
     ).all()
-    payment = payment_result(locked._mapping, [row._mapping for row in attempt_rows])
+    rows = [row._mapping for row in attempt_rows]
+    payment = payment_result(locked._mapping, rows, secrets=None)  # the books need no action
     books = PaymentBooks(
         payment, bool(locked.authorize_only), earlier, _authorised_part(conn, payment)
     )

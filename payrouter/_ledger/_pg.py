@@ -21,6 +21,7 @@ from ._fence import FENCED_ATTEMPT, LeaseLostError
 from ._pg_writer import Step, pyformat
 from ._records import Claim, ClaimKind, PaymentUpdate
 from ._rows import clip, payment_result, value_of
+from ._sealed_actions import SecretOpener
 
 __all__ = [
     "attempt_step",
@@ -152,23 +153,26 @@ def outcome_step(order_id: str, number: int, attempt: dict[str, object], now: fl
     return Step(_OUTCOME_SQL, values, lambda _rows: None)
 
 
-def finish_step(values: dict[str, Any]) -> Step[PaymentResult]:
-    """The one-statement finish for a batch (`values` as `one_statement_values` and holder)."""
+def finish_step(values: dict[str, Any], secrets: SecretOpener) -> Step[PaymentResult]:
+    """The one-statement finish for a batch (`values` as `one_statement_values` and holder);
+    `secrets` opens the client secrets kept sealed in actions."""
 
     def then(rows: Sequence[Sequence[Any]]) -> PaymentResult:
         ((payment, attempts),) = rows
-        return _finished(payment, attempts, values)
+        return _finished(payment, attempts, values, secrets)
 
     return Step(_FINISH_SQL, values, then)
 
 
-def _finished(payment: Any, attempts: Any, values: dict[str, Any]) -> PaymentResult:
+def _finished(
+    payment: Any, attempts: Any, values: dict[str, Any], secrets: SecretOpener
+) -> PaymentResult:
     """The finish's answer from its two JSON columns, or why it changed no payment."""
     if payment is None and values["holder"] is not None:  # the attempt's outcome still went in
         raise LeaseLostError(f"order {values['order_id']!r} is held by another worker now")
     if payment is None:
         raise LookupError(f"no payment {values['order_id']!r} to finish")
-    return payment_result(payment, attempts)
+    return payment_result(payment, attempts, secrets=secrets)
 
 
 def one_statement_values(

@@ -7,10 +7,12 @@ opens each under the configured keys and writes it back sealed under the first; 
 in clear (before sealing) is sealed too. Each write is conditional on the row still holding
 the value that was read, so a row written by someone else meanwhile is never overwritten, only
 counted. A second run finds nothing left to do: it is idempotent and may be interrupted.
+The client secrets kept in attempts' actions (`_sealed_actions`) go the same way, after them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
@@ -19,7 +21,7 @@ from sqlalchemy import Connection, select, tuple_, update
 
 from .._errors import ConfigurationError
 from ._schema import attempts
-from ._sealing import NO_KEY, LedgerKeys, RequestSeal, SealedRequestError, sealed_by
+from ._sealing import ACTION_PURPOSE, NO_KEY, LedgerKeys, RequestSeal, SealedRequestError, sealed_by
 
 __all__ = ["ResealReport", "Resealing"]
 
@@ -29,7 +31,7 @@ _BATCH: Final = 500
 
 @dataclass(frozen=True, slots=True)
 class ResealReport:
-    """What one re-sealing pass found and did, by kept request.
+    """What one re-sealing pass found and did, by kept request or action's client secret.
 
     `resealed` were under an older key or in clear and are now under the first key;
     `current` already were; `unopened` did not open (sealed under a key no longer configured,
@@ -90,6 +92,9 @@ class Resealing:
         tally = _Tally()
         while await self.transact(lambda conn: _reseal_batch(conn, keys, batch_size, tally)):
             pass
+        tally.last = None
+        while await self.transact(lambda conn: _reseal_actions(conn, keys, batch_size, tally)):
+            pass
         return ResealReport(
             keys.sealing_id,
             tally.examined,
@@ -145,3 +150,45 @@ def _reseal_one(
         tally.resealed += 1
     else:
         tally.changed += 1
+
+
+def _reseal_actions(conn: Connection, keys: LedgerKeys, size: int, tally: _Tally) -> bool:
+    """Re-seal the client secrets of up to `size` kept actions after the last batch's (those
+    kept in clear too); True if there may be more."""
+    query = select(attempts.c.order_id, attempts.c.number, attempts.c.next_action).where(
+        attempts.c.next_action.contains('"client_secret":"')
+    )
+    if tally.last is not None:
+        query = query.where(tuple_(attempts.c.order_id, attempts.c.number) > tally.last)
+    rows = conn.execute(query.order_by(attempts.c.order_id, attempts.c.number).limit(size)).all()
+    for order_id, number, kept in rows:
+        data = json.loads(kept)
+        secret = data.get("client_secret")
+        if not isinstance(secret, str):
+            continue  # the marker was inside the provider's own data
+        tally.examined += 1
+        key_id = sealed_by(secret)
+        if key_id == keys.sealing_id:
+            tally.current += 1
+            continue
+        try:
+            plain = keys.open(secret, order_id, number, ACTION_PURPOSE)
+        except SealedRequestError:
+            tally.unopened += 1
+            tally.unopened_keys[key_id or "?"] = tally.unopened_keys.get(key_id or "?", 0) + 1
+            continue
+        data["client_secret"] = keys.seal(plain, order_id, number, ACTION_PURPOSE)
+        written = conn.execute(
+            update(attempts)
+            .where(
+                attempts.c.order_id == order_id,
+                attempts.c.number == number,
+                attempts.c.next_action == kept,  # only the value we read
+            )
+            .values(next_action=json.dumps(data, separators=(",", ":")))
+        )
+        tally.resealed += written.rowcount == 1
+        tally.changed += written.rowcount != 1
+    if rows:
+        tally.last = (rows[-1].order_id, rows[-1].number)
+    return len(rows) == size

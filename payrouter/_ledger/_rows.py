@@ -18,6 +18,7 @@ from .._models import AttemptSummary, PaymentMethod, PaymentResult, PaymentStatu
 from .._money import Money
 from .._taxonomy import Advice, DeclineType, FailureKind, Outcome
 from ._records import AttemptOutcome, AttemptRow, PaymentUpdate
+from ._sealed_actions import SecretOpener, kept_action
 
 __all__ = [
     "attempt_summary",
@@ -30,9 +31,15 @@ __all__ = [
 ]
 
 
-def payment_result(row: Mapping[Any, Any], attempts: Iterable[Mapping[Any, Any]]) -> PaymentResult:
-    """A payment row and its attempt rows (in number order) as the public result."""
-    summaries = tuple(attempt_summary(attempt) for attempt in attempts)
+def payment_result(
+    row: Mapping[Any, Any],
+    attempts: Iterable[Mapping[Any, Any]],
+    *,
+    secrets: SecretOpener | None,
+) -> PaymentResult:
+    """A payment row and its attempt rows (in number order) as the public result; `secrets`
+    opens the client secrets kept sealed in actions (None: they are left out)."""
+    summaries = tuple(attempt_summary(attempt, secrets) for attempt in attempts)
     status = PaymentStatus(row["status"])
     return PaymentResult.model_construct(
         order_id=row["order_id"],
@@ -51,7 +58,7 @@ def payment_result(row: Mapping[Any, Any], attempts: Iterable[Mapping[Any, Any]]
     )
 
 
-def attempt_summary(row: Mapping[Any, Any]) -> AttemptSummary:
+def attempt_summary(row: Mapping[Any, Any], secrets: SecretOpener | None) -> AttemptSummary:
     return AttemptSummary.model_construct(
         number=row["number"],
         provider=row["provider"],
@@ -61,7 +68,7 @@ def attempt_summary(row: Mapping[Any, Any]) -> AttemptSummary:
         provider_code=row["provider_code"],
         provider_reference=row["provider_reference"],
         action_url=row["action_url"],
-        action=_action(row),
+        action=_action(row, secrets),
         idempotency_key=row["idempotency_key"],
         tries=row["tries"],
         latency_ms=row["latency_ms"],
@@ -73,11 +80,11 @@ def attempt_summary(row: Mapping[Any, Any]) -> AttemptSummary:
     )
 
 
-def _action(row: Mapping[Any, Any]) -> NextAction | None:
+def _action(row: Mapping[Any, Any], secrets: SecretOpener | None) -> NextAction | None:
     """An attempt's action: as kept, else (rows from before actions were kept) its URL."""
     kept = row.get("next_action")
     if kept:
-        return NextAction.from_stored(kept)
+        return kept_action(kept, row["order_id"], row["number"], secrets)
     if row["action_url"] and row["outcome"] == Outcome.REQUIRES_ACTION.value:
         return NextAction.redirect(row["action_url"])
     return None
@@ -124,8 +131,9 @@ def payment_values(change: PaymentUpdate, now: float) -> dict[str, object]:
     return values
 
 
-def outcome_values(outcome: AttemptOutcome) -> dict[str, object]:
-    """The columns an attempt's outcome writes, clipped to their widths."""
+def outcome_values(outcome: AttemptOutcome, action: str | None) -> dict[str, object]:
+    """The columns an attempt's outcome writes, clipped to their widths, with its `action` as
+    kept (`stored_action`: the client secret sealed)."""
     return {
         "outcome": outcome.outcome.value,
         "failure_kind": value_of(outcome.failure_kind),
@@ -138,7 +146,7 @@ def outcome_values(outcome: AttemptOutcome) -> dict[str, object]:
         "advice": value_of(outcome.advice),
         "advice_code": clip(outcome.advice_code, 100),
         "authorised_minor": outcome.authorised_minor,
-        "next_action": outcome.action.stored() if outcome.action else None,
+        "next_action": action,
     }
 
 

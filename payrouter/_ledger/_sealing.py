@@ -37,6 +37,7 @@ from .._errors import ConfigurationError
 _LOG: Final = logging.getLogger("payrouter")
 
 __all__ = [
+    "ACTION_PURPOSE",
     "NO_KEY",
     "LedgerKeys",
     "RequestSeal",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 _PREFIX: Final = "payrouter-sealed:1:"
+ACTION_PURPOSE: Final = "client_secret"
+"""The purpose a kept action's client secret is sealed for (bound into its associated data)."""
 _NONCE_BYTES: Final = 12
 _KEY_BYTES: Final = 32
 NO_KEY: Final = (
@@ -76,9 +79,12 @@ def sealed_by(stored: str) -> str | None:
     return stored.removeprefix(_PREFIX).partition(":")[0]
 
 
-def _associated(order_id: str, number: int) -> bytes:
-    """The attempt a value belongs to, encoded injectively (JSON quotes any character)."""
-    return json.dumps([order_id, number]).encode("utf-8")
+def _associated(order_id: str, number: int, purpose: str | None) -> bytes:
+    """The attempt a value belongs to, encoded injectively (JSON quotes any character), and
+    what the value is when it is not the attempt's request (`ACTION_PURPOSE`): a sealed value
+    moved into another column of the same attempt does not open either."""
+    bound: list[str | int] = [order_id, number] if purpose is None else [order_id, number, purpose]
+    return json.dumps(bound).encode("utf-8")
 
 
 class LedgerKeys:
@@ -105,17 +111,19 @@ class LedgerKeys:
         """The id of the key new requests are sealed with (it is written into each value)."""
         return self._sealing
 
-    def seal(self, text: str, order_id: str, number: int) -> str:
-        """`text` sealed for attempt `number` of `order_id` under the first key."""
+    def seal(self, text: str, order_id: str, number: int, purpose: str | None = None) -> str:
+        """`text` sealed for attempt `number` of `order_id` (as its `purpose`, the request
+        when None) under the first key."""
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._ciphers[self._sealing].encrypt(
-            nonce, text.encode("utf-8"), _associated(order_id, number)
+            nonce, text.encode("utf-8"), _associated(order_id, number, purpose)
         )
         body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
         return f"{_PREFIX}{self._sealing}:{body}"
 
-    def open(self, stored: str, order_id: str, number: int) -> str:
-        """The request kept for that attempt; a value in clear (written before sealing) as is.
+    def open(self, stored: str, order_id: str, number: int, purpose: str | None = None) -> str:
+        """The value kept for that attempt as `purpose` (the request when None); a value in
+        clear (written before sealing) as is.
 
         Raises:
             SealedRequestError: the value's key is not among these keys, or the value was
@@ -132,7 +140,7 @@ class LedgerKeys:
         try:
             raw = base64.urlsafe_b64decode(body.encode("ascii"))
             plain = cipher.decrypt(
-                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _associated(order_id, number)
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _associated(order_id, number, purpose)
             )
         except (InvalidTag, ValueError, binascii.Error):
             raise SealedRequestError(
@@ -197,8 +205,9 @@ class RequestSeal:
             raise ConfigurationError(f"ledger: {NO_KEY}")
         return self.keys.seal(text, order_id, number)
 
-    def open(self, stored: str, order_id: str, number: int) -> str:
-        """A stored request readable again; one in clear (from before sealing) as it is.
+    def open(self, stored: str, order_id: str, number: int, purpose: str | None = None) -> str:
+        """A stored request (or `purpose` value) readable again; one in clear (from before
+        sealing) as it is.
 
         Raises:
             SealedRequestError: it is sealed and does not open under these keys, or none.
@@ -207,7 +216,25 @@ class RequestSeal:
             if stored.startswith(_PREFIX):
                 raise SealedRequestError("sealed, and no ledger key is configured")
             return stored
-        return self.keys.open(stored, order_id, number)
+        return self.keys.open(stored, order_id, number, purpose)
+
+    def open_secret(self, stored: str, order_id: str, number: int) -> str | None:
+        """A kept action's client secret opened (on the ledger's thread), or None when it does
+        not open (its key retired, or altered): the action then comes back without it, and a
+        warning names the attempt and the key id, never the secret. Never raises."""
+        try:
+            if self.needs_key_file:  # another process may have created it since
+                self.find_key_file(create=False)
+            return self.open(stored, order_id, number, ACTION_PURPOSE)
+        except (SealedRequestError, ConfigurationError) as error:
+            _LOG.warning(
+                "the client secret kept for attempt %d of order %r does not open (%s): its "
+                "action is returned without it",
+                number,
+                order_id,
+                error,
+            )
+            return None
 
 
 def _decode_key(text: str, origin: str) -> bytes:

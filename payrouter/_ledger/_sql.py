@@ -285,7 +285,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
 
         def existing() -> Claim:
             with self._statement() as conn:
-                return settle_existing(conn, values)
+                return settle_existing(conn, values, self.sealing.open_secret)
 
         if not self._is_sqlite:
             return await self._step(claim_step(values, attempt, existing), before_call=True)
@@ -325,13 +325,15 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         payment: PaymentUpdate | None = None,
     ) -> PaymentResult | None:
         """Write the attempt's outcome; with `payment`, also its new status, and return it."""
-        holder, attempt = current_holder(), outcome_values(outcome)
+        holder, action = current_holder(), await self.kept_action(order_id, number, outcome)
+        attempt = outcome_values(outcome, action)
         if not self._is_sqlite and payment is None:  # failing over: the outcome alone
             await self._step(outcome_step(order_id, number, attempt, time.time()))
             return None
         if not self._is_sqlite and payment is not None:  # one statement for both
             values = one_statement_values(order_id, number, attempt, payment, time.time())
-            return await self._step(finish_step(values | {"holder": holder}))
+            values |= {"holder": holder}
+            return await self._step(finish_step(values, self.sealing.open_secret))
 
         def work() -> PaymentResult | None:
             now = time.time()
@@ -361,7 +363,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
                 return None
             others = [] if number == 1 else _sqlite_path.other_attempts(db, order_id, number)
         ordered = sorted([finished, *others], key=lambda row: int(row["number"]))
-        return payment_result(paid, ordered)
+        return payment_result(paid, ordered, secrets=self.sealing.open_secret)
 
     async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
         """Write the payment's new status and return the payment as it now stands."""
@@ -377,7 +379,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         self, conn: Connection, order_id: str, change: PaymentUpdate, now: float, holder: str | None
     ) -> PaymentResult:
         values = payment_values(change, now) | {"key_order_id": order_id, "holder": holder}
-        return load(conn, update_payment(conn, values))
+        return load(conn, update_payment(conn, values), self.sealing.open_secret)
 
     # -- reading and reconciling -----------------------------------------------------------
 
@@ -385,7 +387,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         def work() -> PaymentResult | None:
             with self._transaction() as conn:
                 row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
-                return None if row is None else load(conn, row)
+                return None if row is None else load(conn, row, self.sealing.open_secret)
 
         return await self._run(work)
 

@@ -120,7 +120,11 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
     now = time.time()
     held = conn.execute(
         select(
-            payments.c.status, payments.c.lease_until, payments.c.amount_minor, payments.c.currency
+            payments.c.status,
+            payments.c.lease_until,
+            payments.c.amount_minor,
+            payments.c.currency,
+            payments.c.provider_reference,
         ).where(payments.c.order_id == order_id)
     ).one()
     if held.status not in _FROM[event.status]:
@@ -146,6 +150,10 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
         values["decline_reason"] = "declined by the provider"
     if target.is_final or target is PaymentStatus.PARTIALLY_AUTHORISED:
         values |= {"owner": None, "lease_until": None}
+    if target is not PaymentStatus.DECLINED and held.provider_reference is None:
+        # Found by our attempt's reference (its answer was lost): the provider's own id is
+        # what its follow-ups need (a Stripe refund names the intent).
+        values |= {"provider": event.provider, "provider_reference": event.provider_reference}
     moved = conn.execute(
         update(payments)
         .where(payments.c.order_id == order_id, payments.c.status.in_(_FROM[target]))

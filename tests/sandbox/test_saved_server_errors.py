@@ -123,3 +123,42 @@ async def test_only_stripe_keeps_its_server_errors_under_a_key() -> None:
     assert not AdyenStandin.keeps_server_errors
     assert not PayPalStandin.keeps_server_errors
     assert not BerlinGroupStandin.keeps_server_errors
+
+
+async def test_stripe_saves_no_answer_to_a_request_that_failed_validation(
+    sandbox: Sandbox, admin: httpx.AsyncClient
+) -> None:
+    """Stripe saves results only once the endpoint began: a 400 for a missing parameter is
+    not kept, so the corrected request under the same key is processed, not refused as a
+    different request under a used key."""
+    headers = {"Authorization": "Bearer sk_test", "Idempotency-Key": "k-invalid"}
+    form = {"currency": "eur", "payment_method": "pm_card_visa", "confirm": "true"}
+    async with httpx.AsyncClient(base_url=sandbox.urls["stripe"], headers=headers) as client:
+        refused = await client.post("/v1/payment_intents", data=form)
+        corrected = await client.post("/v1/payment_intents", data={**form, "amount": "1050"})
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "parameter_missing"
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["status"] == "succeeded"
+    assert "Idempotent-Replayed" not in corrected.headers
+
+
+async def test_stripe_saves_a_decline_and_marks_its_replay(
+    sandbox: Sandbox, admin: httpx.AsyncClient
+) -> None:
+    """A card decline is 402 from a running endpoint: saved, and replayed as such."""
+    headers = {"Authorization": "Bearer sk_test", "Idempotency-Key": "k-declined"}
+    form = {
+        "amount": "1050",
+        "currency": "eur",
+        "payment_method": "pm_card_visa_chargeDeclined",
+        "confirm": "true",
+    }
+    async with httpx.AsyncClient(base_url=sandbox.urls["stripe"], headers=headers) as client:
+        declined = await client.post("/v1/payment_intents", data=form)
+        replayed = await client.post("/v1/payment_intents", data=form)
+
+    assert declined.status_code == replayed.status_code == 402
+    assert replayed.content == declined.content
+    assert replayed.headers["Idempotent-Replayed"] == "true"

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,33 @@ class Conditions:
     """CPU-bound neighbour processes the drill ran beside (`--pressure`)."""
     order: tuple[str, ...] = ()
     """The strategies in the order they ran, one at a time."""
+    turns: dict[str, tuple[_Mark, _Mark]] = field(default_factory=dict)
+    """Each strategy's start and end: they run one after another, so each meets the
+    machine's other load as it is at its turn, and the report says what that was."""
+
+    @contextlib.contextmanager
+    def during(self, strategy: str) -> Iterator[None]:
+        """Measure the machine while `strategy` runs (its turn)."""
+        start = _Mark.now(len(self.load_averages))
+        try:
+            yield
+        finally:
+            self.turns[strategy] = (start, _Mark.now(len(self.load_averages)))
+
+    def by_strategy(self) -> dict[str, dict[str, float | None]]:
+        """Per strategy, over its own turn: CPU busy share, load average peak, the drill's
+        share of one core, and its wall clock."""
+        figures: dict[str, dict[str, float | None]] = {}
+        for name, (start, end) in self.turns.items():
+            loads = self.load_averages[start.loads : end.loads + 1]
+            busy, own = _shares(start, end)
+            figures[name] = {
+                "cpu_busy_percent": None if busy is None else round(busy * 100, 1),
+                "load_average_peak": round(max(loads), 2) if loads else None,
+                "drill_cpu_percent_of_one_core": None if own is None else round(own * 100, 1),
+                "wall_seconds": round(end.wall - start.wall, 2),
+            }
+        return figures
 
     def summary(self) -> dict[str, object]:
         """Busy share, peak load, the drill's own CPU, and a warning when saturated."""
@@ -78,17 +105,53 @@ class Conditions:
                 + "): timeouts, retries and latencies are not reliable. "
                 "Run the drill again on an idle machine before trusting these figures."
             )
+        turns = self.by_strategy()
         return {
             "cpus": self.cpus,
             "pressure_processes": self.pressure_processes,
             "strategies_ran": "one at a time, each alone on the event loop, in this order: "
-            + ", ".join(self.order),
+            + ", ".join(_turn(name, turns.get(name)) for name in self.order),
+            "by_strategy": turns,
             "cpu_busy_percent": None if busy is None else round(busy * 100, 1),
             "load_average_peak": None if peak_load is None else round(peak_load, 2),
             "drill_cpu_percent_of_one_core": None if own is None else round(own * 100, 1),
             "saturated": bool(reasons),
             "warning": warning,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """The machine's counters at one instant, and how many load samples were taken by then."""
+
+    ticks: tuple[int, int] | None
+    process: float
+    wall: float
+    loads: int
+
+    @classmethod
+    def now(cls, loads: int) -> _Mark:
+        return cls(_cpu_ticks(), time.process_time(), time.perf_counter(), loads)
+
+
+def _shares(start: _Mark, end: _Mark) -> tuple[float | None, float | None]:
+    """Machine-wide CPU busy share, and the drill's share of one core, between two marks."""
+    busy = None
+    if start.ticks and end.ticks and end.ticks[1] > start.ticks[1]:
+        busy = (end.ticks[0] - start.ticks[0]) / (end.ticks[1] - start.ticks[1])
+    wall = end.wall - start.wall
+    return busy, (end.process - start.process) / wall if wall > 0 else None
+
+
+def _turn(name: str, figures: dict[str, float | None] | None) -> str:
+    """`payrouter (load average peak 8.1, CPUs 100.0 % busy, the drill at 30.5 % of a core)`."""
+    if not figures:
+        return name
+    return (
+        f"{name} (load average peak {figures['load_average_peak']}, CPUs "
+        f"{figures['cpu_busy_percent']} % busy, the drill at "
+        f"{figures['drill_cpu_percent_of_one_core']} % of one core)"
+    )
 
 
 def _load_average() -> float | None:

@@ -118,7 +118,8 @@ async def run_drill(
         for name in order:
             on_start(name, len(traffic))
             await sandboxes[STRATEGIES.index(name)].arm()  # its fault timeline starts now
-            done[name] = await runners[name]()
+            with conditions.during(name):
+                done[name] = await runners[name]()
         runs = [done[name] for name in STRATEGIES]
         conditions.order = order
         conditions.pressure_processes = len(neighbours)

@@ -7,7 +7,7 @@ the wire format (error bodies, status codes) differs:
     auth -> latency -> before-faults -> idempotency -> outcome fault + handler -> store -> after
 
 Replays return the stored status, headers and body byte for byte. A request refused before
-processing (busy, maintenance, 401) is not stored, as at the real providers: it never ran.
+processing (busy, maintenance, 401, `saves`: Stripe's failed validation) is not stored.
 What a key keeps after a fault that struck once the request was processed follows the
 provider (`keeps_server_errors`): Stripe keeps its own 500, the others the real outcome; a
 load balancer's 502/504 page and a lost answer are never the provider's, so the real outcome
@@ -249,13 +249,18 @@ class Standin(abc.ABC):
             call.fault = self.faults.draw(Phase.OUTCOME, op.name, payer)
             reply = await op.handler(call)
             late = self.faults.draw(Phase.AFTER, op.name, payer)
-            if key is not None and call.method == "POST":
+            kept = self._kept(reply, late)
+            if key is not None and call.method == "POST" and self.saves(kept):
                 fingerprint = self.fingerprint(call.method, path, call.body)
-                self._replies[key] = (fingerprint, self._kept(reply, late), self.clock())
+                self._replies[key] = (fingerprint, kept, self.clock())
         finally:
             if key is not None:
                 self._running.discard(key)
         await self._play_late(late, reply, send)
+
+    def saves(self, reply: Reply) -> bool:
+        """Whether the key keeps `reply` (Stripe: not a request that failed validation)."""
+        return True
 
     def _replayed(self, reply: Reply) -> Reply:
         if self.replayed_header is None:

@@ -16,6 +16,7 @@ the `search_lag` fault holds new intents back, as Stripe's eventually consistent
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -33,8 +34,13 @@ from ._stripe_methods import TEST_DECLINES, unknown_method
 from ._stripe_payment_methods import PaymentMethods
 from ._stripe_records import balance_transactions, list_intents, search_intents
 from ._stripe_refunds import list_refunds, refund
+from ._stripe_webhooks import WebhookEndpoints
 from ._stripe_wire import (
+    IDEMPOTENCY_CONFLICT,
+    IN_PROGRESS,
+    UNAUTHORIZED,
     error,
+    failed_validation,
     form_payer,
     meta,
     missing,
@@ -74,6 +80,8 @@ class StripeStandin(Standin):
         self._settle_at: dict[str, float] = {}
         self._refunds: dict[str, dict[str, object]] = {}
         self._detached: set[str] = set()
+        self.webhooks = WebhookEndpoints()
+        """The account's webhook endpoints (`POST /v1/webhook_endpoints`) and deliveries."""
         self.vault = Vault(lambda: new_id("pm"), id_format=re.compile(r"(pm|tok)_[0-9A-Za-z_]+"))
         self.methods = PaymentMethods(self.vault)
 
@@ -84,6 +92,7 @@ class StripeStandin(Standin):
         self._settle_at.clear()
         self._refunds.clear()
         self._detached.clear()
+        self.webhooks.clear()
         self.methods.reset()
 
     def configure_account(self, settings: object) -> dict[str, object] | str:
@@ -105,6 +114,7 @@ class StripeStandin(Standin):
             Operation("void", "POST", f"{intent}/cancel", self._cancel, self._payer),
             Operation("refund", "POST", "/v1/refunds", self._refund, self._refund_payer),
             Operation("lookup", "GET", "/v1/refunds", self._list_refunds),
+            Operation("webhook_endpoints", "POST", "/v1/webhook_endpoints", self._add_endpoint),
             Operation("lookup", "GET", "/v1/refunds/{refund}", self._retrieve_refund),
             Operation(
                 "cancel_mandate", "POST", "/v1/payment_methods/{method}/detach", self._detach
@@ -119,13 +129,7 @@ class StripeStandin(Standin):
         return headers.get("authorization", "").startswith("Bearer ")
 
     def unauthorized(self) -> Reply:
-        """Stripe's 401: an invalid_request_error without a code."""
-        return error(
-            401,
-            "invalid_request_error",
-            "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth.",
-        )
+        return UNAUTHORIZED
 
     def busy(self, status: int, retry_after: int) -> Reply:
         """429 `rate_limit`, or 503 with `Stripe-Should-Retry: true` (load shedding)."""
@@ -147,22 +151,15 @@ class StripeStandin(Standin):
         return error(500, "api_error", "An unknown error occurred")
 
     def idempotency_conflict(self) -> Reply:
-        """Stripe's 400 `idempotency_error`."""
-        return error(
-            400,
-            "idempotency_error",
-            "Keys for idempotent requests can only be used with the same parameters they "
-            "were first used with.",
-        )
+        return IDEMPOTENCY_CONFLICT
 
     def in_progress(self) -> Reply:
-        """Stripe's 409 `idempotency_key_in_use`."""
-        return error(
-            409,
-            "invalid_request_error",
-            "There is currently another in-progress request using this Idempotent Key.",
-            code="idempotency_key_in_use",
-        )
+        return IN_PROGRESS
+
+    def saves(self, reply: Reply) -> bool:
+        """Not a request that failed parameter validation: Stripe saves results only once
+        the endpoint began (a decline's 402 is saved)."""
+        return not failed_validation(reply)
 
     def _payer(self, call: Call) -> str | None:
         intent = self._intents.get(call.path_params.get("intent", ""))
@@ -242,7 +239,7 @@ class StripeStandin(Standin):
         }
         self._intents[intent_id] = intent
         if form.get("confirm") == "true" and intent["payment_method"]:
-            return self._confirm(call, intent, call.base_url)
+            return self._notify(intent, self._confirm(call, intent, call.base_url))
         intent["status"] = "requires_confirmation" if intent["payment_method"] else intent["status"]
         return json_reply(200, public(intent))
 
@@ -262,7 +259,15 @@ class StripeStandin(Standin):
             return unexpected_state(intent, "confirm")
         intent["_off_session"] = form.get("off_session") == "true"  # the customer is back
         intent["_return_url"] = form.get("return_url", intent["_return_url"])
-        return self._confirm(call, intent, call.base_url)
+        return self._notify(intent, self._confirm(call, intent, call.base_url))
+
+    def _notify(self, intent: dict[str, object], reply: Reply) -> Reply:
+        """The event of a confirmation's outcome, to the endpoints that enabled it."""
+        if intent["status"] == "succeeded":
+            self.webhooks.emit("payment_intent.succeeded", intent)
+        elif intent["status"] == "requires_payment_method" and intent["last_payment_error"]:
+            self.webhooks.emit("payment_intent.payment_failed", intent)
+        return reply
 
     def _confirm(self, call: Call, intent: dict[str, object], base_url: str) -> Reply:
         method = str(intent["payment_method"])
@@ -341,15 +346,20 @@ class StripeStandin(Standin):
         return cancel(call, intent, self.books, self._payer(call))
 
     async def _refund(self, call: Call) -> Reply:
-        return refund(
-            call, self._intents, self._refunds, self.books, self._settle, self._refund_payer(call)
-        )
+        payer = self._refund_payer(call)
+        made = refund(call, self._intents, self._refunds, self.books, self._settle, payer)
+        if made.status == 200:  # Stripe's `refund.created`, the refund as it was made
+            self.webhooks.emit("refund.created", json.loads(made.body))
+        return made
 
     async def _retrieve_refund(self, call: Call) -> Reply:
         refund = self._refunds.get(call.path_params["refund"])
         if refund is None:
             return missing("refund", call.path_params["refund"])
         return json_reply(200, refund)
+
+    async def _add_endpoint(self, call: Call) -> Reply:
+        return self.webhooks.create(call)
 
     async def _list_refunds(self, call: Call) -> Reply:
         return list_refunds(call, self._refunds)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 
 from ._exchange import Call, Reply, json_reply
 
 __all__ = [
+    "IDEMPOTENCY_CONFLICT",
+    "IN_PROGRESS",
+    "UNAUTHORIZED",
     "error",
+    "failed_validation",
     "form_payer",
     "meta",
     "missing",
@@ -25,6 +30,41 @@ def new_id(prefix: str) -> str:
 
 def error(status: int, kind: str, message: str, **extra: object) -> Reply:
     return json_reply(status, {"error": {"type": kind, "message": message, **extra}})
+
+
+def failed_validation(reply: Reply) -> bool:
+    """A 400 `invalid_request_error` naming the `param` it refuses: the request failed
+    parameter validation before the endpoint ran, so Stripe saves no result for its key
+    ("If incoming parameters fail validation ... no idempotent result is saved")."""
+    if reply.status != 400:
+        return False
+    problem = json.loads(reply.body).get("error", {})
+    return problem.get("type") == "invalid_request_error" and "param" in problem
+
+
+UNAUTHORIZED = error(
+    401,
+    "invalid_request_error",
+    "You did not provide an API key. You need to provide your API key in the "
+    "Authorization header, using Bearer auth.",
+)
+"""Stripe's 401: an invalid_request_error without a code."""
+
+IDEMPOTENCY_CONFLICT = error(
+    400,
+    "idempotency_error",
+    "Keys for idempotent requests can only be used with the same parameters they "
+    "were first used with.",
+)
+"""Stripe's 400 `idempotency_error`: the same key with other parameters."""
+
+IN_PROGRESS = error(
+    409,
+    "invalid_request_error",
+    "There is currently another in-progress request using this Idempotent Key.",
+    code="idempotency_key_in_use",
+)
+"""Stripe's 409 `idempotency_key_in_use`."""
 
 
 def form_payer(call: Call) -> str | None:
