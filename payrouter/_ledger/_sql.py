@@ -214,8 +214,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         return self._runner
 
     async def _step(self, step: Step[T], *, before_call: bool = False) -> T:
-        """A pay-path write on a server: in a batch with other payments' (`_pg_writer`), or
-        alone, in autocommit on a pooled connection."""
+        """A pay-path write on a server: batched with others' (`_pg_writer`), or autocommit."""
         alone = partial(run_alone, self._statement, step)
         return await self._run(alone, before_call=before_call, step=step)
 
