@@ -87,6 +87,9 @@ async def test_a_ledger_locked_past_the_deadline_is_the_ledgers_fault(tmp_path: 
         assert "no provider was called" in message
         assert adapter.provider.calls == 0
         # The claim the lock held back was abandoned, not left to block the customer's retry.
+        # The lookup waits (unbounded) behind the abandoned work on the ledger's thread, so
+        # the retry's own deadline does not also cover SQLite's wait for the freed lock.
+        assert await router.lookup("order-1") is None
         assert (await router.pay(request("order-1"))).status is PaymentStatus.SUCCEEDED
 
 

@@ -14,11 +14,14 @@ import logging
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from payrouter import PaymentStatus, Router
 from payrouter._ledger import SqlLedger
-from payrouter._ledger._sealing import new_key, sealed_by
+from payrouter._ledger._sealed_actions import stored_action
+from payrouter._ledger._sealing import RequestSeal, new_key, sealed_by
+from payrouter.provider import NextAction
 from payrouter_adapters.stripe import StripeAdapter
 from tests.test_next_action import SECRET, challenged_at_stripe, challenged_card
 
@@ -152,3 +155,30 @@ async def test_a_client_secret_kept_in_clear_before_sealing_still_reads_and_rese
         await ledger.close()
     assert SECRET not in _kept_action(url, "o-old")
     assert await _looked_up(url, [NEW_KEY], "o-old") == SECRET
+
+
+async def test_a_second_pay_of_the_order_answers_with_the_opened_secret(ledger_url: str) -> None:
+    """The claim that finds the order waiting builds its answer from the row: opened too."""
+    order_id = f"o-again-{ledger_url[:6]}"
+    stripe = challenged_at_stripe(StripeAdapter)
+    async with Router([stripe], ledger=ledger_url, hooks=(), ledger_keys=[NEW_KEY]) as router:
+        await router.pay(challenged_card(order_id))
+        again = await router.pay(challenged_card(order_id))
+    assert again.status is PaymentStatus.REQUIRES_ACTION
+    assert again.action is not None
+    assert again.action.client_secret is not None
+    assert again.action.client_secret.get_secret_value() == SECRET
+
+
+def test_a_server_ledger_without_keys_keeps_the_action_without_its_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only reachable with a provider that does not replay (Stripe does, and is refused at
+    open without keys): the secret is left out, never kept in clear."""
+    action = NextAction(kind="sdk", provider_type="use_stripe_sdk", client_secret=SecretStr(SECRET))
+    caplog.set_level(logging.WARNING, logger="payrouter")
+    kept = stored_action(RequestSeal(None, None, in_memory=False), action, "o-server", 1)
+    assert SECRET not in kept
+    assert json.loads(kept)["client_secret"] is None
+    assert "o-server" in caplog.text
+    assert SECRET not in caplog.text

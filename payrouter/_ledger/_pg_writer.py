@@ -134,7 +134,7 @@ class PipelineWriter(Writer):
     def _together(self, batch: list[Job]) -> bool:
         """Pipeline the batch's steps; every other job, and every job of a batch that was
         rolled back, runs alone. Always True: no job is left for the caller to run."""
-        piped = [j for j in batch if isinstance(j.step, Step) and not j.abandoned.is_set()]
+        piped = [j for j in batch if isinstance(j.step, Step) and j.abandoned.commit()]
         rows = self._pipelined(piped) if len(piped) > 1 else None
         if rows is not None:
             self.batches += 1
@@ -146,7 +146,7 @@ class PipelineWriter(Writer):
         return True
 
     def _alone(self, job: Job) -> None:
-        if isinstance(job.step, Step) and job.abandoned.is_set():
+        if isinstance(job.step, Step) and not job.abandoned.commit():
             job.outcome = (False, AbandonedError())  # nobody waits for it: never sent
             return
         super()._alone(job)

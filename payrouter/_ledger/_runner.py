@@ -146,6 +146,8 @@ class LedgerRunner:
 
         def expire() -> None:
             nonlocal expired
+            if before_call and not abandoned.set():
+                return  # its commit began first: wait for it, as for any answer
             expired = future.cancel()  # False once answered: the answer stands
 
         loop = asyncio.get_running_loop()
@@ -173,12 +175,13 @@ class LedgerRunner:
         )
 
     def refuse_if_abandoned(self) -> None:
-        """Called on the ledger's thread just before a commit: roll back if nobody waits.
+        """Called on the ledger's thread just before a commit: roll back if nobody waits,
+        else mark the commit begun, so the caller waits for it instead of giving up (`Abandon`).
         In a shared transaction the writer checks every job of the batch before its commit."""
         if self.grouped:
             return
         abandoned: Abandon | None = getattr(self._local, "abandoned", None)
-        if abandoned is not None and abandoned.is_set():
+        if abandoned is not None and not abandoned.commit():
             raise AbandonedError
 
     async def call(self, work: Callable[[], T]) -> T:

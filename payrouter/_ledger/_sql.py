@@ -177,13 +177,14 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
     @contextmanager
     def _statement(self) -> Iterator[Connection]:
         """For work that is one statement: SQLite's inline transaction, or on a network
-        database an autocommit connection, which spares the BEGIN and COMMIT round trips."""
+        database an autocommit connection (no BEGIN or COMMIT round trips; sent is committed)."""
         if self._inline is not None:
             with self._transaction() as conn:
                 yield conn
-        else:
-            with self._require_engine().connect() as conn:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            return
+        self._require_runner().refuse_if_abandoned()
+        with self._require_engine().connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def _batch(self) -> AbstractContextManager[object]:
         """The writer's shared transaction for a batch of work (group commit, `_writer`)."""
@@ -214,8 +215,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         return self._runner
 
     async def _step(self, step: Step[T], *, before_call: bool = False) -> T:
-        """A pay-path write on a server: in a batch with other payments' (`_pg_writer`), or
-        alone, in autocommit on a pooled connection."""
+        """A pay-path write on a server: batched with others' (`_pg_writer`), or autocommit."""
         alone = partial(run_alone, self._statement, step)
         return await self._run(alone, before_call=before_call, step=step)
 
@@ -240,11 +240,9 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             raise self._location.error(error, "writing or reading it") from error
 
     async def transact(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction, where the ledger runs its own statements.
-
-        The extension point for the ledger's other tables (the follow-up outbox, webhook
-        events): their statements live beside their own logic, not in this class.
-        """
+        """Run `work` in one transaction, where the ledger runs its own statements: the
+        extension point for the ledger's other tables (the follow-up outbox, webhook events),
+        whose statements live beside their own logic, not in this class."""
 
         def run() -> T:
             with self._transaction() as conn:

@@ -35,22 +35,38 @@ MAX_BATCH: Final = 64
 
 
 class Abandon:
-    """Set on the event loop's side when a job's caller stops waiting; read on the writer's
-    thread just before a commit. A flag behind the GIL is all that takes: a `threading.Event`
-    (a lock and a condition, built per job) cost as much as the rest of a job's set-up, and
-    its lock bought nothing here, since a caller that gives up just after the check is the
-    same as one that gives up just after the commit."""
+    """Whether a job's caller gave up waiting, or its commit began: whichever came first wins.
 
-    __slots__ = ("_set",)
+    The caller may give up (its deadline passed) at the very moment the ledger's thread is
+    about to commit. Had both sides only looked at a flag, the caller could be told "the ledger
+    did not answer, no provider was called" while the claim and attempt row it gave up on were
+    committed anyway, leaving an attempt that a takeover or reconcile would later send. So the
+    two sides race for one slot: `set` (the caller) and `commit` (the ledger's thread, just
+    before its commit) each put their mark with `dict.setdefault`, which is atomic, and the
+    loser learns it lost: a caller that lost waits for the commit's answer; a commit that lost
+    rolls back. A `threading.Lock` per job would do the same at several times the cost.
+    """
+
+    __slots__ = ("_fate",)
 
     def __init__(self) -> None:
-        self._set = False
+        self._fate: dict[str, str] = {}
 
-    def set(self) -> None:
-        self._set = True
+    def set(self) -> bool:
+        """Give the job up: True, unless its commit has begun (then the caller must wait)."""
+        return self._fate.setdefault("fate", _ABANDONED) is _ABANDONED
 
     def is_set(self) -> bool:
-        return self._set
+        return self._fate.get("fate") is _ABANDONED
+
+    def commit(self) -> bool:
+        """On the ledger's thread just before the commit: True if it may go ahead (its caller
+        can no longer give up), False if the caller gave up first (roll back)."""
+        return self._fate.setdefault("fate", _COMMITTING) is _COMMITTING
+
+
+_ABANDONED: Final = "abandoned"
+_COMMITTING: Final = "committing"
 
 
 @dataclass(slots=True, eq=False)
@@ -135,7 +151,7 @@ class Writer:
                 for job in batch:
                     self._on_thread(job, True)
                     job.outcome = (True, job.work())
-                if any(job.abandoned.is_set() for job in batch):
+                if not all(job.abandoned.commit() for job in batch):
                     raise _RolledBackError
         except BaseException:  # a job failed, was abandoned, or the commit failed
             return False

@@ -7,7 +7,7 @@ import pytest
 
 from payrouter import Money
 from payrouter.provider import FailureKind, Outcome, ProviderReply
-from payrouter_adapters.stripe._saved_errors import after_saved_500
+from payrouter_adapters.stripe._saved_errors import after_saved_500, refund_after_saved_500
 
 SAVED_500 = ProviderReply.unknown(provider_code="api_error", http_status=500)
 FIRST = httpx.Response(500, json={"error": {"type": "api_error"}})
@@ -53,3 +53,31 @@ def test_still_requires_capture_spends_the_key_only_behind_a_replayed_500() -> N
 def test_an_unreadable_intent_leaves_the_500_as_it_was() -> None:
     lost = httpx.Response(503, json={"error": {"type": "api_error"}})
     assert after_saved_500("stripe", "void", SAVED_500, REPLAYED, lost) == SAVED_500
+
+
+def refunds(*data: dict[str, object], has_more: bool = False) -> httpx.Response:
+    return httpx.Response(200, json={"object": "list", "data": list(data), "has_more": has_more})
+
+
+def test_a_refund_listed_under_the_key_is_the_refund() -> None:
+    made = {
+        "id": "re_1",
+        "object": "refund",
+        "status": "succeeded",
+        "amount": 1050,
+        "currency": "eur",
+        "metadata": {"payrouter_reference": "k-1"},
+    }
+    reply = refund_after_saved_500("stripe", SAVED_500, FIRST, refunds(made), "k-1")
+    assert reply.outcome is Outcome.SUCCEEDED
+    assert reply.provider_reference == "re_1"
+
+
+def test_no_refund_under_the_key_spends_it_only_behind_a_replayed_500_and_a_whole_list() -> None:
+    first = refund_after_saved_500("stripe", SAVED_500, FIRST, refunds(), "k-1")
+    paged = refund_after_saved_500("stripe", SAVED_500, REPLAYED, refunds(has_more=True), "k-1")
+    spent = refund_after_saved_500("stripe", SAVED_500, REPLAYED, refunds(), "k-1")
+
+    assert first == paged == SAVED_500
+    assert spent.outcome is Outcome.UNKNOWN
+    assert spent.key_spent

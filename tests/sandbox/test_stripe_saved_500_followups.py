@@ -111,3 +111,31 @@ async def test_a_capture_whose_saved_500_did_nothing_is_resent_under_a_new_key(
         "taken": 1050,
         "refunded": 0,
     }
+
+
+async def test_a_refund_whose_saved_500_did_nothing_is_resent_under_a_new_key(
+    router: Router, admin: httpx.AsyncClient
+) -> None:
+    """The intent lists no refund under the key; once Stripe replays the 500 the key is
+    spent, and the refund goes again under a new key and is made once."""
+    paid = await router.pay(
+        PaymentRequest(
+            order_id="order-refund-spent",
+            amount=Money.of("10.50", "EUR"),
+            sources=[CardSource(token=SecretStr("pm_card_visa"))],
+            customer_country="DE",
+        )
+    )
+    await add_fault(admin, "stripe", kind="error", saved=True, count=1, operations=["refund"])
+
+    queued = await router.refund(paid)
+    (still,) = await router.process_outbox()
+    (done,) = await router.process_outbox()
+
+    assert queued.status is still.status is FollowUpStatus.QUEUED
+    assert still.idempotency_key != queued.idempotency_key
+    assert done.status is FollowUpStatus.SUCCEEDED
+    assert (await books(admin, "stripe"))["orders"]["order-refund-spent"] == {
+        "taken": 1050,
+        "refunded": 1050,
+    }

@@ -27,9 +27,9 @@ from payrouter.provider import (
 
 from . import _records, _replies
 from ._payment_methods import created_method, method_key, payment_method_form, transport_failure
-from ._refund_replies import listed_refund_reply, refund_reply
+from ._refund_replies import refund_reply
 from ._requests import WALLETS, intent_form, refund_form, search_query, stripe_amount
-from ._saved_errors import FollowUpOperation, after_saved_500
+from ._saved_errors import FollowUpOperation, after_saved_500, refund_after_saved_500
 
 __all__ = ["StripeAdapter", "StripeOptions"]
 
@@ -199,7 +199,7 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         listed = await self._client.get(
             "/v1/refunds", params={"payment_intent": handle.provider_reference, "limit": "100"}
         )
-        return listed_refund_reply(self.name, listed, idempotency_key) or reply
+        return refund_after_saved_500(self.name, reply, response, listed, idempotency_key)
 
     async def void(self, handle: PaymentHandle, *, idempotency_key: str) -> ProviderReply:
         """`POST /v1/payment_intents/{id}/cancel`: release an uncaptured authorization.

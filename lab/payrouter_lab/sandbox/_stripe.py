@@ -16,6 +16,7 @@ the `search_lag` fault holds new intents back, as Stripe's eventually consistent
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -345,9 +346,11 @@ class StripeStandin(Standin):
         return cancel(call, intent, self.books, self._payer(call))
 
     async def _refund(self, call: Call) -> Reply:
-        return refund(
-            call, self._intents, self._refunds, self.books, self._settle, self._refund_payer(call)
-        )
+        payer = self._refund_payer(call)
+        made = refund(call, self._intents, self._refunds, self.books, self._settle, payer)
+        if made.status == 200:  # Stripe's `refund.created`, the refund as it was made
+            self.webhooks.emit("refund.created", json.loads(made.body))
+        return made
 
     async def _retrieve_refund(self, call: Call) -> Reply:
         refund = self._refunds.get(call.path_params["refund"])
