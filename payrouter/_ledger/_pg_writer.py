@@ -25,14 +25,16 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
-import psycopg
 from sqlalchemy import Connection, Engine, PoolProxiedConnection, TextClause
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from ._runner import AbandonedError
 from ._writer import Job, Writer
+
+if TYPE_CHECKING:  # psycopg is the `postgres` extra: imported where a PostgreSQL ledger runs
+    import psycopg
 
 __all__ = [
     "LOCK_TIMEOUT_MS",
@@ -81,6 +83,8 @@ class PipelineConnection:
         return proxied
 
     def get(self) -> psycopg.Connection[Any]:
+        import psycopg
+
         db = self._proxied.driver_connection
         assert isinstance(db, psycopg.Connection)
         if db.broken:
@@ -153,6 +157,8 @@ class PipelineWriter(Writer):
 
     def _pipelined(self, jobs: list[Job]) -> list[list[Any]] | None:
         """Send the steps and a COMMIT in one pipeline; their rows, or None if rolled back."""
+        import psycopg
+
         try:
             db = self._connection()
         except Exception:  # closed, or cannot connect again: each job alone says why

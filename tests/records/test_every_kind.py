@@ -41,7 +41,7 @@ from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_adapters.stripe import StripeAdapter
 from payrouter_lab.sandbox import Sandbox, serve
 from tests.records.kit import edit, plant_fee, plant_payment, plant_refund
-from tests.sandbox.kit import IBAN, issue_stored_cards
+from tests.sandbox.kit import IBAN, issue_paypal_vault_ids, issue_stored_cards
 
 
 @pytest_asyncio.fixture
@@ -49,6 +49,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     async with serve(seed=19) as running:
         async with httpx.AsyncClient(base_url=f"{running.admin_url}/_admin") as admin:
             await issue_stored_cards(admin)  # the stored cards the tests charge at Adyen
+            await issue_paypal_vault_ids(admin)  # and the PayPal wallets vaulted at PayPal
         yield running
 
 

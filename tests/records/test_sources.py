@@ -29,7 +29,7 @@ from payrouter_adapters.berlingroup import BerlinGroupAdapter
 from payrouter_adapters.paypal import PayPalAdapter
 from payrouter_lab.sandbox import Sandbox, serve
 from tests.peers import SPECS_DIR
-from tests.sandbox.kit import IBAN, issue_stored_cards
+from tests.sandbox.kit import IBAN, issue_paypal_vault_ids, issue_stored_cards
 from tests.sandbox.test_schemas import Exchange, Recorder
 
 
@@ -38,6 +38,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     async with serve(seed=23) as running:
         async with httpx.AsyncClient(base_url=f"{running.admin_url}/_admin") as admin:
             await issue_stored_cards(admin)  # the stored cards the tests charge at Adyen
+            await issue_paypal_vault_ids(admin)  # and the PayPal wallets vaulted at PayPal
         yield running
 
 
