@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import ClassVar, Generic, Self, TypeVar, cast
+from typing import ClassVar, Final, Generic, Self, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -174,6 +174,19 @@ def parse_options(model: type[ModelT], name: str, options: Mapping[str, object])
         raise ConfigurationError(problems) from None
 
 
+IDLE_CONNECTION_SECONDS: Final = 2.0
+"""How long an idle pooled connection may be reused: well under the 5 s many servers keep one.
+
+A server closes an idle connection on its own clock, from when it sent the last response; the
+pool counts from when this process read it, later by however long the event loop was busy.
+With both at 5 s (httpx's default and uvicorn's, Node's), a request sent on a connection the
+server was closing meets a reset: `read_error`, an unknown outcome, for a request the server
+never read. A busy checkout hit it (a bank initiation its bank never received, left open for
+the bank's seven-day bound); 2 s leaves 3 s of lag to spare, and a connection that busy
+traffic keeps using never idles that long.
+"""
+
+
 def build_client(
     options: HttpOptions,
     headers: Mapping[str, str],
@@ -188,6 +201,7 @@ def build_client(
     limits = httpx.Limits(
         max_connections=options.max_connections,
         max_keepalive_connections=options.max_connections,
+        keepalive_expiry=IDLE_CONNECTION_SECONDS,
     )
     if transport is None:
         # Without TCP_NODELAY a request written as headers then body waits for the peer's

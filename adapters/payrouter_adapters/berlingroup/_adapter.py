@@ -134,6 +134,7 @@ def _mtls_transport(
     limits = httpx.Limits(
         max_connections=options.max_connections,
         max_keepalive_connections=options.max_connections,
+        keepalive_expiry=2.0,  # under servers' idle timeouts, as payrouter's own clients
     )
     return httpx.AsyncHTTPTransport(verify=context, limits=limits)
 
