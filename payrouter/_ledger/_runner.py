@@ -14,7 +14,11 @@ variable so every ledger call made on its behalf sees it without widening each s
 - work **before** a provider is called (the claim, an attempt's row) waits at most until the
   deadline, then raises `LedgerUnavailableError`: no provider was called. A claim still
   waiting for SQLite's lock when the payment gave up is abandoned: its transaction rolls back
-  instead of committing, so the customer's retry is not refused as "in progress".
+  instead of committing, so the customer's retry is not refused as "in progress". Giving up
+  and committing race for one slot (`_writer.Abandon`): once the commit has begun the caller
+  waits for it, so a caller told "no provider was called" never leaves a row behind. On a
+  network database a statement sent in autocommit is committed by the sending, so such a
+  statement, once sent, is waited for past the deadline.
 - work **after** a call (its outcome) gets `RECORD_GRACE_SECONDS` more even past the
   deadline, and is never abandoned: the provider may have charged, and a late record is
   better than none. The payer reports a failure there as `OutcomeNotRecordedError`.
