@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, select, tuple_, update
 
 from .._errors import ConfigurationError
 from ._schema import attempts
@@ -116,40 +116,14 @@ def _reseal_batch(conn: Connection, keys: LedgerKeys, size: int, tally: _Tally) 
     rows = conn.execute(query.order_by(attempts.c.order_id, attempts.c.number).limit(size)).all()
     for order_id, number, stored in rows:
         tally.examined += 1
-        _reseal_one(conn, keys, order_id, number, str(stored), tally)
+        resealed = _resealed(keys, str(stored), order_id, number, None, tally)
+        if resealed is not None:
+            _write_unchanged(
+                conn, attempts.c.request, order_id, number, str(stored), resealed, tally
+            )
     if rows:
         tally.last = (rows[-1].order_id, rows[-1].number)
     return len(rows) == size
-
-
-def _reseal_one(
-    conn: Connection, keys: LedgerKeys, order_id: str, number: int, stored: str, tally: _Tally
-) -> None:
-    """One kept request, counted as current, resealed, changed meanwhile, or unopened."""
-    key_id = sealed_by(stored)
-    if key_id == keys.sealing_id:
-        tally.current += 1
-        return
-    try:
-        plain = keys.open(stored, order_id, number)
-    except SealedRequestError:
-        tally.unopened += 1
-        unknown = key_id or "?"
-        tally.unopened_keys[unknown] = tally.unopened_keys.get(unknown, 0) + 1
-        return
-    written = conn.execute(
-        update(attempts)
-        .where(
-            attempts.c.order_id == order_id,
-            attempts.c.number == number,
-            attempts.c.request == stored,  # only the value we read: never another's write
-        )
-        .values(request=keys.seal(plain, order_id, number))
-    )
-    if written.rowcount == 1:
-        tally.resealed += 1
-    else:
-        tally.changed += 1
 
 
 def _reseal_actions(conn: Connection, keys: LedgerKeys, size: int, tally: _Tally) -> bool:
@@ -167,28 +141,52 @@ def _reseal_actions(conn: Connection, keys: LedgerKeys, size: int, tally: _Tally
         if not isinstance(secret, str):
             continue  # the marker was inside the provider's own data
         tally.examined += 1
-        key_id = sealed_by(secret)
-        if key_id == keys.sealing_id:
-            tally.current += 1
-            continue
-        try:
-            plain = keys.open(secret, order_id, number, ACTION_PURPOSE)
-        except SealedRequestError:
-            tally.unopened += 1
-            tally.unopened_keys[key_id or "?"] = tally.unopened_keys.get(key_id or "?", 0) + 1
-            continue
-        data["client_secret"] = keys.seal(plain, order_id, number, ACTION_PURPOSE)
-        written = conn.execute(
-            update(attempts)
-            .where(
-                attempts.c.order_id == order_id,
-                attempts.c.number == number,
-                attempts.c.next_action == kept,  # only the value we read
-            )
-            .values(next_action=json.dumps(data, separators=(",", ":")))
-        )
-        tally.resealed += written.rowcount == 1
-        tally.changed += written.rowcount != 1
+        resealed = _resealed(keys, secret, order_id, number, ACTION_PURPOSE, tally)
+        if resealed is not None:
+            data["client_secret"] = resealed
+            action = json.dumps(data, separators=(",", ":"))
+            _write_unchanged(conn, attempts.c.next_action, order_id, number, kept, action, tally)
     if rows:
         tally.last = (rows[-1].order_id, rows[-1].number)
     return len(rows) == size
+
+
+def _resealed(
+    keys: LedgerKeys, sealed: str, order_id: str, number: int, purpose: str | None, tally: _Tally
+) -> str | None:
+    """`sealed` (or a value kept in clear) sealed again under the first key; None, counted,
+    when it already is or when no configured key opens it."""
+    key_id = sealed_by(sealed)
+    if key_id == keys.sealing_id:
+        tally.current += 1
+        return None
+    try:
+        plain = keys.open(sealed, order_id, number, purpose)
+    except SealedRequestError:
+        tally.unopened += 1
+        unknown = key_id or "?"
+        tally.unopened_keys[unknown] = tally.unopened_keys.get(unknown, 0) + 1
+        return None
+    return keys.seal(plain, order_id, number, purpose)
+
+
+def _write_unchanged(
+    conn: Connection,
+    column: ColumnElement[str],
+    order_id: str,
+    number: int,
+    read: str,
+    value: str,
+    tally: _Tally,
+) -> None:
+    """Write `value` to the attempt's `column` only if it still holds what was `read`, never
+    over another's write meanwhile; counted as resealed or changed."""
+    written = conn.execute(
+        update(attempts)
+        .where(attempts.c.order_id == order_id, attempts.c.number == number, column == read)
+        .values({column: value})
+    )
+    if written.rowcount == 1:
+        tally.resealed += 1
+    else:
+        tally.changed += 1
