@@ -88,10 +88,9 @@ def after_saved_500(
             return reply  # maybe never saved: the same key may still do it
         spent = _spent(reply, operation, "the intent is still requires_capture")
         return replace(spent, provider_reference=found.id)
-    done = {"capture": "canceled", "void": "captured"}[operation]
-    if (operation == "capture" and status == "canceled") or (
-        operation == "void" and status in CAPTURE_STATUSES
-    ):
+    undone_by = status == "canceled" if operation == "capture" else status in CAPTURE_STATUSES
+    if undone_by:  # the opposite follow-up came first
+        done = "canceled" if operation == "capture" else "captured"
         return ProviderReply.failed(
             FailureKind.INVALID_REQUEST,
             provider_reference=found.id,
