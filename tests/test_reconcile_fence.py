@@ -192,7 +192,11 @@ async def test_a_claim_back_past_its_lease_never_writes_failed_over_the_taker(
     `LedgerUnavailableError` path) and past its lease: a taker already pays the order, so the
     late retake writes nothing over it."""
     provider = SimulatedProvider("card_a")
-    settings = RouterSettings(in_progress_wait_seconds=0, lookup_tries=1, deadline_seconds=1.0)
+    # Leases end only when the test runs them out: the 2 s that follows a 1 s deadline could
+    # pass on its own on a busy machine, freeing the taker's order to the retrier.
+    settings = RouterSettings(
+        in_progress_wait_seconds=0, lookup_tries=1, deadline_seconds=1.0, lease_seconds=600.0
+    )
     stuck_ledger = _SlowClaim(ledger_url, settings.deadline_seconds)
     stuck = Router(
         [SimulatedAdapter(provider, resolution=_SEARCHABLE)],
@@ -201,7 +205,9 @@ async def test_a_claim_back_past_its_lease_never_writes_failed_over_the_taker(
         settings=settings,
     )
     taker_adapter = _Stalling(provider)
-    taker = Router([taker_adapter], ledger=ledger_url, hooks=(), settings=settings)
+    # The taker's call waits on the test, so its deadline must outlast the test's steps.
+    patient = settings.model_copy(update={"deadline_seconds": 600.0})
+    taker = Router([taker_adapter], ledger=ledger_url, hooks=(), settings=patient)
     retrier = Router(
         [SimulatedAdapter(provider, resolution=_SEARCHABLE)],
         ledger=ledger_url,
