@@ -349,6 +349,8 @@ class _Endpoint:
         body = b""
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left before its body arrived: no server processes that
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
