@@ -1,12 +1,14 @@
-"""Where and for how long ledger work runs: off the event loop, bounded by the payment.
+"""Where and for how long ledger work runs: never waiting on the event loop, bounded by the payment.
 
-Every statement runs on the ledger's own threads, so a database that stalls (a SQLite file
+Statements run on the ledger's own threads, so a database that stalls (a SQLite file
 another process holds a write lock on, a slow network round trip) never stalls the event loop
 and the other payments on it. SQLite has one writer thread, whose writes are serial anyway,
-with group commit (`_writer`). A network database has one thread per pooled connection and,
-for the pay path's own writes (claim, attempt row, outcome: `hot` work), a writer thread of
-its own with group commit on one connection, so payments in flight share a commit (one WAL
-flush) instead of each paying for three.
+with group commit (`_writer`); the pay path's writes (`here` work) it runs on the event loop
+instead when SQLite can do them without waiting for a lock, and on the thread otherwise. A
+network database has one thread per pooled connection and, for the pay path's own writes
+(claim, attempt row, outcome: `hot` work), a writer thread of its own with group commit on
+one connection, so payments in flight share a commit (one WAL flush) instead of each paying
+for three.
 
 A payment bounds its ledger work by its deadline (`payment_deadline`), carried in a context
 variable so every ledger call made on its behalf sees it without widening each signature:
@@ -103,14 +105,23 @@ class LedgerRunner:
         return 0 if self._writer is None else self._writer.batches
 
     def _submit(
-        self, work: Callable[[], T], groupable: bool, hot: bool, step: object = None
+        self,
+        work: Callable[[], T],
+        groupable: bool,
+        hot: bool,
+        step: object = None,
+        here: bool = False,
     ) -> tuple[asyncio.Future[T], Abandon]:
         """Queue `work`; the future answers after it committed, the flag abandons it. The
-        writer takes `hot` work, and all work when there is no pool."""
+        writer takes `hot` work, and all work when there is no pool; `here` work it may run
+        on the event loop when that needs no wait (`Writer.submit_here`)."""
         loop = asyncio.get_running_loop()
         if self._writer is not None and (hot or self._executor is None):
             job = Job(work, loop, loop.create_future(), groupable=groupable, step=step)
-            self._writer.submit(job)
+            if here:
+                self._writer.submit_here(job)
+            else:
+                self._writer.submit(job)
             return job.future, job.abandoned
         abandoned = Abandon()
 
@@ -130,10 +141,12 @@ class LedgerRunner:
         before_call: bool = False,
         hot: bool = False,
         step: object = None,
+        here: bool = False,
     ) -> T:
         """Run `work` on a ledger thread; `before_call` marks work a provider call waits on,
-        `hot` the pay path's writes, which may share a commit with other payments', and
-        `step` the same work as a statement a pipelining writer may send with others'.
+        `hot` the pay path's writes, which may share a commit with other payments', `step`
+        the same work as a statement a pipelining writer may send with others', and `here`
+        work the writer may run on the event loop when no lock wait is needed (`_writer`).
 
         The wait is bounded by a timer on the loop that cancels the future, not by
         `asyncio.timeout` (whose task bookkeeping cost as much again on every ledger call).
@@ -141,7 +154,7 @@ class LedgerRunner:
         deadline = _DEADLINE.get()
         if before_call and deadline is not None and time.monotonic() >= deadline:
             raise self._late(before_call)  # not even started: nothing to abandon or undo
-        future, abandoned = self._submit(work, groupable=True, hot=hot, step=step)
+        future, abandoned = self._submit(work, True, hot, step, here)
         if deadline is None:
             return await future
         if not before_call:

@@ -80,6 +80,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         self._inline: Connection | None = None
         self._checkpointer: Checkpointer | None = None
         self._dbapi: sqlite3.Connection | None = None  # SQLite: the hot path's connection
+        self._waits_for_locks = True  # its busy timeout is on (`_lock_waits`)
         self._location = LedgerLocation(url)
         self._is_sqlite = url.startswith("sqlite")
         in_memory = self._is_sqlite and self._location.path is None
@@ -119,6 +120,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             dbapi = self._inline.connection.dbapi_connection
             assert isinstance(dbapi, sqlite3.Connection)
             self._dbapi = dbapi
+            self._waits_for_locks = True  # as `ledger_engine` connects it
             self._location.remember()
             if self._location.path is not None:
                 self._checkpointer = Checkpointer(self._location.path)
@@ -130,7 +132,9 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
     def _writer(self, on_thread: Callable[[Job | None, bool], None]) -> Writer:
         """SQLite's writer (a batch is one transaction), or a server's (one pipeline)."""
         if self._is_sqlite:
-            return Writer(self._batch, on_thread)
+            # Under FULL or EXTRA each commit waits for a disk flush: never on the loop.
+            waits = self._lock_waits if self._synchronous in ("OFF", "NORMAL") else None
+            return Writer(self._batch, on_thread, lock_waits=waits)
         return PipelineWriter(self._require_engine, on_thread)
 
     def _disconnect(self) -> None:
@@ -192,6 +196,18 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             raise LedgerUnavailableError("the ledger is not open")
         return self._inline.begin()
 
+    def _lock_waits(self, allowed: bool) -> None:
+        """Whether SQLite waits for another connection's lock (up to BUSY_TIMEOUT_SECONDS, on
+        the ledger's thread) or refuses at once with SQLITE_BUSY (the pay path's writes run
+        on the event loop, `_writer`); a statement only when the setting changes."""
+        db = self._dbapi
+        if db is None:
+            raise LedgerUnavailableError("the ledger is not open")
+        if allowed is not self._waits_for_locks:
+            timeout = int(BUSY_TIMEOUT_SECONDS * 1000) if allowed else 0
+            db.execute(f"PRAGMA busy_timeout = {timeout}")
+            self._waits_for_locks = allowed
+
     @contextmanager
     def _raw(self) -> Iterator[sqlite3.Connection]:
         """One transaction on SQLite's DBAPI connection, for the happy path's statements
@@ -220,12 +236,19 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         return await self._run(alone, before_call=before_call, step=step)
 
     async def _run(
-        self, work: Callable[[], T], *, before_call: bool = False, step: Step[T] | None = None
+        self,
+        work: Callable[[], T],
+        *,
+        before_call: bool = False,
+        step: Step[T] | None = None,
+        here: bool = False,
     ) -> T:
         """Run `work` on the ledger's thread, checking first that the file is still ours.
 
         `before_call` marks a payment's writes before its provider is called: they wait at
-        most until the payment's deadline (see `_runner`). `step`: see `_step`.
+        most until the payment's deadline (see `_runner`). `step`: see `_step`. `here`: the
+        pay path's writes on SQLite, which may run on the event loop when they need no lock
+        wait (`_writer.Writer.submit_here`).
         """
 
         def checked() -> T:
@@ -234,7 +257,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
 
         try:
             return await self._require_runner().run(
-                checked, before_call=before_call, hot=step is not None, step=step
+                checked, before_call=before_call, hot=step is not None, step=step, here=here
             )
         except (SQLAlchemyError, sqlite3.Error, OSError) as error:
             raise self._location.error(error, "writing or reading it") from error
@@ -287,7 +310,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
 
         if not self._is_sqlite:
             return await self._step(claim_step(values, attempt, existing), before_call=True)
-        return await self._run(work, before_call=True)
+        return await self._run(work, before_call=True, here=True)
 
     async def _sealed(self, row: AttemptRow) -> str | None:
         """The request to keep for `row`, sealed here on the event loop's side: never stored
@@ -313,7 +336,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
 
         if holder is not None and not self._is_sqlite:  # the pay path's: fenced, may share
             return await self._step(attempt_step(values), before_call=True)
-        await self._run(work, before_call=True)
+        await self._run(work, before_call=True, here=True)
 
     async def finish_attempt(
         self,
@@ -338,7 +361,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             keys = {"key_order_id": order_id, "key_number": number, "finished_at": now}
             return self._finish_on_sqlite(keys | attempt | {"holder": holder}, payment, now)
 
-        return await self._run(work)
+        return await self._run(work, here=True)
 
     def _finish_on_sqlite(
         self, attempt: dict[str, object], payment: PaymentUpdate | None, now: float

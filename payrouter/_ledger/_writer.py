@@ -15,6 +15,16 @@ values they write, so running one again after a rollback does the same thing.
 
 Answers go back to the event loop in one call per batch, not one per job: waking the loop
 from another thread is a system call, and under load each one costs a context switch.
+
+The pay path's writes may skip the thread altogether (`submit_here`). Handing a job to the
+thread and its answer back wakes two threads, which cost a sequential payment more than its
+statements on a busy machine. So a job marked `here` is queued on the event loop's side, and
+once per turn of the loop the jobs queued so far run there as one batch, in one transaction,
+with SQLite told not to wait for a lock (`lock_waits(False)`): when the thread is busy, or
+another connection holds the write lock, or anything in the batch fails, nothing is kept and
+the whole batch goes to the thread as before, where lock waits are allowed. The loop never
+waits for a lock, only for SQLite's own work, which under `synchronous=NORMAL` in WAL mode
+writes to the WAL without a flush to disk.
 """
 
 from __future__ import annotations
@@ -89,11 +99,22 @@ class Writer:
         self,
         transaction: Callable[[], AbstractContextManager[object]],
         on_thread: Callable[[Job | None, bool], None],
+        *,
+        lock_waits: Callable[[bool], None] | None = None,
     ) -> None:
         """`transaction` opens the shared transaction of a batch (committing on a clean
-        exit); `on_thread(job, grouped)` is told which job runs now, and whether in a batch."""
+        exit); `on_thread(job, grouped)` is told which job runs now, and whether in a batch;
+        `lock_waits(allowed)`, when given, lets the database wait for another connection's
+        lock (the thread's work) or makes it refuse at once (the loop's), and lets `here` jobs
+        run on the event loop (`submit_here`). It is called before every batch, and changes
+        the setting only when it differs, so a run of batches on one side pays for none."""
         self._transaction = transaction
         self._on_thread = on_thread
+        self._lock_waits = lock_waits
+        self._busy = threading.Lock()  # held while a batch runs, on the thread or the loop
+        # Queued on each loop's side for its next `_run_here`; each list is touched only by
+        # its own loop's thread.
+        self._here: dict[asyncio.AbstractEventLoop, list[Job]] = {}
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="payrouter-ledger", daemon=True)
         self._thread.start()
@@ -102,6 +123,46 @@ class Writer:
 
     def submit(self, job: Job) -> None:
         self._queue.put(job)
+
+    def submit_here(self, job: Job) -> None:
+        """Queue `job` to run on its event loop at the end of this turn of the loop, in one
+        batch with the other jobs queued so far, or on the thread if that cannot be done."""
+        if self._lock_waits is None:
+            self._queue.put(job)
+            return
+        queued = self._here.setdefault(job.loop, [])
+        queued.append(job)
+        if len(queued) == 1:
+            job.loop.call_soon(self._run_here, job.loop)
+
+    def _run_here(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On `loop`: run the jobs queued there as one batch (or one alone), without waiting
+        for any lock; on any failure roll back and hand them all to the thread."""
+        jobs = self._here.pop(loop)
+        for first in range(0, len(jobs), MAX_BATCH):
+            batch = jobs[first : first + MAX_BATCH]
+            if self._busy.acquire(blocking=False):  # the thread is idle
+                try:
+                    done = self._here_once(batch)
+                finally:
+                    self._busy.release()
+                if done:
+                    _settle(batch)
+                    continue
+            for job in batch:
+                self._queue.put(job)
+
+    def _here_once(self, batch: list[Job]) -> bool:
+        """Run `batch` now, with no lock wait: True when every job succeeded and is committed."""
+        assert self._lock_waits is not None
+        try:
+            self._lock_waits(False)
+        except Exception:  # the database is closed, or refused the setting: the thread says
+            return False
+        if len(batch) > 1:
+            return self._together(batch)
+        self._alone(batch[0])
+        return batch[0].outcome[0]
 
     def shutdown(self) -> None:
         """Finish the jobs queued before this call, then stop the thread."""
@@ -129,10 +190,20 @@ class Writer:
                     held = following
                     break
                 batch.append(following)
-            if len(batch) == 1 or not self._together(batch):
-                for job in batch:
-                    self._alone(job)
+            with self._busy:
+                if self._lock_waits is not None:
+                    self._allow_lock_waits()
+                if len(batch) == 1 or not self._together(batch):
+                    for job in batch:
+                        self._alone(job)
             _answer(batch)
+
+    def _allow_lock_waits(self) -> None:
+        """On the thread, before a batch: lock waits allowed again (a failure here is left to
+        the batch's own statements to report)."""
+        assert self._lock_waits is not None
+        with contextlib.suppress(Exception):
+            self._lock_waits(True)
 
     def _alone(self, job: Job) -> None:
         self._on_thread(job, False)
