@@ -32,6 +32,7 @@ from ._figures import PaymentRecord, StrategyRun, routing_figures, strategy_figu
 from ._findings import REQUIRES_ACTION, targets
 from ._pressure import cpu_pressure
 from ._scenario import DrillProvider, Scenario
+from ._standin_process import StandinAddress, standins_in_a_process
 from ._strategies import Progress, adapter_options, router_config, serve_with_router
 from ._traffic import Arrival, arrivals
 
@@ -64,7 +65,7 @@ async def run_drill(
     on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
     pressure: int = 0,
 ) -> DrillOutcome:
-    """Run every strategy over the scenario against a fresh in-process sandbox.
+    """Run every strategy over the scenario against fresh stand-ins in a process of their own.
 
     `pressure` CPU-bound neighbour processes run for the drill's whole length.
 
@@ -79,12 +80,9 @@ async def run_drill(
     async with contextlib.AsyncExitStack() as stack:
         neighbours = stack.enter_context(cpu_pressure(pressure))
         conditions = await stack.enter_async_context(watch_conditions())
-        # Each strategy has its own stand-ins (faults and books are per stand-in).
-        issuing = _issuing(scenario, traffic)
-        sandboxes = [
-            await _Sandboxes.start(stack, scenario, issuing, seed_offset=offset)
-            for offset in (0, 0, len(scenario.providers))
-        ]
+        # Each strategy has its own stand-ins (faults and books are per stand-in), all
+        # served from one process of their own, as real providers are (`_standin_process`).
+        sandboxes = await _Sandboxes.start(stack, scenario, _issuing(scenario, traffic), folder)
         config = router_config(scenario, sandboxes[0].urls, folder)
         takers = await _network_token_takers(scenario, sandboxes[0].urls)
         checked: dict[str, object] = {}
@@ -164,15 +162,33 @@ class _Sandboxes:
         stack: contextlib.AsyncExitStack,
         scenario: Scenario,
         issuing: dict[str, list[dict[str, str]]],
-        seed_offset: int,
-    ) -> _Sandboxes:
-        from ..sandbox import serve
+        folder: Path,
+    ) -> list[_Sandboxes]:
+        """The three strategies' stand-ins, from one process (its output in `folder`); the
+        first two share their fault dice's seeds, the third's are its own."""
+        count = len(scenario.providers)
+        seeds = [
+            scenario.seed + offset + index for offset in (0, 0, count) for index in range(count)
+        ]
+        addresses = await stack.enter_async_context(
+            standins_in_a_process(seeds, folder / "standins.log")
+        )
+        return [
+            await cls.open(stack, scenario, issuing, addresses[first : first + count])
+            for first in range(0, len(seeds), count)
+        ]
 
+    @classmethod
+    async def open(
+        cls,
+        stack: contextlib.AsyncExitStack,
+        scenario: Scenario,
+        issuing: dict[str, list[dict[str, str]]],
+        addresses: Sequence[StandinAddress],
+    ) -> _Sandboxes:
+        """One sandbox per provider of the scenario, at `addresses` (in the same order)."""
         sandboxes = cls(scenario, issuing)
-        for index, provider in enumerate(scenario.providers):
-            sandbox = await stack.enter_async_context(
-                serve(seed=scenario.seed + seed_offset + index)
-            )
+        for provider, sandbox in zip(scenario.providers, addresses, strict=True):
             sandboxes.urls[provider.name] = sandbox.urls[provider.type]
             sandboxes.admins[provider.name] = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=sandbox.admin_url)

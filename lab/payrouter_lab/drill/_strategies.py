@@ -69,6 +69,10 @@ _SANDBOX_OPTIONS: dict[str, dict[str, object]] = {
     },
 }
 _READ_TIMEOUT_SECONDS = 2.0
+_RECONCILE_READ_TIMEOUT_SECONDS = 30.0
+"""Reconcile is the merchant's back-office job, not a checkout: it may wait for an answer
+(on a loaded machine a stand-in can take longer than a checkout's read timeout to answer a
+replay, and an unanswered replay leaves the payment open)."""
 
 
 def adapter_options(provider: DrillProvider, url: str) -> dict[str, object]:
@@ -111,7 +115,18 @@ def router_config(scenario: Scenario, urls: dict[str, str], folder: Path) -> Pat
         stale.unlink()
     path = folder / "payrouter.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+    for provider in providers:
+        options = provider["options"]
+        assert isinstance(options, dict)
+        options["read_timeout_seconds"] = _RECONCILE_READ_TIMEOUT_SECONDS
+    _reconcile_config(path).write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def _reconcile_config(checkout_config: Path) -> Path:
+    """The back office's config beside the checkout's: the same ledger and providers, with
+    reconcile's read timeout (as a merchant runs `payrouter reconcile` on its own config)."""
+    return checkout_config.with_name("payrouter-reconcile.yaml")
 
 
 async def open_loop(
@@ -217,10 +232,12 @@ async def serve_with_router(
             for record in records:
                 record.customer = customers.decisions.get(record.order_id)
         early = await router.compare_records(began, datetime.now(UTC), keep=False)
-        settled, left_open = await _reconcile_until_quiet(router)
+        # The checkout's router stays open meanwhile: answers it still reads late are kept.
+        async with Router.from_config(_reconcile_config(config)) as back_office:
+            settled, left_open = await _reconcile_until_quiet(back_office)
+            books = await back_office.compare_records(began, datetime.now(UTC), keep=False)
         if customers is not None:  # what the return page saw, unless reconcile learnt more
             settled = {**customers.after_return, **settled}
-        books = await router.compare_records(began, datetime.now(UTC), keep=False)
     left_pending = [
         _open_row(payment) for payment in left_open if payment.status is PaymentStatus.PENDING
     ]
