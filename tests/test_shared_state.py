@@ -233,3 +233,33 @@ async def test_a_payment_makes_no_redis_round_trip_on_the_happy_path(
     assert [name for name in limited_paying if name == this_task.get_name()] == [
         this_task.get_name()
     ] * 5
+
+
+@pytest.mark.peer("redis")
+async def test_counts_sent_to_redis_leave_nothing_behind_in_the_process(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry budget's and success windows' counts go out with each sync under a key per
+    second (or per ten): a worker that runs for days must not keep a note per key it ever
+    sent, one more each second."""
+    from payrouter._health import _shared
+
+    clock = {"now": 1_000_000.0}
+
+    class Clock:
+        @staticmethod
+        def time() -> float:
+            return clock["now"]
+
+    monkeypatch.setattr(_shared, "time", Clock)
+    shared = _shared.SharedState(f"{redis_url}?prefix={redis_prefix}", hooks=())
+    try:
+        for second in range(60):
+            clock["now"] = 1_000_000.0 + second
+            shared.count("attempts")
+            shared.record_health("card", PaymentMethod.CARD, healthy=True)
+            await shared._sync()
+        assert shared.budget_totals() == (10.0, 0.0)  # the last 10 seconds, from Redis
+        assert (len(shared._unsent), len(shared._ttls)) == (0, 0)
+    finally:
+        await shared.close()
