@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -166,3 +167,99 @@ async def test_closing_ends_the_sync_loop_even_when_a_sync_swallows_the_cancel()
 
     assert closing in done, "close() is still waiting for the sync loop"
     assert syncs >= 2
+
+
+def _record_redis_senders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of the asyncio task behind every Redis round trip from now on: one command,
+    a script call (`EVALSHA`), or a whole pipeline."""
+    from redis.asyncio.client import Pipeline
+    from redis.asyncio.client import Redis as AsyncRedis
+
+    senders: list[str] = []
+    command, pipeline = AsyncRedis.execute_command, Pipeline.execute
+
+    def sender() -> str:
+        task = asyncio.current_task()
+        return "" if task is None else task.get_name()
+
+    async def counted_command(self: AsyncRedis, *args: Any, **options: Any) -> Any:
+        senders.append(sender())
+        return await command(self, *args, **options)
+
+    async def counted_pipeline(self: Pipeline, raise_on_error: bool = True) -> list[Any]:
+        senders.append(sender())
+        return await pipeline(self, raise_on_error)
+
+    monkeypatch.setattr(AsyncRedis, "execute_command", counted_command)
+    monkeypatch.setattr(Pipeline, "execute", counted_pipeline)
+    return senders
+
+
+@pytest.mark.peer("redis")
+async def test_a_payment_makes_no_redis_round_trip_on_the_happy_path(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Breakers, the retry budget's and success windows' counts are read and written by the
+    background sync only: a payment that succeeds at its first provider neither sends a Redis
+    command nor waits for one, however many it makes (what `benchmarks/scale.py`'s Redis
+    rows rest on). A provider with a rate limit is the exception: its token is taken from the
+    bucket every worker shares, one round trip per attempt, and this count sees it."""
+    senders = _record_redis_senders(monkeypatch)
+    plain = Router(
+        [SimulatedAdapter(SimulatedProvider("card"))],
+        ledger="sqlite://",
+        hooks=(),
+        state=f"{redis_url}?prefix={redis_prefix}",
+    )
+    limited = Router(
+        [SimulatedAdapter(SimulatedProvider("card"))],
+        ledger="sqlite://",
+        hooks=(),
+        state=f"{redis_url}?prefix={redis_prefix}limited:",
+        limits={"card": ProviderLimits(rate_per_second=1000.0, burst=1000)},
+    )
+    async with plain, limited:
+        this_task = asyncio.current_task()
+        assert this_task is not None
+        before = len(senders)
+        results = [await plain.pay(request(f"order-{n}")) for n in range(20)]
+        paying = senders[before:]
+        await limited.pay(request("limited-warm-up"))  # loads the bucket's script on the server
+        before = len(senders)
+        limited_results = [await limited.pay(request(f"limited-{n}")) for n in range(5)]
+        limited_paying = senders[before:]
+    assert {result.status for result in results + limited_results} == {PaymentStatus.SUCCEEDED}
+    assert [name for name in paying if name == this_task.get_name()] == []
+    assert [name for name in limited_paying if name == this_task.get_name()] == [
+        this_task.get_name()
+    ] * 5
+
+
+@pytest.mark.peer("redis")
+async def test_counts_sent_to_redis_leave_nothing_behind_in_the_process(
+    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry budget's and success windows' counts go out with each sync under a key per
+    second (or per ten): a worker that runs for days must not keep a note per key it ever
+    sent, one more each second."""
+    from payrouter._health import _shared
+
+    clock = {"now": 1_000_000.0}
+
+    class Clock:
+        @staticmethod
+        def time() -> float:
+            return clock["now"]
+
+    monkeypatch.setattr(_shared, "time", Clock)
+    shared = _shared.SharedState(f"{redis_url}?prefix={redis_prefix}", hooks=())
+    try:
+        for second in range(60):
+            clock["now"] = 1_000_000.0 + second
+            shared.count("attempts")
+            shared.record_health("card", PaymentMethod.CARD, healthy=True)
+            await shared._sync()
+        assert shared.budget_totals() == (10.0, 0.0)  # the last 10 seconds, from Redis
+        assert (len(shared._unsent), len(shared._ttls)) == (0, 0)
+    finally:
+        await shared.close()

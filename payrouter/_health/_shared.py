@@ -165,16 +165,20 @@ class SharedState:
             for window in windows
             for kind in ("total", "healthy")
         ]
+        # This worker's counts since the last sync, and their keys' lifetimes: both taken
+        # whole, so a long-running process keeps nothing for a key once it was sent.
         unsent, self._unsent = self._unsent, Counter()
+        ttls, self._ttls = self._ttls, {}
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for counted, amount in unsent.items():  # this worker's counts since last sync
+                for counted, amount in unsent.items():
                     pipe.incrby(counted, amount)
-                    pipe.expire(counted, self._ttls.get(counted, 120))
+                    pipe.expire(counted, ttls.get(counted, 120))
                 pipe.mget([self._key(key) for key in keys] + budget_keys + health_keys)
                 values = (await pipe.execute())[-1]
         except (RedisError, OSError) as error:
             self._unsent.update(unsent)  # keep them for the next sync
+            self._ttls.update(ttls)
             self._mark(available=False, reason=f"cannot sync shared state: {error}")
             return
         self._mark(available=True, reason="read succeeded")
