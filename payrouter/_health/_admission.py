@@ -24,14 +24,10 @@ the floor `min_limit` keeps a trickle of payments going so the signal never star
 Lateness alone over-sheds on a busy machine: CPU-bound neighbours make the loop late whatever
 the router does, every sample is then late, and the limit falls to its floor while the process
 could still pay far more than that in time. So the limit never backs off below what the
-process has just shown it can serve: the payments already sent and waiting for their provider
-(they need nothing from this process until their answer comes), plus what it can send within a
-payment's time before its first call (Little's law): the payments it finished over the last
-second, times `budget_seconds` (half of the deadline's part before the send budget). A payment
-admitted within that is sent in time by the throughput the process actually has; only what is
-beyond it is shed. Without the first part, a provider that answers slowly (a throttled wallet,
-failovers with their waits) filled the limit with payments that had long been sent, and a
-late sample on a shared machine then shed payments the process could send at once. Written by
+process has just shown it can serve within a payment's time before its first call (Little's
+law): the payments it finished over the last second, times `budget_seconds` (half of the
+deadline's part before the send budget). A payment admitted within that is sent in time by the
+throughput the process actually has; only what is beyond it is shed. Written by
 hand: the installable AIMD limiters are young single-author packages without a lag signal or an
 injectable clock, and the loop is some forty lines.
 """
@@ -78,8 +74,6 @@ class Admission:
         self._finished: deque[float] = deque()  # when recent payments finished (1 s window)
         self._limit = float(min(max(params.initial_limit, params.min_limit), params.max_limit))
         self._in_flight = 0
-        self._unsent: dict[float, int] = {}  # admitted at -> admitted then, no call sent yet
-        self._unsent_count = 0
         self._shed = 0
         self._unflushed = 0
         self._lag = 0.0
@@ -96,15 +90,11 @@ class Admission:
             self._unflushed += 1
             return None
         self._in_flight += 1
-        admitted_at = self._clock()
-        self._unsent[admitted_at] = self._unsent.get(admitted_at, 0) + 1
-        self._unsent_count += 1
-        return admitted_at
+        return self._clock()
 
-    def release(self, admitted_at: float) -> None:
-        """The payment admitted at `admitted_at` has finished, whatever its result."""
+    def release(self) -> None:
+        """A payment admitted earlier has finished, whatever its result."""
         self._in_flight = max(0, self._in_flight - 1)
-        self._forget_unsent(admitted_at)  # it ended without a call (a conflict, no provider)
         if self._budget > 0:
             self._finished.append(self._clock())
             self._forget_old()
@@ -115,27 +105,15 @@ class Admission:
             self._finished.popleft()
 
     def served_floor(self) -> float:
-        """The payments this process can have in flight and still send in time: those sent and
-        waiting for their provider, plus what it finished over the last second times the time
-        before a first call. Never back off below it (or `min_limit`)."""
+        """The payments this process can have in flight and still send in time, by what it
+        finished over the last second: never back off below it (or `min_limit`)."""
         self._forget_old()
         per_second = len(self._finished) / _WINDOW_SECONDS
-        waiting_for_providers = max(0, self._in_flight - self._unsent_count)
-        return max(float(self._params.min_limit), waiting_for_providers + per_second * self._budget)
+        return max(float(self._params.min_limit), per_second * self._budget)
 
     def sent(self, admitted_at: float) -> None:
         """The payment admitted at `admitted_at` sends its first provider call now."""
-        self._forget_unsent(admitted_at)
         self.observe(self._clock() - admitted_at)
-
-    def _forget_unsent(self, admitted_at: float) -> None:
-        """The payment admitted at `admitted_at` no longer waits for its first call (once)."""
-        left = self._unsent.pop(admitted_at, 0) - 1
-        if left < 0:
-            return  # already sent, or counted as sent before it ended
-        self._unsent_count -= 1
-        if left:
-            self._unsent[admitted_at] = left
 
     def observe_lag(self, lag_seconds: float) -> None:
         """One event-loop lag sample from the probe (or any other measure of lateness)."""

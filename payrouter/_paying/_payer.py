@@ -107,7 +107,7 @@ class Payer:
         try:
             return await self._pay_admitted(request, admitted_at)
         finally:
-            self._admission.release(admitted_at)
+            self._admission.release()
 
     def _shed(self, order_id: str) -> CapacityExhaustedError:
         state = self._admission.state()
