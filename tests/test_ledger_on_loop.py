@@ -12,14 +12,22 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, select
 
-from payrouter import Money, PaymentMethod
-from payrouter._ledger import AttemptRow, ClaimKind, LeaseLostError, SqlLedger, held_by
+from payrouter import LedgerUnavailableError, Money, PaymentMethod
+from payrouter._ledger import (
+    AttemptRow,
+    ClaimKind,
+    LeaseLostError,
+    SqlLedger,
+    held_by,
+    payment_deadline,
+)
 from payrouter._ledger._schema import payments
 
 AMOUNT = Money.of("10.00", "EUR")
@@ -146,5 +154,23 @@ async def test_the_thread_waits_for_locks_again_after_the_loop_wrote(ledger: Sql
         await ledger.transact(lambda conn: conn.execute(payments.delete()))
     finally:
         release.join()
+        holder.close()
+    assert await ledger.transact(_order_ids) == set()
+
+
+async def test_a_claim_sent_to_the_thread_still_gives_up_at_its_deadline(
+    ledger: SqlLedger, tmp_path: Path
+) -> None:
+    """A claim queued for the loop carries no deadline timer; when a held lock sends it to the
+    thread, its timer is armed there, and the claim gives up at the payment's deadline."""
+    holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with payment_deadline(time.monotonic() + 0.3):
+            claiming = asyncio.ensure_future(ledger.claim("order-1", "fp", AMOUNT, "w#1", 60.0))
+        with pytest.raises(LedgerUnavailableError, match="no provider was called"):
+            await claiming
+    finally:
+        holder.execute("ROLLBACK")
         holder.close()
     assert await ledger.transact(_order_ids) == set()

@@ -111,18 +111,18 @@ class LedgerRunner:
         hot: bool,
         step: object = None,
         here: bool = False,
-    ) -> tuple[asyncio.Future[T], Abandon]:
+    ) -> tuple[asyncio.Future[T], Abandon, Job | None]:
         """Queue `work`; the future answers after it committed, the flag abandons it. The
         writer takes `hot` work, and all work when there is no pool; `here` work it may run
-        on the event loop when that needs no wait (`Writer.submit_here`)."""
+        on the event loop when that needs no wait (`Writer.submit_here`), and then the job
+        is returned too."""
         loop = asyncio.get_running_loop()
         if self._writer is not None and (hot or self._executor is None):
             job = Job(work, loop, loop.create_future(), groupable=groupable, step=step)
-            if here:
-                self._writer.submit_here(job)
-            else:
-                self._writer.submit(job)
-            return job.future, job.abandoned
+            if here and self._writer.submit_here(job):
+                return job.future, job.abandoned, job
+            self._writer.submit(job)
+            return job.future, job.abandoned, None
         abandoned = Abandon()
 
         def job_on_pool() -> T:
@@ -132,7 +132,7 @@ class LedgerRunner:
             finally:
                 self._local.abandoned = None
 
-        return loop.run_in_executor(self._executor, job_on_pool), abandoned
+        return loop.run_in_executor(self._executor, job_on_pool), abandoned, None
 
     async def run(
         self,
@@ -150,15 +150,16 @@ class LedgerRunner:
 
         The wait is bounded by a timer on the loop that cancels the future, not by
         `asyncio.timeout` (whose task bookkeeping cost as much again on every ledger call).
+        Work queued to run on the loop needs no timer (nothing can run while it does, and it
+        runs on the loop's next turn), so its timer is armed only if it goes to the thread.
         """
         deadline = _DEADLINE.get()
         if before_call and deadline is not None and time.monotonic() >= deadline:
             raise self._late(before_call)  # not even started: nothing to abandon or undo
-        future, abandoned = self._submit(work, True, hot, step, here)
+        future, abandoned, on_loop = self._submit(work, True, hot, step, here)
         if deadline is None:
             return await future
-        if not before_call:
-            deadline = max(deadline, time.monotonic() + RECORD_GRACE_SECONDS)
+        until = deadline if before_call else max(deadline, time.monotonic() + RECORD_GRACE_SECONDS)
         expired = False
 
         def expire() -> None:
@@ -168,7 +169,15 @@ class LedgerRunner:
             expired = future.cancel()  # False once answered: the answer stands
 
         loop = asyncio.get_running_loop()
-        timer = loop.call_at(loop.time() + max(0.0, deadline - time.monotonic()), expire)
+        timers: list[asyncio.TimerHandle] = []
+
+        def arm() -> None:
+            timers.append(loop.call_at(loop.time() + max(0.0, until - time.monotonic()), expire))
+
+        if on_loop is None:
+            arm()
+        else:
+            on_loop.handed = arm  # called if it goes to the thread after all
         try:
             return await future
         except BaseException:
@@ -178,7 +187,8 @@ class LedgerRunner:
                 raise self._late(before_call) from None
             raise
         finally:
-            timer.cancel()
+            for timer in timers:
+                timer.cancel()
 
     def _late(self, before_call: bool) -> LedgerUnavailableError:
         return LedgerUnavailableError(
@@ -204,7 +214,7 @@ class LedgerRunner:
     async def call(self, work: Callable[[], T]) -> T:
         """Run `work` on a ledger thread, alone and with no bound (opening and closing); on
         the writer's thread when there is one, so it runs after the work queued there."""
-        future, _ = self._submit(work, groupable=False, hot=True)
+        future, _, _ = self._submit(work, groupable=False, hot=True)
         return await future
 
     def shutdown(self) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._errors import ConfigurationError, LedgerUnavailableError
-from .._models import PaymentResult, PaymentStatus
+from .._models import PaymentResult
 from .._money import Money
 from . import _sqlite_path
 from ._checkpoint import Checkpointer
@@ -208,22 +208,11 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             db.execute(f"PRAGMA busy_timeout = {timeout}")
             self._waits_for_locks = allowed
 
-    @contextmanager
-    def _raw(self) -> Iterator[sqlite3.Connection]:
-        """One transaction on SQLite's DBAPI connection, for the happy path's statements
-        (`_sqlite_path`); rolled back if it fails or its caller gave up waiting."""
-        db = self._dbapi
-        assert db is not None
-        if self._require_runner().grouped:
-            yield db
-            return
-        try:
-            yield db
-            self._require_runner().refuse_if_abandoned()
-        except BaseException:
-            db.rollback()
-            raise
-        db.commit()
+    def _raw(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction on SQLite's DBAPI connection (`_sqlite_path.transaction`)."""
+        if self._dbapi is None:
+            raise LedgerUnavailableError("the ledger is not open")
+        return _sqlite_path.transaction(self._dbapi, self._require_runner())
 
     def _require_runner(self) -> LedgerRunner:
         if self._runner is None:
@@ -366,25 +355,11 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
     def _finish_on_sqlite(
         self, attempt: dict[str, object], payment: PaymentUpdate | None, now: float
     ) -> PaymentResult | None:
-        """The outcome (and the payment's status) in one transaction; the result is built
-        from the rows the writes return, and attempt 1, a payment's only attempt on the happy
-        path, needs nothing read back."""
-        order_id, number = str(attempt["key_order_id"]), int(str(attempt["key_number"]))
-        changed = None
-        if payment is not None:
-            keep = payment.status is PaymentStatus.PROCESSING
-            changed = payment_values(payment, now) | {
-                "key_order_id": order_id,
-                "keep_lease": keep,
-                "holder": attempt["holder"],
-            }
+        """The outcome (and the payment's status) in one transaction, built from the rows
+        the writes return (`_sqlite_path.finish`)."""
         with self._raw() as db:
-            finished, paid = _sqlite_path.finish_attempt(db, attempt, changed)
-            if paid is None:
-                return None
-            others = [] if number == 1 else _sqlite_path.other_attempts(db, order_id, number)
-        ordered = sorted([finished, *others], key=lambda row: int(row["number"]))
-        return payment_result(paid, ordered, secrets=self.sealing.open_secret)
+            rows = _sqlite_path.finish(db, attempt, payment, now)
+        return None if rows is None else payment_result(*rows, secrets=self.sealing.open_secret)
 
     async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
         """Write the payment's new status and return the payment as it now stands."""

@@ -14,12 +14,24 @@ These functions run on the ledger's thread, inside a transaction the caller comm
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Final
 
+from .._models import PaymentStatus
 from ._fence import LeaseLostError
+from ._records import PaymentUpdate
+from ._rows import payment_values
+from ._runner import LedgerRunner
 
-__all__ = ["finish_attempt", "insert_attempt", "insert_claim", "other_attempts"]
+__all__ = [
+    "finish",
+    "finish_attempt",
+    "insert_attempt",
+    "insert_claim",
+    "other_attempts",
+    "transaction",
+]
 
 _CLAIM: Final = """
     INSERT INTO payrouter_payments (order_id, fingerprint, status, amount_minor, currency,
@@ -93,6 +105,46 @@ def finish_attempt(
     if not paid:
         raise LookupError(f"no payment {payment['key_order_id']!r} to finish")
     return finished[0], paid[0]
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, runner: LedgerRunner) -> Iterator[sqlite3.Connection]:
+    """One transaction on SQLite's DBAPI connection, for these statements; rolled back if it
+    fails or its caller gave up waiting, and left to the batch inside the writer's shared one."""
+    if runner.grouped:
+        yield db
+        return
+    try:
+        yield db
+        runner.refuse_if_abandoned()
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+
+
+def finish(
+    db: sqlite3.Connection,
+    attempt: Mapping[str, Any],
+    payment: PaymentUpdate | None,
+    now: float,
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The outcome and, given `payment`, the payment's status: the payment's row and its
+    attempts in number order (None without `payment`). Attempt 1, a payment's only attempt on
+    the happy path, needs nothing read back."""
+    order_id, number = str(attempt["key_order_id"]), int(str(attempt["key_number"]))
+    changed = None
+    if payment is not None:
+        changed = payment_values(payment, now) | {
+            "key_order_id": order_id,
+            "keep_lease": payment.status is PaymentStatus.PROCESSING,
+            "holder": attempt["holder"],
+        }
+    finished, paid = finish_attempt(db, attempt, changed)
+    if paid is None:
+        return None
+    others = [] if number == 1 else other_attempts(db, order_id, number)
+    return paid, sorted([finished, *others], key=lambda row: int(row["number"]))
 
 
 def other_attempts(db: sqlite3.Connection, order_id: str, number: int) -> list[dict[str, Any]]:

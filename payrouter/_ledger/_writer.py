@@ -90,6 +90,7 @@ class Job:
     groupable: bool = True
     outcome: tuple[bool, Any] = (False, None)  # (succeeded, result or exception)
     step: object = None  # what a pipelining writer sends for it (`_pg_writer.Step`)
+    handed: Callable[[], None] | None = None  # called on the loop if it goes to the thread
 
 
 class Writer:
@@ -124,16 +125,18 @@ class Writer:
     def submit(self, job: Job) -> None:
         self._queue.put(job)
 
-    def submit_here(self, job: Job) -> None:
+    def submit_here(self, job: Job) -> bool:
         """Queue `job` to run on its event loop at the end of this turn of the loop, in one
-        batch with the other jobs queued so far, or on the thread if that cannot be done."""
+        batch with the other jobs queued so far, or on the thread if that cannot be done
+        (then `job.handed` is called first). False: this writer runs nothing on the loop,
+        and the caller submits the job."""
         if self._lock_waits is None:
-            self._queue.put(job)
-            return
+            return False
         queued = self._here.setdefault(job.loop, [])
         queued.append(job)
         if len(queued) == 1:
             job.loop.call_soon(self._run_here, job.loop)
+        return True
 
     def _run_here(self, loop: asyncio.AbstractEventLoop) -> None:
         """On `loop`: run the jobs queued there as one batch (or one alone), without waiting
@@ -150,6 +153,8 @@ class Writer:
                     _settle(batch)
                     continue
             for job in batch:
+                if job.handed is not None:
+                    job.handed()
                 self._queue.put(job)
 
     def _here_once(self, batch: list[Job]) -> bool:

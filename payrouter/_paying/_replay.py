@@ -46,6 +46,7 @@ def encode_charge(charge: Charge) -> str:
             "return_url": charge.return_url,
             "description": charge.description,
             "metadata": dict(charge.metadata),
+            "authenticate": charge.authenticate,
         },
         sort_keys=True,
     )
@@ -76,4 +77,5 @@ def decode_charge(text: str) -> Charge:
         return_url=data["return_url"],
         description=data["description"],
         metadata=data["metadata"],
+        authenticate=data.get("authenticate", False),  # kept before the field was: read as False
     )

@@ -7,11 +7,11 @@ the wire format (error bodies, status codes) differs:
     auth -> latency -> before-faults -> idempotency -> outcome fault + handler -> store -> after
 
 Replays return the stored status, headers and body byte for byte. A request refused before
-processing (busy, maintenance, 401, `saves`: Stripe's failed validation) is not stored.
-What a key keeps after a fault that struck once the request was processed follows the
-provider (`keeps_server_errors`): Stripe keeps its own 500, the others the real outcome; a
-load balancer's 502/504 page and a lost answer are never the provider's, so the real outcome
-is what every provider keeps.
+processing (busy, maintenance, 401, `saves`: Stripe's failed validation) is not stored. What
+a key keeps after a fault that struck once the request was processed follows the provider
+(`keeps_server_errors`): Stripe keeps its own 500, the others the real outcome; a load
+balancer's 502/504 page and a lost answer are never the provider's, so the real outcome is
+what every provider keeps.
 """
 
 from __future__ import annotations
@@ -263,9 +263,8 @@ class Standin(abc.ABC):
         return True
 
     def _replayed(self, reply: Reply) -> Reply:
-        if self.replayed_header is None:
-            return reply
-        return replace(reply, headers={**reply.headers, self.replayed_header: "true"})
+        flag = self.replayed_header
+        return reply if flag is None else replace(reply, headers={**reply.headers, flag: "true"})
 
     def _keep_saved_error(self, early: Fault, key: str | None, call: Call, path: str) -> None:
         """A `saved` error: the endpoint began and failed, and a provider that saves its own
@@ -347,11 +346,12 @@ class _Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
-        while True:
-            message = await receive()
+        while (message := await receive())["type"] != "http.disconnect":
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        else:
+            return  # the client left before its body arrived: no server processes that
         host, port = scope["server"]
         call = Call(
             operation=self._op.name,
