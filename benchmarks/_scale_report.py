@@ -56,16 +56,22 @@ def _paired(
     return round(statistics.median(ratios), 3) if ratios else None
 
 
-def verdicts(rows: list[dict[str, Any]], trips: Mapping[str, int]) -> dict[str, Any]:
+def verdicts(
+    rows: list[dict[str, Any]], trips: Mapping[str, int], pairs: list[float]
+) -> dict[str, Any]:
     plain, redis = "PostgreSQL", "PostgreSQL + Redis"
     cpu_ratio = _paired(rows, "cpu_ms_per_payment", (redis, 1), (plain, 1))
     rate_ratio = _paired(rows, "payments_per_s", (plain, 1), (redis, 1))
+    quartiles = statistics.quantiles(pairs, n=4) if len(pairs) > 1 else []
     return {
         "speedup_2_processes_pg": _paired(rows, "payments_per_s", (plain, 2), (plain, 1)),
         "speedup_2_processes_pg_redis": _paired(rows, "payments_per_s", (redis, 2), (redis, 1)),
-        # What a payment costs the worker with Redis state over without it: CPU time, which
-        # other processes on the machine do not change. The same from payments/s beside it.
-        "redis_cost": None if cpu_ratio is None else round(cpu_ratio - 1, 3),
+        # What a payment costs a worker with Redis state over without it: CPU time, which
+        # other processes on the machine change far less than payments/s, from many pairs in
+        # one process; then the same from the 1-process rows (a few pairs, each process new).
+        "redis_cost": round(statistics.median(pairs) - 1, 3) if pairs else None,
+        "redis_cost_quartiles": [round(q - 1, 3) for q in quartiles],
+        "redis_cost_rows": None if cpu_ratio is None else round(cpu_ratio - 1, 3),
         "redis_cost_by_rate": None if rate_ratio is None else round(rate_ratio - 1, 3),
         "round_trips_pg": trips.get("PostgreSQL"),
     }
@@ -122,17 +128,17 @@ def print_report(report: Mapping[str, Any]) -> None:
         f">= {TARGET_TWO_PROCESS_SPEEDUP}x",
         lambda v: v >= TARGET_TWO_PROCESS_SPEEDUP,
     )
+    quartiles = report["redis_cost_quartiles"]
     _target(
-        "Redis state's cost per payment (1 process, worker CPU)",
+        f"Redis state's cost per payment (worker CPU, {len(report['redis_cost_pairs'])} "
+        f"alternating pairs in one process; quartiles {quartiles})",
         report["redis_cost"],
         f"<= {TARGET_REDIS_COST:.0%}",
         lambda v: v <= TARGET_REDIS_COST,
     )
-    _target(
-        "the same by payments/s (1 process, the machine's load included)",
-        report["redis_cost_by_rate"],
-        f"<= {TARGET_REDIS_COST:.0%}",
-        lambda v: v <= TARGET_REDIS_COST,
+    print(
+        f"  the same from the 1-process rows: worker CPU {report['redis_cost_rows']}, "
+        f"payments/s {report['redis_cost_by_rate']} (the machine's load included)"
     )
 
 

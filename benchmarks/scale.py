@@ -21,11 +21,14 @@ A comparison is only as good as its two rows' conditions, so every setup runs `-
 times: in each round PostgreSQL and PostgreSQL + Redis run back to back for each process
 count, the one first in one round second in the next, and each ratio (2 processes / 1, Redis
 / none) is taken within a round, then the median over the rounds is printed. Each Redis row
-has a key prefix of its own, so no row reads another's shared state.
+has a key prefix of its own, so no row reads another's shared state. Redis's cost per payment
+is judged on more pairs than rows can give: `--cost-pairs` times, in this process, a router
+with Redis and one without pay `--payments` orders each in turn, and the median of their CPU
+per payment's ratios is printed with its quartiles.
 
     python benchmarks/scale.py --postgres postgresql+psycopg://u:p@127.0.0.1:5432/db \\
         --redis redis://127.0.0.1:6379/0 [--payments 2000] [--processes 1,2,4] [--rounds 3]
-        [--quick] [--json] [--no-sqlite]
+        [--cost-pairs 12] [--quick] [--json] [--no-sqlite]
 
 PostgreSQL runs in a fresh database created per row (the URL's role needs CREATEDB). The
 server's durability settings are printed with the figures, because they change them. Targets
@@ -179,6 +182,50 @@ def throughput(
     return total / (max(ends) - started), 1000 * sum(cpus) / total, sum(unpaid)
 
 
+async def _cpu_per_payment(
+    ledger: str, state: str | None, payments: int, concurrency: int
+) -> float:
+    """CPU milliseconds per payment of `payments` paid through a router opened for them
+    (its opening and 50 warm-up payments not counted)."""
+    settings = RouterSettings(admission=AdmissionSettings(min_limit=concurrency))
+    router = Router([InstantAdapter()], ledger=ledger, hooks=(), state=state, settings=settings)
+    async with router:
+        run = uuid.uuid4().hex[:8]
+        for number in range(50):
+            await router.pay(_request(f"warm-{run}-n{number}"))
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(number: int) -> None:
+            async with gate:
+                await router.pay(_request(f"cost-{run}-n{number}"))
+
+        cpu = time.process_time()
+        await asyncio.gather(*(one(number) for number in range(payments)))
+        return 1000 * (time.process_time() - cpu) / payments
+
+
+def redis_cost_pairs(
+    postgres: str, redis: str, pairs: int, payments: int, concurrency: int
+) -> list[float]:
+    """CPU per payment with Redis state over without it, `pairs` times, in this process: a
+    router with Redis and one without take turns on one database (which goes first
+    alternates), seconds apart, so the machine's drift weighs on both sides of each ratio and
+    the median of many is the cost. Each Redis router has a key prefix of its own."""
+
+    async def measure(url: str) -> list[float]:
+        ratios = []
+        for number in range(pairs):
+            states = [None, f"{redis}?prefix=scale-cost-{uuid.uuid4().hex[:8]}:"]
+            cost: dict[bool, float] = {}
+            for state in states[:: 1 - 2 * (number % 2)]:
+                cost[state is not None] = await _cpu_per_payment(url, state, payments, concurrency)
+            ratios.append(round(cost[True] / cost[False], 3))
+        return ratios
+
+    with fresh_postgres(postgres) as url:
+        return asyncio.run(measure(url))
+
+
 def round_trips(ledger_url: str) -> int:
     """Wire round trips the ledger makes for one happy-path payment (after a warm-up)."""
 
@@ -220,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--concurrency", type=int, default=16, help="in flight per process")
     parser.add_argument("--rounds", type=int, default=None, help="3, or 1 with --quick")
+    parser.add_argument(
+        "--cost-pairs", type=int, default=None, help="Redis cost pairs: 12, or 2 with --quick"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny run, for the smoke test")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL setups only")
@@ -255,6 +305,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                 state = f"{options.redis}?prefix=scale-{uuid.uuid4().hex[:8]}:"
             with fresh_postgres(options.postgres) as url:
                 rows.append(_row(Setup(label, url, state), run, options.redis))
+        pairs: list[float] = []
+        if options.postgres and options.redis:
+            pairs = redis_cost_pairs(
+                options.postgres,
+                options.redis,
+                options.cost_pairs or (2 if options.quick else 12),
+                payments,
+                options.concurrency,
+            )
     report = {
         "payments_per_process": payments,
         "concurrency": options.concurrency,
@@ -265,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "round_trips": trips,
         "rows": rows,
         "medians": medians(rows),
-        **verdicts(rows, trips),
+        "redis_cost_pairs": pairs,
+        **verdicts(rows, trips, pairs),
     }
     if options.json:
         print(json.dumps(report))

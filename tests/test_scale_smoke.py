@@ -68,3 +68,4 @@ def test_scale_benchmark_reports_every_setup(postgres_url: str, redis_url: str) 
     redis_rows = [row for row in report["rows"] if row["setup"] == "PostgreSQL + Redis"]
     assert all("redis_commands_per_payment" in row for row in redis_rows)
     assert {(row["setup"], row["processes"]) for row in report["medians"]} == setups
+    assert len(report["redis_cost_pairs"]) == 2
