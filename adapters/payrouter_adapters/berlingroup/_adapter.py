@@ -133,7 +133,7 @@ def _mtls_transport(
         ) from None
     limits = httpx.Limits(
         max_connections=options.max_connections,
-        max_keepalive_connections=options.max_connections,
+        max_keepalive_connections=min(options.max_idle_connections, options.max_connections),
         keepalive_expiry=2.0,  # under servers' idle timeouts, as payrouter's own clients
     )
     return httpx.AsyncHTTPTransport(verify=context, limits=limits)
