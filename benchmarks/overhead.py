@@ -1,7 +1,11 @@
 """What payrouter adds to one payment: `router.pay` against a direct adapter call, side by side.
 
     A  `await adapter.pay(charge, idempotency_key=...)`: a SimulatedAdapter on its in-memory
-       httpx transport (SimulatedProvider), nothing else.
+       httpx transport (SimulatedProvider), nothing else. Its provider replays a request by
+       key for 24 hours, as Stripe, Adyen and PayPal do, so `router.pay` takes a card
+       payment's path (the request kept sealed for a replay); `--no-replay` measures the path
+       of a provider that replays nothing (a Berlin Group bank: the call runs as a task of its
+       own that may outlive the deadline, `_paying/_late.py`).
     B  `await router.pay(request)`: a Router over a fresh adapter/provider of the same kind,
        with a durable SQLite ledger file (WAL; synchronous NORMAL unless told otherwise),
        default settings and hooks: claim, write-before-call, breaker, outcome and status writes.
@@ -53,7 +57,7 @@ from payrouter import (
     RouterSettings,
 )
 from payrouter._ledger import SqlLedger
-from payrouter.provider import Charge
+from payrouter.provider import Charge, Resolution
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -63,6 +67,7 @@ TARGET_ADDED_P99_MS: Final = 1.0
 TARGET_PAYMENTS_PER_S: Final = 3000.0
 _AMOUNT: Final = Money(minor_units=1250, currency="EUR")
 _SOURCE: Final = CardSource(token=SecretStr("pm_card_visa"))
+_REPLAYING: Final = Resolution(lookup=True, search_lag_seconds=300.0, replay_window_seconds=86400.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class Options:
     concurrency: tuple[int, ...]
     synchronous: str
     in_flight: int
+    replay: bool = True
 
 
 def _percentile(values: Sequence[float], share: float) -> float:
@@ -80,6 +86,13 @@ def _percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     rank = max(1, round(share * len(ordered) + 0.5))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def _adapter(name: str, replay: bool) -> SimulatedAdapter:
+    """A simulated card provider; `replay`: it replays a request by key for 24 hours."""
+    if replay:
+        return SimulatedAdapter(SimulatedProvider(name), resolution=_REPLAYING)
+    return SimulatedAdapter(SimulatedProvider(name))
 
 
 def _charge(order_id: str) -> Charge:
@@ -154,9 +167,9 @@ async def measure(options: Options) -> dict[str, object]:
         ledger = SqlLedger(
             f"sqlite:///{Path(folder) / 'ledger.db'}", sqlite_synchronous=options.synchronous
         )
-        direct = SimulatedAdapter(SimulatedProvider("card_direct"))
-        routed = SimulatedAdapter(SimulatedProvider("card_routed"))
-        peer = HandRolled(SimulatedAdapter(SimulatedProvider("card_peer")))
+        direct = _adapter("card_direct", options.replay)
+        routed = _adapter("card_routed", options.replay)
+        peer = HandRolled(_adapter("card_peer", options.replay))
         direct_ms: list[float] = []
         routed_ms: list[float] = []
         peer_ms: list[float] = []
@@ -214,6 +227,7 @@ async def measure(options: Options) -> dict[str, object]:
         "platform": platform.platform(terse=True),
         "cpus": os.cpu_count(),
         "sqlite_synchronous": options.synchronous,
+        "provider_replays": options.replay,
         "journal_mode": str(journal_mode).upper(),
         "payments": options.payments,
         "batch": options.batch,
@@ -297,7 +311,9 @@ def _print_table(figures: dict[str, object]) -> None:
     )
     print(
         f"ledger: SQLite file, journal_mode={figures['journal_mode']}, "
-        f"synchronous={figures['sqlite_synchronous']}; default RouterSettings and hooks "
+        f"synchronous={figures['sqlite_synchronous']}; the provider "
+        f"{'replays requests by key' if figures['provider_replays'] else 'replays nothing'}; "
+        "default RouterSettings and hooks "
         "(admission floor at the widest width); "
         f"load average {figures['load_average_before']:.1f} before, "
         f"{figures['load_average_after']:.1f} after the latency phase"
@@ -398,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--sqlite-synchronous", choices=("NORMAL", "FULL"), default="NORMAL", type=str.upper
     )
+    parser.add_argument(
+        "--no-replay", action="store_true", help="a provider that replays no request by key"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     args = parser.parse_args(argv)
     if args.payments < 1 or args.batch < 1 or args.warmup < 0 or args.in_flight < 1:
@@ -409,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         concurrency=args.concurrency,
         synchronous=args.sqlite_synchronous,
         in_flight=args.in_flight,
+        replay=not args.no_replay,
     )
     figures = asyncio.run(measure(options))
     if args.json:
