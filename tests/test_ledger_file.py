@@ -4,11 +4,13 @@ refused with `LedgerUnavailableError` naming the file, before any provider is ca
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -183,6 +185,48 @@ def test_many_processes_opening_one_fresh_sqlite_file_migrate_it_once(tmp_path: 
     check = sqlite3.connect(path)
     try:
         assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        check.close()
+
+
+def test_an_opener_waits_for_a_lock_on_a_fresh_file_while_switching_it_to_wal(
+    tmp_path: Path,
+) -> None:
+    """SQLite runs no busy handler for the switch to WAL: the opener waits for the lock itself.
+
+    Another connection holds the write lock of a file not yet in WAL. The ledger's opening
+    neither fails nor finishes while the lock is held (SQLite alone refuses it in 0 ms), and
+    succeeds once the lock is released.
+    """
+    path = tmp_path / "ledger.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    outcomes: list[BaseException | None] = []
+
+    async def open_and_close() -> None:
+        ledger = SqlLedger(f"sqlite:///{path}")
+        await ledger.open()
+        await ledger.close()
+
+    def opener() -> None:
+        try:
+            asyncio.run(open_and_close())
+        except BaseException as error:  # the test reports it
+            outcomes.append(error)
+        else:
+            outcomes.append(None)
+
+    thread = threading.Thread(target=opener)
+    thread.start()
+    thread.join(timeout=1.0)  # however busy the machine, the opener cannot be done by now
+    assert outcomes == []
+    holder.execute("COMMIT")
+    holder.close()
+    thread.join(timeout=120)
+    assert outcomes == [None]
+    check = sqlite3.connect(path)
+    try:
         assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         check.close()
