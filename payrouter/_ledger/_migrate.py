@@ -10,7 +10,6 @@ find no tables and create them ("table payrouter_payments already exists").
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.pool import NullPool
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_random_exponential
+
+from ._wal import switch_to_wal
 
 __all__ = ["current_revisions", "head_revisions", "upgrade", "upgrade_sqlite_file"]
 
@@ -59,7 +59,7 @@ def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _autocommit_driver(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None  # we say when transactions begin
-        _switch_to_wal(dbapi_connection, busy_timeout)
+        switch_to_wal(dbapi_connection, busy_timeout)
 
     try:
         with engine.connect() as conn:  # no BEGIN: a plain read in autocommit
@@ -75,33 +75,6 @@ def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
                 upgrade(conn)
     finally:
         engine.dispose()
-
-
-def _switch_to_wal(dbapi_connection: sqlite3.Connection, busy_timeout: float) -> None:
-    """Switch the file to WAL, waiting up to `busy_timeout` for the other openers' locks.
-
-    SQLite runs no busy handler for this one statement: on a file not yet in WAL it takes its
-    read lock, then asks for the write lock while holding it, and a refusal there is returned
-    at once ("database is locked" in 0 ms, whatever the timeout). Processes opening a fresh
-    file together therefore refuse each other, so the switch is retried (tenacity) with
-    jittered waits until the same timeout the rest of the opening gets. Once the file is in
-    WAL, the switch needs no write lock and the first try succeeds.
-    """
-    for attempt in Retrying(
-        retry=retry_if_exception(_is_busy),
-        stop=stop_after_delay(busy_timeout),
-        wait=wait_random_exponential(multiplier=0.005, max=0.25),
-        reraise=True,
-    ):
-        with attempt:
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-
-
-def _is_busy(error: BaseException) -> bool:
-    return (
-        isinstance(error, sqlite3.OperationalError)
-        and error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-    )
 
 
 def head_revisions() -> set[str]:

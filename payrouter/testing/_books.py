@@ -12,6 +12,8 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._ledger._wal import switch_to_wal
+
 __all__ = ["BookEntry", "Books", "FollowUpEntry"]
 
 
@@ -66,8 +68,8 @@ class Books:
         # A provider dropped without `close()` (a router that failed to start, a test that
         # never opened one) still closes its database when collected, not in a GC warning.
         weakref.finalize(self, self._db.close)
-        if path:
-            self._db.execute("PRAGMA journal_mode=WAL")
+        if path:  # a file several processes' stand-ins open at once
+            switch_to_wal(self._db, busy_timeout=30)
         self._db.executescript(_SCHEMA)
 
     def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
