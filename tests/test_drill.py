@@ -84,6 +84,8 @@ async def test_built_in_scenario_runs_short_with_no_double_charge_and_no_lost_re
     assert router["payments"] > 0
     assert router["double_charges"] == 0, router
     assert router["records_lost"] == 0, router
+    differences = outcome.report["records_check"]["differences"]  # type: ignore[index]
+    assert "fee_differs" not in differences, "the scenario's fees are the stand-ins' prices"
     for strategy in strategies:
         assert strategy["payments"] == router["payments"], "same traffic for every strategy"
 
