@@ -219,7 +219,7 @@ def test_an_opener_waits_for_a_lock_on_a_fresh_file_while_switching_it_to_wal(
 
     thread = threading.Thread(target=opener)
     thread.start()
-    thread.join(timeout=1.0)  # however busy the machine, the opener cannot be done by now
+    thread.join(timeout=1.0)  # time to try the switch: while the lock is held it cannot end
     assert outcomes == []
     holder.execute("COMMIT")
     holder.close()

@@ -16,6 +16,9 @@ from .._ledger._wal import switch_to_wal
 
 __all__ = ["BookEntry", "Books", "FollowUpEntry"]
 
+_LOCK_WAIT_SECONDS = 30.0
+"""How long a write, or the switch of a new file to WAL, waits for another process's lock."""
+
 
 @dataclass(frozen=True, slots=True)
 class FollowUpEntry:
@@ -62,14 +65,14 @@ class Books:
         self._db = sqlite3.connect(
             str(path) if path else ":memory:",
             check_same_thread=False,
-            timeout=30,
+            timeout=_LOCK_WAIT_SECONDS,
             isolation_level=None,
         )
         # A provider dropped without `close()` (a router that failed to start, a test that
         # never opened one) still closes its database when collected, not in a GC warning.
         weakref.finalize(self, self._db.close)
         if path:  # a file several processes' stand-ins open at once
-            switch_to_wal(self._db, busy_timeout=30)
+            switch_to_wal(self._db, _LOCK_WAIT_SECONDS)
         self._db.executescript(_SCHEMA)
 
     def query(self, sql: str, *args: object) -> list[tuple[object, ...]]:
