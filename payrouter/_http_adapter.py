@@ -46,6 +46,19 @@ class UnsendableError(PayrouterError, ValueError):
         )
 
 
+IDLE_CONNECTION_SECONDS: Final = 2.0
+"""How long an idle pooled connection may be reused: well under the 5 s many servers keep one.
+
+A server closes an idle connection on its own clock, from when it sent the last response; the
+pool counts from when this process read it, later by however long the event loop was busy.
+With both at 5 s (httpx's default and uvicorn's, Node's), a request sent on a connection the
+server was closing meets a reset: `read_error`, an unknown outcome, for a request the server
+never read. A busy checkout hit it (a bank initiation its bank never received, left open for
+the bank's seven-day bound); 2 s leaves 3 s of lag to spare, and a connection that busy
+traffic keeps using never idles that long.
+"""
+
+
 class HttpOptions(BaseModel):
     """Options every HTTP adapter takes; each adapter's own model extends this one.
 
@@ -66,6 +79,15 @@ class HttpOptions(BaseModel):
         "httpcore checks every idle connection's socket on each request (about 85 us of CPU "
         "each here): 100 idle ones cost 9.8 ms per request, 10 cost 1.2 ms.",
     )
+
+    def pool_limits(self) -> httpx.Limits:
+        """The connection pool's limits, for `build_client` and for an adapter that builds its
+        own transport (mutual TLS): idle connections reused for `IDLE_CONNECTION_SECONDS`."""
+        return httpx.Limits(
+            max_connections=self.max_connections,
+            max_keepalive_connections=min(self.max_idle_connections, self.max_connections),
+            keepalive_expiry=IDLE_CONNECTION_SECONDS,
+        )
 
 
 class HttpAdapter(Generic[OptionsT]):
@@ -181,19 +203,6 @@ def parse_options(model: type[ModelT], name: str, options: Mapping[str, object])
         raise ConfigurationError(problems) from None
 
 
-IDLE_CONNECTION_SECONDS: Final = 2.0
-"""How long an idle pooled connection may be reused: well under the 5 s many servers keep one.
-
-A server closes an idle connection on its own clock, from when it sent the last response; the
-pool counts from when this process read it, later by however long the event loop was busy.
-With both at 5 s (httpx's default and uvicorn's, Node's), a request sent on a connection the
-server was closing meets a reset: `read_error`, an unknown outcome, for a request the server
-never read. A busy checkout hit it (a bank initiation its bank never received, left open for
-the bank's seven-day bound); 2 s leaves 3 s of lag to spare, and a connection that busy
-traffic keeps using never idles that long.
-"""
-
-
 def build_client(
     options: HttpOptions,
     headers: Mapping[str, str],
@@ -205,11 +214,7 @@ def build_client(
         connect=options.connect_timeout_seconds,
         pool=options.connect_timeout_seconds,
     )
-    limits = httpx.Limits(
-        max_connections=options.max_connections,
-        max_keepalive_connections=min(options.max_idle_connections, options.max_connections),
-        keepalive_expiry=IDLE_CONNECTION_SECONDS,
-    )
+    limits = options.pool_limits()
     if transport is None:
         # Without TCP_NODELAY a request written as headers then body waits for the peer's
         # delayed ACK (~40 ms on Linux) before the body leaves: measured 44 ms per call to a

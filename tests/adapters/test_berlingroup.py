@@ -839,16 +839,20 @@ def qwac(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 async def test_qwac_options_build_a_mutual_tls_client(qwac: tuple[Path, Path]) -> None:
-    """Certificate, key and password load; the adapter is usable and closes cleanly."""
+    """Certificate, key and password load; the adapter is usable and closes cleanly; its own
+    transport keeps the pool limits every HTTP adapter has (few idle connections, 2 s)."""
     cert, key = qwac
     options = {
         **OPTIONS,
         "client_certificate_file": str(cert),
         "client_key_file": str(key),
         "client_key_password": KEY_PASSWORD,
+        "max_idle_connections": 3,
     }
     adapter = BerlinGroupAdapter.from_options(name="bg", capabilities=None, options=options)
     assert KEY_PASSWORD not in repr(adapter)
+    pool = adapter._client._transport._pool  # type: ignore[attr-defined]  # httpcore's pool
+    assert (pool._max_keepalive_connections, pool._keepalive_expiry) == (3, 2.0)
     await adapter.aclose()
 
 

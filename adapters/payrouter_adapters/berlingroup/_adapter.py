@@ -131,12 +131,7 @@ def _mtls_transport(
             f"providers[{name}].options.client_certificate_file: cannot load the certificate "
             f"and key ({type(error).__name__}); check the PEM files and the key password"
         ) from None
-    limits = httpx.Limits(
-        max_connections=options.max_connections,
-        max_keepalive_connections=min(options.max_idle_connections, options.max_connections),
-        keepalive_expiry=2.0,  # under servers' idle timeouts, as payrouter's own clients
-    )
-    return httpx.AsyncHTTPTransport(verify=context, limits=limits)
+    return httpx.AsyncHTTPTransport(verify=context, limits=options.pool_limits())
 
 
 def request_id(idempotency_key: str) -> str:
