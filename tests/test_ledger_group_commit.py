@@ -4,20 +4,19 @@ abandonment never costs another job its write."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from payrouter import LedgerUnavailableError, Money
 from payrouter._ledger import SqlLedger, payment_deadline
 from payrouter._ledger._claims import claim_values
 from payrouter._ledger._schema import payments
+from tests.ledger_jobs import open_ledger, order_ids, queued, writer_held
 
 T = TypeVar("T")
 AMOUNT = Money.of("10.00", "EUR")
@@ -27,41 +26,10 @@ def _insert(order_id: str) -> dict[str, object]:
     return claim_values(order_id, "fp", AMOUNT, "test", time.time() + 60, False, time.time())
 
 
-@asynccontextmanager
-async def _writer_held(ledger: SqlLedger) -> AsyncIterator[None]:
-    """Hold the writer thread on a job of its own, so what is queued meanwhile is one batch."""
-    started, gate = threading.Event(), threading.Event()
-
-    def hold(_conn: Connection) -> None:
-        started.set()
-        gate.wait()
-
-    holding = asyncio.ensure_future(ledger.transact(hold))
-    await asyncio.to_thread(started.wait)
-    try:
-        yield
-    finally:
-        gate.set()
-        await holding
-
-
-async def _queued(*work: Awaitable[T]) -> list[asyncio.Task[T]]:
-    """Start each awaitable as a task and let each one queue its work."""
-    tasks = [asyncio.ensure_future(item) for item in work]
-    await asyncio.sleep(0)
-    return tasks
-
-
-def _order_ids(conn: Connection) -> set[str]:
-    return {str(row) for row in conn.execute(select(payments.c.order_id)).scalars()}
-
-
 @pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[SqlLedger]:
-    ledger = SqlLedger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    await ledger.open()
-    yield ledger
-    await ledger.close()
+    async with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as opened:
+        yield opened
 
 
 async def test_work_queued_together_is_committed_once(ledger: SqlLedger) -> None:
@@ -69,12 +37,12 @@ async def test_work_queued_together_is_committed_once(ledger: SqlLedger) -> None
     runner = ledger._runner
     assert runner is not None
     assert runner._writer is not None
-    async with _writer_held(ledger):
-        tasks = await _queued(*(ledger.claim(f"o-{n}", "fp", AMOUNT, "t", 60) for n in range(5)))
+    async with writer_held(ledger):
+        tasks = await queued(*(ledger.claim(f"o-{n}", "fp", AMOUNT, "t", 60) for n in range(5)))
     claims = await asyncio.gather(*tasks)
     assert {claim.kind.value for claim in claims} == {"new"}
     assert runner._writer.batches == 1
-    assert await ledger.transact(_order_ids) == {f"o-{n}" for n in range(5)}
+    assert await ledger.transact(order_ids) == {f"o-{n}" for n in range(5)}
 
 
 async def test_a_failing_job_does_not_undo_the_others_in_its_batch(ledger: SqlLedger) -> None:
@@ -84,8 +52,8 @@ async def test_a_failing_job_does_not_undo_the_others_in_its_batch(ledger: SqlLe
         conn.execute(payments.insert(), _insert("bad"))
         raise ValueError("this job fails after writing")
 
-    async with _writer_held(ledger):
-        good, bad, other = await _queued(
+    async with writer_held(ledger):
+        good, bad, other = await queued(
             ledger.transact(lambda conn: conn.execute(payments.insert(), _insert("good"))),
             ledger.transact(write_then_fail),
             ledger.transact(lambda conn: conn.execute(payments.insert(), _insert("other"))),
@@ -94,16 +62,16 @@ async def test_a_failing_job_does_not_undo_the_others_in_its_batch(ledger: SqlLe
     await other
     with pytest.raises(ValueError, match="fails after writing"):
         await bad
-    assert await ledger.transact(_order_ids) == {"good", "other"}
+    assert await ledger.transact(order_ids) == {"good", "other"}
 
 
 async def test_an_abandoned_claim_in_a_batch_is_rolled_back_alone(ledger: SqlLedger) -> None:
     """A claim whose payment gave up waiting is not committed; its batch-mate is."""
-    async with _writer_held(ledger):
+    async with writer_held(ledger):
         with payment_deadline(time.monotonic() + 0.05):
             late = asyncio.ensure_future(ledger.claim("late", "fp", AMOUNT, "t", 60))
-        (kept,) = await _queued(ledger.claim("kept", "fp", AMOUNT, "t", 60))
+        (kept,) = await queued(ledger.claim("kept", "fp", AMOUNT, "t", 60))
         with pytest.raises(LedgerUnavailableError):
             await late  # its deadline passes while the writer is held
     await kept
-    assert await ledger.transact(_order_ids) == {"kept"}
+    assert await ledger.transact(order_ids) == {"kept"}

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, select
 
 from payrouter import LedgerUnavailableError, Money, PaymentMethod
 from payrouter._ledger import (
@@ -29,6 +28,7 @@ from payrouter._ledger import (
     payment_deadline,
 )
 from payrouter._ledger._schema import payments
+from tests.ledger_jobs import open_ledger, order_ids
 
 AMOUNT = Money.of("10.00", "EUR")
 
@@ -49,16 +49,10 @@ def _threads_writing(ledger: SqlLedger, seen: list[str]) -> None:
     dbapi.set_trace_callback(trace)
 
 
-def _order_ids(conn: Connection) -> set[str]:
-    return {str(row) for row in conn.execute(select(payments.c.order_id)).scalars()}
-
-
 @pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[SqlLedger]:
-    ledger = SqlLedger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    await ledger.open()
-    yield ledger
-    await ledger.close()
+    async with open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as opened:
+        yield opened
 
 
 async def test_a_claim_on_a_free_ledger_is_written_on_the_event_loop(ledger: SqlLedger) -> None:
@@ -69,7 +63,7 @@ async def test_a_claim_on_a_free_ledger_is_written_on_the_event_loop(ledger: Sql
     claim = await ledger.claim("order-1", "fp", AMOUNT, "w#1", 60.0, first_attempt=first)
     assert claim.kind is ClaimKind.NEW
     assert seen == [threading.current_thread().name] * 2
-    assert await ledger.transact(_order_ids) == {"order-1"}
+    assert await ledger.transact(order_ids) == {"order-1"}
 
 
 async def test_claims_queued_in_one_turn_share_one_commit_on_the_loop(ledger: SqlLedger) -> None:
@@ -82,7 +76,7 @@ async def test_claims_queued_in_one_turn_share_one_commit_on_the_loop(ledger: Sq
     )
     assert {claim.kind for claim in claims} == {ClaimKind.NEW}
     assert runner.batches == before + 1
-    assert await ledger.transact(_order_ids) == {f"o-{n}" for n in range(5)}
+    assert await ledger.transact(order_ids) == {f"o-{n}" for n in range(5)}
 
 
 async def test_a_locked_ledger_sends_the_claim_to_the_thread_to_wait(
@@ -108,7 +102,7 @@ async def test_a_locked_ledger_sends_the_claim_to_the_thread_to_wait(
     holder.execute("ROLLBACK")
     holder.close()
     assert (await claiming).kind is ClaimKind.NEW
-    assert await ledger.transact(_order_ids) == {"order-1"}
+    assert await ledger.transact(order_ids) == {"order-1"}
 
 
 async def test_a_failing_write_in_a_batch_on_the_loop_costs_the_others_nothing(
@@ -122,7 +116,7 @@ async def test_a_failing_write_in_a_batch_on_the_loop_costs_the_others_nothing(
     assert (await good).kind is ClaimKind.NEW
     with pytest.raises(LeaseLostError):
         await refused
-    assert await ledger.transact(_order_ids) == {"good"}
+    assert await ledger.transact(order_ids) == {"good"}
 
 
 async def test_a_ledger_that_flushes_every_commit_never_writes_on_the_loop(
@@ -155,7 +149,7 @@ async def test_the_thread_waits_for_locks_again_after_the_loop_wrote(ledger: Sql
     finally:
         release.join()
         holder.close()
-    assert await ledger.transact(_order_ids) == set()
+    assert await ledger.transact(order_ids) == set()
 
 
 async def test_a_claim_sent_to_the_thread_still_gives_up_at_its_deadline(
@@ -173,4 +167,4 @@ async def test_a_claim_sent_to_the_thread_still_gives_up_at_its_deadline(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert await ledger.transact(_order_ids) == set()
+    assert await ledger.transact(order_ids) == set()

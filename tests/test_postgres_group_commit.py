@@ -4,10 +4,8 @@ pipeline with one COMMIT, and one job's failure or abandonment never costs anoth
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import pytest
@@ -25,38 +23,12 @@ from payrouter._ledger import (
 )
 from payrouter._ledger._schema import attempts, payments
 from payrouter.provider import FailureKind, ProviderReply
+from tests.ledger_jobs import open_ledger, queued, writer_held
 
 pytestmark = pytest.mark.peer("postgres")
 
 T = TypeVar("T")
 AMOUNT = Money.of("10.00", "EUR")
-
-
-@asynccontextmanager
-async def _writer_held(ledger: SqlLedger) -> AsyncIterator[None]:
-    """Hold the writer thread on a job of its own, so what is queued meanwhile is one batch."""
-    runner = ledger._runner
-    assert runner is not None
-    started, gate = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        started.set()
-        gate.wait()
-
-    holding = asyncio.ensure_future(runner.call(hold))
-    await asyncio.to_thread(started.wait)
-    try:
-        yield
-    finally:
-        gate.set()
-        await holding
-
-
-async def _queued(*work: Awaitable[T]) -> list[asyncio.Task[T]]:
-    """Start each awaitable as a task and let each one queue its work."""
-    tasks = [asyncio.ensure_future(item) for item in work]
-    await asyncio.sleep(0)
-    return tasks
 
 
 def _attempt(order_id: str, number: int = 1) -> AttemptRow:
@@ -81,10 +53,8 @@ def _commits(url: str) -> int:
 
 @pytest.fixture
 async def ledger(postgres_url: str) -> AsyncIterator[SqlLedger]:
-    ledger = SqlLedger(postgres_url)
-    await ledger.open()
-    yield ledger
-    await ledger.close()
+    async with open_ledger(postgres_url) as opened:
+        yield opened
 
 
 async def test_a_whole_payment_of_each_of_many_in_flight_shares_commits(ledger: SqlLedger) -> None:
@@ -93,16 +63,16 @@ async def test_a_whole_payment_of_each_of_many_in_flight_shares_commits(ledger: 
     runner = ledger._runner
     assert runner is not None
     orders = [f"o-{n}" for n in range(5)]
-    async with _writer_held(ledger):
-        claims = await _queued(*(ledger.claim(o, "fp", AMOUNT, f"w-{o}", 60) for o in orders))
+    async with writer_held(ledger):
+        claims = await queued(*(ledger.claim(o, "fp", AMOUNT, f"w-{o}", 60) for o in orders))
     assert {claim.kind.value for claim in await asyncio.gather(*claims)} == {"new"}
 
     async def attempt(order_id: str) -> None:
         with held_by(f"w-{order_id}"):
             await ledger.record_attempt(_attempt(order_id))
 
-    async with _writer_held(ledger):
-        rows = await _queued(*(attempt(o) for o in orders))
+    async with writer_held(ledger):
+        rows = await queued(*(attempt(o) for o in orders))
     await asyncio.gather(*rows)
 
     async def finish(order_id: str) -> PaymentStatus:
@@ -115,8 +85,8 @@ async def test_a_whole_payment_of_each_of_many_in_flight_shares_commits(ledger: 
         assert result is not None
         return result.status
 
-    async with _writer_held(ledger):
-        finishes = await _queued(*(finish(o) for o in orders))
+    async with writer_held(ledger):
+        finishes = await queued(*(finish(o) for o in orders))
     assert set(await asyncio.gather(*finishes)) == {PaymentStatus.SUCCEEDED}
     assert runner.batches == 3
     for order_id in orders:
@@ -130,8 +100,8 @@ async def test_claims_with_their_first_attempt_share_a_batch(ledger: SqlLedger) 
     taken writes none, and its caller is told so."""
     await ledger.claim("taken", "fp", AMOUNT, "other-worker", 60)
     orders = ["o-1", "o-2", "taken"]
-    async with _writer_held(ledger):
-        claims = await _queued(
+    async with writer_held(ledger):
+        claims = await queued(
             *(ledger.claim(o, "fp", AMOUNT, "w", 60, first_attempt=_attempt(o)) for o in orders)
         )
     answers = [(c.kind.value, c.attempt_recorded) for c in await asyncio.gather(*claims)]
@@ -148,9 +118,9 @@ async def test_batched_writes_cost_one_commit_each_batch(
     ledger: SqlLedger, postgres_url: str
 ) -> None:
     """The server counts one committed transaction for eight claims sent together."""
-    async with _writer_held(ledger):
+    async with writer_held(ledger):
         before = _commits(postgres_url)
-        claims = await _queued(*(ledger.claim(f"o-{n}", "fp", AMOUNT, "w", 60) for n in range(8)))
+        claims = await queued(*(ledger.claim(f"o-{n}", "fp", AMOUNT, "w", 60) for n in range(8)))
     await asyncio.gather(*claims)
     assert _commits(postgres_url) - before == 1
     assert await ledger.transact(_order_ids) == {f"o-{n}" for n in range(8)}
@@ -164,9 +134,9 @@ async def test_a_failing_statement_does_not_undo_the_others_in_its_batch(
     await ledger.claim("paid", "fp", AMOUNT, "w", 60)
     with held_by("w"):
         await ledger.record_attempt(_attempt("paid"))
-    async with _writer_held(ledger):
+    async with writer_held(ledger):
         with held_by("w"):
-            good, duplicate, other = await _queued(
+            good, duplicate, other = await queued(
                 ledger.claim("good", "fp", AMOUNT, "w", 60),
                 ledger.record_attempt(_attempt("paid")),
                 ledger.claim("other", "fp", AMOUNT, "w", 60),
@@ -186,9 +156,9 @@ async def test_a_fenced_write_in_a_batch_still_refuses_a_worker_that_lost_its_le
     """Sent in a batch, an attempt row for a payment another worker holds is not written and
     its caller hears LeaseLostError; its batch-mate's claim commits."""
     await ledger.claim("taken", "fp", AMOUNT, "the-taker", 60)
-    async with _writer_held(ledger):
+    async with writer_held(ledger):
         with held_by("stalled-worker"):
-            stale, fresh = await _queued(
+            stale, fresh = await queued(
                 ledger.record_attempt(_attempt("taken")),
                 ledger.claim("fresh", "fp", AMOUNT, "w", 60),
             )
@@ -202,10 +172,10 @@ async def test_a_fenced_write_in_a_batch_still_refuses_a_worker_that_lost_its_le
 async def test_an_abandoned_claim_in_a_batch_is_never_sent(ledger: SqlLedger) -> None:
     """A claim whose payment gave up waiting before its batch went out is not written, so a
     retry of the order is not refused as in progress; its batch-mate is written."""
-    async with _writer_held(ledger):
+    async with writer_held(ledger):
         with payment_deadline(time.monotonic() + 0.05):
             late = asyncio.ensure_future(ledger.claim("late", "fp", AMOUNT, "t", 60))
-        (kept,) = await _queued(ledger.claim("kept", "fp", AMOUNT, "t", 60))
+        (kept,) = await queued(ledger.claim("kept", "fp", AMOUNT, "t", 60))
         with pytest.raises(LedgerUnavailableError):
             await late  # its deadline passes while the writer is held
     await kept
@@ -221,9 +191,9 @@ async def test_a_failover_outcome_in_a_batch_is_written_without_the_payments(
     await ledger.claim("moving-on", "fp", AMOUNT, "w", 60, first_attempt=_attempt("moving-on"))
     unavailable = ProviderReply.failed(FailureKind.PROVIDER_DOWN, provider_code="503")
     outcome = AttemptOutcome.of(unavailable, tries=1, latency_ms=1.0)
-    async with _writer_held(ledger):
+    async with writer_held(ledger):
         with held_by("w"):
-            written, claimed = await _queued(
+            written, claimed = await queued(
                 ledger.finish_attempt("moving-on", 1, outcome),
                 ledger.claim("next", "fp", AMOUNT, "w", 60),
             )
