@@ -7,7 +7,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import Connection
@@ -18,7 +17,6 @@ from payrouter._ledger._claims import claim_values
 from payrouter._ledger._schema import payments
 from tests.ledger_jobs import open_ledger, order_ids, queued, writer_held
 
-T = TypeVar("T")
 AMOUNT = Money.of("10.00", "EUR")
 
 

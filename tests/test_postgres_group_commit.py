@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TypeVar
 
 import pytest
-from sqlalchemy import Connection, create_engine, select, text
+from sqlalchemy import create_engine, select, text
 
 from payrouter import LedgerUnavailableError, Money, PaymentMethod, PaymentStatus
 from payrouter._ledger import (
@@ -21,22 +20,17 @@ from payrouter._ledger import (
     held_by,
     payment_deadline,
 )
-from payrouter._ledger._schema import attempts, payments
+from payrouter._ledger._schema import attempts
 from payrouter.provider import FailureKind, ProviderReply
-from tests.ledger_jobs import open_ledger, queued, writer_held
+from tests.ledger_jobs import open_ledger, order_ids, queued, writer_held
 
 pytestmark = pytest.mark.peer("postgres")
 
-T = TypeVar("T")
 AMOUNT = Money.of("10.00", "EUR")
 
 
 def _attempt(order_id: str, number: int = 1) -> AttemptRow:
     return AttemptRow(order_id, number, "card", PaymentMethod.CARD, f"k-{order_id}-{number}", None)
-
-
-def _order_ids(conn: Connection) -> set[str]:
-    return {str(row) for row in conn.execute(select(payments.c.order_id)).scalars()}
 
 
 def _commits(url: str) -> int:
@@ -123,7 +117,7 @@ async def test_batched_writes_cost_one_commit_each_batch(
         claims = await queued(*(ledger.claim(f"o-{n}", "fp", AMOUNT, "w", 60) for n in range(8)))
     await asyncio.gather(*claims)
     assert _commits(postgres_url) - before == 1
-    assert await ledger.transact(_order_ids) == {f"o-{n}" for n in range(8)}
+    assert await ledger.transact(order_ids) == {f"o-{n}" for n in range(8)}
 
 
 async def test_a_failing_statement_does_not_undo_the_others_in_its_batch(
@@ -145,7 +139,7 @@ async def test_a_failing_statement_does_not_undo_the_others_in_its_batch(
     assert (await other).kind.value == "new"
     with pytest.raises(LedgerUnavailableError):
         await duplicate
-    assert await ledger.transact(_order_ids) == {"paid", "good", "other"}
+    assert await ledger.transact(order_ids) == {"paid", "good", "other"}
     count = await ledger.transact(lambda conn: len(conn.execute(select(attempts)).all()))
     assert count == 1
 
@@ -179,7 +173,7 @@ async def test_an_abandoned_claim_in_a_batch_is_never_sent(ledger: SqlLedger) ->
         with pytest.raises(LedgerUnavailableError):
             await late  # its deadline passes while the writer is held
     await kept
-    assert await ledger.transact(_order_ids) == {"kept"}
+    assert await ledger.transact(order_ids) == {"kept"}
     assert (await ledger.claim("late", "fp", AMOUNT, "t", 60)).kind.value == "new"
 
 
