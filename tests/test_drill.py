@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from payrouter import ConfigurationError, PaymentStatus
+from payrouter import ConfigurationError, Money, PaymentResult, PaymentStatus
 from payrouter._cli._app import app
 from payrouter_lab.drill import Scenario, builtin_scenarios, load_scenario, run_drill
 from payrouter_lab.drill._customers import Approvals
@@ -266,7 +266,7 @@ async def test_a_payment_the_ledger_could_not_record_in_time_counts_as_failed(
     """On an overloaded machine the ledger may not answer within a payment's deadline
     (`LedgerUnavailableError`, no provider called): the drill records that payment as failed
     and finishes, instead of losing the whole run to one exception."""
-    from payrouter import LedgerUnavailableError, PaymentRequest, PaymentResult, Router
+    from payrouter import LedgerUnavailableError, PaymentRequest, Router
 
     real_pay = Router.pay
     refused: list[str] = []
@@ -349,26 +349,60 @@ async def test_a_customer_whose_approval_page_does_not_load_gives_up_without_end
     """The provider's page fails to load (the connection is refused): that customer abandons,
     and the drill goes on, instead of a task whose error nobody reads (or that sinks the run)."""
     import socket
-    from datetime import UTC, datetime
 
-    from payrouter import Money, PaymentResult, PaymentStatus
+    from payrouter_lab.drill._browsers import browsers_in_a_process
     from payrouter_lab.drill._customers import Customers
 
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    customers = Customers(Approvals(approve_share=1.0, think_seconds=0.0), 7, router=None)  # type: ignore[arg-type]
-    customers.sent_to_approve(
-        PaymentResult(
-            order_id="order-1",
-            status=PaymentStatus.REQUIRES_ACTION,
-            amount=Money.of("10.00", "EUR"),
-            action_url=f"http://127.0.0.1:{port}/sca/1",
-            created_at=datetime.now(UTC),
-            updated_at=datetime.now(UTC),
-        )
-    )
-    await customers.settle()
+    async with (
+        browsers_in_a_process() as browsers,
+        Customers(Approvals(approve_share=1.0, think_seconds=0.0), 7, None, browsers) as customers,  # type: ignore[arg-type]
+    ):
+        customers.sent_to_approve(_needs_approval("order-1", f"http://127.0.0.1:{port}/sca/1"))
+        await customers.settle()
 
     assert customers.decisions == {"order-1": "abandoned"}
     assert customers.after_return == {}
+
+
+async def test_customers_load_the_providers_pages_from_a_process_of_their_own() -> None:
+    """A customer's browser is not the checkout: the page is loaded (the provider sees the
+    GET) from another process than the drill's, so its cost is never billed to payrouter."""
+    import asyncio
+    import os
+
+    from payrouter_lab.drill._browsers import browsers_in_a_process
+
+    asked: list[bytes] = []
+
+    async def provider_page(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        asked.append(await reader.readline())
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\napproved")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(provider_page, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, browsers_in_a_process() as browsers:
+        browsers.open_page("order-1", f"http://127.0.0.1:{port}/sca/1", 0.0)
+        answer = await anext(aiter(browsers.answers()))
+
+    assert browsers.pid != os.getpid()
+    assert (answer.order_id, answer.loaded) == ("order-1", True)
+    assert asked == [b"GET /sca/1 HTTP/1.1\r\n"]
+
+
+def _needs_approval(order_id: str, page: str) -> PaymentResult:
+    from datetime import UTC, datetime
+
+    return PaymentResult(
+        order_id=order_id,
+        status=PaymentStatus.REQUIRES_ACTION,
+        amount=Money.of("10.00", "EUR"),
+        action_url=page,
+        created_at=datetime.now(UTC),
+        updated_at=datetime.now(UTC),
+    )

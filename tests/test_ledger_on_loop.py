@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from payrouter import LedgerUnavailableError, Money, PaymentMethod
+from payrouter import LedgerUnavailableError, Money, PaymentMethod, PaymentStatus
 from payrouter._ledger import (
     AttemptRow,
     ClaimKind,
     LeaseLostError,
+    PaymentUpdate,
     SqlLedger,
     held_by,
     payment_deadline,
@@ -168,3 +169,24 @@ async def test_a_claim_sent_to_the_thread_still_gives_up_at_its_deadline(
         holder.execute("ROLLBACK")
         holder.close()
     assert await ledger.transact(order_ids) == set()
+
+
+async def test_the_return_pages_ledger_work_runs_on_the_loop_too(ledger: SqlLedger) -> None:
+    """`Router.refresh` reads the payment, takes its lease and writes its status: with the
+    writer's connection free, all run on the loop, as the pay path's writes do (a hop to the
+    thread and back for each cost more than the work)."""
+    await ledger.claim("order-1", "fp", AMOUNT, "w#1", 0.0, first_attempt=_row("order-1"))
+    dbapi = ledger._dbapi
+    assert dbapi is not None
+    threads: set[str] = set()
+    dbapi.set_trace_callback(lambda sql: threads.add(threading.current_thread().name))
+
+    payment = await ledger.get("order-1")
+    taken = await ledger.acquire("order-1", "w#2", 60.0)
+    with held_by("w#2"):
+        settled = await ledger.finish_payment("order-1", PaymentUpdate(PaymentStatus.FAILED))
+
+    assert payment is not None
+    assert taken  # the first holder's lease had run out
+    assert settled.status is PaymentStatus.FAILED
+    assert threads == {threading.current_thread().name}

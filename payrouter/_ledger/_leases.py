@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Final
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from .._models import PaymentStatus
 from ._schema import payments
@@ -20,21 +20,27 @@ __all__ = ["acquire", "unresolved"]
 _UNRESOLVED_STATUSES: Final = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
 
 
+_ACQUIRE: Final = (
+    update(payments)
+    .where(
+        payments.c.order_id == bindparam("wanted"),
+        payments.c.status.in_(
+            [PaymentStatus.PROCESSING.value, *(s.value for s in _UNRESOLVED_STATUSES)]
+        ),
+        or_(payments.c.lease_until.is_(None), payments.c.lease_until < bindparam("now")),
+    )
+    .values(owner=bindparam("taker"), lease_until=bindparam("until"))
+    .returning(payments.c.order_id)
+)
+"""Built once: a return page takes the lease on every `Router.refresh`, and building the
+statement cost more than SQLite's work on it."""
+
+
 def acquire(conn: Connection, order_id: str, owner: str, lease_seconds: float) -> bool:
     """Take the payment for `lease_seconds` unless a live lease holds it."""
     now = time.time()
-    claimable = [PaymentStatus.PROCESSING.value, *(s.value for s in _UNRESOLVED_STATUSES)]
-    taken = conn.execute(
-        update(payments)
-        .where(
-            payments.c.order_id == order_id,
-            payments.c.status.in_(claimable),
-            or_(payments.c.lease_until.is_(None), payments.c.lease_until < now),
-        )
-        .values(owner=owner, lease_until=now + lease_seconds)
-        .returning(payments.c.order_id)
-    )
-    return taken.first() is not None
+    values = {"wanted": order_id, "now": now, "taker": owner, "until": now + lease_seconds}
+    return conn.execute(_ACQUIRE, values).first() is not None
 
 
 def unresolved(conn: Connection, limit: int) -> list[str]:

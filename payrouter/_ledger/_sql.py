@@ -251,16 +251,16 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         except (SQLAlchemyError, sqlite3.Error, OSError) as error:
             raise self._location.error(error, "writing or reading it") from error
 
-    async def transact(self, work: Callable[[Connection], T]) -> T:
+    async def transact(self, work: Callable[[Connection], T], *, here: bool = False) -> T:
         """Run `work` in one transaction, where the ledger runs its own statements: the
         extension point for the ledger's other tables (the follow-up outbox, webhook events),
-        whose statements live beside their own logic, not in this class."""
+        whose statements live beside their own logic, not in this class. `here`: see `_run`."""
 
         def run() -> T:
             with self._transaction() as conn:
                 return work(conn)
 
-        return await self._run(run)
+        return await self._run(run, here=here)
 
     # -- the write path ----------------------------------------------------------------------
 
@@ -369,7 +369,7 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
             with self._transaction() as conn:
                 return self._update_payment(conn, order_id, update, time.time(), holder)
 
-        return await self._run(work)
+        return await self._run(work, here=True)
 
     def _update_payment(
         self, conn: Connection, order_id: str, change: PaymentUpdate, now: float, holder: str | None
@@ -385,10 +385,13 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
                 row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
                 return None if row is None else load(conn, row, self.sealing.open_secret)
 
-        return await self._run(work)
+        # `Router.refresh`'s reads, lease and status run on the loop as the pay path's do.
+        return await self._run(work, here=True)
 
     async def acquire(self, order_id: str, owner: str, lease_seconds: float) -> bool:
-        return await self.transact(lambda conn: acquire(conn, order_id, owner, lease_seconds))
+        return await self.transact(
+            lambda conn: acquire(conn, order_id, owner, lease_seconds), here=True
+        )
 
     async def unresolved(self, limit: int) -> list[str]:
         return await self.transact(lambda conn: unresolved(conn, limit))

@@ -3,18 +3,21 @@
 After a think time each customer opens the provider's page from `action_url` (the sandbox's
 customer pages approve on a GET) or abandons it; one who approved comes back to the shop,
 whose return page asks the provider through `router.refresh`. Decisions are seeded per order,
-so a drill replays the same customers.
+so a drill replays the same customers. Their browsers run in a process of their own
+(`_browsers`), started once per drill: only the return page is the checkout's work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from payrouter import PaymentResult, PaymentStatus, Router
+
+from ._browsers import Browsers
 
 __all__ = ["Approvals", "Customers"]
 
@@ -31,47 +34,81 @@ class Approvals(BaseModel):
 
 
 class Customers:
-    """Plays each customer sent to approve; `settle()` waits until they all have acted."""
+    """Plays each customer sent to approve, for an `async with` block; `settle()` waits
+    until they all have acted. Their browsers are `browsers`, a process of their own."""
 
-    def __init__(self, approvals: Approvals, seed: int, router: Router) -> None:
+    def __init__(self, approvals: Approvals, seed: int, router: Router, browsers: Browsers) -> None:
         self._approvals, self._seed, self._router = approvals, seed, router
-        self._client = httpx.AsyncClient(timeout=10.0)
-        self._pending: set[asyncio.Task[None]] = set()
+        self._browsers = browsers
+        self._on_their_page: set[str] = set()
+        self._all_back = asyncio.Event()
+        self._all_back.set()
+        self._returns: set[asyncio.Task[None]] = set()
+        self._listening: asyncio.Task[None] | None = None
         self.decisions: dict[str, str] = {}
         """Order id -> "approved" or "abandoned"."""
         self.after_return: dict[str, PaymentStatus] = {}
         """Order id -> the payment's status once an approving customer came back."""
 
+    async def __aenter__(self) -> Customers:
+        self._listening = asyncio.create_task(self._listen())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._listening is not None:
+            self._listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listening
+
+    @property
+    def browsers_pid(self) -> int:
+        """The process the customers' browsers run in."""
+        return self._browsers.pid
+
     def sent_to_approve(self, result: PaymentResult) -> None:
         """Called for each `requires_action` result that carries a page to send them to."""
-        if result.status is PaymentStatus.REQUIRES_ACTION and result.action_url:
-            task = asyncio.create_task(self._act(result.order_id, result.action_url))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
-
-    async def settle(self) -> None:
-        """Wait for every customer still thinking, then release the HTTP client."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending))
-        await self._client.aclose()
-
-    async def _act(self, order_id: str, page: str) -> None:
+        if result.status is not PaymentStatus.REQUIRES_ACTION or not result.action_url:
+            return
+        order_id = result.order_id
         dice = random.Random(f"{self._seed}:{order_id}")  # noqa: S311 - a simulation, not crypto
         think = (
             dice.expovariate(1 / self._approvals.think_seconds)
             if self._approvals.think_seconds
             else 0.0
         )
-        await asyncio.sleep(think)
         if dice.random() >= self._approvals.approve_share:
             self.decisions[order_id] = "abandoned"
             return
-        try:
-            await self._client.get(page)  # the customer approves on the provider's page
-        except httpx.HTTPError:  # the page did not load: nothing approved, they give up
-            self.decisions[order_id] = "abandoned"
-            return
-        self.decisions[order_id] = "approved"
-        refreshed = await self._router.refresh(order_id)  # ...and comes back to the shop
+        self._on_their_page.add(order_id)
+        self._all_back.clear()
+        self._browsers.open_page(order_id, result.action_url, think)
+
+    async def settle(self) -> None:
+        """Wait for every customer still on a provider's page and every return page."""
+        await self._all_back.wait()
+        if self._on_their_page:
+            raise RuntimeError(
+                f"the customers' browsers ended with {len(self._on_their_page)} customers "
+                "still on a provider's page"
+            )
+        while self._returns:
+            await asyncio.gather(*list(self._returns))
+
+    async def _listen(self) -> None:
+        async for answer in self._browsers.answers():
+            if answer.loaded:
+                self.decisions[answer.order_id] = "approved"
+                task = asyncio.create_task(self._come_back(answer.order_id))
+                self._returns.add(task)
+                task.add_done_callback(self._returns.discard)
+            else:  # the page did not load: nothing approved, they give up
+                self.decisions[answer.order_id] = "abandoned"
+            self._on_their_page.discard(answer.order_id)
+            if not self._on_their_page:
+                self._all_back.set()
+        self._all_back.set()  # the browsers ended: `settle` says so if anyone was left
+
+    async def _come_back(self, order_id: str) -> None:
+        refreshed = await self._router.refresh(order_id)  # the shop's return page
         if refreshed is not None:
             self.after_return[order_id] = refreshed.status

@@ -25,6 +25,7 @@ from payrouter import CardSource, PaymentSource
 from payrouter.provider import Adapter, adapters_from_config
 
 from ._baselines import serve_with_chain, serve_with_single
+from ._browsers import browsers_in_a_process
 from ._card_failovers import card_failover_figures
 from ._conditions import Conditions, watch_conditions
 from ._credentials import cards_of, to_issue, wallets_to_issue
@@ -80,6 +81,10 @@ async def run_drill(
     async with contextlib.AsyncExitStack() as stack:
         neighbours = stack.enter_context(cpu_pressure(pressure))
         conditions = await stack.enter_async_context(watch_conditions())
+        # The customers' browsers start before any strategy's fault timeline does.
+        browsers = (
+            await stack.enter_async_context(browsers_in_a_process()) if scenario.approvals else None
+        )
         # Each strategy has its own stand-ins (faults and books are per stand-in), all
         # served from one process of their own, as real providers are (`_standin_process`).
         sandboxes = await _Sandboxes.start(stack, scenario, _issuing(scenario, traffic), folder)
@@ -95,6 +100,7 @@ async def run_drill(
                 on_breaker,
                 scenario.approvals,
                 scenario.seed,
+                browsers,
             )
             checked.update(served.records_check)
             return served.strategy_run(STRATEGIES[0], await sandboxes[0].books())

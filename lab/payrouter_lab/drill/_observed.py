@@ -6,7 +6,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from payrouter import PaymentMethod
+from payrouter import PaymentMethod, PaymentStatus
 from payrouter.instrumentation import (
     AttemptFinished,
     AttemptStarted,
@@ -18,6 +18,10 @@ from payrouter.instrumentation import (
     RetryScheduled,
     RoutePlanned,
 )
+
+from ._card_failovers import card_failover
+from ._figures import PaymentRecord
+from ._traffic import Arrival
 
 __all__ = ["Observed"]
 
@@ -69,6 +73,38 @@ class Observed:
             }
             self.breaker_events.append(change)
             self._on_breaker(change)
+
+    def record(
+        self,
+        arrival: Arrival,
+        sent: float,
+        status: PaymentStatus,
+        method: PaymentMethod | None,
+        taken_by: str | None,
+    ) -> PaymentRecord:
+        """The payment's record, once the router answered: `sent` is when it was asked (a
+        `perf_counter` reading), `taken_by` the card provider that took it, if one did."""
+        order_id = arrival.request.order_id
+        started = self.call_started.get(order_id)
+        return PaymentRecord(
+            order_id=order_id,
+            sent_at=arrival.at,
+            latency_ms=(time.perf_counter() - sent) * 1000,
+            status=status,
+            attempts=self.attempts[order_id],
+            method=method.value if method else arrival.request.sources[0].method.value,
+            breaker_skips=self.skips[order_id],
+            retried=order_id in self.retried,
+            before_call_ms=None if started is None else (started - sent) * 1000,
+            amount_minor=arrival.request.amount.minor_units,
+            shed=order_id in self.shed,
+            card_failover=card_failover(
+                self.card_left.get(order_id, set()),
+                self.card_route.get(order_id, []),
+                self.card_excluded.get(order_id, {}),
+                taken_by,
+            ),
+        )
 
     def _route(self, event: RoutePlanned) -> None:
         """Entries read `card_a/card fee=39` and `card_b: no credential for card_b in card #1`."""

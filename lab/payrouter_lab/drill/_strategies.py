@@ -12,6 +12,7 @@ All three use the same real adapters against the same sandbox; they differ only 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -33,7 +34,7 @@ from payrouter import (
     Router,
 )
 
-from ._card_failovers import card_failover
+from ._browsers import Browsers
 from ._customers import Approvals, Customers
 from ._figures import PaymentRecord, StrategyRun
 from ._observed import Observed
@@ -171,21 +172,22 @@ async def serve_with_router(
     on_breaker: Callable[[dict[str, object]], None] = lambda change: None,
     approvals: Approvals | None = None,
     seed: int = 0,
+    browsers: Browsers | None = None,
 ) -> RouterRun:
     """Pay through payrouter, let customers approve what needs them (when `approvals` is
-    set); reconcile until nothing is left to learn; then check the ledger against every
-    provider's records (what the stand-ins took and never answered for shows there)."""
+    set, in their `browsers`); reconcile until nothing is left to learn; then check the
+    ledger against every provider's records (what the stand-ins took and never answered for
+    shows there)."""
     seen = Observed(on_breaker)
-    attempts, skips, retried, shed, call_started = (
-        seen.attempts,
-        seen.skips,
-        seen.retried,
-        seen.shed,
-        seen.call_started,
-    )
-
-    async with Router.from_config(config, hooks=[seen.collect]) as router:
-        customers = Customers(approvals, seed, router) if approvals else None
+    async with (
+        Router.from_config(config, hooks=[seen.collect]) as router,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        customers = (
+            await stack.enter_async_context(Customers(approvals, seed, router, browsers))
+            if approvals is not None and browsers is not None
+            else None
+        )
 
         async def pay(arrival: Arrival) -> PaymentRecord:
             sent = time.perf_counter()
@@ -200,29 +202,7 @@ async def serve_with_router(
                 # Not paid: refused, shed, or the ledger could not be written in time (then no
                 # provider was called after its last write; reconcile settles any open attempt).
                 status, method, taken_by = PaymentStatus.FAILED, None, None
-            order_id = arrival.request.order_id
-            verdict = card_failover(
-                seen.card_left.get(order_id, set()),
-                seen.card_route.get(order_id, []),
-                seen.card_excluded.get(order_id, {}),
-                taken_by,
-            )
-            return PaymentRecord(
-                order_id=order_id,
-                sent_at=arrival.at,
-                latency_ms=(time.perf_counter() - sent) * 1000,
-                status=status,
-                attempts=attempts[order_id],
-                method=method.value if method else arrival.request.sources[0].method.value,
-                breaker_skips=skips[order_id],
-                retried=order_id in retried,
-                before_call_ms=(call_started[order_id] - sent) * 1000
-                if order_id in call_started
-                else None,
-                amount_minor=arrival.request.amount.minor_units,
-                shed=order_id in shed,
-                card_failover=verdict,
-            )
+            return seen.record(arrival, sent, status, method, taken_by)
 
         seen.clock_zero = time.monotonic()
         began = datetime.now(UTC) - timedelta(seconds=1)
