@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -393,6 +395,41 @@ async def test_customers_load_the_providers_pages_from_a_process_of_their_own() 
     assert browsers.pid != os.getpid()
     assert (answer.order_id, answer.loaded) == ("order-1", True)
     assert asked == [b"GET /sca/1 HTTP/1.1\r\n"]
+
+
+async def test_browsers_that_die_with_customers_on_a_page_fail_the_drill_instead_of_hanging() -> (
+    None
+):
+    """The browsers' process is gone while a customer is still on a provider's page: that
+    answer will never come, so `settle` says so rather than waiting for ever."""
+    import asyncio
+
+    from payrouter_lab.drill._browsers import browsers_in_a_process
+    from payrouter_lab.drill._customers import Customers
+
+    asked = asyncio.Event()
+
+    async def page_that_never_loads(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        asked.set()
+        await reader.read()  # never answers; ends when the browser is gone
+        writer.close()
+
+    server = await asyncio.start_server(page_that_never_loads, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    approvals = Approvals(approve_share=1.0, think_seconds=0.0)
+    async with (
+        server,
+        browsers_in_a_process(page_timeout_seconds=3600) as browsers,
+        Customers(approvals, 7, None, browsers) as customers,  # type: ignore[arg-type]
+    ):
+        customers.sent_to_approve(_needs_approval("order-1", f"http://127.0.0.1:{port}/sca/1"))
+        await asked.wait()  # the customer's browser is on the page
+        os.kill(browsers.pid, signal.SIGKILL)
+        with pytest.raises(RuntimeError, match="1 customers still on a provider's page"):
+            await customers.settle()
 
 
 def _needs_approval(order_id: str, page: str) -> PaymentResult:

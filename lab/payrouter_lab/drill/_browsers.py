@@ -69,12 +69,16 @@ class Browsers:
 
 
 @contextlib.asynccontextmanager
-async def browsers_in_a_process() -> AsyncIterator[Browsers]:
-    """A browsers' child process for the block, ready to open pages."""
+async def browsers_in_a_process(
+    page_timeout_seconds: float = _PAGE_TIMEOUT_SECONDS,
+) -> AsyncIterator[Browsers]:
+    """A browsers' child process for the block, ready to open pages; a page that has not
+    loaded after `page_timeout_seconds` did not load."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        f"from {__name__} import main; main()",
+        f"import sys; from {__name__} import main; main(float(sys.argv[1]))",
+        str(page_timeout_seconds),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -106,14 +110,14 @@ async def _load(client: httpx.AsyncClient, order_id: str, page: str, think: floa
     sys.stdout.flush()
 
 
-async def _serve() -> None:
+async def _serve(page_timeout_seconds: float) -> None:
     loop = asyncio.get_running_loop()
     pages = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(pages), sys.stdin)
     sys.stdout.buffer.write(_READY)
     sys.stdout.flush()
     async with (
-        httpx.AsyncClient(timeout=_PAGE_TIMEOUT_SECONDS) as client,
+        httpx.AsyncClient(timeout=page_timeout_seconds) as client,
         asyncio.TaskGroup() as tasks,
     ):
         while line := await pages.readline():
@@ -123,6 +127,6 @@ async def _serve() -> None:
             )
 
 
-def main() -> None:
+def main(page_timeout_seconds: float) -> None:
     """The child: open pages read from stdin until it closes."""
-    asyncio.run(_serve())
+    asyncio.run(_serve(page_timeout_seconds))

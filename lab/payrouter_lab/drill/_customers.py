@@ -84,8 +84,20 @@ class Customers:
         self._browsers.open_page(order_id, result.action_url, think)
 
     async def settle(self) -> None:
-        """Wait for every customer still on a provider's page and every return page."""
-        await self._all_back.wait()
+        """Wait for every customer still on a provider's page and every return page.
+
+        Raises:
+            RuntimeError: the browsers' process ended with customers still on a page (their
+                answers will never come).
+        """
+        back = asyncio.ensure_future(self._all_back.wait())
+        # The listener ends only when the browsers' process has.
+        listening = [] if self._listening is None else [self._listening]
+        await asyncio.wait([back, *listening], return_when=asyncio.FIRST_COMPLETED)
+        back.cancel()
+        for ended in listening:
+            if ended.done() and not ended.cancelled() and ended.exception() is not None:
+                raise ended.exception()  # type: ignore[misc]
         if self._on_their_page:
             raise RuntimeError(
                 f"the customers' browsers ended with {len(self._on_their_page)} customers "
@@ -106,7 +118,6 @@ class Customers:
             self._on_their_page.discard(answer.order_id)
             if not self._on_their_page:
                 self._all_back.set()
-        self._all_back.set()  # the browsers ended: `settle` says so if anyone was left
 
     async def _come_back(self, order_id: str) -> None:
         refreshed = await self._router.refresh(order_id)  # the shop's return page
