@@ -60,11 +60,6 @@ class Customers:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listening
 
-    @property
-    def browsers_pid(self) -> int:
-        """The process the customers' browsers run in."""
-        return self._browsers.pid
-
     def sent_to_approve(self, result: PaymentResult) -> None:
         """Called for each `requires_action` result that carries a page to send them to."""
         if result.status is not PaymentStatus.REQUIRES_ACTION or not result.action_url:
@@ -96,8 +91,8 @@ class Customers:
         await asyncio.wait([back, *listening], return_when=asyncio.FIRST_COMPLETED)
         back.cancel()
         for ended in listening:
-            if ended.done() and not ended.cancelled() and ended.exception() is not None:
-                raise ended.exception()  # type: ignore[misc]
+            if ended.done() and not ended.cancelled() and (error := ended.exception()):
+                raise error
         if self._on_their_page:
             raise RuntimeError(
                 f"the customers' browsers ended with {len(self._on_their_page)} customers "
