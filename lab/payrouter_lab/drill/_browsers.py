@@ -9,7 +9,8 @@ the page and answers whether it loaded. The checkout's own part, the return page
 provider through `router.refresh`, stays in the drill's process.
 
 The protocol is one JSON object per line: in, `{"order_id", "page", "think_seconds"}`; out,
-`{"order_id", "loaded"}`. The child ends when its stdin closes, after its last answer.
+`{"order_id", "loaded"}`. The child ends when its stdin closes (`_children.stop`), after its
+last answer.
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from ._children import first_line, stop
+
 __all__ = ["Browsers", "PageLoaded", "browsers_in_a_process"]
 
 _PAGE_TIMEOUT_SECONDS = 10.0
-_START_SECONDS = 60.0
-"""How long the child may take to import (a loaded machine is slow)."""
-_STOP_SECONDS = 10.0
 _READY = b"ready\n"
 
 
@@ -63,10 +63,6 @@ class Browsers:
         while line := await self._stdout.readline():
             yield PageLoaded(**json.loads(line))
 
-    def close(self) -> None:
-        """No more pages: the child answers those it has, then ends."""
-        self._stdin.close()
-
 
 @contextlib.asynccontextmanager
 async def browsers_in_a_process(
@@ -82,21 +78,12 @@ async def browsers_in_a_process(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    browsers = Browsers(child)
     try:
-        async with asyncio.timeout(_START_SECONDS):
-            ready = await browsers._stdout.readline()
-        if ready != _READY:
+        if await first_line(child) != _READY:
             raise RuntimeError("the customers' browsers process ended before it was ready")
-        yield browsers
+        yield Browsers(child)
     finally:
-        browsers.close()
-        try:
-            async with asyncio.timeout(_STOP_SECONDS):
-                await child.wait()
-        except TimeoutError:
-            child.kill()
-            await child.wait()
+        await stop(child)
 
 
 async def _load(client: httpx.AsyncClient, order_id: str, page: str, think: float) -> None:

@@ -21,11 +21,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._children import first_line, stop
+
 __all__ = ["StandinAddress", "standins_in_a_process"]
 
-_START_SECONDS = 60.0
-"""How long the child may take to import and open its ports (a loaded machine is slow)."""
-_STOP_SECONDS = 10.0
 _PARENT_CHECK_SECONDS = 1.0
 
 
@@ -54,22 +53,13 @@ async def standins_in_a_process(
             stdout=asyncio.subprocess.PIPE,
             stderr=output,
         )
-    assert child.stdin is not None
-    assert child.stdout is not None
     try:
-        async with asyncio.timeout(_START_SECONDS):
-            line = await child.stdout.readline()
+        line = await first_line(child)
         if not line:
             raise RuntimeError(f"the stand-ins' process ended before it listened: see {log}")
         yield [StandinAddress(**address) for address in json.loads(line)]
     finally:
-        child.stdin.close()
-        try:
-            async with asyncio.timeout(_STOP_SECONDS):
-                await child.wait()
-        except TimeoutError:
-            child.kill()
-            await child.wait()
+        await stop(child)
 
 
 async def _serve(parent: int, seeds: Sequence[int]) -> None:
