@@ -85,14 +85,14 @@ class Customers:
             RuntimeError: the browsers' process ended with customers still on a page (their
                 answers will never come).
         """
+        listening = self._listening
+        assert listening is not None, "settle() inside `async with Customers(...)`"
         back = asyncio.ensure_future(self._all_back.wait())
         # The listener ends only when the browsers' process has.
-        listening = [] if self._listening is None else [self._listening]
-        await asyncio.wait([back, *listening], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([back, listening], return_when=asyncio.FIRST_COMPLETED)
         back.cancel()
-        for ended in listening:
-            if ended.done() and not ended.cancelled() and (error := ended.exception()):
-                raise error
+        if listening.done() and not listening.cancelled() and (error := listening.exception()):
+            raise error
         if self._on_their_page:
             raise RuntimeError(
                 f"the customers' browsers ended with {len(self._on_their_page)} customers "
