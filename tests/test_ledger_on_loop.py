@@ -190,3 +190,37 @@ async def test_the_return_pages_ledger_work_runs_on_the_loop_too(ledger: SqlLedg
     assert taken  # the first holder's lease had run out
     assert settled.status is PaymentStatus.FAILED
     assert threads == {threading.current_thread().name}
+
+
+async def test_a_return_pages_status_write_on_a_locked_ledger_waits_on_the_thread(
+    ledger: SqlLedger, tmp_path: Path
+) -> None:
+    """The provider answered a `refresh`'s lookup and another connection holds the write
+    lock: the status is not refused (SQLITE_BUSY) on the loop, it waits on the thread and is
+    written once the lock is released; what the provider said is never lost."""
+    await ledger.claim("order-1", "fp", AMOUNT, "w#1", 0.0, first_attempt=_row("order-1"))
+    assert await ledger.acquire("order-1", "w#2", 60.0)
+    holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    dbapi = ledger._dbapi
+    assert dbapi is not None
+    loop, on_thread = asyncio.get_running_loop(), asyncio.Event()
+    loop_thread = threading.current_thread()
+
+    def trace(sql: str) -> None:
+        if sql.lstrip().startswith("UPDATE") and threading.current_thread() is not loop_thread:
+            loop.call_soon_threadsafe(on_thread.set)
+
+    dbapi.set_trace_callback(trace)
+    with held_by("w#2"):
+        settling = asyncio.ensure_future(
+            ledger.finish_payment("order-1", PaymentUpdate(PaymentStatus.FAILED))
+        )
+    await on_thread.wait()  # the loop is free while the write waits there for the lock
+    assert not settling.done()
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert (await settling).status is PaymentStatus.FAILED
+    payment = await ledger.get("order-1")
+    assert payment is not None
+    assert payment.status is PaymentStatus.FAILED
