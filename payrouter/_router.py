@@ -327,10 +327,10 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         """Resolve a crashed worker's payment at its own provider, if its lease ran out,
         answering within the retrying `pay`'s own deadline."""
         with calls_bounded_by(deadline):
-            change = await reconcile_payment(
+            settled = await reconcile_payment(
                 self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks
             )
-        return change is not None
+        return settled is not None
 
     async def reconcile(self, *, limit: int = 1000) -> ReconcileReport:
         """Finish every payment left pending, awaiting action, or orphaned by a crash.
@@ -361,10 +361,10 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
             PaymentStatus.REQUIRES_ACTION,
         ):
             return payment
-        await reconcile_payment(
+        settled = await reconcile_payment(
             self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks, details
         )
-        return await self._ledger.get(order_id)
+        return settled or await self._ledger.get(order_id)  # None: another worker holds it
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router, set_testing
 from payrouter._ledger import SqlLedger
+from payrouter._ledger._claims import SELECT_PAYMENT, load
 from payrouter.provider import DeclineType, FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
@@ -58,6 +59,13 @@ async def test_the_ledger_connection_leaves_wal_checkpoints_to_its_own_thread(
         await asyncio.to_thread(_wait_for_rows, path, 50)  # the checkpoint thread's next round
 
 
+def _read_through_sqlalchemy(ledger: SqlLedger, order_id: str) -> object:
+    """The payment as the general path (PostgreSQL's) reads it, on SQLAlchemy Core."""
+    with ledger._transaction() as conn:
+        row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()
+        return load(conn, row, ledger.sealing.open_secret)
+
+
 async def test_results_from_returned_rows_match_what_the_ledger_reads_back(
     tmp_path: Path,
 ) -> None:
@@ -79,3 +87,38 @@ async def test_results_from_returned_rows_match_what_the_ledger_reads_back(
             assert three.status is PaymentStatus.DECLINED
             assert three.attempts[-1].decline is DeclineType.HARD  # the decline's columns too
             assert three == await router.lookup("order-3")
+
+
+async def test_sqlites_plain_reads_match_what_sqlalchemy_reads(tmp_path: Path) -> None:
+    """SQLite's reads and status writes on the DBAPI connection (`_sqlite_path`) give the
+    payment the general path reads: several attempts, a decline, an action awaiting the
+    customer, a status written by reconcile, and an order never paid."""
+    first, second = SimulatedProvider("card_a"), SimulatedProvider("card_b")
+    ledger = SqlLedger(f"sqlite:///{tmp_path / 'l.db'}")
+    with set_testing(True):
+        async with Router(
+            [SimulatedAdapter(first), SimulatedAdapter(second)], ledger=ledger
+        ) as router:
+            await router.pay(_request("paid"))
+            first.default = Behavior.refuse_connection()
+            await router.pay(_request("failed-over"))
+            second.default = Behavior.decline_with(FailureKind.INSUFFICIENT_FUNDS)
+            await router.pay(_request("declined"))
+            second.default = Behavior.requires_action()
+            waiting = await router.pay(_request("waiting"))
+            assert waiting.status is PaymentStatus.REQUIRES_ACTION
+            second.default = Behavior.requires_action()
+            await router.pay(_request("approved"))
+            approved = await router.lookup("approved")
+            assert approved is not None
+            assert approved.provider_reference is not None
+            second.settle(approved.provider_reference)
+            refreshed = await router.refresh("approved")  # written by reconcile's status write
+            assert refreshed is not None
+            assert refreshed.status is PaymentStatus.SUCCEEDED
+            for order_id in ("paid", "failed-over", "declined", "waiting", "approved"):
+                read = await router.lookup(order_id)
+                assert read is not None
+                assert read == _read_through_sqlalchemy(ledger, order_id)
+            assert refreshed == _read_through_sqlalchemy(ledger, "approved")
+            assert await router.lookup("never-paid") is None

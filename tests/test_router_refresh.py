@@ -7,6 +7,7 @@ one payment's open attempts at their own provider, never sends a new charge.
 
 from __future__ import annotations
 
+import httpx
 from pydantic import SecretStr
 
 from payrouter import (
@@ -14,10 +15,13 @@ from payrouter import (
     CardSource,
     Money,
     PaymentRequest,
+    PaymentResult,
     PaymentStatus,
     Router,
     SyncRouter,
 )
+from payrouter._ledger import SqlLedger
+from payrouter.provider import PaymentHandle, ProviderReply
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
 
@@ -89,3 +93,52 @@ def test_the_sync_facade_refreshes_too() -> None:
         returned = router.refresh("order-4")
     assert returned is not None
     assert returned.status is PaymentStatus.SUCCEEDED
+
+
+class _CountingReads(SqlLedger):
+    """A ledger that counts how often the payment is read."""
+
+    reads = 0
+
+    async def get(self, order_id: str) -> PaymentResult | None:
+        self.reads += 1
+        return await super().get(order_id)
+
+
+class _LookupsCanFail(SimulatedAdapter):
+    """A simulated provider whose lookups can be made to fail to connect."""
+
+    reachable = True
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        if not self.reachable:
+            raise httpx.ConnectError("the provider cannot be reached")
+        return await super().lookup(handle)
+
+
+async def test_a_return_page_reads_the_payment_again_only_after_writing_what_it_learnt() -> None:
+    """Once to see it is open and once under reconcile's lease; a third read only after the
+    provider's answer was written to the attempt. The status write's own result is returned."""
+    card = SimulatedProvider("card")
+    card.script(Behavior.requires_action())
+    adapter = _LookupsCanFail(card)
+    ledger = _CountingReads("sqlite://")
+    async with Router([adapter], ledger=ledger, hooks=()) as router:
+        first = await router.pay(request("order-5"))
+        assert first.provider_reference is not None
+        adapter.reachable, ledger.reads = False, 0
+        unanswered = await router.refresh("order-5")  # the provider could not say
+        reads_unanswered = ledger.reads
+        assert unanswered == await router.lookup("order-5")  # what the status write wrote
+        card.settle(first.provider_reference)  # the customer approved
+        adapter.reachable, ledger.reads = True, 0
+        approved = await router.refresh("order-5")
+        reads_answered = ledger.reads
+        assert approved == await router.lookup("order-5")
+
+    assert unanswered is not None
+    assert unanswered.status is PaymentStatus.REQUIRES_ACTION
+    assert reads_unanswered == 2
+    assert approved is not None
+    assert approved.status is PaymentStatus.SUCCEEDED
+    assert reads_answered == 3

@@ -1,8 +1,10 @@
-"""Named ledger operations for records reconciliation and admission, so those features ask
-the ledger for what they need ("the attempts of a period", "save what a comparison found")
-and never hold a database connection themselves. Each is one transaction.
+"""Named ledger operations for reconciliation, records reconciliation, provider health and
+admission, so those features ask the ledger for what they need ("the attempts of a period",
+"save what a comparison found") and never hold a database connection themselves. Each is one
+transaction.
 
-`SqlLedger` inherits them; the statements live in `_books` and `_sheds`, beside the tables.
+`SqlLedger` inherits them; the statements live in `_books`, `_sheds`, `_leases` and `_stats`,
+beside the tables.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from . import _books, _reattempts, _sheds
 from ._amount_discrepancy import AmountDifference, record_difference
 from ._books import Discrepancy, DiscrepancyStats, PeriodAttempt
 from ._late_reference import note_late_reference
+from ._leases import unresolved
+from ._stats import ProviderHealth, provider_health
 
 __all__ = ["BooksOperations"]
 
@@ -27,8 +31,16 @@ class _Transacting(Protocol):
 
 
 class BooksOperations:
-    """Records reconciliation's and admission's operations, mixed into a ledger class that
-    runs work in one transaction (`transact`)."""
+    """Reconciliation's, records reconciliation's, provider health's and admission's
+    operations, mixed into a ledger class that runs work in one transaction (`transact`)."""
+
+    async def unresolved(self: _Transacting, limit: int) -> list[str]:
+        """Up to `limit` payments reconcile should look at (`_leases.unresolved`)."""
+        return await self.transact(lambda conn: unresolved(conn, limit))
+
+    async def provider_health(self: _Transacting, since: float) -> list[ProviderHealth]:
+        """Each provider's attempts and outcomes since `since` (epoch seconds)."""
+        return await self.transact(lambda conn: provider_health(conn, since))
 
     async def record_amount_difference(self: _Transacting, difference: AmountDifference) -> bool:
         """Keep a provider's other amount (a pay answer, replay or lookup) as an open

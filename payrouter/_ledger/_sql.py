@@ -1,27 +1,27 @@
 """The ledger on SQLAlchemy Core: SQLite by default, PostgreSQL by URL, the same code for both.
 
-Every call runs on the ledger's own threads (`_runner`), never on the event loop: SQLite on
-one thread over one long-lived connection (its writes are serial anyway), network databases
-on one thread per pooled connection, but the pay path's writes share commits (`_pg_writer`).
-A hop to a thread costs tens of microseconds; a SQLite file another process holds locked would
-otherwise freeze every payment in the process for the busy timeout. Statements are built once
-at import and executed with parameters (building them per call costs ~75 µs).
+Calls run on the ledger's own threads (`_runner`): SQLite on one thread over one connection
+(its writes are serial anyway), network databases on one thread per pooled connection, the
+pay path's writes sharing commits (`_pg_writer`). On SQLite the pay path's and
+`Router.refresh`'s statements run on the event loop when they need no lock wait (`_writer`),
+as fixed SQL on the DBAPI connection (`_sqlite_path`); a file another process holds locked
+sends them to the thread, never freezing the loop. Statements are built once, at import.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .._errors import ConfigurationError, LedgerUnavailableError
-from .._models import PaymentResult
+from .._models import PaymentResult, PaymentStatus
 from .._money import Money
 from . import _sqlite_path
 from ._checkpoint import Checkpointer
@@ -30,7 +30,7 @@ from ._engine import BUSY_TIMEOUT_SECONDS, ledger_engine
 from ._fence import current_holder, insert_attempt, update_payment
 from ._file import LedgerLocation
 from ._kept_requests import KeptRequests
-from ._leases import acquire, unresolved
+from ._leases import acquire
 from ._migrate import upgrade, upgrade_sqlite_file
 from ._operations import BooksOperations
 from ._pg import attempt_step, claim_step, finish_step, one_statement_values, outcome_step
@@ -40,7 +40,6 @@ from ._reseal import Resealing
 from ._rows import attempt_values, outcome_values, payment_result, payment_values
 from ._runner import LedgerRunner
 from ._sealing import RequestSeal
-from ._stats import ProviderHealth, provider_health
 from ._writer import Job, Writer
 
 __all__ = ["SqlLedger"]
@@ -359,28 +358,35 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         the writes return (`_sqlite_path.finish`)."""
         with self._raw() as db:
             rows = _sqlite_path.finish(db, attempt, payment, now)
-        return None if rows is None else payment_result(*rows, secrets=self.sealing.open_secret)
+        return None if rows is None else self._result(rows)
+
+    def _result(self, rows: tuple[Mapping[str, Any], Sequence[Mapping[str, Any]]]) -> PaymentResult:
+        """A payment's row and its attempts' rows, as read by `_sqlite_path`, as the result."""
+        return payment_result(*rows, secrets=self.sealing.open_secret)
 
     async def finish_payment(self, order_id: str, update: PaymentUpdate) -> PaymentResult:
         """Write the payment's new status and return the payment as it now stands."""
-        holder = current_holder()
+        holder, keep_lease = current_holder(), update.status is PaymentStatus.PROCESSING
 
         def work() -> PaymentResult:
+            values = payment_values(update, time.time()) | {"key_order_id": order_id}
+            values |= {"holder": holder, "keep_lease": keep_lease}
+            if self._dbapi is not None:  # SQLite: fixed SQL on the DBAPI connection
+                with self._raw() as db:
+                    return self._result(_sqlite_path.finish_payment(db, values))
             with self._transaction() as conn:
-                return self._update_payment(conn, order_id, update, time.time(), holder)
+                return load(conn, update_payment(conn, values), self.sealing.open_secret)
 
         return await self._run(work, here=True)
-
-    def _update_payment(
-        self, conn: Connection, order_id: str, change: PaymentUpdate, now: float, holder: str | None
-    ) -> PaymentResult:
-        values = payment_values(change, now) | {"key_order_id": order_id, "holder": holder}
-        return load(conn, update_payment(conn, values), self.sealing.open_secret)
 
     # -- reading and reconciling -----------------------------------------------------------
 
     async def get(self, order_id: str) -> PaymentResult | None:
         def work() -> PaymentResult | None:
+            if self._dbapi is not None:  # a third of SQLAlchemy's cost (`_sqlite_path`)
+                with self._raw() as db:
+                    rows = _sqlite_path.read(db, order_id)
+                return None if rows is None else self._result(rows)
             with self._transaction() as conn:
                 row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
                 return None if row is None else load(conn, row, self.sealing.open_secret)
@@ -392,9 +398,3 @@ class SqlLedger(BooksOperations, KeptRequests, Resealing):
         return await self.transact(
             lambda conn: acquire(conn, order_id, owner, lease_seconds), here=True
         )
-
-    async def unresolved(self, limit: int) -> list[str]:
-        return await self.transact(lambda conn: unresolved(conn, limit))
-
-    async def provider_health(self, since: float) -> list[ProviderHealth]:
-        return await self.transact(lambda conn: provider_health(conn, since))

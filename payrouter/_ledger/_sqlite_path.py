@@ -27,9 +27,11 @@ from ._runner import LedgerRunner
 __all__ = [
     "finish",
     "finish_attempt",
+    "finish_payment",
     "insert_attempt",
     "insert_claim",
     "other_attempts",
+    "read",
     "transaction",
 ]
 
@@ -71,6 +73,8 @@ _FINISH_PAYMENT: Final = """
     WHERE order_id = :key_order_id AND (:holder IS NULL OR owner = :holder)
     RETURNING *
 """
+_PAYMENT: Final = "SELECT * FROM payrouter_payments WHERE order_id = :order_id"
+_ATTEMPTS: Final = "SELECT * FROM payrouter_attempts WHERE order_id = :order_id ORDER BY number"
 _OTHER_ATTEMPTS: Final = """
     SELECT * FROM payrouter_attempts WHERE order_id = :order_id AND number <> :number
     ORDER BY number
@@ -145,6 +149,28 @@ def finish(
         return None
     others = [] if number == 1 else other_attempts(db, order_id, number)
     return paid, sorted([finished, *others], key=lambda row: int(row["number"]))
+
+
+def read(
+    db: sqlite3.Connection, order_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The payment's row and its attempts in number order; None when there is no such order."""
+    found = _rows(db.execute(_PAYMENT, {"order_id": order_id}))
+    if not found:
+        return None
+    return found[0], _rows(db.execute(_ATTEMPTS, {"order_id": order_id}))
+
+
+def finish_payment(
+    db: sqlite3.Connection, payment: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Write the payment's status (fenced by `payment["holder"]` when given, `_fence`); its
+    row as it now stands, with its attempts in number order."""
+    paid = _rows(db.execute(_FINISH_PAYMENT, payment))
+    if not paid:
+        lost = LeaseLostError if payment["holder"] is not None else LookupError
+        raise lost(f"order {payment['key_order_id']!r}: no payment held by this worker to update")
+    return paid[0], _rows(db.execute(_ATTEMPTS, {"order_id": payment["key_order_id"]}))
 
 
 def other_attempts(db: sqlite3.Connection, order_id: str, number: int) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeAlias
 
 from .._adapter import (
     Adapter,
@@ -22,7 +23,7 @@ from .._adapter import (
     ProviderReply,
     SubmitsDetails,
 )
-from .._ledger import AttemptOutcome, LeaseLostError, Ledger, PaymentUpdate, held_by
+from .._ledger import AttemptOutcome, LeaseLostError, Ledger, held_by
 from .._ledger._sealing import SealedRequestError
 from .._models import AttemptSummary, PaymentResult, PaymentStatus
 from .._paying._amounts import report_amount
@@ -30,9 +31,10 @@ from .._paying._attempt import call_safely, is_conclusive_lookup
 from .._paying._keys import derive_key
 from .._paying._replay import decode_charge, replays
 from .._settings import RouterSettings
-from .._taxonomy import FailureKind, Outcome, policy_for
+from .._taxonomy import FailureKind, Outcome
 from ..instrumentation._events import Hook
 from ._ladder import Climb, Unopened, call_deadline, climb, outcome_reason
+from ._settle import settle
 
 __all__ = [
     "OpenPayment",
@@ -88,6 +90,10 @@ class ReconcileReport:
         return tuple(payment for payment in self.open if payment.overdue)
 
 
+# Settling one payment: its change, why it stays open (if it does), the payment as written.
+_Settled: TypeAlias = tuple[ReconcileChange, OpenPayment | None, PaymentResult]
+
+
 async def reconcile(
     ledger: Ledger,
     adapters: Mapping[str, Adapter],
@@ -105,7 +111,7 @@ async def reconcile(
         reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id, hooks)
         if reconciled is None:
             continue  # another reconciler or a live worker holds it
-        change, left_open = reconciled
+        change, left_open, _ = reconciled
         if change.after is not change.before:
             changes.append(change)
         if left_open is not None:
@@ -126,15 +132,16 @@ async def reconcile_payment(
     order_id: str,
     hooks: Sequence[Hook] = (),
     details: Mapping[str, str] | None = None,
-) -> ReconcileChange | None:
-    """Resolve one payment's open attempts and settle it; None if another worker holds it.
+) -> PaymentResult | None:
+    """Resolve one payment's open attempts and settle it: the payment as written, or None if
+    another worker holds it.
 
     This is also what a checkout calls when the customer comes back from a redirect: the
     provider knows whether they approved before any webhook arrives. `details` (what the
     provider appended to the return URL) go to an adapter that `SubmitsDetails`.
     """
     reconciled = await _reconcile_one(ledger, adapters, settings, owner, order_id, hooks, details)
-    return None if reconciled is None else reconciled[0]
+    return None if reconciled is None else reconciled[2]
 
 
 async def _reconcile_one(
@@ -145,7 +152,7 @@ async def _reconcile_one(
     order_id: str,
     hooks: Sequence[Hook],
     details: Mapping[str, str] | None = None,
-) -> tuple[ReconcileChange, OpenPayment | None] | None:
+) -> _Settled | None:
     """Settle the payment under a lease of this pass's own, its status write fenced by it
     (`_fence`): a pass that outlived its lease (a slow ladder, a loaded database) must not
     write a stale `failed` over a worker that took the payment over and pays on. None: held
@@ -167,24 +174,32 @@ async def _settle_held(
     order_id: str,
     hooks: Sequence[Hook],
     details: Mapping[str, str] | None,
-) -> tuple[ReconcileChange, OpenPayment | None]:
-    """Resolve a held payment's open attempts and write its status from them."""
+) -> _Settled:
+    """Resolve a held payment's open attempts and write its status from them.
+
+    Only the lease's holder writes attempts' outcomes (`_fence`), so the payment read after
+    taking the lease is read again only after this pass wrote one, or when an unknown attempt
+    may have had a late answer's reference noted meanwhile (`_paying/_late`)."""
     payment = await ledger.get(order_id)
     assert payment is not None
     reasons: dict[int, Climb] = {}
+    stale = False
     for attempt in payment.attempts:
         if attempt.outcome in _OPEN_OUTCOMES:
-            reasons[attempt.number] = await _resolve_attempt(
+            climbed = await _resolve_attempt(
                 ledger, adapters, settings, payment, attempt, hooks, details
             )
-    latest = await ledger.get(order_id)
+            if climbed is not None:  # None: its outcome was written
+                reasons[attempt.number] = climbed
+            stale = stale or climbed is None or attempt.outcome in _UNRESOLVED
+    latest = await ledger.get(order_id) if stale else payment
     assert latest is not None
     update = settle(latest.attempts)
-    await ledger.finish_payment(order_id, update)
+    written = await ledger.finish_payment(order_id, update)
     change = ReconcileChange(order_id, payment.status, update.status, update.provider)
     if update.status not in (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION):
-        return change, None
-    return change, _why_open(latest, update.status, reasons)
+        return change, None, written
+    return change, _why_open(latest, update.status, reasons), written
 
 
 def _why_open(
@@ -216,7 +231,9 @@ async def _resolve_attempt(
     attempt: AttemptSummary,
     hooks: Sequence[Hook],
     details: Mapping[str, str] | None = None,
-) -> Climb:
+) -> Climb | None:
+    """Ask the attempt's provider where it stands: None when its answer was written, else
+    the climb that left it open (with no reason when the provider answered)."""
     adapter = adapters.get(attempt.provider)
     if adapter is None:  # provider no longer configured: leave it open rather than guess
         return Climb(
@@ -277,6 +294,7 @@ async def _resolve_attempt(
             provider_reference=attempt.provider_reference,
         )
         await ledger.finish_attempt(payment.order_id, attempt.number, outcome)
+        return None
     return Climb(None)
 
 
@@ -340,45 +358,4 @@ async def _complete(
         adapter.complete(handle, idempotency_key=key),
         call_deadline(),
         payment.amount,
-    )
-
-
-def settle(attempts: tuple[AttemptSummary, ...]) -> PaymentUpdate:
-    """A payment's status from its attempts: success wins, then a partial authorisation
-    (money held), then anything still open."""
-    for attempt in attempts:
-        if attempt.outcome is Outcome.SUCCEEDED:
-            return _update(PaymentStatus.SUCCEEDED, attempt)
-    for outcome, status in (
-        (Outcome.PARTIALLY_AUTHORISED, PaymentStatus.PARTIALLY_AUTHORISED),
-        (None, PaymentStatus.PENDING),
-        (Outcome.UNKNOWN, PaymentStatus.PENDING),
-        (Outcome.PENDING, PaymentStatus.PENDING),
-        (Outcome.REQUIRES_ACTION, PaymentStatus.REQUIRES_ACTION),
-    ):
-        for attempt in attempts:
-            if attempt.outcome is outcome:
-                return _update(status, attempt)
-    last = attempts[-1] if attempts else None
-    if last is not None and last.failure_kind and policy_for(last.failure_kind).is_decline:
-        update = _update(PaymentStatus.DECLINED, last)
-        return PaymentUpdate(
-            update.status,
-            provider=update.provider,
-            method=update.method,
-            provider_reference=update.provider_reference,
-            failure_kind=last.failure_kind,
-            decline_reason=policy_for(last.failure_kind).customer_message,
-        )
-    return PaymentUpdate(PaymentStatus.FAILED)
-
-
-def _update(status: PaymentStatus, attempt: AttemptSummary) -> PaymentUpdate:
-    return PaymentUpdate(
-        status,
-        provider=attempt.provider,
-        method=attempt.method,
-        provider_reference=attempt.provider_reference,
-        action_url=attempt.action_url,
-        failure_kind=attempt.failure_kind,
     )
