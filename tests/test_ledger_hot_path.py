@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlalchemy import create_engine
 
 from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router, set_testing
-from payrouter._ledger import SqlLedger
+from payrouter._ledger import SqlLedger, _sqlite_path
 from payrouter._ledger._claims import SELECT_PAYMENT, load
+from payrouter._ledger._leases import acquire, lease_values
 from payrouter.provider import DeclineType, FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
@@ -122,3 +124,48 @@ async def test_sqlites_plain_reads_match_what_sqlalchemy_reads(tmp_path: Path) -
                 assert read == _read_through_sqlalchemy(ledger, order_id)
             assert refreshed == _read_through_sqlalchemy(ledger, "approved")
             assert await router.lookup("never-paid") is None
+
+
+async def test_sqlites_plain_lease_takes_and_refuses_what_the_general_path_does(
+    tmp_path: Path,
+) -> None:
+    """The return page's lease on SQLite (`_sqlite_path.acquire`) takes an open payment or
+    one whose worker's lease ran out, and refuses a live lease or a finished payment, exactly
+    as the general path's statement does, on the same rows."""
+    path = tmp_path / "l.db"
+    card = SimulatedProvider("card")
+    async with Router([SimulatedAdapter(card)], ledger=f"sqlite:///{path}", hooks=()) as router:
+        await router.pay(_request("finished"))
+        card.default = Behavior.requires_action()
+        await router.pay(_request("open"))
+        await router.pay(_request("leased"))
+        await router.pay(_request("orphaned"))
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE payrouter_payments SET lease_until = 1e12 WHERE order_id = 'leased'")
+        db.execute(
+            "UPDATE payrouter_payments SET status = 'processing', lease_until = 1 "
+            "WHERE order_id = 'orphaned'"
+        )
+        db.commit()
+    engine = create_engine(f"sqlite:///{path}")
+    taken = {}
+    try:
+        for order_id in ("finished", "open", "leased", "orphaned", "never-paid"):
+            values = lease_values(order_id, "reconciler", 30.0)
+            with engine.connect() as conn:
+                general = acquire(conn, values)
+                conn.rollback()
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                plain = _sqlite_path.acquire(db, values)
+                db.rollback()
+            assert plain == general, order_id
+            taken[order_id] = plain
+    finally:
+        engine.dispose()
+    assert taken == {
+        "finished": False,
+        "open": True,
+        "leased": False,
+        "orphaned": True,
+        "never-paid": False,
+    }

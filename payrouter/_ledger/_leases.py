@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, or_, select, update
 from .._models import PaymentStatus
 from ._schema import payments
 
-__all__ = ["acquire", "unresolved"]
+__all__ = ["acquire", "lease_values", "unresolved"]
 
 _UNRESOLVED_STATUSES: Final = (PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION)
 
@@ -36,10 +36,14 @@ _ACQUIRE: Final = (
 statement cost more than SQLite's work on it."""
 
 
-def acquire(conn: Connection, order_id: str, owner: str, lease_seconds: float) -> bool:
-    """Take the payment for `lease_seconds` unless a live lease holds it."""
+def lease_values(order_id: str, owner: str, lease_seconds: float) -> dict[str, object]:
+    """The values `acquire` takes the payment with, for `lease_seconds` from now."""
     now = time.time()
-    values = {"wanted": order_id, "now": now, "taker": owner, "until": now + lease_seconds}
+    return {"wanted": order_id, "now": now, "taker": owner, "until": now + lease_seconds}
+
+
+def acquire(conn: Connection, values: dict[str, object]) -> bool:
+    """Take the payment (`lease_values`) unless a live lease holds it."""
     return conn.execute(_ACQUIRE, values).first() is not None
 
 

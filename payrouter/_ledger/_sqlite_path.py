@@ -1,14 +1,16 @@
-"""A payment's happy path on SQLite, as plain statements on the DBAPI connection.
+"""A payment's hot statements on SQLite, as plain SQL on the DBAPI connection.
 
 The claim, the attempt written before the call and the outcome written after it run on every
-payment. Through SQLAlchemy's `Connection.execute` each statement costs about four times what
-SQLite itself spends on it (parameter processing, result set-up, transaction bookkeeping), so
-on SQLite these three go straight to the `sqlite3` connection SQLAlchemy opened, as fixed SQL
-text: `sqlite3` keeps each text's prepared statement in its cache, so every payment reuses a
-compiled statement. The results are built from the rows the writes return (`RETURNING`), never
-read back. Everything else (conflicts, retakes, reconciliation) stays on SQLAlchemy Core.
+payment; a return page (`Router.refresh`) reads the payment, takes its lease and writes its
+status. Through SQLAlchemy's `Connection.execute` each statement costs about three to four
+times what SQLite itself spends on it (parameter processing, result set-up, transaction
+bookkeeping), so on SQLite these go straight to the `sqlite3` connection SQLAlchemy opened,
+as fixed SQL text: `sqlite3` keeps each text's prepared statement in its cache, so every
+payment reuses a compiled statement. Results are built from the rows the writes return
+(`RETURNING`). Everything else (conflicts, retakes, reconcile's scans) stays on SQLAlchemy
+Core, and PostgreSQL runs all of it there; tests hold both paths to the same results.
 
-These functions run on the ledger's thread, inside a transaction the caller commits.
+These functions run inside a transaction the caller commits (`transaction`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ._rows import payment_values
 from ._runner import LedgerRunner
 
 __all__ = [
+    "acquire",
     "finish",
     "finish_attempt",
     "finish_payment",
@@ -72,6 +75,12 @@ _FINISH_PAYMENT: Final = """
         lease_until = CASE WHEN :keep_lease THEN lease_until END
     WHERE order_id = :key_order_id AND (:holder IS NULL OR owner = :holder)
     RETURNING *
+"""
+_ACQUIRE: Final = """
+    UPDATE payrouter_payments SET owner = :taker, lease_until = :until
+    WHERE order_id = :wanted AND status IN ('processing', 'pending', 'requires_action')
+        AND (lease_until IS NULL OR lease_until < :now)
+    RETURNING order_id
 """
 _PAYMENT: Final = "SELECT * FROM payrouter_payments WHERE order_id = :order_id"
 _ATTEMPTS: Final = "SELECT * FROM payrouter_attempts WHERE order_id = :order_id ORDER BY number"
@@ -149,6 +158,11 @@ def finish(
         return None
     others = [] if number == 1 else other_attempts(db, order_id, number)
     return paid, sorted([finished, *others], key=lambda row: int(row["number"]))
+
+
+def acquire(db: sqlite3.Connection, values: Mapping[str, Any]) -> bool:
+    """`_leases.acquire`'s lease, as fixed SQL: a return page takes one on every refresh."""
+    return bool(db.execute(_ACQUIRE, values).fetchall())
 
 
 def read(
