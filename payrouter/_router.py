@@ -364,7 +364,9 @@ class Router(FollowUpMethods, RecordsMethods, HealthMethods):
         settled = await reconcile_payment(
             self._ledger, self._by_name, self.settings, self._owner, order_id, self._hooks, details
         )
-        return settled or await self._ledger.get(order_id)  # None: another worker holds it
+        if settled is None:  # another worker holds it: as it stands
+            return await self._ledger.get(order_id)
+        return settled
 
     def healthy_methods(self, request: PaymentRequest) -> tuple[PaymentMethod, ...]:
         """Methods that could take `request` right now (an eligible provider, breaker closed)."""
