@@ -4,6 +4,9 @@ migrations build exactly what the code's table definitions describe."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from payrouter._ledger import SqlLedger
-from payrouter._ledger._migrate import current_revisions, head_revisions
+from payrouter._ledger._migrate import SHIPPED_HEADS, current_revisions, head_revisions
 from payrouter._ledger._schema import metadata
 
 
@@ -58,3 +61,34 @@ async def test_many_workers_opening_a_new_database_at_once_migrate_it_once(
     """Eight routers starting together on an empty database: one migrates, the rest wait."""
     await asyncio.gather(*(_open_and_close(postgres_url) for _ in range(8)))
     assert _differences(postgres_url) == []
+
+
+def test_the_heads_a_ledger_is_checked_against_are_the_shipped_scripts_heads() -> None:
+    """A new migration script must update `SHIPPED_HEADS`, or an open would skip it."""
+    assert set(SHIPPED_HEADS) == head_revisions()
+
+
+def test_a_process_opening_a_ledger_already_at_head_never_imports_alembic(tmp_path: Path) -> None:
+    """Alembic is for migrating; a process paying on a migrated ledger keeps it out of memory
+    (its objects would lengthen every full pass of the garbage collector)."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    asyncio.run(_open_and_close(url))  # migrated here, in the test's process
+    probe = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from payrouter._ledger import SqlLedger
+
+        async def main():
+            ledger = SqlLedger({url!r})
+            await ledger.open()
+            assert await ledger.get("no-such-order") is None
+            await ledger.close()
+
+        asyncio.run(main())
+        print(sorted(name for name in sys.modules if name.split(".")[0] in ("alembic", "mako")))
+        """
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert ran.stdout.strip() == "[]"
