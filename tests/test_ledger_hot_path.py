@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -169,3 +170,51 @@ async def test_sqlites_plain_lease_takes_and_refuses_what_the_general_path_does(
         "orphaned": True,
         "never-paid": False,
     }
+
+
+class _WriterBetweenStatements:
+    """A DBAPI connection that lets another process's commit land after its first SELECT."""
+
+    def __init__(self, db: sqlite3.Connection, commit_between: Callable[[], None]) -> None:
+        self._db = db
+        self._commit_between = commit_between
+        self._selects = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._db.in_transaction
+
+    def execute(self, sql: str, values: object = ()) -> sqlite3.Cursor:
+        cursor = self._db.execute(sql, values)  # type: ignore[arg-type]
+        if sql.lstrip().startswith("SELECT"):
+            self._selects += 1
+            if self._selects == 1:
+                self._commit_between()
+        return cursor
+
+
+async def test_a_plain_read_sees_the_payment_and_its_attempts_as_of_one_commit(
+    tmp_path: Path,
+) -> None:
+    """Another process (a reconciler, another worker) may commit between the read's two
+    SELECTs: the payment and its attempts still come from the same commit."""
+    path = tmp_path / "l.db"
+    card = SimulatedProvider("card")
+    card.default = Behavior.requires_action()
+    async with Router([SimulatedAdapter(card)], ledger=f"sqlite:///{path}", hooks=()) as router:
+        await router.pay(_request("order-1"))
+
+    def another_process_settles_it() -> None:
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            other.execute("UPDATE payrouter_payments SET status = 'succeeded'")
+            other.execute("UPDATE payrouter_attempts SET outcome = 'succeeded'")
+            other.commit()
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        reading = _WriterBetweenStatements(db, another_process_settles_it)
+        rows = _sqlite_path.read(reading, "order-1")  # type: ignore[arg-type]
+        db.rollback()
+    assert rows is not None
+    payment, attempts = rows
+    assert payment["status"] == "requires_action"
+    assert [attempt["outcome"] for attempt in attempts] == ["requires_action"]

@@ -168,7 +168,13 @@ def acquire(db: sqlite3.Connection, values: Mapping[str, Any]) -> bool:
 def read(
     db: sqlite3.Connection, order_id: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-    """The payment's row and its attempts in number order; None when there is no such order."""
+    """The payment's row and its attempts in number order; None when there is no such order.
+
+    Both are read in one transaction, so they agree even while another process writes: the
+    driver begins one by itself only before a write, and two SELECTs outside one may see two
+    different commits (a payment's old status with its attempt's new outcome)."""
+    if not db.in_transaction:
+        db.execute("BEGIN")  # committed or rolled back with the caller's (`transaction`)
     found = _rows(db.execute(_PAYMENT, {"order_id": order_id}))
     if not found:
         return None
