@@ -13,10 +13,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from payrouter import (
     CardSource,
@@ -28,6 +29,7 @@ from payrouter import (
 )
 from payrouter._ledger import SqlLedger
 from payrouter._ledger._sealing import new_key
+from payrouter.provider import Outcome
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 from payrouter_adapters.stripe import StripeAdapter
 from tests.test_next_action import SECRET, challenged_at_stripe, challenged_card
@@ -155,3 +157,47 @@ async def test_an_action_and_its_client_secret_are_kept_on_postgres(postgres_url
     assert again.action.client_secret is not None
     assert again.action.client_secret.get_secret_value() == SECRET
     assert again.action == paid.action
+
+
+async def test_a_read_sees_the_payment_and_its_attempts_as_of_one_commit(
+    postgres_url: str,
+) -> None:
+    """Another worker may commit between the read's two statements: the payment and its
+    attempts still come from the same commit (REPEATABLE READ; READ COMMITTED mixed them)."""
+    card = SimulatedProvider("card")
+    card.default = Behavior.requires_action()
+    ledger = SqlLedger(postgres_url)
+    order_id = f"pg-snapshot-{time.time_ns()}"
+    async with Router([SimulatedAdapter(card)], ledger=ledger, hooks=()) as router:
+        await router.pay(request(order_id))
+        engine = ledger._engine
+        assert engine is not None
+        settled: list[bool] = []
+
+        def another_worker_settles_it(conn: Any, _c: object, statement: str, *_: object) -> None:
+            if settled or "FROM payrouter_payments" not in statement:
+                return
+            settled.append(True)
+            with engine.begin() as other:
+                other.execute(
+                    text("UPDATE payrouter_payments SET status = 'succeeded' WHERE order_id = :o"),
+                    {"o": order_id},
+                )
+                other.execute(
+                    text("UPDATE payrouter_attempts SET outcome = 'succeeded' WHERE order_id = :o"),
+                    {"o": order_id},
+                )
+
+        event.listen(engine, "after_cursor_execute", another_worker_settles_it)
+        try:
+            read = await router.lookup(order_id)
+        finally:
+            event.remove(engine, "after_cursor_execute", another_worker_settles_it)
+        after = await router.lookup(order_id)
+
+    assert settled == [True]
+    assert read is not None
+    assert read.status is PaymentStatus.REQUIRES_ACTION
+    assert [attempt.outcome for attempt in read.attempts] == [Outcome.REQUIRES_ACTION]
+    assert after is not None
+    assert after.status is PaymentStatus.SUCCEEDED

@@ -171,7 +171,7 @@ class SqlLedger(SqlConnections, BooksOperations, KeptRequests, Resealing):
                 with self._raw() as db:
                     rows = _sqlite_path.read(db, order_id)
                 return None if rows is None else self._result(rows)
-            with self._transaction() as conn:
+            with self._snapshot() as conn:  # the row and its attempts as of one commit
                 row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
                 return None if row is None else load(conn, row, self.sealing.open_secret)
 

@@ -156,6 +156,18 @@ class SqlConnections:
                 self._require_runner().refuse_if_abandoned()
 
     @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A server's read transaction that sees one commit throughout: under READ COMMITTED
+        each statement sees what was committed when it began, so a payment's row and its
+        attempts, read by two statements, could be two commits apart. psycopg sends the level
+        with its BEGIN: no round trip added."""
+        with (
+            self._require_engine().connect() as conn,
+            conn.execution_options(isolation_level="REPEATABLE READ").begin(),
+        ):
+            yield conn
+
+    @contextmanager
     def _statement(self) -> Iterator[Connection]:
         """For work that is one statement: SQLite's inline transaction, or on a network
         database an autocommit connection (no BEGIN or COMMIT round trips; sent is committed)."""
