@@ -112,12 +112,18 @@ def finish_attempt(
         raise LookupError(f"no attempt {attempt['key_number']} of {attempt['key_order_id']!r}")
     if payment is None:
         return finished[0], None
+    return finished[0], _write_status(db, payment)
+
+
+def _write_status(db: sqlite3.Connection, payment: Mapping[str, Any]) -> dict[str, Any]:
+    """Write the payment's status, fenced by `payment["holder"]` when given (`_fence`); its
+    row as it now stands."""
     paid = _rows(db.execute(_FINISH_PAYMENT, payment))
     if not paid and payment["holder"] is not None:
         raise LeaseLostError(f"order {payment['key_order_id']!r} is held by another worker now")
     if not paid:
         raise LookupError(f"no payment {payment['key_order_id']!r} to finish")
-    return finished[0], paid[0]
+    return paid[0]
 
 
 @contextmanager
@@ -178,19 +184,20 @@ def read(
     found = _rows(db.execute(_PAYMENT, {"order_id": order_id}))
     if not found:
         return None
-    return found[0], _rows(db.execute(_ATTEMPTS, {"order_id": order_id}))
+    return found[0], _attempts(db, order_id)
 
 
 def finish_payment(
     db: sqlite3.Connection, payment: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Write the payment's status (fenced by `payment["holder"]` when given, `_fence`); its
-    row as it now stands, with its attempts in number order."""
-    paid = _rows(db.execute(_FINISH_PAYMENT, payment))
-    if not paid:
-        lost = LeaseLostError if payment["holder"] is not None else LookupError
-        raise lost(f"order {payment['key_order_id']!r}: no payment held by this worker to update")
-    return paid[0], _rows(db.execute(_ATTEMPTS, {"order_id": payment["key_order_id"]}))
+    """Write the payment's status (`_write_status`); its row as it now stands, with its
+    attempts in number order."""
+    return _write_status(db, payment), _attempts(db, str(payment["key_order_id"]))
+
+
+def _attempts(db: sqlite3.Connection, order_id: str) -> list[dict[str, Any]]:
+    """The payment's attempts, in number order."""
+    return _rows(db.execute(_ATTEMPTS, {"order_id": order_id}))
 
 
 def other_attempts(db: sqlite3.Connection, order_id: str, number: int) -> list[dict[str, Any]]:
