@@ -38,12 +38,14 @@ together). A ledger already there is opened without importing Alembic: with Mako
 about 14,000 objects and 8 MB to every process that pays, for a migration that runs once."""
 
 
-def _config(connection: Connection) -> Config:
+def _config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for the shipped scripts, migrating over `connection`."""
     from alembic.config import Config  # only to migrate: see SHIPPED_HEADS
 
     config = Config()
     config.set_main_option("script_location", str(_SCRIPTS))
-    config.attributes["connection"] = connection
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
@@ -68,7 +70,6 @@ def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
     upgrade under the lock in every opener made sixteen openers on a busy machine queue past
     the busy timeout.)
     """
-    heads = set(SHIPPED_HEADS)
     engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": busy_timeout})
 
     @event.listens_for(engine, "connect")
@@ -78,7 +79,7 @@ def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
 
     try:
         with engine.connect() as conn:  # no BEGIN: a plain read in autocommit
-            if current_revisions(conn) == heads:
+            if current_revisions(conn) == SHIPPED_HEADS:
                 return
 
         @event.listens_for(engine, "begin")
@@ -86,20 +87,16 @@ def upgrade_sqlite_file(url: str, busy_timeout: float) -> None:
             conn.exec_driver_sql("BEGIN EXCLUSIVE")
 
         with engine.begin() as conn:
-            if current_revisions(conn) != heads:
-                upgrade(conn)
+            upgrade(conn)  # checks the revision again, now under the lock
     finally:
         engine.dispose()
 
 
 def head_revisions() -> set[str]:
     """The revisions the shipped scripts end at, as Alembic reads them."""
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(_SCRIPTS))
-    return set(ScriptDirectory.from_config(config).get_heads())
+    return set(ScriptDirectory.from_config(_config()).get_heads())
 
 
 def current_revisions(connection: Connection) -> set[str]:
