@@ -67,6 +67,28 @@ async def test_a_claim_on_a_free_ledger_is_written_on_the_event_loop(ledger: Sql
     assert await ledger.transact(order_ids) == {"order-1"}
 
 
+def _hold_the_write_lock(path: Path) -> sqlite3.Connection:
+    """Another connection to the ledger's file, holding its write lock until rolled back."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def _set_once_on_the_thread(ledger: SqlLedger, verb: str) -> asyncio.Event:
+    """An event set when a statement starting with `verb` runs off the event loop's thread."""
+    dbapi = ledger._dbapi
+    assert dbapi is not None
+    loop, on_thread = asyncio.get_running_loop(), asyncio.Event()
+    loop_thread = threading.current_thread()
+
+    def trace(sql: str) -> None:
+        if sql.lstrip().startswith(verb) and threading.current_thread() is not loop_thread:
+            loop.call_soon_threadsafe(on_thread.set)
+
+    dbapi.set_trace_callback(trace)
+    return on_thread
+
+
 async def test_claims_queued_in_one_turn_share_one_commit_on_the_loop(ledger: SqlLedger) -> None:
     """Payments in flight together are one batch on the loop, as they are on the thread."""
     runner = ledger._runner
@@ -85,18 +107,8 @@ async def test_a_locked_ledger_sends_the_claim_to_the_thread_to_wait(
 ) -> None:
     """Another connection holds the write lock: the loop does not wait for it; the thread
     does, and the claim is written there once the lock is released."""
-    holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    dbapi = ledger._dbapi
-    assert dbapi is not None
-    loop, on_thread = asyncio.get_running_loop(), asyncio.Event()
-    loop_thread = threading.current_thread()
-
-    def trace(sql: str) -> None:
-        if sql.lstrip().startswith("INSERT") and threading.current_thread() is not loop_thread:
-            loop.call_soon_threadsafe(on_thread.set)
-
-    dbapi.set_trace_callback(trace)
+    holder = _hold_the_write_lock(tmp_path / "ledger.db")
+    on_thread = _set_once_on_the_thread(ledger, "INSERT")
     claiming = asyncio.ensure_future(ledger.claim("order-1", "fp", AMOUNT, "w#1", 60.0))
     await on_thread.wait()  # the loop is free while the claim waits there for the lock
     assert not claiming.done()
@@ -158,8 +170,7 @@ async def test_a_claim_sent_to_the_thread_still_gives_up_at_its_deadline(
 ) -> None:
     """A claim queued for the loop carries no deadline timer; when a held lock sends it to the
     thread, its timer is armed there, and the claim gives up at the payment's deadline."""
-    holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
+    holder = _hold_the_write_lock(tmp_path / "ledger.db")
     try:
         with payment_deadline(time.monotonic() + 0.3):
             claiming = asyncio.ensure_future(ledger.claim("order-1", "fp", AMOUNT, "w#1", 60.0))
@@ -200,18 +211,8 @@ async def test_a_return_pages_status_write_on_a_locked_ledger_waits_on_the_threa
     written once the lock is released; what the provider said is never lost."""
     await ledger.claim("order-1", "fp", AMOUNT, "w#1", 0.0, first_attempt=_row("order-1"))
     assert await ledger.acquire("order-1", "w#2", 60.0)
-    holder = sqlite3.connect(tmp_path / "ledger.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    dbapi = ledger._dbapi
-    assert dbapi is not None
-    loop, on_thread = asyncio.get_running_loop(), asyncio.Event()
-    loop_thread = threading.current_thread()
-
-    def trace(sql: str) -> None:
-        if sql.lstrip().startswith("UPDATE") and threading.current_thread() is not loop_thread:
-            loop.call_soon_threadsafe(on_thread.set)
-
-    dbapi.set_trace_callback(trace)
+    holder = _hold_the_write_lock(tmp_path / "ledger.db")
+    on_thread = _set_once_on_the_thread(ledger, "UPDATE")
     with held_by("w#2"):
         settling = asyncio.ensure_future(
             ledger.finish_payment("order-1", PaymentUpdate(PaymentStatus.FAILED))
