@@ -15,8 +15,9 @@ from sqlalchemy import create_engine
 
 from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router, set_testing
 from payrouter._ledger import SqlLedger, _sqlite_path
-from payrouter._ledger._claims import SELECT_PAYMENT, load
+from payrouter._ledger._claims import read_rows
 from payrouter._ledger._leases import acquire, lease_values
+from payrouter._ledger._rows import payment_result
 from payrouter.provider import DeclineType, FailureKind
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 
@@ -65,8 +66,9 @@ async def test_the_ledger_connection_leaves_wal_checkpoints_to_its_own_thread(
 def _read_through_sqlalchemy(ledger: SqlLedger, order_id: str) -> object:
     """The payment as the general path (PostgreSQL's) reads it, on SQLAlchemy Core."""
     with ledger._transaction() as conn:
-        row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()
-        return load(conn, row, ledger.sealing.open_secret)
+        rows = read_rows(conn, order_id)
+        assert rows is not None
+        return payment_result(*rows, secrets=ledger.sealing.open_secret)
 
 
 async def test_results_from_returned_rows_match_what_the_ledger_reads_back(

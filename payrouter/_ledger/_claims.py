@@ -2,12 +2,13 @@
 
 The happy path (a new order id) is one `INSERT ... ON CONFLICT DO NOTHING RETURNING` in
 `SqlLedger`; this is what follows when that insert found a row. On PostgreSQL each statement
-commits on its own, so another worker may act between them: every step re-checks its
-condition in its `WHERE` clause.
+commits on its own, so another worker may act between them: every write re-checks its
+condition in its `WHERE` clause, and a payment is read with its attempts as of one commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
@@ -19,9 +20,9 @@ from ._rows import payment_result
 from ._schema import attempts, payments
 from ._sealed_actions import SecretOpener
 
-__all__ = ["claim_values", "load", "settle_existing"]
+__all__ = ["PaymentRows", "claim_values", "load", "read_rows", "retake", "settle_existing"]
 
-SELECT_PAYMENT: Final = select(payments).where(payments.c.order_id == bindparam("order_id"))
+_SELECT_PAYMENT: Final = select(payments).where(payments.c.order_id == bindparam("order_id"))
 _SELECT_ATTEMPTS: Final = (
     select(attempts).where(attempts.c.order_id == bindparam("order_id")).order_by(attempts.c.number)
 )
@@ -54,12 +55,23 @@ def claim_values(
 _RETAKE_ROUNDS: Final = 3
 """How often a claim reads the row again after another worker retook it first."""
 
+PaymentRows = tuple[Mapping[Any, Any], Sequence[Mapping[Any, Any]]]
+"""A payment's row and its attempts' rows, in number order, read as of one commit."""
+
 
 def settle_existing(
-    conn: Connection, claimed: dict[str, Any], secrets: SecretOpener | None
+    read: Callable[[], PaymentRows],
+    retake: Callable[[], int | None],
+    fingerprint: str,
+    secrets: SecretOpener | None,
 ) -> Claim:
     """The order id's row exists: a conflict, someone else's payment, or a failed one to
-    retake. `claimed` is the row the claim tried to insert (`claim_values`).
+    retake. `fingerprint` is the claim's; `read` reads the row and its attempts as of one
+    commit; `retake` holds a failed payment again (`retake` below, with the claim's values).
+
+    The answer to a duplicate request is the payment as one commit left it: read in two
+    statements outside one snapshot, a payment's old status could come back beside its
+    attempt's new outcome (another worker finishing it in between).
 
     A failed payment charged nothing, so it is retaken even with other details (a customer id
     a provider required, another card): the new fingerprint and amount replace the old.
@@ -69,29 +81,26 @@ def settle_existing(
     answering with it would tell the caller "failed" while the other worker's charge is in
     flight. What the row says now (held, or failed again) is the answer.
     """
-    order_id, fingerprint = claimed["order_id"], claimed["fingerprint"]
     for _ in range(_RETAKE_ROUNDS):
-        row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()
-        if row.status != PaymentStatus.FAILED:
-            if row.fingerprint != fingerprint:
+        row, attempt_rows = read()
+        if row["status"] != PaymentStatus.FAILED:
+            if row["fingerprint"] != fingerprint:
                 return Claim(ClaimKind.CONFLICT)
-            return Claim(ClaimKind.EXISTING, payment=load(conn, row, secrets))
-        if _retake(conn, claimed):
-            last = conn.execute(
-                select(func.coalesce(func.max(attempts.c.number), 0)).where(
-                    attempts.c.order_id == order_id
-                )
-            ).scalar_one()
-            return Claim(ClaimKind.RETAKEN, next_attempt=int(last) + 1)
-    row = conn.execute(SELECT_PAYMENT, {"order_id": order_id}).one()  # as it is now
-    if row.fingerprint != fingerprint and row.status != PaymentStatus.FAILED:
+            payment = payment_result(row, attempt_rows, secrets=secrets)
+            return Claim(ClaimKind.EXISTING, payment=payment)
+        next_attempt = retake()
+        if next_attempt is not None:
+            return Claim(ClaimKind.RETAKEN, next_attempt=next_attempt)
+    row, attempt_rows = read()  # as it is now
+    if row["fingerprint"] != fingerprint and row["status"] != PaymentStatus.FAILED:
         return Claim(ClaimKind.CONFLICT)
-    return Claim(ClaimKind.EXISTING, payment=load(conn, row, secrets))
+    return Claim(ClaimKind.EXISTING, payment=payment_result(row, attempt_rows, secrets=secrets))
 
 
-def _retake(conn: Connection, claimed: dict[str, Any]) -> bool:
-    """Hold a failed payment again, with the new claim's details; False when it is no longer
-    failed (another worker retook it first)."""
+def retake(conn: Connection, claimed: dict[str, Any]) -> int | None:
+    """Hold a failed payment again, with the new claim's details (`claim_values`); the number
+    its next attempt takes, or None when it is no longer failed (another worker retook it
+    first)."""
     retaken = conn.execute(
         update(payments)
         .where(
@@ -116,7 +125,24 @@ def _retake(conn: Connection, claimed: dict[str, Any]) -> bool:
         )
         .returning(payments.c.order_id)
     )
-    return retaken.first() is not None
+    if retaken.first() is None:
+        return None
+    last = conn.execute(
+        select(func.coalesce(func.max(attempts.c.number), 0)).where(
+            attempts.c.order_id == claimed["order_id"]
+        )
+    ).scalar_one()
+    return int(last) + 1
+
+
+def read_rows(conn: Connection, order_id: str) -> PaymentRows | None:
+    """The payment's row and its attempts on a Core connection; as of one commit when `conn`
+    is in a snapshot (`SqlConnections._snapshot`). None when there is no such order."""
+    row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
+    if row is None:
+        return None
+    attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": order_id}).all()
+    return row._mapping, [attempt._mapping for attempt in attempt_rows]
 
 
 def load(conn: Connection, row: Row[Any], secrets: SecretOpener | None) -> PaymentResult:
