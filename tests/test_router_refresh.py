@@ -7,6 +7,9 @@ one payment's open attempts at their own provider, never sends a new charge.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
 import httpx
 from pydantic import SecretStr
 
@@ -23,6 +26,7 @@ from payrouter import (
 from payrouter._ledger import SqlLedger
 from payrouter.provider import PaymentHandle, ProviderReply
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+from payrouter.webhooks import Effect, WebhookEvent
 
 
 def request(order_id: str, *, bank: bool = False) -> PaymentRequest:
@@ -142,3 +146,55 @@ async def test_a_return_page_reads_the_payment_again_only_after_writing_what_it_
     assert approved is not None
     assert approved.status is PaymentStatus.SUCCEEDED
     assert reads_answered == 3
+
+
+class _NotifiedWhileLookingUp(SimulatedAdapter):
+    """A provider whose notification arrives while a return page's lookup is on its way,
+    and whose lookup then fails to connect."""
+
+    def __init__(self, provider: SimulatedProvider, notify: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(provider)
+        self._notify = notify
+
+    async def lookup(self, handle: PaymentHandle) -> ProviderReply:
+        await self._notify()
+        raise httpx.ConnectError("the provider cannot be reached")
+
+
+async def test_a_notification_during_a_return_pages_lookup_is_not_written_over() -> None:
+    """The return page's reconcile pass holds the payment's lease while it asks the provider.
+    A notification that moves the payment meanwhile ends that lease: the pass, which learnt
+    nothing, must not write the status it derived from the attempts (`requires_action`) over
+    the notification's (`pending`), a move backwards."""
+    card = SimulatedProvider("card")
+    card.script(Behavior.requires_action())
+    routers: list[Router] = []
+
+    async def notify() -> None:
+        await routers[0].apply_webhook(
+            WebhookEvent(
+                provider="card",
+                event_id="evt-pending-1",
+                type="payment.pending",
+                provider_reference=first.provider_reference,
+                our_reference=None,
+                amount_minor=1000,
+                currency="EUR",
+                occurred_at=datetime.now(UTC),
+                status=PaymentStatus.PENDING,
+                effect=Effect.PAYMENT,
+            )
+        )
+
+    async with Router(
+        [_NotifiedWhileLookingUp(card, notify)], ledger="sqlite://", hooks=()
+    ) as router:
+        routers.append(router)
+        first = await router.pay(request("order-6"))
+        assert first.status is PaymentStatus.REQUIRES_ACTION
+        returned = await router.refresh("order-6")
+        stored = await router.lookup("order-6")
+
+    assert stored is not None
+    assert stored.status is PaymentStatus.PENDING
+    assert returned == stored

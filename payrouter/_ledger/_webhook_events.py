@@ -148,8 +148,11 @@ def _move_payment(conn: Connection, event: WebhookEvent) -> Receipt:
         values["decline_reason"] = policy_for(event.failure_kind).customer_message
     elif target is PaymentStatus.DECLINED:
         values["decline_reason"] = "declined by the provider"
-    if target.is_final or target is PaymentStatus.PARTIALLY_AUTHORISED:
-        values |= {"owner": None, "lease_until": None}
+    # Any move ends the payment's lease (never a live paying worker's: deferred above). Its
+    # holder, a reconcile pass or a return page asking the provider, would otherwise write the
+    # status it derived from the attempts over this one (`requires_action` over `pending`, a
+    # move backwards); its fenced write now fails, and it reads what is here.
+    values |= {"owner": None, "lease_until": None}
     if target is not PaymentStatus.DECLINED and held.provider_reference is None:
         # Found by our attempt's reference (its answer was lost): the provider's own id is
         # what its follow-ups need (a Stripe refund names the intent).
