@@ -208,6 +208,7 @@ async def measure(options: Options) -> dict[str, object]:
                 for width in options.concurrency
             }
             direct_rate = 1000 / statistics.fmean(direct_ms)
+            wal = _wal_figures(ledger, Path(folder) / "ledger.db-wal")
         await direct.aclose()
         with contextlib.closing(sqlite3.connect(Path(folder) / "ledger.db")) as peek:
             (journal_mode,) = peek.execute("PRAGMA journal_mode").fetchone()
@@ -260,9 +261,21 @@ async def measure(options: Options) -> dict[str, object]:
         "rss_mb_before_in_flight": memory["rss_mb_before"],
         "rss_kb_per_payment_in_flight": memory["rss_kb_per_payment_in_flight"],
         "in_flight": options.in_flight,
+        "ledger_payments": options.warmup + options.payments * (1 + len(options.concurrency)),
+        **wal,
         "latency_phase_seconds": latency_seconds,
         "target_added_latency_p99_ms": TARGET_ADDED_P99_MS,
         "target_payments_per_s": TARGET_PAYMENTS_PER_S,
+    }
+
+
+def _wal_figures(ledger: SqlLedger, wal: Path) -> dict[str, object]:
+    """The ledger's WAL file after every payment of the run, before closing (the last
+    connection's close empties it), and how often the checkpoint thread started it over."""
+    checkpointer = ledger._checkpointer
+    return {
+        "ledger_wal_mb": wal.stat().st_size / 1e6 if wal.exists() else 0.0,
+        "ledger_wal_restarts": None if checkpointer is None else checkpointer.restarts,
     }
 
 
@@ -389,6 +402,11 @@ def _print_table(figures: dict[str, object]) -> None:
         "payments in flight through one router, admission off "
         f"({figures['rss_mb_before_in_flight']:.0f} MB before; "
         f"{figures['rss_kb_per_payment_in_flight']:.1f} KB per payment in flight)"
+    )
+    print(
+        f"  ledger: its WAL file {figures['ledger_wal_mb']:.1f} MB after "
+        f"{figures['ledger_payments']:,} payments through the router, started over "
+        f"{figures['ledger_wal_restarts']} times by the checkpoint thread"
     )
 
 

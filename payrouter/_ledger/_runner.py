@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Final, TypeVar
 
@@ -98,6 +98,11 @@ class LedgerRunner:
         """True on the writer's thread while a batch's shared transaction is open: the work
         must neither begin nor commit a transaction of its own."""
         return bool(getattr(self._local, "grouped", False))
+
+    def paused_writes(self, wait: float) -> AbstractContextManager[bool]:
+        """Hold every batch back until this exits (`Writer.paused`): True once they are held,
+        False if that took longer than `wait` seconds; without a writer, nothing to hold."""
+        return nullcontext(True) if self._writer is None else self._writer.paused(wait)
 
     @property
     def batches(self) -> int:

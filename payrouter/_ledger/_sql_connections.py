@@ -100,7 +100,8 @@ class SqlConnections:
             self._waits_for_locks = True  # as `ledger_engine` connects it
             self._location.remember()
             if self._location.path is not None:
-                self._checkpointer = Checkpointer(self._location.path)
+                runner = self._require_runner()
+                self._checkpointer = Checkpointer(self._location.path, runner.paused_writes)
                 self._checkpointer.start()
         if self._location.path is None:
             with self._engine.begin() as conn:

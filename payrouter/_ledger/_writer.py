@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -124,6 +124,21 @@ class Writer:
 
     def submit(self, job: Job) -> None:
         self._queue.put(job)
+
+    @contextlib.contextmanager
+    def paused(self, wait: float) -> Iterator[bool]:
+        """No batch runs, on the thread or the loop, until this exits: the loop's jobs go to
+        the thread, which waits (`_checkpoint` starts SQLite's WAL over in such a pause).
+        Yields False, pausing nothing, when a batch held on past `wait` seconds: a bounded
+        wait, so that closing the ledger (a batch that stops the checkpoint thread) never
+        waits on a pause that waits on it."""
+        if not self._busy.acquire(timeout=wait):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._busy.release()
 
     def submit_here(self, job: Job) -> bool:
         """Queue `job` to run on its event loop at the end of this turn of the loop, in one
