@@ -9,6 +9,7 @@ WAL long pauses this process's writes and starts it over.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -124,16 +125,46 @@ def test_a_short_wal_is_only_copied(tmp_path: Path) -> None:
     writer.close()
 
 
-@pytest.mark.usefixtures("short_wal")
-async def test_a_ledger_with_a_long_wal_closes(tmp_path: Path) -> None:
-    """Closing stops the checkpoint thread from a batch of the writer's own; a last round
-    that wants to pause the writes then gives up after its wait instead of waiting forever."""
+async def test_a_pause_asked_for_by_a_running_batch_gives_up_after_its_wait(
+    tmp_path: Path,
+) -> None:
+    """Closing the ledger stops the checkpoint thread from a batch of the writer's own; a
+    round wanting a pause then must not wait for that batch, which waits for the round."""
     ledger = SqlLedger(f"sqlite:///{tmp_path / 'l.db'}")
+    await ledger.open()
+    try:
+
+        def ask(wait: float) -> bool:
+            with ledger._require_runner().paused_writes(wait) as paused:
+                return paused
+
+        from_a_batch = await ledger.transact(lambda _conn: ask(0.05))
+        from_elsewhere = await asyncio.to_thread(ask, 30.0)  # no batch running: granted
+    finally:
+        await ledger.close()
+
+    assert from_a_batch is False
+    assert from_elsewhere is True
+
+
+@pytest.mark.usefixtures("short_wal")
+async def test_payments_written_while_the_wal_is_started_over_are_all_there(
+    tmp_path: Path,
+) -> None:
+    """A short WAL makes the checkpoint thread start it over between payments; every payment
+    is read back from the file afterwards, by a ledger opened anew."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
     adapter = SimulatedAdapter(SimulatedProvider("card"))
-    async with Router([adapter], ledger=ledger, hooks=()) as router:
-        for index in range(40):
-            await router.pay(_request(f"order-{index}"))
-    assert ledger._checkpointer is None  # closed: the thread was stopped and joined
+    async with Router([adapter], ledger=SqlLedger(url), hooks=()) as router:
+        paid = [await router.pay(_request(f"order-{index}")) for index in range(60)]
+    again = SqlLedger(url)
+    await again.open()
+    try:
+        read = [await again.get(payment.order_id) for payment in paid]
+    finally:
+        await again.close()
+
+    assert read == paid
 
 
 def _request(order_id: str) -> PaymentRequest:
