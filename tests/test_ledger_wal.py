@@ -24,6 +24,12 @@ from payrouter._ledger._checkpoint import Checkpointer
 from payrouter.testing import SimulatedAdapter, SimulatedProvider
 
 _FRAMES = 64  # a short WAL for the test: a few dozen transactions write more pages
+_PAYMENT = PaymentRequest(
+    order_id="order",
+    amount=Money.of("10.00", "EUR"),
+    customer_country="DE",
+    sources=[CardSource(token=SecretStr("pm_card_visa"))],
+)
 
 
 def _long_wal(path: Path) -> sqlite3.Connection:
@@ -156,7 +162,10 @@ async def test_payments_written_while_the_wal_is_started_over_are_all_there(
     url = f"sqlite:///{tmp_path / 'l.db'}"
     adapter = SimulatedAdapter(SimulatedProvider("card"))
     async with Router([adapter], ledger=SqlLedger(url), hooks=()) as router:
-        paid = [await router.pay(_request(f"order-{index}")) for index in range(60)]
+        paid = [
+            await router.pay(_PAYMENT.model_copy(update={"order_id": f"order-{index}"}))
+            for index in range(60)
+        ]
     again = SqlLedger(url)
     await again.open()
     try:
@@ -165,12 +174,3 @@ async def test_payments_written_while_the_wal_is_started_over_are_all_there(
         await again.close()
 
     assert read == paid
-
-
-def _request(order_id: str) -> PaymentRequest:
-    return PaymentRequest(
-        order_id=order_id,
-        amount=Money.of("10.00", "EUR"),
-        sources=[CardSource(token=SecretStr("pm_card_visa"))],
-        customer_country="DE",
-    )
