@@ -8,27 +8,20 @@ pairs the payment's old status with its attempt's new outcome: the checkout woul
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Connection, event, text
+from sqlalchemy import text
 
 from payrouter import CardSource, Money, PaymentRequest, PaymentStatus, Router
 from payrouter._ledger import ClaimKind, SqlLedger
 from payrouter.provider import Outcome
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
+from tests.another_worker import settles_between_the_reads
 
 AMOUNT = Money.of("10.00", "EUR")
-_SETTLE = [
-    "UPDATE payrouter_payments SET status = 'succeeded' WHERE order_id = :o",
-    "UPDATE payrouter_attempts SET outcome = 'succeeded' WHERE order_id = :o",
-]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -60,7 +53,7 @@ async def test_a_duplicate_claim_answers_with_the_payment_as_one_commit_left_it(
                 {"o": order_id},
             ).scalar_one()
         )
-        async with _another_worker_settles_between_the_reads(ledger, order_id) as settled:
+        async with settles_between_the_reads(ledger, order_id) as settled:
             claim = await ledger.claim(order_id, fingerprint, AMOUNT, "second#1", 60.0)
         after = await ledger.get(order_id)
 
@@ -71,59 +64,3 @@ async def test_a_duplicate_claim_answers_with_the_payment_as_one_commit_left_it(
     assert [attempt.outcome for attempt in claim.payment.attempts] == [Outcome.REQUIRES_ACTION]
     assert after is not None
     assert after.status is PaymentStatus.SUCCEEDED  # the other worker's commit did land
-
-
-@asynccontextmanager
-async def _another_worker_settles_between_the_reads(
-    ledger: SqlLedger, order_id: str
-) -> AsyncIterator[list[bool]]:
-    """Once the payment's row has been read and before its attempts are, another connection
-    commits the payment as succeeded, attempt and status together."""
-    settled: list[bool] = []
-    if ledger.url.startswith("sqlite"):
-        path = ledger.url.removeprefix("sqlite:///")
-
-        def before_each(statement: str) -> None:  # SQLite traces a statement as it starts
-            if (
-                settled
-                or not statement.startswith("SELECT")
-                or "payrouter_attempts" not in statement
-            ):
-                return
-            settled.append(True)
-            with closing(sqlite3.connect(path)) as other:
-                for sql in _SETTLE:
-                    other.execute(sql, {"o": order_id})
-                other.commit()
-
-        await ledger.transact(lambda conn: _dbapi(conn).set_trace_callback(before_each))
-        try:
-            yield settled
-        finally:
-            await ledger.transact(lambda conn: _dbapi(conn).set_trace_callback(None))
-        return
-
-    engine = ledger._engine
-    assert engine is not None
-
-    def after_each(_conn: Any, _cursor: object, statement: str, *_: object) -> None:
-        if settled or not statement.lstrip().startswith("SELECT"):
-            return
-        if "FROM payrouter_payments" not in statement:
-            return
-        settled.append(True)
-        with engine.begin() as other:
-            for sql in _SETTLE:
-                other.execute(text(sql), {"o": order_id})
-
-    event.listen(engine, "after_cursor_execute", after_each)
-    try:
-        yield settled
-    finally:
-        event.remove(engine, "after_cursor_execute", after_each)
-
-
-def _dbapi(conn: Connection) -> sqlite3.Connection:
-    dbapi = conn.connection.dbapi_connection
-    assert isinstance(dbapi, sqlite3.Connection)
-    return dbapi

@@ -13,11 +13,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from payrouter import (
     CardSource,
@@ -32,6 +31,7 @@ from payrouter._ledger._sealing import new_key
 from payrouter.provider import Outcome
 from payrouter.testing import Behavior, SimulatedAdapter, SimulatedProvider
 from payrouter_adapters.stripe import StripeAdapter
+from tests.another_worker import settles_between_the_reads
 from tests.test_next_action import SECRET, challenged_at_stripe, challenged_card
 
 pytestmark = pytest.mark.peer("postgres")
@@ -170,29 +170,8 @@ async def test_a_read_sees_the_payment_and_its_attempts_as_of_one_commit(
     order_id = f"pg-snapshot-{time.time_ns()}"
     async with Router([SimulatedAdapter(card)], ledger=ledger, hooks=()) as router:
         await router.pay(request(order_id))
-        engine = ledger._engine
-        assert engine is not None
-        settled: list[bool] = []
-
-        def another_worker_settles_it(conn: Any, _c: object, statement: str, *_: object) -> None:
-            if settled or "FROM payrouter_payments" not in statement:
-                return
-            settled.append(True)
-            with engine.begin() as other:
-                other.execute(
-                    text("UPDATE payrouter_payments SET status = 'succeeded' WHERE order_id = :o"),
-                    {"o": order_id},
-                )
-                other.execute(
-                    text("UPDATE payrouter_attempts SET outcome = 'succeeded' WHERE order_id = :o"),
-                    {"o": order_id},
-                )
-
-        event.listen(engine, "after_cursor_execute", another_worker_settles_it)
-        try:
+        async with settles_between_the_reads(ledger, order_id) as settled:
             read = await router.lookup(order_id)
-        finally:
-            event.remove(engine, "after_cursor_execute", another_worker_settles_it)
         after = await router.lookup(order_id)
 
     assert settled == [True]
