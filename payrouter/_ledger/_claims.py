@@ -139,16 +139,15 @@ def read_rows(conn: Connection, order_id: str) -> PaymentRows | None:
     """The payment's row and its attempts on a Core connection; as of one commit when `conn`
     is in a snapshot (`SqlConnections._snapshot`). None when there is no such order."""
     row = conn.execute(_SELECT_PAYMENT, {"order_id": order_id}).one_or_none()
-    if row is None:
-        return None
-    attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": order_id}).all()
-    return row._mapping, [attempt._mapping for attempt in attempt_rows]
+    return None if row is None else (row._mapping, _attempt_rows(conn, order_id))
 
 
 def load(conn: Connection, row: Row[Any], secrets: SecretOpener | None) -> PaymentResult:
     """A payment row with its attempts, read now, as the public result (`secrets` opens the
     client secrets kept sealed in actions)."""
-    attempt_rows = conn.execute(_SELECT_ATTEMPTS, {"order_id": row.order_id}).all()
-    return payment_result(
-        row._mapping, [attempt._mapping for attempt in attempt_rows], secrets=secrets
-    )
+    return payment_result(row._mapping, _attempt_rows(conn, row.order_id), secrets=secrets)
+
+
+def _attempt_rows(conn: Connection, order_id: str) -> list[Mapping[Any, Any]]:
+    """The payment's attempts, in number order."""
+    return [attempt._mapping for attempt in conn.execute(_SELECT_ATTEMPTS, {"order_id": order_id})]
