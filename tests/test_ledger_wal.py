@@ -131,6 +131,24 @@ def test_a_short_wal_is_only_copied(tmp_path: Path) -> None:
     writer.close()
 
 
+@pytest.mark.usefixtures("short_wal")
+def test_the_round_at_close_copies_without_asking_for_a_pause(tmp_path: Path) -> None:
+    """The last round runs as the ledger closes, from the writer's own batch, which holds
+    the writes a pause waits for: asking would hold the close up for a round, then be
+    refused. It copies what it can; closing the last connection removes the WAL."""
+    path = tmp_path / "l.db"
+    writer = _long_wal(path)
+    pauses = _Pauses(granted=False)
+    checkpointer = Checkpointer(path, pauses)
+    with contextlib.closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as own:
+        checkpointer._checkpoint(own, closing=True)
+    writer.close()
+
+    assert pauses.asked == []
+    assert checkpointer.checkpoints == 1
+    assert not path.with_name("l.db-wal").exists()
+
+
 async def test_a_pause_asked_for_by_a_running_batch_gives_up_after_its_wait(
     tmp_path: Path,
 ) -> None:

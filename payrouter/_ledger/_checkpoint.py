@@ -81,13 +81,18 @@ class Checkpointer:
         try:
             while not self._stop.wait(_ROUND_SECONDS):
                 self._checkpoint(connection)
-            self._checkpoint(connection)  # what the last commits added, before closing
+            self._checkpoint(connection, closing=True)  # what the last commits added
         finally:
             connection.close()
 
-    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+    def _checkpoint(self, connection: sqlite3.Connection, *, closing: bool = False) -> None:
         """One round: copy what the WAL holds, and start it over once it is `RESTART_FRAMES`
         long.
+
+        `closing`: the round run as the ledger closes, from the writer's own batch, which
+        holds the writes a pause would wait for: it only copies (asking for the pause would
+        hold the close up for `_ROUND_SECONDS`, then be refused). The WAL's length does not
+        matter then: the last connection to close copies the rest and removes the file.
 
         A busy or failing checkpoint is retried on the next round: the WAL keeps every commit
         meanwhile, so there is nothing to lose by waiting. Each returns (busy, frames in the
@@ -96,7 +101,7 @@ class Checkpointer:
         with contextlib.suppress(sqlite3.Error):
             ((_, frames, _),) = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             self.checkpoints += 1
-            if frames < RESTART_FRAMES:
+            if closing or frames < RESTART_FRAMES:
                 return
             with self._pause_writes(_ROUND_SECONDS) as paused:
                 if not paused:  # a batch ran on for the whole round: next round
