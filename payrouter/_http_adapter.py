@@ -83,12 +83,29 @@ class HttpOptions(BaseModel):
     )
 
     def pool_limits(self) -> httpx.Limits:
-        """The connection pool's limits, for `build_client` and for an adapter that builds its
-        own transport (mutual TLS): idle connections reused for `IDLE_CONNECTION_SECONDS`."""
+        """The connection pool's limits (`transport`): idle connections reused for
+        `IDLE_CONNECTION_SECONDS`."""
         return httpx.Limits(
             max_connections=self.max_connections,
             max_keepalive_connections=min(self.max_idle_connections, self.max_connections),
             keepalive_expiry=IDLE_CONNECTION_SECONDS,
+        )
+
+    def transport(self, tls: ssl.SSLContext | None = None) -> httpx.AsyncHTTPTransport:
+        """The transport every HTTP adapter's client sends through: these pool limits,
+        `TCP_NODELAY`, and `tls` (an adapter's own TLS settings, e.g. mutual TLS with a client
+        certificate) or else httpx's defaults, shared by every client in the process.
+
+        Without `TCP_NODELAY` a request written as headers then body may wait for the peer's
+        delayed ACK (~40 ms on Linux) before the body leaves. asyncio sets it on every TCP
+        connection of its own (`getsockopt` says 1 with or without this option, over plain
+        HTTP and mutual TLS alike); it is asked for here so that no client depends on the
+        event loop's choice.
+        """
+        return httpx.AsyncHTTPTransport(
+            verify=_default_tls() if tls is None else tls,
+            limits=self.pool_limits(),
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
 
 
@@ -216,22 +233,12 @@ def build_client(
         connect=options.connect_timeout_seconds,
         pool=options.connect_timeout_seconds,
     )
-    limits = options.pool_limits()
-    if transport is None:
-        # Without TCP_NODELAY a request written as headers then body waits for the peer's
-        # delayed ACK (~40 ms on Linux) before the body leaves: measured 44 ms per call to a
-        # local stand-in, 1-2 ms with it. Every latency-sensitive HTTP client sets it.
-        transport = httpx.AsyncHTTPTransport(
-            verify=_default_tls(),
-            limits=limits,
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-        )
     return httpx.AsyncClient(
         base_url=options.base_url,
         headers=dict(headers),
         timeout=timeout,
-        limits=limits,
-        transport=transport,
+        limits=options.pool_limits(),
+        transport=options.transport() if transport is None else transport,
     )
 
 

@@ -117,7 +117,8 @@ class BerlinGroupOptions(HttpOptions):
 def _mtls_transport(
     name: str, options: BerlinGroupOptions, certificate: Path
 ) -> httpx.AsyncHTTPTransport:
-    """A transport presenting the TPP's QWAC, with the pool limits of the options."""
+    """A transport presenting the TPP's QWAC, otherwise every HTTP adapter's
+    (`HttpOptions.transport`: pool limits, `TCP_NODELAY`)."""
     context = ssl.create_default_context()
     password = options.client_key_password
     try:
@@ -131,7 +132,7 @@ def _mtls_transport(
             f"providers[{name}].options.client_certificate_file: cannot load the certificate "
             f"and key ({type(error).__name__}); check the PEM files and the key password"
         ) from None
-    return httpx.AsyncHTTPTransport(verify=context, limits=options.pool_limits())
+    return options.transport(tls=context)
 
 
 def request_id(idempotency_key: str) -> str:
