@@ -95,9 +95,10 @@ async def payments(stripe: ScriptedStripe) -> AsyncIterator[Router]:
         yield router
 
 
-def request(order_id: str = "order-1") -> PaymentRequest:
+def request(order_id: str = "order-1", *, capture: bool = True) -> PaymentRequest:
     return PaymentRequest(
         order_id=order_id,
+        capture=capture,
         amount=Money.of("10.00", "EUR"),
         sources=[
             CardSource(
@@ -368,3 +369,132 @@ async def test_already_refunded_that_the_ledger_cannot_explain_stays_refused(
     await payments.refund(paid, Money.of("4.00", "EUR"))
     (resent,) = await payments.process_outbox()
     assert resent.status is FollowUpStatus.REFUSED
+
+
+def unexpected_state(action: str, status: str, **fields: object) -> Handler:
+    """Stripe's 400 to a capture or cancel its intent's state forbids, the intent embedded."""
+    problem = {
+        "type": "invalid_request_error",
+        "code": "payment_intent_unexpected_state",
+        "message": f"This PaymentIntent could not be {action} because it has a status of {status}.",
+        "payment_intent": intent(status, **fields),
+    }
+    return answer({"error": problem}, status=400)
+
+
+AUTHORIZED = answer(intent("requires_capture", amount=1000, amount_received=0, currency="eur"))
+CAPTURE = "/v1/payment_intents/pi_1/capture"
+CANCEL = "/v1/payment_intents/pi_1/cancel"
+
+
+async def test_a_resent_capture_refused_for_an_intent_already_succeeded_succeeds(
+    stripe: ScriptedStripe, payments: Router
+) -> None:
+    """The capture's answer was lost, which keeps its key; sent again once Stripe's 24-hour
+    key window is over, Stripe answers `unexpected_state` with the intent `succeeded` for
+    the amount asked: this capture took the money, so it succeeded, never refused."""
+    captured = unexpected_state(
+        "captured", "succeeded", amount=1000, amount_received=1000, currency="eur"
+    )
+    stripe.on("POST", "/v1/payment_intents", AUTHORIZED)
+    stripe.on("POST", CAPTURE, lost, captured)
+    paid = await payments.pay(request(capture=False))
+    first = await payments.capture(paid)
+    assert first.status is FollowUpStatus.QUEUED
+    (resent,) = await payments.process_outbox()
+    assert resent.status is FollowUpStatus.SUCCEEDED
+    assert resent.provider_code == "payment_intent_unexpected_state:succeeded"
+    original, again = stripe.sent("POST", CAPTURE)
+    assert again.headers["Idempotency-Key"] == original.headers["Idempotency-Key"]
+
+
+async def test_an_already_succeeded_capture_of_another_amount_is_not_this_capture(
+    stripe: ScriptedStripe, payments: Router
+) -> None:
+    """The intent says 6.00 was captured, the capture asked 10.00: money moved, not what was
+    asked, so it awaits a person (`amount_mismatch`), as a capture answered so would."""
+    captured = unexpected_state(
+        "captured", "succeeded", amount=1000, amount_received=600, currency="eur"
+    )
+    stripe.on("POST", "/v1/payment_intents", AUTHORIZED)
+    stripe.on("POST", CAPTURE, lost, captured)
+    await payments.capture(await payments.pay(request(capture=False)))
+    (resent,) = await payments.process_outbox()
+    assert resent.status is FollowUpStatus.PENDING
+    assert resent.provider_code == "amount_mismatch"
+
+
+async def test_a_capture_refused_for_a_canceled_intent_stays_refused(
+    stripe: ScriptedStripe, payments: Router
+) -> None:
+    """The same refusal with the intent `canceled`: nothing was captured, so it is refused."""
+    stripe.on("POST", "/v1/payment_intents", AUTHORIZED)
+    stripe.on(
+        "POST",
+        CAPTURE,
+        lost,
+        unexpected_state("captured", "canceled", amount=1000, amount_received=0, currency="eur"),
+    )
+    await payments.capture(await payments.pay(request(capture=False)))
+    (resent,) = await payments.process_outbox()
+    assert resent.status is FollowUpStatus.REFUSED
+    assert resent.provider_code == "payment_intent_unexpected_state:canceled"
+
+
+async def test_a_resent_void_refused_for_an_intent_already_canceled_succeeds(
+    stripe: ScriptedStripe, payments: Router
+) -> None:
+    """The void's answer was lost; past the key window Stripe refuses the resend for an
+    intent already `canceled`, and nothing was captured: the void was done."""
+    stripe.on("POST", "/v1/payment_intents", AUTHORIZED)
+    stripe.on(
+        "POST",
+        CANCEL,
+        lost,
+        unexpected_state("canceled", "canceled", amount_received=0, currency="eur"),
+    )
+    first = await payments.void(await payments.pay(request(capture=False)))
+    assert first.status is FollowUpStatus.QUEUED
+    (resent,) = await payments.process_outbox()
+    assert resent.status is FollowUpStatus.SUCCEEDED
+    assert resent.provider_code == "payment_intent_unexpected_state:canceled"
+
+
+KEY_REUSED = {
+    "error": {
+        "type": "idempotency_error",
+        "message": "Keys for idempotent requests can only be used with the same parameters "
+        "they were first used with. Try using a key other than 'k' if you meant to execute a "
+        "different request.",
+    }
+}
+
+
+async def test_a_key_reused_with_other_parameters_is_unknown_and_never_failed_over(
+    stripe: ScriptedStripe,
+) -> None:
+    """Stripe already holds a request under this attempt's key, which may have charged: the
+    payment stays pending for the ladder, and the next provider is never called."""
+    adyen = ScriptedStripe()
+    adyen.on("POST", "/v72/payments", answer(AUTHORISED))
+    stripe.on("POST", "/v1/payment_intents", answer(KEY_REUSED, status=400))
+    stripe.on("GET", "/v1/payment_intents/search", found())
+    options = {"base_url": "https://api.stripe.test", "api_key": "sk_test_x"}
+    both = [
+        StripeAdapter.from_options(
+            name="stripe", capabilities=None, options=options, transport=httpx.MockTransport(stripe)
+        ),
+        AdyenAdapter.from_options(
+            name="adyen",
+            capabilities=None,
+            options=ADYEN_OPTIONS,
+            transport=httpx.MockTransport(adyen),
+        ),
+    ]
+    settings = RouterSettings(lookup_tries=1, lookup_wait_seconds=0)
+    async with Router(both, ledger="sqlite://", hooks=(), settings=settings) as router:
+        result = await router.pay(request())
+    assert result.status is PaymentStatus.PENDING
+    (attempt,) = result.attempts
+    assert attempt.outcome is Outcome.UNKNOWN
+    assert adyen.requests == []

@@ -20,11 +20,11 @@ from .._ledger import Ledger
 from .._ledger import _followup_ops as outbox
 from .._models import Mandate
 from .._money import Money
-from .._paying._amounts import report_amount
+from .._paying._amounts import check_followup_amount, report_amount
 from .._paying._keys import derive_key
 from .._sensitive import card_data_problem
 from .._settings import RouterSettings
-from .._taxonomy import policy_for
+from .._taxonomy import Outcome, policy_for
 from ..instrumentation._events import FollowUpFinished, Hook, emit
 from ._model import FollowUp, FollowUpKind, FollowUpStatus, OutboxStats
 from ._sender import Backoff, send, status_for
@@ -170,6 +170,10 @@ class FollowUps:
             sleep=self._sleep,
         )
         reply, tries = result.reply, followup.tries + result.tries
+        if status_for(reply) is FollowUpStatus.REFUSED and await self._already_done(
+            followup, adapter, reply
+        ):
+            reply = _done_before(reply, followup.amount)
         if followup.order_id is not None and followup.amount is not None:
             await report_amount(
                 self._ledger,
@@ -183,8 +187,6 @@ class FollowUps:
                 followup_id=followup.followup_id,
             )
         status = status_for(reply)
-        if status is FollowUpStatus.REFUSED and await self._already_done(followup, adapter, reply):
-            status = FollowUpStatus.SUCCEEDED
         finished = await outbox.finish(
             self._ledger,
             followup_id=followup.followup_id,
@@ -223,8 +225,9 @@ class FollowUps:
         self, followup: FollowUp, adapter: Adapter, reply: ProviderReply
     ) -> bool:
         """The provider refused because it already did this, and the ledger says it was us:
-        a refund that makes the payment fully refunded, or the payment's only capture. Such
-        an answer comes to a resend whose first call's answer was lost."""
+        a refund that makes the payment fully refunded, the payment's only capture, or a void
+        of a payment nothing captured. Such an answer comes to a resend whose first call's
+        answer was lost."""
         code = reply.provider_code
         if code is None or (followup.kind.value, code) not in adapter.resolution.already_done:
             return False
@@ -238,8 +241,8 @@ class FollowUps:
             if f.followup_id != followup.followup_id and f.status in _CONFIRMED_CAPTURE
         ]
         captures = [f for f in others if f.kind is FollowUpKind.CAPTURE]
-        if followup.kind is FollowUpKind.CAPTURE:
-            return not captures
+        if followup.kind in (FollowUpKind.CAPTURE, FollowUpKind.VOID):
+            return not captures  # a void: the intent was released by us only if none was taken
         if followup.kind is not FollowUpKind.REFUND or followup.amount is None:
             return False
         captured = sum(f.amount.minor_units for f in captures if f.amount) or (
@@ -303,6 +306,21 @@ class FollowUps:
             return derive_key(namespace, subject, kind.value, number, max_length=max_length)
 
         return key_for
+
+
+def _done_before(refusal: ProviderReply, amount: Money | None) -> ProviderReply:
+    """A refusal `_already_done` explains, read as the first call's lost confirmation: an
+    amount the provider names (Stripe's `amount_received` for a capture) is held to the
+    follow-up's, as any confirmation's is, so another amount awaits a person, never done."""
+    confirmed = ProviderReply(
+        Outcome.SUCCEEDED,
+        provider_reference=refusal.provider_reference,
+        provider_code=refusal.provider_code,
+        http_status=refusal.http_status,
+        message=refusal.message,
+        amount=refusal.amount,
+    )
+    return check_followup_amount(confirmed, amount)
 
 
 def _refuse_card_data(order_id: str | None, **fields: str | None) -> None:

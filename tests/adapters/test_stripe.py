@@ -39,6 +39,7 @@ from payrouter_adapters.stripe._codes import (
     CAPTURE_STATUSES,
     DECLINE_CODES,
     ERROR_CODES,
+    ERROR_TYPES,
     HTTP_STATUSES,
     INTENT_STATUSES,
     PARAM_ERRORS,
@@ -638,6 +639,33 @@ async def test_409_key_in_use_is_unknown_whatever_should_retry_says(
     assert reply.provider_code == "idempotency_key_in_use"
 
 
+@pytest.mark.parametrize(("error_type", "kind"), sorted(ERROR_TYPES.items()))
+async def test_each_error_type_row(
+    adapter: StripeAdapter, peer: ScriptedProvider, error_type: str, kind: FailureKind
+) -> None:
+    """A 4xx without a code is classified by its type, which becomes the provider code."""
+    peer.answer(400, error(error_type))
+    reply = await adapter.pay(charge(), idempotency_key=KEY)
+    assert (reply.failure_kind, reply.provider_code) == (kind, error_type)
+
+
+async def test_a_key_reused_with_other_parameters_is_unknown_never_a_refusal(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
+    """400 `idempotency_error`: Stripe already holds a request under this attempt's key, which
+    may have charged, so it is looked up, never failed over as an invalid request."""
+    message = (
+        "Keys for idempotent requests can only be used with the same parameters they were "
+        "first used with. Try using a key other than 'attempt-key-0001' if you meant to "
+        "execute a different request."
+    )
+    peer.answer(400, {"error": {"type": "idempotency_error", "message": message}})
+    reply = await adapter.pay(charge(), idempotency_key=KEY)
+    assert reply.outcome is Outcome.UNKNOWN
+    assert reply.failure_kind is FailureKind.UNKNOWN_OUTCOME
+    assert reply.provider_code == "idempotency_error"
+
+
 async def test_429_is_rate_limited_with_retry_after(
     adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
@@ -935,10 +963,66 @@ async def test_each_void_status_row(
 async def test_void_of_a_captured_payment_is_refused(
     adapter: StripeAdapter, peer: ScriptedProvider
 ) -> None:
-    """Stripe cannot cancel a succeeded intent: a definite, alerting refusal."""
+    """Stripe cannot cancel a succeeded intent: a definite, alerting refusal; without the
+    intent in the error, the code is Stripe's own."""
     peer.answer(400, error("invalid_request_error", code="payment_intent_unexpected_state"))
     reply = await adapter.void(HANDLE, idempotency_key=KEY)
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
+    assert reply.provider_code == "payment_intent_unexpected_state"
+
+
+def unexpected_state(action: str, status: str, **fields: object) -> dict[str, object]:
+    message = f"This PaymentIntent could not be {action} because it has a status of {status}."
+    return error(
+        "invalid_request_error",
+        code="payment_intent_unexpected_state",
+        message=message,
+        payment_intent=intent(status, **fields),
+    )
+
+
+async def test_a_capture_refused_for_its_intents_state_names_the_state_and_amount_received(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
+    """The refusal carries the intent: its status goes into the code, which `already_done`
+    lists for a done capture, and its `amount_received`, for the router to compare."""
+    peer.answer(
+        400,
+        unexpected_state(
+            "captured", "succeeded", amount=1050, amount_received=1050, currency="eur"
+        ),
+    )
+    reply = await adapter.capture(HANDLE, EUR, idempotency_key=KEY)
+    assert reply.failure_kind is FailureKind.INVALID_REQUEST
+    assert reply.provider_code == "payment_intent_unexpected_state:succeeded"
+    assert (reply.provider_reference, reply.amount) == (PI, EUR)
+    assert ("capture", reply.provider_code) in adapter.resolution.already_done
+
+
+@pytest.mark.parametrize("status", ["canceled", "requires_payment_method"])
+async def test_a_capture_refused_for_an_intent_that_cannot_be_captured_is_never_done(
+    adapter: StripeAdapter, peer: ScriptedProvider, status: str
+) -> None:
+    """The same code for an intent that was never captured: refused, and not listed."""
+    answered = unexpected_state("captured", status, amount=1050, amount_received=0, currency="eur")
+    peer.answer(400, answered)
+    reply = await adapter.capture(HANDLE, EUR, idempotency_key=KEY)
+    assert reply.provider_code == f"payment_intent_unexpected_state:{status}"
+    assert (reply.failure_kind, reply.amount) == (FailureKind.INVALID_REQUEST, None)
+    assert ("capture", reply.provider_code) not in adapter.resolution.already_done
+
+
+async def test_a_cancel_refused_for_an_intent_already_canceled_is_listed_as_done(
+    adapter: StripeAdapter, peer: ScriptedProvider
+) -> None:
+    """A cancel answered with the intent `canceled` names it; a `succeeded` one is refused."""
+    peer.answer(400, unexpected_state("canceled", "canceled"))
+    canceled = await adapter.void(HANDLE, idempotency_key=KEY)
+    peer.answer(400, unexpected_state("canceled", "succeeded"))
+    captured = await adapter.void(HANDLE, idempotency_key=KEY)
+    assert ("void", canceled.provider_code) in adapter.resolution.already_done
+    assert ("void", captured.provider_code) not in adapter.resolution.already_done
+    assert captured.failure_kind is FailureKind.INVALID_REQUEST
 
 
 async def test_refund_posts_intent_amount_and_metadata(

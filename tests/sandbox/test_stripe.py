@@ -118,7 +118,8 @@ async def test_pending_payment_settles_later(sandbox: Sandbox, admin: httpx.Asyn
 async def test_idempotency_replays_bytes_and_refuses_another_body(
     sandbox: Sandbox, admin: httpx.AsyncClient
 ) -> None:
-    """Same key and body: the same bytes, one booking. Same key, other body: idempotency_error."""
+    """Same key and body: the same bytes, one booking. Same key, other body: idempotency_error,
+    which proves an earlier request under the key arrived: unknown, never a refusal."""
     form = {
         "amount": "1050",
         "currency": "eur",
@@ -140,4 +141,4 @@ async def test_idempotency_replays_bytes_and_refuses_another_body(
         charge("stripe", amount=Money(minor_units=1, currency="EUR")), idempotency_key="k1"
     )
     await client.aclose()
-    assert conflict.failure_kind is FailureKind.INVALID_REQUEST
+    assert conflict.failure_kind is FailureKind.UNKNOWN_OUTCOME

@@ -52,17 +52,23 @@ succeeded, processing → pending, requires_action → requires_action with
 `next_action.redirect_to_url.url`, which Stripe gives only when a return_url was sent,
 requires_payment_method → failed by `last_payment_error`, canceled → failed by
 `cancellation_reason`). Errors: `decline_code` first (`DECLINE_CODES`), then `code`
-(`ERROR_CODES`), then the HTTP status (`HTTP_STATUSES`); a 402 decline carries the intent,
-whose id becomes the reply's reference. Unknown vs not processed: a 5xx is decided by
-`Stripe-Should-Retry` first (`true` → BUSY: Stripe caches the result of every request whose
-endpoint began executing, so "retry" means it never ran; `false` → unknown), then by status:
-500/502/504 unknown (Stripe: "treat a 500 as indeterminate"), 503 BUSY (Stripe's load
-shedders reject with 503 before the API runs). On a 4xx the header is ignored: 409
-(`idempotency_key_in_use`, a request under our key still running) says "retry" yet stays
-unknown, and so does 424; 429 is RATE_LIMITED (`lock_timeout` BUSY) with Retry-After;
-401/403 and key problems are CREDENTIALS_REJECTED. Unmapped codes fall back to the status
-row (402 → CARD_DECLINED), then to INVALID_REQUEST on 4xx and unknown on 5xx, and are logged
-once through `warn_unmapped_once`. Messages are kept with payment source ids redacted.
+(`ERROR_CODES`), then `type` (`ERROR_TYPES`: a 400 `idempotency_error`, our attempt's key
+reused with other parameters, is unknown, as Stripe already holds a request under it), then
+the HTTP status (`HTTP_STATUSES`); a 402 decline carries the intent, whose id becomes the
+reply's reference. A `payment_intent_unexpected_state` carrying the intent names its status
+(`payment_intent_unexpected_state:succeeded`, `STATE_ERRORS`) and its `amount_received`, so
+a capture resent past the key window and refused for an intent already `succeeded` (a cancel:
+already `canceled`) is settled by `resolution.already_done`. Unknown vs not processed: a 5xx
+is decided by `Stripe-Should-Retry` first (`true` → BUSY: Stripe caches the result of every
+request whose endpoint began executing, so "retry" means it never ran; `false` → unknown),
+then by status: 500/502/504 unknown (Stripe: "treat a 500 as indeterminate"), 503 BUSY
+(Stripe's load shedders reject with 503 before the API runs). On a 4xx the header is
+ignored: 409 (`idempotency_key_in_use`, a request under our key still running) says "retry"
+yet stays unknown, and so does 424; 429 is RATE_LIMITED (`lock_timeout` BUSY) with
+Retry-After; 401/403 and key problems are CREDENTIALS_REJECTED. Unmapped codes fall back to
+the status row (402 → CARD_DECLINED), then to INVALID_REQUEST on 4xx and unknown on 5xx, and
+are logged once through `warn_unmapped_once`. Messages are kept with payment source ids
+redacted.
 
 Lookup: by intent id with `GET /v1/payment_intents/{id}` when known; otherwise by
 `GET /v1/payment_intents/search?query=metadata['payrouter_reference']:'<ref>'`. Search is

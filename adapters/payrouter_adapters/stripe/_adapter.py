@@ -25,7 +25,7 @@ from payrouter.provider import (
     UnsendableError,
 )
 
-from . import _records, _replies
+from . import _followup_replies, _records, _replies
 from ._payment_methods import created_method, method_key, payment_method_form, transport_failure
 from ._refund_replies import refund_reply
 from ._requests import WALLETS, intent_form, refund_form, search_query, stripe_amount
@@ -93,13 +93,20 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         webhook=True,
         saved_error_statuses=frozenset({500}),
         already_done=frozenset(
-            {("refund", "charge_already_refunded"), ("capture", "charge_already_captured")}
+            {
+                ("refund", "charge_already_refunded"),
+                ("capture", "payment_intent_unexpected_state:succeeded"),
+                ("void", "payment_intent_unexpected_state:canceled"),
+            }
         ),
     )
     """Retrieve by intent id; replay with the same Idempotency-Key (kept at least 24 hours),
     which repeats a saved 500 ("retries with the same key return the saved response,
     including 500 errors"); search by our metadata, which Stripe documents as lagging up to
-    an hour during incidents; `payment_intent.*` webhooks."""
+    an hour during incidents; `payment_intent.*` webhooks. Past the key window, a resent
+    follow-up may be refused as done: a refund `charge_already_refunded`, a capture or cancel
+    `payment_intent_unexpected_state` with the intent `succeeded` or `canceled` (its status
+    named in the code: `_codes.STATE_ERRORS`)."""
 
     records_delay: timedelta = timedelta(0)
     """Stripe's lists are current: a period's records are complete when it ends."""
@@ -175,7 +182,7 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
             return error.reply()
         path = f"{_intent_path(handle.provider_reference)}/capture"
         response = await self._post(path, form, idempotency_key)
-        reply = _replies.capture_reply(self.name, response)
+        reply = _followup_replies.capture_reply(self.name, response)
         return await self._settle_saved_500("capture", reply, response, handle.provider_reference)
 
     async def refund(
@@ -210,7 +217,7 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
             return _no_intent("void")
         path = f"{_intent_path(handle.provider_reference)}/cancel"
         response = await self._post(path, {}, idempotency_key)
-        reply = _replies.void_reply(self.name, response)
+        reply = _followup_replies.void_reply(self.name, response)
         return await self._settle_saved_500("void", reply, response, handle.provider_reference)
 
     async def cancel_mandate(self, mandate_id: str, *, idempotency_key: str) -> ProviderReply:
@@ -220,7 +227,7 @@ class StripeAdapter(HttpAdapter[StripeOptions]):
         """
         path = f"/v1/payment_methods/{quote(mandate_id, safe='')}/detach"
         response = await self._post(path, {}, idempotency_key)
-        return _replies.detach_reply(self.name, response)
+        return _followup_replies.detach_reply(self.name, response)
 
     async def _settle_saved_500(
         self,

@@ -24,12 +24,14 @@ __all__ = [
     "DECLINE_CODES",
     "DECLINE_TYPES",
     "ERROR_CODES",
+    "ERROR_TYPES",
     "HTTP_STATUSES",
     "INTENT_STATUSES",
     "PARAM_ERRORS",
     "REFUND_FAILURES",
     "REFUND_STATUSES",
     "SHOULD_RETRY",
+    "STATE_ERRORS",
     "STRIPE_EXPONENTS",
     "VOID_STATUSES",
     "StatusRow",
@@ -274,6 +276,8 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         "parameters_exclusive": FailureKind.INVALID_REQUEST,
         "payment_intent_incompatible_payment_method": FailureKind.INVALID_REQUEST,
         "payment_intent_invalid_parameter": FailureKind.INVALID_REQUEST,
+        # Named with the intent's status (`STATE_ERRORS`): `already_done` lists those that
+        # mean a resent capture or cancel was done by its first call.
         "payment_intent_unexpected_state": FailureKind.INVALID_REQUEST,
         "payment_method_currency_mismatch": FailureKind.INVALID_REQUEST,
         "payment_method_invalid_parameter": FailureKind.INVALID_REQUEST,
@@ -282,6 +286,28 @@ ERROR_CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
     }
 )
 """`error.code` → kind, for 4xx answers (and `last_payment_error` without a decline code)."""
+
+
+STATE_ERRORS: Final = frozenset({"payment_intent_unexpected_state"})
+"""`error.code`s refusing a call for the state of the intent the error carries
+(`error.payment_intent`): the reply's `provider_code` names that state,
+`<code>:<intent status>` (`payment_intent_unexpected_state:succeeded`), because the same code
+refuses a capture already done and one the intent can never take (canceled,
+requires_payment_method), and only the first is settled by `Resolution.already_done`. Without
+the intent the code stays bare. Stripe (stripe/stripe-php#818): a PaymentIntent answers an
+already-captured capture with this code, never the Charges API's `charge_already_captured`."""
+
+
+ERROR_TYPES: Final[Mapping[str, FailureKind]] = MappingProxyType(
+    {
+        # The key was used before with other parameters (400, no code). Each attempt has its
+        # own key, so Stripe already holds a request under it, which may have charged: look
+        # it up, never fail over.
+        "idempotency_error": FailureKind.UNKNOWN_OUTCOME,
+    }
+)
+"""`error.type` → kind, for a 4xx whose `code` no row maps (Stripe sends some errors without
+one), ahead of `HTTP_STATUSES`; such a reply's `provider_code` is the type."""
 
 
 PARAM_ERRORS: Final[Mapping[tuple[str, str], FailureKind]] = MappingProxyType(
@@ -300,7 +326,7 @@ Stripe does not have."""
 
 HTTP_STATUSES: Final[Mapping[int, FailureKind]] = MappingProxyType(
     {
-        400: FailureKind.INVALID_REQUEST,  # also idempotency_error: key reused, other body
+        400: FailureKind.INVALID_REQUEST,
         401: FailureKind.CREDENTIALS_REJECTED,
         402: FailureKind.CARD_DECLINED,  # "parameters were valid but the request failed"
         403: FailureKind.CREDENTIALS_REJECTED,  # restricted key without the permission
@@ -317,7 +343,7 @@ HTTP_STATUSES: Final[Mapping[int, FailureKind]] = MappingProxyType(
         503: FailureKind.BUSY,
     }
 )
-"""HTTP status → kind, when neither `decline_code` nor `code` is in the tables above."""
+"""HTTP status → kind, when neither `decline_code`, `code` nor `type` is in the tables above."""
 
 
 SHOULD_RETRY: Final[Mapping[str, FailureKind]] = MappingProxyType(

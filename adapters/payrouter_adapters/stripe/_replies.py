@@ -7,7 +7,8 @@ money-moving call is unknown, because Stripe may have acted on the request.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Final, TypeVar
 
 import httpx
@@ -21,14 +22,14 @@ from ._amounts import iso_amount
 from ._authentication import awaiting_customer, awaits_authentication, intent_action
 from ._codes import (
     CANCELLATION_REASONS,
-    CAPTURE_STATUSES,
     DECLINE_CODES,
     ERROR_CODES,
+    ERROR_TYPES,
     HTTP_STATUSES,
     INTENT_STATUSES,
     PARAM_ERRORS,
     SHOULD_RETRY,
-    VOID_STATUSES,
+    STATE_ERRORS,
     StatusRow,
 )
 from ._declines import DeclineDetails, decline_fields
@@ -37,17 +38,16 @@ from ._statuses import StatusReader, read_status
 __all__ = [
     "Object",
     "amount_of",
-    "capture_reply",
-    "detach_reply",
     "error_reply",
     "intent_outcome",
     "intent_reply",
     "kind_for",
     "load",
     "read_object",
+    "received_amount",
     "search_reply",
+    "stated_code",
     "unreadable",
-    "void_reply",
 ]
 
 LENIENT = ConfigDict(extra="ignore", frozen=True)
@@ -296,74 +296,21 @@ def _problem_kind(provider: str, problem: _Problem) -> FailureKind | None:
     return kind
 
 
-def _follow_up(
-    table: Mapping[str, StatusRow], *, received: bool = False
-) -> Callable[[str, httpx.Response], ProviderReply]:
-    """A follow-up's translation; with `received`, a success carries `amount_received` (what
-    a capture took), for the router to compare with the follow-up's amount."""
-
-    def translate(provider: str, response: httpx.Response) -> ProviderReply:
-        if not response.is_success:
-            return error_reply(provider, response)
-        intent = read_object(response)
-        if intent is None:
-            return unreadable(response)
-        assert intent.id is not None
-        code = intent.status or ""
-        status = response.status_code
-        match table.get(code):
-            case StatusRow(outcome=Outcome.SUCCEEDED):
-                taken = _received(intent) if received else None
-                return ProviderReply.succeeded(
-                    intent.id, provider_code=code, http_status=status, amount=taken
-                )
-            case StatusRow(outcome=Outcome.PENDING):
-                return ProviderReply.pending(intent.id, provider_code=code, http_status=status)
-            case _:
-                return ProviderReply.unknown(
-                    provider_code=code or "no_status",
-                    http_status=status,
-                    provider_reference=intent.id,
-                    message="unexpected payment intent status after the follow-up",
-                )
-
-    return translate
-
-
-def _received(intent: Object) -> Money | None:
-    """`amount_received` as Money; None when not said, or not an amount of ours (then the
-    follow-up is judged by its notification)."""
+def received_amount(intent: Object) -> Money | None:
+    """`amount_received` as Money; None when not said, nothing (a canceled intent's 0), or
+    not an amount of ours (then the follow-up is judged by its notification)."""
     minor, currency = iso_amount(intent.amount_received, intent.currency)
-    return (
-        None if minor is None or currency is None else Money(minor_units=minor, currency=currency)
-    )
-
-
-capture_reply = _follow_up(CAPTURE_STATUSES, received=True)
-"""Translate `/capture`: succeeded, or pending while an asynchronous capture settles."""
-void_reply = _follow_up(VOID_STATUSES)
-"""Translate `/cancel`: a canceled intent means the authorization was released."""
-
-
-def detach_reply(provider: str, response: httpx.Response) -> ProviderReply:
-    """Translate `/v1/payment_methods/{id}/detach`: the returned method is detached."""
-    if not response.is_success:
-        return error_reply(provider, response)
-    method = read_object(response)
-    if method is None:
-        return unreadable(response)
-    assert method.id is not None
-    return ProviderReply.succeeded(
-        method.id, provider_code="detached", http_status=response.status_code
-    )
+    return None if not minor or currency is None else Money(minor_units=minor, currency=currency)
 
 
 def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     """Translate a non-2xx answer.
 
     On a 5xx, `Stripe-Should-Retry` decides, then the status (codes are not trusted to prove
-    a rejection there); on a 4xx, `decline_code`, then `code`, then the status. A code no row
-    maps is logged once; a status no row maps is unknown on 5xx and INVALID_REQUEST on 4xx.
+    a rejection there); on a 4xx, `decline_code`, then `code`, then `type`, then the status.
+    A code no row maps is logged once; a status no row maps is unknown on 5xx and
+    INVALID_REQUEST on 4xx. A refusal for the state of the intent it carries names that state
+    and what it received (`stated_code`, `_received`).
     """
     status = response.status_code
     envelope = load(_Envelope, response)
@@ -376,7 +323,11 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
         kind = SHOULD_RETRY.get(should_retry) or HTTP_STATUSES.get(status)
         default = FailureKind.UNKNOWN_OUTCOME
     else:
-        kind = _problem_kind(provider, problem) or HTTP_STATUSES.get(status)
+        kind = (
+            _problem_kind(provider, problem)
+            or ERROR_TYPES.get(problem.type or "")
+            or HTTP_STATUSES.get(status)
+        )
         default = FailureKind.INVALID_REQUEST
     if kind is None:
         warn_unmapped_once(provider, f"http_{status}")
@@ -384,12 +335,35 @@ def error_reply(provider: str, response: httpx.Response) -> ProviderReply:
     retry_after = None
     if kind in _WAIT_KINDS:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    return ProviderReply.failed(
+    reply = ProviderReply.failed(
         kind,
-        provider_code=problem.decline_code or problem.code or f"http_{status}",
+        provider_code=_error_code(problem, status),
         http_status=status,
         retry_after=retry_after,
-        provider_reference=problem.payment_intent.id if problem.payment_intent else None,
+        provider_reference=intent.id if intent else None,
         message=_scrub(problem.message),
         **decline_fields(kind, problem),
     )
+    if intent is None or problem.code not in STATE_ERRORS:
+        return reply
+    return replace(reply, amount=received_amount(intent))
+
+
+def _error_code(problem: _Problem, status: int) -> str:
+    """The reply's `provider_code`: the row that decided, most specific first."""
+    if problem.decline_code:
+        return problem.decline_code
+    if problem.code:
+        return stated_code(problem.code, problem.payment_intent)
+    if problem.type and problem.type in ERROR_TYPES:
+        return problem.type
+    return f"http_{status}"
+
+
+def stated_code(code: str, intent: Object | None) -> str:
+    """`code`, naming the state of the intent it refused for (`STATE_ERRORS`):
+    `payment_intent_unexpected_state:succeeded`, which `Resolution.already_done` can list
+    for a capture (done) without listing the same code with `canceled` (never possible)."""
+    if code in STATE_ERRORS and intent is not None and intent.status:
+        return f"{code}:{intent.status}"
+    return code

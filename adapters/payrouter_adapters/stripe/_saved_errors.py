@@ -24,8 +24,9 @@ import httpx
 from payrouter.provider import FailureKind, ProviderReply
 
 from ._codes import CAPTURE_STATUSES
+from ._followup_replies import capture_reply, void_reply
 from ._refund_replies import listed_refund_reply
-from ._replies import capture_reply, read_object, void_reply
+from ._replies import read_object, stated_code
 
 __all__ = ["REPLAYED_HEADER", "after_saved_500", "refund_after_saved_500"]
 
@@ -94,7 +95,7 @@ def after_saved_500(
         return ProviderReply.failed(
             FailureKind.INVALID_REQUEST,
             provider_reference=found.id,
-            provider_code="payment_intent_unexpected_state",
+            provider_code=stated_code("payment_intent_unexpected_state", found),
             http_status=intent.status_code,
             message=f"the intent is {done} ({status}): it can no longer take a {operation}",
         )
