@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ._models import BankTransferSource, CardSource, PaymentMethod, WalletSource
@@ -153,6 +154,11 @@ class PaymentHandle:
     captured_reference: str | None = None
     """For a refund of a payment authorized first and captured later: the reference the
     capture's reply carried (PayPal refunds a capture, not the authorization)."""
+    started_at: datetime | None = None
+    """When the attempt began (timezone-aware), for a lookup that searches the provider's
+    records over a period (the Berlin Group adapter reads the merchant's account from that day
+    on). None when not known: such a search can still find the payment, but its absence then
+    proves nothing."""
 
 
 @runtime_checkable

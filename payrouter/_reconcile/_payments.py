@@ -248,6 +248,7 @@ async def _resolve_attempt(
         method=attempt.method,
         amount=payment.amount,
         provider_reference=attempt.provider_reference,
+        started_at=attempt.started_at,
     )
     started = time.perf_counter()
     absent = False

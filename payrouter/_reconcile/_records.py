@@ -235,6 +235,7 @@ async def _compare_by_lookup(
             PaymentMethod(attempt.method),
             attempt.amount,
             attempt.provider_reference,
+            started_at=datetime.fromtimestamp(attempt.started_at, UTC),
         )
         async with gate:
             reply = await adapter.lookup(handle)

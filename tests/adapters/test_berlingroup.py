@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from payrouter import BankTransferSource, CardSource, ConfigurationError, Money, PaymentMethod
+from payrouter._paying._attempt import is_conclusive_lookup
 from payrouter.provider import (
     Adapter,
     Capabilities,
@@ -27,6 +28,7 @@ from payrouter.testing import ScriptedProvider
 from payrouter_adapters.berlingroup import (
     DEFAULT_CAPABILITIES,
     FAILURE_BY_CODE,
+    STATUS_FAILURE_BY_CODE,
     TRANSACTION_STATUS,
     BerlinGroupAdapter,
     BerlinGroupOptions,
@@ -616,6 +618,61 @@ async def test_lookup_with_unreadable_body_is_unknown() -> None:
     assert reply.provider_code == "unexpected_body"
 
 
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (403, "SERVICE_BLOCKED"),
+        (400, "PAYMENT_FAILED"),
+        (403, "PRODUCT_INVALID"),
+        (401, "PSU_CREDENTIALS_INVALID"),
+        (400, "FUNDS_NOT_AVAILABLE"),
+    ],
+)
+async def test_a_refused_status_request_is_no_verdict_on_the_payment(
+    status: int, code: str
+) -> None:
+    """A status request moves nothing: its error is unknown, never a decline reconcile keeps."""
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(status, code))).lookup(
+        make_handle()
+    )
+    assert reply.outcome is Outcome.UNKNOWN
+    assert reply.provider_code == code
+    assert reply.http_status == status
+    assert not is_conclusive_lookup(reply)
+
+
+@pytest.mark.parametrize(("code", "kind"), sorted(STATUS_FAILURE_BY_CODE.items()))
+@pytest.mark.parametrize("status", [400, 403])
+async def test_status_failure_code_table_row(status: int, code: str, kind: FailureKind) -> None:
+    """Every code answering a status request maps to its row, and none settles the payment."""
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(status, code))).lookup(
+        make_handle()
+    )
+    assert reply.failure_kind is kind
+    assert reply.provider_code == code
+    assert not is_conclusive_lookup(reply)
+
+
+async def test_patc_is_requires_action_not_pending() -> None:
+    """PATC: a multi-level SCA with some authorisations still missing, so nothing is
+    authorised (the ASPSP rejects it if they do not come): as RCVD, not accepted-to-settle."""
+    response = httpx.Response(200, json={"transactionStatus": "PATC"})
+    reply = await adapter_for(ScriptedProvider.always(response)).lookup(make_handle())
+    assert reply == ProviderReply.requires_action(
+        PAYMENT_ID, None, provider_code="PATC", http_status=200
+    )
+
+
+async def test_patc_with_an_sca_link_hands_the_link_back() -> None:
+    """The next authorisation's link, when the answer carries one, is the customer's action."""
+    reply = await adapter_for(
+        ScriptedProvider.always(initiated("PATC", {"scaRedirect": "https://bank.example/sca"}))
+    ).pay(make_charge(), idempotency_key="k")
+    assert reply == ProviderReply.requires_action(
+        PAYMENT_ID, "https://bank.example/sca", provider_code="scaRedirect", http_status=201
+    )
+
+
 # --- cancellation -----------------------------------------------------------------------
 
 
@@ -682,6 +739,18 @@ async def test_void_without_payment_id_fails_without_http_call() -> None:
     assert reply.failure_kind is FailureKind.INVALID_REQUEST
     assert reply.provider_code == "payment_id_missing"
     assert recorder.requests == []
+
+
+@pytest.mark.parametrize(("code", "kind"), sorted(FAILURE_BY_CODE.items()))
+async def test_cancellation_errors_map_through_the_initiation_table(
+    code: str, kind: FailureKind
+) -> None:
+    """Only a status request has its own table: a cancellation's codes are unchanged."""
+    reply = await adapter_for(ScriptedProvider.always(tpp_error(400, code))).void(
+        make_handle(), idempotency_key="k"
+    )
+    assert reply.failure_kind is kind
+    assert reply.provider_code == code
 
 
 async def test_cancel_mandate_deletes_the_standing_order() -> None:

@@ -9,10 +9,16 @@ Flows, each one HTTP exchange (a success two: see the amount below):
   `failed` by `tppMessages` code (a bare rejection is a generic decline); the other accepted
   or received states with an SCA link (`scaRedirect` first, then `scaOAuth`, then the
   `startAuthorisation*` links) -> `requires_action` whose `provider_code` names the link, so
-  `action_url` is a browser URL only when it is `scaRedirect`; without a link -> `pending`
-  (ACSP/ACTC/...: accepted, but the money has not arrived).
-- `lookup`: `GET .../{paymentId}/status`. Without a `paymentId` there is nothing to ask (PIS
-  cannot search by `endToEndIdentification`): `unknown` with `lookup_unsupported`.
+  `action_url` is a browser URL only when it is `scaRedirect`; without a link, RCVD and PATC
+  (SCA not done, or a multi-level SCA not yet complete: nothing authorised) ->
+  `requires_action`, the others -> `pending` (ACSP/ACTC/...: accepted, but the money has not
+  arrived).
+- `lookup`: `GET .../{paymentId}/status`; its errors map through `STATUS_FAILURE_BY_CODE`,
+  where no code is a decline (a status request moves nothing: SERVICE_BLOCKED, PAYMENT_FAILED
+  and the PSU codes are `unknown`). Without a `paymentId` PIS cannot be asked (it cannot
+  search by `endToEndIdentification`): with AIS access (`account_id`, `consent_id`) the
+  merchant's account is read from the day the attempt began, else `unknown` with
+  `lookup_unsupported`.
 - The amount: a status carries none, so a success (of `pay` or `lookup`) is read together
   with the payment initiation resource, `GET .../{paymentId}`, whose `instructedAmount` the
   specification requires; the router settles the payment only for the amount it asked for
@@ -32,7 +38,7 @@ the same request id (the specification wants a UUID; ASPSPs use it to spot dupli
 Errors: 503 is `BUSY` (the ASPSP refuses while unavailable; a payment resource only exists
 after 201); 429/`ACCESS_EXCEEDED` is `RATE_LIMITED` with `Retry-After`; 500, 502, 504, 408
 and a 409 on an initiation are `unknown` (the specification does not say nothing happened).
-Codes map through `_codes.FAILURE_BY_CODE`.
+Codes map through `_codes.FAILURE_BY_CODE` (a status request's: `STATUS_FAILURE_BY_CODE`).
 
 Authentication: mutual TLS with the TPP's eIDAS QWAC (`client_certificate_file`, ...) and/or an
 OAuth bearer `access_token`. Not covered: application-layer signing (`Digest`, `Signature`,
@@ -43,11 +49,12 @@ option (default 0.0.0.0, "not known"; PSD2 banks want the customer's real addres
 """
 
 from ._adapter import DEFAULT_CAPABILITIES, BerlinGroupAdapter, BerlinGroupOptions
-from ._codes import FAILURE_BY_CODE, TRANSACTION_STATUS
+from ._codes import FAILURE_BY_CODE, STATUS_FAILURE_BY_CODE, TRANSACTION_STATUS
 
 __all__ = [
     "DEFAULT_CAPABILITIES",
     "FAILURE_BY_CODE",
+    "STATUS_FAILURE_BY_CODE",
     "TRANSACTION_STATUS",
     "BerlinGroupAdapter",
     "BerlinGroupOptions",

@@ -45,6 +45,7 @@ from payrouter.provider import (
 )
 
 from . import _records
+from ._codes import STATUS_FAILURE_BY_CODE
 from ._replies import (
     amount_unread,
     cancellation_reply,
@@ -173,7 +174,7 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
     identifies a request, it does not deduplicate one), no search and no webhook. With AIS
     access to the merchant's receiving account (`account_id`, `consent_id`), an initiation
     without a paymentId is searched for there: a booked credit settles it, and its absence
-    once `_records.CREDIT_BOUND` has passed (see `__init__`)."""
+    once `_records.CREDIT_BOUND` has passed since the attempt began (see `__init__`)."""
     records_delay: timedelta = _records.RECORDS_DELAY
     """A credit is booked by the next banking day."""
 
@@ -281,11 +282,13 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
 
         PIS has no search by `endToEndIdentification`: without a `paymentId` (the initiation
         timed out before answering) PIS cannot be asked. With AIS access to the merchant's
-        account the credit is looked for there (`_records.find_credit`: booked settles it,
-        absence is `NOT_FOUND`, trusted only past `CREDIT_BOUND`); without it the reply is
-        `unknown` with `lookup_unsupported`, never a `NOT_FOUND` we could not prove.
-        `X-Request-ID` of a status request is a fresh UUID: it identifies the request and
-        moves no money.
+        account the credit is looked for there from the day the attempt began
+        (`handle.started_at`; `_records.find_credit`: booked settles it, absence is
+        `NOT_FOUND`, trusted only past `CREDIT_BOUND`, and `unknown` when the start is not
+        known); without it the reply is `unknown` with `lookup_unsupported`, never a
+        `NOT_FOUND` we could not prove. `X-Request-ID` of a status request is a fresh UUID: it
+        identifies the request and moves no money, and its errors go through
+        `STATUS_FAILURE_BY_CODE`, where none is a verdict on the payment.
         """
         payment_id = handle.provider_reference
         account, consent = self._options.account_id, self._options.consent_id
@@ -296,7 +299,8 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
                 account,
                 consent.get_secret_value(),
                 end_to_end_id(handle.reference),
-                datetime.now(UTC),
+                started_at=handle.started_at,
+                now=datetime.now(UTC),
             )
         if payment_id is None:
             return ProviderReply.unknown(
@@ -310,7 +314,7 @@ class BerlinGroupAdapter(HttpAdapter[BerlinGroupOptions]):
         )
         if response.is_success:
             return await self._with_amount(status_reply(self.name, response, payment_id))
-        return error_reply(self.name, response, creating=False)
+        return error_reply(self.name, response, STATUS_FAILURE_BY_CODE, creating=False)
 
     async def _with_amount(self, reply: ProviderReply) -> ProviderReply:
         """A success with the amount the ASPSP holds for the transfer, which the router

@@ -2,7 +2,9 @@
 
 `FAILURE_BY_CODE` maps every `tppMessages[].code` (or RFC 7807 `code`) the PIS part of the
 specification defines for HTTP 400, 401, 403, 404, 405, 406, 409 and 429, plus the
-`FUNDS_NOT_AVAILABLE` status message, to the taxonomy. `TRANSACTION_STATUS` maps the ISO 20022
+`FUNDS_NOT_AVAILABLE` status message, to the taxonomy, for an initiation or a cancellation.
+`STATUS_FAILURE_BY_CODE` is the same table for an error answering a status request, which moves
+nothing and says nothing about the payment. `TRANSACTION_STATUS` maps the ISO 20022
 `transactionStatus` values to an outcome. The adorsys copy of the 1.3.11 document dropped the
 `MessageCode*_PIS` enums; the rows follow the Berlin Group Implementation Guidelines 1.3.x.
 """
@@ -15,7 +17,7 @@ from typing import Final
 
 from payrouter.provider import FailureKind, Outcome
 
-__all__ = ["FAILURE_BY_CODE", "SCA_LINKS", "TRANSACTION_STATUS"]
+__all__ = ["FAILURE_BY_CODE", "SCA_LINKS", "STATUS_FAILURE_BY_CODE", "TRANSACTION_STATUS"]
 
 _K = FailureKind
 
@@ -72,6 +74,29 @@ FAILURE_BY_CODE: Final[Mapping[str, FailureKind]] = MappingProxyType(
 )
 """One row per documented message code; `tests/adapters/test_berlingroup.py` pins every row."""
 
+STATUS_FAILURE_BY_CODE: Final[Mapping[str, FailureKind]] = MappingProxyType(
+    {
+        **FAILURE_BY_CODE,
+        # A status request (`GET .../{paymentId}/status`) moves nothing, and an error answering
+        # it is about that request, not the payment: PAYMENT_FAILED and FUNDS_NOT_AVAILABLE say
+        # why an initiation was refused (a rejected payment answers 200 RJCT, read with
+        # `FAILURE_BY_CODE`), SERVICE_BLOCKED blocks the PSU's access now, not a transfer
+        # that may have executed before, and no PSU takes part in a status request. None is a
+        # decline here: where the money stands is unknown, and the next lookup asks again.
+        "PAYMENT_FAILED": _K.UNKNOWN_OUTCOME,
+        "FUNDS_NOT_AVAILABLE": _K.UNKNOWN_OUTCOME,
+        "PSU_CREDENTIALS_INVALID": _K.UNKNOWN_OUTCOME,
+        "CORPORATE_ID_INVALID": _K.UNKNOWN_OUTCOME,
+        "SCA_INVALID": _K.UNKNOWN_OUTCOME,
+        "SERVICE_BLOCKED": _K.UNKNOWN_OUTCOME,
+        "PRODUCT_INVALID": _K.UNKNOWN_OUTCOME,
+    }
+)
+"""`FAILURE_BY_CODE` for a status request. The other rows stay: they are the request's own
+failure (our request, our credentials, throttling), which a lookup reports without the
+paymentId and so never as the payment's outcome; RESOURCE_UNKNOWN stays `NOT_FOUND`, which the
+router never takes as proof of absence from a lookup by paymentId."""
+
 TRANSACTION_STATUS: Final[Mapping[str, Outcome]] = MappingProxyType(
     {
         # Settled: on the creditor's account (ACCC) or completed on the debtor's (ACSC).
@@ -85,10 +110,12 @@ TRANSACTION_STATUS: Final[Mapping[str, Outcome]] = MappingProxyType(
         "ACWP": Outcome.PENDING,
         "ACFC": Outcome.PENDING,
         "PDNG": Outcome.PENDING,
-        "PATC": Outcome.PENDING,
         "PART": Outcome.PENDING,
         # Received, waiting for the customer's SCA: nothing authorised, no money in flight.
+        # PATC: a multi-level SCA with some but not all authorisations done (RJCT if the rest
+        # do not come in time).
         "RCVD": Outcome.REQUIRES_ACTION,
+        "PATC": Outcome.REQUIRES_ACTION,
         # Rejected by the ASPSP, or cancelled before execution: no money moved.
         "RJCT": Outcome.FAILED,
         "CANC": Outcome.FAILED,

@@ -11,7 +11,8 @@ id. A bank charges nothing on an incoming SEPA credit: no fee is stated.
 The same report settles an initiation whose answer was lost before a `paymentId` came back
 (`find_credit`): PIS has no search and no idempotent replay, but the merchant's own account is
 authoritative for what arrived. A booked credit carrying our `endToEndId` proves the transfer
-executed; its absence proves nothing until `CREDIT_BOUND` has passed (`SEARCH_LAG`).
+executed; its absence proves nothing until `CREDIT_BOUND` has passed since the initiation, and
+only when the account was read from the initiation's day on (`SEARCH_MARGIN` before it).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from payrouter import Money, currency_exponent
 from payrouter.provider import FailureKind, Outcome, ProviderRecord, ProviderReply
 
-__all__ = ["CREDIT_BOUND", "RECORDS_DELAY", "find_credit", "list_payments"]
+__all__ = ["CREDIT_BOUND", "RECORDS_DELAY", "SEARCH_MARGIN", "find_credit", "list_payments"]
 
 RECORDS_DELAY: Final = timedelta(hours=24)
 """A SEPA credit is booked on the next banking day at the latest."""
@@ -44,6 +45,9 @@ six days later; a seventh day covers the customer authorising late (decoupled SC
 creditor bank booking the credit (art. 87: immediately once it has the funds). An instant
 transfer (SCT Inst) completes within seconds of authorisation, but when the customer
 authorises is not ours to know, so it gets the same bound."""
+SEARCH_MARGIN: Final = timedelta(days=1)
+"""How long before the initiation `find_credit` reads the account: the report has dates, not
+times, in the bank's time zone, and a credit's value date may precede its booking date."""
 
 _LENIENT = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
@@ -164,18 +168,26 @@ async def find_credit(
     account_id: str,
     consent_id: str,
     end_to_end_id: str,
+    *,
+    started_at: datetime | None,
     now: datetime,
 ) -> ProviderReply:
     """The transfer with our `endToEndId`, as the merchant's receiving account shows it.
 
-    Booked: `succeeded`, under the credit's transaction id (the id the records comparison
-    joins on). Pending at the bank: `unknown` (money is on its way, not yet arrived). Absent
-    from the account over the last `CREDIT_BOUND`: `failed` `NOT_FOUND`, which the router
-    trusts only once the attempt is older than that bound. An unreadable report is `unknown`.
+    The account is read from the initiation's day (`started_at`, less `SEARCH_MARGIN`) to
+    `now`, so the search the router trusts, once the attempt is older than `CREDIT_BOUND`,
+    still covers the day the credit may have been booked. Booked: `succeeded`, under the
+    credit's transaction id (the id the records comparison joins on). Pending at the bank:
+    `unknown` (money is on its way, not yet arrived). Absent: `failed` `NOT_FOUND`, which the
+    router trusts only once the attempt is older than `CREDIT_BOUND`. Without `started_at` the
+    last `CREDIT_BOUND` is read: a credit found there still settles the transfer, but its
+    absence is `unknown` (`credit_search_unbounded`), since the initiation may lie before
+    that. An unreadable report is `unknown`.
     """
+    since = min(now, started_at if started_at is not None else now - CREDIT_BOUND)
     try:
         async for record in list_payments(
-            client, provider, account_id, consent_id, now - CREDIT_BOUND, now
+            client, provider, account_id, consent_id, since - SEARCH_MARGIN, now
         ):
             if record.reference != end_to_end_id:
                 continue
@@ -198,8 +210,14 @@ async def find_credit(
             provider_code="account_report_unreadable",
             message="the bank's account report could not be read",
         )
+    if started_at is None:
+        return ProviderReply.unknown(
+            provider_code="credit_search_unbounded",
+            message="no credit with our endToEndId in the days read; without the "
+            "initiation's time, that proves nothing",
+        )
     return ProviderReply.failed(
         FailureKind.NOT_FOUND,
         provider_code="credit_not_booked",
-        message="no credit with our endToEndId on the merchant's account",
+        message="no credit with our endToEndId on the merchant's account since the initiation",
     )

@@ -6,14 +6,17 @@ Decisions (the module docstring of the package says why):
   specification does not say whether the request was processed.
 - A 409 on an initiation is `unknown`: the only thing a create can conflict with is our own
   earlier request under the same `X-Request-ID`, which may still be executing.
-- Any other 4xx goes through `FAILURE_BY_CODE`; an unmapped code is logged once and becomes
-  `CREDENTIALS_REJECTED` for 401/403 and `INVALID_REQUEST` otherwise (nothing was created).
+- Any other 4xx goes through the call's table (`FAILURE_BY_CODE`; `STATUS_FAILURE_BY_CODE` for
+  a status request, whose errors are never a decline); an unmapped code is logged once and
+  becomes `CREDENTIALS_REJECTED` for 401/403 and `INVALID_REQUEST` otherwise (nothing was
+  created).
 - The banks' free text (`tppMessages[].text`, `detail`) is never copied into a reply: it can
   echo account data, and replies end up in logs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 import httpx
@@ -173,8 +176,15 @@ def cancellation_reply(response: httpx.Response, payment_id: str) -> ProviderRep
     return ProviderReply.pending(payment_id, provider_code=code, http_status=http_status)
 
 
-def error_reply(provider: str, response: httpx.Response, *, creating: bool) -> ProviderReply:
-    """Any non-2xx answer; `creating` marks a payment initiation (money may move)."""
+def error_reply(
+    provider: str,
+    response: httpx.Response,
+    codes: Mapping[str, FailureKind] = FAILURE_BY_CODE,
+    *,
+    creating: bool,
+) -> ProviderReply:
+    """Any non-2xx answer; `codes` is the call's table, `creating` marks a payment initiation
+    (money may move). A row of kind `UNKNOWN_OUTCOME` makes the reply `unknown`."""
     http_status = response.status_code
     code = _error_code(_body(response))
     if http_status in (httpx.codes.TOO_MANY_REQUESTS, httpx.codes.SERVICE_UNAVAILABLE):
@@ -197,7 +207,7 @@ def error_reply(provider: str, response: httpx.Response, *, creating: bool) -> P
     )
     if undetermined:
         return ProviderReply.unknown(provider_code=code, http_status=http_status)
-    mapped = FAILURE_BY_CODE.get(code or "")
+    mapped = codes.get(code or "")
     if mapped is None and code is not None:
         warn_unmapped_once(provider, code)
     default = (
