@@ -1064,6 +1064,61 @@ async def test_each_action_issue_on_complete_is_requires_action(
     )
 
 
+INSTRUMENT_DECLINED_LINKS = [
+    {
+        "href": "https://developer.paypal.com/docs/api/orders/v2/#error-INSTRUMENT_DECLINED",
+        "rel": "information_link",
+        "method": "GET",
+    },
+    {"href": f"https://paypal.test/checkoutnow?token={ORDER}", "rel": "redirect", "method": "GET"},
+]
+
+
+@pytest.mark.parametrize("capture", [True, False], ids=["capture", "authorize"])
+async def test_a_funding_source_declined_on_complete_sends_the_payer_back_to_pick_another(
+    adapter: PayPalAdapter, peer: ScriptedProvider, capture: bool
+) -> None:
+    """INSTRUMENT_DECLINED on completing an approved order: PayPal says restart the payment so
+    the payer picks another source; requires_action at its redirect link, nothing declined."""
+    peer.answer(
+        *error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED", links=INSTRUMENT_DECLINED_LINKS)
+    )
+    reply = await adapter.complete(APPROVAL, idempotency_key=KEY, capture=capture)
+    assert reply == ProviderReply.requires_action(
+        ORDER,
+        f"https://paypal.test/checkoutnow?token={ORDER}",
+        provider_code="INSTRUMENT_DECLINED",
+        http_status=422,
+    )
+
+
+async def test_a_funding_source_declined_without_a_redirect_link_still_awaits_the_payer(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
+    """The router keeps the approval link it already has when a reply names none."""
+    peer.answer(*error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED"))
+    reply = await adapter.complete(APPROVAL, idempotency_key=KEY, capture=True)
+    assert (reply.outcome, reply.provider_reference) == (Outcome.REQUIRES_ACTION, ORDER)
+    assert reply.action_url is None
+
+
+async def test_a_funding_source_declined_outside_a_completion_stays_a_decline(
+    adapter: PayPalAdapter, peer: ScriptedProvider
+) -> None:
+    """A vaulted create or a Payments v2 capture has no payer to send back."""
+    for _ in range(2):
+        peer.answer(
+            *error(
+                422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED", links=INSTRUMENT_DECLINED_LINKS
+            )
+        )
+    created = await adapter.pay(charge(VAULTED), idempotency_key=KEY)
+    captured = await adapter.capture(AUTHORIZED, EUR, idempotency_key=KEY)
+    assert {(r.outcome, r.failure_kind) for r in (created, captured)} == {
+        (Outcome.FAILED, FailureKind.CARD_DECLINED)
+    }
+
+
 @pytest.mark.parametrize("issue", ["ORDER_ALREADY_CAPTURED", "ORDER_COMPLETION_IN_PROGRESS"])
 async def test_complete_that_already_happened_is_unknown(
     adapter: PayPalAdapter, peer: ScriptedProvider, issue: str

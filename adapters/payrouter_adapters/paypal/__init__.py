@@ -43,6 +43,9 @@ References: `provider_reference` is the order id while the payer approves, then
 `ORDER:capture:ID` or `ORDER:authorization:ID` (and `ORDER:refund:ID` for a refund), so a
 lookup (by the order) and each follow-up (by the payment) stay one HTTP exchange. A
 follow-up without the payment it needs answers NOT_FOUND without a call: look it up first.
+A notification names a capture or authorization the same way (the order from PayPal's
+`supplementary_data.related_ids.order_id` or `up` link); one naming no order gives
+`capture:ID`, refunded by the capture and looked up at `GET /v2/payments/captures/{id}`.
 
 Outcomes: `order.status` via `ORDER_STATUSES`: CREATED / PAYER_ACTION_REQUIRED are
 requires_action with the `payer-action` (else `approve`) link; APPROVED is requires_action
@@ -54,9 +57,11 @@ Errors: the first `details[].issue`, then the error `name`, in one table (`CODES
 HTTP status (`HTTP_STATUSES`); 429 and 5xx are decided by their status alone (a code in such
 a body cannot prove the request was refused). Issues asking the payer to act (`ACTION_ISSUES`:
 PAYER_ACTION_REQUIRED, ORDER_NOT_APPROVED, REDIRECT_PAYER_FOR_ALTERNATE_FUNDING) are
-requires_action when the order is known, never failures. Unknown vs not processed: 503
-SERVICE_UNAVAILABLE is BUSY (refused before processing; PayPal names maintenance as one
-cause but does not tell it apart), 429 RATE_LIMITED with Retry-After, 500
+requires_action when the order is known, never failures; so is INSTRUMENT_DECLINED when
+completing an approved order (`COMPLETION_ACTION_ISSUES`: the payer picks another funding
+source at the `redirect` link), while on a vaulted create it stays a decline. Unknown vs
+not processed: 503 SERVICE_UNAVAILABLE is BUSY (refused before processing; PayPal names
+maintenance as one cause but does not tell it apart), 429 RATE_LIMITED with Retry-After, 500
 INTERNAL_SERVER_ERROR / 502 / 504 and 409 (a request under our PayPal-Request-Id still
 running) are unknown, and so are DUPLICATE_INVOICE_ID (a transaction already carries our
 attempt reference) and ORDER_ALREADY_CAPTURED/AUTHORIZED. 401/403 and merchant-account
@@ -82,8 +87,10 @@ search lags by hours, so a handle without `provider_reference` answers unknown
 pending until a webhook or an operator resolves it.
 
 Webhooks: `PayPalWebhooks(adapter, webhook_id)` is the `payrouter.webhooks.WebhookSource` for
-PayPal: PayPal's verify-webhook-signature decides, freshness comes from the signed
-transmission time, and captures, refunds and disputes become neutral events.
+PayPal: PayPal's verify-webhook-signature decides (its FAILURE, or a 400/422 refusing the
+delivery, is a forgery; 429, 408, 401/403, 5xx and the like leave it unverified, 503, for
+PayPal to deliver again), freshness comes from the signed transmission time, and captures,
+refunds and disputes become neutral events.
 """
 
 from ._adapter import PayPalAdapter, PayPalOptions

@@ -27,6 +27,7 @@ from payrouter.provider import (
 
 from . import _records, _replies
 from ._auth import StaticToken, TokenCache, TokenSource
+from ._codes import COMPLETION_ACTION_ISSUES
 from ._requests import (
     PaymentKind,
     Reference,
@@ -52,6 +53,13 @@ DEFAULT_CAPABILITIES: Final = Capabilities(
 
 _REPRESENTATION: Final = {"Prefer": "return=representation"}
 """Orders answer with id, status and links only unless asked; completion needs the payments."""
+
+_PAYMENTS: Final[Mapping[PaymentKind, str]] = {
+    "capture": "/v2/payments/captures",
+    "authorization": "/v2/payments/authorizations",
+    "refund": "/v2/payments/refunds",
+}
+"""Payments v2 resources by kind: where a payment known without its order is looked up."""
 
 
 class PayPalOptions(HttpOptions):
@@ -156,10 +164,12 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
         The router calls it on `refresh` and reconcile with a key of its own (not the pay
         key). `capture=None` reads the order's intent first (one more GET), so an
         authorize-only order is never captured. Not approved yet answers requires_action
-        (ORDER_NOT_APPROVED) and moves nothing.
+        (ORDER_NOT_APPROVED) and moves nothing; so does a funding source that failed
+        (INSTRUMENT_DECLINED: the payer picks another at PayPal's `redirect` link,
+        `COMPLETION_ACTION_ISSUES`).
         """
         reference = _reference(handle)
-        if reference is None:
+        if reference is None or reference.order_id is None:
             return _no_payment("complete", "order")
         if capture is None:
             order = await self._send("GET", _order_path(reference.order_id))
@@ -174,7 +184,12 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
         if isinstance(response, ProviderReply):
             return response
         if not response.is_success:
-            return _replies.error_reply(self.name, response, reference=reference.order_id)
+            return _replies.error_reply(
+                self.name,
+                response,
+                reference=reference.order_id,
+                action_issues=COMPLETION_ACTION_ISSUES,
+            )
         return _replies.order_reply(self.name, response, could_move_money=True)
 
     async def lookup(self, handle: PaymentHandle) -> ProviderReply:
@@ -182,7 +197,9 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
 
         Orders v2 cannot search by our reference (invoice_id) and PayPal's transaction search
         lags by hours, so without an order id the answer is unknown (`lookup_needs_order_id`),
-        never a NOT_FOUND we could not prove.
+        never a NOT_FOUND we could not prove. A payment known only from a notification that
+        did not name its order (`capture:ID`) is the one `GET /v2/payments/captures/{id}`
+        (or `/authorizations/`) instead, never an order lookup under the payment's id.
         """
         reference = _reference(handle)
         if reference is None:
@@ -190,10 +207,25 @@ class PayPalAdapter(HttpAdapter[PayPalOptions]):
                 provider_code="lookup_needs_order_id",
                 message="PayPal orders can only be found by their id; none was recorded",
             )
+        if reference.order_id is None:
+            return await self._lookup_payment(reference)
         response = await self._send("GET", _order_path(reference.order_id))
         if isinstance(response, ProviderReply):
             return response
         return _replies.order_reply(self.name, response, could_move_money=True)
+
+    async def _lookup_payment(self, reference: Reference) -> ProviderReply:
+        """`GET /v2/payments/{captures|authorizations}/{id}`: the reply names the order too
+        when PayPal's `supplementary_data.related_ids` does."""
+        assert reference.kind is not None  # a reference without an order names its payment
+        assert reference.payment_id is not None
+        path = f"{_PAYMENTS[reference.kind]}/{quote(reference.payment_id, safe='')}"
+        response = await self._send("GET", path)
+        if isinstance(response, ProviderReply):
+            return response
+        if not response.is_success:  # a lookup names no reference unless it found one
+            return _replies.error_reply(self.name, response)
+        return _replies.payment_reply(self.name, response, reference.kind, reference)
 
     async def capture(
         self, handle: PaymentHandle, amount: Money, *, idempotency_key: str

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from payrouter.provider import FailureKind, ProviderReply
 
-from ._replies import token_error_reply
+from .._common import warn_unmapped_once
+from ._codes import HTTP_STATUSES, OAUTH_ERRORS
+from ._replies import load_body, retry_after
 
 __all__ = ["StaticToken", "TokenCache", "TokenSource"]
 
@@ -112,7 +114,7 @@ class TokenCache:
                 message="no access token, so the payment request was not sent",
             )
         if not response.is_success:
-            return token_error_reply(self._provider, response)
+            return _token_error_reply(self._provider, response)
         try:
             grant = _Grant.model_validate_json(response.content)
         except ValidationError:
@@ -129,3 +131,40 @@ class TokenCache:
 
 
 TokenSource = StaticToken | TokenCache
+
+
+class _OAuthError(BaseModel):
+    """The token endpoint's error body (OAuth 2.0, RFC 6749 section 5.2)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    error: str | None = None
+    error_description: str | None = None
+
+
+def _token_error_reply(provider: str, response: httpx.Response) -> ProviderReply:
+    """Translate a failed `POST /v1/oauth2/token`: the payment itself was never sent."""
+    status = response.status_code
+    error = load_body(_OAuthError, response) or _OAuthError()
+    kind = _oauth_kind(provider, error.error) or HTTP_STATUSES.get(status)
+    if kind is None:
+        warn_unmapped_once(provider, f"oauth_token:http_{status}")
+        kind = FailureKind.PROVIDER_DOWN if status >= 500 else FailureKind.INVALID_REQUEST
+    if kind is FailureKind.UNKNOWN_OUTCOME:
+        kind = FailureKind.PROVIDER_DOWN
+    return ProviderReply.failed(
+        kind,
+        provider_code=f"oauth_token:{error.error or f'http_{status}'}",
+        http_status=status,
+        retry_after=retry_after(kind, response),
+        message=error.error_description,
+    )
+
+
+def _oauth_kind(provider: str, code: str | None) -> FailureKind | None:
+    if not code:
+        return None
+    kind = OAUTH_ERRORS.get(code)
+    if kind is None:
+        warn_unmapped_once(provider, f"oauth_token:{code}")
+    return kind

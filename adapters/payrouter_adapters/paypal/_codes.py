@@ -22,6 +22,7 @@ __all__ = [
     "AUTHORIZATION_STATUSES",
     "CAPTURE_STATUSES",
     "CODES",
+    "COMPLETION_ACTION_ISSUES",
     "HTTP_STATUSES",
     "OAUTH_ERRORS",
     "ORDER_STATUSES",
@@ -105,6 +106,18 @@ ACTION_ISSUES: Final = frozenset(
 )
 """Issues that ask the payer to act: `requires_action` on an order we know, never a failure.
 Without an order (a create refused this way) they are AUTHENTICATION_FAILED."""
+
+COMPLETION_ACTION_ISSUES: Final = ACTION_ISSUES | {
+    # The funding source the payer picked failed while we captured or authorized the order
+    # they approved. PayPal's answer is to restart the payment so the payer picks another
+    # (developer.paypal.com/docs/checkout/standard/customize/handle-funding-failures: "required
+    # if you directly call the Orders API from your server"), and its answer carries a
+    # `redirect` link back to the approval page. Nothing moved; the order is still good.
+    "INSTRUMENT_DECLINED",
+}
+"""`ACTION_ISSUES` when completing an approved order (`complete()`: capture or authorize).
+Anywhere else INSTRUMENT_DECLINED is the decline in `CODES`: a vaulted create completes in the
+call with no payer present to pick another source, and Payments v2 follow-ups are ours alone."""
 
 
 _INVALID_ISSUES: Final = (
@@ -192,7 +205,10 @@ CODES: Final[Mapping[str, FailureKind]] = MappingProxyType(
         **dict.fromkeys(_INVALID_ISSUES, _INVALID),
         **dict.fromkeys(_OUR_ACCOUNT_ISSUES, _OURS),
         # --- the payer's funding or account refused ---------------------------------------
-        "INSTRUMENT_DECLINED": FailureKind.CARD_DECLINED,  # PayPal names no finer reason
+        # The funding source failed: on a vaulted create (no payer to send back; the Orders v2
+        # spec lists it for orders.create) PayPal names no finer reason. On completing an
+        # approved order it asks for the payer instead: see COMPLETION_ACTION_ISSUES.
+        "INSTRUMENT_DECLINED": FailureKind.CARD_DECLINED,
         "PAYER_CANNOT_PAY": FailureKind.CARD_DECLINED,
         "TRANSACTION_REFUSED": FailureKind.CARD_DECLINED,
         "MAX_NUMBER_OF_PAYMENT_ATTEMPTS_EXCEEDED": FailureKind.CARD_DECLINED,

@@ -8,7 +8,7 @@ answer again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from types import MappingProxyType
 from typing import Final, TypeVar
 
@@ -25,7 +25,6 @@ from ._codes import (
     CAPTURE_STATUSES,
     CODES,
     HTTP_STATUSES,
-    OAUTH_ERRORS,
     ORDER_STATUSES,
     REFUND_STATUSES,
     StatusRow,
@@ -35,9 +34,10 @@ from ._requests import PaymentKind, Reference
 __all__ = [
     "delete_reply",
     "error_reply",
+    "load_body",
     "order_reply",
     "payment_reply",
-    "token_error_reply",
+    "retry_after",
     "void_reply",
 ]
 
@@ -71,6 +71,16 @@ class _Amount(BaseModel):
     value: str | None = None
 
 
+class _RelatedIds(BaseModel):
+    model_config = _LENIENT
+    order_id: str | None = None
+
+
+class _SupplementaryData(BaseModel):
+    model_config = _LENIENT
+    related_ids: _RelatedIds | None = None
+
+
 class _Payment(BaseModel):
     """A capture, authorization or refund (Payments v2, or inside an order)."""
 
@@ -81,6 +91,8 @@ class _Payment(BaseModel):
     status_details: _StatusDetails | None = None
     amount: _Amount | None = None
     """A capture's or refund's own amount: compared with the follow-up's."""
+    supplementary_data: _SupplementaryData | None = None
+    """Payments v2 only: the order the payment belongs to (`related_ids.order_id`)."""
 
 
 class _Payments(BaseModel):
@@ -123,14 +135,7 @@ class _Error(BaseModel):
     links: list[_Link] = []
 
 
-class _OAuthError(BaseModel):
-    model_config = _LENIENT
-
-    error: str | None = None
-    error_description: str | None = None
-
-
-def _load(model: type[BodyT], response: httpx.Response) -> BodyT | None:
+def load_body(model: type[BodyT], response: httpx.Response) -> BodyT | None:
     try:
         return model.model_validate_json(response.content)
     except ValidationError:
@@ -165,7 +170,7 @@ def order_reply(
     """
     if not response.is_success:
         return error_reply(provider, response, could_move_money=could_move_money)
-    order = _load(_Order, response)
+    order = load_body(_Order, response)
     if order is None or not order.id:
         return _unreadable(response, could_move_money=could_move_money)
     status = response.status_code
@@ -220,7 +225,7 @@ _TABLES: Final[Mapping[PaymentKind, Mapping[str, StatusRow]]] = MappingProxyType
 
 
 def _payment_outcome(
-    provider: str, kind: PaymentKind, order_id: str, payment: _Payment, status: int
+    provider: str, kind: PaymentKind, order_id: str | None, payment: _Payment, status: int
 ) -> ProviderReply:
     assert payment.id is not None
     reference = str(Reference(order_id, kind, payment.id))
@@ -257,14 +262,17 @@ def payment_reply(
     provider: str, response: httpx.Response, kind: PaymentKind, source: Reference
 ) -> ProviderReply:
     """Translate a Payments v2 capture (of an authorization) or refund (of a capture) made
-    from the payment `source`; the reply references the new payment in the same order."""
+    from the payment `source`, or the `source` payment itself when looked up; the reply
+    references the payment in the same order (the one PayPal names when `source` has none)."""
     if not response.is_success:
         return error_reply(provider, response, reference=str(source))
-    payment = _load(_Payment, response)
+    payment = load_body(_Payment, response)
     if payment is None or not payment.id:
         return _unreadable(response, could_move_money=True)
     status = response.status_code
-    reply = _payment_outcome(provider, kind, source.order_id, payment, status)
+    related = payment.supplementary_data.related_ids if payment.supplementary_data else None
+    order_id = source.order_id or (related.order_id if related else None) or None
+    reply = _payment_outcome(provider, kind, order_id, payment, status)
     if reply.outcome in (Outcome.FAILED, Outcome.UNKNOWN) or payment.amount is None:
         return reply
     return with_amount(reply, payment.amount.value, payment.amount.currency_code, status)
@@ -276,13 +284,13 @@ def void_reply(provider: str, response: httpx.Response, reference: str) -> Provi
     if status == httpx.codes.NO_CONTENT:
         return ProviderReply.succeeded(reference, provider_code="VOIDED", http_status=status)
     if not response.is_success:
-        error = _load(_Error, response)
+        error = load_body(_Error, response)
         if error and any(detail.issue == _ALREADY_VOIDED for detail in error.details):
             return ProviderReply.succeeded(
                 reference, provider_code=_ALREADY_VOIDED, http_status=status
             )
         return error_reply(provider, response, reference=reference)
-    payment = _load(_Payment, response)
+    payment = load_body(_Payment, response)
     if payment is not None and payment.status == "VOIDED":
         return ProviderReply.succeeded(reference, provider_code="VOIDED", http_status=status)
     return ProviderReply.unknown(
@@ -308,27 +316,29 @@ def error_reply(
     *,
     reference: str | None = None,
     could_move_money: bool = True,
+    action_issues: Set[str] = ACTION_ISSUES,
 ) -> ProviderReply:
     """Translate a non-2xx answer: the first `details[].issue`, then `name`, then the status
     (429 and 5xx by their status alone).
 
-    An issue asking the payer to act is `requires_action` on a known order. A code no row
+    An issue asking the payer to act (`action_issues`: completing an order passes
+    `COMPLETION_ACTION_ISSUES`) is `requires_action` on a known order. A code no row
     maps is logged once and the next, coarser, code decides; a status no row maps is unknown
     on a 5xx and INVALID_REQUEST on a 4xx. When the call could not have moved money (an order
     awaiting approval), an unknown 5xx or 409 becomes BUSY: nothing moved, and a retry under
     the same PayPal-Request-Id returns the order PayPal made, if it made one.
     """
     status = response.status_code
-    error = _load(_Error, response) or _Error()
+    error = load_body(_Error, response) or _Error()
     issue = next((detail.issue for detail in error.details if detail.issue), None)
     description = next((d.description for d in error.details if d.description), None)
     by_status = (
         status >= httpx.codes.INTERNAL_SERVER_ERROR or status == httpx.codes.TOO_MANY_REQUESTS
     )
-    if issue in ACTION_ISSUES and reference is not None and not by_status:
-        order_id = Reference.parse(reference)
+    if issue in action_issues and reference is not None and not by_status:
+        parsed = Reference.parse(reference)
         return ProviderReply.requires_action(
-            order_id.order_id if order_id else reference,
+            parsed.order_id if parsed and parsed.order_id else reference,
             _action_url(error.links),
             provider_code=issue,
             http_status=status,
@@ -347,7 +357,7 @@ def error_reply(
         kind,
         provider_code=issue or error.name or f"http_{status}",
         http_status=status,
-        retry_after=_retry_after(kind, response),
+        retry_after=retry_after(kind, response),
         provider_reference=reference,
         message=description or error.message,
     )
@@ -366,35 +376,7 @@ def _in_doubt(status: int) -> bool:
     return status >= 500 or status == httpx.codes.CONFLICT
 
 
-def _retry_after(kind: FailureKind, response: httpx.Response) -> float | None:
+def retry_after(kind: FailureKind, response: httpx.Response) -> float | None:
     if kind in _WAIT_KINDS:
         return parse_retry_after(response.headers.get("Retry-After"))
     return None
-
-
-def token_error_reply(provider: str, response: httpx.Response) -> ProviderReply:
-    """Translate a failed `POST /v1/oauth2/token`: the payment itself was never sent."""
-    status = response.status_code
-    error = _load(_OAuthError, response) or _OAuthError()
-    kind = _oauth_kind(provider, error.error) or HTTP_STATUSES.get(status)
-    if kind is None:
-        warn_unmapped_once(provider, f"oauth_token:http_{status}")
-        kind = FailureKind.PROVIDER_DOWN if status >= 500 else FailureKind.INVALID_REQUEST
-    if kind is FailureKind.UNKNOWN_OUTCOME:
-        kind = FailureKind.PROVIDER_DOWN
-    return ProviderReply.failed(
-        kind,
-        provider_code=f"oauth_token:{error.error or f'http_{status}'}",
-        http_status=status,
-        retry_after=_retry_after(kind, response),
-        message=error.error_description,
-    )
-
-
-def _oauth_kind(provider: str, code: str | None) -> FailureKind | None:
-    if not code:
-        return None
-    kind = OAUTH_ERRORS.get(code)
-    if kind is None:
-        warn_unmapped_once(provider, f"oauth_token:{code}")
-    return kind

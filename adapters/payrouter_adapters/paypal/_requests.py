@@ -41,15 +41,23 @@ class Reference:
     (PayPal ids are upper-case letters and digits, so `:` cannot clash). A lookup needs the
     order; capturing or voiding needs the authorization; refunding needs the capture. Keeping
     all of them in one string lets each call be one HTTP exchange.
+
+    A payment known only from a notification that did not name its order (PayPal's
+    `supplementary_data.related_ids.order_id` and `up` link both missing) is written
+    `capture:ID` / `authorization:ID`, `order_id` None: its follow-ups still name the payment,
+    a lookup gets the payment itself (Payments v2), and the ledger's suffix match (`:ID`)
+    finds it in a full reference the same way.
     """
 
-    order_id: str
+    order_id: str | None
     kind: PaymentKind | None = None
     payment_id: str | None = None
 
     def __str__(self) -> str:
         if self.kind is None or self.payment_id is None:
-            return self.order_id
+            return self.order_id or ""
+        if self.order_id is None:
+            return f"{self.kind}:{self.payment_id}"
         return f"{self.order_id}:{self.kind}:{self.payment_id}"
 
     @classmethod
@@ -58,6 +66,8 @@ class Reference:
         match text.split(":"):
             case [order_id] if order_id:
                 return cls(order_id)
+            case [("capture" | "authorization" | "refund") as kind, payment_id] if payment_id:
+                return cls(None, kind, payment_id)
             case [order_id, ("capture" | "authorization" | "refund") as kind, payment_id] if (
                 order_id and payment_id
             ):

@@ -7,14 +7,29 @@ holds an OAuth client for PayPal, so the source reuses it. Freshness is judged f
 signed `PayPal-Transmission-Time` header, never from the body's `create_time` (covered only by
 a CRC32, which is not a cryptographic check). PayPal retries a notification for up to three
 days; replays are recognised by the event-id store, whose entries the ledger never deletes.
+
+Only PayPal's verdict (`verification_status` FAILURE) or an answer refusing what the delivery
+carried (400, 422) makes a notification forged. Any other answer says nothing about its
+signature: throttling (429 RATE_LIMIT_REACHED), a timeout (408), our own credentials (401,
+403), a 5xx, or a 2xx without a verdict leave it unverified for now (503), and PayPal
+delivers it again.
+
+A capture or authorization is named as the adapter's own replies name it, `ORDER:capture:ID`
+(`ORDER:authorization:ID`), with the order from the resource's
+`supplementary_data.related_ids.order_id`, else from its `up` link to
+`/v2/checkout/orders/{id}`: the ledger keeps that reference for a payment whose answer was
+lost, and refunds and lookups need the order and the payment. A resource naming neither is
+`capture:ID`, which the adapter still refunds (by the capture) and looks up (Payments v2).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from payrouter import FollowUpStatus, PaymentStatus
 from payrouter.provider import ProviderReply
@@ -24,12 +39,14 @@ from payrouter.webhooks import (
     MalformedNotificationError,
     StaleNotificationError,
     VerificationUnavailableError,
+    WebhookError,
     WebhookEvent,
     load_json_object,
 )
 
 from .._amounts import iso_minor
 from ._adapter import PayPalAdapter
+from ._requests import PaymentKind, Reference
 
 __all__ = ["PayPalWebhooks"]
 
@@ -49,6 +66,38 @@ _EFFECTS: Final[Mapping[str, tuple[Effect, PaymentStatus | FollowUpStatus | None
     "PAYMENT.CAPTURE.REFUNDED": (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
     "CUSTOMER.DISPUTE.CREATED": (Effect.DISPUTE, None),
 }
+
+# event_type -> the kind of payment its resource is, for those whose resource is a capture or
+# an authorization of an order (a refund's resource is the refund: its id alone names it).
+_PAYMENT_KINDS: Final[Mapping[str, PaymentKind]] = {
+    "PAYMENT.CAPTURE.COMPLETED": "capture",
+    "PAYMENT.CAPTURE.PENDING": "capture",
+    "PAYMENT.CAPTURE.DENIED": "capture",
+    "PAYMENT.CAPTURE.DECLINED": "capture",
+    "PAYMENT.AUTHORIZATION.CREATED": "authorization",
+    "PAYMENT.AUTHORIZATION.VOIDED": "authorization",
+}
+
+_ORDER_LINK: Final = re.compile(r"/v2/checkout/orders/([^/]+)/?")
+"""The path of a payment's `up` link when its parent is the order (not an authorization)."""
+_PAYPAL_ID: Final = re.compile(r"[0-9A-Za-z_-]{1,64}")
+"""What an order id may look like to be written into a reference (no `:`, bounded)."""
+
+# verify-webhook-signature's non-2xx status -> what it makes of the notification. Only an
+# answer refusing what the delivery carried is a forgery; the others say nothing about it.
+_FORGED: Final = ForgedNotificationError
+_UNVERIFIED: Final = VerificationUnavailableError
+_VERIFICATION_STATUSES: Final[Mapping[int, tuple[type[WebhookError], str]]] = {
+    400: (_FORGED, "PayPal refused the notification's headers or event"),  # VALIDATION_ERROR
+    422: (_FORGED, "PayPal refused the notification's content"),
+    401: (_UNVERIFIED, "PayPal refused our credentials"),  # after one fresh token
+    403: (_UNVERIFIED, "PayPal refused our app the verification"),
+    404: (_UNVERIFIED, "PayPal knows no such webhook id: check ours"),
+    408: (_UNVERIFIED, "PayPal timed out"),
+    429: (_UNVERIFIED, "PayPal is throttling us (RATE_LIMIT_REACHED)"),
+}
+_UNMAPPED: Final = (_UNVERIFIED, "PayPal could not verify it now")
+"""Any other status (5xx, 405, 415, ...): unknown is never a forgery."""
 
 
 class PayPalWebhooks:
@@ -97,15 +146,20 @@ class PayPalWebhooks:
         }
         verification |= {"webhook_id": self._webhook_id, "webhook_event": event}
         answer = await self._adapter.verify_webhook_signature(verification)
-        if isinstance(answer, ProviderReply) or answer.status_code >= 500:
+        if isinstance(answer, ProviderReply):  # no token: the question was never asked
             raise VerificationUnavailableError("PayPal could not verify the notification now")
+        if not answer.is_success:
+            error, reason = _VERIFICATION_STATUSES.get(answer.status_code, _UNMAPPED)
+            raise error(f"{reason} (HTTP {answer.status_code})")
         try:
-            document = answer.json() if answer.is_success else {}
+            document = answer.json()
         except ValueError:
             raise VerificationUnavailableError("PayPal's verification answer is not JSON") from None
         status = document.get("verification_status") if isinstance(document, dict) else None
+        if status == "FAILURE":
+            raise ForgedNotificationError("PayPal answered FAILURE")
         if status != "SUCCESS":
-            raise ForgedNotificationError(f"PayPal answered {status or answer.status_code}")
+            raise VerificationUnavailableError(f"PayPal's answer has no verdict ({status!r:.40})")
         sent = _time(lowered["paypal-transmission-time"])
         age = self._clock() - sent.timestamp()
         if age > self._max_age:
@@ -126,6 +180,9 @@ def parse_event(event: Mapping[str, Any], provider: str = "paypal") -> WebhookEv
     occurred = _time(created) if isinstance(created, str) else datetime.now(UTC)
     effect, target = _EFFECTS.get(kind, (Effect.NONE, None))
     reference = resource.get("id")
+    payment_kind = _PAYMENT_KINDS.get(kind)
+    if payment_kind is not None and isinstance(reference, str) and reference:
+        reference = str(Reference(_order_id(resource), payment_kind, reference))
     if effect is Effect.DISPUTE:
         disputed = resource.get("disputed_transactions")
         first = disputed[0] if isinstance(disputed, list) and disputed else None
@@ -150,6 +207,32 @@ def parse_event(event: Mapping[str, Any], provider: str = "paypal") -> WebhookEv
         effect=effect,
         followup_status=target if isinstance(target, FollowUpStatus) else None,
     )
+
+
+def _order_id(resource: Mapping[str, Any]) -> str | None:
+    """The order a capture or authorization belongs to: `supplementary_data.related_ids`,
+    else the `up` link (a capture of an authorization links up to the authorization)."""
+    supplementary = resource.get("supplementary_data")
+    related = supplementary.get("related_ids") if isinstance(supplementary, dict) else None
+    found = related.get("order_id") if isinstance(related, dict) else None
+    if not isinstance(found, str):
+        links = resource.get("links")
+        ups = [
+            link.get("href")
+            for link in (links if isinstance(links, list) else [])
+            if isinstance(link, dict) and link.get("rel") == "up"
+        ]
+        found = next(filter(None, map(_linked_order, ups)), None)
+    return found if isinstance(found, str) and _PAYPAL_ID.fullmatch(found) else None
+
+
+def _linked_order(href: object) -> str | None:
+    try:
+        path = urlsplit(href).path if isinstance(href, str) else ""
+    except ValueError:  # not a URL at all
+        return None
+    match = _ORDER_LINK.fullmatch(path)
+    return match.group(1) if match else None
 
 
 def _time(text: str) -> datetime:

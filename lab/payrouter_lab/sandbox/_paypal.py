@@ -40,12 +40,13 @@ from ._exchange import (
     json_reply,
 )
 from ._faults import FaultKind
-from ._paypal_payments import PaymentsBooks, capture, refund, void
+from ._paypal_payments import PaymentsBooks, capture, payment_resource, refund, void
 from ._paypal_records import transactions
 from ._paypal_webhooks import verify_webhook_signature
 from ._paypal_wire import (
     NOT_APPROVED,
     body_payer,
+    declined,
     error,
     new_id,
     new_token_id,
@@ -261,9 +262,10 @@ class PayPalStandin(Standin):
         return known and vault_id not in self._deleted
 
     async def _approve(self, call: Call) -> Reply:
-        """The PayPal approval page: the payer approves the order."""
+        """The PayPal approval page: the payer approves the order (again, with another funding
+        source, when completing it was declined)."""
         order = self._orders.get(call.query.get("token", ""))
-        if order is None or order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+        if order is None or order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED", "APPROVED"):
             return Reply(404, b"<html>Unknown order</html>", media_type="text/html")
         order["status"] = "APPROVED"
         return Reply(200, b"<html>Approved</html>", media_type="text/html")
@@ -292,7 +294,7 @@ class PayPalStandin(Standin):
         """Take (or hold) the order's money, or decline it with PayPal's issue."""
         kind = call.faulted(*ISSUES)
         if kind is not None:
-            return unprocessable(ISSUES[kind])
+            return declined(call.base_url, order, ISSUES[kind])
         unit = unit_of(order)
         amount = unit["amount"]
         assert isinstance(amount, dict)
@@ -371,7 +373,7 @@ class PayPalStandin(Standin):
         if payment_id not in self._payments:
             return not_found()
         self._settle(payment_id)
-        return json_reply(200, public(self._payments[payment_id]))
+        return json_reply(200, payment_resource(call.base_url, payment_id, self._ledgers()))
 
     def _ledgers(self) -> PaymentsBooks:
         return PaymentsBooks(self._payments, self._payment_order, self._orders, self.books)

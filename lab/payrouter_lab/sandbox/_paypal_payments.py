@@ -2,6 +2,12 @@
 capture, with PayPal's own refusals (`AUTHORIZATION_ALREADY_CAPTURED`,
 `MAX_CAPTURE_AMOUNT_EXCEEDED`, `CANNOT_BE_VOIDED`, `CAPTURE_FULLY_REFUNDED`,
 `REFUND_AMOUNT_EXCEEDED`) and every movement booked.
+
+A capture or authorization read through Payments v2 (`GET /v2/payments/captures/{id}`, the
+resource of PayPal's PAYMENT.CAPTURE.* / PAYMENT.AUTHORIZATION.* notifications) names the
+order it belongs to as PayPal's does: `supplementary_data.related_ids.order_id` (and
+`authorization_id` for a capture of an authorization), and a `rel: up` link to its parent,
+the order or the authorization (payments_payment_v2.json, `capture-2`, `related_ids`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from ._paypal_wire import (
     value_of,
 )
 
-__all__ = ["PaymentsBooks", "capture", "refund", "void"]
+__all__ = ["PaymentsBooks", "capture", "payment_resource", "refund", "void"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,33 @@ class PaymentsBooks:
     payment_order: dict[str, str]
     orders: dict[str, dict[str, object]]
     books: Books
+
+
+def payment_resource(base_url: str, payment_id: str, state: PaymentsBooks) -> dict[str, object]:
+    """A capture or authorization as Payments v2 and PayPal's notifications show it."""
+    payment = state.payments[payment_id]
+    order_id = state.payment_order[payment_id]
+    parent = text(payment.get("_authorization"))
+    related = {"order_id": order_id} | ({"authorization_id": parent} if parent else {})
+    api = f"{base_url}/v2"
+    if parent is not None or state.orders[order_id]["intent"] == "CAPTURE":
+        own = f"{api}/payments/captures/{payment_id}"
+        actions = [{"href": f"{own}/refund", "rel": "refund", "method": "POST"}]
+    else:
+        own = f"{api}/payments/authorizations/{payment_id}"
+        actions = [
+            {"href": f"{own}/capture", "rel": "capture", "method": "POST"},
+            {"href": f"{own}/void", "rel": "void", "method": "POST"},
+        ]
+    up = f"{api}/checkout/orders/{order_id}"
+    if parent is not None:  # a capture of an authorization belongs under the authorization
+        up = f"{api}/payments/authorizations/{parent}"
+    links = [
+        {"href": own, "rel": "self", "method": "GET"},
+        *actions,
+        {"href": up, "rel": "up", "method": "GET"},
+    ]
+    return public(payment) | {"supplementary_data": {"related_ids": related}, "links": links}
 
 
 def _requested(call: Call, payment: dict[str, object], left: int) -> int:
@@ -67,6 +100,7 @@ def capture(call: Call, state: PaymentsBooks) -> Reply:
         "create_time": now(),
         "_captured": wanted,
         "_refunded": 0,
+        "_authorization": payment_id,
     }
     state.payments[capture_id] = capture
     state.payment_order[capture_id] = state.payment_order[payment_id]

@@ -6,6 +6,10 @@ transmission headers and the event. The stand-in cannot sign with PayPal's key, 
 defines its own deterministic signature over the same inputs PayPal's covers (transmission
 id and time, webhook id, a CRC32 of the event) and checks that: the client code under test,
 which only asks the API, is the same either way.
+
+`notification` wraps a resource as PayPal's v1 event: for a capture or authorization, the one
+the stand-in's Payments v2 shows (`GET /v2/payments/captures/{id}`), which names its order in
+`supplementary_data.related_ids` and its `up` link as PayPal's notifications do.
 """
 
 from __future__ import annotations
@@ -19,9 +23,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from ._exchange import Call, Reply, json_reply
-from ._paypal_wire import error
+from ._paypal_wire import error, new_id, now
 
-__all__ = ["signed_headers", "transmission_signature", "verify_webhook_signature"]
+__all__ = [
+    "notification",
+    "signed_headers",
+    "transmission_signature",
+    "verify_webhook_signature",
+]
 
 _FIELDS = (
     "auth_algo",
@@ -42,6 +51,27 @@ def transmission_signature(
     message = f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(canonical)}"
     digest = hmac.new(webhook_id.encode(), message.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
+
+
+def notification(
+    event_type: str,
+    resource: Mapping[str, object],
+    *,
+    resource_type: str = "capture",
+    event_id: str | None = None,
+) -> dict[str, object]:
+    """PayPal's v1 event of `event_type` around `resource` (e.g. PAYMENT.CAPTURE.COMPLETED
+    with the capture from `GET /v2/payments/captures/{id}`)."""
+    return {
+        "id": event_id or f"WH-{new_id()}",
+        "event_version": "1.0",
+        "create_time": now(),
+        "resource_type": resource_type,
+        "resource_version": "2.0",
+        "event_type": event_type,
+        "summary": f"{event_type} for {resource.get('id')}",
+        "resource": dict(resource),
+    }
 
 
 def signed_headers(

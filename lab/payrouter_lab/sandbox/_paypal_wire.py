@@ -13,6 +13,7 @@ __all__ = [
     "NOT_APPROVED",
     "body_payer",
     "currency_of",
+    "declined",
     "error",
     "new_id",
     "new_token_id",
@@ -75,16 +76,25 @@ def now() -> str:
 
 
 def error(
-    status: int, name: str, message: str, issue: str | None = None, description: str | None = None
+    status: int,
+    name: str,
+    message: str,
+    issue: str | None = None,
+    description: str | None = None,
+    links: list[dict[str, str]] | None = None,
 ) -> Reply:
     body: dict[str, object] = {"name": name, "message": message, "debug_id": new_id().lower()[:13]}
     if issue is not None:
         text = description or DESCRIPTIONS.get(issue, issue.replace("_", " ").capitalize())
         body["details"] = [{"issue": issue, "description": text}]
+    if links:
+        body["links"] = links
     return json_reply(status, body)
 
 
-def unprocessable(issue: str, description: str | None = None) -> Reply:
+def unprocessable(
+    issue: str, description: str | None = None, links: list[dict[str, str]] | None = None
+) -> Reply:
     return error(
         422,
         "UNPROCESSABLE_ENTITY",
@@ -92,7 +102,27 @@ def unprocessable(issue: str, description: str | None = None) -> Reply:
         "business validation.",
         issue,
         description,
+        links,
     )
+
+
+def declined(base_url: str, order: dict[str, object], issue: str) -> Reply:
+    """PayPal's 422 for a payment it would not take from `order`.
+
+    When the payer approved the order (no vault id) and the funding source they picked failed
+    (INSTRUMENT_DECLINED on capture or authorize), PayPal's answer links back to the approval
+    page (`rel: redirect`, beside the `information_link`): its documented remedy is to restart
+    the payment with the same order so the payer picks another source. A vaulted payment has
+    no payer to send back, and its answer carries the issue alone.
+    """
+    if issue != "INSTRUMENT_DECLINED" or "payment_source" in order:  # set for a vault id only
+        return unprocessable(issue)
+    docs = f"https://developer.paypal.com/docs/api/orders/v2/#error-{issue}"
+    links = [
+        {"href": docs, "rel": "information_link", "method": "GET"},
+        {"href": f"{base_url}/checkoutnow?token={order['id']}", "rel": "redirect", "method": "GET"},
+    ]
+    return unprocessable(issue, links=links)
 
 
 def not_found() -> Reply:
