@@ -7,9 +7,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from payrouter import Money, PaymentMethod
 from payrouter.provider import (
@@ -84,6 +85,27 @@ class AdyenOptions(HttpOptions):
         default=None,
         description="A report user's API key (role: Merchant Report download); default: api_key.",
     )
+    report_time_zone: str | None = Field(
+        default=None,
+        description="The merchant account's time zone setting, as an IANA name (e.g. "
+        "America/Chicago), which Adyen writes report times in: needed when the reports name it "
+        "by an abbreviation that means several zones (CST, CDT, IST, AST); default: each "
+        "report row's TimeZone.",
+    )
+
+    @field_validator("report_time_zone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"{name!r} is not an IANA time zone name; use the account's setting as the "
+                    "tz database names it, e.g. America/Chicago or Asia/Kolkata"
+                ) from None
+        return name
+
     recurring_processing_model: RecurringModel = Field(
         default="CardOnFile",
         description="How stored cards are charged: CardOnFile (shopper present) or a "
@@ -136,7 +158,8 @@ class AdyenAdapter(HttpAdapter[AdyenOptions]):
         folder = f"{_report_root(options)}/reports/download/MerchantAccount/"
         folder += quote(options.merchant_account, safe="")
         headers = {"X-API-Key": key.get_secret_value(), "Accept": "text/csv"}
-        return _records.list_payments(self._client, self.name, folder, headers, since, until)
+        zone = ZoneInfo(options.report_time_zone) if options.report_time_zone else None
+        return _records.list_payments(self._client, self.name, folder, headers, since, until, zone)
 
     @classmethod
     def client_headers(cls, options: AdyenOptions) -> Mapping[str, str]:

@@ -8,6 +8,16 @@ in `X-API-Key`. Rows are record types in a payment's life; they are folded per `
 `Refunded` each refund (negative). The `Merchant Reference` is the attempt reference the
 adapter sent. A day's report appears the next morning: a download answered 404 for a day
 that has ended is late (`RecordsNotReadyError`), not empty.
+
+Times and days are the account's: Adyen writes `Booking Date` in the account's time zone
+setting, named in the `TimeZone` column (CET, CEST, PDT, ...), and a day's report covers that
+zone's day ("Time zone: the time zone setting of your account",
+https://docs.adyen.com/reporting/invoice-reconciliation/payment-accounting-report). Each
+booking is converted to UTC with its row's `TimeZone` (`_zones`); an unknown or ambiguous
+zone is an error, never read as UTC. So a UTC window's rows may also be in the report of the
+day before (an account behind UTC) or after (ahead of UTC): both are read, and each is
+required when the zones of the rows read put part of the window on its day. A report with no
+row says nothing of the zone; then only the UTC days' reports are required.
 """
 
 from __future__ import annotations
@@ -20,17 +30,22 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Final
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from payrouter import Money, currency_exponent
 from payrouter.provider import Outcome, ProviderRecord, RecordsNotReadyError
 
+from ._zones import to_utc
+
 __all__ = ["RECORDS_DELAY", "list_payments", "report_name"]
 
 RECORDS_DELAY: Final = timedelta(hours=30)
 """A day's report is generated after the day ends, in the morning (Adyen's time)."""
 _FEES: Final = ("Commission (SC)", "Markup (SC)", "Scheme Fees (SC)", "Interchange (SC)")
+_COLUMNS: Final = frozenset({"Psp Reference", "Record Type", "Booking Date", "TimeZone"})
+_DAY: Final = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -72,50 +87,78 @@ async def list_payments(
     headers: dict[str, str],
     since: datetime,
     until: datetime,
+    account_zone: ZoneInfo | None = None,
 ) -> AsyncIterator[ProviderRecord]:
-    """Payments authorised (or refused) in `[since, until]`, from each day's report.
+    """Payments authorised (or refused) in `[since, until]`, from each day's report;
+    `account_zone`, when configured, places every booking (`_zones.to_utc`).
 
-    `url` is the report download folder of the merchant account. Reports of later days are
-    read too (up to today), for the captures and refunds booked after the payment's day.
+    `url` is the report download folder of the merchant account. The reports from the day
+    before `since` (UTC) are read, for an account behind UTC; reports of later days too (up
+    to the day after today), for an account ahead of UTC and for the captures and refunds
+    booked after the payment's day.
 
     Raises:
-        RecordsNotReadyError: a day's report is not published yet.
+        RecordsNotReadyError: a report that can hold rows of the window is not published yet.
         httpx.HTTPStatusError: a download was refused.
-        ValueError: a report is not the CSV it should be.
+        ValueError: a report is not the CSV it should be, or names a time zone that is
+            unknown or ambiguous (its booking dates cannot be placed in UTC).
     """
     found: dict[str, _Payment] = {}
-    last = max(datetime.now(UTC).date(), until.astimezone(UTC).date())
-    day = since.astimezone(UTC).date()
+    offsets: set[timedelta] = set()
+    first = since.astimezone(UTC).date()
+    last = max(datetime.now(UTC).date(), until.astimezone(UTC).date()) + _DAY
+    day, unpublished = first - _DAY, None
     while day <= last:
         response = await client.get(f"{url}/{quote(report_name(day))}", headers=headers)
         if response.status_code == httpx.codes.NOT_FOUND:
-            if day <= until.astimezone(UTC).date():
+            if day < first:  # needed only if the account is behind UTC: known once read
+                unpublished, day = day, day + _DAY
+                continue
+            if _holds_window(day, since, until, offsets):
                 raise RecordsNotReadyError(provider, f"{report_name(day)} is not published yet")
             break  # later days only add follow-ups; their reports come in their own time
         response.raise_for_status()
-        for row in _rows(provider, response.text):
-            _fold(found, row)
-        day += timedelta(days=1)
+        try:
+            for row in _rows(response.text):
+                _fold(found, row, offsets, account_zone)
+        except ValueError as error:
+            raise ValueError(f"{provider}: {report_name(day)}: {error}") from error
+        day += _DAY
+    if unpublished is not None and _holds_window(unpublished, since, until, offsets):
+        raise RecordsNotReadyError(provider, f"{report_name(unpublished)} is not published yet")
     for payment in found.values():
         if since <= payment.created <= until and payment.types & {"Authorised", "Refused"}:
             yield payment.record()
 
 
-def _rows(provider: str, text: str) -> Iterator[dict[str, str]]:
+def _holds_window(day: date, since: datetime, until: datetime, offsets: set[timedelta]) -> bool:
+    """Whether `day`'s report can hold rows of `[since, until]`: a day of the window in UTC
+    or in one of the account's offsets (from UTC) seen in the reports."""
+    return any(
+        (since.astimezone(UTC) + offset).date() <= day <= (until.astimezone(UTC) + offset).date()
+        for offset in {timedelta(0), *offsets}
+    )
+
+
+def _rows(text: str) -> Iterator[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
-    missing = {"Psp Reference", "Record Type", "Booking Date"} - set(reader.fieldnames or ())
+    missing = _COLUMNS - set(reader.fieldnames or ())
     if missing:
-        raise ValueError(f"{provider}: the accounting report lacks columns {sorted(missing)}")
+        raise ValueError(f"the accounting report lacks columns {sorted(missing)}")
     yield from reader
 
 
-def _fold(found: dict[str, _Payment], row: dict[str, str]) -> None:
+def _fold(
+    found: dict[str, _Payment],
+    row: dict[str, str],
+    offsets: set[timedelta],
+    account_zone: ZoneInfo | None,
+) -> None:
+    """Add one row to its payment; the row's offset from UTC joins `offsets`."""
     currency = (row.get("Payment Currency") or "").upper()
     kind = row["Record Type"]
-    try:
-        booked = datetime.strptime(row["Booking Date"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    except ValueError as error:
-        raise ValueError(f"not a booking date: {row['Booking Date']!r}") from error
+    booked, offset = to_utc(row["Booking Date"], row["TimeZone"] or "", account_zone)
+    offsets.add(offset)
     payment = found.get(row["Psp Reference"])
     if payment is None:
         payment = found[row["Psp Reference"]] = _Payment(

@@ -18,6 +18,8 @@ Adyen does; their result would come by webhook, which the sandbox records in its
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.datastructures import Headers
 
@@ -50,12 +52,31 @@ class AdyenStandin(Standin):
         self._payments: dict[str, Payment] = {}
         self._deleted: set[str] = set()
         self.vault = Vault(random_digits(16), needs_customer=True)
+        self.time_zone: tzinfo = UTC
+        """The account's time zone setting, which the accounting report's days and times
+        follow."""
 
     def reset(self) -> None:
-        """Forget payments and deleted stored methods as well."""
+        """Forget payments and deleted stored methods as well; the account is on UTC again."""
         super().reset()
         self._payments.clear()
         self._deleted.clear()
+        self.time_zone = UTC
+
+    def configure_account(self, settings: object) -> dict[str, object] | str:
+        """`{"time_zone": "<IANA name>"}`: the account's time zone setting (Customer Area,
+        Settings > Account settings > Timezone), which its reports are written in."""
+        if not isinstance(settings, dict) or set(settings) != {"time_zone"}:
+            return 'expected {"time_zone": "<IANA time zone, e.g. Europe/Amsterdam>"}'
+        name = settings["time_zone"]
+        try:
+            zone = ZoneInfo(name) if isinstance(name, str) else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        if zone is None:
+            return f"time_zone must name an IANA time zone, not {name!r}"
+        self.time_zone = zone
+        return {"time_zone": name}
 
     def operations(self) -> Sequence[Operation]:
         """Adyen's routes under `/v72`."""
@@ -85,7 +106,7 @@ class AdyenStandin(Standin):
 
     async def _report(self, call: Call) -> Reply:
         """The payment accounting report (a CSV download from the Customer Area)."""
-        return report(call, self.books)
+        return report(call, self.books, zone=self.time_zone)
 
     def authenticated(self, headers: Headers) -> bool:
         """`X-API-Key` present."""

@@ -5,9 +5,13 @@ Each payment's life is a row per record type: `Authorised` (amount in `Authorise
 `SentForSettle` and `Settled` (amount in `Captured (PC)`; the `Settled` row carries the fees
 in the settlement currency: `Commission (SC)`, `Markup (SC)`, `Scheme Fees (SC)`,
 `Interchange (SC)`), `Refunded` per refund (negative `Captured (PC)`), `Cancelled` for a
-released hold. Amounts are decimals in the currency's major unit, booking dates in UTC. A day
-that has not begun has no report yet (404); the stand-in generates a day's report when asked,
-where Adyen publishes it the morning after.
+released hold. Amounts are decimals in the currency's major unit. As at Adyen, booking dates
+and days are the account's time zone setting (UTC unless configured: `report(zone=...)`,
+`POST /_admin/adyen/account {"time_zone": "Europe/Amsterdam"}`): a day's report holds the
+bookings of that local day, each `Booking Date` in local time with its zone's abbreviation in
+`TimeZone` (CET or CEST as summer time applies). A day that has not begun there has no report
+yet (404); the stand-in generates a day's report when asked, where Adyen publishes it the
+morning after.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from ._books import Books, EntryKind, EntryStatus
 from ._exchange import Call, Reply, minor_to_decimal
@@ -47,13 +51,17 @@ COLUMNS = (
 _FILE = re.compile(r"payments_accounting_report_(\d{4})_(\d{2})_(\d{2})\.csv")
 
 
-def report(call: Call, books: Books) -> Reply:
-    """The day's report for the merchant account in the path, or 404 when not generated."""
+def report(call: Call, books: Books, *, zone: tzinfo = UTC) -> Reply:
+    """The day's report for the merchant account in the path, or 404 when not generated.
+
+    `zone` is the account's time zone setting: the report's day and booking dates are its.
+    """
     match = _FILE.fullmatch(call.path_params["file"])
     day = _day(match) if match else None
-    if day is None or day > datetime.now(UTC).date():
+    if day is None or day > datetime.now(zone).date():
         return Reply(404, b"Report not found", media_type="text/plain")
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end = (start + timedelta(days=1)).timestamp()  # wall clock: a DST day is 23 or 25 hours
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -61,8 +69,11 @@ def report(call: Call, books: Books) -> Reply:
     for paid in statement(books, 0, float("inf")):
         for row in _rows(paid, books, account):
             when = row["Booking Date"]
-            if isinstance(when, float) and start <= when < start + 86_400:
-                writer.writerow([_cell(row.get(column)) for column in COLUMNS])
+            if isinstance(when, float) and start.timestamp() <= when < end:
+                local = datetime.fromtimestamp(when, zone)
+                # TimeZone: the abbreviation in force then (CET or CEST), as Adyen writes it
+                dated = {"Booking Date": f"{local:%Y-%m-%d %H:%M:%S}", "TimeZone": local.tzname()}
+                writer.writerow([_cell((row | dated).get(column)) for column in COLUMNS])
     return Reply(200, out.getvalue().encode(), media_type="text/csv")
 
 
@@ -74,8 +85,6 @@ def _day(match: re.Match[str]) -> date | None:
 
 
 def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
     return "" if value is None else str(value)
 
 
@@ -87,7 +96,6 @@ def _rows(paid: StatementPayment, books: Books, account: str) -> list[dict[str, 
         "Psp Reference": paid.provider_reference,
         "Merchant Reference": paid.reference,
         "Payment Method": "visa",
-        "TimeZone": "UTC",
         "Payment Currency": currency,
         "Settlement Currency": currency,
     }
