@@ -201,6 +201,18 @@ def agrees(event: WebhookEvent, expected: Money, *, must_report: bool) -> bool:
     return reported == (expected.minor_units, expected.currency)
 
 
+_CONFIRMABLE: Final = (FollowUpStatus.PENDING.value,)
+_REFUSABLE: Final = (FollowUpStatus.PENDING.value, FollowUpStatus.SUCCEEDED.value)
+_REVERSED: Final = (
+    "{provider} reported {type} after confirming this {kind}: it did not hold, and the money "
+    "went back to the merchant's account (a refund to a closed card, an acquirer's or "
+    "scheme's rejection); pay the customer back another way, or send it again"
+)
+"""A confirmed refund or capture that its provider reports failed afterwards: Stripe moves a
+refund from `succeeded` to `failed` when the card can no longer take it; Adyen sends
+REFUND_FAILED, REFUNDED_REVERSED or CAPTURE_FAILED after the REFUND or CAPTURE that confirmed
+it. The follow-up becomes `refused`, saying so."""
+
 _FOLLOW_UP_BY_STATUS: Final = {
     PaymentStatus.SUCCEEDED: FollowUpStatus.SUCCEEDED,
     PaymentStatus.DECLINED: FollowUpStatus.REFUSED,
@@ -239,6 +251,8 @@ def _finish_follow_up(conn: Connection, event: WebhookEvent) -> Receipt:
             followups.c.order_id,
             followups.c.amount_minor,
             followups.c.currency,
+            followups.c.kind,
+            followups.c.status,
         ).where(
             followups.c.provider == event.provider,
             _names(followups.c.provider_reference, event.provider_reference or ""),
@@ -261,15 +275,23 @@ def _finish_follow_up(conn: Connection, event: WebhookEvent) -> Receipt:
             )
     now = time.time()
     refused = event.followup_status is FollowUpStatus.REFUSED
+    reverses = refused and found.status == FollowUpStatus.SUCCEEDED.value
+    message: str | None = None
+    if reverses:
+        message = _REVERSED.format(provider=event.provider, type=event.type, kind=found.kind)
+    elif refused:
+        message = f"{event.provider} reported {event.type} unsuccessful"
     finished = conn.execute(
         update(followups)
         .where(
             followups.c.followup_id == found.followup_id,
-            followups.c.status == FollowUpStatus.PENDING.value,  # only what awaits its answer
+            # What awaits its answer; and a confirmed one that a failure reported later undoes
+            # (`_REVERSED`). A confirmation never follows a failure, so nothing moves back.
+            followups.c.status.in_(_REFUSABLE if refused else _CONFIRMABLE),
         )
         .values(
             status=event.followup_status.value,
-            message=f"{event.provider} reported {event.type} unsuccessful" if refused else None,
+            message=message,
             updated_at=now,
             finished_at=now,
         )

@@ -51,6 +51,9 @@ _EFFECTS: Final[Mapping[tuple[str, bool], tuple[Effect, PaymentStatus | FollowUp
     ("REFUND", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
     ("REFUND", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
     ("REFUND_FAILED", True): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
+    # "The refunded amount was reversed and returned to your bank account": after the REFUND
+    # that confirmed it, like REFUND_FAILED (the core undoes the confirmation, saying so).
+    ("REFUNDED_REVERSED", True): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
     ("CANCELLATION", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
     ("CANCELLATION", False): (Effect.FOLLOW_UP, FollowUpStatus.REFUSED),
     ("CANCEL_OR_REFUND", True): (Effect.FOLLOW_UP, FollowUpStatus.SUCCEEDED),
