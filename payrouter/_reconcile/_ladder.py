@@ -78,18 +78,22 @@ class Climb:
     overdue: bool = False
 
 
-def settles_within(adapter: Adapter, replay_max_age: float) -> float:
+def settles_within(adapter: Adapter, replay_max_age: float, *, by_search: bool = False) -> float:
     """The longest an unknown outcome at this provider may stay open, by its declared rungs.
 
     Past it, the ladder should have concluded: a replay within the window answers at once,
-    and a search miss is trusted past its lag bound. A provider with neither (only a lookup
+    and a search miss is trusted past its lag bound, counted `by_search` (an attempt without
+    the provider's reference) from the last replay that could have been sent (`climb`). A
+    provider with neither (only a lookup
     by its own reference, or only a webhook) is bounded by nothing: 0, so an attempt
     without that reference is overdue as soon as it is found open.
     """
     rungs = adapter.resolution
     replay = min(rungs.replay_window_seconds, replay_max_age)
     search = rungs.search_lag_seconds if rungs.search_lag_seconds is not None else 0.0
-    return max(replay, search)
+    # Found by search (no reference of the provider's): a miss counts once the lag has passed
+    # since the last replay (`climb`).
+    return replay + search if by_search else max(replay, search)
 
 
 async def climb(
@@ -99,7 +103,16 @@ async def climb(
     kept: Charge | Unopened | None,
     replay_max_age: float,
 ) -> Climb:
-    """Try each declared rung for one attempt whose outcome is unknown (or never written)."""
+    """Try each declared rung for one attempt whose outcome is unknown (or never written).
+
+    A search miss concludes absence only if no call that could move money came after it: a
+    replay whose answer is lost may have performed the one attempt just then, which the
+    earlier search cannot show, so the attempt stays open and the next pass replays again.
+    Nor within the search's lag of the last replay any pass may have sent (the window's end,
+    when the request was kept): a replay an earlier pass lost the answer to may have charged
+    then, and the search may not show it yet. The ledger does not keep when each replay was
+    sent, so the bound is counted from the last moment one could have been.
+    """
     replay = kept if isinstance(kept, Charge) else None
     rungs = adapter.resolution
     age = time.time() - started_at
@@ -121,11 +134,16 @@ async def climb(
             return Climb(reply)  # the provider's own answer to the same request
         if rungs.repeats_saved_error(reply):
             saved, window = reply.http_status, 0.0  # answered for the key's whole window
+        elif reply.outcome is Outcome.UNKNOWN:
+            searched = None  # the replay may have charged just now, after the search missed
     if searched is not None and searched.failure_kind is FailureKind.NOT_FOUND:
         lag = rungs.search_lag_seconds or 0.0
-        if age >= lag:
-            return Climb(searched)  # absent past the provider's declared lag: nothing moved
-    overdue = age > settles_within(adapter, replay_max_age if window else 0.0)
+        replayed_until = min(rungs.replay_window_seconds, replay_max_age) if kept else 0.0
+        if age >= replayed_until + lag:
+            return Climb(searched)  # absent past the declared lag of any call: nothing moved
+    overdue = age > settles_within(
+        adapter, replay_max_age if window else 0.0, by_search=handle.provider_reference is None
+    )
     if isinstance(kept, Unopened) and age < window:
         return Climb(
             None,
