@@ -18,11 +18,11 @@ import binascii
 import hashlib
 import hmac
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from payrouter import FollowUpStatus, PaymentStatus
+from payrouter import ConfigurationError, FollowUpStatus, PaymentStatus
 from payrouter.provider import FailureKind, policy_for
 from payrouter.webhooks import (
     Effect,
@@ -70,6 +70,14 @@ class AdyenWebhooks:
         hmac_key_hex: the webhook's HMAC key, as the Customer Area shows it (hex).
         provider: the name the Adyen adapter was configured under.
         clock: the current Unix time (stands in for an item without a readable eventDate).
+        previous_hmac_keys_hex: keys replaced by `hmac_key_hex`, still accepted while a key
+            is rotated: Adyen asks that the previous key's signatures be accepted for some
+            time, since a notification keeps the signature it was made with, also when it is
+            retried from the queue (up to 30 days). Drop them once nothing signed with them
+            is left in the queue.
+
+    Raises:
+        ConfigurationError: a key is empty (an HMAC any stranger can compute) or not hex.
     """
 
     acknowledgement = "[accepted]"  # what Adyen expects in the 200 answer
@@ -80,8 +88,9 @@ class AdyenWebhooks:
         *,
         provider: str = "adyen",
         clock: Callable[[], float] = time.time,
+        previous_hmac_keys_hex: Iterable[str] = (),
     ) -> None:
-        self._key = bytes.fromhex(hmac_key_hex)
+        self._keys = tuple(_key(key) for key in (hmac_key_hex, *previous_hmac_keys_hex))
         self.provider = provider
         self._clock = clock
 
@@ -122,12 +131,12 @@ class AdyenWebhooks:
         fields += ["" if value is None else str(value), amount.get("currency") or ""]
         fields += [item.get("eventCode") or "", item.get("success") or ""]
         message = ":".join(fields).encode("utf-8", "surrogatepass")
-        digest = hmac.new(self._key, message, hashlib.sha256).digest()
         try:
             given = base64.b64decode(signature, validate=True)
         except (binascii.Error, ValueError):
             raise ForgedNotificationError("Adyen hmacSignature is not base64") from None
-        if not hmac.compare_digest(digest, given):
+        digests = [hmac.new(key, message, hashlib.sha256).digest() for key in self._keys]
+        if not any(hmac.compare_digest(digest, given) for digest in digests):
             raise ForgedNotificationError("Adyen hmacSignature does not match the item")
 
     def _event(self, item: Mapping[str, Any]) -> WebhookEvent:
@@ -170,6 +179,17 @@ class AdyenWebhooks:
         except (ValueError, OverflowError):
             return datetime.fromtimestamp(self._clock(), UTC)
         return moment
+
+
+def _key(hmac_key_hex: str) -> bytes:
+    """The key's bytes; the error never repeats the key (it is a secret)."""
+    try:
+        key = bytes.fromhex(hmac_key_hex)
+    except ValueError:
+        raise ConfigurationError("an Adyen HMAC key is not hexadecimal") from None
+    if not key:
+        raise ConfigurationError("an Adyen HMAC key is empty: copy it from the Customer Area")
+    return key
 
 
 def _refusal_kind(reason: object) -> FailureKind:

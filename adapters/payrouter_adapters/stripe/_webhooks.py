@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from payrouter import FollowUpStatus, PaymentStatus
+from payrouter import ConfigurationError, FollowUpStatus, PaymentStatus
 from payrouter.provider import FailureKind, policy_for
 from payrouter.webhooks import (
     Effect,
@@ -61,6 +61,10 @@ class StripeWebhooks:
         provider: the name the Stripe adapter was configured under.
         tolerance: seconds a signed timestamp may differ from now (Stripe's libraries: 300).
         clock: the current Unix time, injectable for tests.
+
+    Raises:
+        ConfigurationError: `secret` is empty or blank (an unset environment variable): an
+            HMAC under an empty key is one any stranger can compute.
     """
 
     acknowledgement = "ok"
@@ -73,6 +77,10 @@ class StripeWebhooks:
         tolerance: int = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not secret.strip():
+            raise ConfigurationError(
+                "StripeWebhooks needs the endpoint's signing secret (whsec_...)"
+            )
         self._secret = secret.encode()
         self.provider = provider
         self._tolerance = tolerance
