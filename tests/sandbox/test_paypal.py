@@ -88,7 +88,7 @@ async def test_payer_approval_then_authorize_capture_and_void(
     assert order["status"] == "PAYER_ACTION_REQUIRED"
     assert early.json()["details"][0]["issue"] == "ORDER_NOT_APPROVED"
     assert captured.status_code == 201
-    assert void.json()["details"][0]["issue"] == "AUTHORIZATION_ALREADY_CAPTURED"
+    assert void.json()["details"][0]["issue"] == "PREVIOUSLY_CAPTURED"
     kinds = [e["kind"] for e in (await books(admin, "paypal"))["entries"]]  # type: ignore[union-attr]
     assert kinds == ["authorization", "capture"]
 

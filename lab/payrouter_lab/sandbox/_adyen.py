@@ -284,7 +284,7 @@ class AdyenStandin(Standin):
         if payment is None:
             return service_error(422, "803", "PaymentDetail not found", "validation")
         value = self._amount(call, payment)
-        open_amount = payment.value - payment.captured if payment.manual else 0
+        open_amount = payment.value - payment.captured if _capturable(payment) else 0
         if value is None or value > open_amount or payment.released:
             return service_error(422, "137", "Invalid amount specified", "validation")
         payment.captured += value
@@ -376,6 +376,14 @@ class AdyenStandin(Standin):
             return service_error(422, "800", "Contract not found", "validation")
         self._deleted.add(stored)
         return Reply(204, b"")
+
+
+def _capturable(payment: Payment) -> bool:
+    """A manual-capture payment its issuer authorised. Adyen "captures an authorised payment"
+    (Checkout v72 `/payments/{paymentPspReference}/captures`): a `Refused` payment, or one
+    still waiting for its shopper (`RedirectShopper`), holds no money to capture, so the
+    stand-in answers as for any capture beyond what is open and books nothing."""
+    return payment.manual and payment.result not in ("Refused", "RedirectShopper")
 
 
 def _text(value: object) -> str | None:

@@ -5,6 +5,13 @@ with the adapter's `access_token` option set: the sandbox stands for an ASPSP wi
 pre-step, so `Authorization: Bearer <any>` must be present (real mutual TLS is not simulated).
 `X-Request-ID` is the idempotency key of an initiation, as ASPSPs use it to spot duplicates.
 
+An initiation the ASPSP would not take is 400 FORMAT_ERROR, as NextGenPSD2 1.3.11 defines it
+(psd2-api_v1.3.11.json): an `X-Request-ID` that is not a UUID (`format: uuid`), a body without
+one of `paymentInitiation_json.required` (debtorAccount, instructedAmount, creditorAccount,
+creditorName), or an `instructedAmount` whose `currency` is not `[A-Z]{3}` or whose `amount`
+is not a decimal string with the fraction its currency has ("fractions must be compliant to
+the currency definition", `amountValue`): refused, never truncated to cents.
+
 An initiation answers `RCVD` with an `scaRedirect` link; a GET of that link is the customer's
 SCA at the bank, after which the transfer executes: `ACSC` at once, or `ACSP` ("paid but not
 arrived") until `settle_after_seconds` with a `pending` fault. Payers are debtor IBANs.
@@ -12,6 +19,7 @@ arrived") until `settle_after_seconds` with a `pending` fault. Payers are debtor
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -19,6 +27,8 @@ from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.types import Message, Send
+
+from payrouter import currency_exponent
 
 from ._berlingroup_records import account_transactions
 from ._books import EntryKind, EntryStatus
@@ -40,6 +50,11 @@ REJECTIONS = {
 may carry only warnings, so the code is on the status resource); 400: refused outright, as
 xs2a refuses an amount above the available funds; 403: the service is barred for this PSU."""
 _CANCELABLE = frozenset({"RCVD", "PDNG", "ACTC", "PATC"})
+_REQUIRED = ("debtorAccount", "instructedAmount", "creditorAccount", "creditorName")
+"""`paymentInitiation_json.required` in psd2-api_v1.3.11.json."""
+_AMOUNT = re.compile(r"-?[0-9]{1,14}(\.[0-9]{1,3})?")
+"""`amountValue.pattern`; the fraction must also fit the currency."""
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def _messages(status: int, code: str, text: str) -> Reply:
@@ -166,17 +181,25 @@ class BerlinGroupStandin(Standin):
     async def _initiate(self, call: Call) -> Reply:
         body = call.json()
         amount = body.get("instructedAmount")
-        if not call.headers.get("x-request-id") or not call.headers.get("psu-ip-address"):
-            return _messages(400, "FORMAT_ERROR", "X-Request-ID and PSU-IP-Address are required.")
-        if not isinstance(amount, dict) or not {"debtorAccount", "creditorAccount"} <= set(body):
-            return _messages(400, "FORMAT_ERROR", "The payment initiation is incomplete.")
-        currency = str(amount.get("currency", ""))
+        if not _is_uuid(call.headers.get("x-request-id")) or not call.headers.get("psu-ip-address"):
+            return _messages(
+                400, "FORMAT_ERROR", "X-Request-ID (a UUID) and PSU-IP-Address are required."
+            )
+        missing = [name for name in _REQUIRED if body.get(name) is None]
+        if missing:
+            return _messages(400, "FORMAT_ERROR", f"Missing: {', '.join(missing)}.")
+        if not isinstance(amount, dict):
+            return _messages(400, "FORMAT_ERROR", "instructedAmount must be an object.")
+        refused = _amount_refusal(amount)
+        if refused is not None:
+            return _messages(400, "FORMAT_ERROR", refused)
+        currency = str(amount["currency"])
         transfer = _Transfer(
             payment_id=str(uuid.uuid4()),
             product=call.path_params["product"],
             body=body,
             payer=_body_payer(call),
-            minor_units=decimal_to_minor(str(amount.get("amount", "0")), currency),
+            minor_units=decimal_to_minor(str(amount["amount"]), currency),
             currency=currency,
         )
         kind = call.faulted(*REJECTIONS)
@@ -274,6 +297,30 @@ class BerlinGroupStandin(Standin):
             return _messages(405, "CANCELLATION_INVALID", "The standing order cannot be cancelled.")
         self._cancelled_orders.add(order_id)
         return Reply(204, b"")
+
+
+def _is_uuid(text: str | None) -> bool:
+    try:
+        uuid.UUID(text or "")
+    except ValueError:
+        return False
+    return True
+
+
+def _amount_refusal(amount: dict[object, object]) -> str | None:
+    """Why the bank would refuse `instructedAmount`, or None when it is well-formed."""
+    currency, value = amount.get("currency"), amount.get("amount")
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        return "instructedAmount.currency must be an ISO 4217 code."
+    if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
+        return "instructedAmount.amount must be a decimal string."
+    try:
+        exponent = currency_exponent(currency)
+    except ValueError:
+        return f"The currency {currency} is not supported."
+    if len(value.partition(".")[2]) > exponent:
+        return f"{currency} amounts have at most {exponent} decimals."
+    return None
 
 
 def _body_payer(call: Call) -> str | None:

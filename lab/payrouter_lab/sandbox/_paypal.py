@@ -44,7 +44,9 @@ from ._paypal_payments import PaymentsBooks, capture, payment_resource, refund, 
 from ._paypal_records import transactions
 from ._paypal_webhooks import verify_webhook_signature
 from ._paypal_wire import (
+    ISSUES,
     NOT_APPROVED,
+    amount_refusal,
     body_payer,
     declined,
     error,
@@ -61,16 +63,6 @@ from ._paypal_wire import (
 )
 
 __all__ = ["PayPalStandin"]
-
-ISSUES = {
-    FaultKind.INSUFFICIENT_FUNDS: "INSTRUMENT_DECLINED",
-    FaultKind.ACCOUNT_LOCKED: "PAYER_ACCOUNT_LOCKED_OR_CLOSED",
-    FaultKind.ACCOUNT_FROZEN: "PAYER_ACCOUNT_RESTRICTED",
-    FaultKind.ACCOUNT_CLOSED: "PAYER_ACCOUNT_LOCKED_OR_CLOSED",
-    FaultKind.REGION_RESTRICTED: "COUNTRY_NOT_SUPPORTED_BY_PAYMENT_SOURCE",
-    FaultKind.DECLINED: "TRANSACTION_REFUSED",
-}
-"""Outcome fault → the Orders v2 `details[].issue` PayPal answers with (422)."""
 
 
 class PayPalStandin(Standin):
@@ -221,6 +213,10 @@ class PayPalStandin(Standin):
                 "MISSING_REQUIRED_PARAMETER",
             )
         assert isinstance(unit, dict)
+        pointer = f"/purchase_units/@reference_id=='{unit.get('reference_id', 'default')}'/amount"
+        refused = amount_refusal(amount, pointer)
+        if refused is not None:
+            return refused
         source = body.get("payment_source")
         wallet = source.get("paypal") if isinstance(source, dict) else None
         vault_id = vault_id_of(call)

@@ -1,7 +1,11 @@
 """PayPal Payments v2 follow-ups in the stand-in: capture and void an authorization, refund a
 capture, with PayPal's own refusals (`AUTHORIZATION_ALREADY_CAPTURED`,
 `MAX_CAPTURE_AMOUNT_EXCEEDED`, `CANNOT_BE_VOIDED`, `CAPTURE_FULLY_REFUNDED`,
-`REFUND_AMOUNT_EXCEEDED`) and every movement booked.
+`REFUND_AMOUNT_EXCEEDED`) and every movement booked. An amount PayPal would not take (another
+currency than the authorization's or the capture's, a fraction finer than the currency, zero)
+is refused as PayPal refuses it, never rounded (payments_payment_v2.json, `422`,
+`captures.refund-422`); a void of an authorization captured or voided already is 422
+`PREVIOUSLY_CAPTURED` / `PREVIOUSLY_VOIDED` (`authorizations.void-422`).
 
 A capture or authorization read through Payments v2 (`GET /v2/payments/captures/{id}`, the
 resource of PayPal's PAYMENT.CAPTURE.* / PAYMENT.AUTHORIZATION.* notifications) names the
@@ -18,6 +22,7 @@ from ._books import Books, EntryKind, EntryStatus
 from ._exchange import Call, Reply, decimal_to_minor, json_reply, minor_to_decimal
 from ._faults import FaultKind
 from ._paypal_wire import (
+    amount_refusal,
     currency_of,
     new_id,
     not_found,
@@ -70,11 +75,24 @@ def payment_resource(base_url: str, payment_id: str, state: PaymentsBooks) -> di
     return public(payment) | {"supplementary_data": {"related_ids": related}, "links": links}
 
 
-def _requested(call: Call, payment: dict[str, object], left: int) -> int:
-    amount = call.json().get("amount")
-    if isinstance(amount, dict) and isinstance(amount.get("value"), str):
-        return decimal_to_minor(str(amount["value"]), currency_of(payment))
-    return left
+def _requested(call: Call, payment: dict[str, object], left: int, mismatch: str) -> int | Reply:
+    """The minor units asked for (`left` when the body names no amount), or PayPal's refusal
+    of the amount; `mismatch` is the issue for another currency than `payment`'s."""
+    body = call.json()
+    if "amount" not in body:
+        return left
+    amount, currency = body["amount"], currency_of(payment)
+    refused = amount_refusal(
+        amount,
+        "/amount",
+        currency=currency,
+        mismatch=mismatch,
+        whole_units="DECIMALS_NOT_SUPPORTED",
+    )
+    if refused is not None:
+        return refused
+    assert isinstance(amount, dict)
+    return decimal_to_minor(str(amount["value"]), currency)
 
 
 def capture(call: Call, state: PaymentsBooks) -> Reply:
@@ -84,7 +102,9 @@ def capture(call: Call, state: PaymentsBooks) -> Reply:
         return not_found() if auth is None else unprocessable("AUTHORIZATION_VOIDED")
     currency = currency_of(auth)
     left = decimal_to_minor(value_of(auth), currency) - int(str(auth["_captured"]))
-    wanted = _requested(call, auth, left)
+    wanted = _requested(call, auth, left, "AUTH_CAPTURE_CURRENCY_MISMATCH")
+    if isinstance(wanted, Reply):
+        return wanted
     if left <= 0:
         return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
     if wanted > left:
@@ -123,22 +143,23 @@ def void(call: Call, state: PaymentsBooks) -> Reply:
     if auth is None:
         return not_found()
     if int(str(auth["_captured"])) > 0:
-        return unprocessable("AUTHORIZATION_ALREADY_CAPTURED")
+        return unprocessable("PREVIOUSLY_CAPTURED")
+    if "_voided" in auth:
+        return unprocessable("PREVIOUSLY_VOIDED")
     if call.faulted(FaultKind.CANCEL_FAILS):
         return unprocessable("CANNOT_BE_VOIDED")
-    if "_voided" not in auth:
-        auth["_voided"] = True
-        auth["status"] = "VOIDED"
-        order = state.orders[state.payment_order[payment_id]]
-        state.books.record(
-            EntryKind.RELEASE,
-            payment_id,
-            order_id=order_key(unit_of(order)),
-            reference=payment_id,
-            minor_units=decimal_to_minor(value_of(auth), currency_of(auth)),
-            currency=currency_of(auth),
-            payer=text(order.get("_payer")),
-        )
+    auth["_voided"] = True
+    auth["status"] = "VOIDED"
+    order = state.orders[state.payment_order[payment_id]]
+    state.books.record(
+        EntryKind.RELEASE,
+        payment_id,
+        order_id=order_key(unit_of(order)),
+        reference=payment_id,
+        minor_units=decimal_to_minor(value_of(auth), currency_of(auth)),
+        currency=currency_of(auth),
+        payer=text(order.get("_payer")),
+    )
     return Reply(204, b"")
 
 
@@ -151,7 +172,9 @@ def refund(call: Call, state: PaymentsBooks) -> Reply:
     left = int(str(capture["_captured"])) - int(str(capture["_refunded"]))
     if left <= 0:
         return unprocessable("CAPTURE_FULLY_REFUNDED")
-    wanted = _requested(call, capture, left)
+    wanted = _requested(call, capture, left, "REFUND_CAPTURE_CURRENCY_MISMATCH")
+    if isinstance(wanted, Reply):
+        return wanted
     if wanted > left:
         return unprocessable("REFUND_AMOUNT_EXCEEDED")
     capture["_refunded"] = int(str(capture["_refunded"])) + wanted

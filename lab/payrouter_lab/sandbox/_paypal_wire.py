@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 from datetime import UTC, datetime
+from decimal import Decimal
+
+from payrouter import currency_exponent
 
 from ._exchange import Call, Reply, json_reply
+from ._faults import FaultKind
 
 __all__ = [
     "DESCRIPTIONS",
+    "ISSUES",
     "NOT_APPROVED",
+    "amount_refusal",
     "body_payer",
     "currency_of",
     "declined",
     "error",
+    "invalid_request",
     "new_id",
     "new_token_id",
     "not_found",
@@ -49,10 +57,29 @@ DESCRIPTIONS = {
     "INVALID_RESOURCE_ID": "Specified resource ID does not exist. Please check the resource ID "
     "and try again.",
     "MISSING_REQUIRED_PARAMETER": "A required parameter is missing.",
+    "INVALID_PARAMETER_SYNTAX": "The value of a field does not conform to the expected format.",
+    "INVALID_CURRENCY_CODE": "Currency code is invalid or is not currently supported. Please "
+    "refer https://developer.paypal.com/docs/api/reference/currency-codes/ for list of "
+    "supported currency codes.",
+    "DECIMAL_PRECISION": "If the currency supports decimals, only two decimal place precision "
+    "is supported.",
+    "DECIMALS_NOT_SUPPORTED": "Currency does not support decimals. Please refer to "
+    "https://developer.paypal.com/docs/api/reference/currency-codes/ for more information.",
+    "CANNOT_BE_ZERO_OR_NEGATIVE": "Must be greater than zero. If the currency supports "
+    "decimals, only two decimal place precision is supported.",
+    "AUTH_CAPTURE_CURRENCY_MISMATCH": "Currency of capture must be the same as currency of "
+    "authorization.",
+    "REFUND_CAPTURE_CURRENCY_MISMATCH": "Refund must be in the same currency as the capture",
+    "PREVIOUSLY_CAPTURED": "Authorization has been previously captured and hence cannot be voided.",
+    "PREVIOUSLY_VOIDED": "Authorization has been previously voided and hence cannot be voided "
+    "again.",
     "TOKEN_ID_NOT_FOUND": "Specified token was not found. Verify the token and try the request "
     "again.",
 }
-"""`details[].description` as PayPal words it; the Orders spec pins these texts per issue."""
+"""`details[].description` as PayPal words it; the Orders and Payments v2 specs pin these
+texts per issue."""
+_VALUE = re.compile(r"-?[0-9]+|-?[0-9]*[.][0-9]+")
+"""`money.value` as both specs pattern it: digits, with an optional fraction and sign."""
 
 
 def new_id() -> str:
@@ -82,18 +109,25 @@ def error(
     issue: str | None = None,
     description: str | None = None,
     links: list[dict[str, str]] | None = None,
+    field: str | None = None,
 ) -> Reply:
+    """PayPal's error body; `field` (a JSON pointer into the request body) names the value a
+    client-side error is about, as PayPal's `details[].field` and `location` do."""
     body: dict[str, object] = {"name": name, "message": message, "debug_id": new_id().lower()[:13]}
     if issue is not None:
         text = description or DESCRIPTIONS.get(issue, issue.replace("_", " ").capitalize())
-        body["details"] = [{"issue": issue, "description": text}]
+        located = {"field": field, "location": "body"} if field is not None else {}
+        body["details"] = [{**located, "issue": issue, "description": text}]
     if links:
         body["links"] = links
     return json_reply(status, body)
 
 
 def unprocessable(
-    issue: str, description: str | None = None, links: list[dict[str, str]] | None = None
+    issue: str,
+    description: str | None = None,
+    links: list[dict[str, str]] | None = None,
+    field: str | None = None,
 ) -> Reply:
     return error(
         422,
@@ -103,7 +137,58 @@ def unprocessable(
         issue,
         description,
         links,
+        field,
     )
+
+
+def invalid_request(issue: str, field: str) -> Reply:
+    """400 INVALID_REQUEST: the body breaks the schema at `field`."""
+    return error(
+        400,
+        "INVALID_REQUEST",
+        "Request is not well-formed, syntactically incorrect, or violates schema.",
+        issue,
+        field=field,
+    )
+
+
+def amount_refusal(
+    amount: object,
+    field: str,
+    *,
+    currency: str | None = None,
+    mismatch: str = "CURRENCY_MISMATCH",
+    whole_units: str = "DECIMAL_PRECISION",
+) -> Reply | None:
+    """PayPal's refusal of a `money` object, or None when PayPal takes it.
+
+    Both fields are required (400 MISSING_REQUIRED_PARAMETER) and `value` is a decimal string
+    (400 INVALID_PARAMETER_SYNTAX); then 422: INVALID_CURRENCY_CODE, `mismatch` when
+    `currency` is given and differs (a capture in the authorization's currency, a refund in
+    the capture's), a fraction finer than the currency (DECIMAL_PRECISION, or `whole_units`
+    for a currency without decimals: Payments v2 says DECIMALS_NOT_SUPPORTED), and
+    CANNOT_BE_ZERO_OR_NEGATIVE. PayPal refuses these amounts; it never rounds them.
+    """
+    if not isinstance(amount, dict):
+        return invalid_request("MISSING_REQUIRED_PARAMETER", field)
+    code, value = amount.get("currency_code"), amount.get("value")
+    for name, item in (("currency_code", code), ("value", value)):
+        if item is None:
+            return invalid_request("MISSING_REQUIRED_PARAMETER", f"{field}/{name}")
+    if not isinstance(value, str) or not _VALUE.fullmatch(value):
+        return invalid_request("INVALID_PARAMETER_SYNTAX", f"{field}/value")
+    try:
+        exponent = currency_exponent(str(code))
+    except ValueError:
+        return unprocessable("INVALID_CURRENCY_CODE", field=f"{field}/currency_code")
+    if currency is not None and code != currency:
+        return unprocessable(mismatch, field=f"{field}/currency_code")
+    if len(value.partition(".")[2]) > exponent:
+        issue = whole_units if exponent == 0 else "DECIMAL_PRECISION"
+        return unprocessable(issue, field=f"{field}/value")
+    if Decimal(value) <= 0:
+        return unprocessable("CANNOT_BE_ZERO_OR_NEGATIVE", field=f"{field}/value")
+    return None
 
 
 def declined(base_url: str, order: dict[str, object], issue: str) -> Reply:
@@ -184,3 +269,14 @@ def text(value: object) -> str | None:
 
 def public(resource: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in resource.items() if not k.startswith("_")}
+
+
+ISSUES = {
+    FaultKind.INSUFFICIENT_FUNDS: "INSTRUMENT_DECLINED",
+    FaultKind.ACCOUNT_LOCKED: "PAYER_ACCOUNT_LOCKED_OR_CLOSED",
+    FaultKind.ACCOUNT_FROZEN: "PAYER_ACCOUNT_RESTRICTED",
+    FaultKind.ACCOUNT_CLOSED: "PAYER_ACCOUNT_LOCKED_OR_CLOSED",
+    FaultKind.REGION_RESTRICTED: "COUNTRY_NOT_SUPPORTED_BY_PAYMENT_SOURCE",
+    FaultKind.DECLINED: "TRANSACTION_REFUSED",
+}
+"""Outcome fault → the Orders v2 `details[].issue` PayPal answers with (422)."""

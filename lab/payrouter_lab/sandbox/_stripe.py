@@ -63,6 +63,15 @@ DECLINE_CODES = {
 }
 """Outcome fault → the `decline_code` Stripe returns for it (docs.stripe.com/declines/codes)."""
 _DECLINES = tuple(DECLINE_CODES)
+_CONFIRMABLE = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
+"""Where a confirmation may still pay. Past them (succeeded, requires_capture, processing,
+canceled) Stripe refuses it with 400 `payment_intent_unexpected_state` and charges nothing
+again (stripe-archive/payment-form-modal#7, stripe-archive/stripe-payments-demo#133)."""
+_CONFIRMED = {
+    "succeeded": "You cannot confirm this PaymentIntent because it has already succeeded "
+    "after being previously confirmed."
+}
+"""Stripe's own words where they differ from the generic "has a status of ..." message."""
 
 
 class StripeStandin(Standin):
@@ -247,6 +256,8 @@ class StripeStandin(Standin):
         intent = self._intent(call)
         if intent is None:
             return missing("payment_intent", call.path_params["intent"])
+        if intent["status"] not in _CONFIRMABLE:
+            return unexpected_state(intent, "confirm", _CONFIRMED.get(str(intent["status"])))
         form = call.form()
         method = form.get("payment_method")
         assert self.vault is not None

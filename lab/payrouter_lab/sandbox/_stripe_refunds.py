@@ -40,7 +40,9 @@ def refund(
             "Charge has already been refunded.",
             code="charge_already_refunded",
         )
-    amount = int(form.get("amount", refundable))
+    amount = _amount(form.get("amount", str(refundable)))
+    if isinstance(amount, Reply):
+        return amount
     if amount > refundable:
         return error(
             400,
@@ -74,6 +76,21 @@ def refund(
         payer=payer,
     )
     return json_reply(200, body)
+
+
+def _amount(given: str) -> int | Reply:
+    """`amount` as Stripe reads it: "A positive integer representing how much to refund"
+    (spec3). An integer below 1 is refused "This value must be greater than or equal to 1."
+    (Stripe staff, stripe/stripe-php#943), a non-integer "Invalid integer: ..."
+    (stripe/ai#123); both name `param`, as failed validation does, so no key keeps them."""
+    try:
+        amount = int(given)
+    except ValueError:
+        return error(400, "invalid_request_error", f"Invalid integer: {given}", param="amount")
+    if amount < 1:
+        message = "This value must be greater than or equal to 1."
+        return error(400, "invalid_request_error", message, param="amount")
+    return amount
 
 
 def list_refunds(call: Call, refunds: Mapping[str, dict[str, object]]) -> Reply:

@@ -97,11 +97,13 @@ def missing(kind: str, object_id: str) -> Reply:
     )
 
 
-def unexpected_state(intent: dict[str, object], action: str) -> Reply:
+def unexpected_state(intent: dict[str, object], action: str, message: str | None = None) -> Reply:
+    """Stripe's 400 `payment_intent_unexpected_state`, carrying the intent as it stands."""
     return error(
         400,
         "invalid_request_error",
-        f"You cannot {action} this PaymentIntent because it has a status of {intent['status']}.",
+        message
+        or f"You cannot {action} this PaymentIntent because it has a status of {intent['status']}.",
         code="payment_intent_unexpected_state",
         payment_intent=public(intent),
     )
