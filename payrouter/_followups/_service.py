@@ -202,6 +202,7 @@ class FollowUps:
                 else None
             ),
             idempotency_key=self._fresh_key(followup, adapter, tries) if reply.key_spent else None,
+            owner=self._owner,
         )
         alert = status is FollowUpStatus.REFUSED or bool(
             reply.failure_kind and policy_for(reply.failure_kind).alert

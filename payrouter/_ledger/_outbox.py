@@ -181,14 +181,22 @@ def finish(
     message: str | None = None,
     next_try_at: float | None = None,
     idempotency_key: str | None = None,
+    owner: str | None = None,
 ) -> FollowUp:
     """Write what the provider answered; a queued one keeps its last answer for the operator.
-    `idempotency_key`, when given, replaces a key the provider has spent (see `key_spent`)."""
+    `idempotency_key`, when given, replaces a key the provider has spent (see `key_spent`).
+
+    `owner`: the lease the answer was sent under. Once that lease is gone (it ran out and
+    another worker took the follow-up and wrote its answer, which a notification may have
+    confirmed since), this late answer is not written over theirs: the follow-up is
+    returned as it stands. Under the same key the provider answered both sends alike.
+    """
     now = time.time()
     rekeyed = {"idempotency_key": idempotency_key} if idempotency_key else {}
+    fence = [followups.c.owner == owner] if owner is not None else []
     row = conn.execute(
         update(followups)
-        .where(followups.c.followup_id == followup_id)
+        .where(followups.c.followup_id == followup_id, *fence)
         .values(
             status=status.value,
             tries=tries,
@@ -204,7 +212,9 @@ def finish(
             **rekeyed,
         )
         .returning(followups)
-    ).one()
+    ).one_or_none()
+    if row is None:  # the lease was lost: another answer stands
+        row = conn.execute(select(followups).where(followups.c.followup_id == followup_id)).one()
     return _follow_up(row)
 
 

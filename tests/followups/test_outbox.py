@@ -160,6 +160,34 @@ async def test_a_follow_up_left_by_a_crashed_sender_is_sent_after_its_lease() ->
         assert done.status is FollowUpStatus.SUCCEEDED
 
 
+async def test_a_sender_whose_lease_ran_out_never_writes_over_the_answer_written_since() -> None:
+    """A worker's call hung past its lease; another worker took the follow-up and the provider
+    confirmed it. The first worker's late answer (its provider was down for it) is not
+    written over that confirmation."""
+    (adapter,) = simulated("card_a")
+    async with router([adapter]) as payments:
+        payment = await paid(payments)
+        adapter.provider.followup_default = Behavior.unavailable()
+        queued = await payments.refund(payment)
+        slow = await outbox.lease(payments._ledger, queued.followup_id, owner="slow", seconds=0)
+        assert slow is not None
+        adapter.provider.followup_default = Behavior.succeed()
+        (done,) = await payments.process_outbox()
+        late = await outbox.finish(
+            payments._ledger,
+            followup_id=queued.followup_id,
+            status=FollowUpStatus.QUEUED,
+            tries=slow.tries + 1,
+            failure_kind=FailureKind.PROVIDER_DOWN,
+            owner="slow",
+        )
+        (kept,) = await payments.followups(payment.order_id)
+
+    assert done.status is FollowUpStatus.SUCCEEDED
+    assert late.status is FollowUpStatus.SUCCEEDED
+    assert kept.status is FollowUpStatus.SUCCEEDED
+
+
 async def test_a_mandate_is_cancelled_at_its_own_provider_once() -> None:
     first, second = simulated("card_a", "card_b")
     mandate = Mandate(provider="card_b", mandate_id="pm_saved_1", method=PaymentMethod.CARD)
