@@ -125,7 +125,7 @@ async def climb(
         searched = await _call(adapter.lookup(handle), handle.amount)
         if is_conclusive_lookup(searched):
             return Climb(searched)  # a hit is conclusive, however fresh
-    window = min(rungs.replay_window_seconds, replay_max_age)
+    window = replays_until = min(rungs.replay_window_seconds, replay_max_age)
     saved: int | None = None
     if replay is not None and age < window:
         key = replay.reference
@@ -138,8 +138,7 @@ async def climb(
             searched = None  # the replay may have charged just now, after the search missed
     if searched is not None and searched.failure_kind is FailureKind.NOT_FOUND:
         lag = rungs.search_lag_seconds or 0.0
-        replayed_until = min(rungs.replay_window_seconds, replay_max_age) if kept else 0.0
-        if age >= replayed_until + lag:
+        if age >= (replays_until if kept else 0.0) + lag:
             return Climb(searched)  # absent past the declared lag of any call: nothing moved
     overdue = age > settles_within(
         adapter, replay_max_age if window else 0.0, by_search=handle.provider_reference is None
