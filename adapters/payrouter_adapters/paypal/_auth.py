@@ -20,7 +20,7 @@ from payrouter.provider import FailureKind, ProviderReply
 
 from .._common import warn_unmapped_once
 from ._codes import HTTP_STATUSES, OAUTH_ERRORS
-from ._replies import load_body, retry_after
+from ._replies import load_body, mapped_kind, retry_after
 
 __all__ = ["StaticToken", "TokenCache", "TokenSource"]
 
@@ -146,7 +146,8 @@ def _token_error_reply(provider: str, response: httpx.Response) -> ProviderReply
     """Translate a failed `POST /v1/oauth2/token`: the payment itself was never sent."""
     status = response.status_code
     error = load_body(_OAuthError, response) or _OAuthError()
-    kind = _oauth_kind(provider, error.error) or HTTP_STATUSES.get(status)
+    kind = mapped_kind(provider, OAUTH_ERRORS, error.error, "oauth_token:")
+    kind = kind or HTTP_STATUSES.get(status)
     if kind is None:
         warn_unmapped_once(provider, f"oauth_token:http_{status}")
         kind = FailureKind.PROVIDER_DOWN if status >= 500 else FailureKind.INVALID_REQUEST
@@ -159,12 +160,3 @@ def _token_error_reply(provider: str, response: httpx.Response) -> ProviderReply
         retry_after=retry_after(kind, response),
         message=error.error_description,
     )
-
-
-def _oauth_kind(provider: str, code: str | None) -> FailureKind | None:
-    if not code:
-        return None
-    kind = OAUTH_ERRORS.get(code)
-    if kind is None:
-        warn_unmapped_once(provider, f"oauth_token:{code}")
-    return kind

@@ -35,6 +35,7 @@ __all__ = [
     "delete_reply",
     "error_reply",
     "load_body",
+    "mapped_kind",
     "order_reply",
     "payment_reply",
     "retry_after",
@@ -345,7 +346,9 @@ def error_reply(
         )
     kind = None
     if not by_status:
-        kind = _lookup(provider, issue, "") or _lookup(provider, error.name, "name:")
+        kind = mapped_kind(provider, CODES, issue, "") or mapped_kind(
+            provider, CODES, error.name, "name:"
+        )
     if kind is None:
         kind = HTTP_STATUSES.get(status)
     if kind is None:
@@ -363,10 +366,13 @@ def error_reply(
     )
 
 
-def _lookup(provider: str, code: str | None, label: str) -> FailureKind | None:
+def mapped_kind(
+    provider: str, table: Mapping[str, FailureKind], code: str | None, label: str
+) -> FailureKind | None:
+    """`code`'s row in `table`; a code no row maps is logged once (as `label` + code)."""
     if not code:
         return None
-    kind = CODES.get(code)
+    kind = table.get(code)
     if kind is None:
         warn_unmapped_once(provider, f"{label}{code}")
     return kind
